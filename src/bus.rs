@@ -1,0 +1,205 @@
+//! The message bus: one [`Bus`] trait with two implementations, the
+//! in-process [`memory::MemoryBus`] (for `demo` and tests) and NATS
+//! JetStream (for servers). Streams, subjects and the envelope are specified
+//! in `docs/PROTOCOL.md`.
+
+pub mod envelope;
+pub mod event;
+pub mod memory;
+pub mod subject;
+pub mod telemetry;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+/// The four JetStream streams of the protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Stream {
+    /// `vigie.tel.{tenant}.{device}.{kind}`: agents → worker.
+    Telemetry,
+    /// `vigie.evt.{tenant}.{entity}`: worker → consoles.
+    Events,
+    /// `vigie.ord.{tenant}.{device}`: worker → agent.
+    Orders,
+    /// `vigie.dlq.{reason}`: rejected input with its reason.
+    Dlq,
+}
+
+impl Stream {
+    /// Every stream.
+    pub const ALL: [Stream; 4] = [Stream::Telemetry, Stream::Events, Stream::Orders, Stream::Dlq];
+
+    /// The JetStream stream name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stream::Telemetry => "VIGIE_TELEMETRY",
+            Stream::Events => "VIGIE_EVENTS",
+            Stream::Orders => "VIGIE_ORDERS",
+            Stream::Dlq => "VIGIE_DLQ",
+        }
+    }
+
+    /// The subjects the stream captures; no two streams overlap.
+    pub fn subjects(self) -> &'static [&'static str] {
+        match self {
+            Stream::Telemetry => &["vigie.tel.*.*.*"],
+            Stream::Events => &["vigie.evt.*.*"],
+            Stream::Orders => &["vigie.ord.*.*"],
+            Stream::Dlq => &["vigie.dlq.*"],
+        }
+    }
+
+    /// The stream whose subjects hold `subject`, if any.
+    pub fn for_subject(subject: &str) -> Option<Stream> {
+        Self::ALL.into_iter().find(|s| {
+            s.subjects()
+                .iter()
+                .any(|p| subject::matches(p, subject))
+        })
+    }
+}
+
+/// Errors of any bus backend.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BusError {
+    #[error("no stream captures subject {0:?}")]
+    NoStream(String),
+    #[error("invalid subject {0:?}")]
+    InvalidSubject(String),
+    #[error("nobody serves {0:?}")]
+    NoResponders(String),
+    #[error("request to {0:?} timed out")]
+    Timeout(String),
+    #[error("the bus is closed")]
+    Closed,
+    #[error("bus backend: {0}")]
+    Backend(String),
+}
+
+/// The answer to a publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublishAck {
+    pub stream: Stream,
+    /// Sequence of the message in its stream.
+    pub seq: u64,
+    /// True when the id was seen inside the dedupe window: nothing was stored
+    /// and `seq` is the first copy's.
+    pub duplicate: bool,
+}
+
+/// How a durable consumer redelivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsumerOptions {
+    /// Unacked messages are redelivered after this long.
+    pub ack_wait: Duration,
+    /// Deliveries after which a message is given up; `None` never gives up.
+    pub max_deliver: Option<u32>,
+}
+
+impl Default for ConsumerOptions {
+    fn default() -> Self {
+        Self {
+            ack_wait: Duration::from_secs(30),
+            max_deliver: None,
+        }
+    }
+}
+
+/// What acknowledges one delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AckToken {
+    pub stream_seq: u64,
+    /// The backend's own handle (JetStream's ack subject).
+    pub reply: Option<String>,
+}
+
+/// A message handed to a durable consumer.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub subject: String,
+    pub payload: Bytes,
+    /// 1 on first delivery, then one more per redelivery.
+    pub delivered: u32,
+    pub token: AckToken,
+}
+
+/// A message read by a live follower.
+#[derive(Debug, Clone)]
+pub struct StreamMessage {
+    pub subject: String,
+    pub payload: Bytes,
+    pub seq: u64,
+}
+
+/// A durable consumer: at-least-once, explicit ack.
+#[async_trait]
+pub trait Consumer: Send {
+    /// Up to `max` messages: redeliveries first, then new ones. Waits up to
+    /// `wait` when none is ready; an empty batch is not an error.
+    async fn fetch(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivery>, BusError>;
+    /// Acknowledges processed messages: they will not come again.
+    async fn ack(&mut self, tokens: &[AckToken]) -> Result<(), BusError>;
+    /// Asks for a redelivery after `delay`.
+    async fn nak(&mut self, token: &AckToken, delay: Duration) -> Result<(), BusError>;
+}
+
+/// An ordered live view of a stream from a chosen sequence.
+#[async_trait]
+pub trait Follower: Send {
+    /// The next message, in stream order; `None` when the bus closed.
+    async fn next(&mut self) -> Option<StreamMessage>;
+}
+
+/// The reply half of a request.
+#[async_trait]
+pub trait Reply: Send {
+    /// Sends the answer.
+    async fn send(self: Box<Self>, payload: Bytes) -> Result<(), BusError>;
+}
+
+/// A request received by a service.
+pub struct Request {
+    pub subject: String,
+    pub payload: Bytes,
+    pub reply: Box<dyn Reply>,
+}
+
+/// One member of a queue group serving request subjects.
+#[async_trait]
+pub trait Service: Send {
+    /// The next request; `None` when the bus closed.
+    async fn next(&mut self) -> Option<Request>;
+}
+
+/// The bus contract. Both backends pass the same suite
+/// (`tests/support/bus_contract.rs`).
+#[async_trait]
+pub trait Bus: Send + Sync + 'static {
+    /// Stores `payload` in the stream that captures `subject`, at most once
+    /// per `msg_id` inside the dedupe window.
+    async fn publish(&self, subject: &str, msg_id: &str, payload: Bytes) -> Result<PublishAck, BusError>;
+
+    /// Opens (or resumes) the durable consumer `name` on `stream`, filtered to
+    /// `filter`.
+    async fn consumer(
+        &self,
+        stream: Stream,
+        name: &str,
+        filter: &str,
+        opts: ConsumerOptions,
+    ) -> Result<Box<dyn Consumer>, BusError>;
+
+    /// Follows `stream` (filtered) from sequence `from_seq`, in order.
+    async fn follow(&self, stream: Stream, filter: &str, from_seq: u64) -> Result<Box<dyn Follower>, BusError>;
+
+    /// The sequence of the last message stored in `stream` (0 when empty).
+    async fn last_seq(&self, stream: Stream) -> Result<u64, BusError>;
+
+    /// Sends a request and waits up to `timeout` for one answer.
+    async fn request(&self, subject: &str, payload: Bytes, timeout: Duration) -> Result<Bytes, BusError>;
+
+    /// Joins queue group `queue` serving `subject` (wildcards allowed).
+    async fn serve(&self, subject: &str, queue: &str) -> Result<Box<dyn Service>, BusError>;
+}

@@ -1,0 +1,117 @@
+//! Subject names and NATS-style wildcard matching.
+
+use crate::domain::Id;
+
+use super::telemetry::Kind;
+
+/// `vigie.tel.{tenant}.{device}.{kind}`
+pub fn telemetry(tenant: &Id, device: &Id, kind: Kind) -> String {
+    format!("vigie.tel.{tenant}.{device}.{}", kind.as_str())
+}
+
+/// `vigie.evt.{tenant}.{entity}`
+pub fn event(tenant: &Id, entity: &str) -> String {
+    format!("vigie.evt.{tenant}.{entity}")
+}
+
+/// `vigie.dlq.{reason}`
+pub fn dlq(reason: &str) -> String {
+    format!("vigie.dlq.{reason}")
+}
+
+/// `vigie.api.{scope}.{verb}`; scope is a tenant id or [`ALL_TENANTS`].
+pub fn api(scope: &str, verb: &str) -> String {
+    format!("vigie.api.{scope}.{verb}")
+}
+
+/// The api scope that spans every tenant (tenant ids never start with `_`).
+pub const ALL_TENANTS: &str = "_all";
+
+/// The tokens of a telemetry subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelemetrySubject<'a> {
+    pub tenant: &'a str,
+    pub device: &'a str,
+    pub kind: &'a str,
+}
+
+/// Splits `vigie.tel.{tenant}.{device}.{kind}`.
+pub fn parse_telemetry(subject: &str) -> Option<TelemetrySubject<'_>> {
+    let mut it = subject.split('.');
+    match (it.next(), it.next(), it.next(), it.next(), it.next(), it.next()) {
+        (Some("vigie"), Some("tel"), Some(tenant), Some(device), Some(kind), None) => {
+            Some(TelemetrySubject { tenant, device, kind })
+        }
+        _ => None,
+    }
+}
+
+/// Splits `vigie.api.{scope}.{verb}`.
+pub fn parse_api(subject: &str) -> Option<(&str, &str)> {
+    let mut it = subject.split('.');
+    match (it.next(), it.next(), it.next(), it.next(), it.next()) {
+        (Some("vigie"), Some("api"), Some(scope), Some(verb), None) => Some((scope, verb)),
+        _ => None,
+    }
+}
+
+/// True when a subject is publishable: non-empty tokens, no wildcards.
+pub fn is_valid(subject: &str) -> bool {
+    !subject.is_empty()
+        && subject
+            .split('.')
+            .all(|t| !t.is_empty() && t != "*" && t != ">" && !t.contains(char::is_whitespace))
+}
+
+/// NATS wildcard matching: `*` matches one token, a final `>` one or more.
+pub fn matches(pattern: &str, subject: &str) -> bool {
+    let mut p = pattern.split('.');
+    let mut s = subject.split('.');
+    loop {
+        match (p.next(), s.next()) {
+            (Some(">"), Some(_)) => return true,
+            (Some("*"), Some(_)) => {}
+            (Some(a), Some(b)) if a == b => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards() {
+        assert!(matches("vigie.tel.*.*.*", "vigie.tel.acme.r1.heartbeat"));
+        assert!(!matches("vigie.tel.*.*.*", "vigie.tel.acme.r1"));
+        assert!(matches("vigie.evt.>", "vigie.evt.acme.device"));
+        assert!(!matches("vigie.evt.>", "vigie.evt"));
+        assert!(matches("vigie.api.acme.fleet", "vigie.api.acme.fleet"));
+        assert!(!matches("vigie.api.acme.fleet", "vigie.api.acme.fleets"));
+    }
+
+    #[test]
+    fn parse_subjects() {
+        let t = parse_telemetry("vigie.tel.acme.r1.metrics");
+        assert_eq!(
+            t,
+            Some(TelemetrySubject {
+                tenant: "acme",
+                device: "r1",
+                kind: "metrics"
+            })
+        );
+        assert_eq!(parse_telemetry("vigie.tel.acme.r1"), None);
+        assert_eq!(parse_api("vigie.api._all.snapshot"), Some(("_all", "snapshot")));
+    }
+
+    #[test]
+    fn validity() {
+        assert!(is_valid("vigie.tel.a.b.c"));
+        assert!(!is_valid("vigie..x"));
+        assert!(!is_valid("vigie.*"));
+        assert!(!is_valid(""));
+    }
+}

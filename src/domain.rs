@@ -1,0 +1,14 @@
+//! Types and pure state machines. Nothing here performs IO or reads a clock:
+//! every function that needs the time takes it as a parameter.
+
+pub mod alert;
+pub mod device;
+pub mod ids;
+pub mod incident;
+pub mod link;
+pub mod model;
+pub mod push;
+pub mod text;
+
+pub use ids::{Id, IdError};
+pub use text::{SafeBlock, SafeText};

@@ -1,0 +1,179 @@
+//! Pure rule evaluation: which samples hit which device rules. The alert
+//! lifecycle itself (hysteresis, flapping, silences) is
+//! [`crate::domain::alert`]; the worker feeds it with what these say.
+
+use serde::{Deserialize, Serialize};
+
+use crate::bus::telemetry::Metrics;
+use crate::domain::alert::AlertPolicy;
+use crate::domain::device::DeviceStatus;
+use crate::domain::model::{DeviceKind, Severity};
+
+/// What a threshold rule looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    CpuPct,
+    MemPct,
+    TempC,
+}
+
+/// Direction of a threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    Above,
+    Below,
+}
+
+/// A per-device threshold rule with hysteresis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdRule {
+    pub name: String,
+    pub measure: Measure,
+    pub op: Op,
+    pub threshold: f32,
+    pub severity: Severity,
+    pub policy: AlertPolicy,
+}
+
+impl ThresholdRule {
+    /// Whether a metrics sample meets the rule's condition; `None` when the
+    /// sample does not carry the measure.
+    pub fn hit(&self, m: &Metrics) -> Option<bool> {
+        let v = match self.measure {
+            Measure::CpuPct => m.cpu_pct,
+            Measure::MemPct => m.mem_pct,
+            Measure::TempC => m.temp_c?,
+        };
+        Some(match self.op {
+            Op::Above => v > self.threshold,
+            Op::Below => v < self.threshold,
+        })
+    }
+
+    /// The alert's one-line summary.
+    pub fn summary(&self, device_name: &str) -> String {
+        let (what, unit) = match self.measure {
+            Measure::CpuPct => ("CPU", "%"),
+            Measure::MemPct => ("memory", "%"),
+            Measure::TempC => ("temperature", "°C"),
+        };
+        let op = match self.op {
+            Op::Above => "above",
+            Op::Below => "below",
+        };
+        format!("{device_name}: {what} {op} {}{unit}", self.threshold)
+    }
+}
+
+/// The rules every device gets unless configured otherwise.
+pub fn default_threshold_rules() -> Vec<ThresholdRule> {
+    vec![
+        ThresholdRule {
+            name: "cpu-high".into(),
+            measure: Measure::CpuPct,
+            op: Op::Above,
+            threshold: 90.0,
+            severity: Severity::Major,
+            policy: AlertPolicy::default(),
+        },
+        ThresholdRule {
+            name: "mem-high".into(),
+            measure: Measure::MemPct,
+            op: Op::Above,
+            threshold: 95.0,
+            severity: Severity::Minor,
+            policy: AlertPolicy::default(),
+        },
+        ThresholdRule {
+            name: "temp-high".into(),
+            measure: Measure::TempC,
+            op: Op::Above,
+            threshold: 75.0,
+            severity: Severity::Major,
+            policy: AlertPolicy::default(),
+        },
+    ]
+}
+
+/// The name of the rule raised when a device goes offline.
+pub const DEVICE_OFFLINE: &str = "device-offline";
+/// The name of the rule raised when a link degrades or goes down.
+pub const LINK_DEGRADED: &str = "link-degraded";
+
+/// Severity of a device going offline: infrastructure matters more than an
+/// endpoint.
+pub fn offline_severity(kind: DeviceKind) -> Severity {
+    match kind {
+        DeviceKind::Router | DeviceKind::Appliance => Severity::Critical,
+        DeviceKind::AccessPoint => Severity::Major,
+        DeviceKind::Cpe | DeviceKind::EdgeSensor => Severity::Minor,
+        DeviceKind::Workstation => Severity::Warning,
+    }
+}
+
+/// The offline rule fires on the first sweep that finds the device offline
+/// and resolves on the first heartbeat: the status machine's own thresholds
+/// are the hysteresis.
+pub fn offline_policy() -> AlertPolicy {
+    AlertPolicy {
+        fire_after: 1,
+        resolve_after: 1,
+        ..AlertPolicy::default()
+    }
+}
+
+/// Whether a status counts as a hit of the offline rule.
+pub fn offline_hit(status: DeviceStatus) -> Option<bool> {
+    match status {
+        DeviceStatus::Offline => Some(true),
+        DeviceStatus::Online => Some(false),
+        DeviceStatus::Stale | DeviceStatus::Pending => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metrics(cpu: f32, temp: Option<f32>) -> Metrics {
+        Metrics {
+            cpu_pct: cpu,
+            mem_pct: 10.0,
+            rx_bps: 0,
+            tx_bps: 0,
+            temp_c: temp,
+        }
+    }
+
+    #[test]
+    fn thresholds() {
+        let rules = default_threshold_rules();
+        let cpu = &rules[0];
+        assert_eq!(cpu.hit(&metrics(95.0, None)), Some(true));
+        assert_eq!(cpu.hit(&metrics(90.0, None)), Some(false));
+        let temp = &rules[2];
+        assert_eq!(temp.hit(&metrics(1.0, None)), None);
+        assert_eq!(temp.hit(&metrics(1.0, Some(80.0))), Some(true));
+        let below = ThresholdRule {
+            op: Op::Below,
+            ..cpu.clone()
+        };
+        assert_eq!(below.hit(&metrics(5.0, None)), Some(true));
+    }
+
+    #[test]
+    fn offline_hits() {
+        assert_eq!(offline_hit(DeviceStatus::Offline), Some(true));
+        assert_eq!(offline_hit(DeviceStatus::Online), Some(false));
+        assert_eq!(offline_hit(DeviceStatus::Stale), None);
+        assert_eq!(offline_severity(DeviceKind::Router), Severity::Critical);
+    }
+
+    #[test]
+    fn summaries() {
+        let r = &default_threshold_rules()[0];
+        assert_eq!(r.summary("rtr-1"), "rtr-1: CPU above 90%");
+    }
+}

@@ -1,0 +1,39 @@
+//! Schema migrations, embedded in the binary and applied in order. Each runs
+//! in its own transaction and is recorded in `vigie_migrations`.
+
+/// One migration.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// The SQLite migrations.
+pub const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../../migrations/sqlite/0001_init.sql"),
+}];
+
+/// Splits a migration into statements (on `;` at line ends; the files keep
+/// one statement per `;`-terminated block and no `;` inside literals).
+pub fn statements(sql: &str) -> impl Iterator<Item = String> + '_ {
+    let mut current = String::new();
+    let mut out = Vec::new();
+    for line in sql.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("--") || trimmed.is_empty() {
+            continue;
+        }
+        current.push_str(line);
+        current.push('\n');
+        if trimmed.ends_with(';') {
+            out.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.trim().is_empty() {
+        out.push(current);
+    }
+    out.into_iter()
+}

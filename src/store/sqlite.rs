@@ -1,0 +1,188 @@
+//! The SQLite backend: one file (WAL), the embedded default.
+
+mod read;
+mod write;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{AssertSqlSafe, Executor, Row, SqlitePool};
+
+use super::migrate::{self, Migration};
+use super::{
+    BatchOutcome, DeviceState, FleetPage, FleetQuery, IngestCounts, Scope, SiteSummary, StatusCounts, Store,
+    StoreError, WriteBatch,
+};
+use crate::domain::Id;
+use crate::domain::incident::Incident;
+use crate::domain::model::{Alert, DeviceRow, Inventory, LinkRow, MetricSample, SignalSample, Tenant};
+
+/// A vigie database in one SQLite file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`; `:memory:` gives a
+    /// private in-memory database. Migrations are not run: call
+    /// [`Store::migrate`].
+    pub async fn open(path: &str) -> Result<Self, StoreError> {
+        let memory = path == ":memory:" || path.is_empty();
+        let opts = if memory {
+            SqliteConnectOptions::from_str("sqlite::memory:")?
+        } else {
+            SqliteConnectOptions::new().filename(path).create_if_missing(true)
+        };
+        let opts = opts
+            .journal_mode(if memory {
+                SqliteJournalMode::Memory
+            } else {
+                SqliteJournalMode::Wal
+            })
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-65536");
+        // An in-memory database lives in one connection.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(if memory { 1 } else { 4 })
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(opts)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// The connection pool, for tests and benchmarks.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+/// `AND <col> = ?` for a one-tenant scope, nothing for all tenants.
+pub(super) fn tenant_filter(scope: &Scope, col: &str) -> String {
+    match scope {
+        Scope::Tenant(_) => format!(" AND {col} = ?"),
+        Scope::All => String::new(),
+    }
+}
+
+async fn run_migration(pool: &SqlitePool, m: &Migration) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    for stmt in migrate::statements(m.sql) {
+        tx.execute(sqlx::query(AssertSqlSafe(stmt))).await?;
+    }
+    sqlx::query("INSERT INTO vigie_migrations (version, name, applied_ms) VALUES (?, ?, ?)")
+        .bind(m.version)
+        .bind(m.name)
+        .bind(Utc::now().timestamp_millis())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS vigie_migrations (
+                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
+        let current: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM vigie_migrations")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        let known = migrate::SQLITE.last().map_or(0, |m| m.version);
+        if current > known {
+            return Err(StoreError::TooNew { found: current, known });
+        }
+        let mut applied = Vec::new();
+        for m in migrate::SQLITE.iter().filter(|m| m.version > current) {
+            run_migration(&self.pool, m)
+                .await
+                .map_err(|source| StoreError::Migration {
+                    version: m.version,
+                    name: m.name,
+                    source,
+                })?;
+            applied.push(m.version);
+        }
+        Ok(applied)
+    }
+
+    async fn import_inventory(&self, inv: &Inventory) -> Result<(), StoreError> {
+        write::import_inventory(&self.pool, inv).await
+    }
+
+    async fn write_batch(&self, batch: &WriteBatch) -> Result<BatchOutcome, StoreError> {
+        write::write_batch(&self.pool, batch).await
+    }
+
+    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        read::tenants(&self.pool).await
+    }
+
+    async fn device_states(&self, scope: &Scope) -> Result<Vec<DeviceState>, StoreError> {
+        read::device_states(&self.pool, scope).await
+    }
+
+    async fn fleet_page(&self, scope: &Scope, q: &FleetQuery) -> Result<FleetPage, StoreError> {
+        read::fleet_page(&self.pool, scope, q).await
+    }
+
+    async fn status_counts(&self, scope: &Scope) -> Result<StatusCounts, StoreError> {
+        read::status_counts(&self.pool, scope).await
+    }
+
+    async fn sites(&self, scope: &Scope) -> Result<Vec<SiteSummary>, StoreError> {
+        read::sites(&self.pool, scope).await
+    }
+
+    async fn incident_queue(&self, scope: &Scope, limit: u32) -> Result<Vec<Incident>, StoreError> {
+        read::incident_queue(&self.pool, scope, limit).await
+    }
+
+    async fn alert_history(&self, scope: &Scope, device: Option<&Id>, limit: u32) -> Result<Vec<Alert>, StoreError> {
+        read::alert_history(&self.pool, scope, device, limit).await
+    }
+
+    async fn signal_series(
+        &self,
+        scope: &Scope,
+        device: &Id,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<SignalSample>, StoreError> {
+        read::signal_series(&self.pool, scope, device, since, until).await
+    }
+
+    async fn metric_series(
+        &self,
+        scope: &Scope,
+        device: &Id,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<MetricSample>, StoreError> {
+        read::metric_series(&self.pool, scope, device, since, until).await
+    }
+
+    async fn ingest_counts(&self, scope: &Scope) -> Result<IngestCounts, StoreError> {
+        read::ingest_counts(&self.pool, scope).await
+    }
+
+    async fn links(&self, scope: &Scope) -> Result<Vec<LinkRow>, StoreError> {
+        read::links(&self.pool, scope).await
+    }
+
+    async fn device(&self, scope: &Scope, device: &Id) -> Result<Option<DeviceRow>, StoreError> {
+        read::device(&self.pool, scope, device).await
+    }
+}

@@ -1,0 +1,323 @@
+//! Writes: inventory import and the batched ingest path.
+//!
+//! Telemetry rows go in as multi-row `INSERT OR IGNORE … VALUES (…),(…)`
+//! statements, up to [`ROWS_PER_STATEMENT`] rows each: one statement per
+//! thousand rows instead of one per row. The primary key `(tenant_id,
+//! msg_id)` makes a redelivered message a no-op, counted as a duplicate.
+//! Device and link state goes in as one `UPDATE … FROM (VALUES …)` per chunk.
+
+use sqlx::sqlite::SqliteArguments;
+use sqlx::{AssertSqlSafe, Sqlite, SqlitePool, Transaction};
+
+use crate::domain::model::Inventory;
+use crate::store::{BatchOutcome, StoreError, WriteBatch, to_ms};
+
+/// Rows per multi-row statement (SQLite allows 32,766 parameters).
+pub const ROWS_PER_STATEMENT: usize = 1000;
+
+type Query = sqlx::query::Query<'static, Sqlite, SqliteArguments>;
+
+/// `(?,?,?),(?,?,?)` for `rows` rows of `cols` columns.
+pub fn placeholders(rows: usize, cols: usize) -> String {
+    let one = format!("({})", vec!["?"; cols].join(","));
+    let mut s = String::with_capacity(rows * (one.len() + 1));
+    for i in 0..rows {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&one);
+    }
+    s
+}
+
+fn int(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+async fn insert_rows<T>(
+    tx: &mut Transaction<'static, Sqlite>,
+    head: &str,
+    cols: usize,
+    rows: &[T],
+    bind: impl Fn(Query, &T) -> Query,
+) -> Result<u64, StoreError> {
+    let mut inserted = 0;
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!("{head} VALUES {}", placeholders(chunk.len(), cols));
+        let mut q: Query = sqlx::query(AssertSqlSafe(sql));
+        for r in chunk {
+            q = bind(q, r);
+        }
+        inserted += q.execute(&mut **tx).await?.rows_affected();
+    }
+    Ok(inserted)
+}
+
+pub(super) async fn write_batch(pool: &SqlitePool, b: &WriteBatch) -> Result<BatchOutcome, StoreError> {
+    let mut tx = pool.begin().await?;
+    let mut inserted = 0u64;
+    inserted += insert_rows(
+        &mut tx,
+        "INSERT OR IGNORE INTO metric_samples (tenant_id, msg_id, device_id, ts, cpu_pct, mem_pct, rx_bps, tx_bps)",
+        8,
+        &b.metrics,
+        |q, r| {
+            q.bind(r.tenant.arc())
+                .bind(r.msg_id.clone())
+                .bind(r.device.arc())
+                .bind(to_ms(r.ts))
+                .bind(f64::from(r.cpu_pct))
+                .bind(f64::from(r.mem_pct))
+                .bind(int(r.rx_bps))
+                .bind(int(r.tx_bps))
+        },
+    )
+    .await?;
+    inserted += insert_rows(
+        &mut tx,
+        "INSERT OR IGNORE INTO signal_samples (tenant_id, msg_id, device_id, peer_id, ts, rssi_dbm, snr_db)",
+        7,
+        &b.signals,
+        |q, r| {
+            q.bind(r.tenant.arc())
+                .bind(r.msg_id.clone())
+                .bind(r.device.arc())
+                .bind(r.peer.arc())
+                .bind(to_ms(r.ts))
+                .bind(f64::from(r.rssi_dbm))
+                .bind(r.snr_db.map(f64::from))
+        },
+    )
+    .await?;
+    inserted += insert_rows(
+        &mut tx,
+        "INSERT OR IGNORE INTO log_lines (tenant_id, msg_id, device_id, ts, level, message)",
+        6,
+        &b.logs,
+        |q, r| {
+            q.bind(r.tenant.arc())
+                .bind(r.msg_id.clone())
+                .bind(r.device.arc())
+                .bind(to_ms(r.ts))
+                .bind(r.level.clone())
+                .bind(r.message.as_str().to_owned())
+        },
+    )
+    .await?;
+    inserted += insert_rows(
+        &mut tx,
+        "INSERT OR IGNORE INTO config_snapshots (tenant_id, msg_id, device_id, ts, format, body)",
+        6,
+        &b.configs,
+        |q, r| {
+            q.bind(r.tenant.arc())
+                .bind(r.msg_id.clone())
+                .bind(r.device.arc())
+                .bind(to_ms(r.ts))
+                .bind(r.format.as_str().to_owned())
+                .bind(r.body.as_str().to_owned())
+        },
+    )
+    .await?;
+    for i in &b.interfaces {
+        sqlx::query(
+            "INSERT INTO device_interfaces (tenant_id, device_id, ts, body) VALUES (?, ?, ?, ?)
+             ON CONFLICT (tenant_id, device_id) DO UPDATE SET ts = excluded.ts, body = excluded.body
+             WHERE excluded.ts >= device_interfaces.ts",
+        )
+        .bind(i.tenant.arc())
+        .bind(i.device.arc())
+        .bind(to_ms(i.ts))
+        .bind(i.json.clone())
+        .execute(&mut *tx)
+        .await?;
+    }
+    for chunk in b.devices.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "WITH v (tenant_id, id, status, status_since, last_seen, cpu_pct, mem_pct, signal_dbm, uptime_s, firmware)
+             AS (VALUES {})
+             UPDATE devices SET status = v.status, status_since = v.status_since, last_seen = v.last_seen,
+                 cpu_pct = v.cpu_pct, mem_pct = v.mem_pct, signal_dbm = v.signal_dbm, uptime_s = v.uptime_s,
+                 firmware = COALESCE(v.firmware, devices.firmware)
+             FROM v WHERE devices.tenant_id = v.tenant_id AND devices.id = v.id",
+            placeholders(chunk.len(), 10)
+        );
+        let mut q: Query = sqlx::query(AssertSqlSafe(sql));
+        for d in chunk {
+            q = q
+                .bind(d.tenant.arc())
+                .bind(d.device.arc())
+                .bind(d.status.as_str())
+                .bind(d.status_since.map(to_ms))
+                .bind(d.last_seen.map(to_ms))
+                .bind(d.cpu_pct.map(f64::from))
+                .bind(d.mem_pct.map(f64::from))
+                .bind(d.signal_dbm.map(f64::from))
+                .bind(d.uptime_s.map(int))
+                .bind(d.firmware.as_ref().map(|f| f.as_str().to_owned()));
+        }
+        q.execute(&mut *tx).await?;
+    }
+    for chunk in b.links.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "WITH v (tenant_id, id, state, signal_dbm, updated) AS (VALUES {})
+             UPDATE links SET state = v.state, signal_dbm = COALESCE(v.signal_dbm, links.signal_dbm),
+                 updated = v.updated
+             FROM v WHERE links.tenant_id = v.tenant_id AND links.id = v.id",
+            placeholders(chunk.len(), 5)
+        );
+        let mut q: Query = sqlx::query(AssertSqlSafe(sql));
+        for l in chunk {
+            q = q
+                .bind(l.tenant.arc())
+                .bind(l.link.arc())
+                .bind(l.state.as_str())
+                .bind(l.signal_dbm.map(f64::from))
+                .bind(to_ms(l.updated));
+        }
+        q.execute(&mut *tx).await?;
+    }
+    for a in &b.alerts {
+        sqlx::query(
+            "INSERT INTO alerts (tenant_id, id, rule, device_id, site_id, severity, state, summary, flapping,
+                 started, updated, incident_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (tenant_id, id) DO UPDATE SET state = excluded.state, severity = excluded.severity,
+                 summary = excluded.summary, flapping = excluded.flapping, updated = excluded.updated,
+                 incident_id = excluded.incident_id",
+        )
+        .bind(a.tenant.arc())
+        .bind(a.id.arc())
+        .bind(a.rule.as_str().to_owned())
+        .bind(a.device.as_ref().map(|d| d.arc()))
+        .bind(a.site.as_ref().map(|s| s.arc()))
+        .bind(a.severity.as_str())
+        .bind(a.state.as_str())
+        .bind(a.summary.as_str().to_owned())
+        .bind(a.flapping)
+        .bind(to_ms(a.started))
+        .bind(to_ms(a.updated))
+        .bind(a.incident.as_ref().map(|i| i.arc()))
+        .execute(&mut *tx)
+        .await?;
+    }
+    for i in &b.incidents {
+        let alerts = serde_json::to_string(&i.alerts).unwrap_or_else(|_| "[]".into());
+        sqlx::query(
+            "INSERT INTO incidents (tenant_id, id, dedup_key, title, severity, state, tier, assignee, opened,
+                 acknowledged, sla_due, reopen_count, alert_ids)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (tenant_id, id) DO UPDATE SET title = excluded.title, severity = excluded.severity,
+                 state = excluded.state, tier = excluded.tier, assignee = excluded.assignee,
+                 acknowledged = excluded.acknowledged, sla_due = excluded.sla_due,
+                 reopen_count = excluded.reopen_count, alert_ids = excluded.alert_ids",
+        )
+        .bind(i.tenant.arc())
+        .bind(i.id.arc())
+        .bind(i.dedup_key.clone())
+        .bind(i.title.as_str().to_owned())
+        .bind(i.severity.as_str())
+        .bind(i.state.as_str())
+        .bind(crate::store::enum_name(&i.tier))
+        .bind(i.assignee.as_ref().map(|a| a.as_str().to_owned()))
+        .bind(to_ms(i.opened))
+        .bind(i.acknowledged.map(to_ms))
+        .bind(to_ms(i.sla_due))
+        .bind(i64::from(i.reopen_count))
+        .bind(alerts)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    let rows = b.sample_rows() as u64;
+    Ok(BatchOutcome {
+        inserted,
+        duplicates: rows.saturating_sub(inserted),
+    })
+}
+
+pub(super) async fn import_inventory(pool: &SqlitePool, inv: &Inventory) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    for t in &inv.tenants {
+        sqlx::query(
+            "INSERT INTO tenants (id, name, tier, data_mode, retention_days, stale_after_s, offline_after_s)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, tier = excluded.tier,
+                 data_mode = excluded.data_mode, retention_days = excluded.retention_days,
+                 stale_after_s = excluded.stale_after_s, offline_after_s = excluded.offline_after_s",
+        )
+        .bind(t.id.arc())
+        .bind(t.name.as_str().to_owned())
+        .bind(crate::store::enum_name(&t.tier))
+        .bind(crate::store::enum_name(&t.data_mode))
+        .bind(i64::from(t.retention_days))
+        .bind(i64::from(t.thresholds.stale_after_s))
+        .bind(i64::from(t.thresholds.offline_after_s))
+        .execute(&mut *tx)
+        .await?;
+    }
+    for s in &inv.sites {
+        sqlx::query(
+            "INSERT INTO sites (tenant_id, id, name, region, lat, lon) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (tenant_id, id) DO UPDATE SET name = excluded.name, region = excluded.region,
+                 lat = excluded.lat, lon = excluded.lon",
+        )
+        .bind(s.tenant.arc())
+        .bind(s.id.arc())
+        .bind(s.name.as_str().to_owned())
+        .bind(s.region.as_str().to_owned())
+        .bind(s.lat)
+        .bind(s.lon)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for s in &inv.sectors {
+        sqlx::query(
+            "INSERT INTO sectors (tenant_id, site_id, id, name, azimuth_deg) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (tenant_id, id) DO UPDATE SET site_id = excluded.site_id, name = excluded.name,
+                 azimuth_deg = excluded.azimuth_deg",
+        )
+        .bind(s.tenant.arc())
+        .bind(s.site.arc())
+        .bind(s.id.arc())
+        .bind(s.name.as_str().to_owned())
+        .bind(i64::from(s.azimuth_deg))
+        .execute(&mut *tx)
+        .await?;
+    }
+    for d in &inv.devices {
+        sqlx::query(
+            "INSERT INTO devices (tenant_id, id, name, kind, site_id, sector_id, model, firmware,
+                 heartbeat_interval_s)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (tenant_id, id) DO UPDATE SET name = excluded.name, kind = excluded.kind,
+                 site_id = excluded.site_id, sector_id = excluded.sector_id, model = excluded.model,
+                 firmware = excluded.firmware, heartbeat_interval_s = excluded.heartbeat_interval_s",
+        )
+        .bind(d.tenant.arc())
+        .bind(d.id.arc())
+        .bind(d.name.as_str().to_owned())
+        .bind(d.kind.as_str())
+        .bind(d.site.arc())
+        .bind(d.sector.as_ref().map(|s| s.arc()))
+        .bind(d.model.as_str().to_owned())
+        .bind(d.firmware.as_str().to_owned())
+        .bind(i64::from(d.heartbeat_interval_s))
+        .execute(&mut *tx)
+        .await?;
+    }
+    for l in &inv.links {
+        sqlx::query(
+            "INSERT INTO links (tenant_id, id, ap_id, cpe_id) VALUES (?, ?, ?, ?)
+             ON CONFLICT (tenant_id, id) DO UPDATE SET ap_id = excluded.ap_id, cpe_id = excluded.cpe_id",
+        )
+        .bind(l.tenant.arc())
+        .bind(l.id.arc())
+        .bind(l.ap.arc())
+        .bind(l.cpe.arc())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

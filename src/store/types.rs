@@ -1,0 +1,278 @@
+//! Values that cross the storage API.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::device::DeviceStatus;
+use crate::domain::incident::Incident;
+use crate::domain::link::LinkState;
+use crate::domain::model::{Alert, DeviceRow};
+use crate::domain::{Id, SafeBlock, SafeText};
+
+/// Whose data a query may touch.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// One tenant's rows only.
+    Tenant(Id),
+    /// Every tenant (provider-wide roles and the worker itself).
+    All,
+}
+
+impl Scope {
+    /// The tenant, when the scope is one tenant.
+    pub fn tenant(&self) -> Option<&Id> {
+        match self {
+            Scope::Tenant(t) => Some(t),
+            Scope::All => None,
+        }
+    }
+
+    /// True when `tenant` is inside the scope.
+    pub fn admits(&self, tenant: &Id) -> bool {
+        match self {
+            Scope::Tenant(t) => t == tenant,
+            Scope::All => true,
+        }
+    }
+}
+
+/// One metrics row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricRow {
+    pub tenant: Id,
+    pub msg_id: String,
+    pub device: Id,
+    pub ts: DateTime<Utc>,
+    pub cpu_pct: f32,
+    pub mem_pct: f32,
+    pub rx_bps: u64,
+    pub tx_bps: u64,
+}
+
+/// One signal row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalRow {
+    pub tenant: Id,
+    pub msg_id: String,
+    pub device: Id,
+    pub peer: Id,
+    pub ts: DateTime<Utc>,
+    pub rssi_dbm: f32,
+    pub snr_db: Option<f32>,
+}
+
+/// One log row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogRow {
+    pub tenant: Id,
+    pub msg_id: String,
+    pub device: Id,
+    pub ts: DateTime<Utc>,
+    pub level: String,
+    pub message: SafeText,
+}
+
+/// One config snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigRow {
+    pub tenant: Id,
+    pub msg_id: String,
+    pub device: Id,
+    pub ts: DateTime<Utc>,
+    pub format: SafeText,
+    pub body: SafeBlock,
+}
+
+/// The live state of a device, as the worker keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceState {
+    pub tenant: Id,
+    pub device: Id,
+    pub status: DeviceStatus,
+    pub status_since: Option<DateTime<Utc>>,
+    pub last_seen: Option<DateTime<Utc>>,
+    pub cpu_pct: Option<f32>,
+    pub mem_pct: Option<f32>,
+    pub signal_dbm: Option<f32>,
+    pub uptime_s: Option<u64>,
+    pub firmware: Option<SafeText>,
+    /// Expected seconds between heartbeats (read only: comes from inventory).
+    pub heartbeat_interval_s: u32,
+}
+
+/// The live state of a link.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkUpdate {
+    pub tenant: Id,
+    pub link: Id,
+    pub state: LinkState,
+    pub signal_dbm: Option<f32>,
+    pub updated: DateTime<Utc>,
+}
+
+/// The latest interface table of a device.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InterfacesRow {
+    pub tenant: Id,
+    pub device: Id,
+    pub ts: DateTime<Utc>,
+    /// The interfaces as JSON (already display-safe).
+    pub json: String,
+}
+
+/// Everything one worker batch writes, in one transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WriteBatch {
+    pub metrics: Vec<MetricRow>,
+    pub signals: Vec<SignalRow>,
+    pub logs: Vec<LogRow>,
+    pub configs: Vec<ConfigRow>,
+    pub interfaces: Vec<InterfacesRow>,
+    pub devices: Vec<DeviceState>,
+    pub links: Vec<LinkUpdate>,
+    pub alerts: Vec<Alert>,
+    pub incidents: Vec<Incident>,
+}
+
+impl WriteBatch {
+    /// True when there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.metrics.is_empty()
+            && self.signals.is_empty()
+            && self.logs.is_empty()
+            && self.configs.is_empty()
+            && self.interfaces.is_empty()
+            && self.devices.is_empty()
+            && self.links.is_empty()
+            && self.alerts.is_empty()
+            && self.incidents.is_empty()
+    }
+
+    /// Telemetry rows (samples, logs, configs) in the batch.
+    pub fn sample_rows(&self) -> usize {
+        self.metrics.len() + self.signals.len() + self.logs.len() + self.configs.len()
+    }
+}
+
+/// What a batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// New telemetry rows.
+    pub inserted: u64,
+    /// Telemetry rows already stored (redelivered messages).
+    pub duplicates: u64,
+}
+
+/// Columns the fleet table sorts by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FleetSort {
+    #[default]
+    Status,
+    Name,
+    Tenant,
+    Site,
+    Kind,
+    LastSeen,
+    Cpu,
+    Signal,
+}
+
+/// A fleet page request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FleetQuery {
+    /// Case-insensitive substring of name, id or site name.
+    pub text: Option<String>,
+    pub status: Option<DeviceStatus>,
+    pub sort: FleetSort,
+    pub descending: bool,
+    pub offset: u32,
+    /// 0 means no limit.
+    pub limit: u32,
+}
+
+/// A fleet page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FleetPage {
+    pub rows: Vec<DeviceRow>,
+    /// Rows matching the query, before offset/limit.
+    pub total: u64,
+}
+
+/// Devices per status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCounts {
+    pub online: u64,
+    pub stale: u64,
+    pub offline: u64,
+    pub pending: u64,
+}
+
+impl StatusCounts {
+    /// All devices.
+    pub fn total(&self) -> u64 {
+        self.online + self.stale + self.offline + self.pending
+    }
+
+    /// Adds one device of `status`.
+    pub fn add(&mut self, status: DeviceStatus, n: i64) {
+        let slot = match status {
+            DeviceStatus::Online => &mut self.online,
+            DeviceStatus::Stale => &mut self.stale,
+            DeviceStatus::Offline => &mut self.offline,
+            DeviceStatus::Pending => &mut self.pending,
+        };
+        *slot = slot.saturating_add_signed(n);
+    }
+}
+
+/// A site with its device health.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteSummary {
+    pub tenant: Id,
+    pub id: Id,
+    pub name: SafeText,
+    pub region: SafeText,
+    pub lat: f64,
+    pub lon: f64,
+    pub counts: StatusCounts,
+}
+
+/// Rows per telemetry table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestCounts {
+    pub metrics: u64,
+    pub signals: u64,
+    pub logs: u64,
+    pub configs: u64,
+}
+
+impl IngestCounts {
+    /// All telemetry rows.
+    pub fn total(&self) -> u64 {
+        self.metrics + self.signals + self.logs + self.configs
+    }
+}
+
+/// Milliseconds since the epoch, as stored.
+pub fn to_ms(ts: DateTime<Utc>) -> i64 {
+    ts.timestamp_millis()
+}
+
+/// Back from milliseconds.
+pub fn from_ms(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// The serde name of a unit enum variant (`Tier::Starter` → `starter`).
+pub fn enum_name<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// Parses a serde name back into a unit enum variant.
+pub fn enum_parse<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
+}

@@ -1,0 +1,323 @@
+//! The worker core: decode → validate → dead-letter → state → rules →
+//! batched store write → derived events → ack.
+//!
+//! The worker is the only writer of the database. It acknowledges a batch
+//! only after the batch's transaction committed and its events were
+//! published, so a crash at any point redelivers, and the store's
+//! idempotency on message ids absorbs the repeats.
+
+pub mod api;
+pub mod clock;
+pub mod state;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use serde::Serialize;
+use tokio::sync::{Mutex, watch};
+
+use crate::bus::envelope;
+use crate::bus::event::Event;
+use crate::bus::{AckToken, Bus, BusError, Consumer, ConsumerOptions, Delivery, Stream, subject};
+use crate::store::{Scope, Store, StoreError};
+pub use clock::Clock;
+use state::{Changes, FleetState, StatePolicy};
+
+/// Worker errors.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How the worker runs.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Durable consumer name; workers sharing it share the load.
+    pub consumer: String,
+    /// Most messages per batch.
+    pub batch_size: usize,
+    /// How long a fetch waits for a first message.
+    pub fetch_wait: Duration,
+    /// Wall time between sweeps.
+    pub sweep_every: Duration,
+    /// Redelivery delay after a failed batch.
+    pub retry_delay: Duration,
+    pub ack_wait: Duration,
+    pub policy: StatePolicy,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            consumer: "vigie-worker".into(),
+            batch_size: 2_000,
+            fetch_wait: Duration::from_millis(100),
+            sweep_every: Duration::from_secs(5),
+            retry_delay: Duration::from_secs(1),
+            ack_wait: Duration::from_secs(30),
+            policy: StatePolicy::default(),
+        }
+    }
+}
+
+/// Counters, shared with whoever wants to read them.
+#[derive(Debug, Default)]
+pub struct WorkerStats {
+    /// Messages decoded and applied.
+    pub accepted: AtomicU64,
+    /// Messages sent to the dead-letter stream.
+    pub dead_lettered: AtomicU64,
+    /// Telemetry rows that were already stored.
+    pub duplicates: AtomicU64,
+    pub batches: AtomicU64,
+    pub events: AtomicU64,
+    /// Batches whose write failed (and were redelivered).
+    pub failed_batches: AtomicU64,
+}
+
+/// What a dead-lettered message looks like on `vigie.dlq.{reason}`.
+#[derive(Debug, Serialize)]
+pub struct DeadLetter<'a> {
+    pub reason: &'a str,
+    pub error: String,
+    pub subject: &'a str,
+    pub delivered: u32,
+    pub received: chrono::DateTime<chrono::Utc>,
+    /// The original message when it is UTF-8…
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<&'a str>,
+    /// …and base64 of its bytes otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload_b64: Option<String>,
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StepOutcome {
+    pub fetched: usize,
+    pub accepted: usize,
+    pub dead_lettered: usize,
+    pub events: usize,
+}
+
+/// The worker.
+pub struct Worker {
+    bus: Arc<dyn Bus>,
+    store: Arc<dyn Store>,
+    clock: Clock,
+    cfg: WorkerConfig,
+    state: FleetState,
+    consumer: Box<dyn Consumer>,
+    /// Held from a batch's write until its events are published; the api's
+    /// snapshot takes it to read a store and a sequence that agree.
+    publish_lock: Arc<Mutex<()>>,
+    stats: Arc<WorkerStats>,
+    run_id: String,
+    event_seq: u64,
+    last_sweep: Instant,
+}
+
+/// Loads the fleet state from the store.
+pub async fn load_state(store: &dyn Store, policy: StatePolicy) -> Result<FleetState, StoreError> {
+    let thresholds: HashMap<_, _> = store
+        .tenants()
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.thresholds))
+        .collect();
+    let rows = store.fleet_page(&Scope::All, &Default::default()).await?.rows;
+    let states = store.device_states(&Scope::All).await?;
+    let links = store.links(&Scope::All).await?;
+    let incidents = store.incident_queue(&Scope::All, u32::MAX).await?;
+    let alerts = store.alert_history(&Scope::All, None, u32::MAX).await?;
+    Ok(FleetState::new(policy, &thresholds, rows, states, links, incidents, alerts))
+}
+
+impl Worker {
+    /// Loads the state and opens the durable consumer.
+    pub async fn start(
+        bus: Arc<dyn Bus>,
+        store: Arc<dyn Store>,
+        clock: Clock,
+        cfg: WorkerConfig,
+    ) -> Result<Self, WorkerError> {
+        let state = load_state(store.as_ref(), cfg.policy.clone()).await?;
+        let consumer = bus
+            .consumer(
+                Stream::Telemetry,
+                &cfg.consumer,
+                "vigie.tel.>",
+                ConsumerOptions {
+                    ack_wait: cfg.ack_wait,
+                    max_deliver: None,
+                },
+            )
+            .await?;
+        let run_id = format!("w{:x}", clock.now().timestamp_micros());
+        Ok(Self {
+            bus,
+            store,
+            clock,
+            cfg,
+            state,
+            consumer,
+            publish_lock: Arc::new(Mutex::new(())),
+            stats: Arc::new(WorkerStats::default()),
+            run_id,
+            event_seq: 0,
+            last_sweep: Instant::now(),
+        })
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> Arc<WorkerStats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// The lock the api takes for consistent snapshots.
+    pub fn publish_lock(&self) -> Arc<Mutex<()>> {
+        Arc::clone(&self.publish_lock)
+    }
+
+    /// The in-memory state (for tests and the api).
+    pub fn state(&self) -> &FleetState {
+        &self.state
+    }
+
+    /// Runs until `shutdown` turns true, finishing the batch in hand.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), WorkerError> {
+        loop {
+            if *shutdown.borrow() {
+                return Ok(());
+            }
+            if self.last_sweep.elapsed() >= self.cfg.sweep_every {
+                self.sweep().await?;
+            }
+            tokio::select! {
+                biased;
+                _ = shutdown.changed() => return Ok(()),
+                r = self.step() => match r {
+                    Ok(_) => {}
+                    Err(WorkerError::Store(e)) => {
+                        tracing::error!(error = %e, "batch not stored; it will be redelivered");
+                        tokio::time::sleep(self.cfg.retry_delay).await;
+                    }
+                    Err(e) => return Err(e),
+                },
+            }
+        }
+    }
+
+    /// Runs the periodic sweep now.
+    pub async fn sweep(&mut self) -> Result<(), WorkerError> {
+        self.last_sweep = Instant::now();
+        let mut changes = Changes::default();
+        let now = self.clock.now();
+        self.state.sweep(now, &mut changes);
+        self.commit(changes, &[]).await?;
+        Ok(())
+    }
+
+    /// Fetches and processes one batch.
+    pub async fn step(&mut self) -> Result<StepOutcome, WorkerError> {
+        let batch = self.consumer.fetch(self.cfg.batch_size, self.cfg.fetch_wait).await?;
+        if batch.is_empty() {
+            return Ok(StepOutcome::default());
+        }
+        self.process(batch).await
+    }
+
+    async fn process(&mut self, batch: Vec<Delivery>) -> Result<StepOutcome, WorkerError> {
+        let now = self.clock.now();
+        let mut out = StepOutcome {
+            fetched: batch.len(),
+            ..StepOutcome::default()
+        };
+        let mut changes = Changes::default();
+        let mut tokens = Vec::with_capacity(batch.len());
+        let mut rejected: Vec<(usize, &'static str, String)> = Vec::new();
+        for (i, d) in batch.iter().enumerate() {
+            match envelope::decode_on(&d.subject, &d.payload) {
+                Ok(env) => match self.state.apply(&env, now, &mut changes) {
+                    Ok(()) => out.accepted += 1,
+                    Err(refusal) => rejected.push((i, refusal.reason(), refusal.to_string())),
+                },
+                Err(e) => rejected.push((i, e.reason(), e.to_string())),
+            }
+            tokens.push(d.token.clone());
+        }
+        self.state.flush_events(now, &mut changes, false);
+        for (i, reason, error) in &rejected {
+            self.dead_letter(&batch[*i], reason, error.clone()).await?;
+        }
+        out.dead_lettered = rejected.len();
+        out.events = changes.events.len();
+        if let Err(e) = self.commit(changes, &tokens).await {
+            self.stats.failed_batches.fetch_add(1, Ordering::Relaxed);
+            for t in &tokens {
+                // Best effort: without the nak the ack wait redelivers anyway.
+                let _ = self.consumer.nak(t, self.cfg.retry_delay).await;
+            }
+            // The in-memory state ran ahead of the database: start again
+            // from what the database holds.
+            if let Ok(state) = load_state(self.store.as_ref(), self.cfg.policy.clone()).await {
+                self.state = state;
+            }
+            return Err(e);
+        }
+        self.stats.accepted.fetch_add(out.accepted as u64, Ordering::Relaxed);
+        self.stats.dead_lettered.fetch_add(out.dead_lettered as u64, Ordering::Relaxed);
+        Ok(out)
+    }
+
+    async fn commit(&mut self, changes: Changes, tokens: &[AckToken]) -> Result<(), WorkerError> {
+        let guard = self.publish_lock.lock().await;
+        if !changes.batch.is_empty() {
+            let outcome = self.store.write_batch(&changes.batch).await?;
+            self.stats.duplicates.fetch_add(outcome.duplicates, Ordering::Relaxed);
+        }
+        let now = self.clock.now();
+        let n = changes.events.len() as u64;
+        for (tenant, body) in changes.events {
+            self.event_seq += 1;
+            let event = Event::new(format!("{}-{}", self.run_id, self.event_seq), tenant, now, body);
+            let payload = serde_json::to_vec(&event).unwrap_or_default();
+            self.bus.publish(&event.subject(), &event.id, Bytes::from(payload)).await?;
+        }
+        drop(guard);
+        if !tokens.is_empty() {
+            self.consumer.ack(tokens).await?;
+        }
+        self.stats.batches.fetch_add(1, Ordering::Relaxed);
+        self.stats.events.fetch_add(n, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn dead_letter(&self, d: &Delivery, reason: &str, error: String) -> Result<(), WorkerError> {
+        let text = std::str::from_utf8(&d.payload).ok();
+        let letter = DeadLetter {
+            reason,
+            error,
+            subject: &d.subject,
+            delivered: d.delivered,
+            received: self.clock.now(),
+            payload: text,
+            payload_b64: match text {
+                Some(_) => None,
+                None => Some(base64::engine::general_purpose::STANDARD.encode(&d.payload)),
+            },
+        };
+        let body = serde_json::to_vec(&letter).unwrap_or_default();
+        let id = format!("dlq-{}-{}", d.token.stream_seq, reason);
+        self.bus.publish(&subject::dlq(reason), &id, Bytes::from(body)).await?;
+        Ok(())
+    }
+}
+

@@ -1,0 +1,600 @@
+//! The worker's in-memory view of the fleet: status machines, link
+//! machines, alert trackers and open incidents. Applying telemetry here is
+//! pure (time is a parameter); what changed is collected in [`Changes`] for
+//! the pipeline to write and announce.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::bus::envelope::Envelope;
+use crate::bus::event::EventBody;
+use crate::bus::telemetry::Telemetry;
+use crate::domain::alert::{AlertChange, AlertPolicy, AlertState, AlertTracker};
+use crate::domain::device::{DeviceStatus, StatusInput, StatusMachine, StatusThresholds};
+use crate::domain::incident::{Incident, IncidentAction, dedup_key};
+use crate::domain::link::{LinkInput, LinkMachine, LinkPolicy, LinkState};
+use crate::domain::model::{Alert, DeviceRow, LinkRow, Severity};
+use crate::domain::{Id, SafeText};
+use crate::rules::{self, ThresholdRule};
+use crate::store::{
+    ConfigRow, DeviceState, InterfacesRow, LinkUpdate, LogRow, MetricRow, SignalRow, WriteBatch,
+};
+
+/// Why a well-formed message is still refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("device {device} of tenant {tenant} is not in the inventory")]
+    UnknownDevice { tenant: Id, device: Id },
+}
+
+impl Refusal {
+    /// The dead-letter reason token.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Refusal::UnknownDevice { .. } => "unknown-device",
+        }
+    }
+}
+
+/// What one batch changed: rows to write and events to publish after the
+/// write commits.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub batch: WriteBatch,
+    pub events: Vec<(Id, EventBody)>,
+}
+
+struct DeviceEntry {
+    row: DeviceRow,
+    machine: StatusMachine,
+    thresholds: StatusThresholds,
+    interval_s: u32,
+    trackers: HashMap<String, AlertTracker>,
+    /// Needs writing.
+    dirty: bool,
+    /// Has unannounced value changes.
+    unannounced: bool,
+    last_event: Option<DateTime<Utc>>,
+}
+
+struct LinkEntry {
+    row: LinkRow,
+    machine: LinkMachine,
+    interval_s: u32,
+    last_report: Option<DateTime<Utc>>,
+    dirty: bool,
+    unannounced: bool,
+    last_event: Option<DateTime<Utc>>,
+}
+
+type Key = (Id, Id);
+
+/// Settings of the state machines and rules.
+#[derive(Debug, Clone)]
+pub struct StatePolicy {
+    pub rules: Vec<ThresholdRule>,
+    pub link: LinkPolicy,
+    /// Value-only changes (CPU, signal…) of one device are announced at most
+    /// this often; status changes always at once.
+    pub live_event_interval: Duration,
+}
+
+impl Default for StatePolicy {
+    fn default() -> Self {
+        Self {
+            rules: rules::default_threshold_rules(),
+            link: LinkPolicy::default(),
+            live_event_interval: Duration::seconds(2),
+        }
+    }
+}
+
+/// The fleet as the worker tracks it.
+pub struct FleetState {
+    policy: StatePolicy,
+    devices: HashMap<Key, DeviceEntry>,
+    links: Vec<LinkEntry>,
+    /// (tenant, ap, cpe) → index in `links`.
+    link_index: HashMap<(Id, Id, Id), usize>,
+    alerts: HashMap<Key, Alert>,
+    /// Open incidents by dedup key.
+    incidents: HashMap<String, Incident>,
+    incident_seq: u64,
+}
+
+fn alert_id(device: &Id, rule: &str) -> Id {
+    let raw = format!("{rule}-{device}");
+    if let Ok(id) = Id::parse(&raw) {
+        return id;
+    }
+    // Too long for an id: a stable FNV-1a hash keeps it unique enough and
+    // the same across restarts.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in raw.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    Id::parse(&format!("{rule}-{h:016x}")).unwrap_or_else(|_| device.clone())
+}
+
+impl FleetState {
+    /// Builds the state from what the store holds.
+    pub fn new(
+        policy: StatePolicy,
+        thresholds: &HashMap<Id, StatusThresholds>,
+        rows: Vec<DeviceRow>,
+        states: Vec<DeviceState>,
+        links: Vec<LinkRow>,
+        open_incidents: Vec<Incident>,
+        alerts: Vec<Alert>,
+    ) -> Self {
+        let intervals: HashMap<Key, u32> = states
+            .into_iter()
+            .map(|s| ((s.tenant, s.device), s.heartbeat_interval_s))
+            .collect();
+        let mut devices = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let key = (row.tenant.clone(), row.id.clone());
+            let mut trackers = HashMap::new();
+            if row.status == DeviceStatus::Offline {
+                trackers.insert(
+                    rules::DEVICE_OFFLINE.to_string(),
+                    AlertTracker::firing(),
+                );
+            }
+            let entry = DeviceEntry {
+                machine: StatusMachine {
+                    status: row.status,
+                    last_seen: row.last_seen,
+                },
+                thresholds: thresholds.get(&row.tenant).copied().unwrap_or_default(),
+                interval_s: intervals.get(&key).copied().unwrap_or(60).max(1),
+                trackers,
+                dirty: false,
+                unannounced: false,
+                last_event: None,
+                row,
+            };
+            devices.insert(key, entry);
+        }
+        let mut state = Self {
+            policy,
+            devices,
+            links: Vec::new(),
+            link_index: HashMap::new(),
+            alerts: HashMap::new(),
+            incidents: HashMap::new(),
+            incident_seq: 0,
+        };
+        for l in links {
+            let interval_s = state
+                .devices
+                .get(&(l.tenant.clone(), l.cpe.clone()))
+                .map_or(60, |d| d.interval_s);
+            let since = l.updated.unwrap_or_default();
+            state.link_index.insert((l.tenant.clone(), l.ap.clone(), l.cpe.clone()), state.links.len());
+            state.links.push(LinkEntry {
+                machine: LinkMachine {
+                    state: l.state,
+                    missed: 0,
+                    since,
+                },
+                interval_s,
+                last_report: l.updated,
+                dirty: false,
+                unannounced: false,
+                last_event: None,
+                row: l,
+            });
+        }
+        for a in alerts {
+            if a.state == AlertState::Firing
+                && let Some(d) = a.device.clone()
+            {
+                if let Some(entry) = state.devices.get_mut(&(a.tenant.clone(), d.clone())) {
+                    entry.trackers.insert(
+                        a.rule.as_str().to_string(),
+                        AlertTracker::firing(),
+                    );
+                }
+                state.alerts.insert((a.tenant.clone(), a.id.clone()), a);
+            }
+        }
+        for i in open_incidents {
+            state.incidents.insert(i.dedup_key.clone(), i);
+        }
+        state
+    }
+
+    /// Devices tracked.
+    pub fn device_count(&self) -> usize {
+        self.devices.len()
+    }
+
+    /// Status of one device.
+    pub fn status(&self, tenant: &Id, device: &Id) -> Option<DeviceStatus> {
+        self.devices
+            .get(&(tenant.clone(), device.clone()))
+            .map(|d| d.machine.status)
+    }
+
+    /// Alerts currently firing.
+    pub fn firing_alerts(&self) -> Vec<&Alert> {
+        self.alerts.values().filter(|a| a.state == AlertState::Firing).collect()
+    }
+
+    /// Open incidents.
+    pub fn open_incidents(&self) -> impl Iterator<Item = &Incident> {
+        self.incidents.values()
+    }
+
+    /// Applies one decoded message received at `now`.
+    pub fn apply(&mut self, env: &Envelope, now: DateTime<Utc>, out: &mut Changes) -> Result<(), Refusal> {
+        let key = (env.tenant.clone(), env.device.clone());
+        let Some(dev) = self.devices.get_mut(&key) else {
+            return Err(Refusal::UnknownDevice {
+                tenant: env.tenant.clone(),
+                device: env.device.clone(),
+            });
+        };
+        let (tenant, device) = key;
+        let msg_id = env.id.as_str().to_string();
+        let mut threshold_hits: Vec<(usize, bool)> = Vec::new();
+        let mut status_change = None;
+        match &env.body {
+            Telemetry::Heartbeat(h) => {
+                status_change = dev.machine.apply(StatusInput::Heartbeat { at: env.ts }, dev.thresholds);
+                if dev.row.last_seen.is_none_or(|seen| env.ts > seen) {
+                    dev.row.last_seen = Some(env.ts);
+                    dev.row.uptime_s = Some(h.uptime_s);
+                    if let Some(fw) = &h.firmware {
+                        dev.row.firmware = fw.clone();
+                    }
+                    if let Some(i) = h.interval_s {
+                        dev.interval_s = i.max(1);
+                    }
+                    dev.dirty = true;
+                }
+            }
+            Telemetry::Metrics(m) => {
+                out.batch.metrics.push(MetricRow {
+                    tenant: tenant.clone(),
+                    msg_id,
+                    device: device.clone(),
+                    ts: env.ts,
+                    cpu_pct: m.cpu_pct,
+                    mem_pct: m.mem_pct,
+                    rx_bps: m.rx_bps,
+                    tx_bps: m.tx_bps,
+                });
+                dev.row.cpu_pct = Some(m.cpu_pct);
+                dev.row.mem_pct = Some(m.mem_pct);
+                dev.dirty = true;
+                dev.unannounced = true;
+                for (i, rule) in self.policy.rules.iter().enumerate() {
+                    if let Some(hit) = rule.hit(m) {
+                        threshold_hits.push((i, hit));
+                    }
+                }
+            }
+            Telemetry::Signal(s) => {
+                out.batch.signals.push(SignalRow {
+                    tenant: tenant.clone(),
+                    msg_id,
+                    device: device.clone(),
+                    peer: s.peer.clone(),
+                    ts: env.ts,
+                    rssi_dbm: s.rssi_dbm,
+                    snr_db: s.snr_db,
+                });
+                dev.row.signal_dbm = Some(s.rssi_dbm);
+                dev.dirty = true;
+                dev.unannounced = true;
+                let link = self
+                    .link_index
+                    .get(&(tenant.clone(), s.peer.clone(), device.clone()))
+                    .or_else(|| self.link_index.get(&(tenant.clone(), device.clone(), s.peer.clone())))
+                    .copied();
+                if let Some(i) = link {
+                    self.link_report(i, env.ts, s.rssi_dbm, now, out);
+                }
+            }
+            Telemetry::Registrations(r) => {
+                for c in &r.clients {
+                    let Some(cpe) = &c.device else { continue };
+                    if let Some(&i) = self.link_index.get(&(tenant.clone(), device.clone(), cpe.clone())) {
+                        self.link_report(i, env.ts, c.rssi_dbm, now, out);
+                    }
+                }
+            }
+            Telemetry::Interfaces(i) => {
+                out.batch.interfaces.push(InterfacesRow {
+                    tenant: tenant.clone(),
+                    device: device.clone(),
+                    ts: env.ts,
+                    json: serde_json::to_string(&i.interfaces).unwrap_or_else(|_| "[]".into()),
+                });
+            }
+            Telemetry::Config(c) => out.batch.configs.push(ConfigRow {
+                tenant: tenant.clone(),
+                msg_id,
+                device: device.clone(),
+                ts: env.ts,
+                format: c.format.clone(),
+                body: c.body.clone(),
+            }),
+            Telemetry::Log(l) => out.batch.logs.push(LogRow {
+                tenant: tenant.clone(),
+                msg_id,
+                device: device.clone(),
+                ts: env.ts,
+                level: crate::store::enum_name(&l.level),
+                message: l.message.clone(),
+            }),
+        }
+        if let Some(status) = status_change {
+            self.on_status(&tenant, &device, status, env.ts, now, out);
+        }
+        for (i, hit) in threshold_hits {
+            let rule = self.policy.rules[i].clone();
+            self.evaluate(&tenant, &device, &rule.name, rule.severity, &rule.policy, hit, now, out, |name| {
+                rule.summary(name)
+            });
+        }
+        Ok(())
+    }
+
+    fn link_report(&mut self, i: usize, at: DateTime<Utc>, rssi: f32, now: DateTime<Utc>, out: &mut Changes) {
+        let policy = self.policy.link;
+        let Some(l) = self.links.get_mut(i) else { return };
+        if l.last_report.is_some_and(|t| at < t) {
+            return;
+        }
+        l.last_report = Some(at);
+        l.row.signal_dbm = Some(rssi);
+        l.row.updated = Some(at);
+        l.dirty = true;
+        l.unannounced = true;
+        if let Some(state) = l.machine.apply(LinkInput::Report { at, rssi_dbm: rssi }, &policy) {
+            self.on_link_state(i, state, now, out);
+        }
+    }
+
+    fn on_link_state(&mut self, i: usize, state: LinkState, now: DateTime<Utc>, out: &mut Changes) {
+        let Some(l) = self.links.get_mut(i) else { return };
+        l.row.state = state;
+        l.dirty = true;
+        l.unannounced = false;
+        l.last_event = Some(now);
+        out.events.push((l.row.tenant.clone(), EventBody::Link(l.row.clone())));
+        let hit = matches!(state, LinkState::Degraded | LinkState::Down);
+        let (tenant, cpe) = (l.row.tenant.clone(), l.row.cpe.clone());
+        let summary_state = state.as_str();
+        let policy = AlertPolicy {
+            fire_after: 1,
+            resolve_after: 1,
+            ..AlertPolicy::default()
+        };
+        self.evaluate(&tenant, &cpe, rules::LINK_DEGRADED, Severity::Minor, &policy, hit, now, out, |name| {
+            format!("{name}: radio link {summary_state}")
+        });
+    }
+
+    fn on_status(
+        &mut self,
+        tenant: &Id,
+        device: &Id,
+        status: DeviceStatus,
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+        out: &mut Changes,
+    ) {
+        let Some(dev) = self.devices.get_mut(&(tenant.clone(), device.clone())) else {
+            return;
+        };
+        dev.row.status = status;
+        dev.row.status_since = Some(at);
+        dev.dirty = true;
+        dev.unannounced = false;
+        dev.last_event = Some(now);
+        out.events.push((tenant.clone(), EventBody::Device(dev.row.clone())));
+        let severity = rules::offline_severity(dev.row.kind);
+        if let Some(hit) = rules::offline_hit(status) {
+            self.evaluate(
+                tenant,
+                device,
+                rules::DEVICE_OFFLINE,
+                severity,
+                &rules::offline_policy(),
+                hit,
+                now,
+                out,
+                |name| format!("{name} is offline"),
+            );
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn evaluate(
+        &mut self,
+        tenant: &Id,
+        device: &Id,
+        rule: &str,
+        severity: Severity,
+        policy: &AlertPolicy,
+        hit: bool,
+        now: DateTime<Utc>,
+        out: &mut Changes,
+        summary: impl Fn(&str) -> String,
+    ) {
+        let Some(dev) = self.devices.get_mut(&(tenant.clone(), device.clone())) else {
+            return;
+        };
+        let tracker = dev.trackers.entry(rule.to_string()).or_default();
+        if !hit && tracker.state == AlertState::Ok {
+            return;
+        }
+        let eval = tracker.evaluate(hit, now, policy);
+        if eval.changes.is_empty() {
+            return;
+        }
+        let flapping = tracker.flapping;
+        let state = tracker.state;
+        let (name, site) = (dev.row.name.clone(), dev.row.site.clone());
+        let id = alert_id(device, rule);
+        let key = (tenant.clone(), id.clone());
+        let alert = self.alerts.entry(key).or_insert_with(|| Alert {
+            tenant: tenant.clone(),
+            id,
+            rule: SafeText::new(rule),
+            device: Some(device.clone()),
+            site: Some(site.clone()),
+            severity,
+            state,
+            summary: SafeText::from(summary(name.as_str())),
+            flapping,
+            started: now,
+            updated: now,
+            incident: None,
+        });
+        if eval.changes.contains(&AlertChange::Fired) {
+            alert.started = now;
+            alert.summary = SafeText::from(summary(name.as_str()));
+        }
+        alert.state = state;
+        alert.flapping = flapping;
+        alert.updated = now;
+        if eval.changes.contains(&AlertChange::Fired) && eval.notify {
+            let alert_id = alert.id.clone();
+            let title = SafeText::from(format!("{rule} at site {site}"));
+            let incident = self.attach_incident(tenant, &site, rule, severity, alert_id, title, now);
+            if let Some(a) = self.alerts.get_mut(&(tenant.clone(), alert_id_of(device, rule))) {
+                a.incident = Some(incident.id.clone());
+            }
+            out.batch.incidents.push(incident.clone());
+            out.events.push((tenant.clone(), EventBody::Incident(incident)));
+        }
+        if let Some(a) = self.alerts.get(&(tenant.clone(), alert_id_of(device, rule))) {
+            out.batch.alerts.push(a.clone());
+            if eval.notify {
+                out.events.push((tenant.clone(), EventBody::Alert(a.clone())));
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn attach_incident(
+        &mut self,
+        tenant: &Id,
+        site: &Id,
+        rule: &str,
+        severity: Severity,
+        alert: Id,
+        title: SafeText,
+        now: DateTime<Utc>,
+    ) -> Incident {
+        let key = dedup_key(tenant, site.as_str(), rule);
+        if let Some(open) = self.incidents.get_mut(&key)
+            && open.state.is_open()
+        {
+            // Merging is always allowed while open; ignore the impossible error.
+            let _ = open.apply(IncidentAction::MergeAlert { alert }, now);
+            open.severity = open.severity.min(severity);
+            return open.clone();
+        }
+        self.incident_seq += 1;
+        let id = Id::parse(&format!("inc-{:x}-{}", now.timestamp_millis(), self.incident_seq))
+            .unwrap_or_else(|_| alert.clone());
+        let incident = Incident::open(tenant.clone(), id, key.clone(), title, severity, alert, now);
+        self.incidents.insert(key, incident.clone());
+        incident
+    }
+
+    /// The periodic sweep at `now`: silence makes devices stale and offline,
+    /// missed reports take links down, long-down links go stale, and delayed
+    /// value updates are announced.
+    pub fn sweep(&mut self, now: DateTime<Utc>, out: &mut Changes) {
+        let mut changed = Vec::new();
+        for (key, dev) in &mut self.devices {
+            if let Some(status) = dev.machine.apply(StatusInput::Tick { now }, dev.thresholds) {
+                changed.push((key.clone(), status));
+            }
+        }
+        for ((tenant, device), status) in changed {
+            self.on_status(&tenant, &device, status, now, now, out);
+        }
+        let policy = self.policy.link;
+        let mut link_changes = Vec::new();
+        for (i, l) in self.links.iter_mut().enumerate() {
+            let Some(last) = l.last_report else { continue };
+            let interval = Duration::seconds(i64::from(l.interval_s));
+            let silent = now - last;
+            // One miss per whole interval without a report, after a grace of
+            // one interval.
+            let due = u8::try_from((silent.num_seconds() / interval.num_seconds().max(1)).saturating_sub(1))
+                .unwrap_or(u8::MAX);
+            while l.machine.missed < due && !matches!(l.machine.state, LinkState::Down | LinkState::Stale) {
+                if let Some(s) = l.machine.apply(LinkInput::Missed { at: now }, &policy) {
+                    link_changes.push((i, s));
+                }
+            }
+            if let Some(s) = l.machine.apply(LinkInput::Tick { now }, &policy) {
+                link_changes.push((i, s));
+            }
+        }
+        for (i, s) in link_changes {
+            self.on_link_state(i, s, now, out);
+        }
+        self.flush_events(now, out, true);
+    }
+
+    /// Collects dirty rows into the batch and announces value changes whose
+    /// interval has passed (or all of them with `force`).
+    pub fn flush_events(&mut self, now: DateTime<Utc>, out: &mut Changes, force: bool) {
+        let every = self.policy.live_event_interval;
+        for dev in self.devices.values_mut() {
+            if dev.dirty {
+                dev.dirty = false;
+                out.batch.devices.push(DeviceState {
+                    tenant: dev.row.tenant.clone(),
+                    device: dev.row.id.clone(),
+                    status: dev.row.status,
+                    status_since: dev.row.status_since,
+                    last_seen: dev.row.last_seen,
+                    cpu_pct: dev.row.cpu_pct,
+                    mem_pct: dev.row.mem_pct,
+                    signal_dbm: dev.row.signal_dbm,
+                    uptime_s: dev.row.uptime_s,
+                    firmware: Some(dev.row.firmware.clone()),
+                    heartbeat_interval_s: dev.interval_s,
+                });
+            }
+            if dev.unannounced && (force || dev.last_event.is_none_or(|t| now - t >= every)) {
+                dev.unannounced = false;
+                dev.last_event = Some(now);
+                out.events.push((dev.row.tenant.clone(), EventBody::Device(dev.row.clone())));
+            }
+        }
+        for l in &mut self.links {
+            if l.dirty {
+                l.dirty = false;
+                out.batch.links.push(LinkUpdate {
+                    tenant: l.row.tenant.clone(),
+                    link: l.row.id.clone(),
+                    state: l.row.state,
+                    signal_dbm: l.row.signal_dbm,
+                    updated: l.row.updated.unwrap_or(now),
+                });
+            }
+            if l.unannounced && (force || l.last_event.is_none_or(|t| now - t >= every)) {
+                l.unannounced = false;
+                l.last_event = Some(now);
+                out.events.push((l.row.tenant.clone(), EventBody::Link(l.row.clone())));
+            }
+        }
+    }
+}
+
+fn alert_id_of(device: &Id, rule: &str) -> Id {
+    alert_id(device, rule)
+}
