@@ -135,7 +135,7 @@ pub struct StreamMessage {
 
 /// A durable consumer: at-least-once, explicit ack.
 #[async_trait]
-pub trait Consumer: Send {
+pub trait Consumer: Send + Sync {
     /// Up to `max` messages: redeliveries first, then new ones. Waits up to
     /// `wait` when none is ready; an empty batch is not an error.
     async fn fetch(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivery>, BusError>;
@@ -147,7 +147,7 @@ pub trait Consumer: Send {
 
 /// An ordered live view of a stream from a chosen sequence.
 #[async_trait]
-pub trait Follower: Send {
+pub trait Follower: Send + Sync {
     /// The next message, in stream order; `None` when the bus closed.
     async fn next(&mut self) -> Option<StreamMessage>;
 }
@@ -168,7 +168,7 @@ pub struct Request {
 
 /// One member of a queue group serving request subjects.
 #[async_trait]
-pub trait Service: Send {
+pub trait Service: Send + Sync {
     /// The next request; `None` when the bus closed.
     async fn next(&mut self) -> Option<Request>;
 }

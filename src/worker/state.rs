@@ -517,11 +517,20 @@ impl FleetState {
         let mut changed = Vec::new();
         for (key, dev) in &mut self.devices {
             if let Some(status) = dev.machine.apply(StatusInput::Tick { now }, dev.thresholds) {
-                changed.push((key.clone(), status));
+                // The device became stale or offline when its threshold was
+                // crossed, not when this sweep noticed.
+                let crossed = dev.machine.last_seen.map(|seen| {
+                    let t = match status {
+                        DeviceStatus::Stale => dev.thresholds.stale_after_s,
+                        _ => dev.thresholds.offline_after_s,
+                    };
+                    seen + Duration::seconds(i64::from(t))
+                });
+                changed.push((key.clone(), status, crossed.unwrap_or(now).min(now)));
             }
         }
-        for ((tenant, device), status) in changed {
-            self.on_status(&tenant, &device, status, now, now, out);
+        for ((tenant, device), status, at) in changed {
+            self.on_status(&tenant, &device, status, at, now, out);
         }
         let policy = self.policy.link;
         let mut link_changes = Vec::new();

@@ -1,0 +1,256 @@
+//! Command-line interface: parsing and dispatch only; the work is in the
+//! library modules.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::console::ConsoleOptions;
+use crate::demo::{self, DemoOptions};
+use crate::settings::theme::{self, Theme};
+use crate::settings::{ColorMode, KeyMap, Paths, Settings};
+use crate::sim::SimConfig;
+use crate::store::Store;
+use crate::worker::{Clock, WorkerConfig};
+
+/// vigie: the terminal console for managed-service operations.
+#[derive(Debug, Parser)]
+#[command(name = "vigie", version, about, long_about = None)]
+pub struct Cli {
+    /// Settings file (default: vigie.toml in the config directory; see `vigie config path`).
+    #[arg(long, global = true, env = "VIGIE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options shared by the commands that open the console.
+#[derive(Debug, Clone, clap::Args, Default)]
+pub struct ConsoleArgs {
+    /// Theme name (default, mono) or path to a theme file.
+    #[arg(long)]
+    pub theme: Option<String>,
+    /// Keymap name or path to a keymap file.
+    #[arg(long)]
+    pub keymap: Option<String>,
+    /// Colour depth: auto, truecolor, 256, 16 or never.
+    #[arg(long, value_enum)]
+    pub color: Option<ColorMode>,
+    /// Most redraws per second.
+    #[arg(long)]
+    pub fps: Option<u32>,
+    /// Tenant to open on ("_all" for every tenant).
+    #[arg(long)]
+    pub tenant: Option<String>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The console on the embedded database (the default command).
+    Console {
+        /// SQLite database file (default: vigie.db in the data directory).
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+        #[command(flatten)]
+        ui: ConsoleArgs,
+    },
+    /// A live simulated MSP fleet: simulator, worker and console in one process.
+    Demo {
+        /// SQLite database file (default: vigie.db in the data directory).
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+        /// Start from an empty database.
+        #[arg(long)]
+        fresh: bool,
+        /// Seed of the simulated fleet (same seed, same fleet).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// About how many devices to simulate.
+        #[arg(long)]
+        devices: Option<usize>,
+        /// Most telemetry messages per second (0: no cap).
+        #[arg(long)]
+        rate: Option<u32>,
+        /// Simulated seconds per real second.
+        #[arg(long)]
+        speed: Option<f64>,
+        #[command(flatten)]
+        ui: ConsoleArgs,
+    },
+    /// Create or upgrade the database schema.
+    Migrate {
+        /// Database URL: sqlite:PATH (default: the embedded database).
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
+    },
+    /// Settings helpers.
+    Config {
+        #[command(subcommand)]
+        what: ConfigCommand,
+    },
+    /// Print shell completions.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    Man,
+}
+
+/// `vigie config …`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print where vigie reads settings and keeps data.
+    Path,
+}
+
+fn settings(cli: &Cli, paths: &Paths) -> anyhow::Result<Settings> {
+    let (file, required) = match &cli.config {
+        Some(f) => (f.clone(), true),
+        None => (paths.config_file(), false),
+    };
+    Ok(Settings::load(&file, required, std::env::vars())?)
+}
+
+fn console_options(
+    s: &Settings,
+    ui: &ConsoleArgs,
+    paths: &Paths,
+    clock: Clock,
+) -> anyhow::Result<ConsoleOptions> {
+    let mut problems = Vec::new();
+    let mode = ui.color.unwrap_or(s.console.color);
+    let depth = theme::detect_depth(mode, &|k| std::env::var(k).ok());
+    let requested = ui.theme.clone().unwrap_or_else(|| s.console.theme.clone());
+    // No colour means the mono theme unless one was asked for by name.
+    let name = if depth == theme::Depth::None && ui.theme.is_none() && requested == "default" {
+        "mono".to_string()
+    } else {
+        requested
+    };
+    let theme = Theme::load(&name, &paths.config_dir, depth).unwrap_or_else(|e| {
+        problems.push(format!("{e} (using the built-in theme)"));
+        Theme::builtin(depth)
+    });
+    let (keymap, kp) = KeyMap::load(ui.keymap.as_deref().unwrap_or(&s.console.keymap), &paths.config_dir);
+    problems.extend(kp);
+    let scope = ui.tenant.clone().unwrap_or_else(|| s.console.tenant.clone());
+    if scope != crate::bus::subject::ALL_TENANTS {
+        crate::domain::Id::parse(&scope).with_context(|| format!("--tenant {scope:?}"))?;
+    }
+    Ok(ConsoleOptions {
+        theme,
+        keymap,
+        problems,
+        fps: ui.fps.unwrap_or(s.console.fps).clamp(1, 120),
+        scope,
+        user: std::env::var("USER").unwrap_or_else(|_| "local".into()),
+        clock,
+    })
+}
+
+fn worker_config(s: &Settings) -> WorkerConfig {
+    let mut w = WorkerConfig {
+        batch_size: s.worker.batch_size,
+        sweep_every: std::time::Duration::from_secs(u64::from(s.worker.sweep_every_s)),
+        ..WorkerConfig::default()
+    };
+    w.policy.live_event_interval = chrono::Duration::seconds(i64::from(s.worker.live_event_interval_s));
+    w
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let paths = Paths::discover();
+    match &cli.command {
+        Some(Command::Config { what: ConfigCommand::Path }) => {
+            println!("settings file: {}", cli.config.clone().unwrap_or_else(|| paths.config_file()).display());
+            println!("config dir:    {}", paths.config_dir.display());
+            println!("data dir:      {}", paths.data_dir.display());
+            println!("database:      {}", paths.default_db().display());
+            println!("log file:      {}", paths.default_log().display());
+            return Ok(());
+        }
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(*shell, &mut Cli::command(), "vigie", &mut std::io::stdout());
+            return Ok(());
+        }
+        Some(Command::Man) => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            return Ok(());
+        }
+        _ => {}
+    }
+    let s = settings(&cli, &paths)?;
+    match cli.command {
+        Some(Command::Migrate { database }) => {
+            crate::logging::to_stderr(&s.log.level);
+            let url = database.unwrap_or_else(|| format!("sqlite:{}", paths.default_db().display()));
+            if let Some(p) = url.strip_prefix("sqlite:").map(std::path::Path::new)
+                && let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir)?;
+            }
+            let store: Arc<dyn Store> = crate::store::open(&url).await?;
+            let applied = store.migrate().await?;
+            if applied.is_empty() {
+                println!("{url}: schema is up to date");
+            } else {
+                println!("{url}: applied migrations {applied:?}");
+            }
+            Ok(())
+        }
+        Some(Command::Demo {
+            db,
+            fresh,
+            seed,
+            devices,
+            rate,
+            speed,
+            ui,
+        }) => {
+            let log = s.log.file.clone().unwrap_or_else(|| paths.default_log());
+            let _guard = crate::logging::to_file(&log, &s.log.level)?;
+            let speed = speed.unwrap_or(s.demo.speed);
+            if !(speed.is_finite() && speed > 0.0) {
+                anyhow::bail!("--speed must be a positive number");
+            }
+            let clock = Clock::scaled(chrono::Utc::now(), speed);
+            let rate = rate.unwrap_or(s.demo.rate);
+            let sim = SimConfig {
+                seed: seed.unwrap_or(s.demo.seed),
+                devices: devices.unwrap_or(s.demo.devices).max(1),
+                speed,
+                rate: (rate > 0).then_some(f64::from(rate)),
+            };
+            demo::run(DemoOptions {
+                db: db.or(s.demo.db.clone()).unwrap_or_else(|| paths.default_db()),
+                fresh,
+                sim: Some(sim),
+                worker: worker_config(&s),
+                console: console_options(&s, &ui, &paths, clock)?,
+            })
+            .await
+        }
+        Some(Command::Console { db, ui }) => run_console(&s, &paths, db, &ui).await,
+        None => run_console(&s, &paths, None, &ConsoleArgs::default()).await,
+        Some(Command::Config { .. } | Command::Completions { .. } | Command::Man) => Ok(()),
+    }
+}
+
+async fn run_console(s: &Settings, paths: &Paths, db: Option<PathBuf>, ui: &ConsoleArgs) -> anyhow::Result<()> {
+    let log = s.log.file.clone().unwrap_or_else(|| paths.default_log());
+    let _guard = crate::logging::to_file(&log, &s.log.level)?;
+    demo::run(DemoOptions {
+        db: db.unwrap_or_else(|| paths.default_db()),
+        fresh: false,
+        sim: None,
+        worker: worker_config(s),
+        console: console_options(s, ui, paths, Clock::system())?,
+    })
+    .await
+}

@@ -1,0 +1,178 @@
+//! The console: a full-screen TUI that reads a snapshot from the worker,
+//! then follows the live event stream, and never blocks on IO.
+//!
+//! Shape: one `tokio::select!` over messages (terminal input from a reader
+//! thread, snapshot and events from a data task) and a frame tick. Messages
+//! go through the pure [`update::update`]; the screen is drawn at most once
+//! per tick and only when something changed.
+
+pub mod model;
+pub mod state;
+pub mod terminal;
+pub mod update;
+pub mod views;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::bus::event::Event;
+use crate::bus::{Bus, Stream, subject};
+use crate::settings::keymap::KeyMap;
+use crate::settings::theme::Theme;
+use crate::worker::Clock;
+use crate::worker::api::{self, Snapshot};
+use state::App;
+use update::{Msg, update};
+
+/// How the console runs.
+pub struct ConsoleOptions {
+    pub theme: Theme,
+    pub keymap: KeyMap,
+    /// Problems found while loading settings, shown at start.
+    pub problems: Vec<String>,
+    pub fps: u32,
+    /// A tenant id, or `_all`.
+    pub scope: String,
+    pub user: String,
+    pub clock: Clock,
+}
+
+/// Follows the worker: snapshot, then events from the snapshot's sequence.
+/// Reconnects (with a fresh snapshot) when either fails.
+async fn data_task(bus: Arc<dyn Bus>, scope: String, tx: mpsc::Sender<Msg>) {
+    let filter = if scope == subject::ALL_TENANTS {
+        "vigie.evt.>".to_string()
+    } else {
+        format!("vigie.evt.{scope}.>")
+    };
+    loop {
+        let snap: Result<Snapshot, _> =
+            api::call(bus.as_ref(), &scope, "snapshot", serde_json::json!({}), Duration::from_secs(10)).await;
+        let why = match snap {
+            Ok(s) => {
+                let from = s.events_seq + 1;
+                if tx.send(Msg::Snapshot(Box::new(s))).await.is_err() {
+                    return;
+                }
+                match bus.follow(Stream::Events, &filter, from).await {
+                    Ok(mut follower) => loop {
+                        let Some(m) = follower.next().await else {
+                            break "event stream closed".to_string();
+                        };
+                        match serde_json::from_slice::<Event>(&m.payload) {
+                            Ok(e) => {
+                                if tx.send(Msg::Event(m.seq, Box::new(e))).await.is_err() {
+                                    return;
+                                }
+                            }
+                            Err(e) => tracing::warn!(seq = m.seq, error = %e, "undecodable event skipped"),
+                        }
+                    },
+                    Err(e) => e.to_string(),
+                }
+            }
+            Err(e) => e.to_string(),
+        };
+        if tx.send(Msg::Disconnected(why)).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+/// Reads terminal events on a thread of its own (crossterm's reads block).
+fn input_thread(tx: mpsc::Sender<Msg>, stop: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        use ratatui::crossterm::event;
+        while !stop.load(Ordering::Relaxed) {
+            match event::poll(Duration::from_millis(50)) {
+                Ok(true) => match event::read() {
+                    Ok(ev) => {
+                        if tx.blocking_send(Msg::Term(ev)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(_) => return,
+                },
+                Ok(false) => {}
+                Err(_) => return,
+            }
+        }
+    });
+}
+
+/// Runs the console until the user quits.
+pub async fn run(bus: Arc<dyn Bus>, opts: ConsoleOptions) -> anyhow::Result<()> {
+    let (tx, mut rx) = mpsc::channel::<Msg>(4_096);
+    let mut app = App::new(
+        if opts.scope == subject::ALL_TENANTS {
+            "all tenants"
+        } else {
+            &opts.scope
+        },
+        &opts.user,
+        opts.clock.now(),
+    );
+    for p in &opts.problems {
+        app.notify(p.clone(), true, 15);
+    }
+    let ui = views::Ui {
+        theme: &opts.theme,
+        keymap: &opts.keymap,
+    };
+    let mut guard = terminal::TerminalGuard::enter()?;
+    let size = guard.terminal().size()?;
+    update(
+        &mut app,
+        &opts.keymap,
+        Msg::Term(ratatui::crossterm::event::Event::Resize(size.width, size.height)),
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    input_thread(tx.clone(), Arc::clone(&stop));
+    let data = tokio::spawn(data_task(bus, opts.scope.clone(), tx));
+    let frame = Duration::from_secs_f64(1.0 / f64::from(opts.fps.clamp(1, 120)));
+    let mut tick = tokio::time::interval(frame);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut dirty = true;
+    let mut shown_second = 0;
+    let result = loop {
+        tokio::select! {
+            msg = rx.recv() => {
+                let Some(msg) = msg else { break Ok(()) };
+                update(&mut app, &opts.keymap, msg);
+                // Take everything already queued before drawing again.
+                for _ in 0..4_096 {
+                    match rx.try_recv() {
+                        Ok(m) => { update(&mut app, &opts.keymap, m); }
+                        Err(_) => break,
+                    }
+                }
+                dirty = true;
+            }
+            _ = tick.tick() => {
+                let now = opts.clock.now();
+                if now.timestamp() != shown_second {
+                    shown_second = now.timestamp();
+                    dirty = true;
+                }
+                if dirty {
+                    update(&mut app, &opts.keymap, Msg::Tick(now));
+                    if let Err(e) = guard.terminal().draw(|f| views::draw(&app, &ui, f)) {
+                        break Err(e.into());
+                    }
+                    dirty = false;
+                }
+            }
+        }
+        if app.quit {
+            break Ok(());
+        }
+    };
+    stop.store(true, Ordering::Relaxed);
+    data.abort();
+    drop(guard);
+    result
+}

@@ -1,0 +1,129 @@
+//! Everything the console shows, and nothing that does IO.
+
+use std::collections::{HashMap, VecDeque};
+
+use chrono::{DateTime, Utc};
+
+use super::model::FleetModel;
+use crate::domain::Id;
+use crate::domain::incident::Incident;
+use crate::settings::keymap::Key;
+
+/// Where typed keys go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    /// Typing into the filter line.
+    Filter,
+}
+
+/// Link to the worker, as the status bar shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Connection {
+    Connecting,
+    Live,
+    /// Lost, with the reason; retrying.
+    Lost(String),
+}
+
+/// A message shown for a while in the status bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toast {
+    pub text: String,
+    pub error: bool,
+    pub until: DateTime<Utc>,
+}
+
+/// The console's state.
+#[derive(Debug)]
+pub struct App {
+    pub fleet: FleetModel,
+    /// Selected position in the view.
+    pub selected: usize,
+    /// First visible position in the view.
+    pub offset: usize,
+    /// Table rows that fit on screen (set on resize).
+    pub page: usize,
+    pub mode: Mode,
+    pub filter_input: String,
+    pub help: bool,
+    /// Keys of a chord typed so far.
+    pub pending: Vec<Key>,
+    pub incidents: HashMap<(Id, Id), Incident>,
+    pub toasts: VecDeque<Toast>,
+    pub connection: Connection,
+    /// Age of the newest event when it arrived, in milliseconds.
+    pub lag_ms: Option<i64>,
+    pub now: DateTime<Utc>,
+    /// Events stream sequence applied so far.
+    pub events_seq: u64,
+    /// What the console looks at: a tenant id or "all tenants".
+    pub scope: String,
+    pub user: String,
+    pub quit: bool,
+}
+
+impl App {
+    /// A console with no data yet.
+    pub fn new(scope: &str, user: &str, now: DateTime<Utc>) -> Self {
+        Self {
+            fleet: FleetModel::default(),
+            selected: 0,
+            offset: 0,
+            page: 20,
+            mode: Mode::Normal,
+            filter_input: String::new(),
+            help: false,
+            pending: Vec::new(),
+            incidents: HashMap::new(),
+            toasts: VecDeque::new(),
+            connection: Connection::Connecting,
+            lag_ms: None,
+            now,
+            events_seq: 0,
+            scope: scope.to_string(),
+            user: user.to_string(),
+            quit: false,
+        }
+    }
+
+    /// Open incidents.
+    pub fn open_incidents(&self) -> usize {
+        self.incidents.values().filter(|i| i.state.is_open()).count()
+    }
+
+    /// The newest toast still showing.
+    pub fn toast(&self) -> Option<&Toast> {
+        self.toasts.iter().rev().find(|t| t.until > self.now)
+    }
+
+    /// Shows a message for `secs` seconds.
+    pub fn notify(&mut self, text: impl Into<String>, error: bool, secs: i64) {
+        self.toasts.push_back(Toast {
+            text: text.into(),
+            error,
+            until: self.now + chrono::Duration::seconds(secs),
+        });
+        while self.toasts.len() > 20 {
+            self.toasts.pop_front();
+        }
+    }
+
+    /// Keeps the selection inside the view and visible.
+    pub fn clamp(&mut self) {
+        let n = self.fleet.len();
+        if n == 0 {
+            self.selected = 0;
+            self.offset = 0;
+            return;
+        }
+        self.selected = self.selected.min(n - 1);
+        let page = self.page.max(1);
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + page {
+            self.offset = self.selected + 1 - page;
+        }
+        self.offset = self.offset.min(n.saturating_sub(page));
+    }
+}

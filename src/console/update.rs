@@ -1,0 +1,198 @@
+//! `update`: the only place the console's state changes. Pure: it takes a
+//! message and returns the effects (IO) to run.
+
+use chrono::{DateTime, Utc};
+use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::model::SORTS;
+use super::state::{App, Connection, Mode};
+use crate::bus::event::{Event, EventBody};
+use crate::domain::device::DeviceStatus;
+use crate::settings::keymap::{Action, Key, KeyMap, Lookup};
+use crate::worker::api::Snapshot;
+
+/// Something that happened.
+#[derive(Debug)]
+pub enum Msg {
+    /// A terminal event.
+    Term(TermEvent),
+    /// A consistent snapshot from the worker.
+    Snapshot(Box<Snapshot>),
+    /// A live event, with its stream sequence.
+    Event(u64, Box<Event>),
+    /// The link to the worker failed.
+    Disconnected(String),
+    /// The clock ticked.
+    Tick(DateTime<Utc>),
+}
+
+/// IO the run loop performs for `update`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Quit,
+}
+
+/// Applies one message.
+pub fn update(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Term(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => on_key(app, keymap, k),
+        Msg::Term(TermEvent::Resize(_, h)) => {
+            // Header, column titles and status bar take three lines.
+            app.page = usize::from(h.saturating_sub(3)).max(1);
+            app.clamp();
+            Vec::new()
+        }
+        Msg::Term(_) => Vec::new(),
+        Msg::Snapshot(s) => {
+            app.fleet.replace_all(s.devices);
+            app.incidents = s
+                .incidents
+                .into_iter()
+                .map(|i| ((i.tenant.clone(), i.id.clone()), i))
+                .collect();
+            app.events_seq = s.events_seq;
+            app.connection = Connection::Live;
+            app.fleet.refresh();
+            app.clamp();
+            Vec::new()
+        }
+        Msg::Event(seq, e) => {
+            if seq <= app.events_seq {
+                // Already in the snapshot.
+                return Vec::new();
+            }
+            app.events_seq = seq;
+            app.lag_ms = Some((app.now - e.ts).num_milliseconds().max(0));
+            match e.body {
+                EventBody::Device(row) => app.fleet.upsert(row),
+                EventBody::Incident(i) => {
+                    app.incidents.insert((i.tenant.clone(), i.id.clone()), i);
+                }
+                EventBody::Alert(_) | EventBody::Link(_) => {}
+            }
+            Vec::new()
+        }
+        Msg::Disconnected(why) => {
+            app.connection = Connection::Lost(why.clone());
+            app.notify(format!("connection lost: {why}"), true, 5);
+            Vec::new()
+        }
+        Msg::Tick(now) => {
+            app.now = now;
+            app.fleet.refresh();
+            app.clamp();
+            Vec::new()
+        }
+    }
+}
+
+fn on_key(app: &mut App, keymap: &KeyMap, k: KeyEvent) -> Vec<Effect> {
+    if app.mode == Mode::Filter {
+        return on_filter_key(app, k);
+    }
+    let key = Key::from_event(&k);
+    match keymap.lookup(&app.pending, key) {
+        Lookup::Pending => {
+            app.pending.push(key);
+            Vec::new()
+        }
+        Lookup::Unbound => {
+            app.pending.clear();
+            Vec::new()
+        }
+        Lookup::Action(a) => {
+            app.pending.clear();
+            act(app, a)
+        }
+    }
+}
+
+fn on_filter_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
+    match k.code {
+        KeyCode::Enter => app.mode = Mode::Normal,
+        KeyCode::Esc => {
+            app.mode = Mode::Normal;
+            app.filter_input.clear();
+        }
+        KeyCode::Backspace => {
+            app.filter_input.pop();
+        }
+        KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => return vec![Effect::Quit],
+        KeyCode::Char('u') if k.modifiers.contains(KeyModifiers::CONTROL) => app.filter_input.clear(),
+        KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
+            if app.filter_input.chars().count() < 128 {
+                app.filter_input.push(c);
+            }
+        }
+        _ => return Vec::new(),
+    }
+    app.fleet.set_filter(&app.filter_input);
+    app.fleet.refresh();
+    app.selected = 0;
+    app.clamp();
+    Vec::new()
+}
+
+/// Performs one keymap action.
+pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
+    let page = app.page.max(1);
+    match a {
+        Action::Quit => {
+            app.quit = true;
+            return vec![Effect::Quit];
+        }
+        Action::MoveDown => app.selected = app.selected.saturating_add(1),
+        Action::MoveUp => app.selected = app.selected.saturating_sub(1),
+        Action::PageDown => {
+            app.selected = app.selected.saturating_add(page);
+            app.offset = app.offset.saturating_add(page);
+        }
+        Action::PageUp => {
+            app.selected = app.selected.saturating_sub(page);
+            app.offset = app.offset.saturating_sub(page);
+        }
+        Action::GoTop => app.selected = 0,
+        Action::GoBottom => app.selected = app.fleet.len().saturating_sub(1),
+        Action::Filter => {
+            app.help = false;
+            app.mode = Mode::Filter;
+        }
+        Action::Clear => {
+            if app.help {
+                app.help = false;
+            } else {
+                app.filter_input.clear();
+                app.fleet.set_filter("");
+                app.fleet.set_status(None);
+                app.fleet.refresh();
+            }
+        }
+        Action::SortNext => {
+            let (sort, desc) = app.fleet.sort();
+            let i = SORTS.iter().position(|s| *s == sort).unwrap_or(0);
+            app.fleet.set_sort(SORTS[(i + 1) % SORTS.len()], desc);
+            app.fleet.refresh();
+        }
+        Action::SortReverse => {
+            let (sort, desc) = app.fleet.sort();
+            app.fleet.set_sort(sort, !desc);
+            app.fleet.refresh();
+        }
+        Action::StatusNext => {
+            let next = match app.fleet.status_filter() {
+                None => Some(DeviceStatus::Online),
+                Some(DeviceStatus::Online) => Some(DeviceStatus::Stale),
+                Some(DeviceStatus::Stale) => Some(DeviceStatus::Offline),
+                Some(DeviceStatus::Offline) => Some(DeviceStatus::Pending),
+                Some(DeviceStatus::Pending) => None,
+            };
+            app.fleet.set_status(next);
+            app.fleet.refresh();
+            app.selected = 0;
+        }
+        Action::Help => app.help = !app.help,
+        Action::None => {}
+    }
+    app.clamp();
+    Vec::new()
+}

@@ -1,0 +1,103 @@
+//! Drawing. Every function here only reads the state.
+
+mod fleet;
+mod frame;
+mod help;
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::state::App;
+use crate::settings::keymap::KeyMap;
+use crate::settings::theme::{Meaning, Theme};
+
+/// What drawing needs besides the state.
+pub struct Ui<'a> {
+    pub theme: &'a Theme,
+    pub keymap: &'a KeyMap,
+}
+
+/// Smallest usable terminal.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 10;
+
+/// Draws the whole screen.
+pub fn draw(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>) {
+    let area = f.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(ui, f, area);
+        return;
+    }
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    frame::header(app, ui, f, header);
+    fleet::table(app, ui, f, body);
+    frame::footer(app, ui, f, footer);
+    if app.help {
+        help::overlay(ui, f, body);
+    }
+}
+
+fn too_small(ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
+    let lines = vec![
+        Line::from(Span::styled("Terminal too small", ui.theme.style(Meaning::Error))),
+        Line::from(format!(
+            "{}×{} — vigie needs at least {MIN_WIDTH}×{MIN_HEIGHT}",
+            area.width, area.height
+        )),
+        Line::from(Span::styled("q quits", ui.theme.style(Meaning::Muted))),
+    ];
+    f.render_widget(Paragraph::new(lines).style(ui.theme.style(Meaning::Base)), area);
+}
+
+/// A compact age: `12s`, `4m`, `3h`, `2d`; `—` when unknown.
+pub fn age(now: DateTime<Utc>, then: Option<DateTime<Utc>>) -> String {
+    let Some(t) = then else {
+        return "—".into();
+    };
+    let s = (now - t).num_seconds().max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3_600 => format!("{}m", s / 60),
+        3_600..86_400 => format!("{}h", s / 3_600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+/// `12,345`
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_and_numbers() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let ago = |s| Some(now - chrono::Duration::seconds(s));
+        assert_eq!(age(now, ago(5)), "5s");
+        assert_eq!(age(now, ago(125)), "2m");
+        assert_eq!(age(now, ago(7_300)), "2h");
+        assert_eq!(age(now, ago(200_000)), "2d");
+        assert_eq!(age(now, None), "—");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(12), "12");
+    }
+}

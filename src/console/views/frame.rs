@@ -1,0 +1,95 @@
+//! Header and status bar.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::{Ui, thousands};
+use crate::console::state::{App, Connection, Mode};
+use crate::settings::keymap::Action;
+use crate::settings::theme::Meaning;
+
+pub(super) fn header(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
+    let t = ui.theme;
+    let bar = t.style(Meaning::Header);
+    let c = app.fleet.counts();
+    let (conn, conn_style) = match &app.connection {
+        Connection::Connecting => ("◌ connecting", bar),
+        Connection::Live => ("● live", bar),
+        Connection::Lost(_) => ("✕ lost", t.style(Meaning::Error)),
+    };
+    let mut spans = vec![
+        Span::styled(" vigie ", t.style(Meaning::HeaderTitle)),
+        Span::styled(format!(" {conn} "), conn_style),
+        Span::styled(format!("│ {} ", app.scope), bar),
+        Span::styled(format!("│ {} devices ", thousands(c.total())), bar),
+        Span::styled(format!("▲{} ", thousands(c.online)), bar),
+        Span::styled(format!("◆{} ", thousands(c.stale)), bar),
+        Span::styled(format!("▼{} ", thousands(c.offline)), bar),
+        Span::styled(format!("○{} ", thousands(c.pending)), bar),
+        Span::styled(format!("│ incidents {} ", app.open_incidents()), bar),
+    ];
+    if area.width >= 110 {
+        if let Some(lag) = app.lag_ms {
+            spans.push(Span::styled(format!("│ lag {lag}ms "), bar));
+        }
+        spans.push(Span::styled(format!("│ {} ", app.user), bar));
+    }
+    let used: usize = spans.iter().map(Span::width).sum();
+    let clock = format!(" {} UTC ", app.now.format("%H:%M:%S"));
+    let room = usize::from(area.width).saturating_sub(used + clock.len());
+    spans.push(Span::styled(" ".repeat(room), bar));
+    spans.push(Span::styled(clock, bar));
+    f.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);
+}
+
+pub(super) fn footer(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
+    let t = ui.theme;
+    let line = if app.mode == Mode::Filter {
+        Line::from(vec![
+            Span::styled("/", t.style(Meaning::Filter)),
+            Span::styled(app.filter_input.clone(), t.style(Meaning::Filter)),
+            Span::styled("▏", t.style(Meaning::Accent)),
+            Span::styled("  enter keep · esc clear", t.style(Meaning::Muted)),
+        ])
+    } else if let Some(toast) = app.toast() {
+        let style = if toast.error {
+            t.style(Meaning::Error)
+        } else {
+            t.style(Meaning::Accent)
+        };
+        Line::from(Span::styled(format!(" {} ", toast.text), style))
+    } else {
+        let mut spans = Vec::new();
+        for (action, label) in [
+            (Action::Quit, "quit"),
+            (Action::Filter, "filter"),
+            (Action::StatusNext, "status"),
+            (Action::SortNext, "sort"),
+            (Action::Help, "help"),
+        ] {
+            if let Some(k) = ui.keymap.key_for(action) {
+                spans.push(Span::styled(format!(" {k}"), t.style(Meaning::KeyHint)));
+                spans.push(Span::styled(format!(" {label} "), t.style(Meaning::StatusBar)));
+            }
+        }
+        let (sort, desc) = app.fleet.sort();
+        let mut info = format!(
+            "  {} of {} · sort {:?}{}",
+            thousands(app.fleet.len() as u64),
+            thousands(app.fleet.total() as u64),
+            sort,
+            if desc { " ↓" } else { "" }
+        );
+        if let Some(s) = app.fleet.status_filter() {
+            info.push_str(&format!(" · only {}", s.as_str()));
+        }
+        if !app.fleet.filter().is_empty() {
+            info.push_str(&format!(" · /{}", app.filter_input));
+        }
+        spans.push(Span::styled(info, t.style(Meaning::Muted)));
+        Line::from(spans)
+    };
+    f.render_widget(Paragraph::new(line).style(t.style(Meaning::StatusBar)), area);
+}

@@ -1,0 +1,38 @@
+//! The help overlay, generated from the keymap.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+use super::Ui;
+use crate::settings::theme::Meaning;
+
+pub(super) fn overlay(ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
+    let t = ui.theme;
+    let help = ui.keymap.help();
+    let key_w = help.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(4).min(24);
+    let lines: Vec<Line<'_>> = help
+        .iter()
+        .map(|(k, d)| {
+            Line::from(vec![
+                Span::styled(format!(" {k:<key_w$} "), t.style(Meaning::KeyHint)),
+                Span::styled(d.clone(), t.style(Meaning::Base)),
+            ])
+        })
+        .collect();
+    let width = (area.width.saturating_sub(4)).min(96);
+    let height = (u16::try_from(lines.len()).unwrap_or(u16::MAX).saturating_add(2)).min(area.height);
+    let rect = Rect {
+        x: area.x + (area.width.saturating_sub(width)) / 2,
+        y: area.y + (area.height.saturating_sub(height)) / 2,
+        width,
+        height,
+    };
+    f.render_widget(Clear, rect);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.style(Meaning::Border))
+        .title(Span::styled(" keys — ? or esc closes ", t.style(Meaning::Title)));
+    f.render_widget(Paragraph::new(lines).block(block).style(t.style(Meaning::Base)), rect);
+}

@@ -1,0 +1,100 @@
+//! `vigie demo`: simulator + worker + console in one process, on an SQLite
+//! file and the in-process bus. No services needed.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::watch;
+
+use crate::bus::Bus;
+use crate::bus::envelope::encode;
+use crate::bus::memory::MemoryBus;
+use crate::console::{self, ConsoleOptions};
+use crate::sim::{self, SimConfig, Simulator};
+use crate::store::Store;
+use crate::store::sqlite::SqliteStore;
+use crate::worker::{Clock, Worker, WorkerConfig, api};
+
+/// How the demo runs.
+pub struct DemoOptions {
+    pub db: PathBuf,
+    pub fresh: bool,
+    /// `None` runs the embedded console alone: worker and console on the
+    /// database, no simulated fleet.
+    pub sim: Option<SimConfig>,
+    pub worker: WorkerConfig,
+    pub console: ConsoleOptions,
+}
+
+/// Removes an SQLite database and its WAL files.
+pub fn remove_db(db: &std::path::Path) -> std::io::Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        match std::fs::remove_file(PathBuf::from(p)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Publishes the simulator's telemetry as it falls due, within the rate cap.
+pub async fn drive(mut sim: Simulator, bus: Arc<dyn Bus>, clock: Clock, rate: Option<f64>, mut stop: watch::Receiver<bool>) {
+    let step = Duration::from_millis(100);
+    let mut tick = tokio::time::interval(step);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tick.tick() => {}
+        }
+        let budget = rate.map_or(usize::MAX, |r| (r * step.as_secs_f64()).ceil().max(1.0) as usize);
+        for env in sim.due(clock.now(), budget) {
+            let payload = Bytes::from(encode(&env));
+            if let Err(e) = bus.publish(&env.subject(), env.id.as_str(), payload).await {
+                tracing::error!(error = %e, "simulated telemetry not published");
+            }
+        }
+    }
+}
+
+/// Runs the demo until the console quits.
+pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
+    if opts.fresh {
+        remove_db(&opts.db)?;
+    }
+    if let Some(dir) = opts.db.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let path = opts.db.to_string_lossy().to_string();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await?);
+    store.migrate().await?;
+    let clock = opts.console.clock.clone();
+    let simulator = match &opts.sim {
+        Some(cfg) => {
+            let simulator = Simulator::new(cfg, sim::plan(cfg.seed, cfg.devices), clock.now());
+            store.import_inventory(simulator.inventory()).await?;
+            tracing::info!(db = %path, devices = simulator.inventory().devices.len(), "demo started");
+            Some((simulator, cfg.rate))
+        }
+        None => None,
+    };
+    let bus: Arc<dyn Bus> = Arc::new(MemoryBus::default());
+    let worker = Worker::start(Arc::clone(&bus), Arc::clone(&store), clock.clone(), opts.worker).await?;
+    let api_task = tokio::spawn(api::serve(Arc::clone(&bus), Arc::clone(&store), worker.publish_lock()));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let worker_task = tokio::spawn(worker.run(stop_rx.clone()));
+    let sim_task = simulator.map(|(s, rate)| tokio::spawn(drive(s, Arc::clone(&bus), clock, rate, stop_rx)));
+    let result = console::run(bus, opts.console).await;
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(5), worker_task).await;
+    if let Some(t) = sim_task {
+        t.abort();
+    }
+    api_task.abort();
+    result
+}

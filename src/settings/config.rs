@@ -1,0 +1,412 @@
+//! The settings file format and its merge.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::line_of;
+
+/// The built-in defaults.
+pub const DEFAULTS: &str = include_str!("../../config/vigie.toml");
+
+/// How many colours to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ColorMode {
+    Auto,
+    Truecolor,
+    #[serde(rename = "256")]
+    #[value(name = "256")]
+    Ansi256,
+    #[serde(rename = "16")]
+    #[value(name = "16")]
+    Ansi16,
+    Never,
+}
+
+/// A settings error, naming where the bad value came from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{source_name}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct ConfigError {
+    pub source_name: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// Console settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsoleSettings {
+    pub theme: String,
+    pub keymap: String,
+    pub fps: u32,
+    pub color: ColorMode,
+    pub tenant: String,
+}
+
+/// Demo settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoSettings {
+    pub devices: usize,
+    pub seed: u64,
+    pub speed: f64,
+    pub rate: u32,
+    pub db: Option<PathBuf>,
+}
+
+/// Worker settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerSettings {
+    pub batch_size: usize,
+    pub sweep_every_s: u32,
+    pub live_event_interval_s: u32,
+}
+
+/// Log settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogSettings {
+    pub level: String,
+    pub file: Option<PathBuf>,
+}
+
+/// All settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub console: ConsoleSettings,
+    pub demo: DemoSettings,
+    pub worker: WorkerSettings,
+    pub log: LogSettings,
+    /// Where the values came from, lowest precedence first.
+    pub sources: Vec<String>,
+}
+
+type S<T> = Option<Spanned<T>>;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Patch {
+    console: Option<ConsolePatch>,
+    demo: Option<DemoPatch>,
+    worker: Option<WorkerPatch>,
+    log: Option<LogPatch>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ConsolePatch {
+    theme: S<String>,
+    keymap: S<String>,
+    fps: S<u32>,
+    color: S<ColorMode>,
+    tenant: S<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct DemoPatch {
+    devices: S<usize>,
+    seed: S<u64>,
+    speed: S<f64>,
+    rate: S<u32>,
+    db: S<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct WorkerPatch {
+    batch_size: S<usize>,
+    sweep_every_s: S<u32>,
+    live_event_interval_s: S<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct LogPatch {
+    level: S<String>,
+    file: S<String>,
+}
+
+/// One layer of settings text and where it came from.
+struct Layer<'a> {
+    name: String,
+    text: &'a str,
+}
+
+impl Layer<'_> {
+    fn error(&self, span: Option<std::ops::Range<usize>>, message: impl fmt::Display) -> ConfigError {
+        ConfigError {
+            source_name: self.name.clone(),
+            line: span.map(|s| line_of(self.text, s.start)),
+            message: message.to_string(),
+        }
+    }
+}
+
+fn set<T: Clone>(layer: &Layer<'_>, slot: &mut T, v: &S<T>, key: &str, ok: impl Fn(&T) -> Result<(), String>) -> Result<(), ConfigError> {
+    if let Some(v) = v {
+        ok(v.get_ref()).map_err(|why| layer.error(Some(v.span()), format!("{key}: {why}")))?;
+        *slot = v.get_ref().clone();
+    }
+    Ok(())
+}
+
+fn any<T>(_: &T) -> Result<(), String> {
+    Ok(())
+}
+
+fn between<T: PartialOrd + fmt::Display + Copy>(lo: T, hi: T) -> impl Fn(&T) -> Result<(), String> {
+    move |v| {
+        if *v >= lo && *v <= hi {
+            Ok(())
+        } else {
+            Err(format!("{v} is out of range {lo}..={hi}"))
+        }
+    }
+}
+
+fn path_opt(s: &str) -> Option<PathBuf> {
+    (!s.trim().is_empty()).then(|| PathBuf::from(s))
+}
+
+impl Settings {
+    fn empty() -> Self {
+        Self {
+            console: ConsoleSettings {
+                theme: String::new(),
+                keymap: String::new(),
+                fps: 20,
+                color: ColorMode::Auto,
+                tenant: String::new(),
+            },
+            demo: DemoSettings {
+                devices: 0,
+                seed: 0,
+                speed: 1.0,
+                rate: 0,
+                db: None,
+            },
+            worker: WorkerSettings {
+                batch_size: 0,
+                sweep_every_s: 0,
+                live_event_interval_s: 0,
+            },
+            log: LogSettings {
+                level: String::new(),
+                file: None,
+            },
+            sources: Vec::new(),
+        }
+    }
+
+    fn apply(&mut self, layer: &Layer<'_>) -> Result<(), ConfigError> {
+        let patch: Patch = toml::from_str(layer.text).map_err(|e| layer.error(e.span(), e.message()))?;
+        if let Some(c) = &patch.console {
+            let s = &mut self.console;
+            set(layer, &mut s.theme, &c.theme, "console.theme", any)?;
+            set(layer, &mut s.keymap, &c.keymap, "console.keymap", any)?;
+            set(layer, &mut s.fps, &c.fps, "console.fps", between(1, 120))?;
+            set(layer, &mut s.color, &c.color, "console.color", any)?;
+            set(layer, &mut s.tenant, &c.tenant, "console.tenant", |t: &String| {
+                if t == "_all" {
+                    return Ok(());
+                }
+                crate::domain::Id::parse(t).map(|_| ()).map_err(|e| e.to_string())
+            })?;
+        }
+        if let Some(d) = &patch.demo {
+            let s = &mut self.demo;
+            set(layer, &mut s.devices, &d.devices, "demo.devices", between(1, 2_000_000))?;
+            set(layer, &mut s.seed, &d.seed, "demo.seed", any)?;
+            set(layer, &mut s.speed, &d.speed, "demo.speed", between(0.01, 100_000.0))?;
+            set(layer, &mut s.rate, &d.rate, "demo.rate", any)?;
+            if let Some(db) = &d.db {
+                s.db = path_opt(db.get_ref());
+            }
+        }
+        if let Some(w) = &patch.worker {
+            let s = &mut self.worker;
+            set(layer, &mut s.batch_size, &w.batch_size, "worker.batch_size", between(1, 20_000))?;
+            set(layer, &mut s.sweep_every_s, &w.sweep_every_s, "worker.sweep_every_s", between(1, 3_600))?;
+            set(
+                layer,
+                &mut s.live_event_interval_s,
+                &w.live_event_interval_s,
+                "worker.live_event_interval_s",
+                between(0, 3_600),
+            )?;
+        }
+        if let Some(l) = &patch.log {
+            set(layer, &mut self.log.level, &l.level, "log.level", |v: &String| {
+                tracing_subscriber::EnvFilter::try_new(v)
+                    .map(|_| ())
+                    .map_err(|e| format!("not a log level or filter: {e}"))
+            })?;
+            if let Some(f) = &l.file {
+                self.log.file = path_opt(f.get_ref());
+            }
+        }
+        self.sources.push(layer.name.clone());
+        Ok(())
+    }
+
+    /// The built-in defaults alone.
+    pub fn defaults() -> Self {
+        let mut s = Self::empty();
+        // The embedded file is checked by a test; should it ever fail, the
+        // hard-coded values of `empty` still make a working setup.
+        let _ = s.apply(&Layer {
+            name: "built-in defaults".into(),
+            text: DEFAULTS,
+        });
+        s
+    }
+
+    /// Defaults, then the file at `path` if it exists (`required`: it must),
+    /// then `VIGIE_*` variables from `env`.
+    pub fn load(
+        path: &Path,
+        required: bool,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut s = Self::defaults();
+        match std::fs::read_to_string(path) {
+            Ok(text) => s.apply(&Layer {
+                name: path.display().to_string(),
+                text: &text,
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {}
+            Err(e) => {
+                return Err(ConfigError {
+                    source_name: path.display().to_string(),
+                    line: None,
+                    message: format!("cannot read: {e}"),
+                });
+            }
+        }
+        s.apply_env(env)?;
+        Ok(s)
+    }
+
+    /// Applies `VIGIE_<SECTION>_<KEY>` variables.
+    pub fn apply_env(&mut self, env: impl IntoIterator<Item = (String, String)>) -> Result<(), ConfigError> {
+        let mut vars: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("VIGIE_"))
+            .collect();
+        vars.sort();
+        for (name, value) in vars {
+            let rest = &name["VIGIE_".len()..];
+            let Some((section, key)) = rest.split_once('_') else { continue };
+            let section = section.to_ascii_lowercase();
+            if !matches!(section.as_str(), "console" | "demo" | "worker" | "log") {
+                continue;
+            }
+            let key = key.to_ascii_lowercase();
+            // A value that is not valid TOML on its own is taken as a string.
+            let literal = if toml::from_str::<toml::Table>(&format!("v = {value}")).is_ok() {
+                value.clone()
+            } else {
+                toml::Value::String(value.clone()).to_string()
+            };
+            let text = format!("[{section}]\n{key} = {literal}\n");
+            self.apply(&Layer {
+                name: format!("environment variable {name}"),
+                text: &text,
+            })
+            .map_err(|mut e| {
+                e.line = None;
+                e
+            })?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer(text: &str) -> Result<Settings, ConfigError> {
+        let mut s = Settings::defaults();
+        s.apply(&Layer {
+            name: "user.toml".into(),
+            text,
+        })?;
+        Ok(s)
+    }
+
+    #[test]
+    fn embedded_defaults_are_complete_and_valid() {
+        let mut s = Settings::empty();
+        s.apply(&Layer {
+            name: "defaults".into(),
+            text: DEFAULTS,
+        })
+        .unwrap();
+        assert_eq!(s.console.theme, "default");
+        assert_eq!(s.console.fps, 20);
+        assert_eq!(s.demo.devices, 2000);
+        assert_eq!(s.worker.batch_size, 2000);
+        assert_eq!(s.log.level, "info");
+    }
+
+    #[test]
+    fn user_values_patch_defaults() {
+        let s = layer("[console]\nfps = 30\n").unwrap();
+        assert_eq!(s.console.fps, 30);
+        assert_eq!(s.console.theme, "default");
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let e = layer("[console]\nfps = 30\nfsp = 3\n").unwrap_err();
+        assert_eq!(e.source_name, "user.toml");
+        assert_eq!(e.line, Some(3));
+        assert!(e.message.contains("fsp"), "{e}");
+        assert!(e.to_string().starts_with("user.toml:3: "), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_the_line() {
+        let e = layer("\n[console]\nfps = 0\n").unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(e.message.contains("console.fps"), "{e}");
+        let e = layer("[console]\nfps = \"fast\"\n").unwrap_err();
+        assert_eq!(e.line, Some(2));
+        let e = layer("[console]\ncolor = \"sepia\"\n").unwrap_err();
+        assert_eq!(e.line, Some(2));
+        let e = layer("[nope]\nx = 1\n").unwrap_err();
+        assert_eq!(e.line, Some(1));
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let e = layer("[console]\nfps = = 3\n").unwrap_err();
+        assert_eq!(e.line, Some(2));
+    }
+
+    #[test]
+    fn environment_overrides_and_errors_name_the_variable() {
+        let mut s = Settings::defaults();
+        s.apply_env([
+            ("VIGIE_CONSOLE_FPS".to_string(), "45".to_string()),
+            ("VIGIE_CONSOLE_THEME".to_string(), "mono".to_string()),
+            ("VIGIE_CONFIG_DIR".to_string(), "/tmp/x".to_string()),
+        ])
+        .unwrap();
+        assert_eq!(s.console.fps, 45);
+        assert_eq!(s.console.theme, "mono");
+        let e = s
+            .apply_env([("VIGIE_CONSOLE_FRAMES".to_string(), "1".to_string())])
+            .unwrap_err();
+        assert_eq!(e.source_name, "environment variable VIGIE_CONSOLE_FRAMES");
+    }
+
+    #[test]
+    fn missing_optional_file_is_fine_required_is_not() {
+        let p = Path::new("/nonexistent/vigie.toml");
+        assert!(Settings::load(p, false, []).is_ok());
+        assert!(Settings::load(p, true, []).is_err());
+    }
+}
