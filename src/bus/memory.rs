@@ -271,8 +271,9 @@ impl Bus for MemoryBus {
             .map_err(|_| BusError::NoResponders(subject.to_string()))?;
         match tokio::time::timeout(timeout, reply_rx).await {
             Ok(Ok(bytes)) => Ok(bytes),
-            Ok(Err(_)) => Err(BusError::NoResponders(subject.to_string())),
-            Err(_) => Err(BusError::Timeout(subject.to_string())),
+            // The server dropped the request without answering: on NATS the
+            // caller would wait out its timeout; the outcome is the same.
+            Ok(Err(_)) | Err(_) => Err(BusError::Timeout(subject.to_string())),
         }
     }
 

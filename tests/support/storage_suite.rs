@@ -1,0 +1,343 @@
+//! The storage suite: every `Store` backend must pass these.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use vigie::domain::Id;
+use vigie::domain::alert::AlertState;
+use vigie::domain::device::DeviceStatus;
+use vigie::domain::incident::{Incident, IncidentState};
+use vigie::domain::model::{Alert, Inventory, Severity};
+use vigie::store::{
+    DeviceState, FleetQuery, FleetSort, MetricRow, Scope, SignalRow, Store, WriteBatch,
+};
+
+pub fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+}
+
+pub fn id(s: &str) -> Id {
+    Id::parse(s).unwrap()
+}
+
+/// A small simulated fleet (three tenants).
+pub fn inventory() -> Inventory {
+    vigie::sim::plan(3, 120).inventory
+}
+
+async fn ready(store: &Arc<dyn Store>) -> Inventory {
+    store.migrate().await.unwrap();
+    let inv = inventory();
+    store.import_inventory(&inv).await.unwrap();
+    inv
+}
+
+fn metrics(inv: &Inventory, n: usize, prefix: &str) -> Vec<MetricRow> {
+    (0..n)
+        .map(|i| {
+            let d = &inv.devices[i % inv.devices.len()];
+            MetricRow {
+                tenant: d.tenant.clone(),
+                msg_id: format!("{prefix}-{i}"),
+                device: d.id.clone(),
+                ts: t0() + Duration::seconds(i as i64),
+                cpu_pct: (i % 100) as f32,
+                mem_pct: 40.0,
+                rx_bps: 1_000 + i as u64,
+                tx_bps: 500,
+            }
+        })
+        .collect()
+}
+
+fn state(tenant: &Id, device: &Id, status: DeviceStatus, seen: DateTime<Utc>) -> DeviceState {
+    DeviceState {
+        tenant: tenant.clone(),
+        device: device.clone(),
+        status,
+        status_since: Some(seen),
+        last_seen: Some(seen),
+        cpu_pct: Some(12.5),
+        mem_pct: Some(40.0),
+        signal_dbm: None,
+        uptime_s: Some(3_600),
+        firmware: None,
+        heartbeat_interval_s: 60,
+    }
+}
+
+pub async fn migrate_is_idempotent(store: Arc<dyn Store>) {
+    let first = store.migrate().await.unwrap();
+    assert!(!first.is_empty());
+    assert!(store.migrate().await.unwrap().is_empty());
+}
+
+pub async fn inventory_shows_in_the_fleet(store: Arc<dyn Store>) {
+    let inv = ready(&store).await;
+    let page = store.fleet_page(&Scope::All, &FleetQuery::default()).await.unwrap();
+    assert_eq!(page.total as usize, inv.devices.len());
+    assert_eq!(page.rows.len(), inv.devices.len());
+    assert!(page.rows.iter().all(|r| r.status == DeviceStatus::Pending));
+    let counts = store.status_counts(&Scope::All).await.unwrap();
+    assert_eq!(counts.pending as usize, inv.devices.len());
+    assert_eq!(store.tenants().await.unwrap().len(), 3);
+    assert_eq!(store.sites(&Scope::All).await.unwrap().len(), inv.sites.len());
+    assert_eq!(store.links(&Scope::All).await.unwrap().len(), inv.links.len());
+    // Importing again keeps live state.
+    let d = &inv.devices[0];
+    store
+        .write_batch(&WriteBatch {
+            devices: vec![state(&d.tenant, &d.id, DeviceStatus::Online, t0())],
+            ..WriteBatch::default()
+        })
+        .await
+        .unwrap();
+    store.import_inventory(&inv).await.unwrap();
+    let row = store.device(&Scope::All, &d.id).await.unwrap().unwrap();
+    assert_eq!(row.status, DeviceStatus::Online);
+}
+
+pub async fn fleet_page_filters_sorts_and_pages(store: Arc<dyn Store>) {
+    let inv = ready(&store).await;
+    // The text matches name, id or site name.
+    let routers = inv
+        .devices
+        .iter()
+        .filter(|d| d.name.as_str().contains("rtr") || d.id.as_str().contains("rtr"))
+        .count();
+    let q = FleetQuery {
+        text: Some("RTR".into()),
+        ..FleetQuery::default()
+    };
+    let page = store.fleet_page(&Scope::All, &q).await.unwrap();
+    assert_eq!(page.total as usize, routers);
+    // LIKE wildcards in the text are literal.
+    let q = FleetQuery {
+        text: Some("%".into()),
+        ..FleetQuery::default()
+    };
+    assert_eq!(store.fleet_page(&Scope::All, &q).await.unwrap().total, 0);
+    let q = FleetQuery {
+        sort: FleetSort::Name,
+        limit: 10,
+        offset: 5,
+        ..FleetQuery::default()
+    };
+    let page = store.fleet_page(&Scope::All, &q).await.unwrap();
+    assert_eq!(page.rows.len(), 10);
+    assert_eq!(page.total as usize, inv.devices.len());
+    let mut names: Vec<_> = inv.devices.iter().map(|d| d.name.as_str().to_string()).collect();
+    names.sort();
+    let got: Vec<_> = page.rows.iter().map(|r| r.name.as_str().to_string()).collect();
+    assert_eq!(got, names[5..15]);
+    let d = &inv.devices[3];
+    store
+        .write_batch(&WriteBatch {
+            devices: vec![state(&d.tenant, &d.id, DeviceStatus::Offline, t0())],
+            ..WriteBatch::default()
+        })
+        .await
+        .unwrap();
+    let q = FleetQuery {
+        status: Some(DeviceStatus::Offline),
+        ..FleetQuery::default()
+    };
+    let page = store.fleet_page(&Scope::All, &q).await.unwrap();
+    assert_eq!(page.rows.len(), 1);
+    assert_eq!(page.rows[0].id, d.id);
+    // Status sort puts the worst first.
+    let page = store.fleet_page(&Scope::All, &FleetQuery::default()).await.unwrap();
+    assert_eq!(page.rows[0].id, d.id);
+}
+
+pub async fn batches_are_idempotent_on_message_ids(store: Arc<dyn Store>) {
+    let inv = ready(&store).await;
+    let batch = WriteBatch {
+        metrics: metrics(&inv, 2_500, "m"),
+        ..WriteBatch::default()
+    };
+    let first = store.write_batch(&batch).await.unwrap();
+    assert_eq!((first.inserted, first.duplicates), (2_500, 0));
+    let again = store.write_batch(&batch).await.unwrap();
+    assert_eq!((again.inserted, again.duplicates), (0, 2_500));
+    let mixed = WriteBatch {
+        metrics: metrics(&inv, 3_000, "m"),
+        ..WriteBatch::default()
+    };
+    let third = store.write_batch(&mixed).await.unwrap();
+    assert_eq!((third.inserted, third.duplicates), (500, 2_500));
+    assert_eq!(store.ingest_counts(&Scope::All).await.unwrap().metrics, 3_000);
+}
+
+pub async fn device_state_and_series(store: Arc<dyn Store>) {
+    let inv = ready(&store).await;
+    let d = &inv.devices[0];
+    let mut batch = WriteBatch {
+        devices: vec![state(&d.tenant, &d.id, DeviceStatus::Online, t0())],
+        ..WriteBatch::default()
+    };
+    for i in 0..10 {
+        batch.signals.push(SignalRow {
+            tenant: d.tenant.clone(),
+            msg_id: format!("s-{i}"),
+            device: d.id.clone(),
+            peer: id("peer"),
+            ts: t0() + Duration::seconds(60 * (9 - i)),
+            rssi_dbm: -60.0 - i as f32,
+            snr_db: Some(30.0),
+        });
+    }
+    batch.metrics = metrics(&inv, 1, "one");
+    store.write_batch(&batch).await.unwrap();
+    let row = store.device(&Scope::Tenant(d.tenant.clone()), &d.id).await.unwrap().unwrap();
+    assert_eq!(row.status, DeviceStatus::Online);
+    assert_eq!(row.last_seen, Some(t0()));
+    assert_eq!(row.cpu_pct, Some(12.5));
+    assert_eq!(row.uptime_s, Some(3_600));
+    let series = store
+        .signal_series(&Scope::All, &d.id, t0() + Duration::seconds(60), t0() + Duration::seconds(300))
+        .await
+        .unwrap();
+    assert_eq!(series.len(), 4, "[60s, 300s) holds 60,120,180,240");
+    assert!(series.windows(2).all(|w| w[0].ts < w[1].ts), "oldest first");
+    let m = store
+        .metric_series(&Scope::All, &d.id, t0() - Duration::hours(1), t0() + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(m.len(), 1);
+    let counts = store.status_counts(&Scope::All).await.unwrap();
+    assert_eq!(counts.online, 1);
+    let states = store.device_states(&Scope::All).await.unwrap();
+    assert_eq!(states.len(), inv.devices.len());
+}
+
+fn incident(tenant: &Id, n: u32, severity: Severity, due_h: i64, state: IncidentState) -> Incident {
+    let mut i = Incident::open(
+        tenant.clone(),
+        id(&format!("inc-{n}")),
+        format!("{tenant}/site/rule-{n}"),
+        format!("incident {n}").as_str().into(),
+        severity,
+        id(&format!("al-{n}")),
+        t0(),
+    );
+    i.sla_due = t0() + Duration::hours(due_h);
+    i.state = state;
+    i
+}
+
+pub async fn alerts_and_the_incident_queue(store: Arc<dyn Store>) {
+    let inv = ready(&store).await;
+    let t = &inv.tenants[0].id;
+    let d = inv.devices.iter().find(|d| &d.tenant == t).unwrap();
+    let batch = WriteBatch {
+        incidents: vec![
+            incident(t, 1, Severity::Minor, 1, IncidentState::New),
+            incident(t, 2, Severity::Critical, 5, IncidentState::Acknowledged),
+            incident(t, 3, Severity::Critical, 2, IncidentState::InProgress),
+            incident(t, 4, Severity::Critical, 1, IncidentState::Resolved),
+        ],
+        alerts: vec![Alert {
+            tenant: t.clone(),
+            id: id("al-1"),
+            rule: "cpu-high".into(),
+            device: Some(d.id.clone()),
+            site: Some(d.site.clone()),
+            severity: Severity::Major,
+            state: AlertState::Firing,
+            summary: "cpu".into(),
+            flapping: false,
+            started: t0(),
+            updated: t0(),
+            incident: Some(id("inc-1")),
+        }],
+        ..WriteBatch::default()
+    };
+    store.write_batch(&batch).await.unwrap();
+    let q = store.incident_queue(&Scope::All, 10).await.unwrap();
+    let ids: Vec<_> = q.iter().map(|i| i.id.as_str().to_string()).collect();
+    assert_eq!(ids, ["inc-3", "inc-2", "inc-1"], "severity first, then SLA; resolved left out");
+    assert_eq!(q[1].state, IncidentState::Acknowledged);
+    // Upsert: the same incident resolved drops out of the queue.
+    let mut resolved = q[0].clone();
+    resolved.state = IncidentState::Resolved;
+    store
+        .write_batch(&WriteBatch {
+            incidents: vec![resolved],
+            ..WriteBatch::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.incident_queue(&Scope::All, 10).await.unwrap().len(), 2);
+    let alerts = store.alert_history(&Scope::All, Some(&d.id), 10).await.unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].incident, Some(id("inc-1")));
+    assert!(store.alert_history(&Scope::All, Some(&id("other")), 10).await.unwrap().is_empty());
+}
+
+/// Every query honours a one-tenant scope.
+pub async fn tenant_scope_is_enforced_in_every_query(store: Arc<dyn Store>) {
+    let inv = ready(&store).await;
+    let (a, b) = (&inv.tenants[0].id, &inv.tenants[1].id);
+    let a_dev = inv.devices.iter().find(|d| &d.tenant == a).unwrap();
+    let b_dev = inv.devices.iter().find(|d| &d.tenant == b).unwrap();
+    let mut batch = WriteBatch {
+        metrics: metrics(&inv, inv.devices.len(), "x"),
+        incidents: vec![incident(a, 1, Severity::Major, 1, IncidentState::New), incident(b, 2, Severity::Major, 1, IncidentState::New)],
+        ..WriteBatch::default()
+    };
+    batch.signals.push(SignalRow {
+        tenant: b.clone(),
+        msg_id: "sb".into(),
+        device: b_dev.id.clone(),
+        peer: id("p"),
+        ts: t0(),
+        rssi_dbm: -70.0,
+        snr_db: None,
+    });
+    store.write_batch(&batch).await.unwrap();
+    let sa = Scope::Tenant(a.clone());
+    let page = store.fleet_page(&sa, &FleetQuery::default()).await.unwrap();
+    assert!(page.rows.iter().all(|r| &r.tenant == a));
+    assert_eq!(page.total as usize, inv.devices.iter().filter(|d| &d.tenant == a).count());
+    assert_eq!(
+        store.status_counts(&sa).await.unwrap().total() as usize,
+        inv.devices.iter().filter(|d| &d.tenant == a).count()
+    );
+    assert!(store.sites(&sa).await.unwrap().iter().all(|s| &s.tenant == a));
+    assert!(store.links(&sa).await.unwrap().iter().all(|l| &l.tenant == a));
+    assert!(store.device_states(&sa).await.unwrap().iter().all(|s| &s.tenant == a));
+    let q = store.incident_queue(&sa, 10).await.unwrap();
+    assert_eq!(q.len(), 1);
+    assert_eq!(&q[0].tenant, a);
+    assert!(store.device(&sa, &b_dev.id).await.unwrap().is_none(), "another tenant's device");
+    assert!(store.device(&sa, &a_dev.id).await.unwrap().is_some());
+    let far = (t0() - Duration::days(1), t0() + Duration::days(1));
+    assert!(store.signal_series(&sa, &b_dev.id, far.0, far.1).await.unwrap().is_empty());
+    assert_eq!(store.signal_series(&Scope::Tenant(b.clone()), &b_dev.id, far.0, far.1).await.unwrap().len(), 1);
+    assert!(store.metric_series(&sa, &b_dev.id, far.0, far.1).await.unwrap().is_empty());
+    let counts = store.ingest_counts(&sa).await.unwrap();
+    assert_eq!(counts.signals, 0);
+    assert_eq!(counts.metrics as usize, inv.devices.iter().filter(|d| &d.tenant == a).count());
+    assert!(store.alert_history(&sa, None, 10).await.unwrap().iter().all(|x| &x.tenant == a));
+}
+
+/// Generates one `#[tokio::test]` per suite case for a store factory.
+#[macro_export]
+macro_rules! storage_suite {
+    ($make:expr) => {
+        $crate::storage_suite!(@cases $make;
+            migrate_is_idempotent, inventory_shows_in_the_fleet, fleet_page_filters_sorts_and_pages,
+            batches_are_idempotent_on_message_ids, device_state_and_series, alerts_and_the_incident_queue,
+            tenant_scope_is_enforced_in_every_query);
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (store, _keep) = $make.await;
+                support::storage_suite::$case(store).await;
+            }
+        )*
+    };
+}
