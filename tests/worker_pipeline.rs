@@ -1,0 +1,513 @@
+//! The worker pipeline end to end on the in-process bus and a real SQLite
+//! file: N in → N rows, duplicates absorbed, malformed input dead-lettered
+//! with its reason, state machines and alerts correct, ack only after commit.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration as StdDuration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Duration, Utc};
+use vigie::bus::envelope::{Envelope, MsgId, encode};
+use vigie::bus::event::{Event, EventBody};
+use vigie::bus::memory::MemoryBus;
+use vigie::bus::telemetry::{Heartbeat, Metrics, Signal, Telemetry};
+use vigie::bus::{Bus, Stream};
+use vigie::domain::Id;
+use vigie::domain::alert::AlertState;
+use vigie::domain::device::{DeviceStatus, StatusThresholds};
+use vigie::domain::link::LinkState;
+use vigie::domain::model::{DataMode, Device, DeviceKind, Inventory, Link, Site, Tenant, Tier};
+use vigie::store::sqlite::SqliteStore;
+use vigie::store::*;
+use vigie::worker::api::{self, Snapshot};
+use vigie::worker::clock::ManualClock;
+use vigie::worker::{Clock, Worker, WorkerConfig};
+
+fn id(s: &str) -> Id {
+    Id::parse(s).unwrap()
+}
+
+fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+}
+
+fn inventory(workstations: usize) -> Inventory {
+    let tenant = id("acme");
+    let device = |d: &str, kind| Device {
+        tenant: tenant.clone(),
+        id: id(d),
+        name: d.into(),
+        kind,
+        site: id("hq"),
+        sector: None,
+        model: "m".into(),
+        firmware: "1.0".into(),
+        heartbeat_interval_s: 60,
+    };
+    let mut devices = vec![
+        device("rtr-1", DeviceKind::Router),
+        device("ap-1", DeviceKind::AccessPoint),
+        device("cpe-1", DeviceKind::Cpe),
+    ];
+    for i in 0..workstations {
+        devices.push(device(&format!("ws-{i}"), DeviceKind::Workstation));
+    }
+    Inventory {
+        tenants: vec![Tenant {
+            id: tenant.clone(),
+            name: "Acme".into(),
+            tier: Tier::Professional,
+            data_mode: DataMode::Full,
+            retention_days: 30,
+            thresholds: StatusThresholds::default(),
+        }],
+        sites: vec![Site {
+            tenant: tenant.clone(),
+            id: id("hq"),
+            name: "HQ".into(),
+            region: "Here".into(),
+            lat: 47.0,
+            lon: 8.0,
+        }],
+        sectors: vec![],
+        devices,
+        links: vec![Link {
+            tenant,
+            id: id("cpe-1-l"),
+            ap: id("ap-1"),
+            cpe: id("cpe-1"),
+        }],
+    }
+}
+
+struct Rig {
+    bus: Arc<dyn Bus>,
+    store: Arc<dyn Store>,
+    worker: Worker,
+    clock: ManualClock,
+    _dir: tempfile::TempDir,
+    seq: u64,
+}
+
+impl Rig {
+    async fn new(workstations: usize) -> Self {
+        Self::with_store(workstations, |s| s).await
+    }
+
+    async fn with_store(workstations: usize, wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = SqliteStore::open(dir.path().join("v.db").to_str().unwrap()).await.unwrap();
+        sqlite.migrate().await.unwrap();
+        sqlite.import_inventory(&inventory(workstations)).await.unwrap();
+        let store = wrap(Arc::new(sqlite));
+        let bus: Arc<dyn Bus> = Arc::new(MemoryBus::default());
+        let (clock, handle) = Clock::manual(t0());
+        let cfg = WorkerConfig {
+            batch_size: 500,
+            fetch_wait: StdDuration::from_millis(20),
+            ack_wait: StdDuration::from_millis(300),
+            retry_delay: StdDuration::from_millis(50),
+            ..WorkerConfig::default()
+        };
+        let worker = Worker::start(Arc::clone(&bus), Arc::clone(&store), clock, cfg).await.unwrap();
+        Self {
+            bus,
+            store,
+            worker,
+            clock: handle,
+            _dir: dir,
+            seq: 0,
+        }
+    }
+
+    async fn send(&mut self, device: &str, ts: DateTime<Utc>, body: Telemetry) -> String {
+        self.seq += 1;
+        let env = Envelope {
+            id: MsgId::parse(&format!("m-{}", self.seq)).unwrap(),
+            ts,
+            tenant: id("acme"),
+            device: id(device),
+            body,
+        };
+        self.bus
+            .publish(&env.subject(), env.id.as_str(), Bytes::from(encode(&env)))
+            .await
+            .unwrap();
+        env.id.as_str().to_string()
+    }
+
+    async fn raw(&self, subject: &str, msg_id: &str, payload: &[u8]) {
+        self.bus
+            .publish(subject, msg_id, Bytes::copy_from_slice(payload))
+            .await
+            .unwrap();
+    }
+
+    /// Steps until a fetch comes back empty.
+    async fn drain(&mut self) {
+        for _ in 0..1_000 {
+            if self.worker.step().await.unwrap().fetched == 0 {
+                return;
+            }
+        }
+        panic!("the worker never ran dry");
+    }
+
+    async fn events(&self) -> Vec<Event> {
+        let mut f = self.bus.follow(Stream::Events, "vigie.evt.>", 1).await.unwrap();
+        let last = self.bus.last_seq(Stream::Events).await.unwrap();
+        let mut out = Vec::new();
+        while out.len() < last as usize {
+            let m = tokio::time::timeout(StdDuration::from_secs(2), f.next()).await.unwrap().unwrap();
+            out.push(serde_json::from_slice(&m.payload).unwrap());
+        }
+        out
+    }
+
+    async fn dead_letters(&self) -> Vec<serde_json::Value> {
+        let last = self.bus.last_seq(Stream::Dlq).await.unwrap();
+        let mut f = self.bus.follow(Stream::Dlq, "vigie.dlq.>", 1).await.unwrap();
+        let mut out = Vec::new();
+        while out.len() < last as usize {
+            let m = tokio::time::timeout(StdDuration::from_secs(2), f.next()).await.unwrap().unwrap();
+            out.push(serde_json::from_slice(&m.payload).unwrap());
+        }
+        out
+    }
+}
+
+fn hb(uptime: u64) -> Telemetry {
+    Telemetry::Heartbeat(Heartbeat {
+        uptime_s: uptime,
+        name: None,
+        firmware: Some("1.1".into()),
+        interval_s: Some(60),
+    })
+}
+
+fn metrics(cpu: f32) -> Telemetry {
+    Telemetry::Metrics(Metrics {
+        cpu_pct: cpu,
+        mem_pct: 30.0,
+        rx_bps: 10,
+        tx_bps: 20,
+        temp_c: None,
+    })
+}
+
+#[tokio::test]
+async fn n_events_in_n_rows_out_and_duplicates_absorbed() {
+    let mut rig = Rig::new(50).await;
+    let n = 3_000;
+    let mut payloads = Vec::new();
+    for i in 0..n {
+        let dev = format!("ws-{}", i % 50);
+        let ts = t0() + Duration::milliseconds(i as i64);
+        let msg = rig.send(&dev, ts, metrics(10.0)).await;
+        payloads.push((dev, msg, ts));
+    }
+    rig.drain().await;
+    assert_eq!(rig.store.ingest_counts(&Scope::All).await.unwrap().metrics, n as u64);
+    // The same messages again under new bus ids (a producer retry after the
+    // bus's dedupe window): the store absorbs them.
+    for (dev, msg, ts) in payloads.iter().take(500) {
+        let env = Envelope {
+            id: MsgId::parse(msg).unwrap(),
+            ts: *ts,
+            tenant: id("acme"),
+            device: id(dev),
+            body: metrics(10.0),
+        };
+        rig.raw(&env.subject(), &format!("retry-{msg}"), &encode(&env)).await;
+    }
+    rig.drain().await;
+    let stats = rig.worker.stats();
+    assert_eq!(rig.store.ingest_counts(&Scope::All).await.unwrap().metrics, n as u64);
+    assert_eq!(stats.duplicates.load(Ordering::Relaxed), 500);
+    assert_eq!(stats.accepted.load(Ordering::Relaxed), n as u64 + 500);
+    assert_eq!(stats.dead_lettered.load(Ordering::Relaxed), 0);
+}
+
+#[tokio::test]
+async fn malformed_input_is_dead_lettered_with_its_reason_and_good_input_kept() {
+    let mut rig = Rig::new(0).await;
+    let good = rig.send("rtr-1", t0(), metrics(5.0)).await;
+    let subject = "vigie.tel.acme.rtr-1.metrics";
+    rig.raw(subject, "bad-json", b"{not json").await;
+    rig.raw(subject, "bad-utf8", b"{\"v\":1,\xff}").await;
+    rig.raw(subject, "bad-version", br#"{"v":9}"#).await;
+    let oversized = vec![b'x'; 70_000];
+    rig.raw(subject, "bad-size", &oversized).await;
+    let wrong_kind = format!(
+        r#"{{"v":1,"id":"k1","ts":"2026-11-23T10:00:00Z","tenant":"acme","device":"rtr-1","kind":"heartbeat","body":{{"uptime_s":1}}}}"#
+    );
+    rig.raw(subject, "bad-subject", wrong_kind.as_bytes()).await;
+    let unknown = r#"{"v":1,"id":"u1","ts":"2026-11-23T10:00:00Z","tenant":"acme","device":"ghost","kind":"heartbeat","body":{"uptime_s":1}}"#;
+    rig.raw("vigie.tel.acme.ghost.heartbeat", "bad-device", unknown.as_bytes()).await;
+    let range = r#"{"v":1,"id":"r1","ts":"2026-11-23T10:00:00Z","tenant":"acme","device":"rtr-1","kind":"metrics","body":{"cpu_pct":300,"mem_pct":1,"rx_bps":1,"tx_bps":1}}"#;
+    rig.raw(subject, "bad-range", range.as_bytes()).await;
+    rig.drain().await;
+    let letters = rig.dead_letters().await;
+    let mut reasons: Vec<&str> = letters.iter().map(|l| l["reason"].as_str().unwrap()).collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            "malformed-json",
+            "not-utf8",
+            "oversized",
+            "schema",
+            "subject-mismatch",
+            "unknown-device",
+            "unsupported-version"
+        ]
+    );
+    let utf8 = letters.iter().find(|l| l["reason"] == "not-utf8").unwrap();
+    assert!(utf8["payload_b64"].is_string(), "non-UTF-8 input kept as base64");
+    let range = letters.iter().find(|l| l["reason"] == "schema").unwrap();
+    assert!(range["error"].as_str().unwrap().contains("body.cpu_pct"));
+    assert!(range["payload"].as_str().unwrap().contains("\"cpu_pct\":300"));
+    assert_eq!(rig.store.ingest_counts(&Scope::All).await.unwrap().metrics, 1, "{good} stored");
+    // Dead-lettered messages are acknowledged: nothing comes back.
+    tokio::time::sleep(StdDuration::from_millis(400)).await;
+    assert_eq!(rig.worker.step().await.unwrap().fetched, 0);
+}
+
+#[tokio::test]
+async fn heartbeats_and_silence_drive_status_alerts_and_incidents() {
+    let mut rig = Rig::new(0).await;
+    rig.send("rtr-1", t0(), hb(100)).await;
+    rig.drain().await;
+    assert_eq!(rig.worker.state().status(&id("acme"), &id("rtr-1")), Some(DeviceStatus::Online));
+    let row = rig.store.device(&Scope::All, &id("rtr-1")).await.unwrap().unwrap();
+    assert_eq!((row.status, row.last_seen, row.firmware.as_str()), (DeviceStatus::Online, Some(t0()), "1.1"));
+
+    rig.clock.set(t0() + Duration::minutes(6));
+    rig.worker.sweep().await.unwrap();
+    assert_eq!(rig.worker.state().status(&id("acme"), &id("rtr-1")), Some(DeviceStatus::Stale));
+    assert!(rig.store.alert_history(&Scope::All, None, 10).await.unwrap().is_empty());
+
+    rig.clock.set(t0() + Duration::minutes(16));
+    rig.worker.sweep().await.unwrap();
+    let row = rig.store.device(&Scope::All, &id("rtr-1")).await.unwrap().unwrap();
+    assert_eq!(row.status, DeviceStatus::Offline);
+    assert_eq!(row.status_since, Some(t0() + Duration::minutes(15)), "offline since the threshold passed");
+    let alerts = rig.store.alert_history(&Scope::All, Some(&id("rtr-1")), 10).await.unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!((alerts[0].rule.as_str(), alerts[0].state), ("device-offline", AlertState::Firing));
+    let queue = rig.store.incident_queue(&Scope::All, 10).await.unwrap();
+    assert_eq!(queue.len(), 1);
+    assert_eq!(alerts[0].incident.as_ref(), Some(&queue[0].id));
+
+    // A second device offline at the same site merges into the incident.
+    rig.send("ap-1", t0() + Duration::minutes(16), hb(5)).await;
+    rig.drain().await;
+    rig.clock.set(t0() + Duration::minutes(40));
+    rig.worker.sweep().await.unwrap();
+    let queue = rig.store.incident_queue(&Scope::All, 10).await.unwrap();
+    assert_eq!(queue.len(), 1, "one incident per site and rule");
+    assert_eq!(queue[0].alerts.len(), 2);
+
+    // Back online: the alert resolves; the incident stays for an analyst.
+    rig.send("rtr-1", t0() + Duration::minutes(41), hb(10)).await;
+    rig.drain().await;
+    let alerts = rig.store.alert_history(&Scope::All, Some(&id("rtr-1")), 10).await.unwrap();
+    assert_eq!(alerts[0].state, AlertState::Resolved);
+    assert_eq!(rig.store.incident_queue(&Scope::All, 10).await.unwrap().len(), 1);
+
+    let events = rig.events().await;
+    let statuses: Vec<DeviceStatus> = events
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::Device(d) if d.id == id("rtr-1") => Some(d.status),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [DeviceStatus::Online, DeviceStatus::Stale, DeviceStatus::Offline, DeviceStatus::Online]
+    );
+}
+
+#[tokio::test]
+async fn late_heartbeats_never_move_a_device_back_in_time() {
+    let mut rig = Rig::new(0).await;
+    rig.send("rtr-1", t0() + Duration::minutes(10), hb(600)).await;
+    rig.send("rtr-1", t0(), hb(1)).await;
+    rig.drain().await;
+    let row = rig.store.device(&Scope::All, &id("rtr-1")).await.unwrap().unwrap();
+    assert_eq!(row.last_seen, Some(t0() + Duration::minutes(10)));
+    assert_eq!(row.uptime_s, Some(600));
+}
+
+#[tokio::test]
+async fn cpu_rule_fires_after_three_hits_and_resolves_after_three_clears() {
+    let mut rig = Rig::new(0).await;
+    let firing = |rig: &Rig| {
+        rig.worker
+            .state()
+            .firing_alerts()
+            .iter()
+            .any(|a| a.rule.as_str() == "cpu-high")
+    };
+    for (i, cpu) in [95.0, 96.0].into_iter().enumerate() {
+        rig.send("rtr-1", t0() + Duration::minutes(i as i64), metrics(cpu)).await;
+        rig.drain().await;
+    }
+    assert!(!firing(&rig), "two hits are not enough");
+    rig.send("rtr-1", t0() + Duration::minutes(2), metrics(97.0)).await;
+    rig.drain().await;
+    assert!(firing(&rig));
+    for i in 3..5 {
+        rig.send("rtr-1", t0() + Duration::minutes(i), metrics(10.0)).await;
+        rig.drain().await;
+    }
+    assert!(firing(&rig), "two clears are not enough");
+    rig.send("rtr-1", t0() + Duration::minutes(5), metrics(10.0)).await;
+    rig.drain().await;
+    assert!(!firing(&rig));
+    let alerts = rig.store.alert_history(&Scope::All, Some(&id("rtr-1")), 10).await.unwrap();
+    assert_eq!(alerts[0].state, AlertState::Resolved);
+}
+
+#[tokio::test]
+async fn weak_signal_degrades_the_link_and_silence_takes_it_down() {
+    let mut rig = Rig::new(0).await;
+    let signal = |dbm| {
+        Telemetry::Signal(Signal {
+            peer: id("ap-1"),
+            rssi_dbm: dbm,
+            snr_db: None,
+            tx_rate_mbps: None,
+            rx_rate_mbps: None,
+        })
+    };
+    rig.send("cpe-1", t0(), signal(-65.0)).await;
+    rig.drain().await;
+    let link = |store: Arc<dyn Store>| async move { store.links(&Scope::All).await.unwrap().remove(0) };
+    assert_eq!(link(Arc::clone(&rig.store)).await.state, LinkState::Active);
+    rig.send("cpe-1", t0() + Duration::minutes(1), signal(-84.0)).await;
+    rig.drain().await;
+    let l = link(Arc::clone(&rig.store)).await;
+    assert_eq!((l.state, l.signal_dbm), (LinkState::Degraded, Some(-84.0)));
+    let alerts = rig.store.alert_history(&Scope::All, Some(&id("cpe-1")), 10).await.unwrap();
+    assert_eq!(alerts[0].rule.as_str(), "link-degraded");
+    // Four report intervals of silence: three misses, the link is down.
+    rig.clock.set(t0() + Duration::minutes(1) + Duration::seconds(60 * 4 + 1));
+    rig.worker.sweep().await.unwrap();
+    assert_eq!(link(Arc::clone(&rig.store)).await.state, LinkState::Down);
+}
+
+#[tokio::test]
+async fn snapshot_and_events_meet_without_gap_or_double() {
+    let mut rig = Rig::new(5).await;
+    let store = Arc::clone(&rig.store);
+    let bus = Arc::clone(&rig.bus);
+    tokio::spawn(api::serve(Arc::clone(&bus), store, rig.worker.publish_lock()));
+    rig.send("ws-0", t0(), hb(1)).await;
+    rig.drain().await;
+    let snap: Snapshot = api::call(bus.as_ref(), "_all", "snapshot", serde_json::json!({}), StdDuration::from_secs(2))
+        .await
+        .unwrap();
+    let online: Vec<_> = snap.devices.iter().filter(|d| d.status == DeviceStatus::Online).collect();
+    assert_eq!(online.len(), 1);
+    assert_eq!(snap.counts.online, 1);
+    assert_eq!(snap.events_seq, bus.last_seq(Stream::Events).await.unwrap());
+    rig.send("ws-1", t0(), hb(1)).await;
+    rig.drain().await;
+    let mut f = bus.follow(Stream::Events, "vigie.evt.>", snap.events_seq + 1).await.unwrap();
+    let m = tokio::time::timeout(StdDuration::from_secs(2), f.next()).await.unwrap().unwrap();
+    let e: Event = serde_json::from_slice(&m.payload).unwrap();
+    match e.body {
+        EventBody::Device(d) => assert_eq!((d.id, d.status), (id("ws-1"), DeviceStatus::Online)),
+        other => panic!("{other:?}"),
+    }
+    // A tenant scope sees only its tenant; a bad scope is a clear error.
+    let other: Snapshot = api::call(bus.as_ref(), "nobody", "snapshot", serde_json::json!({}), StdDuration::from_secs(2))
+        .await
+        .unwrap();
+    assert!(other.devices.is_empty());
+    let e = api::call::<serde_json::Value>(bus.as_ref(), "acme", "explode", serde_json::json!({}), StdDuration::from_secs(2))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "unknown-verb");
+}
+
+/// A store whose writes fail while a switch is on.
+struct Flaky {
+    inner: Arc<dyn Store>,
+    fail: Arc<AtomicBool>,
+}
+
+#[async_trait]
+impl Store for Flaky {
+    async fn write_batch(&self, batch: &WriteBatch) -> Result<BatchOutcome, StoreError> {
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(StoreError::Invalid("disk on fire".into()));
+        }
+        self.inner.write_batch(batch).await
+    }
+    async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
+        self.inner.migrate().await
+    }
+    async fn import_inventory(&self, inv: &vigie::domain::model::Inventory) -> Result<(), StoreError> {
+        self.inner.import_inventory(inv).await
+    }
+    async fn tenants(&self) -> Result<Vec<vigie::domain::model::Tenant>, StoreError> {
+        self.inner.tenants().await
+    }
+    async fn device_states(&self, scope: &Scope) -> Result<Vec<DeviceState>, StoreError> {
+        self.inner.device_states(scope).await
+    }
+    async fn fleet_page(&self, scope: &Scope, q: &FleetQuery) -> Result<FleetPage, StoreError> {
+        self.inner.fleet_page(scope, q).await
+    }
+    async fn status_counts(&self, scope: &Scope) -> Result<StatusCounts, StoreError> {
+        self.inner.status_counts(scope).await
+    }
+    async fn sites(&self, scope: &Scope) -> Result<Vec<SiteSummary>, StoreError> {
+        self.inner.sites(scope).await
+    }
+    async fn incident_queue(&self, scope: &Scope, limit: u32) -> Result<Vec<vigie::domain::incident::Incident>, StoreError> {
+        self.inner.incident_queue(scope, limit).await
+    }
+    async fn alert_history(&self, scope: &Scope, device: Option<&Id>, limit: u32) -> Result<Vec<vigie::domain::model::Alert>, StoreError> {
+        self.inner.alert_history(scope, device, limit).await
+    }
+    async fn signal_series(&self, scope: &Scope, device: &Id, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<vigie::domain::model::SignalSample>, StoreError> {
+        self.inner.signal_series(scope, device, since, until).await
+    }
+    async fn metric_series(&self, scope: &Scope, device: &Id, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<vigie::domain::model::MetricSample>, StoreError> {
+        self.inner.metric_series(scope, device, since, until).await
+    }
+    async fn ingest_counts(&self, scope: &Scope) -> Result<IngestCounts, StoreError> {
+        self.inner.ingest_counts(scope).await
+    }
+    async fn links(&self, scope: &Scope) -> Result<Vec<vigie::domain::model::LinkRow>, StoreError> {
+        self.inner.links(scope).await
+    }
+    async fn device(&self, scope: &Scope, device: &Id) -> Result<Option<vigie::domain::model::DeviceRow>, StoreError> {
+        self.inner.device(scope, device).await
+    }
+}
+
+#[tokio::test]
+async fn nothing_is_acked_before_it_is_committed() {
+    let fail = Arc::new(AtomicBool::new(true));
+    let switch = Arc::clone(&fail);
+    let mut rig = Rig::with_store(10, move |inner| Arc::new(Flaky { inner, fail: switch })).await;
+    for i in 0..10 {
+        rig.send(&format!("ws-{i}"), t0(), metrics(1.0)).await;
+    }
+    assert!(rig.worker.step().await.is_err(), "the write fails");
+    assert_eq!(rig.store.ingest_counts(&Scope::All).await.unwrap().metrics, 0);
+    fail.store(false, Ordering::SeqCst);
+    // The failed batch comes back (nak'd) and is stored exactly once.
+    tokio::time::sleep(StdDuration::from_millis(100)).await;
+    rig.drain().await;
+    assert_eq!(rig.store.ingest_counts(&Scope::All).await.unwrap().metrics, 10);
+    assert_eq!(rig.worker.stats().failed_batches.load(Ordering::Relaxed), 1);
+}
