@@ -10,7 +10,7 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::cursor::{Hide, Show};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 
 /// Puts the terminal back: cooked mode, main screen, visible cursor.
@@ -40,13 +40,13 @@ impl TerminalGuard {
     pub fn enter() -> io::Result<Self> {
         install_panic_hook();
         enable_raw_mode()?;
-        let setup = execute!(stdout(), EnterAlternateScreen, Hide)
+        // Clearing through crossterm, not `Terminal::clear`, which asks the
+        // terminal for the cursor position: a round trip over SSH, and an
+        // error on terminals that never answer.
+        let setup = execute!(stdout(), EnterAlternateScreen, Hide, Clear(ClearType::All))
             .and_then(|()| Terminal::new(CrosstermBackend::new(stdout())));
         match setup {
-            Ok(mut terminal) => {
-                terminal.clear()?;
-                Ok(Self { terminal })
-            }
+            Ok(terminal) => Ok(Self { terminal }),
             Err(e) => {
                 restore();
                 Err(e)

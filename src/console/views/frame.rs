@@ -19,17 +19,22 @@ pub(super) fn header(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
         Connection::Live => ("● live", bar),
         Connection::Lost(_) => ("✕ lost", t.style(Meaning::Error)),
     };
+    let wide = area.width >= 100;
     let mut spans = vec![
         Span::styled(" vigie ", t.style(Meaning::HeaderTitle)),
         Span::styled(format!(" {conn} "), conn_style),
-        Span::styled(format!("│ {} ", app.scope), bar),
+    ];
+    if wide {
+        spans.push(Span::styled(format!("│ {} ", app.scope), bar));
+    }
+    spans.extend([
         Span::styled(format!("│ {} devices ", thousands(c.total())), bar),
         Span::styled(format!("▲{} ", thousands(c.online)), bar),
         Span::styled(format!("◆{} ", thousands(c.stale)), bar),
         Span::styled(format!("▼{} ", thousands(c.offline)), bar),
         Span::styled(format!("○{} ", thousands(c.pending)), bar),
         Span::styled(format!("│ incidents {} ", app.open_incidents()), bar),
-    ];
+    ]);
     if area.width >= 110 {
         if let Some(lag) = app.lag_ms {
             spans.push(Span::styled(format!("│ lag {lag}ms "), bar));
@@ -37,7 +42,11 @@ pub(super) fn header(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
         spans.push(Span::styled(format!("│ {} ", app.user), bar));
     }
     let used: usize = spans.iter().map(Span::width).sum();
-    let clock = format!(" {} UTC ", app.now.format("%H:%M:%S"));
+    let clock = if wide {
+        format!(" {} UTC ", app.now.format("%H:%M:%S"))
+    } else {
+        format!(" {} ", app.now.format("%H:%M:%S"))
+    };
     let room = usize::from(area.width).saturating_sub(used + clock.len());
     spans.push(Span::styled(" ".repeat(room), bar));
     spans.push(Span::styled(clock, bar));

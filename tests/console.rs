@@ -1,0 +1,266 @@
+//! The console: snapshots of the fleet view (80×24 and 160×48, colour and
+//! mono) and scripted key sequences through the real update loop.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{DateTime, Duration, Utc};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+use vigie::bus::event::{Event, EventBody};
+use vigie::console::state::{App, Mode};
+use vigie::console::update::{Effect, Msg, update};
+use vigie::console::views::{self, Ui};
+use vigie::domain::device::DeviceStatus;
+use vigie::domain::model::DeviceRow;
+use vigie::domain::{Id, SafeText};
+use vigie::settings::keymap::KeyMap;
+use vigie::settings::theme::{Depth, Theme};
+use vigie::store::{FleetSort, StatusCounts};
+use vigie::worker::api::Snapshot;
+
+fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+}
+
+/// A deterministic fleet: the simulator's inventory with a spread of states.
+fn rows(n: usize) -> Vec<DeviceRow> {
+    let plan = vigie::sim::plan(7, n);
+    let sites: std::collections::HashMap<_, _> =
+        plan.inventory.sites.iter().map(|s| (s.id.clone(), s.name.clone())).collect();
+    plan.inventory
+        .devices
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let status = match i % 17 {
+                0 => DeviceStatus::Offline,
+                1 | 2 => DeviceStatus::Stale,
+                3 => DeviceStatus::Pending,
+                _ => DeviceStatus::Online,
+            };
+            let seen = (status != DeviceStatus::Pending).then(|| t0() - Duration::seconds((i as i64 * 37) % 4_000));
+            DeviceRow {
+                tenant: d.tenant.clone(),
+                id: d.id.clone(),
+                name: d.name.clone(),
+                kind: d.kind,
+                site: d.site.clone(),
+                site_name: sites.get(&d.site).cloned().unwrap_or_default(),
+                firmware: d.firmware.clone(),
+                status,
+                status_since: seen,
+                last_seen: seen,
+                cpu_pct: seen.map(|_| ((i * 7) % 100) as f32),
+                mem_pct: seen.map(|_| 40.0 + (i % 30) as f32),
+                signal_dbm: (d.kind == vigie::domain::model::DeviceKind::Cpe).then(|| -50.0 - (i % 40) as f32),
+                uptime_s: seen.map(|_| 3_600),
+            }
+        })
+        .collect()
+}
+
+fn snapshot(rows: Vec<DeviceRow>) -> Snapshot {
+    let mut counts = StatusCounts::default();
+    for r in &rows {
+        counts.add(r.status, 1);
+    }
+    Snapshot {
+        events_seq: 10,
+        counts,
+        devices: rows,
+        incidents: vec![],
+    }
+}
+
+fn app_with(rows: Vec<DeviceRow>, height: u16) -> (App, KeyMap) {
+    let keymap = KeyMap::builtin();
+    let mut app = App::new("all tenants", "ana", t0());
+    update(&mut app, &keymap, Msg::Term(TermEvent::Resize(80, height)));
+    update(&mut app, &keymap, Msg::Snapshot(Box::new(snapshot(rows))));
+    update(&mut app, &keymap, Msg::Tick(t0()));
+    (app, keymap)
+}
+
+fn render(app: &App, keymap: &KeyMap, w: u16, h: u16, depth: Depth) -> Terminal<TestBackend> {
+    let theme = Theme::builtin(depth);
+    let ui = Ui { theme: &theme, keymap };
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| views::draw(app, &ui, f)).unwrap();
+    terminal
+}
+
+fn screen(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn fleet_view_snapshots() {
+    for (w, h) in [(80u16, 24u16), (160, 48)] {
+        for (depth, label) in [(Depth::Ansi16, "colour"), (Depth::None, "mono")] {
+            let (mut app, keymap) = app_with(rows(300), h);
+            update(&mut app, &keymap, Msg::Term(TermEvent::Resize(w, h)));
+            update(&mut app, &keymap, key(KeyCode::Char('j')));
+            let t = render(&app, &keymap, w, h, depth);
+            insta::assert_snapshot!(format!("fleet_{w}x{h}_{label}_text"), screen(&t));
+            insta::assert_debug_snapshot!(format!("fleet_{w}x{h}_{label}_cells"), t.backend().buffer());
+        }
+    }
+}
+
+#[test]
+fn help_and_filter_snapshots() {
+    let (mut app, keymap) = app_with(rows(300), 24);
+    update(&mut app, &keymap, key(KeyCode::Char('?')));
+    insta::assert_snapshot!("help_80x24", screen(&render(&app, &keymap, 80, 24, Depth::Ansi16)));
+    update(&mut app, &keymap, key(KeyCode::Esc));
+    for c in "bldr".chars() {
+        if c == 'b' {
+            update(&mut app, &keymap, key(KeyCode::Char('/')));
+        }
+        update(&mut app, &keymap, key(KeyCode::Char(c)));
+    }
+    insta::assert_snapshot!("filter_typing_80x24", screen(&render(&app, &keymap, 80, 24, Depth::Ansi16)));
+}
+
+#[test]
+fn too_small_terminal_says_so() {
+    let (app, keymap) = app_with(rows(50), 24);
+    let s = screen(&render(&app, &keymap, 40, 8, Depth::Ansi16));
+    assert!(s.contains("Terminal too small"), "{s}");
+    assert!(s.contains("40×8"));
+}
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Term(TermEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn press(app: &mut App, keymap: &KeyMap, keys: &str) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    for c in keys.chars() {
+        let code = match c {
+            '\n' => KeyCode::Enter,
+            '\u{1b}' => KeyCode::Esc,
+            c => KeyCode::Char(c),
+        };
+        effects.extend(update(app, keymap, key(code)));
+    }
+    effects
+}
+
+#[test]
+fn navigation_and_chords() {
+    let (mut app, keymap) = app_with(rows(300), 24);
+    press(&mut app, &keymap, "jjj");
+    assert_eq!(app.selected, 3);
+    press(&mut app, &keymap, "k");
+    assert_eq!(app.selected, 2);
+    press(&mut app, &keymap, "G");
+    assert_eq!(app.selected, app.fleet.len() - 1);
+    assert!(app.offset > 0, "the selection stays on screen");
+    press(&mut app, &keymap, "g");
+    assert_eq!(app.selected, app.fleet.len() - 1, "a chord waits for its second key");
+    press(&mut app, &keymap, "g");
+    assert_eq!((app.selected, app.offset), (0, 0));
+    update(&mut app, &keymap, key(KeyCode::PageDown));
+    assert_eq!(app.selected, app.page);
+}
+
+#[test]
+fn filter_typing_keep_and_clear() {
+    let (mut app, keymap) = app_with(rows(300), 24);
+    let total = app.fleet.len();
+    press(&mut app, &keymap, "/zrh");
+    assert_eq!(app.mode, Mode::Filter);
+    assert!(app.fleet.len() < total && !app.fleet.is_empty());
+    for i in 0..app.fleet.len() {
+        let r = app.fleet.get(i).unwrap();
+        let hay = format!("{} {} {}", r.name, r.id, r.site_name).to_lowercase();
+        assert!(hay.contains("zrh") || hay.contains("zürich"), "{hay}");
+    }
+    press(&mut app, &keymap, "q");
+    assert!(!app.quit, "q is text while filtering");
+    assert_eq!(app.filter_input, "zrhq");
+    update(&mut app, &keymap, key(KeyCode::Backspace));
+    press(&mut app, &keymap, "\n");
+    assert_eq!(app.mode, Mode::Normal);
+    assert_eq!(app.fleet.filter(), "zrh");
+    press(&mut app, &keymap, "\u{1b}");
+    assert_eq!(app.fleet.len(), total);
+}
+
+#[test]
+fn sorting_and_status_filter() {
+    let (mut app, keymap) = app_with(rows(300), 24);
+    assert_eq!(app.fleet.get(0).unwrap().status, DeviceStatus::Offline, "worst first by default");
+    press(&mut app, &keymap, "s");
+    assert_eq!(app.fleet.sort(), (FleetSort::Name, false));
+    let first = app.fleet.get(0).unwrap().name.clone();
+    press(&mut app, &keymap, "S");
+    assert_eq!(app.fleet.sort(), (FleetSort::Name, true));
+    assert!(app.fleet.get(0).unwrap().name > first);
+    press(&mut app, &keymap, "f");
+    assert!((0..app.fleet.len()).all(|i| app.fleet.get(i).unwrap().status == DeviceStatus::Online));
+    press(&mut app, &keymap, "ff");
+    assert!((0..app.fleet.len()).all(|i| app.fleet.get(i).unwrap().status == DeviceStatus::Offline));
+}
+
+#[test]
+fn help_toggles_and_quit_quits() {
+    let (mut app, keymap) = app_with(rows(30), 24);
+    press(&mut app, &keymap, "?");
+    assert!(app.help);
+    press(&mut app, &keymap, "\u{1b}");
+    assert!(!app.help);
+    let effects = update(
+        &mut app,
+        &keymap,
+        Msg::Term(TermEvent::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))),
+    );
+    assert_eq!(effects, vec![Effect::Quit]);
+    assert!(app.quit);
+}
+
+#[test]
+fn live_events_update_rows_once() {
+    let (mut app, keymap) = app_with(rows(30), 24);
+    let mut row = app.fleet.get(0).unwrap().clone();
+    let before = app.fleet.counts();
+    assert_eq!(row.status, DeviceStatus::Offline);
+    row.status = DeviceStatus::Online;
+    let event = |row: DeviceRow| Box::new(Event::new("e".into(), row.tenant.clone(), t0(), EventBody::Device(row)));
+    // An event already contained in the snapshot is ignored.
+    update(&mut app, &keymap, Msg::Event(10, event(row.clone())));
+    assert_eq!(app.fleet.counts(), before);
+    update(&mut app, &keymap, Msg::Event(11, event(row.clone())));
+    update(&mut app, &keymap, Msg::Event(12, event(row.clone())));
+    update(&mut app, &keymap, Msg::Tick(t0()));
+    let after = app.fleet.counts();
+    assert_eq!(after.offline, before.offline - 1);
+    assert_eq!(after.online, before.online + 1);
+    assert_eq!(after.total(), before.total());
+    // A device never seen before is added.
+    let mut new = row.clone();
+    new.id = Id::parse("brand-new").unwrap();
+    update(&mut app, &keymap, Msg::Event(13, event(new)));
+    assert_eq!(app.fleet.total(), 31);
+}
+
+#[test]
+fn hostile_device_names_render_harmlessly() {
+    let mut r = rows(5);
+    r[0].name = SafeText::new("\u{1b}[2J\u{1b}]0;owned\u{7}evil\u{202e}txt.exe\u{9b}31m");
+    r[0].status = DeviceStatus::Offline;
+    let (app, keymap) = app_with(r, 24);
+    let t = render(&app, &keymap, 120, 24, Depth::Ansi16);
+    let s = screen(&t);
+    assert!(s.contains("␛[2J␛]0;owned␇evil"), "{s}");
+    assert!(!s.chars().any(|c| c == '\u{1b}' || c == '\u{7}' || c == '\u{202e}' || c == '\u{9b}'));
+}
