@@ -29,7 +29,12 @@ pub enum Stream {
 
 impl Stream {
     /// Every stream.
-    pub const ALL: [Stream; 4] = [Stream::Telemetry, Stream::Events, Stream::Orders, Stream::Dlq];
+    pub const ALL: [Stream; 4] = [
+        Stream::Telemetry,
+        Stream::Events,
+        Stream::Orders,
+        Stream::Dlq,
+    ];
 
     /// The JetStream stream name.
     pub fn name(self) -> &'static str {
@@ -53,11 +58,9 @@ impl Stream {
 
     /// The stream whose subjects hold `subject`, if any.
     pub fn for_subject(subject: &str) -> Option<Stream> {
-        Self::ALL.into_iter().find(|s| {
-            s.subjects()
-                .iter()
-                .any(|p| subject::matches(p, subject))
-        })
+        Self::ALL
+            .into_iter()
+            .find(|s| s.subjects().iter().any(|p| subject::matches(p, subject)))
     }
 }
 
@@ -179,7 +182,12 @@ pub trait Service: Send + Sync {
 pub trait Bus: Send + Sync + 'static {
     /// Stores `payload` in the stream that captures `subject`, at most once
     /// per `msg_id` inside the dedupe window.
-    async fn publish(&self, subject: &str, msg_id: &str, payload: Bytes) -> Result<PublishAck, BusError>;
+    async fn publish(
+        &self,
+        subject: &str,
+        msg_id: &str,
+        payload: Bytes,
+    ) -> Result<PublishAck, BusError>;
 
     /// Opens (or resumes) the durable consumer `name` on `stream`, filtered to
     /// `filter`.
@@ -192,13 +200,23 @@ pub trait Bus: Send + Sync + 'static {
     ) -> Result<Box<dyn Consumer>, BusError>;
 
     /// Follows `stream` (filtered) from sequence `from_seq`, in order.
-    async fn follow(&self, stream: Stream, filter: &str, from_seq: u64) -> Result<Box<dyn Follower>, BusError>;
+    async fn follow(
+        &self,
+        stream: Stream,
+        filter: &str,
+        from_seq: u64,
+    ) -> Result<Box<dyn Follower>, BusError>;
 
     /// The sequence of the last message stored in `stream` (0 when empty).
     async fn last_seq(&self, stream: Stream) -> Result<u64, BusError>;
 
     /// Sends a request and waits up to `timeout` for one answer.
-    async fn request(&self, subject: &str, payload: Bytes, timeout: Duration) -> Result<Bytes, BusError>;
+    async fn request(
+        &self,
+        subject: &str,
+        payload: Bytes,
+        timeout: Duration,
+    ) -> Result<Bytes, BusError>;
 
     /// Joins queue group `queue` serving `subject` (wildcards allowed).
     async fn serve(&self, subject: &str, queue: &str) -> Result<Box<dyn Service>, BusError>;

@@ -136,9 +136,15 @@ fn console_options(
         problems.push(format!("{e} (using the built-in theme)"));
         Theme::builtin(depth)
     });
-    let (keymap, kp) = KeyMap::load(ui.keymap.as_deref().unwrap_or(&s.console.keymap), &paths.config_dir);
+    let (keymap, kp) = KeyMap::load(
+        ui.keymap.as_deref().unwrap_or(&s.console.keymap),
+        &paths.config_dir,
+    );
     problems.extend(kp);
-    let scope = ui.tenant.clone().unwrap_or_else(|| s.console.tenant.clone());
+    let scope = ui
+        .tenant
+        .clone()
+        .unwrap_or_else(|| s.console.tenant.clone());
     if scope != crate::bus::subject::ALL_TENANTS {
         crate::domain::Id::parse(&scope).with_context(|| format!("--tenant {scope:?}"))?;
     }
@@ -159,7 +165,8 @@ fn worker_config(s: &Settings) -> WorkerConfig {
         sweep_every: std::time::Duration::from_secs(u64::from(s.worker.sweep_every_s)),
         ..WorkerConfig::default()
     };
-    w.policy.live_event_interval = chrono::Duration::seconds(i64::from(s.worker.live_event_interval_s));
+    w.policy.live_event_interval =
+        chrono::Duration::seconds(i64::from(s.worker.live_event_interval_s));
     w
 }
 
@@ -167,8 +174,16 @@ fn worker_config(s: &Settings) -> WorkerConfig {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let paths = Paths::discover();
     match &cli.command {
-        Some(Command::Config { what: ConfigCommand::Path }) => {
-            println!("settings file: {}", cli.config.clone().unwrap_or_else(|| paths.config_file()).display());
+        Some(Command::Config {
+            what: ConfigCommand::Path,
+        }) => {
+            println!(
+                "settings file: {}",
+                cli.config
+                    .clone()
+                    .unwrap_or_else(|| paths.config_file())
+                    .display()
+            );
             println!("config dir:    {}", paths.config_dir.display());
             println!("data dir:      {}", paths.data_dir.display());
             println!("database:      {}", paths.default_db().display());
@@ -189,7 +204,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Migrate { database }) => {
             crate::logging::to_stderr(&s.log.level);
-            let url = database.unwrap_or_else(|| format!("sqlite:{}", paths.default_db().display()));
+            let url =
+                database.unwrap_or_else(|| format!("sqlite:{}", paths.default_db().display()));
             if let Some(p) = url.strip_prefix("sqlite:").map(std::path::Path::new)
                 && let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty())
             {
@@ -228,7 +244,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 rate: (rate > 0).then_some(f64::from(rate)),
             };
             demo::run(DemoOptions {
-                db: db.or(s.demo.db.clone()).unwrap_or_else(|| paths.default_db()),
+                db: db
+                    .or(s.demo.db.clone())
+                    .unwrap_or_else(|| paths.default_db()),
                 fresh,
                 sim: Some(sim),
                 worker: worker_config(&s),
@@ -242,7 +260,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn run_console(s: &Settings, paths: &Paths, db: Option<PathBuf>, ui: &ConsoleArgs) -> anyhow::Result<()> {
+async fn run_console(
+    s: &Settings,
+    paths: &Paths,
+    db: Option<PathBuf>,
+    ui: &ConsoleArgs,
+) -> anyhow::Result<()> {
     let log = s.log.file.clone().unwrap_or_else(|| paths.default_log());
     let _guard = crate::logging::to_file(&log, &s.log.level)?;
     demo::run(DemoOptions {

@@ -49,8 +49,14 @@ async fn data_task(bus: Arc<dyn Bus>, scope: String, tx: mpsc::Sender<Msg>) {
         format!("vigie.evt.{scope}.>")
     };
     loop {
-        let snap: Result<Snapshot, _> =
-            api::call(bus.as_ref(), &scope, "snapshot", serde_json::json!({}), Duration::from_secs(10)).await;
+        let snap: Result<Snapshot, _> = api::call(
+            bus.as_ref(),
+            &scope,
+            "snapshot",
+            serde_json::json!({}),
+            Duration::from_secs(10),
+        )
+        .await;
         let why = match snap {
             Ok(s) => {
                 let from = s.events_seq + 1;
@@ -68,7 +74,9 @@ async fn data_task(bus: Arc<dyn Bus>, scope: String, tx: mpsc::Sender<Msg>) {
                                     return;
                                 }
                             }
-                            Err(e) => tracing::warn!(seq = m.seq, error = %e, "undecodable event skipped"),
+                            Err(e) => {
+                                tracing::warn!(seq = m.seq, error = %e, "undecodable event skipped")
+                            }
                         }
                     },
                     Err(e) => e.to_string(),
@@ -128,7 +136,10 @@ pub async fn run(bus: Arc<dyn Bus>, opts: ConsoleOptions) -> anyhow::Result<()> 
     update(
         &mut app,
         &opts.keymap,
-        Msg::Term(ratatui::crossterm::event::Event::Resize(size.width, size.height)),
+        Msg::Term(ratatui::crossterm::event::Event::Resize(
+            size.width,
+            size.height,
+        )),
     );
     let stop = Arc::new(AtomicBool::new(false));
     input_thread(tx.clone(), Arc::clone(&stop));

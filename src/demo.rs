@@ -43,7 +43,13 @@ pub fn remove_db(db: &std::path::Path) -> std::io::Result<()> {
 }
 
 /// Publishes the simulator's telemetry as it falls due, within the rate cap.
-pub async fn drive(mut sim: Simulator, bus: Arc<dyn Bus>, clock: Clock, rate: Option<f64>, mut stop: watch::Receiver<bool>) {
+pub async fn drive(
+    mut sim: Simulator,
+    bus: Arc<dyn Bus>,
+    clock: Clock,
+    rate: Option<f64>,
+    mut stop: watch::Receiver<bool>,
+) {
     let step = Duration::from_millis(100);
     let mut tick = tokio::time::interval(step);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -52,7 +58,9 @@ pub async fn drive(mut sim: Simulator, bus: Arc<dyn Bus>, clock: Clock, rate: Op
             _ = stop.changed() => return,
             _ = tick.tick() => {}
         }
-        let budget = rate.map_or(usize::MAX, |r| (r * step.as_secs_f64()).ceil().max(1.0) as usize);
+        let budget = rate.map_or(usize::MAX, |r| {
+            (r * step.as_secs_f64()).ceil().max(1.0) as usize
+        });
         for env in sim.due(clock.now(), budget) {
             let payload = Bytes::from(encode(&env));
             if let Err(e) = bus.publish(&env.subject(), env.id.as_str(), payload).await {
@@ -84,11 +92,22 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         None => None,
     };
     let bus: Arc<dyn Bus> = Arc::new(MemoryBus::default());
-    let worker = Worker::start(Arc::clone(&bus), Arc::clone(&store), clock.clone(), opts.worker).await?;
-    let api_task = tokio::spawn(api::serve(Arc::clone(&bus), Arc::clone(&store), worker.publish_lock()));
+    let worker = Worker::start(
+        Arc::clone(&bus),
+        Arc::clone(&store),
+        clock.clone(),
+        opts.worker,
+    )
+    .await?;
+    let api_task = tokio::spawn(api::serve(
+        Arc::clone(&bus),
+        Arc::clone(&store),
+        worker.publish_lock(),
+    ));
     let (stop_tx, stop_rx) = watch::channel(false);
     let worker_task = tokio::spawn(worker.run(stop_rx.clone()));
-    let sim_task = simulator.map(|(s, rate)| tokio::spawn(drive(s, Arc::clone(&bus), clock, rate, stop_rx)));
+    let sim_task =
+        simulator.map(|(s, rate)| tokio::spawn(drive(s, Arc::clone(&bus), clock, rate, stop_rx)));
     let result = console::run(bus, opts.console).await;
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(5), worker_task).await;

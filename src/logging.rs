@@ -8,7 +8,10 @@ use tracing_subscriber::EnvFilter;
 /// Sends logs to `file` (created with its directory) at `level`. Keep the
 /// guard alive: dropping it flushes the log.
 pub fn to_file(file: &Path, level: &str) -> anyhow::Result<WorkerGuard> {
-    let dir = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let name = file
         .file_name()

@@ -11,9 +11,11 @@ pub mod types;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::incident::Incident;
-use crate::domain::model::{Alert, DeviceRow, Inventory, LinkRow, MetricSample, SignalSample, Tenant};
 use crate::domain::Id;
+use crate::domain::incident::Incident;
+use crate::domain::model::{
+    Alert, DeviceRow, Inventory, LinkRow, MetricSample, SignalSample, Tenant,
+};
 pub use types::*;
 
 /// Errors of any storage backend.
@@ -27,7 +29,9 @@ pub enum StoreError {
         name: &'static str,
         source: sqlx::Error,
     },
-    #[error("the database was migrated by a newer vigie (schema version {found}, this build knows {known})")]
+    #[error(
+        "the database was migrated by a newer vigie (schema version {found}, this build knows {known})"
+    )]
     TooNew { found: i64, known: i64 },
     #[error("unknown {what} {value:?} in the database")]
     Corrupt { what: &'static str, value: String },
@@ -68,7 +72,12 @@ pub trait Store: Send + Sync + 'static {
     async fn incident_queue(&self, scope: &Scope, limit: u32) -> Result<Vec<Incident>, StoreError>;
 
     /// Alerts, newest first; optionally of one device.
-    async fn alert_history(&self, scope: &Scope, device: Option<&Id>, limit: u32) -> Result<Vec<Alert>, StoreError>;
+    async fn alert_history(
+        &self,
+        scope: &Scope,
+        device: Option<&Id>,
+        limit: u32,
+    ) -> Result<Vec<Alert>, StoreError>;
 
     /// Signal samples of one device in `[since, until)`, oldest first.
     async fn signal_series(

@@ -132,12 +132,23 @@ pub async fn load_state(store: &dyn Store, policy: StatePolicy) -> Result<FleetS
         .into_iter()
         .map(|t| (t.id, t.thresholds))
         .collect();
-    let rows = store.fleet_page(&Scope::All, &Default::default()).await?.rows;
+    let rows = store
+        .fleet_page(&Scope::All, &Default::default())
+        .await?
+        .rows;
     let states = store.device_states(&Scope::All).await?;
     let links = store.links(&Scope::All).await?;
     let incidents = store.incident_queue(&Scope::All, u32::MAX).await?;
     let alerts = store.alert_history(&Scope::All, None, u32::MAX).await?;
-    Ok(FleetState::new(policy, &thresholds, rows, states, links, incidents, alerts))
+    Ok(FleetState::new(
+        policy,
+        &thresholds,
+        rows,
+        states,
+        links,
+        incidents,
+        alerts,
+    ))
 }
 
 impl Worker {
@@ -227,7 +238,10 @@ impl Worker {
 
     /// Fetches and processes one batch.
     pub async fn step(&mut self) -> Result<StepOutcome, WorkerError> {
-        let batch = self.consumer.fetch(self.cfg.batch_size, self.cfg.fetch_wait).await?;
+        let batch = self
+            .consumer
+            .fetch(self.cfg.batch_size, self.cfg.fetch_wait)
+            .await?;
         if batch.is_empty() {
             return Ok(StepOutcome::default());
         }
@@ -272,8 +286,12 @@ impl Worker {
             }
             return Err(e);
         }
-        self.stats.accepted.fetch_add(out.accepted as u64, Ordering::Relaxed);
-        self.stats.dead_lettered.fetch_add(out.dead_lettered as u64, Ordering::Relaxed);
+        self.stats
+            .accepted
+            .fetch_add(out.accepted as u64, Ordering::Relaxed);
+        self.stats
+            .dead_lettered
+            .fetch_add(out.dead_lettered as u64, Ordering::Relaxed);
         Ok(out)
     }
 
@@ -281,15 +299,24 @@ impl Worker {
         let guard = self.publish_lock.lock().await;
         if !changes.batch.is_empty() {
             let outcome = self.store.write_batch(&changes.batch).await?;
-            self.stats.duplicates.fetch_add(outcome.duplicates, Ordering::Relaxed);
+            self.stats
+                .duplicates
+                .fetch_add(outcome.duplicates, Ordering::Relaxed);
         }
         let now = self.clock.now();
         let n = changes.events.len() as u64;
         for (tenant, body) in changes.events {
             self.event_seq += 1;
-            let event = Event::new(format!("{}-{}", self.run_id, self.event_seq), tenant, now, body);
+            let event = Event::new(
+                format!("{}-{}", self.run_id, self.event_seq),
+                tenant,
+                now,
+                body,
+            );
             let payload = serde_json::to_vec(&event).unwrap_or_default();
-            self.bus.publish(&event.subject(), &event.id, Bytes::from(payload)).await?;
+            self.bus
+                .publish(&event.subject(), &event.id, Bytes::from(payload))
+                .await?;
         }
         drop(guard);
         if !tokens.is_empty() {
@@ -300,7 +327,12 @@ impl Worker {
         Ok(())
     }
 
-    async fn dead_letter(&self, d: &Delivery, reason: &str, error: String) -> Result<(), WorkerError> {
+    async fn dead_letter(
+        &self,
+        d: &Delivery,
+        reason: &str,
+        error: String,
+    ) -> Result<(), WorkerError> {
         let text = std::str::from_utf8(&d.payload).ok();
         let letter = DeadLetter {
             reason,
@@ -316,8 +348,9 @@ impl Worker {
         };
         let body = serde_json::to_vec(&letter).unwrap_or_default();
         let id = format!("dlq-{}-{}", d.token.stream_seq, reason);
-        self.bus.publish(&subject::dlq(reason), &id, Bytes::from(body)).await?;
+        self.bus
+            .publish(&subject::dlq(reason), &id, Bytes::from(body))
+            .await?;
         Ok(())
     }
 }
-

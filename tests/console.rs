@@ -25,8 +25,12 @@ fn t0() -> DateTime<Utc> {
 /// A deterministic fleet: the simulator's inventory with a spread of states.
 fn rows(n: usize) -> Vec<DeviceRow> {
     let plan = vigie::sim::plan(7, n);
-    let sites: std::collections::HashMap<_, _> =
-        plan.inventory.sites.iter().map(|s| (s.id.clone(), s.name.clone())).collect();
+    let sites: std::collections::HashMap<_, _> = plan
+        .inventory
+        .sites
+        .iter()
+        .map(|s| (s.id.clone(), s.name.clone()))
+        .collect();
     plan.inventory
         .devices
         .iter()
@@ -38,7 +42,8 @@ fn rows(n: usize) -> Vec<DeviceRow> {
                 3 => DeviceStatus::Pending,
                 _ => DeviceStatus::Online,
             };
-            let seen = (status != DeviceStatus::Pending).then(|| t0() - Duration::seconds((i as i64 * 37) % 4_000));
+            let seen = (status != DeviceStatus::Pending)
+                .then(|| t0() - Duration::seconds((i as i64 * 37) % 4_000));
             DeviceRow {
                 tenant: d.tenant.clone(),
                 id: d.id.clone(),
@@ -52,7 +57,8 @@ fn rows(n: usize) -> Vec<DeviceRow> {
                 last_seen: seen,
                 cpu_pct: seen.map(|_| ((i * 7) % 100) as f32),
                 mem_pct: seen.map(|_| 40.0 + (i % 30) as f32),
-                signal_dbm: (d.kind == vigie::domain::model::DeviceKind::Cpe).then(|| -50.0 - (i % 40) as f32),
+                signal_dbm: (d.kind == vigie::domain::model::DeviceKind::Cpe)
+                    .then(|| -50.0 - (i % 40) as f32),
                 uptime_s: seen.map(|_| 3_600),
             }
         })
@@ -83,7 +89,10 @@ fn app_with(rows: Vec<DeviceRow>, height: u16) -> (App, KeyMap) {
 
 fn render(app: &App, keymap: &KeyMap, w: u16, h: u16, depth: Depth) -> Terminal<TestBackend> {
     let theme = Theme::builtin(depth);
-    let ui = Ui { theme: &theme, keymap };
+    let ui = Ui {
+        theme: &theme,
+        keymap,
+    };
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     terminal.draw(|f| views::draw(app, &ui, f)).unwrap();
     terminal
@@ -110,7 +119,10 @@ fn fleet_view_snapshots() {
             update(&mut app, &keymap, key(KeyCode::Char('j')));
             let t = render(&app, &keymap, w, h, depth);
             insta::assert_snapshot!(format!("fleet_{w}x{h}_{label}_text"), screen(&t));
-            insta::assert_debug_snapshot!(format!("fleet_{w}x{h}_{label}_cells"), t.backend().buffer());
+            insta::assert_debug_snapshot!(
+                format!("fleet_{w}x{h}_{label}_cells"),
+                t.backend().buffer()
+            );
         }
     }
 }
@@ -119,7 +131,10 @@ fn fleet_view_snapshots() {
 fn help_and_filter_snapshots() {
     let (mut app, keymap) = app_with(rows(300), 24);
     update(&mut app, &keymap, key(KeyCode::Char('?')));
-    insta::assert_snapshot!("help_80x24", screen(&render(&app, &keymap, 80, 24, Depth::Ansi16)));
+    insta::assert_snapshot!(
+        "help_80x24",
+        screen(&render(&app, &keymap, 80, 24, Depth::Ansi16))
+    );
     update(&mut app, &keymap, key(KeyCode::Esc));
     for c in "bldr".chars() {
         if c == 'b' {
@@ -127,7 +142,10 @@ fn help_and_filter_snapshots() {
         }
         update(&mut app, &keymap, key(KeyCode::Char(c)));
     }
-    insta::assert_snapshot!("filter_typing_80x24", screen(&render(&app, &keymap, 80, 24, Depth::Ansi16)));
+    insta::assert_snapshot!(
+        "filter_typing_80x24",
+        screen(&render(&app, &keymap, 80, 24, Depth::Ansi16))
+    );
 }
 
 #[test]
@@ -166,7 +184,11 @@ fn navigation_and_chords() {
     assert_eq!(app.selected, app.fleet.len() - 1);
     assert!(app.offset > 0, "the selection stays on screen");
     press(&mut app, &keymap, "g");
-    assert_eq!(app.selected, app.fleet.len() - 1, "a chord waits for its second key");
+    assert_eq!(
+        app.selected,
+        app.fleet.len() - 1,
+        "a chord waits for its second key"
+    );
     press(&mut app, &keymap, "g");
     assert_eq!((app.selected, app.offset), (0, 0));
     update(&mut app, &keymap, key(KeyCode::PageDown));
@@ -199,7 +221,11 @@ fn filter_typing_keep_and_clear() {
 #[test]
 fn sorting_and_status_filter() {
     let (mut app, keymap) = app_with(rows(300), 24);
-    assert_eq!(app.fleet.get(0).unwrap().status, DeviceStatus::Offline, "worst first by default");
+    assert_eq!(
+        app.fleet.get(0).unwrap().status,
+        DeviceStatus::Offline,
+        "worst first by default"
+    );
     press(&mut app, &keymap, "s");
     assert_eq!(app.fleet.sort(), (FleetSort::Name, false));
     let first = app.fleet.get(0).unwrap().name.clone();
@@ -209,7 +235,9 @@ fn sorting_and_status_filter() {
     press(&mut app, &keymap, "f");
     assert!((0..app.fleet.len()).all(|i| app.fleet.get(i).unwrap().status == DeviceStatus::Online));
     press(&mut app, &keymap, "ff");
-    assert!((0..app.fleet.len()).all(|i| app.fleet.get(i).unwrap().status == DeviceStatus::Offline));
+    assert!(
+        (0..app.fleet.len()).all(|i| app.fleet.get(i).unwrap().status == DeviceStatus::Offline)
+    );
 }
 
 #[test]
@@ -222,7 +250,10 @@ fn help_toggles_and_quit_quits() {
     let effects = update(
         &mut app,
         &keymap,
-        Msg::Term(TermEvent::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))),
+        Msg::Term(TermEvent::Key(KeyEvent::new(
+            KeyCode::Char('c'),
+            KeyModifiers::CONTROL,
+        ))),
     );
     assert_eq!(effects, vec![Effect::Quit]);
     assert!(app.quit);
@@ -235,7 +266,14 @@ fn live_events_update_rows_once() {
     let before = app.fleet.counts();
     assert_eq!(row.status, DeviceStatus::Offline);
     row.status = DeviceStatus::Online;
-    let event = |row: DeviceRow| Box::new(Event::new("e".into(), row.tenant.clone(), t0(), EventBody::Device(row)));
+    let event = |row: DeviceRow| {
+        Box::new(Event::new(
+            "e".into(),
+            row.tenant.clone(),
+            t0(),
+            EventBody::Device(row),
+        ))
+    };
     // An event already contained in the snapshot is ignored.
     update(&mut app, &keymap, Msg::Event(10, event(row.clone())));
     assert_eq!(app.fleet.counts(), before);
@@ -262,5 +300,8 @@ fn hostile_device_names_render_harmlessly() {
     let t = render(&app, &keymap, 120, 24, Depth::Ansi16);
     let s = screen(&t);
     assert!(s.contains("␛[2J␛]0;owned␇evil"), "{s}");
-    assert!(!s.chars().any(|c| c == '\u{1b}' || c == '\u{7}' || c == '\u{202e}' || c == '\u{9b}'));
+    assert!(
+        !s.chars()
+            .any(|c| c == '\u{1b}' || c == '\u{7}' || c == '\u{202e}' || c == '\u{9b}')
+    );
 }

@@ -12,7 +12,12 @@ use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
 /// Feeds output to the screen model. Queries are not answered: the console
 /// must work on terminals (and SSH links) that never reply.
-fn pump(rx: &mpsc::Receiver<Vec<u8>>, parser: &mut vt100::Parser, all: &mut Vec<u8>, wait: Duration) {
+fn pump(
+    rx: &mpsc::Receiver<Vec<u8>>,
+    parser: &mut vt100::Parser,
+    all: &mut Vec<u8>,
+    wait: Duration,
+) {
     let deadline = Instant::now() + wait;
     while let Ok(chunk) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
         parser.process(&chunk);
@@ -71,11 +76,20 @@ fn demo_shows_a_live_fleet_and_quits_cleanly() {
         if screen.contains("● live") && screen.matches("▲ online").count() >= 5 {
             break;
         }
-        assert!(Instant::now() < deadline, "no live fleet within 60 s:\n{screen}");
+        assert!(
+            Instant::now() < deadline,
+            "no live fleet within 60 s:\n{screen}"
+        );
     }
-    assert!(parser.screen().alternate_screen(), "the console uses the alternate screen");
+    assert!(
+        parser.screen().alternate_screen(),
+        "the console uses the alternate screen"
+    );
     let during = pair.master.get_termios().unwrap();
-    assert!(!during.local_flags.contains(LocalFlags::ECHO), "raw mode while running");
+    assert!(
+        !during.local_flags.contains(LocalFlags::ECHO),
+        "raw mode while running"
+    );
 
     // Filter the fleet from the keyboard.
     writer.write_all(b"/bldr").unwrap();
@@ -110,10 +124,19 @@ fn demo_shows_a_live_fleet_and_quits_cleanly() {
     assert!(!screen.alternate_screen(), "back on the main screen");
     assert!(!screen.hide_cursor(), "cursor visible");
     let after = pair.master.get_termios().unwrap();
-    assert!(after.local_flags.contains(LocalFlags::ECHO), "echo restored");
-    assert!(after.local_flags.contains(LocalFlags::ICANON), "line editing restored");
+    assert!(
+        after.local_flags.contains(LocalFlags::ECHO),
+        "echo restored"
+    );
+    assert!(
+        after.local_flags.contains(LocalFlags::ICANON),
+        "line editing restored"
+    );
     let text = String::from_utf8_lossy(&all);
     assert!(text.contains("\u{1b}[?1049l"), "left the alternate screen");
     assert!(text.contains("\u{1b}[?25h"), "showed the cursor");
-    assert!(!text.contains("\u{1b}[6n"), "never waits on a cursor-position query");
+    assert!(
+        !text.contains("\u{1b}[6n"),
+        "never waits on a cursor-position query"
+    );
 }

@@ -21,12 +21,18 @@ storage_suite!(make());
 async fn the_file_uses_wal_and_survives_reopening() {
     let (store, dir) = make().await;
     store.migrate().await.unwrap();
-    store.import_inventory(&support::storage_suite::inventory()).await.unwrap();
+    store
+        .import_inventory(&support::storage_suite::inventory())
+        .await
+        .unwrap();
     drop(store);
     let path = dir.path().join("vigie.db");
     let again = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
     assert!(again.migrate().await.unwrap().is_empty());
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(again.pool()).await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(again.pool())
+        .await
+        .unwrap();
     assert_eq!(mode, "wal");
     assert!(!again.tenants().await.unwrap().is_empty());
 }

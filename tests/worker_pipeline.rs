@@ -97,11 +97,19 @@ impl Rig {
         Self::with_store(workstations, |s| s).await
     }
 
-    async fn with_store(workstations: usize, wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>) -> Self {
+    async fn with_store(
+        workstations: usize,
+        wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let sqlite = SqliteStore::open(dir.path().join("v.db").to_str().unwrap()).await.unwrap();
+        let sqlite = SqliteStore::open(dir.path().join("v.db").to_str().unwrap())
+            .await
+            .unwrap();
         sqlite.migrate().await.unwrap();
-        sqlite.import_inventory(&inventory(workstations)).await.unwrap();
+        sqlite
+            .import_inventory(&inventory(workstations))
+            .await
+            .unwrap();
         let store = wrap(Arc::new(sqlite));
         let bus: Arc<dyn Bus> = Arc::new(MemoryBus::default());
         let (clock, handle) = Clock::manual(t0());
@@ -112,7 +120,9 @@ impl Rig {
             retry_delay: StdDuration::from_millis(50),
             ..WorkerConfig::default()
         };
-        let worker = Worker::start(Arc::clone(&bus), Arc::clone(&store), clock, cfg).await.unwrap();
+        let worker = Worker::start(Arc::clone(&bus), Arc::clone(&store), clock, cfg)
+            .await
+            .unwrap();
         Self {
             bus,
             store,
@@ -157,11 +167,18 @@ impl Rig {
     }
 
     async fn events(&self) -> Vec<Event> {
-        let mut f = self.bus.follow(Stream::Events, "vigie.evt.>", 1).await.unwrap();
+        let mut f = self
+            .bus
+            .follow(Stream::Events, "vigie.evt.>", 1)
+            .await
+            .unwrap();
         let last = self.bus.last_seq(Stream::Events).await.unwrap();
         let mut out = Vec::new();
         while out.len() < last as usize {
-            let m = tokio::time::timeout(StdDuration::from_secs(2), f.next()).await.unwrap().unwrap();
+            let m = tokio::time::timeout(StdDuration::from_secs(2), f.next())
+                .await
+                .unwrap()
+                .unwrap();
             out.push(serde_json::from_slice(&m.payload).unwrap());
         }
         out
@@ -169,10 +186,17 @@ impl Rig {
 
     async fn dead_letters(&self) -> Vec<serde_json::Value> {
         let last = self.bus.last_seq(Stream::Dlq).await.unwrap();
-        let mut f = self.bus.follow(Stream::Dlq, "vigie.dlq.>", 1).await.unwrap();
+        let mut f = self
+            .bus
+            .follow(Stream::Dlq, "vigie.dlq.>", 1)
+            .await
+            .unwrap();
         let mut out = Vec::new();
         while out.len() < last as usize {
-            let m = tokio::time::timeout(StdDuration::from_secs(2), f.next()).await.unwrap().unwrap();
+            let m = tokio::time::timeout(StdDuration::from_secs(2), f.next())
+                .await
+                .unwrap()
+                .unwrap();
             out.push(serde_json::from_slice(&m.payload).unwrap());
         }
         out
@@ -210,7 +234,10 @@ async fn n_events_in_n_rows_out_and_duplicates_absorbed() {
         payloads.push((dev, msg, ts));
     }
     rig.drain().await;
-    assert_eq!(rig.store.ingest_counts(&Scope::All).await.unwrap().metrics, n as u64);
+    assert_eq!(
+        rig.store.ingest_counts(&Scope::All).await.unwrap().metrics,
+        n as u64
+    );
     // The same messages again under new bus ids (a producer retry after the
     // bus's dedupe window): the store absorbs them.
     for (dev, msg, ts) in payloads.iter().take(500) {
@@ -221,11 +248,15 @@ async fn n_events_in_n_rows_out_and_duplicates_absorbed() {
             device: id(dev),
             body: metrics(10.0),
         };
-        rig.raw(&env.subject(), &format!("retry-{msg}"), &encode(&env)).await;
+        rig.raw(&env.subject(), &format!("retry-{msg}"), &encode(&env))
+            .await;
     }
     rig.drain().await;
     let stats = rig.worker.stats();
-    assert_eq!(rig.store.ingest_counts(&Scope::All).await.unwrap().metrics, n as u64);
+    assert_eq!(
+        rig.store.ingest_counts(&Scope::All).await.unwrap().metrics,
+        n as u64
+    );
     assert_eq!(stats.duplicates.load(Ordering::Relaxed), 500);
     assert_eq!(stats.accepted.load(Ordering::Relaxed), n as u64 + 500);
     assert_eq!(stats.dead_lettered.load(Ordering::Relaxed), 0);
@@ -241,17 +272,23 @@ async fn malformed_input_is_dead_lettered_with_its_reason_and_good_input_kept() 
     rig.raw(subject, "bad-version", br#"{"v":9}"#).await;
     let oversized = vec![b'x'; 70_000];
     rig.raw(subject, "bad-size", &oversized).await;
-    let wrong_kind = format!(
-        r#"{{"v":1,"id":"k1","ts":"2026-11-23T10:00:00Z","tenant":"acme","device":"rtr-1","kind":"heartbeat","body":{{"uptime_s":1}}}}"#
-    );
+    let wrong_kind = r#"{"v":1,"id":"k1","ts":"2026-11-23T10:00:00Z","tenant":"acme","device":"rtr-1","kind":"heartbeat","body":{"uptime_s":1}}"#;
     rig.raw(subject, "bad-subject", wrong_kind.as_bytes()).await;
     let unknown = r#"{"v":1,"id":"u1","ts":"2026-11-23T10:00:00Z","tenant":"acme","device":"ghost","kind":"heartbeat","body":{"uptime_s":1}}"#;
-    rig.raw("vigie.tel.acme.ghost.heartbeat", "bad-device", unknown.as_bytes()).await;
+    rig.raw(
+        "vigie.tel.acme.ghost.heartbeat",
+        "bad-device",
+        unknown.as_bytes(),
+    )
+    .await;
     let range = r#"{"v":1,"id":"r1","ts":"2026-11-23T10:00:00Z","tenant":"acme","device":"rtr-1","kind":"metrics","body":{"cpu_pct":300,"mem_pct":1,"rx_bps":1,"tx_bps":1}}"#;
     rig.raw(subject, "bad-range", range.as_bytes()).await;
     rig.drain().await;
     let letters = rig.dead_letters().await;
-    let mut reasons: Vec<&str> = letters.iter().map(|l| l["reason"].as_str().unwrap()).collect();
+    let mut reasons: Vec<&str> = letters
+        .iter()
+        .map(|l| l["reason"].as_str().unwrap())
+        .collect();
     reasons.sort();
     assert_eq!(
         reasons,
@@ -266,11 +303,23 @@ async fn malformed_input_is_dead_lettered_with_its_reason_and_good_input_kept() 
         ]
     );
     let utf8 = letters.iter().find(|l| l["reason"] == "not-utf8").unwrap();
-    assert!(utf8["payload_b64"].is_string(), "non-UTF-8 input kept as base64");
+    assert!(
+        utf8["payload_b64"].is_string(),
+        "non-UTF-8 input kept as base64"
+    );
     let range = letters.iter().find(|l| l["reason"] == "schema").unwrap();
     assert!(range["error"].as_str().unwrap().contains("body.cpu_pct"));
-    assert!(range["payload"].as_str().unwrap().contains("\"cpu_pct\":300"));
-    assert_eq!(rig.store.ingest_counts(&Scope::All).await.unwrap().metrics, 1, "{good} stored");
+    assert!(
+        range["payload"]
+            .as_str()
+            .unwrap()
+            .contains("\"cpu_pct\":300")
+    );
+    assert_eq!(
+        rig.store.ingest_counts(&Scope::All).await.unwrap().metrics,
+        1,
+        "{good} stored"
+    );
     // Dead-lettered messages are acknowledged: nothing comes back.
     tokio::time::sleep(StdDuration::from_millis(400)).await;
     assert_eq!(rig.worker.step().await.unwrap().fetched, 0);
@@ -281,23 +330,59 @@ async fn heartbeats_and_silence_drive_status_alerts_and_incidents() {
     let mut rig = Rig::new(0).await;
     rig.send("rtr-1", t0(), hb(100)).await;
     rig.drain().await;
-    assert_eq!(rig.worker.state().status(&id("acme"), &id("rtr-1")), Some(DeviceStatus::Online));
-    let row = rig.store.device(&Scope::All, &id("rtr-1")).await.unwrap().unwrap();
-    assert_eq!((row.status, row.last_seen, row.firmware.as_str()), (DeviceStatus::Online, Some(t0()), "1.1"));
+    assert_eq!(
+        rig.worker.state().status(&id("acme"), &id("rtr-1")),
+        Some(DeviceStatus::Online)
+    );
+    let row = rig
+        .store
+        .device(&Scope::All, &id("rtr-1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (row.status, row.last_seen, row.firmware.as_str()),
+        (DeviceStatus::Online, Some(t0()), "1.1")
+    );
 
     rig.clock.set(t0() + Duration::minutes(6));
     rig.worker.sweep().await.unwrap();
-    assert_eq!(rig.worker.state().status(&id("acme"), &id("rtr-1")), Some(DeviceStatus::Stale));
-    assert!(rig.store.alert_history(&Scope::All, None, 10).await.unwrap().is_empty());
+    assert_eq!(
+        rig.worker.state().status(&id("acme"), &id("rtr-1")),
+        Some(DeviceStatus::Stale)
+    );
+    assert!(
+        rig.store
+            .alert_history(&Scope::All, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     rig.clock.set(t0() + Duration::minutes(16));
     rig.worker.sweep().await.unwrap();
-    let row = rig.store.device(&Scope::All, &id("rtr-1")).await.unwrap().unwrap();
+    let row = rig
+        .store
+        .device(&Scope::All, &id("rtr-1"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.status, DeviceStatus::Offline);
-    assert_eq!(row.status_since, Some(t0() + Duration::minutes(15)), "offline since the threshold passed");
-    let alerts = rig.store.alert_history(&Scope::All, Some(&id("rtr-1")), 10).await.unwrap();
+    assert_eq!(
+        row.status_since,
+        Some(t0() + Duration::minutes(15)),
+        "offline since the threshold passed"
+    );
+    let alerts = rig
+        .store
+        .alert_history(&Scope::All, Some(&id("rtr-1")), 10)
+        .await
+        .unwrap();
     assert_eq!(alerts.len(), 1);
-    assert_eq!((alerts[0].rule.as_str(), alerts[0].state), ("device-offline", AlertState::Firing));
+    assert_eq!(
+        (alerts[0].rule.as_str(), alerts[0].state),
+        ("device-offline", AlertState::Firing)
+    );
     let queue = rig.store.incident_queue(&Scope::All, 10).await.unwrap();
     assert_eq!(queue.len(), 1);
     assert_eq!(alerts[0].incident.as_ref(), Some(&queue[0].id));
@@ -312,11 +397,23 @@ async fn heartbeats_and_silence_drive_status_alerts_and_incidents() {
     assert_eq!(queue[0].alerts.len(), 2);
 
     // Back online: the alert resolves; the incident stays for an analyst.
-    rig.send("rtr-1", t0() + Duration::minutes(41), hb(10)).await;
+    rig.send("rtr-1", t0() + Duration::minutes(41), hb(10))
+        .await;
     rig.drain().await;
-    let alerts = rig.store.alert_history(&Scope::All, Some(&id("rtr-1")), 10).await.unwrap();
+    let alerts = rig
+        .store
+        .alert_history(&Scope::All, Some(&id("rtr-1")), 10)
+        .await
+        .unwrap();
     assert_eq!(alerts[0].state, AlertState::Resolved);
-    assert_eq!(rig.store.incident_queue(&Scope::All, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        rig.store
+            .incident_queue(&Scope::All, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     let events = rig.events().await;
     let statuses: Vec<DeviceStatus> = events
@@ -328,17 +425,28 @@ async fn heartbeats_and_silence_drive_status_alerts_and_incidents() {
         .collect();
     assert_eq!(
         statuses,
-        [DeviceStatus::Online, DeviceStatus::Stale, DeviceStatus::Offline, DeviceStatus::Online]
+        [
+            DeviceStatus::Online,
+            DeviceStatus::Stale,
+            DeviceStatus::Offline,
+            DeviceStatus::Online
+        ]
     );
 }
 
 #[tokio::test]
 async fn late_heartbeats_never_move_a_device_back_in_time() {
     let mut rig = Rig::new(0).await;
-    rig.send("rtr-1", t0() + Duration::minutes(10), hb(600)).await;
+    rig.send("rtr-1", t0() + Duration::minutes(10), hb(600))
+        .await;
     rig.send("rtr-1", t0(), hb(1)).await;
     rig.drain().await;
-    let row = rig.store.device(&Scope::All, &id("rtr-1")).await.unwrap().unwrap();
+    let row = rig
+        .store
+        .device(&Scope::All, &id("rtr-1"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.last_seen, Some(t0() + Duration::minutes(10)));
     assert_eq!(row.uptime_s, Some(600));
 }
@@ -354,22 +462,30 @@ async fn cpu_rule_fires_after_three_hits_and_resolves_after_three_clears() {
             .any(|a| a.rule.as_str() == "cpu-high")
     };
     for (i, cpu) in [95.0, 96.0].into_iter().enumerate() {
-        rig.send("rtr-1", t0() + Duration::minutes(i as i64), metrics(cpu)).await;
+        rig.send("rtr-1", t0() + Duration::minutes(i as i64), metrics(cpu))
+            .await;
         rig.drain().await;
     }
     assert!(!firing(&rig), "two hits are not enough");
-    rig.send("rtr-1", t0() + Duration::minutes(2), metrics(97.0)).await;
+    rig.send("rtr-1", t0() + Duration::minutes(2), metrics(97.0))
+        .await;
     rig.drain().await;
     assert!(firing(&rig));
     for i in 3..5 {
-        rig.send("rtr-1", t0() + Duration::minutes(i), metrics(10.0)).await;
+        rig.send("rtr-1", t0() + Duration::minutes(i), metrics(10.0))
+            .await;
         rig.drain().await;
     }
     assert!(firing(&rig), "two clears are not enough");
-    rig.send("rtr-1", t0() + Duration::minutes(5), metrics(10.0)).await;
+    rig.send("rtr-1", t0() + Duration::minutes(5), metrics(10.0))
+        .await;
     rig.drain().await;
     assert!(!firing(&rig));
-    let alerts = rig.store.alert_history(&Scope::All, Some(&id("rtr-1")), 10).await.unwrap();
+    let alerts = rig
+        .store
+        .alert_history(&Scope::All, Some(&id("rtr-1")), 10)
+        .await
+        .unwrap();
     assert_eq!(alerts[0].state, AlertState::Resolved);
 }
 
@@ -387,16 +503,23 @@ async fn weak_signal_degrades_the_link_and_silence_takes_it_down() {
     };
     rig.send("cpe-1", t0(), signal(-65.0)).await;
     rig.drain().await;
-    let link = |store: Arc<dyn Store>| async move { store.links(&Scope::All).await.unwrap().remove(0) };
+    let link =
+        |store: Arc<dyn Store>| async move { store.links(&Scope::All).await.unwrap().remove(0) };
     assert_eq!(link(Arc::clone(&rig.store)).await.state, LinkState::Active);
-    rig.send("cpe-1", t0() + Duration::minutes(1), signal(-84.0)).await;
+    rig.send("cpe-1", t0() + Duration::minutes(1), signal(-84.0))
+        .await;
     rig.drain().await;
     let l = link(Arc::clone(&rig.store)).await;
     assert_eq!((l.state, l.signal_dbm), (LinkState::Degraded, Some(-84.0)));
-    let alerts = rig.store.alert_history(&Scope::All, Some(&id("cpe-1")), 10).await.unwrap();
+    let alerts = rig
+        .store
+        .alert_history(&Scope::All, Some(&id("cpe-1")), 10)
+        .await
+        .unwrap();
     assert_eq!(alerts[0].rule.as_str(), "link-degraded");
     // Four report intervals of silence: three misses, the link is down.
-    rig.clock.set(t0() + Duration::minutes(1) + Duration::seconds(60 * 4 + 1));
+    rig.clock
+        .set(t0() + Duration::minutes(1) + Duration::seconds(60 * 4 + 1));
     rig.worker.sweep().await.unwrap();
     assert_eq!(link(Arc::clone(&rig.store)).await.state, LinkState::Down);
 }
@@ -406,33 +529,65 @@ async fn snapshot_and_events_meet_without_gap_or_double() {
     let mut rig = Rig::new(5).await;
     let store = Arc::clone(&rig.store);
     let bus = Arc::clone(&rig.bus);
-    tokio::spawn(api::serve(Arc::clone(&bus), store, rig.worker.publish_lock()));
+    tokio::spawn(api::serve(
+        Arc::clone(&bus),
+        store,
+        rig.worker.publish_lock(),
+    ));
     rig.send("ws-0", t0(), hb(1)).await;
     rig.drain().await;
-    let snap: Snapshot = api::call(bus.as_ref(), "_all", "snapshot", serde_json::json!({}), StdDuration::from_secs(2))
-        .await
-        .unwrap();
-    let online: Vec<_> = snap.devices.iter().filter(|d| d.status == DeviceStatus::Online).collect();
+    let snap: Snapshot = api::call(
+        bus.as_ref(),
+        "_all",
+        "snapshot",
+        serde_json::json!({}),
+        StdDuration::from_secs(2),
+    )
+    .await
+    .unwrap();
+    let online: Vec<_> = snap
+        .devices
+        .iter()
+        .filter(|d| d.status == DeviceStatus::Online)
+        .collect();
     assert_eq!(online.len(), 1);
     assert_eq!(snap.counts.online, 1);
     assert_eq!(snap.events_seq, bus.last_seq(Stream::Events).await.unwrap());
     rig.send("ws-1", t0(), hb(1)).await;
     rig.drain().await;
-    let mut f = bus.follow(Stream::Events, "vigie.evt.>", snap.events_seq + 1).await.unwrap();
-    let m = tokio::time::timeout(StdDuration::from_secs(2), f.next()).await.unwrap().unwrap();
+    let mut f = bus
+        .follow(Stream::Events, "vigie.evt.>", snap.events_seq + 1)
+        .await
+        .unwrap();
+    let m = tokio::time::timeout(StdDuration::from_secs(2), f.next())
+        .await
+        .unwrap()
+        .unwrap();
     let e: Event = serde_json::from_slice(&m.payload).unwrap();
     match e.body {
         EventBody::Device(d) => assert_eq!((d.id, d.status), (id("ws-1"), DeviceStatus::Online)),
         other => panic!("{other:?}"),
     }
     // A tenant scope sees only its tenant; a bad scope is a clear error.
-    let other: Snapshot = api::call(bus.as_ref(), "nobody", "snapshot", serde_json::json!({}), StdDuration::from_secs(2))
-        .await
-        .unwrap();
+    let other: Snapshot = api::call(
+        bus.as_ref(),
+        "nobody",
+        "snapshot",
+        serde_json::json!({}),
+        StdDuration::from_secs(2),
+    )
+    .await
+    .unwrap();
     assert!(other.devices.is_empty());
-    let e = api::call::<serde_json::Value>(bus.as_ref(), "acme", "explode", serde_json::json!({}), StdDuration::from_secs(2))
-        .await
-        .unwrap_err();
+    let e = api::call::<serde_json::Value>(
+        bus.as_ref(),
+        "acme",
+        "explode",
+        serde_json::json!({}),
+        StdDuration::from_secs(2),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.code, "unknown-verb");
 }
 
@@ -453,7 +608,10 @@ impl Store for Flaky {
     async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
         self.inner.migrate().await
     }
-    async fn import_inventory(&self, inv: &vigie::domain::model::Inventory) -> Result<(), StoreError> {
+    async fn import_inventory(
+        &self,
+        inv: &vigie::domain::model::Inventory,
+    ) -> Result<(), StoreError> {
         self.inner.import_inventory(inv).await
     }
     async fn tenants(&self) -> Result<Vec<vigie::domain::model::Tenant>, StoreError> {
@@ -471,16 +629,37 @@ impl Store for Flaky {
     async fn sites(&self, scope: &Scope) -> Result<Vec<SiteSummary>, StoreError> {
         self.inner.sites(scope).await
     }
-    async fn incident_queue(&self, scope: &Scope, limit: u32) -> Result<Vec<vigie::domain::incident::Incident>, StoreError> {
+    async fn incident_queue(
+        &self,
+        scope: &Scope,
+        limit: u32,
+    ) -> Result<Vec<vigie::domain::incident::Incident>, StoreError> {
         self.inner.incident_queue(scope, limit).await
     }
-    async fn alert_history(&self, scope: &Scope, device: Option<&Id>, limit: u32) -> Result<Vec<vigie::domain::model::Alert>, StoreError> {
+    async fn alert_history(
+        &self,
+        scope: &Scope,
+        device: Option<&Id>,
+        limit: u32,
+    ) -> Result<Vec<vigie::domain::model::Alert>, StoreError> {
         self.inner.alert_history(scope, device, limit).await
     }
-    async fn signal_series(&self, scope: &Scope, device: &Id, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<vigie::domain::model::SignalSample>, StoreError> {
+    async fn signal_series(
+        &self,
+        scope: &Scope,
+        device: &Id,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<vigie::domain::model::SignalSample>, StoreError> {
         self.inner.signal_series(scope, device, since, until).await
     }
-    async fn metric_series(&self, scope: &Scope, device: &Id, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<vigie::domain::model::MetricSample>, StoreError> {
+    async fn metric_series(
+        &self,
+        scope: &Scope,
+        device: &Id,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<vigie::domain::model::MetricSample>, StoreError> {
         self.inner.metric_series(scope, device, since, until).await
     }
     async fn ingest_counts(&self, scope: &Scope) -> Result<IngestCounts, StoreError> {
@@ -489,7 +668,11 @@ impl Store for Flaky {
     async fn links(&self, scope: &Scope) -> Result<Vec<vigie::domain::model::LinkRow>, StoreError> {
         self.inner.links(scope).await
     }
-    async fn device(&self, scope: &Scope, device: &Id) -> Result<Option<vigie::domain::model::DeviceRow>, StoreError> {
+    async fn device(
+        &self,
+        scope: &Scope,
+        device: &Id,
+    ) -> Result<Option<vigie::domain::model::DeviceRow>, StoreError> {
         self.inner.device(scope, device).await
     }
 }
@@ -498,16 +681,28 @@ impl Store for Flaky {
 async fn nothing_is_acked_before_it_is_committed() {
     let fail = Arc::new(AtomicBool::new(true));
     let switch = Arc::clone(&fail);
-    let mut rig = Rig::with_store(10, move |inner| Arc::new(Flaky { inner, fail: switch })).await;
+    let mut rig = Rig::with_store(10, move |inner| {
+        Arc::new(Flaky {
+            inner,
+            fail: switch,
+        })
+    })
+    .await;
     for i in 0..10 {
         rig.send(&format!("ws-{i}"), t0(), metrics(1.0)).await;
     }
     assert!(rig.worker.step().await.is_err(), "the write fails");
-    assert_eq!(rig.store.ingest_counts(&Scope::All).await.unwrap().metrics, 0);
+    assert_eq!(
+        rig.store.ingest_counts(&Scope::All).await.unwrap().metrics,
+        0
+    );
     fail.store(false, Ordering::SeqCst);
     // The failed batch comes back (nak'd) and is stored exactly once.
     tokio::time::sleep(StdDuration::from_millis(100)).await;
     rig.drain().await;
-    assert_eq!(rig.store.ingest_counts(&Scope::All).await.unwrap().metrics, 10);
+    assert_eq!(
+        rig.store.ingest_counts(&Scope::All).await.unwrap().metrics,
+        10
+    );
     assert_eq!(rig.worker.stats().failed_batches.load(Ordering::Relaxed), 1);
 }

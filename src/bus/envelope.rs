@@ -225,7 +225,8 @@ fn decode_body(kind: Kind, raw: &RawValue) -> Result<Telemetry, DecodeError> {
         Kind::Config => Telemetry::Config(typed(raw)?),
         Kind::Log => Telemetry::Log(typed(raw)?),
     };
-    body.validate().map_err(|(field, why)| DecodeError::schema(field, why))?;
+    body.validate()
+        .map_err(|(field, why)| DecodeError::schema(field, why))?;
     Ok(body)
 }
 
@@ -239,7 +240,9 @@ fn version_problem(text: &str) -> Option<DecodeError> {
     let probe: Probe = serde_json::from_str(text).ok()?;
     match probe.v {
         Some(serde_json::Value::Number(n)) if n.as_u64() == Some(VERSION) => None,
-        Some(v) => Some(DecodeError::UnsupportedVersion(SafeText::from(v.to_string()))),
+        Some(v) => Some(DecodeError::UnsupportedVersion(SafeText::from(
+            v.to_string(),
+        ))),
         None => None,
     }
 }
@@ -277,9 +280,12 @@ pub fn decode(bytes: &[u8]) -> Result<Envelope, DecodeError> {
         });
     }
     if wire.v != VERSION {
-        return Err(DecodeError::UnsupportedVersion(SafeText::from(wire.v.to_string())));
+        return Err(DecodeError::UnsupportedVersion(SafeText::from(
+            wire.v.to_string(),
+        )));
     }
-    let kind = Kind::parse(&wire.kind).ok_or_else(|| DecodeError::UnknownKind(SafeText::new(&wire.kind)))?;
+    let kind = Kind::parse(&wire.kind)
+        .ok_or_else(|| DecodeError::UnknownKind(SafeText::new(&wire.kind)))?;
     let body = decode_body(kind, wire.body)?;
     Ok(Envelope {
         id: wire.id,

@@ -15,8 +15,8 @@ use bytes::Bytes;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::{
-    AckToken, Bus, BusError, Consumer, ConsumerOptions, Delivery, Follower, PublishAck, Reply, Request,
-    Service, Stream, StreamMessage, subject,
+    AckToken, Bus, BusError, Consumer, ConsumerOptions, Delivery, Follower, PublishAck, Reply,
+    Request, Service, Stream, StreamMessage, subject,
 };
 
 /// Size limits of the in-process streams.
@@ -153,11 +153,17 @@ impl MemoryBus {
 
 #[async_trait]
 impl Bus for MemoryBus {
-    async fn publish(&self, subject: &str, msg_id: &str, payload: Bytes) -> Result<PublishAck, BusError> {
+    async fn publish(
+        &self,
+        subject: &str,
+        msg_id: &str,
+        payload: Bytes,
+    ) -> Result<PublishAck, BusError> {
         if !subject::is_valid(subject) {
             return Err(BusError::InvalidSubject(subject.to_string()));
         }
-        let stream = Stream::for_subject(subject).ok_or_else(|| BusError::NoStream(subject.to_string()))?;
+        let stream =
+            Stream::for_subject(subject).ok_or_else(|| BusError::NoStream(subject.to_string()))?;
         let slot = self.slot(stream);
         let now = Instant::now();
         let seq = {
@@ -210,12 +216,15 @@ impl Bus for MemoryBus {
         {
             let mut st = lock(&self.slot(stream).state);
             let first = st.first_seq;
-            let c = st.consumers.entry(name.to_string()).or_insert_with(|| ConsumerState {
-                filter: filter.to_string(),
-                opts,
-                next_seq: first,
-                pending: BTreeMap::new(),
-            });
+            let c = st
+                .consumers
+                .entry(name.to_string())
+                .or_insert_with(|| ConsumerState {
+                    filter: filter.to_string(),
+                    opts,
+                    next_seq: first,
+                    pending: BTreeMap::new(),
+                });
             c.filter = filter.to_string();
             c.opts = opts;
         }
@@ -226,7 +235,12 @@ impl Bus for MemoryBus {
         }))
     }
 
-    async fn follow(&self, stream: Stream, filter: &str, from_seq: u64) -> Result<Box<dyn Follower>, BusError> {
+    async fn follow(
+        &self,
+        stream: Stream,
+        filter: &str,
+        from_seq: u64,
+    ) -> Result<Box<dyn Follower>, BusError> {
         Ok(Box::new(MemoryFollower {
             bus: self.clone(),
             stream,
@@ -239,7 +253,12 @@ impl Bus for MemoryBus {
         Ok(lock(&self.slot(stream).state).last_seq)
     }
 
-    async fn request(&self, subject: &str, payload: Bytes, timeout: Duration) -> Result<Bytes, BusError> {
+    async fn request(
+        &self,
+        subject: &str,
+        payload: Bytes,
+        timeout: Duration,
+    ) -> Result<Bytes, BusError> {
         if !subject::is_valid(subject) {
             return Err(BusError::InvalidSubject(subject.to_string()));
         }
@@ -256,7 +275,8 @@ impl Bus for MemoryBus {
             // One member per queue group answers; vigie uses one group per
             // subject, so pick the next member of the first group.
             let group = matching[0].queue.clone();
-            let members: Vec<&ServiceEntry> = matching.into_iter().filter(|s| s.queue == group).collect();
+            let members: Vec<&ServiceEntry> =
+                matching.into_iter().filter(|s| s.queue == group).collect();
             let n = self.inner.round_robin.fetch_add(1, Ordering::Relaxed);
             members[n % members.len()].tx.clone()
         };
@@ -350,7 +370,9 @@ impl MemoryConsumer {
                 c.pending.remove(&seq);
                 continue;
             };
-            let Some(p) = c.pending.get_mut(&seq) else { continue };
+            let Some(p) = c.pending.get_mut(&seq) else {
+                continue;
+            };
             if c.opts.max_deliver.is_some_and(|m| p.delivered >= m) {
                 c.pending.remove(&seq);
                 continue;
@@ -413,7 +435,9 @@ impl Consumer for MemoryConsumer {
                 return Ok(batch);
             }
             let wake = next_due.map_or(deadline, |d| d.min(deadline));
-            let sleep = wake.saturating_duration_since(now).max(Duration::from_millis(1));
+            let sleep = wake
+                .saturating_duration_since(now)
+                .max(Duration::from_millis(1));
             let _ = tokio::time::timeout(sleep, notified).await;
         }
     }

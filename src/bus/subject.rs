@@ -38,9 +38,20 @@ pub struct TelemetrySubject<'a> {
 /// Splits `vigie.tel.{tenant}.{device}.{kind}`.
 pub fn parse_telemetry(subject: &str) -> Option<TelemetrySubject<'_>> {
     let mut it = subject.split('.');
-    match (it.next(), it.next(), it.next(), it.next(), it.next(), it.next()) {
+    match (
+        it.next(),
+        it.next(),
+        it.next(),
+        it.next(),
+        it.next(),
+        it.next(),
+    ) {
         (Some("vigie"), Some("tel"), Some(tenant), Some(device), Some(kind), None) => {
-            Some(TelemetrySubject { tenant, device, kind })
+            Some(TelemetrySubject {
+                tenant,
+                device,
+                kind,
+            })
         }
         _ => None,
     }
@@ -104,7 +115,10 @@ mod tests {
             })
         );
         assert_eq!(parse_telemetry("vigie.tel.acme.r1"), None);
-        assert_eq!(parse_api("vigie.api._all.snapshot"), Some(("_all", "snapshot")));
+        assert_eq!(
+            parse_api("vigie.api._all.snapshot"),
+            Some(("_all", "snapshot"))
+        );
     }
 
     #[test]

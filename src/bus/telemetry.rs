@@ -195,7 +195,12 @@ impl Telemetry {
 
     /// Checks value ranges; returns the offending field and why.
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
-        fn range(field: &'static str, v: f32, lo: f32, hi: f32) -> Result<(), (&'static str, String)> {
+        fn range(
+            field: &'static str,
+            v: f32,
+            lo: f32,
+            hi: f32,
+        ) -> Result<(), (&'static str, String)> {
             if v.is_finite() && (lo..=hi).contains(&v) {
                 Ok(())
             } else {

@@ -102,8 +102,12 @@ impl FleetModel {
                 let moves = old.status != row.status
                     || old.name != row.name
                     || old.firmware != row.firmware
-                    || matches!(self.sort, FleetSort::LastSeen | FleetSort::Cpu | FleetSort::Signal);
-                if old.name != row.name || old.firmware != row.firmware || old.status != row.status {
+                    || matches!(
+                        self.sort,
+                        FleetSort::LastSeen | FleetSort::Cpu | FleetSort::Signal
+                    );
+                if old.name != row.name || old.firmware != row.firmware || old.status != row.status
+                {
                     self.hay[i] = haystack(&row);
                 }
                 self.rows[i] = row;
@@ -192,7 +196,11 @@ impl FleetModel {
         view.sort_unstable_by(|&x, &y| {
             let (a, b) = (&rows[x as usize], &rows[y as usize]);
             let primary = by(a, b);
-            let primary = if descending { primary.reverse() } else { primary };
+            let primary = if descending {
+                primary.reverse()
+            } else {
+                primary
+            };
             primary
                 .then_with(|| a.tenant.cmp(&b.tenant))
                 .then_with(|| a.name.cmp(&b.name))

@@ -89,7 +89,10 @@ impl App {
 
     /// Open incidents.
     pub fn open_incidents(&self) -> usize {
-        self.incidents.values().filter(|i| i.state.is_open()).count()
+        self.incidents
+            .values()
+            .filter(|i| i.state.is_open())
+            .count()
     }
 
     /// The newest toast still showing.

@@ -2,7 +2,9 @@
 //! message and returns the effects (IO) to run.
 
 use chrono::{DateTime, Utc};
-use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::event::{
+    Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
+};
 
 use super::model::SORTS;
 use super::state::{App, Connection, Mode};
@@ -117,8 +119,12 @@ fn on_filter_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
         KeyCode::Backspace => {
             app.filter_input.pop();
         }
-        KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => return vec![Effect::Quit],
-        KeyCode::Char('u') if k.modifiers.contains(KeyModifiers::CONTROL) => app.filter_input.clear(),
+        KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+            return vec![Effect::Quit];
+        }
+        KeyCode::Char('u') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+            app.filter_input.clear()
+        }
         KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
             if app.filter_input.chars().count() < 128 {
                 app.filter_input.push(c);

@@ -47,14 +47,20 @@ pub fn draw(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>) {
 
 fn too_small(ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     let lines = vec![
-        Line::from(Span::styled("Terminal too small", ui.theme.style(Meaning::Error))),
+        Line::from(Span::styled(
+            "Terminal too small",
+            ui.theme.style(Meaning::Error),
+        )),
         Line::from(format!(
             "{}×{} — vigie needs at least {MIN_WIDTH}×{MIN_HEIGHT}",
             area.width, area.height
         )),
         Line::from(Span::styled("q quits", ui.theme.style(Meaning::Muted))),
     ];
-    f.render_widget(Paragraph::new(lines).style(ui.theme.style(Meaning::Base)), area);
+    f.render_widget(
+        Paragraph::new(lines).style(ui.theme.style(Meaning::Base)),
+        area,
+    );
 }
 
 /// A compact age: `12s`, `4m`, `3h`, `2d`; `—` when unknown.
@@ -76,7 +82,7 @@ pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -195,7 +195,10 @@ mod tests {
         for (from, hits, clears, hit, want, change) in table {
             let mut t = tracker(from, hits, clears);
             let e = t.evaluate(hit, at(0), &p);
-            assert_eq!(t.state, want, "{from:?} hits={hits} clears={clears} hit={hit}");
+            assert_eq!(
+                t.state, want,
+                "{from:?} hits={hits} clears={clears} hit={hit}"
+            );
             assert_eq!(e.changes.first().copied(), change, "{from:?} {hit}");
             assert_eq!(e.notify, change.is_some());
         }
@@ -209,8 +212,14 @@ mod tests {
             ..AlertPolicy::default()
         };
         let mut t = AlertTracker::default();
-        assert_eq!(t.evaluate(true, at(0), &p).changes, vec![AlertChange::Fired]);
-        assert_eq!(t.evaluate(false, at(1), &p).changes, vec![AlertChange::Resolved]);
+        assert_eq!(
+            t.evaluate(true, at(0), &p).changes,
+            vec![AlertChange::Fired]
+        );
+        assert_eq!(
+            t.evaluate(false, at(1), &p).changes,
+            vec![AlertChange::Resolved]
+        );
     }
 
     #[test]

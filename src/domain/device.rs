@@ -177,9 +177,18 @@ mod tests {
             offline_after_s: 60,
         };
         let seen = Some(t0());
-        assert_eq!(StatusMachine::status_for(seen, t0() + Duration::seconds(29), t), Online);
-        assert_eq!(StatusMachine::status_for(seen, t0() + Duration::seconds(30), t), Stale);
-        assert_eq!(StatusMachine::status_for(seen, t0() + Duration::seconds(60), t), Offline);
+        assert_eq!(
+            StatusMachine::status_for(seen, t0() + Duration::seconds(29), t),
+            Online
+        );
+        assert_eq!(
+            StatusMachine::status_for(seen, t0() + Duration::seconds(30), t),
+            Stale
+        );
+        assert_eq!(
+            StatusMachine::status_for(seen, t0() + Duration::seconds(60), t),
+            Offline
+        );
     }
 
     #[test]

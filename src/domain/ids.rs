@@ -107,7 +107,13 @@ mod tests {
     fn rejects_everything_else() {
         assert_eq!(Id::parse(""), Err(IdError::Empty));
         assert_eq!(Id::parse(&"a".repeat(65)), Err(IdError::TooLong));
-        for (bad, c) in [("a.b", '.'), ("a*", '*'), ("a>", '>'), ("a b", ' '), ("é", 'é')] {
+        for (bad, c) in [
+            ("a.b", '.'),
+            ("a*", '*'),
+            ("a>", '>'),
+            ("a b", ' '),
+            ("é", 'é'),
+        ] {
             assert_eq!(Id::parse(bad), Err(IdError::BadChar(c)));
         }
     }

@@ -61,15 +61,25 @@ pub enum EscalationTier {
 /// What an analyst (or the worker) does to an incident.
 #[derive(Debug, Clone, PartialEq)]
 pub enum IncidentAction {
-    Acknowledge { by: SafeText },
-    Start { by: SafeText },
-    Assign { to: SafeText },
+    Acknowledge {
+        by: SafeText,
+    },
+    Start {
+        by: SafeText,
+    },
+    Assign {
+        to: SafeText,
+    },
     Escalate,
-    Resolve { by: SafeText },
+    Resolve {
+        by: SafeText,
+    },
     Close,
     Reopen,
     /// Another alert with the same dedup key joined the incident.
-    MergeAlert { alert: Id },
+    MergeAlert {
+        alert: Id,
+    },
 }
 
 impl IncidentAction {
@@ -168,7 +178,11 @@ impl Incident {
     }
 
     /// Applies `action` at `now`.
-    pub fn apply(&mut self, action: IncidentAction, now: DateTime<Utc>) -> Result<(), IncidentError> {
+    pub fn apply(
+        &mut self,
+        action: IncidentAction,
+        now: DateTime<Utc>,
+    ) -> Result<(), IncidentError> {
         use IncidentState::*;
         let refuse = |from: IncidentState, a: &IncidentAction| IncidentError::InvalidTransition {
             action: a.name(),
@@ -266,7 +280,9 @@ mod tests {
             match (a.name(), from) {
                 ("acknowledge", New) => Some(Acknowledged),
                 ("start", New | Acknowledged) => Some(InProgress),
-                ("assign" | "escalate" | "merge-alert", New | Acknowledged | InProgress) => Some(from),
+                ("assign" | "escalate" | "merge-alert", New | Acknowledged | InProgress) => {
+                    Some(from)
+                }
                 ("resolve", New | Acknowledged | InProgress) => Some(Resolved),
                 ("close", Resolved) => Some(Closed),
                 ("reopen", Resolved | Closed) => Some(New),
@@ -301,16 +317,21 @@ mod tests {
         assert_eq!(i.tier, EscalationTier::L2);
         i.apply(IncidentAction::Escalate, at(2)).unwrap();
         assert_eq!(i.tier, EscalationTier::L3);
-        assert_eq!(i.apply(IncidentAction::Escalate, at(3)), Err(IncidentError::AlreadyTopTier));
+        assert_eq!(
+            i.apply(IncidentAction::Escalate, at(3)),
+            Err(IncidentError::AlreadyTopTier)
+        );
     }
 
     #[test]
     fn reopen_counts_and_resets_sla() {
         let mut i = incident(New);
-        i.apply(IncidentAction::Acknowledge { by: "ana".into() }, at(5)).unwrap();
+        i.apply(IncidentAction::Acknowledge { by: "ana".into() }, at(5))
+            .unwrap();
         assert_eq!(i.acknowledged, Some(at(5)));
         assert_eq!(i.assignee.as_ref().map(SafeText::as_str), Some("ana"));
-        i.apply(IncidentAction::Resolve { by: "ana".into() }, at(10)).unwrap();
+        i.apply(IncidentAction::Resolve { by: "ana".into() }, at(10))
+            .unwrap();
         i.apply(IncidentAction::Reopen, at(7_200)).unwrap();
         assert_eq!(i.reopen_count, 1);
         assert_eq!(i.acknowledged, None);
@@ -320,8 +341,10 @@ mod tests {
     #[test]
     fn merged_alerts_are_kept_once() {
         let mut i = incident(New);
-        i.apply(IncidentAction::MergeAlert { alert: id("al-2") }, at(1)).unwrap();
-        i.apply(IncidentAction::MergeAlert { alert: id("al-2") }, at(2)).unwrap();
+        i.apply(IncidentAction::MergeAlert { alert: id("al-2") }, at(1))
+            .unwrap();
+        i.apply(IncidentAction::MergeAlert { alert: id("al-2") }, at(2))
+            .unwrap();
         assert_eq!(i.alerts, vec![id("al-1"), id("al-2")]);
     }
 

@@ -154,7 +154,10 @@ mod tests {
     }
 
     fn report(dbm: f32) -> LinkInput {
-        LinkInput::Report { at: at(10), rssi_dbm: dbm }
+        LinkInput::Report {
+            at: at(10),
+            rssi_dbm: dbm,
+        }
     }
 
     #[test]
@@ -185,7 +188,13 @@ mod tests {
             (Stale, 9, missed, Stale, false),
             (Stale, 9, LinkInput::Tick { now: at(9 * day) }, Stale, false),
             (Stale, 9, report(-60.0), Active, true),
-            (Active, 0, LinkInput::Tick { now: at(9 * day) }, Active, false),
+            (
+                Active,
+                0,
+                LinkInput::Tick { now: at(9 * day) },
+                Active,
+                false,
+            ),
         ];
         for (from, m, input, want, changed) in table {
             let mut l = LinkMachine {

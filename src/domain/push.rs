@@ -47,7 +47,10 @@ impl PushState {
     pub fn is_final(&self) -> bool {
         matches!(
             self,
-            PushState::Confirmed | PushState::Reverted { .. } | PushState::Failed | PushState::Rejected
+            PushState::Confirmed
+                | PushState::Reverted { .. }
+                | PushState::Failed
+                | PushState::Rejected
         )
     }
 }
@@ -144,7 +147,9 @@ mod tests {
             Sent,
             Applied { deadline },
             Confirmed,
-            Reverted { reason: RevertReason::Timeout },
+            Reverted {
+                reason: RevertReason::Timeout,
+            },
             Failed,
             Rejected,
         ];

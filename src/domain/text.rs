@@ -110,7 +110,11 @@ macro_rules! safe_type {
 
         impl From<String> for $name {
             fn from(s: String) -> Self {
-                if is_clean(&s, $cap, $multi) { Self(s) } else { Self::new(&s) }
+                if is_clean(&s, $cap, $multi) {
+                    Self(s)
+                } else {
+                    Self::new(&s)
+                }
             }
         }
 
@@ -177,7 +181,10 @@ mod tests {
 
     #[test]
     fn bidi_controls_are_removed() {
-        assert_eq!(SafeText::new("abc\u{202E}fed\u{2066}x\u{2069}").as_str(), "abcfedx");
+        assert_eq!(
+            SafeText::new("abc\u{202E}fed\u{2066}x\u{2069}").as_str(),
+            "abcfedx"
+        );
     }
 
     #[test]

@@ -134,7 +134,11 @@ struct Layer<'a> {
 }
 
 impl Layer<'_> {
-    fn error(&self, span: Option<std::ops::Range<usize>>, message: impl fmt::Display) -> ConfigError {
+    fn error(
+        &self,
+        span: Option<std::ops::Range<usize>>,
+        message: impl fmt::Display,
+    ) -> ConfigError {
         ConfigError {
             source_name: self.name.clone(),
             line: span.map(|s| line_of(self.text, s.start)),
@@ -143,7 +147,13 @@ impl Layer<'_> {
     }
 }
 
-fn set<T: Clone>(layer: &Layer<'_>, slot: &mut T, v: &S<T>, key: &str, ok: impl Fn(&T) -> Result<(), String>) -> Result<(), ConfigError> {
+fn set<T: Clone>(
+    layer: &Layer<'_>,
+    slot: &mut T,
+    v: &S<T>,
+    key: &str,
+    ok: impl Fn(&T) -> Result<(), String>,
+) -> Result<(), ConfigError> {
     if let Some(v) = v {
         ok(v.get_ref()).map_err(|why| layer.error(Some(v.span()), format!("{key}: {why}")))?;
         *slot = v.get_ref().clone();
@@ -200,25 +210,46 @@ impl Settings {
     }
 
     fn apply(&mut self, layer: &Layer<'_>) -> Result<(), ConfigError> {
-        let patch: Patch = toml::from_str(layer.text).map_err(|e| layer.error(e.span(), e.message()))?;
+        let patch: Patch =
+            toml::from_str(layer.text).map_err(|e| layer.error(e.span(), e.message()))?;
         if let Some(c) = &patch.console {
             let s = &mut self.console;
             set(layer, &mut s.theme, &c.theme, "console.theme", any)?;
             set(layer, &mut s.keymap, &c.keymap, "console.keymap", any)?;
             set(layer, &mut s.fps, &c.fps, "console.fps", between(1, 120))?;
             set(layer, &mut s.color, &c.color, "console.color", any)?;
-            set(layer, &mut s.tenant, &c.tenant, "console.tenant", |t: &String| {
-                if t == "_all" {
-                    return Ok(());
-                }
-                crate::domain::Id::parse(t).map(|_| ()).map_err(|e| e.to_string())
-            })?;
+            set(
+                layer,
+                &mut s.tenant,
+                &c.tenant,
+                "console.tenant",
+                |t: &String| {
+                    if t == "_all" {
+                        return Ok(());
+                    }
+                    crate::domain::Id::parse(t)
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                },
+            )?;
         }
         if let Some(d) = &patch.demo {
             let s = &mut self.demo;
-            set(layer, &mut s.devices, &d.devices, "demo.devices", between(1, 2_000_000))?;
+            set(
+                layer,
+                &mut s.devices,
+                &d.devices,
+                "demo.devices",
+                between(1, 2_000_000),
+            )?;
             set(layer, &mut s.seed, &d.seed, "demo.seed", any)?;
-            set(layer, &mut s.speed, &d.speed, "demo.speed", between(0.01, 100_000.0))?;
+            set(
+                layer,
+                &mut s.speed,
+                &d.speed,
+                "demo.speed",
+                between(0.01, 100_000.0),
+            )?;
             set(layer, &mut s.rate, &d.rate, "demo.rate", any)?;
             if let Some(db) = &d.db {
                 s.db = path_opt(db.get_ref());
@@ -226,8 +257,20 @@ impl Settings {
         }
         if let Some(w) = &patch.worker {
             let s = &mut self.worker;
-            set(layer, &mut s.batch_size, &w.batch_size, "worker.batch_size", between(1, 20_000))?;
-            set(layer, &mut s.sweep_every_s, &w.sweep_every_s, "worker.sweep_every_s", between(1, 3_600))?;
+            set(
+                layer,
+                &mut s.batch_size,
+                &w.batch_size,
+                "worker.batch_size",
+                between(1, 20_000),
+            )?;
+            set(
+                layer,
+                &mut s.sweep_every_s,
+                &w.sweep_every_s,
+                "worker.sweep_every_s",
+                between(1, 3_600),
+            )?;
             set(
                 layer,
                 &mut s.live_event_interval_s,
@@ -237,11 +280,17 @@ impl Settings {
             )?;
         }
         if let Some(l) = &patch.log {
-            set(layer, &mut self.log.level, &l.level, "log.level", |v: &String| {
-                tracing_subscriber::EnvFilter::try_new(v)
-                    .map(|_| ())
-                    .map_err(|e| format!("not a log level or filter: {e}"))
-            })?;
+            set(
+                layer,
+                &mut self.log.level,
+                &l.level,
+                "log.level",
+                |v: &String| {
+                    tracing_subscriber::EnvFilter::try_new(v)
+                        .map(|_| ())
+                        .map_err(|e| format!("not a log level or filter: {e}"))
+                },
+            )?;
             if let Some(f) = &l.file {
                 self.log.file = path_opt(f.get_ref());
             }
@@ -289,7 +338,10 @@ impl Settings {
     }
 
     /// Applies `VIGIE_<SECTION>_<KEY>` variables.
-    pub fn apply_env(&mut self, env: impl IntoIterator<Item = (String, String)>) -> Result<(), ConfigError> {
+    pub fn apply_env(
+        &mut self,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(), ConfigError> {
         let mut vars: Vec<(String, String)> = env
             .into_iter()
             .filter(|(k, _)| k.starts_with("VIGIE_"))
@@ -297,7 +349,9 @@ impl Settings {
         vars.sort();
         for (name, value) in vars {
             let rest = &name["VIGIE_".len()..];
-            let Some((section, key)) = rest.split_once('_') else { continue };
+            let Some((section, key)) = rest.split_once('_') else {
+                continue;
+            };
             let section = section.to_ascii_lowercase();
             if !matches!(section.as_str(), "console" | "demo" | "worker" | "log") {
                 continue;

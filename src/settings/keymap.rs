@@ -43,7 +43,8 @@ impl Key {
     /// From a terminal event. Shift is folded into the character for
     /// printable keys (`G` is shift-g).
     pub fn from_event(e: &KeyEvent) -> Self {
-        let mut mods = e.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+        let mut mods =
+            e.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
         if matches!(e.code, KeyCode::Char(_) | KeyCode::BackTab) {
             mods.remove(KeyModifiers::SHIFT);
         }
@@ -170,7 +171,10 @@ fn parse_one(s: &str) -> Result<Key, String> {
 
 /// Parses a written key or chord (`g g`).
 pub fn parse_keys(s: &str) -> Result<Vec<Key>, String> {
-    let keys: Vec<Key> = s.split_whitespace().map(parse_one).collect::<Result<_, _>>()?;
+    let keys: Vec<Key> = s
+        .split_whitespace()
+        .map(parse_one)
+        .collect::<Result<_, _>>()?;
     if keys.is_empty() {
         return Err("empty key".into());
     }
@@ -267,7 +271,9 @@ impl KeyMap {
                 .iter()
                 .find(|(n, _)| *n == name)
                 .map(|(_, t)| Ok((*t).to_string()))
-                .unwrap_or_else(|| std::fs::read_to_string(name).map_err(|e| format!("keymap {name}: {e}")));
+                .unwrap_or_else(|| {
+                    std::fs::read_to_string(name).map_err(|e| format!("keymap {name}: {e}"))
+                });
             match text.and_then(|t| parse_file(name, &t)) {
                 Ok((b, w)) => {
                     map.bindings = b;
@@ -344,12 +350,24 @@ mod tests {
 
     #[test]
     fn key_forms() {
-        assert_eq!(parse_keys("ctrl-c").unwrap(), vec![key(KeyCode::Char('c'), KeyModifiers::CONTROL)]);
+        assert_eq!(
+            parse_keys("ctrl-c").unwrap(),
+            vec![key(KeyCode::Char('c'), KeyModifiers::CONTROL)]
+        );
         assert_eq!(parse_keys("<C-c>").unwrap(), parse_keys("ctrl-c").unwrap());
-        assert_eq!(parse_keys("shift-tab").unwrap(), vec![key(KeyCode::BackTab, KeyModifiers::NONE)]);
-        assert_eq!(parse_keys("G").unwrap(), vec![key(KeyCode::Char('G'), KeyModifiers::NONE)]);
+        assert_eq!(
+            parse_keys("shift-tab").unwrap(),
+            vec![key(KeyCode::BackTab, KeyModifiers::NONE)]
+        );
+        assert_eq!(
+            parse_keys("G").unwrap(),
+            vec![key(KeyCode::Char('G'), KeyModifiers::NONE)]
+        );
         assert_eq!(parse_keys("g g").unwrap().len(), 2);
-        assert_eq!(parse_keys("f1").unwrap(), vec![key(KeyCode::F(1), KeyModifiers::NONE)]);
+        assert_eq!(
+            parse_keys("f1").unwrap(),
+            vec![key(KeyCode::F(1), KeyModifiers::NONE)]
+        );
         assert!(parse_keys("hyper-x").is_err());
     }
 
@@ -361,9 +379,16 @@ mod tests {
         let g = key(KeyCode::Char('g'), KeyModifiers::NONE);
         assert_eq!(m.lookup(&[], g), Lookup::Pending);
         assert_eq!(m.lookup(&[g], g), Lookup::Action(Action::GoTop));
-        assert_eq!(m.lookup(&[], key(KeyCode::Char('z'), KeyModifiers::NONE)), Lookup::Unbound);
+        assert_eq!(
+            m.lookup(&[], key(KeyCode::Char('z'), KeyModifiers::NONE)),
+            Lookup::Unbound
+        );
         let help = m.help();
-        assert!(help.iter().any(|(k, d)| k == "q, ctrl-c" && d == "Quit vigie"), "{help:?}");
+        assert!(
+            help.iter()
+                .any(|(k, d)| k == "q, ctrl-c" && d == "Quit vigie"),
+            "{help:?}"
+        );
     }
 
     #[test]
@@ -386,7 +411,11 @@ mod tests {
     #[test]
     fn broken_user_file_falls_back_with_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("keymap.toml"), "[[bind]]\nkeys = [\"x\"]\naction = \"explode\"\n").unwrap();
+        std::fs::write(
+            dir.path().join("keymap.toml"),
+            "[[bind]]\nkeys = [\"x\"]\naction = \"explode\"\n",
+        )
+        .unwrap();
         let (m, problems) = KeyMap::load("default", dir.path());
         assert_eq!(m, KeyMap::builtin());
         assert!(problems[0].contains(":3:"), "{problems:?}");

@@ -24,7 +24,10 @@ impl Paths {
             .map(PathBuf::from)
             .or_else(|| dirs.as_ref().map(|d| d.data_local_dir().to_path_buf()))
             .unwrap_or_else(|| PathBuf::from(".vigie"));
-        Self { config_dir, data_dir }
+        Self {
+            config_dir,
+            data_dir,
+        }
     }
 
     /// The user settings file.

@@ -197,7 +197,9 @@ pub fn downsample(c: Color, depth: Depth) -> Color {
         Depth::TrueColor => c,
         Depth::None => Color::Reset,
         Depth::Ansi256 => {
-            let best = (16u8..=255).min_by_key(|&i| dist(rgb_of_index(i), rgb)).unwrap_or(16);
+            let best = (16u8..=255)
+                .min_by_key(|&i| dist(rgb_of_index(i), rgb))
+                .unwrap_or(16);
             Color::Indexed(best)
         }
         Depth::Ansi16 => ANSI16
@@ -298,14 +300,22 @@ impl Theme {
                 source_name: name.to_string(),
                 message: format!(
                     "no such theme (shipped: {})",
-                    SHIPPED.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                    SHIPPED
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             })
     }
 
     /// The built-in default theme at `depth` (mono when there is no colour).
     pub fn builtin(depth: Depth) -> Self {
-        let name = if depth == Depth::None { "mono" } else { "default" };
+        let name = if depth == Depth::None {
+            "mono"
+        } else {
+            "default"
+        };
         Self::load(name, Path::new("/nonexistent"), depth).unwrap_or_else(|_| Self {
             styles: HashMap::new(),
         })
@@ -332,20 +342,48 @@ mod tests {
     #[test]
     fn depth_detection() {
         let env = |vars: &'static [(&'static str, &'static str)]| {
-            move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+            move |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
         };
-        assert_eq!(detect_depth(ColorMode::Auto, &env(&[("NO_COLOR", "1")])), Depth::None);
-        assert_eq!(detect_depth(ColorMode::Auto, &env(&[("COLORTERM", "truecolor")])), Depth::TrueColor);
-        assert_eq!(detect_depth(ColorMode::Auto, &env(&[("TERM", "xterm-256color")])), Depth::Ansi256);
-        assert_eq!(detect_depth(ColorMode::Auto, &env(&[("TERM", "xterm")])), Depth::Ansi16);
-        assert_eq!(detect_depth(ColorMode::Ansi16, &env(&[("COLORTERM", "truecolor")])), Depth::Ansi16);
+        assert_eq!(
+            detect_depth(ColorMode::Auto, &env(&[("NO_COLOR", "1")])),
+            Depth::None
+        );
+        assert_eq!(
+            detect_depth(ColorMode::Auto, &env(&[("COLORTERM", "truecolor")])),
+            Depth::TrueColor
+        );
+        assert_eq!(
+            detect_depth(ColorMode::Auto, &env(&[("TERM", "xterm-256color")])),
+            Depth::Ansi256
+        );
+        assert_eq!(
+            detect_depth(ColorMode::Auto, &env(&[("TERM", "xterm")])),
+            Depth::Ansi16
+        );
+        assert_eq!(
+            detect_depth(ColorMode::Ansi16, &env(&[("COLORTERM", "truecolor")])),
+            Depth::Ansi16
+        );
     }
 
     #[test]
     fn downsampling() {
-        assert_eq!(downsample(Color::Rgb(250, 10, 10), Depth::Ansi16), Color::LightRed);
-        assert_eq!(downsample(Color::Rgb(0, 0, 0), Depth::Ansi256), Color::Indexed(16));
-        assert_eq!(downsample(Color::Rgb(1, 2, 3), Depth::TrueColor), Color::Rgb(1, 2, 3));
+        assert_eq!(
+            downsample(Color::Rgb(250, 10, 10), Depth::Ansi16),
+            Color::LightRed
+        );
+        assert_eq!(
+            downsample(Color::Rgb(0, 0, 0), Depth::Ansi256),
+            Color::Indexed(16)
+        );
+        assert_eq!(
+            downsample(Color::Rgb(1, 2, 3), Depth::TrueColor),
+            Color::Rgb(1, 2, 3)
+        );
         assert_eq!(downsample(Color::Red, Depth::Ansi16), Color::Red);
     }
 
@@ -373,9 +411,17 @@ mod tests {
     fn inherits_fills_gaps() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("mine.toml");
-        std::fs::write(&p, "inherits = \"mono\"\n[styles]\nok = { fg = \"green\" }\n").unwrap();
+        std::fs::write(
+            &p,
+            "inherits = \"mono\"\n[styles]\nok = { fg = \"green\" }\n",
+        )
+        .unwrap();
         let t = Theme::load(p.to_str().unwrap(), dir.path(), Depth::Ansi16).unwrap();
         assert_eq!(t.style(Meaning::Ok).fg, Some(Color::Green));
-        assert!(t.style(Meaning::Selection).add_modifier.contains(Modifier::REVERSED));
+        assert!(
+            t.style(Meaning::Selection)
+                .add_modifier
+                .contains(Modifier::REVERSED)
+        );
     }
 }

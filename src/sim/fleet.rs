@@ -3,7 +3,9 @@
 
 use super::rng::Rng;
 use crate::domain::device::StatusThresholds;
-use crate::domain::model::{DataMode, Device, DeviceKind, Inventory, Link, Sector, Site, Tenant, Tier};
+use crate::domain::model::{
+    DataMode, Device, DeviceKind, Inventory, Link, Sector, Site, Tenant, Tier,
+};
 use crate::domain::{Id, SafeText};
 
 /// A town sites cluster around.
@@ -15,36 +17,127 @@ struct Town {
 }
 
 const COLORADO: &[Town] = &[
-    Town { name: "Boulder", code: "bldr", lat: 40.015, lon: -105.270 },
-    Town { name: "Longmont", code: "lgmt", lat: 40.167, lon: -105.102 },
-    Town { name: "Fort Collins", code: "ftcl", lat: 40.585, lon: -105.084 },
-    Town { name: "Loveland", code: "lvld", lat: 40.398, lon: -105.075 },
-    Town { name: "Greeley", code: "grly", lat: 40.423, lon: -104.709 },
-    Town { name: "Estes Park", code: "estp", lat: 40.377, lon: -105.522 },
-    Town { name: "Lyons", code: "lyns", lat: 40.225, lon: -105.271 },
-    Town { name: "Berthoud", code: "brth", lat: 40.308, lon: -105.081 },
+    Town {
+        name: "Boulder",
+        code: "bldr",
+        lat: 40.015,
+        lon: -105.270,
+    },
+    Town {
+        name: "Longmont",
+        code: "lgmt",
+        lat: 40.167,
+        lon: -105.102,
+    },
+    Town {
+        name: "Fort Collins",
+        code: "ftcl",
+        lat: 40.585,
+        lon: -105.084,
+    },
+    Town {
+        name: "Loveland",
+        code: "lvld",
+        lat: 40.398,
+        lon: -105.075,
+    },
+    Town {
+        name: "Greeley",
+        code: "grly",
+        lat: 40.423,
+        lon: -104.709,
+    },
+    Town {
+        name: "Estes Park",
+        code: "estp",
+        lat: 40.377,
+        lon: -105.522,
+    },
+    Town {
+        name: "Lyons",
+        code: "lyns",
+        lat: 40.225,
+        lon: -105.271,
+    },
+    Town {
+        name: "Berthoud",
+        code: "brth",
+        lat: 40.308,
+        lon: -105.081,
+    },
 ];
 
 const FLORIDA: &[Town] = &[
-    Town { name: "Tampa", code: "tpa", lat: 27.951, lon: -82.457 },
-    Town { name: "St. Petersburg", code: "stp", lat: 27.767, lon: -82.640 },
-    Town { name: "Clearwater", code: "clw", lat: 27.966, lon: -82.800 },
-    Town { name: "Sarasota", code: "srq", lat: 27.336, lon: -82.531 },
-    Town { name: "Lakeland", code: "lkl", lat: 28.039, lon: -81.950 },
+    Town {
+        name: "Tampa",
+        code: "tpa",
+        lat: 27.951,
+        lon: -82.457,
+    },
+    Town {
+        name: "St. Petersburg",
+        code: "stp",
+        lat: 27.767,
+        lon: -82.640,
+    },
+    Town {
+        name: "Clearwater",
+        code: "clw",
+        lat: 27.966,
+        lon: -82.800,
+    },
+    Town {
+        name: "Sarasota",
+        code: "srq",
+        lat: 27.336,
+        lon: -82.531,
+    },
+    Town {
+        name: "Lakeland",
+        code: "lkl",
+        lat: 28.039,
+        lon: -81.950,
+    },
 ];
 
 const ALPS: &[Town] = &[
-    Town { name: "Zürich", code: "zrh", lat: 47.377, lon: 8.540 },
-    Town { name: "Basel", code: "bsl", lat: 47.560, lon: 7.589 },
-    Town { name: "Innsbruck", code: "inn", lat: 47.269, lon: 11.404 },
-    Town { name: "Salzburg", code: "szg", lat: 47.809, lon: 13.055 },
-    Town { name: "Graz", code: "grz", lat: 47.071, lon: 15.439 },
+    Town {
+        name: "Zürich",
+        code: "zrh",
+        lat: 47.377,
+        lon: 8.540,
+    },
+    Town {
+        name: "Basel",
+        code: "bsl",
+        lat: 47.560,
+        lon: 7.589,
+    },
+    Town {
+        name: "Innsbruck",
+        code: "inn",
+        lat: 47.269,
+        lon: 11.404,
+    },
+    Town {
+        name: "Salzburg",
+        code: "szg",
+        lat: 47.809,
+        lon: 13.055,
+    },
+    Town {
+        name: "Graz",
+        code: "grz",
+        lat: 47.071,
+        lon: 15.439,
+    },
 ];
 
 const SURNAMES: &[&str] = &[
-    "alvarez", "bauer", "chen", "dubois", "ekstrom", "fischer", "garcia", "hansen", "ito", "jensen",
-    "kowalski", "larsen", "moreau", "nakamura", "olsen", "patel", "quinn", "rossi", "schmidt", "tanaka",
-    "ueda", "vogel", "weber", "xu", "yilmaz", "zimmer", "brooks", "carter", "dawson", "ellis",
+    "alvarez", "bauer", "chen", "dubois", "ekstrom", "fischer", "garcia", "hansen", "ito",
+    "jensen", "kowalski", "larsen", "moreau", "nakamura", "olsen", "patel", "quinn", "rossi",
+    "schmidt", "tanaka", "ueda", "vogel", "weber", "xu", "yilmaz", "zimmer", "brooks", "carter",
+    "dawson", "ellis",
 ];
 
 /// What the simulator knows about a device beyond the inventory.
@@ -126,7 +219,12 @@ impl Builder<'_> {
     }
 
     fn site(&mut self, tenant: &Id, town: &Town, n: usize, label: &str) -> Id {
-        let sid = id(&format!("{}-{}-{:02}", tenant.as_str().split('-').next().unwrap_or("t"), town.code, n));
+        let sid = id(&format!(
+            "{}-{}-{:02}",
+            tenant.as_str().split('-').next().unwrap_or("t"),
+            town.code,
+            n
+        ));
         let (lat, lon) = (
             town.lat + self.rng.range(-0.08, 0.08),
             town.lon + self.rng.range(-0.10, 0.10),
@@ -159,7 +257,7 @@ fn tenant(id_: &str, name: &str, tier: Tier, mode: DataMode, stale: u32, offline
 
 /// Builds a fleet of about `devices` devices (at least one site per tenant).
 pub fn plan(seed: u64, devices: usize) -> FleetPlan {
-    let mut rng = Rng::new(seed ^ 0x5649_4749_45);
+    let mut rng = Rng::new(seed ^ 0x0056_4947_4945);
     let mut b = Builder {
         rng: &mut rng,
         plan: FleetPlan {
@@ -167,9 +265,30 @@ pub fn plan(seed: u64, devices: usize) -> FleetPlan {
             devices: Vec::new(),
         },
     };
-    let wisp = tenant("ridgeline", "Ridgeline Wireless", Tier::Enterprise, DataMode::Full, 180, 420);
-    let clinic = tenant("harbor-health", "Harbor Health Clinics", Tier::Professional, DataMode::PrivacySafe, 300, 900);
-    let logi = tenant("alpenfracht", "Alpenfracht Logistik", Tier::Starter, DataMode::Full, 300, 900);
+    let wisp = tenant(
+        "ridgeline",
+        "Ridgeline Wireless",
+        Tier::Enterprise,
+        DataMode::Full,
+        180,
+        420,
+    );
+    let clinic = tenant(
+        "harbor-health",
+        "Harbor Health Clinics",
+        Tier::Professional,
+        DataMode::PrivacySafe,
+        300,
+        900,
+    );
+    let logi = tenant(
+        "alpenfracht",
+        "Alpenfracht Logistik",
+        Tier::Starter,
+        DataMode::Full,
+        300,
+        900,
+    );
     let (tw, tc, tl) = (wisp.id.clone(), clinic.id.clone(), logi.id.clone());
     b.plan.inventory.tenants = vec![wisp, clinic, logi];
     let total = devices.max(30);
@@ -185,10 +304,23 @@ pub fn plan(seed: u64, devices: usize) -> FleetPlan {
         let n = t / COLORADO.len() + 1;
         let site = b.site(&tw, town, n, "Tower");
         let code = site.as_str().to_string();
-        b.device(&tw, &site, None, format!("{code}-rtr"), format!("{code}-rtr"), DeviceKind::Router,
-            "CCR2004-16G-2S+", "7.16.2", 60, None);
+        b.device(
+            &tw,
+            &site,
+            None,
+            format!("{code}-rtr"),
+            format!("{code}-rtr"),
+            DeviceKind::Router,
+            "CCR2004-16G-2S+",
+            "7.16.2",
+            60,
+            None,
+        );
         let cpes = per_tower.saturating_sub(4);
-        for (s, (dir, az)) in [("n", 0u16), ("se", 120), ("sw", 240)].into_iter().enumerate() {
+        for (s, (dir, az)) in [("n", 0u16), ("se", 120), ("sw", 240)]
+            .into_iter()
+            .enumerate()
+        {
             let sector = id(&format!("{code}-{dir}"));
             b.plan.inventory.sectors.push(Sector {
                 tenant: tw.clone(),
@@ -197,15 +329,39 @@ pub fn plan(seed: u64, devices: usize) -> FleetPlan {
                 name: SafeText::from(format!("{} sector {}", town.name, dir.to_uppercase())),
                 azimuth_deg: az,
             });
-            let ap = b.device(&tw, &site, Some(&sector), format!("{code}-ap-{dir}"), format!("{code}-ap-{dir}"),
-                DeviceKind::AccessPoint, "ePMP 4500", "5.8.1", 60, None);
+            let ap = b.device(
+                &tw,
+                &site,
+                Some(&sector),
+                format!("{code}-ap-{dir}"),
+                format!("{code}-ap-{dir}"),
+                DeviceKind::AccessPoint,
+                "ePMP 4500",
+                "5.8.1",
+                60,
+                None,
+            );
             let share = cpes / 3 + usize::from(s < cpes % 3);
             for c in 0..share {
                 let who = *b.rng.pick(SURNAMES);
                 let cid = format!("{code}-{dir}-cpe{c:03}");
-                let name = format!("cpe-{who}-{}{:03}", town.code, (t * 131 + s * 37 + c) % 1000);
-                let cpe = b.device(&tw, &site, Some(&sector), cid, name, DeviceKind::Cpe, "Force 300-25",
-                    "5.7.3", 120, Some(ap.clone()));
+                let name = format!(
+                    "cpe-{who}-{}{:03}",
+                    town.code,
+                    (t * 131 + s * 37 + c) % 1000
+                );
+                let cpe = b.device(
+                    &tw,
+                    &site,
+                    Some(&sector),
+                    cid,
+                    name,
+                    DeviceKind::Cpe,
+                    "Force 300-25",
+                    "5.7.3",
+                    120,
+                    Some(ap.clone()),
+                );
                 b.plan.inventory.links.push(Link {
                     tenant: tw.clone(),
                     id: id(&format!("{}-l", cpe.as_str())),
@@ -222,17 +378,57 @@ pub fn plan(seed: u64, devices: usize) -> FleetPlan {
         let town = &FLORIDA[c % FLORIDA.len()];
         let site = b.site(&tc, town, c / FLORIDA.len() + 1, "Clinic");
         let code = site.as_str().to_string();
-        b.device(&tc, &site, None, format!("{code}-rtr"), format!("{code}-edge"), DeviceKind::Router,
-            "ISR 1111", "17.9.4", 60, None);
-        b.device(&tc, &site, None, format!("{code}-fw"), format!("{code}-fw"), DeviceKind::Appliance,
-            "FortiGate 60F", "7.4.3", 60, None);
+        b.device(
+            &tc,
+            &site,
+            None,
+            format!("{code}-rtr"),
+            format!("{code}-edge"),
+            DeviceKind::Router,
+            "ISR 1111",
+            "17.9.4",
+            60,
+            None,
+        );
+        b.device(
+            &tc,
+            &site,
+            None,
+            format!("{code}-fw"),
+            format!("{code}-fw"),
+            DeviceKind::Appliance,
+            "FortiGate 60F",
+            "7.4.3",
+            60,
+            None,
+        );
         for a in 0..2 {
-            b.device(&tc, &site, None, format!("{code}-ap{a}"), format!("{code}-wifi-{a}"),
-                DeviceKind::AccessPoint, "MR36", "30.6", 60, None);
+            b.device(
+                &tc,
+                &site,
+                None,
+                format!("{code}-ap{a}"),
+                format!("{code}-wifi-{a}"),
+                DeviceKind::AccessPoint,
+                "MR36",
+                "30.6",
+                60,
+                None,
+            );
         }
         for w in 0..(clinic_n / clinics).saturating_sub(4) {
-            b.device(&tc, &site, None, format!("{code}-ws{w:02}"), format!("{code}-exam-{w:02}"),
-                DeviceKind::Workstation, "OptiPlex 7010", "agent 1.4.0", 120, None);
+            b.device(
+                &tc,
+                &site,
+                None,
+                format!("{code}-ws{w:02}"),
+                format!("{code}-exam-{w:02}"),
+                DeviceKind::Workstation,
+                "OptiPlex 7010",
+                "agent 1.4.0",
+                120,
+                None,
+            );
         }
     }
 
@@ -242,15 +438,55 @@ pub fn plan(seed: u64, devices: usize) -> FleetPlan {
         let town = &ALPS[d % ALPS.len()];
         let site = b.site(&tl, town, d / ALPS.len() + 1, "Depot");
         let code = site.as_str().to_string();
-        b.device(&tl, &site, None, format!("{code}-rtr"), format!("{code}-rtr"), DeviceKind::Router,
-            "RB5009", "7.15.3", 60, None);
-        b.device(&tl, &site, None, format!("{code}-fw"), format!("{code}-fw"), DeviceKind::Appliance,
-            "OPNsense DEC740", "24.7", 60, None);
-        b.device(&tl, &site, None, format!("{code}-ap"), format!("{code}-ap"), DeviceKind::AccessPoint,
-            "U6 Pro", "6.6.77", 60, None);
+        b.device(
+            &tl,
+            &site,
+            None,
+            format!("{code}-rtr"),
+            format!("{code}-rtr"),
+            DeviceKind::Router,
+            "RB5009",
+            "7.15.3",
+            60,
+            None,
+        );
+        b.device(
+            &tl,
+            &site,
+            None,
+            format!("{code}-fw"),
+            format!("{code}-fw"),
+            DeviceKind::Appliance,
+            "OPNsense DEC740",
+            "24.7",
+            60,
+            None,
+        );
+        b.device(
+            &tl,
+            &site,
+            None,
+            format!("{code}-ap"),
+            format!("{code}-ap"),
+            DeviceKind::AccessPoint,
+            "U6 Pro",
+            "6.6.77",
+            60,
+            None,
+        );
         for s in 0..(logi_n / depots).saturating_sub(3) {
-            b.device(&tl, &site, None, format!("{code}-s{s:02}"), format!("{code}-cold-{s:02}"),
-                DeviceKind::EdgeSensor, "RUT241", "7.9", 120, None);
+            b.device(
+                &tl,
+                &site,
+                None,
+                format!("{code}-s{s:02}"),
+                format!("{code}-cold-{s:02}"),
+                DeviceKind::EdgeSensor,
+                "RUT241",
+                "7.9",
+                120,
+                None,
+            );
         }
     }
     let mut plan = b.plan;
@@ -267,8 +503,16 @@ mod tests {
         let p = plan(1, 2000);
         let inv = &p.inventory;
         assert_eq!(inv.tenants.len(), 3);
-        assert!((30..=50).contains(&inv.sites.len()), "{} sites", inv.sites.len());
-        assert!((1800..=2100).contains(&inv.devices.len()), "{} devices", inv.devices.len());
+        assert!(
+            (30..=50).contains(&inv.sites.len()),
+            "{} sites",
+            inv.sites.len()
+        );
+        assert!(
+            (1800..=2100).contains(&inv.devices.len()),
+            "{} devices",
+            inv.devices.len()
+        );
         assert!(!inv.links.is_empty());
         for k in DeviceKind::ALL {
             assert!(inv.devices.iter().any(|d| d.kind == k), "no {k:?}");

@@ -9,8 +9,8 @@ use super::fleet::{DevicePlan, FleetPlan};
 use super::rng::Rng;
 use crate::bus::envelope::{Envelope, MsgId};
 use crate::bus::telemetry::{
-    ConfigSnapshot, Heartbeat, Interface, Interfaces, LogLevel, LogLine, Metrics, Registration, Registrations,
-    Signal, Telemetry,
+    ConfigSnapshot, Heartbeat, Interface, Interfaces, LogLevel, LogLine, Metrics, Registration,
+    Registrations, Signal, Telemetry,
 };
 use crate::domain::model::{DeviceKind, Inventory};
 use crate::domain::{SafeBlock, SafeText};
@@ -67,9 +67,15 @@ pub struct Simulator {
 const LOG_LINES: &[(LogLevel, &str)] = &[
     (LogLevel::Info, "dhcp lease renewed"),
     (LogLevel::Notice, "ntp: clock synchronised"),
-    (LogLevel::Warning, "interface ether1: link speed renegotiated to 100M"),
+    (
+        LogLevel::Warning,
+        "interface ether1: link speed renegotiated to 100M",
+    ),
     (LogLevel::Warning, "radio: DFS event, channel changed"),
-    (LogLevel::Error, "ssh: authentication failure for user admin"),
+    (
+        LogLevel::Error,
+        "ssh: authentication failure for user admin",
+    ),
     (LogLevel::Info, "config saved by system"),
 ];
 
@@ -104,11 +110,12 @@ impl Simulator {
             // A few devices are already down when the demo starts, a few
             // have never reported: the console opens on a realistic mix.
             let roll = rng.unit();
-            let down_until = (roll < 0.02)
-                .then(|| start + Duration::seconds(rng.range(120.0, 1_800.0) as i64));
+            let down_until =
+                (roll < 0.02).then(|| start + Duration::seconds(rng.range(120.0, 1_800.0) as i64));
             let silent = (0.02..0.025).contains(&roll);
             // First reports arrive within the first three seconds.
-            let first = ms(start) + (rng.unit() * 3_000.0_f64.min(interval as f64 * 1_000.0)) as i64;
+            let first =
+                ms(start) + (rng.unit() * 3_000.0_f64.min(interval as f64 * 1_000.0)) as i64;
             queue.push(Reverse((first, i)));
             devices.push(SimDevice {
                 plan: p,
@@ -201,7 +208,12 @@ impl Simulator {
             // Power cut at the site: everything there goes dark together.
             let until = at + Duration::seconds(self.rng.range(600.0, 1_800.0) as i64);
             let key = format!("{}/{}", d.plan.device.tenant, d.plan.device.site);
-            for &m in self.site_members.get(&key).map(Vec::as_slice).unwrap_or(&[]) {
+            for &m in self
+                .site_members
+                .get(&key)
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+            {
                 self.devices[m].down_until = Some(until);
             }
         }
@@ -252,7 +264,7 @@ impl Simulator {
         if let Some(until) = self.devices[i].flap_until {
             if until <= at {
                 self.devices[i].flap_until = None;
-            } else if self.devices[i].reports % 3 != 0 {
+            } else if !self.devices[i].reports.is_multiple_of(3) {
                 // Flapping: every few reports the device drops out for a while.
                 self.devices[i].reports += 1;
                 self.devices[i].down_until = Some(at + Duration::seconds(interval * 4));
@@ -289,14 +301,15 @@ impl Simulator {
             );
             out.push(e);
         }
-        if kind == DeviceKind::AccessPoint && self.devices[i].reports % 2 == 0 {
+        if kind == DeviceKind::AccessPoint && self.devices[i].reports.is_multiple_of(2) {
             let clients = self.clients.get(&i).cloned().unwrap_or_default();
             let mut regs = Vec::new();
             for c in clients {
                 if self.devices[c].down_until.is_some_and(|u| u > at) || self.devices[c].silent {
                     continue;
                 }
-                let rssi = (f64::from(self.rssi(c, at)) + self.rng.noise(1.5)).clamp(-120.0, -1.0) as f32;
+                let rssi =
+                    (f64::from(self.rssi(c, at)) + self.rng.noise(1.5)).clamp(-120.0, -1.0) as f32;
                 regs.push(Registration {
                     device: Some(self.devices[c].plan.device.id.clone()),
                     mac: None,
@@ -304,10 +317,16 @@ impl Simulator {
                     uptime_s: (at - self.devices[c].boot).num_seconds().max(0) as u64,
                 });
             }
-            let e = self.envelope(i, at, Telemetry::Registrations(Registrations { clients: regs }));
+            let e = self.envelope(
+                i,
+                at,
+                Telemetry::Registrations(Registrations { clients: regs }),
+            );
             out.push(e);
         }
-        if matches!(kind, DeviceKind::Router | DeviceKind::Appliance) && self.devices[i].reports % 5 == 1 {
+        if matches!(kind, DeviceKind::Router | DeviceKind::Appliance)
+            && self.devices[i].reports % 5 == 1
+        {
             let d = &self.devices[i];
             let body = Telemetry::Interfaces(Interfaces {
                 interfaces: vec![
@@ -386,8 +405,11 @@ impl Simulator {
         let interval = u64::from(d.plan.device.heartbeat_interval_s);
         d.rx_total = d.rx_total.wrapping_add(rx / 8 * interval);
         d.tx_total = d.tx_total.wrapping_add(tx / 8 * interval);
-        let temp = matches!(d.plan.device.kind, DeviceKind::Router | DeviceKind::Appliance)
-            .then(|| (42.0 + cpu * 0.3 + self.rng.noise(1.5)) as f32);
+        let temp = matches!(
+            d.plan.device.kind,
+            DeviceKind::Router | DeviceKind::Appliance
+        )
+        .then(|| (42.0 + cpu * 0.3 + self.rng.noise(1.5)) as f32);
         let body = Telemetry::Metrics(Metrics {
             cpu_pct: cpu as f32,
             mem_pct: mem as f32,
@@ -403,7 +425,9 @@ impl Simulator {
         let p = &self.devices[i].plan;
         let days = (at - self.start).num_seconds() as f64 / 86_400.0;
         let drift = (at.timestamp() as f64 / 5_400.0 + i as f64).sin() * 2.0;
-        let v = f64::from(p.base_rssi) - f64::from(p.decay_db_per_day) * days + drift + self.rng.noise(1.2);
+        let v = f64::from(p.base_rssi) - f64::from(p.decay_db_per_day) * days
+            + drift
+            + self.rng.noise(1.2);
         v.clamp(-110.0, -30.0) as f32
     }
 }

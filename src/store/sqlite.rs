@@ -13,12 +13,14 @@ use sqlx::{AssertSqlSafe, Executor, Row, SqlitePool};
 
 use super::migrate::{self, Migration};
 use super::{
-    BatchOutcome, DeviceState, FleetPage, FleetQuery, IngestCounts, Scope, SiteSummary, StatusCounts, Store,
-    StoreError, WriteBatch,
+    BatchOutcome, DeviceState, FleetPage, FleetQuery, IngestCounts, Scope, SiteSummary,
+    StatusCounts, Store, StoreError, WriteBatch,
 };
 use crate::domain::Id;
 use crate::domain::incident::Incident;
-use crate::domain::model::{Alert, DeviceRow, Inventory, LinkRow, MetricSample, SignalSample, Tenant};
+use crate::domain::model::{
+    Alert, DeviceRow, Inventory, LinkRow, MetricSample, SignalSample, Tenant,
+};
 
 /// A vigie database in one SQLite file.
 #[derive(Clone)]
@@ -35,7 +37,9 @@ impl SqliteStore {
         let opts = if memory {
             SqliteConnectOptions::from_str("sqlite::memory:")?
         } else {
-            SqliteConnectOptions::new().filename(path).create_if_missing(true)
+            SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true)
         };
         let opts = opts
             .journal_mode(if memory {
@@ -102,7 +106,10 @@ impl Store for SqliteStore {
             .try_get(0)?;
         let known = migrate::SQLITE.last().map_or(0, |m| m.version);
         if current > known {
-            return Err(StoreError::TooNew { found: current, known });
+            return Err(StoreError::TooNew {
+                found: current,
+                known,
+            });
         }
         let mut applied = Vec::new();
         for m in migrate::SQLITE.iter().filter(|m| m.version > current) {
@@ -150,7 +157,12 @@ impl Store for SqliteStore {
         read::incident_queue(&self.pool, scope, limit).await
     }
 
-    async fn alert_history(&self, scope: &Scope, device: Option<&Id>, limit: u32) -> Result<Vec<Alert>, StoreError> {
+    async fn alert_history(
+        &self,
+        scope: &Scope,
+        device: Option<&Id>,
+        limit: u32,
+    ) -> Result<Vec<Alert>, StoreError> {
         read::alert_history(&self.pool, scope, device, limit).await
     }
 

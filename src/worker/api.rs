@@ -93,10 +93,18 @@ fn to_json<T: Serialize>(v: T) -> Result<serde_json::Value, ApiError> {
 }
 
 /// Serves the api until the bus closes.
-pub async fn serve(bus: Arc<dyn Bus>, store: Arc<dyn Store>, publish_lock: Arc<Mutex<()>>) -> Result<(), BusError> {
+pub async fn serve(
+    bus: Arc<dyn Bus>,
+    store: Arc<dyn Store>,
+    publish_lock: Arc<Mutex<()>>,
+) -> Result<(), BusError> {
     let mut service = bus.serve("vigie.api.*.*", QUEUE).await?;
     while let Some(req) = service.next().await {
-        let (bus, store, lock) = (Arc::clone(&bus), Arc::clone(&store), Arc::clone(&publish_lock));
+        let (bus, store, lock) = (
+            Arc::clone(&bus),
+            Arc::clone(&store),
+            Arc::clone(&publish_lock),
+        );
         tokio::spawn(async move {
             handle(bus, store, lock, req).await;
         });
@@ -105,7 +113,15 @@ pub async fn serve(bus: Arc<dyn Bus>, store: Arc<dyn Store>, publish_lock: Arc<M
 }
 
 async fn handle(bus: Arc<dyn Bus>, store: Arc<dyn Store>, lock: Arc<Mutex<()>>, req: Request) {
-    let answer = match answer(bus.as_ref(), store.as_ref(), &lock, &req.subject, &req.payload).await {
+    let answer = match answer(
+        bus.as_ref(),
+        store.as_ref(),
+        &lock,
+        &req.subject,
+        &req.payload,
+    )
+    .await
+    {
         Ok(v) => Answer::Ok(v),
         Err(e) => Answer::Error(e),
     };
@@ -122,8 +138,8 @@ async fn answer(
     subj: &str,
     payload: &[u8],
 ) -> Result<serde_json::Value, ApiError> {
-    let (scope, verb) =
-        subject::parse_api(subj).ok_or_else(|| ApiError::new("bad-request", format!("bad api subject {subj:?}")))?;
+    let (scope, verb) = subject::parse_api(subj)
+        .ok_or_else(|| ApiError::new("bad-request", format!("bad api subject {subj:?}")))?;
     let scope = if scope == subject::ALL_TENANTS {
         Scope::All
     } else {
@@ -155,14 +171,25 @@ async fn answer(
         }
         "alerts" => {
             let a: LimitArgs = args(payload)?;
-            to_json(store.alert_history(&scope, a.device.as_ref(), a.limit.unwrap_or(200)).await?)
+            to_json(
+                store
+                    .alert_history(&scope, a.device.as_ref(), a.limit.unwrap_or(200))
+                    .await?,
+            )
         }
         "signal" => {
-            let a: SeriesArgs =
-                serde_json::from_slice(payload).map_err(|e| ApiError::new("bad-request", e.to_string()))?;
-            to_json(store.signal_series(&scope, &a.device, a.since, a.until).await?)
+            let a: SeriesArgs = serde_json::from_slice(payload)
+                .map_err(|e| ApiError::new("bad-request", e.to_string()))?;
+            to_json(
+                store
+                    .signal_series(&scope, &a.device, a.since, a.until)
+                    .await?,
+            )
         }
-        other => Err(ApiError::new("unknown-verb", format!("no api verb {other:?}"))),
+        other => Err(ApiError::new(
+            "unknown-verb",
+            format!("no api verb {other:?}"),
+        )),
     }
 }
 
@@ -175,7 +202,9 @@ pub async fn call<T: for<'de> Deserialize<'de>>(
     timeout: std::time::Duration,
 ) -> Result<T, ApiError> {
     let body = serde_json::to_vec(&payload).unwrap_or_default();
-    let reply = bus.request(&subject::api(scope, verb), Bytes::from(body), timeout).await?;
+    let reply = bus
+        .request(&subject::api(scope, verb), Bytes::from(body), timeout)
+        .await?;
     match serde_json::from_slice::<Answer<T>>(&reply) {
         Ok(Answer::Ok(v)) => Ok(v),
         Ok(Answer::Error(e)) => Err(e),

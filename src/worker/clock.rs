@@ -34,7 +34,11 @@ impl Clock {
         Self(Source::Scaled {
             start,
             origin: Instant::now(),
-            speed: if speed.is_finite() && speed > 0.0 { speed } else { 1.0 },
+            speed: if speed.is_finite() && speed > 0.0 {
+                speed
+            } else {
+                1.0
+            },
         })
     }
 
@@ -48,7 +52,11 @@ impl Clock {
     pub fn now(&self) -> DateTime<Utc> {
         match &self.0 {
             Source::System => Utc::now(),
-            Source::Scaled { start, origin, speed } => {
+            Source::Scaled {
+                start,
+                origin,
+                speed,
+            } => {
                 let wall = origin.elapsed().as_secs_f64() * speed;
                 #[allow(clippy::cast_possible_truncation)]
                 let micros = (wall * 1e6) as i64;

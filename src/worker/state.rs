@@ -137,10 +137,7 @@ impl FleetState {
             let key = (row.tenant.clone(), row.id.clone());
             let mut trackers = HashMap::new();
             if row.status == DeviceStatus::Offline {
-                trackers.insert(
-                    rules::DEVICE_OFFLINE.to_string(),
-                    AlertTracker::firing(),
-                );
+                trackers.insert(rules::DEVICE_OFFLINE.to_string(), AlertTracker::firing());
             }
             let entry = DeviceEntry {
                 machine: StatusMachine {
@@ -172,7 +169,10 @@ impl FleetState {
                 .get(&(l.tenant.clone(), l.cpe.clone()))
                 .map_or(60, |d| d.interval_s);
             let since = l.updated.unwrap_or_default();
-            state.link_index.insert((l.tenant.clone(), l.ap.clone(), l.cpe.clone()), state.links.len());
+            state.link_index.insert(
+                (l.tenant.clone(), l.ap.clone(), l.cpe.clone()),
+                state.links.len(),
+            );
             state.links.push(LinkEntry {
                 machine: LinkMachine {
                     state: l.state,
@@ -192,10 +192,9 @@ impl FleetState {
                 && let Some(d) = a.device.clone()
             {
                 if let Some(entry) = state.devices.get_mut(&(a.tenant.clone(), d.clone())) {
-                    entry.trackers.insert(
-                        a.rule.as_str().to_string(),
-                        AlertTracker::firing(),
-                    );
+                    entry
+                        .trackers
+                        .insert(a.rule.as_str().to_string(), AlertTracker::firing());
                 }
                 state.alerts.insert((a.tenant.clone(), a.id.clone()), a);
             }
@@ -220,7 +219,10 @@ impl FleetState {
 
     /// Alerts currently firing.
     pub fn firing_alerts(&self) -> Vec<&Alert> {
-        self.alerts.values().filter(|a| a.state == AlertState::Firing).collect()
+        self.alerts
+            .values()
+            .filter(|a| a.state == AlertState::Firing)
+            .collect()
     }
 
     /// Open incidents.
@@ -229,7 +231,12 @@ impl FleetState {
     }
 
     /// Applies one decoded message received at `now`.
-    pub fn apply(&mut self, env: &Envelope, now: DateTime<Utc>, out: &mut Changes) -> Result<(), Refusal> {
+    pub fn apply(
+        &mut self,
+        env: &Envelope,
+        now: DateTime<Utc>,
+        out: &mut Changes,
+    ) -> Result<(), Refusal> {
         let key = (env.tenant.clone(), env.device.clone());
         let Some(dev) = self.devices.get_mut(&key) else {
             return Err(Refusal::UnknownDevice {
@@ -243,7 +250,9 @@ impl FleetState {
         let mut status_change = None;
         match &env.body {
             Telemetry::Heartbeat(h) => {
-                status_change = dev.machine.apply(StatusInput::Heartbeat { at: env.ts }, dev.thresholds);
+                status_change = dev
+                    .machine
+                    .apply(StatusInput::Heartbeat { at: env.ts }, dev.thresholds);
                 if dev.row.last_seen.is_none_or(|seen| env.ts > seen) {
                     dev.row.last_seen = Some(env.ts);
                     dev.row.uptime_s = Some(h.uptime_s);
@@ -293,7 +302,10 @@ impl FleetState {
                 let link = self
                     .link_index
                     .get(&(tenant.clone(), s.peer.clone(), device.clone()))
-                    .or_else(|| self.link_index.get(&(tenant.clone(), device.clone(), s.peer.clone())))
+                    .or_else(|| {
+                        self.link_index
+                            .get(&(tenant.clone(), device.clone(), s.peer.clone()))
+                    })
                     .copied();
                 if let Some(i) = link {
                     self.link_report(i, env.ts, s.rssi_dbm, now, out);
@@ -302,7 +314,10 @@ impl FleetState {
             Telemetry::Registrations(r) => {
                 for c in &r.clients {
                     let Some(cpe) = &c.device else { continue };
-                    if let Some(&i) = self.link_index.get(&(tenant.clone(), device.clone(), cpe.clone())) {
+                    if let Some(&i) =
+                        self.link_index
+                            .get(&(tenant.clone(), device.clone(), cpe.clone()))
+                    {
                         self.link_report(i, env.ts, c.rssi_dbm, now, out);
                     }
                 }
@@ -337,16 +352,33 @@ impl FleetState {
         }
         for (i, hit) in threshold_hits {
             let rule = self.policy.rules[i].clone();
-            self.evaluate(&tenant, &device, &rule.name, rule.severity, &rule.policy, hit, now, out, |name| {
-                rule.summary(name)
-            });
+            self.evaluate(
+                &tenant,
+                &device,
+                &rule.name,
+                rule.severity,
+                &rule.policy,
+                hit,
+                now,
+                out,
+                |name| rule.summary(name),
+            );
         }
         Ok(())
     }
 
-    fn link_report(&mut self, i: usize, at: DateTime<Utc>, rssi: f32, now: DateTime<Utc>, out: &mut Changes) {
+    fn link_report(
+        &mut self,
+        i: usize,
+        at: DateTime<Utc>,
+        rssi: f32,
+        now: DateTime<Utc>,
+        out: &mut Changes,
+    ) {
         let policy = self.policy.link;
-        let Some(l) = self.links.get_mut(i) else { return };
+        let Some(l) = self.links.get_mut(i) else {
+            return;
+        };
         if l.last_report.is_some_and(|t| at < t) {
             return;
         }
@@ -355,18 +387,24 @@ impl FleetState {
         l.row.updated = Some(at);
         l.dirty = true;
         l.unannounced = true;
-        if let Some(state) = l.machine.apply(LinkInput::Report { at, rssi_dbm: rssi }, &policy) {
+        if let Some(state) = l
+            .machine
+            .apply(LinkInput::Report { at, rssi_dbm: rssi }, &policy)
+        {
             self.on_link_state(i, state, now, out);
         }
     }
 
     fn on_link_state(&mut self, i: usize, state: LinkState, now: DateTime<Utc>, out: &mut Changes) {
-        let Some(l) = self.links.get_mut(i) else { return };
+        let Some(l) = self.links.get_mut(i) else {
+            return;
+        };
         l.row.state = state;
         l.dirty = true;
         l.unannounced = false;
         l.last_event = Some(now);
-        out.events.push((l.row.tenant.clone(), EventBody::Link(l.row.clone())));
+        out.events
+            .push((l.row.tenant.clone(), EventBody::Link(l.row.clone())));
         let hit = matches!(state, LinkState::Degraded | LinkState::Down);
         let (tenant, cpe) = (l.row.tenant.clone(), l.row.cpe.clone());
         let summary_state = state.as_str();
@@ -375,9 +413,17 @@ impl FleetState {
             resolve_after: 1,
             ..AlertPolicy::default()
         };
-        self.evaluate(&tenant, &cpe, rules::LINK_DEGRADED, Severity::Minor, &policy, hit, now, out, |name| {
-            format!("{name}: radio link {summary_state}")
-        });
+        self.evaluate(
+            &tenant,
+            &cpe,
+            rules::LINK_DEGRADED,
+            Severity::Minor,
+            &policy,
+            hit,
+            now,
+            out,
+            |name| format!("{name}: radio link {summary_state}"),
+        );
     }
 
     fn on_status(
@@ -397,7 +443,8 @@ impl FleetState {
         dev.dirty = true;
         dev.unannounced = false;
         dev.last_event = Some(now);
-        out.events.push((tenant.clone(), EventBody::Device(dev.row.clone())));
+        out.events
+            .push((tenant.clone(), EventBody::Device(dev.row.clone())));
         let severity = rules::offline_severity(dev.row.kind);
         if let Some(hit) = rules::offline_hit(status) {
             self.evaluate(
@@ -467,17 +514,26 @@ impl FleetState {
         if eval.changes.contains(&AlertChange::Fired) && eval.notify {
             let alert_id = alert.id.clone();
             let title = SafeText::from(format!("{rule} at site {site}"));
-            let incident = self.attach_incident(tenant, &site, rule, severity, alert_id, title, now);
-            if let Some(a) = self.alerts.get_mut(&(tenant.clone(), alert_id_of(device, rule))) {
+            let incident =
+                self.attach_incident(tenant, &site, rule, severity, alert_id, title, now);
+            if let Some(a) = self
+                .alerts
+                .get_mut(&(tenant.clone(), alert_id_of(device, rule)))
+            {
                 a.incident = Some(incident.id.clone());
             }
             out.batch.incidents.push(incident.clone());
-            out.events.push((tenant.clone(), EventBody::Incident(incident)));
+            out.events
+                .push((tenant.clone(), EventBody::Incident(incident)));
         }
-        if let Some(a) = self.alerts.get(&(tenant.clone(), alert_id_of(device, rule))) {
+        if let Some(a) = self
+            .alerts
+            .get(&(tenant.clone(), alert_id_of(device, rule)))
+        {
             out.batch.alerts.push(a.clone());
             if eval.notify {
-                out.events.push((tenant.clone(), EventBody::Alert(a.clone())));
+                out.events
+                    .push((tenant.clone(), EventBody::Alert(a.clone())));
             }
         }
     }
@@ -503,8 +559,12 @@ impl FleetState {
             return open.clone();
         }
         self.incident_seq += 1;
-        let id = Id::parse(&format!("inc-{:x}-{}", now.timestamp_millis(), self.incident_seq))
-            .unwrap_or_else(|_| alert.clone());
+        let id = Id::parse(&format!(
+            "inc-{:x}-{}",
+            now.timestamp_millis(),
+            self.incident_seq
+        ))
+        .unwrap_or_else(|_| alert.clone());
         let incident = Incident::open(tenant.clone(), id, key.clone(), title, severity, alert, now);
         self.incidents.insert(key, incident.clone());
         incident
@@ -540,9 +600,13 @@ impl FleetState {
             let silent = now - last;
             // One miss per whole interval without a report, after a grace of
             // one interval.
-            let due = u8::try_from((silent.num_seconds() / interval.num_seconds().max(1)).saturating_sub(1))
-                .unwrap_or(u8::MAX);
-            while l.machine.missed < due && !matches!(l.machine.state, LinkState::Down | LinkState::Stale) {
+            let due = u8::try_from(
+                (silent.num_seconds() / interval.num_seconds().max(1)).saturating_sub(1),
+            )
+            .unwrap_or(u8::MAX);
+            while l.machine.missed < due
+                && !matches!(l.machine.state, LinkState::Down | LinkState::Stale)
+            {
                 if let Some(s) = l.machine.apply(LinkInput::Missed { at: now }, &policy) {
                     link_changes.push((i, s));
                 }
@@ -581,7 +645,8 @@ impl FleetState {
             if dev.unannounced && (force || dev.last_event.is_none_or(|t| now - t >= every)) {
                 dev.unannounced = false;
                 dev.last_event = Some(now);
-                out.events.push((dev.row.tenant.clone(), EventBody::Device(dev.row.clone())));
+                out.events
+                    .push((dev.row.tenant.clone(), EventBody::Device(dev.row.clone())));
             }
         }
         for l in &mut self.links {
@@ -598,7 +663,8 @@ impl FleetState {
             if l.unannounced && (force || l.last_event.is_none_or(|t| now - t >= every)) {
                 l.unannounced = false;
                 l.last_event = Some(now);
-                out.events.push((l.row.tenant.clone(), EventBody::Link(l.row.clone())));
+                out.events
+                    .push((l.row.tenant.clone(), EventBody::Link(l.row.clone())));
             }
         }
     }

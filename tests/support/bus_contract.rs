@@ -15,7 +15,11 @@ pub fn unique(prefix: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    format!("{prefix}{:x}{}", nanos % 0xffff_ffff, N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}{:x}{}",
+        nanos % 0xffff_ffff,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 fn tel(t: &str, n: u32) -> String {
@@ -24,9 +28,18 @@ fn tel(t: &str, n: u32) -> String {
 
 pub async fn publish_dedupes_by_id(bus: Arc<dyn Bus>) {
     let t = unique("t");
-    let a = bus.publish(&tel(&t, 1), &format!("{t}-a"), Bytes::from_static(b"1")).await.unwrap();
-    let again = bus.publish(&tel(&t, 1), &format!("{t}-a"), Bytes::from_static(b"1")).await.unwrap();
-    let b = bus.publish(&tel(&t, 1), &format!("{t}-b"), Bytes::from_static(b"2")).await.unwrap();
+    let a = bus
+        .publish(&tel(&t, 1), &format!("{t}-a"), Bytes::from_static(b"1"))
+        .await
+        .unwrap();
+    let again = bus
+        .publish(&tel(&t, 1), &format!("{t}-a"), Bytes::from_static(b"1"))
+        .await
+        .unwrap();
+    let b = bus
+        .publish(&tel(&t, 1), &format!("{t}-b"), Bytes::from_static(b"2"))
+        .await
+        .unwrap();
     assert_eq!(a.stream, Stream::Telemetry);
     assert!(!a.duplicate);
     assert!(again.duplicate);
@@ -36,23 +49,39 @@ pub async fn publish_dedupes_by_id(bus: Arc<dyn Bus>) {
 }
 
 pub async fn publish_refuses_bad_subjects(bus: Arc<dyn Bus>) {
-    let e = bus.publish("vigie.nowhere.x", "id-1", Bytes::new()).await.unwrap_err();
+    let e = bus
+        .publish("vigie.nowhere.x", "id-1", Bytes::new())
+        .await
+        .unwrap_err();
     assert!(matches!(e, BusError::NoStream(_)), "{e:?}");
-    let e = bus.publish("vigie.tel.*.d.metrics", "id-2", Bytes::new()).await.unwrap_err();
+    let e = bus
+        .publish("vigie.tel.*.d.metrics", "id-2", Bytes::new())
+        .await
+        .unwrap_err();
     assert!(matches!(e, BusError::InvalidSubject(_)), "{e:?}");
 }
 
 pub async fn durable_consumer_delivers_in_order_and_ack_is_final(bus: Arc<dyn Bus>) {
     let t = unique("t");
     for i in 0..5u32 {
-        bus.publish(&tel(&t, i), &format!("{t}-{i}"), Bytes::from(i.to_string())).await.unwrap();
+        bus.publish(&tel(&t, i), &format!("{t}-{i}"), Bytes::from(i.to_string()))
+            .await
+            .unwrap();
     }
     let mut c = bus
-        .consumer(Stream::Telemetry, &unique("c"), &format!("vigie.tel.{t}.>"), ConsumerOptions::default())
+        .consumer(
+            Stream::Telemetry,
+            &unique("c"),
+            &format!("vigie.tel.{t}.>"),
+            ConsumerOptions::default(),
+        )
         .await
         .unwrap();
     let got = c.fetch(10, Duration::from_secs(2)).await.unwrap();
-    let bodies: Vec<_> = got.iter().map(|d| String::from_utf8_lossy(&d.payload).to_string()).collect();
+    let bodies: Vec<_> = got
+        .iter()
+        .map(|d| String::from_utf8_lossy(&d.payload).to_string())
+        .collect();
     assert_eq!(bodies, ["0", "1", "2", "3", "4"]);
     assert!(got.iter().all(|d| d.delivered == 1));
     let tokens: Vec<_> = got.iter().map(|d| d.token.clone()).collect();
@@ -64,14 +93,21 @@ pub async fn durable_consumer_delivers_in_order_and_ack_is_final(bus: Arc<dyn Bu
 pub async fn unacked_messages_come_back_with_a_delivery_count(bus: Arc<dyn Bus>) {
     let t = unique("t");
     for i in 0..3u32 {
-        bus.publish(&tel(&t, i), &format!("{t}-{i}"), Bytes::from(i.to_string())).await.unwrap();
+        bus.publish(&tel(&t, i), &format!("{t}-{i}"), Bytes::from(i.to_string()))
+            .await
+            .unwrap();
     }
     let opts = ConsumerOptions {
         ack_wait: Duration::from_millis(400),
         max_deliver: None,
     };
     let mut c = bus
-        .consumer(Stream::Telemetry, &unique("c"), &format!("vigie.tel.{t}.>"), opts)
+        .consumer(
+            Stream::Telemetry,
+            &unique("c"),
+            &format!("vigie.tel.{t}.>"),
+            opts,
+        )
         .await
         .unwrap();
     let first = c.fetch(10, Duration::from_secs(2)).await.unwrap();
@@ -82,21 +118,33 @@ pub async fn unacked_messages_come_back_with_a_delivery_count(bus: Arc<dyn Bus>)
     while again.len() < 2 && std::time::Instant::now() < deadline {
         again.extend(c.fetch(10, Duration::from_millis(500)).await.unwrap());
     }
-    let bodies: Vec<_> = again.iter().map(|d| String::from_utf8_lossy(&d.payload).to_string()).collect();
+    let bodies: Vec<_> = again
+        .iter()
+        .map(|d| String::from_utf8_lossy(&d.payload).to_string())
+        .collect();
     assert_eq!(bodies, ["1", "2"]);
     assert!(again.iter().all(|d| d.delivered == 2), "{again:?}");
 }
 
 pub async fn nak_redelivers_after_the_delay(bus: Arc<dyn Bus>) {
     let t = unique("t");
-    bus.publish(&tel(&t, 0), &format!("{t}-0"), Bytes::from_static(b"x")).await.unwrap();
+    bus.publish(&tel(&t, 0), &format!("{t}-0"), Bytes::from_static(b"x"))
+        .await
+        .unwrap();
     let mut c = bus
-        .consumer(Stream::Telemetry, &unique("c"), &format!("vigie.tel.{t}.>"), ConsumerOptions::default())
+        .consumer(
+            Stream::Telemetry,
+            &unique("c"),
+            &format!("vigie.tel.{t}.>"),
+            ConsumerOptions::default(),
+        )
         .await
         .unwrap();
     let d = c.fetch(1, Duration::from_secs(2)).await.unwrap();
     assert_eq!(d.len(), 1);
-    c.nak(&d[0].token, Duration::from_millis(100)).await.unwrap();
+    c.nak(&d[0].token, Duration::from_millis(100))
+        .await
+        .unwrap();
     let again = c.fetch(1, Duration::from_secs(3)).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].delivered, 2);
@@ -104,13 +152,20 @@ pub async fn nak_redelivers_after_the_delay(bus: Arc<dyn Bus>) {
 
 pub async fn max_deliver_gives_up(bus: Arc<dyn Bus>) {
     let t = unique("t");
-    bus.publish(&tel(&t, 0), &format!("{t}-0"), Bytes::from_static(b"x")).await.unwrap();
+    bus.publish(&tel(&t, 0), &format!("{t}-0"), Bytes::from_static(b"x"))
+        .await
+        .unwrap();
     let opts = ConsumerOptions {
         ack_wait: Duration::from_millis(200),
         max_deliver: Some(2),
     };
     let mut c = bus
-        .consumer(Stream::Telemetry, &unique("c"), &format!("vigie.tel.{t}.>"), opts)
+        .consumer(
+            Stream::Telemetry,
+            &unique("c"),
+            &format!("vigie.tel.{t}.>"),
+            opts,
+        )
         .await
         .unwrap();
     let mut deliveries = 0;
@@ -126,31 +181,65 @@ pub async fn durable_consumer_resumes_by_name(bus: Arc<dyn Bus>) {
     let name = unique("c");
     let filter = format!("vigie.tel.{t}.>");
     for i in 0..4u32 {
-        bus.publish(&tel(&t, i), &format!("{t}-{i}"), Bytes::from(i.to_string())).await.unwrap();
+        bus.publish(&tel(&t, i), &format!("{t}-{i}"), Bytes::from(i.to_string()))
+            .await
+            .unwrap();
     }
     {
-        let mut c = bus.consumer(Stream::Telemetry, &name, &filter, ConsumerOptions::default()).await.unwrap();
+        let mut c = bus
+            .consumer(
+                Stream::Telemetry,
+                &name,
+                &filter,
+                ConsumerOptions::default(),
+            )
+            .await
+            .unwrap();
         let got = c.fetch(2, Duration::from_secs(2)).await.unwrap();
         assert_eq!(got.len(), 2);
         let tokens: Vec<_> = got.iter().map(|d| d.token.clone()).collect();
         c.ack(&tokens).await.unwrap();
     }
-    let mut c = bus.consumer(Stream::Telemetry, &name, &filter, ConsumerOptions::default()).await.unwrap();
+    let mut c = bus
+        .consumer(
+            Stream::Telemetry,
+            &name,
+            &filter,
+            ConsumerOptions::default(),
+        )
+        .await
+        .unwrap();
     let rest = c.fetch(10, Duration::from_secs(2)).await.unwrap();
-    let bodies: Vec<_> = rest.iter().map(|d| String::from_utf8_lossy(&d.payload).to_string()).collect();
+    let bodies: Vec<_> = rest
+        .iter()
+        .map(|d| String::from_utf8_lossy(&d.payload).to_string())
+        .collect();
     assert_eq!(bodies, ["2", "3"]);
 }
 
 pub async fn consumer_filter_selects_subjects(bus: Arc<dyn Bus>) {
     let t = unique("t");
-    bus.publish(&format!("vigie.tel.{t}.a.metrics"), &format!("{t}-1"), Bytes::from_static(b"a"))
-        .await
-        .unwrap();
-    bus.publish(&format!("vigie.tel.{t}.b.heartbeat"), &format!("{t}-2"), Bytes::from_static(b"b"))
-        .await
-        .unwrap();
+    bus.publish(
+        &format!("vigie.tel.{t}.a.metrics"),
+        &format!("{t}-1"),
+        Bytes::from_static(b"a"),
+    )
+    .await
+    .unwrap();
+    bus.publish(
+        &format!("vigie.tel.{t}.b.heartbeat"),
+        &format!("{t}-2"),
+        Bytes::from_static(b"b"),
+    )
+    .await
+    .unwrap();
     let mut c = bus
-        .consumer(Stream::Telemetry, &unique("c"), &format!("vigie.tel.{t}.*.heartbeat"), ConsumerOptions::default())
+        .consumer(
+            Stream::Telemetry,
+            &unique("c"),
+            &format!("vigie.tel.{t}.*.heartbeat"),
+            ConsumerOptions::default(),
+        )
         .await
         .unwrap();
     let got = c.fetch(10, Duration::from_millis(800)).await.unwrap();
@@ -170,14 +259,25 @@ pub async fn follow_starts_at_a_sequence_and_stays_live(bus: Arc<dyn Bus>) {
     let subject = format!("vigie.evt.{t}.device");
     let mut seqs = Vec::new();
     for i in 0..3u32 {
-        seqs.push(bus.publish(&subject, &format!("{t}-{i}"), Bytes::from(i.to_string())).await.unwrap().seq);
+        seqs.push(
+            bus.publish(&subject, &format!("{t}-{i}"), Bytes::from(i.to_string()))
+                .await
+                .unwrap()
+                .seq,
+        );
     }
-    let mut f = bus.follow(Stream::Events, &format!("vigie.evt.{t}.>"), seqs[1]).await.unwrap();
+    let mut f = bus
+        .follow(Stream::Events, &format!("vigie.evt.{t}.>"), seqs[1])
+        .await
+        .unwrap();
     let m = next(&mut f).await;
     assert_eq!((m.seq, &m.payload[..]), (seqs[1], &b"1"[..]));
     let m = next(&mut f).await;
     assert_eq!((m.seq, &m.payload[..]), (seqs[2], &b"2"[..]));
-    let later = bus.publish(&subject, &format!("{t}-3"), Bytes::from_static(b"3")).await.unwrap();
+    let later = bus
+        .publish(&subject, &format!("{t}-3"), Bytes::from_static(b"3"))
+        .await
+        .unwrap();
     let m = next(&mut f).await;
     assert_eq!((m.seq, &m.payload[..]), (later.seq, &b"3"[..]));
 }
@@ -195,17 +295,29 @@ pub async fn request_reply_and_errors(bus: Arc<dyn Bus>) {
         }
     });
     let answer = bus
-        .request(&format!("vigie.api.{t}.echo"), Bytes::from_static(b"hi"), Duration::from_secs(2))
+        .request(
+            &format!("vigie.api.{t}.echo"),
+            Bytes::from_static(b"hi"),
+            Duration::from_secs(2),
+        )
         .await
         .unwrap();
     assert_eq!(&answer[..], b"echo:hi");
     let e = bus
-        .request(&format!("vigie.api.{t}.silent"), Bytes::new(), Duration::from_millis(300))
+        .request(
+            &format!("vigie.api.{t}.silent"),
+            Bytes::new(),
+            Duration::from_millis(300),
+        )
         .await
         .unwrap_err();
     assert!(matches!(e, BusError::Timeout(_)), "{e:?}");
     let e = bus
-        .request(&format!("vigie.api.{}.echo", unique("nobody")), Bytes::new(), Duration::from_secs(2))
+        .request(
+            &format!("vigie.api.{}.echo", unique("nobody")),
+            Bytes::new(),
+            Duration::from_secs(2),
+        )
         .await
         .unwrap_err();
     assert!(matches!(e, BusError::NoResponders(_)), "{e:?}");
@@ -213,9 +325,15 @@ pub async fn request_reply_and_errors(bus: Arc<dyn Bus>) {
 
 pub async fn queue_group_members_share_requests(bus: Arc<dyn Bus>) {
     let t = unique("t");
-    let counts = Arc::new([std::sync::atomic::AtomicU32::new(0), std::sync::atomic::AtomicU32::new(0)]);
+    let counts = Arc::new([
+        std::sync::atomic::AtomicU32::new(0),
+        std::sync::atomic::AtomicU32::new(0),
+    ]);
     for member in 0..2 {
-        let mut svc = bus.serve(&format!("vigie.api.{t}.*"), "workers").await.unwrap();
+        let mut svc = bus
+            .serve(&format!("vigie.api.{t}.*"), "workers")
+            .await
+            .unwrap();
         let counts = Arc::clone(&counts);
         tokio::spawn(async move {
             while let Some(req) = svc.next().await {
@@ -225,9 +343,13 @@ pub async fn queue_group_members_share_requests(bus: Arc<dyn Bus>) {
         });
     }
     for _ in 0..20 {
-        bus.request(&format!("vigie.api.{t}.ping"), Bytes::new(), Duration::from_secs(2))
-            .await
-            .unwrap();
+        bus.request(
+            &format!("vigie.api.{t}.ping"),
+            Bytes::new(),
+            Duration::from_secs(2),
+        )
+        .await
+        .unwrap();
     }
     let a = counts[0].load(std::sync::atomic::Ordering::SeqCst);
     let b = counts[1].load(std::sync::atomic::Ordering::SeqCst);

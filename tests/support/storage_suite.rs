@@ -74,15 +74,24 @@ pub async fn migrate_is_idempotent(store: Arc<dyn Store>) {
 
 pub async fn inventory_shows_in_the_fleet(store: Arc<dyn Store>) {
     let inv = ready(&store).await;
-    let page = store.fleet_page(&Scope::All, &FleetQuery::default()).await.unwrap();
+    let page = store
+        .fleet_page(&Scope::All, &FleetQuery::default())
+        .await
+        .unwrap();
     assert_eq!(page.total as usize, inv.devices.len());
     assert_eq!(page.rows.len(), inv.devices.len());
     assert!(page.rows.iter().all(|r| r.status == DeviceStatus::Pending));
     let counts = store.status_counts(&Scope::All).await.unwrap();
     assert_eq!(counts.pending as usize, inv.devices.len());
     assert_eq!(store.tenants().await.unwrap().len(), 3);
-    assert_eq!(store.sites(&Scope::All).await.unwrap().len(), inv.sites.len());
-    assert_eq!(store.links(&Scope::All).await.unwrap().len(), inv.links.len());
+    assert_eq!(
+        store.sites(&Scope::All).await.unwrap().len(),
+        inv.sites.len()
+    );
+    assert_eq!(
+        store.links(&Scope::All).await.unwrap().len(),
+        inv.links.len()
+    );
     // Importing again keeps live state.
     let d = &inv.devices[0];
     store
@@ -126,9 +135,17 @@ pub async fn fleet_page_filters_sorts_and_pages(store: Arc<dyn Store>) {
     let page = store.fleet_page(&Scope::All, &q).await.unwrap();
     assert_eq!(page.rows.len(), 10);
     assert_eq!(page.total as usize, inv.devices.len());
-    let mut names: Vec<_> = inv.devices.iter().map(|d| d.name.as_str().to_string()).collect();
+    let mut names: Vec<_> = inv
+        .devices
+        .iter()
+        .map(|d| d.name.as_str().to_string())
+        .collect();
     names.sort();
-    let got: Vec<_> = page.rows.iter().map(|r| r.name.as_str().to_string()).collect();
+    let got: Vec<_> = page
+        .rows
+        .iter()
+        .map(|r| r.name.as_str().to_string())
+        .collect();
     assert_eq!(got, names[5..15]);
     let d = &inv.devices[3];
     store
@@ -146,7 +163,10 @@ pub async fn fleet_page_filters_sorts_and_pages(store: Arc<dyn Store>) {
     assert_eq!(page.rows.len(), 1);
     assert_eq!(page.rows[0].id, d.id);
     // Status sort puts the worst first.
-    let page = store.fleet_page(&Scope::All, &FleetQuery::default()).await.unwrap();
+    let page = store
+        .fleet_page(&Scope::All, &FleetQuery::default())
+        .await
+        .unwrap();
     assert_eq!(page.rows[0].id, d.id);
 }
 
@@ -166,7 +186,10 @@ pub async fn batches_are_idempotent_on_message_ids(store: Arc<dyn Store>) {
     };
     let third = store.write_batch(&mixed).await.unwrap();
     assert_eq!((third.inserted, third.duplicates), (500, 2_500));
-    assert_eq!(store.ingest_counts(&Scope::All).await.unwrap().metrics, 3_000);
+    assert_eq!(
+        store.ingest_counts(&Scope::All).await.unwrap().metrics,
+        3_000
+    );
 }
 
 pub async fn device_state_and_series(store: Arc<dyn Store>) {
@@ -189,19 +212,33 @@ pub async fn device_state_and_series(store: Arc<dyn Store>) {
     }
     batch.metrics = metrics(&inv, 1, "one");
     store.write_batch(&batch).await.unwrap();
-    let row = store.device(&Scope::Tenant(d.tenant.clone()), &d.id).await.unwrap().unwrap();
+    let row = store
+        .device(&Scope::Tenant(d.tenant.clone()), &d.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.status, DeviceStatus::Online);
     assert_eq!(row.last_seen, Some(t0()));
     assert_eq!(row.cpu_pct, Some(12.5));
     assert_eq!(row.uptime_s, Some(3_600));
     let series = store
-        .signal_series(&Scope::All, &d.id, t0() + Duration::seconds(60), t0() + Duration::seconds(300))
+        .signal_series(
+            &Scope::All,
+            &d.id,
+            t0() + Duration::seconds(60),
+            t0() + Duration::seconds(300),
+        )
         .await
         .unwrap();
     assert_eq!(series.len(), 4, "[60s, 300s) holds 60,120,180,240");
     assert!(series.windows(2).all(|w| w[0].ts < w[1].ts), "oldest first");
     let m = store
-        .metric_series(&Scope::All, &d.id, t0() - Duration::hours(1), t0() + Duration::hours(1))
+        .metric_series(
+            &Scope::All,
+            &d.id,
+            t0() - Duration::hours(1),
+            t0() + Duration::hours(1),
+        )
         .await
         .unwrap();
     assert_eq!(m.len(), 1);
@@ -256,7 +293,11 @@ pub async fn alerts_and_the_incident_queue(store: Arc<dyn Store>) {
     store.write_batch(&batch).await.unwrap();
     let q = store.incident_queue(&Scope::All, 10).await.unwrap();
     let ids: Vec<_> = q.iter().map(|i| i.id.as_str().to_string()).collect();
-    assert_eq!(ids, ["inc-3", "inc-2", "inc-1"], "severity first, then SLA; resolved left out");
+    assert_eq!(
+        ids,
+        ["inc-3", "inc-2", "inc-1"],
+        "severity first, then SLA; resolved left out"
+    );
     assert_eq!(q[1].state, IncidentState::Acknowledged);
     // Upsert: the same incident resolved drops out of the queue.
     let mut resolved = q[0].clone();
@@ -268,11 +309,23 @@ pub async fn alerts_and_the_incident_queue(store: Arc<dyn Store>) {
         })
         .await
         .unwrap();
-    assert_eq!(store.incident_queue(&Scope::All, 10).await.unwrap().len(), 2);
-    let alerts = store.alert_history(&Scope::All, Some(&d.id), 10).await.unwrap();
+    assert_eq!(
+        store.incident_queue(&Scope::All, 10).await.unwrap().len(),
+        2
+    );
+    let alerts = store
+        .alert_history(&Scope::All, Some(&d.id), 10)
+        .await
+        .unwrap();
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].incident, Some(id("inc-1")));
-    assert!(store.alert_history(&Scope::All, Some(&id("other")), 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .alert_history(&Scope::All, Some(&id("other")), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// Every query honours a one-tenant scope.
@@ -283,7 +336,10 @@ pub async fn tenant_scope_is_enforced_in_every_query(store: Arc<dyn Store>) {
     let b_dev = inv.devices.iter().find(|d| &d.tenant == b).unwrap();
     let mut batch = WriteBatch {
         metrics: metrics(&inv, inv.devices.len(), "x"),
-        incidents: vec![incident(a, 1, Severity::Major, 1, IncidentState::New), incident(b, 2, Severity::Major, 1, IncidentState::New)],
+        incidents: vec![
+            incident(a, 1, Severity::Major, 1, IncidentState::New),
+            incident(b, 2, Severity::Major, 1, IncidentState::New),
+        ],
         ..WriteBatch::default()
     };
     batch.signals.push(SignalRow {
@@ -299,27 +355,83 @@ pub async fn tenant_scope_is_enforced_in_every_query(store: Arc<dyn Store>) {
     let sa = Scope::Tenant(a.clone());
     let page = store.fleet_page(&sa, &FleetQuery::default()).await.unwrap();
     assert!(page.rows.iter().all(|r| &r.tenant == a));
-    assert_eq!(page.total as usize, inv.devices.iter().filter(|d| &d.tenant == a).count());
+    assert_eq!(
+        page.total as usize,
+        inv.devices.iter().filter(|d| &d.tenant == a).count()
+    );
     assert_eq!(
         store.status_counts(&sa).await.unwrap().total() as usize,
         inv.devices.iter().filter(|d| &d.tenant == a).count()
     );
-    assert!(store.sites(&sa).await.unwrap().iter().all(|s| &s.tenant == a));
-    assert!(store.links(&sa).await.unwrap().iter().all(|l| &l.tenant == a));
-    assert!(store.device_states(&sa).await.unwrap().iter().all(|s| &s.tenant == a));
+    assert!(
+        store
+            .sites(&sa)
+            .await
+            .unwrap()
+            .iter()
+            .all(|s| &s.tenant == a)
+    );
+    assert!(
+        store
+            .links(&sa)
+            .await
+            .unwrap()
+            .iter()
+            .all(|l| &l.tenant == a)
+    );
+    assert!(
+        store
+            .device_states(&sa)
+            .await
+            .unwrap()
+            .iter()
+            .all(|s| &s.tenant == a)
+    );
     let q = store.incident_queue(&sa, 10).await.unwrap();
     assert_eq!(q.len(), 1);
     assert_eq!(&q[0].tenant, a);
-    assert!(store.device(&sa, &b_dev.id).await.unwrap().is_none(), "another tenant's device");
+    assert!(
+        store.device(&sa, &b_dev.id).await.unwrap().is_none(),
+        "another tenant's device"
+    );
     assert!(store.device(&sa, &a_dev.id).await.unwrap().is_some());
     let far = (t0() - Duration::days(1), t0() + Duration::days(1));
-    assert!(store.signal_series(&sa, &b_dev.id, far.0, far.1).await.unwrap().is_empty());
-    assert_eq!(store.signal_series(&Scope::Tenant(b.clone()), &b_dev.id, far.0, far.1).await.unwrap().len(), 1);
-    assert!(store.metric_series(&sa, &b_dev.id, far.0, far.1).await.unwrap().is_empty());
+    assert!(
+        store
+            .signal_series(&sa, &b_dev.id, far.0, far.1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .signal_series(&Scope::Tenant(b.clone()), &b_dev.id, far.0, far.1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .metric_series(&sa, &b_dev.id, far.0, far.1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let counts = store.ingest_counts(&sa).await.unwrap();
     assert_eq!(counts.signals, 0);
-    assert_eq!(counts.metrics as usize, inv.devices.iter().filter(|d| &d.tenant == a).count());
-    assert!(store.alert_history(&sa, None, 10).await.unwrap().iter().all(|x| &x.tenant == a));
+    assert_eq!(
+        counts.metrics as usize,
+        inv.devices.iter().filter(|d| &d.tenant == a).count()
+    );
+    assert!(
+        store
+            .alert_history(&sa, None, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|x| &x.tenant == a)
+    );
 }
 
 /// Generates one `#[tokio::test]` per suite case for a store factory.

@@ -46,7 +46,12 @@ fn visible_columns(width: u16) -> Vec<(Col, &'static str, u16)> {
     let mut cols: Vec<_> = COLUMNS.to_vec();
     let need = |cols: &[(Col, &str, u16, u8)]| -> u16 { cols.iter().map(|c| c.2 + 1).sum() };
     while need(&cols) > width {
-        let Some((i, _)) = cols.iter().enumerate().filter(|(_, c)| c.3 > 0).max_by_key(|(_, c)| c.3) else {
+        let Some((i, _)) = cols
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.3 > 0)
+            .max_by_key(|(_, c)| c.3)
+        else {
             break;
         };
         cols.remove(i);
@@ -67,7 +72,11 @@ fn status_cell(s: DeviceStatus, t: &Theme) -> Cell<'static> {
 fn pct(v: Option<f32>, warn: f32, t: &Theme) -> Cell<'static> {
     match v {
         Some(v) => {
-            let style = if v >= warn { t.style(Meaning::Major) } else { Style::default() };
+            let style = if v >= warn {
+                t.style(Meaning::Major)
+            } else {
+                Style::default()
+            };
             Cell::from(Span::styled(format!("{v:>3.0}%"), style))
         }
         None => Cell::from(Span::styled("   —", t.style(Meaning::Muted))),
@@ -78,21 +87,34 @@ fn cell(app: &App, r: &DeviceRow, col: Col, t: &Theme) -> Cell<'static> {
     match col {
         Col::Status => status_cell(r.status, t),
         Col::Name => Cell::from(r.name.as_str().to_owned()),
-        Col::Tenant => Cell::from(Span::styled(r.tenant.as_str().to_owned(), t.style(Meaning::Muted))),
+        Col::Tenant => Cell::from(Span::styled(
+            r.tenant.as_str().to_owned(),
+            t.style(Meaning::Muted),
+        )),
         Col::Site => Cell::from(r.site_name.as_str().to_owned()),
         Col::Kind => Cell::from(r.kind.label()),
-        Col::Firmware => Cell::from(Span::styled(r.firmware.as_str().to_owned(), t.style(Meaning::Muted))),
+        Col::Firmware => Cell::from(Span::styled(
+            r.firmware.as_str().to_owned(),
+            t.style(Meaning::Muted),
+        )),
         Col::Cpu => pct(r.cpu_pct, 90.0, t),
         Col::Mem => pct(r.mem_pct, 95.0, t),
         Col::Signal => match r.signal_dbm {
             Some(s) => {
-                let style = if s < -80.0 { t.style(Meaning::Minor) } else { Style::default() };
+                let style = if s < -80.0 {
+                    t.style(Meaning::Minor)
+                } else {
+                    Style::default()
+                };
                 Cell::from(Span::styled(format!("{s:>4.0}dBm"), style))
             }
             None => Cell::from(Span::styled("      —", t.style(Meaning::Muted))),
         },
         Col::Seen => Cell::from(age(app.now, r.last_seen)),
-        Col::Since => Cell::from(Span::styled(age(app.now, r.status_since), t.style(Meaning::Muted))),
+        Col::Since => Cell::from(Span::styled(
+            age(app.now, r.status_since),
+            t.style(Meaning::Muted),
+        )),
     }
 }
 
@@ -106,7 +128,8 @@ pub(super) fn table(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
             _ => "No device matches the filter. esc clears it.".to_string(),
         };
         f.render_widget(
-            Paragraph::new(Line::from(Span::styled(msg, t.style(Meaning::Muted)))).style(t.style(Meaning::Base)),
+            Paragraph::new(Line::from(Span::styled(msg, t.style(Meaning::Muted))))
+                .style(t.style(Meaning::Base)),
             area,
         );
         return;
@@ -130,7 +153,11 @@ pub(super) fn table(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
             _ => Constraint::Length(*w),
         })
         .collect();
-    let header = Row::new(cols.iter().map(|(_, title, _)| Cell::from(*title))).style(t.style(Meaning::ColumnHeader));
-    let table = Table::new(rows, widths).header(header).column_spacing(1).style(t.style(Meaning::Base));
+    let header = Row::new(cols.iter().map(|(_, title, _)| Cell::from(*title)))
+        .style(t.style(Meaning::ColumnHeader));
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .style(t.style(Meaning::Base));
     f.render_widget(table, area);
 }

@@ -80,7 +80,10 @@ pub(super) fn footer(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
         ] {
             if let Some(k) = ui.keymap.key_for(action) {
                 spans.push(Span::styled(format!(" {k}"), t.style(Meaning::KeyHint)));
-                spans.push(Span::styled(format!(" {label} "), t.style(Meaning::StatusBar)));
+                spans.push(Span::styled(
+                    format!(" {label} "),
+                    t.style(Meaning::StatusBar),
+                ));
             }
         }
         let (sort, desc) = app.fleet.sort();
@@ -100,5 +103,8 @@ pub(super) fn footer(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
         spans.push(Span::styled(info, t.style(Meaning::Muted)));
         Line::from(spans)
     };
-    f.render_widget(Paragraph::new(line).style(t.style(Meaning::StatusBar)), area);
+    f.render_widget(
+        Paragraph::new(line).style(t.style(Meaning::StatusBar)),
+        area,
+    );
 }

@@ -11,7 +11,12 @@ use crate::settings::theme::Meaning;
 pub(super) fn overlay(ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     let t = ui.theme;
     let help = ui.keymap.help();
-    let key_w = help.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(4).min(24);
+    let key_w = help
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(4)
+        .min(24);
     let lines: Vec<Line<'_>> = help
         .iter()
         .map(|(k, d)| {
@@ -22,7 +27,10 @@ pub(super) fn overlay(ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
         })
         .collect();
     let width = (area.width.saturating_sub(4)).min(96);
-    let height = (u16::try_from(lines.len()).unwrap_or(u16::MAX).saturating_add(2)).min(area.height);
+    let height = (u16::try_from(lines.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(2))
+    .min(area.height);
     let rect = Rect {
         x: area.x + (area.width.saturating_sub(width)) / 2,
         y: area.y + (area.height.saturating_sub(height)) / 2,
@@ -33,6 +41,14 @@ pub(super) fn overlay(ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.style(Meaning::Border))
-        .title(Span::styled(" keys — ? or esc closes ", t.style(Meaning::Title)));
-    f.render_widget(Paragraph::new(lines).block(block).style(t.style(Meaning::Base)), rect);
+        .title(Span::styled(
+            " keys — ? or esc closes ",
+            t.style(Meaning::Title),
+        ));
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .style(t.style(Meaning::Base)),
+        rect,
+    );
 }

@@ -10,11 +10,13 @@ use crate::domain::alert::AlertState;
 use crate::domain::device::{DeviceStatus, StatusThresholds};
 use crate::domain::incident::{Incident, IncidentState};
 use crate::domain::link::LinkState;
-use crate::domain::model::{Alert, DeviceKind, DeviceRow, LinkRow, MetricSample, Severity, SignalSample, Tenant};
+use crate::domain::model::{
+    Alert, DeviceKind, DeviceRow, LinkRow, MetricSample, Severity, SignalSample, Tenant,
+};
 use crate::domain::{Id, SafeText};
 use crate::store::{
-    DeviceState, FleetPage, FleetQuery, FleetSort, IngestCounts, Scope, SiteSummary, StatusCounts, StoreError,
-    enum_parse, from_ms,
+    DeviceState, FleetPage, FleetQuery, FleetSort, IngestCounts, Scope, SiteSummary, StatusCounts,
+    StoreError, enum_parse, from_ms,
 };
 
 type Query = sqlx::query::Query<'static, Sqlite, SqliteArguments>;
@@ -36,18 +38,30 @@ fn query(sql: String, args: Vec<Arg>) -> Query {
 }
 
 fn scope_args(scope: &Scope) -> Vec<Arg> {
-    scope.tenant().map(|t| Arg::Text(t.to_string())).into_iter().collect()
+    scope
+        .tenant()
+        .map(|t| Arg::Text(t.to_string()))
+        .into_iter()
+        .collect()
 }
 
 fn id(row: &SqliteRow, col: &str) -> Result<Id, StoreError> {
     let s: String = row.try_get(col)?;
-    Id::parse(&s).map_err(|_| StoreError::Corrupt { what: "id", value: s })
+    Id::parse(&s).map_err(|_| StoreError::Corrupt {
+        what: "id",
+        value: s,
+    })
 }
 
 fn opt_id(row: &SqliteRow, col: &str) -> Result<Option<Id>, StoreError> {
     let s: Option<String> = row.try_get(col)?;
-    s.map(|s| Id::parse(&s).map_err(|_| StoreError::Corrupt { what: "id", value: s }))
-        .transpose()
+    s.map(|s| {
+        Id::parse(&s).map_err(|_| StoreError::Corrupt {
+            what: "id",
+            value: s,
+        })
+    })
+    .transpose()
 }
 
 fn text(row: &SqliteRow, col: &str) -> Result<SafeText, StoreError> {
@@ -74,7 +88,8 @@ fn status(row: &SqliteRow) -> Result<DeviceStatus, StoreError> {
     parse("status", row.try_get("status")?, DeviceStatus::parse)
 }
 
-const DEVICE_COLUMNS: &str = "d.tenant_id, d.id, d.name, d.kind, d.site_id, s.name AS site_name, d.firmware,
+const DEVICE_COLUMNS: &str =
+    "d.tenant_id, d.id, d.name, d.kind, d.site_id, s.name AS site_name, d.firmware,
     d.status, d.status_since, d.last_seen, d.cpu_pct, d.mem_pct, d.signal_dbm, d.uptime_s";
 
 fn device_row(row: &SqliteRow) -> Result<DeviceRow, StoreError> {
@@ -124,7 +139,10 @@ pub(super) async fn tenants(pool: &SqlitePool) -> Result<Vec<Tenant>, StoreError
         .collect()
 }
 
-pub(super) async fn device_states(pool: &SqlitePool, scope: &Scope) -> Result<Vec<DeviceState>, StoreError> {
+pub(super) async fn device_states(
+    pool: &SqlitePool,
+    scope: &Scope,
+) -> Result<Vec<DeviceState>, StoreError> {
     let sql = format!(
         "SELECT tenant_id, id, status, status_since, last_seen, cpu_pct, mem_pct, signal_dbm, uptime_s,
              heartbeat_interval_s
@@ -146,7 +164,8 @@ pub(super) async fn device_states(pool: &SqlitePool, scope: &Scope) -> Result<Ve
                 signal_dbm: f32_opt(r, "signal_dbm")?,
                 uptime_s: uptime.and_then(|u| u64::try_from(u).ok()),
                 firmware: None,
-                heartbeat_interval_s: u32::try_from(r.try_get::<i64, _>("heartbeat_interval_s")?).unwrap_or(60),
+                heartbeat_interval_s: u32::try_from(r.try_get::<i64, _>("heartbeat_interval_s")?)
+                    .unwrap_or(60),
             })
         })
         .collect()
@@ -164,7 +183,11 @@ fn like_pattern(text: &str) -> String {
     p
 }
 
-pub(super) async fn fleet_page(pool: &SqlitePool, scope: &Scope, q: &FleetQuery) -> Result<FleetPage, StoreError> {
+pub(super) async fn fleet_page(
+    pool: &SqlitePool,
+    scope: &Scope,
+    q: &FleetQuery,
+) -> Result<FleetPage, StoreError> {
     let mut filter = tenant_filter(scope, "d.tenant_id");
     let mut args = scope_args(scope);
     if let Some(s) = q.status {
@@ -187,10 +210,13 @@ pub(super) async fn fleet_page(pool: &SqlitePool, scope: &Scope, q: &FleetQuery)
             Arg::Int(i) => Arg::Int(*i),
         })
         .collect();
-    let total: i64 = query(format!("SELECT COUNT(*) {from} WHERE 1 = 1{filter}"), count_args)
-        .fetch_one(pool)
-        .await?
-        .try_get(0)?;
+    let total: i64 = query(
+        format!("SELECT COUNT(*) {from} WHERE 1 = 1{filter}"),
+        count_args,
+    )
+    .fetch_one(pool)
+    .await?
+    .try_get(0)?;
     let order = match q.sort {
         FleetSort::Status => {
             "CASE d.status WHEN 'offline' THEN 0 WHEN 'stale' THEN 1 WHEN 'pending' THEN 2 ELSE 3 END"
@@ -218,7 +244,11 @@ pub(super) async fn fleet_page(pool: &SqlitePool, scope: &Scope, q: &FleetQuery)
     })
 }
 
-pub(super) async fn device(pool: &SqlitePool, scope: &Scope, device: &Id) -> Result<Option<DeviceRow>, StoreError> {
+pub(super) async fn device(
+    pool: &SqlitePool,
+    scope: &Scope,
+    device: &Id,
+) -> Result<Option<DeviceRow>, StoreError> {
     let sql = format!(
         "SELECT {DEVICE_COLUMNS} FROM devices d JOIN sites s ON s.tenant_id = d.tenant_id AND s.id = d.site_id
          WHERE d.id = ?{}",
@@ -230,7 +260,10 @@ pub(super) async fn device(pool: &SqlitePool, scope: &Scope, device: &Id) -> Res
     row.as_ref().map(device_row).transpose()
 }
 
-pub(super) async fn status_counts(pool: &SqlitePool, scope: &Scope) -> Result<StatusCounts, StoreError> {
+pub(super) async fn status_counts(
+    pool: &SqlitePool,
+    scope: &Scope,
+) -> Result<StatusCounts, StoreError> {
     let sql = format!(
         "SELECT status, COUNT(*) AS n FROM devices WHERE 1 = 1{} GROUP BY status",
         tenant_filter(scope, "tenant_id")
@@ -243,7 +276,10 @@ pub(super) async fn status_counts(pool: &SqlitePool, scope: &Scope) -> Result<St
     Ok(c)
 }
 
-pub(super) async fn sites(pool: &SqlitePool, scope: &Scope) -> Result<Vec<SiteSummary>, StoreError> {
+pub(super) async fn sites(
+    pool: &SqlitePool,
+    scope: &Scope,
+) -> Result<Vec<SiteSummary>, StoreError> {
     let sql = format!(
         "SELECT s.tenant_id, s.id, s.name, s.region, s.lat, s.lon,
              SUM(d.status = 'online') AS online, SUM(d.status = 'stale') AS stale,
@@ -281,7 +317,11 @@ fn severity(r: &SqliteRow) -> Result<Severity, StoreError> {
     parse("severity", r.try_get("severity")?, Severity::parse)
 }
 
-pub(super) async fn incident_queue(pool: &SqlitePool, scope: &Scope, limit: u32) -> Result<Vec<Incident>, StoreError> {
+pub(super) async fn incident_queue(
+    pool: &SqlitePool,
+    scope: &Scope,
+    limit: u32,
+) -> Result<Vec<Incident>, StoreError> {
     let sql = format!(
         "SELECT tenant_id, id, dedup_key, title, severity, state, tier, assignee, opened, acknowledged, sla_due,
              reopen_count, alert_ids
@@ -382,7 +422,9 @@ pub(super) async fn signal_series(
          WHERE device_id = ? AND ts >= ? AND ts < ?{} ORDER BY ts",
         tenant_filter(scope, "tenant_id")
     );
-    let rows = query(sql, series_args(scope, device, since, until)).fetch_all(pool).await?;
+    let rows = query(sql, series_args(scope, device, since, until))
+        .fetch_all(pool)
+        .await?;
     rows.iter()
         .map(|r| {
             Ok(SignalSample {
@@ -407,7 +449,9 @@ pub(super) async fn metric_series(
          WHERE device_id = ? AND ts >= ? AND ts < ?{} ORDER BY ts",
         tenant_filter(scope, "tenant_id")
     );
-    let rows = query(sql, series_args(scope, device, since, until)).fetch_all(pool).await?;
+    let rows = query(sql, series_args(scope, device, since, until))
+        .fetch_all(pool)
+        .await?;
     rows.iter()
         .map(|r| {
             let rx: i64 = r.try_get("rx_bps")?;
@@ -423,17 +467,25 @@ pub(super) async fn metric_series(
         .collect()
 }
 
-pub(super) async fn ingest_counts(pool: &SqlitePool, scope: &Scope) -> Result<IngestCounts, StoreError> {
+pub(super) async fn ingest_counts(
+    pool: &SqlitePool,
+    scope: &Scope,
+) -> Result<IngestCounts, StoreError> {
     let mut counts = [0u64; 4];
-    for (slot, table) in counts
-        .iter_mut()
-        .zip(["metric_samples", "signal_samples", "log_lines", "config_snapshots"])
-    {
+    for (slot, table) in counts.iter_mut().zip([
+        "metric_samples",
+        "signal_samples",
+        "log_lines",
+        "config_snapshots",
+    ]) {
         let sql = format!(
             "SELECT COUNT(*) FROM {table} WHERE 1 = 1{}",
             tenant_filter(scope, "tenant_id")
         );
-        let n: i64 = query(sql, scope_args(scope)).fetch_one(pool).await?.try_get(0)?;
+        let n: i64 = query(sql, scope_args(scope))
+            .fetch_one(pool)
+            .await?
+            .try_get(0)?;
         *slot = u64::try_from(n).unwrap_or(0);
     }
     Ok(IngestCounts {

@@ -53,7 +53,10 @@ async fn insert_rows<T>(
     Ok(inserted)
 }
 
-pub(super) async fn write_batch(pool: &SqlitePool, b: &WriteBatch) -> Result<BatchOutcome, StoreError> {
+pub(super) async fn write_batch(
+    pool: &SqlitePool,
+    b: &WriteBatch,
+) -> Result<BatchOutcome, StoreError> {
     let mut tx = pool.begin().await?;
     let mut inserted = 0u64;
     inserted += insert_rows(
