@@ -1,12 +1,14 @@
 //! The fleet table. Only the rows on screen are built.
 
+use std::fmt::Write as _;
+
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::widgets::Paragraph;
 
-use super::{Ui, age};
+use super::Ui;
 use crate::console::state::{App, Connection};
 use crate::domain::device::DeviceStatus;
 use crate::domain::model::DeviceRow;
@@ -59,63 +61,100 @@ fn visible_columns(width: u16) -> Vec<(Col, &'static str, u16)> {
     cols.into_iter().map(|(c, t, w, _)| (c, t, w)).collect()
 }
 
-fn status_cell(s: DeviceStatus, t: &Theme) -> Cell<'static> {
-    let (text, m) = match s {
+fn status_text(s: DeviceStatus) -> (&'static str, Meaning) {
+    match s {
         DeviceStatus::Online => ("▲ online", Meaning::Ok),
         DeviceStatus::Stale => ("◆ stale", Meaning::Stale),
         DeviceStatus::Offline => ("▼ offline", Meaning::Offline),
         DeviceStatus::Pending => ("○ pending", Meaning::Pending),
+    }
+}
+
+/// Writes `age` into `out` (no allocation once `out` has room).
+fn write_age(out: &mut String, now: chrono::DateTime<chrono::Utc>, then: Option<chrono::DateTime<chrono::Utc>>) {
+    let Some(t) = then else {
+        out.push('—');
+        return;
     };
-    Cell::from(Span::styled(text, t.style(m)))
+    let s = (now - t).num_seconds().max(0);
+    let _ = match s {
+        0..60 => write!(out, "{s}s"),
+        60..3_600 => write!(out, "{}m", s / 60),
+        3_600..86_400 => write!(out, "{}h", s / 3_600),
+        _ => write!(out, "{}d", s / 86_400),
+    };
 }
 
-fn pct(v: Option<f32>, warn: f32, t: &Theme) -> Cell<'static> {
-    match v {
-        Some(v) => {
-            let style = if v >= warn {
-                t.style(Meaning::Major)
-            } else {
-                Style::default()
-            };
-            Cell::from(Span::styled(format!("{v:>3.0}%"), style))
-        }
-        None => Cell::from(Span::styled("   —", t.style(Meaning::Muted))),
-    }
-}
-
-fn cell(app: &App, r: &DeviceRow, col: Col, t: &Theme) -> Cell<'static> {
+/// The text and style of one cell. Borrowed text where the row has it;
+/// numbers are formatted into `scratch`.
+fn cell<'a>(
+    app: &App,
+    r: &'a DeviceRow,
+    col: Col,
+    t: &Theme,
+    scratch: &'a mut String,
+) -> (&'a str, Style) {
+    scratch.clear();
+    let muted = t.style(Meaning::Muted);
     match col {
-        Col::Status => status_cell(r.status, t),
-        Col::Name => Cell::from(r.name.as_str().to_owned()),
-        Col::Tenant => Cell::from(Span::styled(
-            r.tenant.as_str().to_owned(),
-            t.style(Meaning::Muted),
-        )),
-        Col::Site => Cell::from(r.site_name.as_str().to_owned()),
-        Col::Kind => Cell::from(r.kind.label()),
-        Col::Firmware => Cell::from(Span::styled(
-            r.firmware.as_str().to_owned(),
-            t.style(Meaning::Muted),
-        )),
-        Col::Cpu => pct(r.cpu_pct, 90.0, t),
-        Col::Mem => pct(r.mem_pct, 95.0, t),
-        Col::Signal => match r.signal_dbm {
-            Some(s) => {
-                let style = if s < -80.0 {
-                    t.style(Meaning::Minor)
-                } else {
-                    Style::default()
-                };
-                Cell::from(Span::styled(format!("{s:>4.0}dBm"), style))
+        Col::Status => {
+            let (text, m) = status_text(r.status);
+            (text, t.style(m))
+        }
+        Col::Name => (r.name.as_str(), Style::default()),
+        Col::Tenant => (r.tenant.as_str(), muted),
+        Col::Site => (r.site_name.as_str(), Style::default()),
+        Col::Kind => (r.kind.label(), Style::default()),
+        Col::Firmware => (r.firmware.as_str(), muted),
+        Col::Cpu | Col::Mem => {
+            let (v, warn) = if col == Col::Cpu { (r.cpu_pct, 90.0) } else { (r.mem_pct, 95.0) };
+            match v {
+                Some(v) => {
+                    let _ = write!(scratch, "{v:>3.0}%");
+                    let style = if v >= warn { t.style(Meaning::Major) } else { Style::default() };
+                    (scratch.as_str(), style)
+                }
+                None => ("   —", muted),
             }
-            None => Cell::from(Span::styled("      —", t.style(Meaning::Muted))),
+        }
+        Col::Signal => match r.signal_dbm {
+            Some(v) => {
+                let _ = write!(scratch, "{v:>4.0}dBm");
+                let style = if v < -80.0 { t.style(Meaning::Minor) } else { Style::default() };
+                (scratch.as_str(), style)
+            }
+            None => ("      —", muted),
         },
-        Col::Seen => Cell::from(age(app.now, r.last_seen)),
-        Col::Since => Cell::from(Span::styled(
-            age(app.now, r.status_since),
-            t.style(Meaning::Muted),
-        )),
+        Col::Seen => {
+            write_age(scratch, app.now, r.last_seen);
+            (scratch.as_str(), Style::default())
+        }
+        Col::Since => {
+            write_age(scratch, app.now, r.status_since);
+            (scratch.as_str(), muted)
+        }
     }
+}
+
+/// Column x offsets and widths for `width`: fixed columns keep their width,
+/// NAME and SITE share what is left.
+fn layout(cols: &[(Col, &'static str, u16)], width: u16) -> Vec<(Col, &'static str, u16, u16)> {
+    let fixed: u16 = cols.iter().map(|c| c.2 + 1).sum();
+    let spare = width.saturating_sub(fixed);
+    let flex = cols.iter().filter(|c| matches!(c.0, Col::Name | Col::Site)).count().max(1) as u16;
+    let mut x = 0u16;
+    let mut out = Vec::with_capacity(cols.len());
+    for (i, &(col, title, w)) in cols.iter().enumerate() {
+        let extra = if matches!(col, Col::Name | Col::Site) {
+            spare / flex + if i == 1 { spare % flex } else { 0 }
+        } else {
+            0
+        };
+        let w = w + extra;
+        out.push((col, title, x, w));
+        x = x.saturating_add(w + 1);
+    }
+    out
 }
 
 pub(super) fn table(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
@@ -124,40 +163,42 @@ pub(super) fn table(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
         let msg = match (&app.connection, app.fleet.total()) {
             (Connection::Connecting, _) => "Loading the fleet…".to_string(),
             (Connection::Lost(why), 0) => format!("No connection to the worker: {why}"),
-            (_, 0) => "No devices yet.".to_string(),
+            (_, 0) => "No devices yet. `vigie demo` fills this database with a simulated fleet.".to_string(),
             _ => "No device matches the filter. esc clears it.".to_string(),
         };
         f.render_widget(
-            Paragraph::new(Line::from(Span::styled(msg, t.style(Meaning::Muted))))
-                .style(t.style(Meaning::Base)),
+            Paragraph::new(Line::from(Span::styled(msg, t.style(Meaning::Muted)))).style(t.style(Meaning::Base)),
             area,
         );
         return;
     }
-    let cols = visible_columns(area.width);
+    let cols = layout(&visible_columns(area.width), area.width);
+    let buf = f.buffer_mut();
+    buf.set_style(area, t.style(Meaning::Base));
+    let head = t.style(Meaning::ColumnHeader);
+    for &(_, title, x, w) in &cols {
+        if x < area.width {
+            buf.set_stringn(area.x + x, area.y, title, usize::from(w.min(area.width - x)), head);
+        }
+    }
     let rows_on_screen = usize::from(area.height.saturating_sub(1));
     let end = (app.offset + rows_on_screen).min(app.fleet.len());
-    let mut rows = Vec::with_capacity(end.saturating_sub(app.offset));
-    for i in app.offset..end {
+    let selection = t.style(Meaning::Selection);
+    let mut scratch = String::with_capacity(32);
+    for (line, i) in (app.offset..end).enumerate() {
         let Some(r) = app.fleet.get(i) else { break };
-        let mut row = Row::new(cols.iter().map(|(c, _, _)| cell(app, r, *c, t)));
-        if i == app.selected {
-            row = row.style(t.style(Meaning::Selection));
+        let y = area.y + 1 + u16::try_from(line).unwrap_or(u16::MAX);
+        let selected = i == app.selected;
+        if selected {
+            buf.set_style(Rect::new(area.x, y, area.width, 1), selection);
         }
-        rows.push(row);
+        for &(col, _, x, w) in &cols {
+            if x >= area.width {
+                break;
+            }
+            let (text, style) = cell(app, r, col, t, &mut scratch);
+            let style = if selected { style.patch(selection) } else { style };
+            buf.set_stringn(area.x + x, y, text, usize::from(w.min(area.width - x)), style);
+        }
     }
-    let widths: Vec<Constraint> = cols
-        .iter()
-        .map(|(c, _, w)| match c {
-            Col::Name | Col::Site => Constraint::Min(*w),
-            _ => Constraint::Length(*w),
-        })
-        .collect();
-    let header = Row::new(cols.iter().map(|(_, title, _)| Cell::from(*title)))
-        .style(t.style(Meaning::ColumnHeader));
-    let table = Table::new(rows, widths)
-        .header(header)
-        .column_spacing(1)
-        .style(t.style(Meaning::Base));
-    f.render_widget(table, area);
 }

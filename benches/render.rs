@@ -1,0 +1,101 @@
+//! Frame time of the fleet view at 200×60 with 100,000 and 1,000,000
+//! devices in the model: only the visible rows are built, so the two should
+//! cost the same.
+//!
+//! `cargo bench --bench render`
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+use vigie::console::state::App;
+use vigie::console::update::{Msg, update};
+use vigie::console::views::{self, Ui};
+use vigie::domain::device::DeviceStatus;
+use vigie::domain::model::DeviceRow;
+use vigie::settings::keymap::KeyMap;
+use vigie::settings::theme::{Depth, Theme};
+use vigie::store::StatusCounts;
+use vigie::worker::api::Snapshot;
+
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+}
+
+fn rows(n: usize) -> Vec<DeviceRow> {
+    let plan = vigie::sim::plan(1, n);
+    plan.inventory
+        .devices
+        .iter()
+        .enumerate()
+        .map(|(i, d)| DeviceRow {
+            tenant: d.tenant.clone(),
+            id: d.id.clone(),
+            name: d.name.clone(),
+            kind: d.kind,
+            site: d.site.clone(),
+            site_name: d.site.as_str().into(),
+            firmware: d.firmware.clone(),
+            status: if i % 13 == 0 { DeviceStatus::Offline } else { DeviceStatus::Online },
+            status_since: Some(now()),
+            last_seen: Some(now() - chrono::Duration::seconds((i % 600) as i64)),
+            cpu_pct: Some((i % 100) as f32),
+            mem_pct: Some(50.0),
+            signal_dbm: Some(-60.0),
+            uptime_s: Some(1),
+        })
+        .collect()
+}
+
+fn measure(n: usize) -> (usize, f64, f64, f64) {
+    let rows = rows(n);
+    let len = rows.len();
+    let keymap = KeyMap::builtin();
+    let theme = Theme::builtin(Depth::TrueColor);
+    let ui = Ui { theme: &theme, keymap: &keymap };
+    let mut app = App::new("all tenants", "bench", now());
+    update(&mut app, &keymap, Msg::Term(TermEvent::Resize(200, 60)));
+    update(
+        &mut app,
+        &keymap,
+        Msg::Snapshot(Box::new(Snapshot {
+            events_seq: 0,
+            counts: StatusCounts::default(),
+            devices: rows,
+            incidents: vec![],
+        })),
+    );
+    let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
+    let frames = 3_000;
+    let mut times = Vec::with_capacity(frames);
+    for i in 0..frames + 100 {
+        // Scroll one row per frame so every frame has new content to draw.
+        update(&mut app, &keymap, Msg::Term(TermEvent::Key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE))));
+        let t = Instant::now();
+        terminal.draw(|f| views::draw(&app, &ui, f)).unwrap();
+        if i >= 100 {
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    let mean = times.iter().sum::<f64>() / times.len() as f64;
+    (len, mean, times[times.len() / 2], times[times.len() * 99 / 100])
+}
+
+fn main() {
+    println!("fleet view, 200×60, TestBackend, 3,000 frames after 100 warm-up, one row scrolled per frame");
+    let mut got = Vec::new();
+    for n in [100_000, 1_000_000] {
+        let (len, mean, p50, p99) = measure(n);
+        println!("{len:>9} devices: mean {mean:.3} ms, p50 {p50:.3} ms, p99 {p99:.3} ms per frame");
+        got.push((mean, p50));
+    }
+    println!(
+        "1M vs 100k: mean {:+.1}%, p50 {:+.1}%",
+        100.0 * (got[1].0 / got[0].0 - 1.0),
+        100.0 * (got[1].1 / got[0].1 - 1.0)
+    );
+}
