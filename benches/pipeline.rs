@@ -69,7 +69,9 @@ fn metrics_only(inv: &vigie::domain::model::Inventory, n: usize) -> Vec<Envelope
 
 async fn pipeline(label: &str, inv: &vigie::domain::model::Inventory, msgs: &[Envelope]) -> f64 {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("bench.db").to_str().unwrap()).await.unwrap();
+    let store = SqliteStore::open(dir.path().join("bench.db").to_str().unwrap())
+        .await
+        .unwrap();
     store.migrate().await.unwrap();
     store.import_inventory(inv).await.unwrap();
     let store: Arc<dyn Store> = Arc::new(store);
@@ -78,29 +80,44 @@ async fn pipeline(label: &str, inv: &vigie::domain::model::Inventory, msgs: &[En
         dedupe_window: Duration::from_secs(600),
     }));
     for m in msgs {
-        bus.publish(&m.subject(), m.id.as_str(), Bytes::from(encode(m))).await.unwrap();
+        bus.publish(&m.subject(), m.id.as_str(), Bytes::from(encode(m)))
+            .await
+            .unwrap();
     }
     let (clock, _) = Clock::manual(start());
+    let batch: usize = std::env::var("BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5_000);
     let cfg = WorkerConfig {
-        batch_size: 4_000,
+        batch_size: batch,
         fetch_wait: Duration::from_millis(1),
         ..WorkerConfig::default()
     };
-    let mut worker = Worker::start(Arc::clone(&bus), Arc::clone(&store), clock, cfg).await.unwrap();
+    let mut worker = Worker::start(Arc::clone(&bus), Arc::clone(&store), clock, cfg)
+        .await
+        .unwrap();
     let stats = worker.stats();
     let t = Instant::now();
     let mut done = 0;
     while done < msgs.len() {
         done += worker.step().await.unwrap().fetched;
     }
+    worker.flush().await.unwrap();
     let secs = t.elapsed().as_secs_f64();
     let rate = msgs.len() as f64 / secs;
-    let rows = store.ingest_counts(&vigie::store::Scope::All).await.unwrap().total();
+    let rows = store
+        .ingest_counts(&vigie::store::Scope::All)
+        .await
+        .unwrap()
+        .total();
     println!(
         "pipeline  {label:<14} {:>8} events in {secs:>6.3} s = {:>9.0} events/s ({rows} telemetry rows, {} dead-lettered, {} batches)",
         msgs.len(),
         rate,
-        stats.dead_lettered.load(std::sync::atomic::Ordering::Relaxed),
+        stats
+            .dead_lettered
+            .load(std::sync::atomic::Ordering::Relaxed),
         stats.batches.load(std::sync::atomic::Ordering::Relaxed),
     );
     rate
@@ -109,15 +126,24 @@ async fn pipeline(label: &str, inv: &vigie::domain::model::Inventory, msgs: &[En
 fn baseline(inv: &vigie::domain::model::Inventory, msgs: &[Envelope]) -> f64 {
     let dir = tempfile::tempdir().unwrap();
     let mut conn = rusqlite::Connection::open(dir.path().join("baseline.db")).unwrap();
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;")
-        .unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;",
+    )
+    .unwrap();
     for m in vigie::store::migrate::SQLITE {
         conn.execute_batch(m.sql).unwrap();
     }
     let rows: Vec<_> = msgs
         .iter()
         .enumerate()
-        .map(|(i, m)| (m.tenant.to_string(), m.id.to_string(), inv.devices[i % inv.devices.len()].id.to_string(), m.ts.timestamp_millis()))
+        .map(|(i, m)| {
+            (
+                m.tenant.to_string(),
+                m.id.to_string(),
+                inv.devices[i % inv.devices.len()].id.to_string(),
+                m.ts.timestamp_millis(),
+            )
+        })
         .collect();
     let t = Instant::now();
     for chunk in rows.chunks(2_000) {
@@ -130,8 +156,17 @@ fn baseline(inv: &vigie::domain::model::Inventory, msgs: &[Envelope]) -> f64 {
                 )
                 .unwrap();
             for (tenant, id, device, ts) in chunk {
-                stmt.execute(rusqlite::params![tenant, id, device, ts, 12.5, 40.0, 1_000_000i64, 200_000i64])
-                    .unwrap();
+                stmt.execute(rusqlite::params![
+                    tenant,
+                    id,
+                    device,
+                    ts,
+                    12.5,
+                    40.0,
+                    1_000_000i64,
+                    200_000i64
+                ])
+                .unwrap();
             }
         }
         tx.commit().unwrap();
@@ -146,18 +181,67 @@ fn baseline(inv: &vigie::domain::model::Inventory, msgs: &[Envelope]) -> f64 {
     rate
 }
 
+/// Decoding alone, for the breakdown.
+fn decode_only(msgs: &[Envelope]) -> f64 {
+    let encoded: Vec<(String, Vec<u8>)> = msgs.iter().map(|m| (m.subject(), encode(m))).collect();
+    let t = Instant::now();
+    let mut ok = 0usize;
+    for (subject, bytes) in &encoded {
+        ok += usize::from(vigie::bus::envelope::decode_on(subject, bytes).is_ok());
+    }
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(ok, msgs.len());
+    let rate = msgs.len() as f64 / secs;
+    println!(
+        "decode    alone         {:>8} events in {secs:>6.3} s = {rate:>9.0} events/s",
+        msgs.len()
+    );
+    rate
+}
+
+fn median(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(|a, b| a.total_cmp(b));
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
 fn main() {
-    let n: usize = std::env::var("EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(400_000);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let n: usize = std::env::var("EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400_000);
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+        .max(1);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let (inv, mix) = sim_mix(n);
     let metrics = metrics_only(&inv, n);
-    println!("machine: {} cores; {n} events per run", std::thread::available_parallelism().map_or(0, |p| p.get()));
-    let base = baseline(&inv, &metrics);
-    let mix_rate = rt.block_on(pipeline("simulated mix", &inv, &mix));
-    let metrics_rate = rt.block_on(pipeline("metrics only", &inv, &metrics));
     println!(
-        "ratio     simulated mix {:.0}% of baseline; metrics only {:.0}% of baseline",
-        100.0 * mix_rate / base,
-        100.0 * metrics_rate / base
+        "machine: {} cores; {n} events per run; {rounds} rounds; batch {}",
+        std::thread::available_parallelism().map_or(0, |p| p.get()),
+        std::env::var("BATCH").unwrap_or_else(|_| "5000".into())
+    );
+    decode_only(&mix);
+    let (mut base, mut mixed, mut only) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        base.push(baseline(&inv, &metrics));
+        mixed.push(rt.block_on(pipeline("simulated mix", &inv, &mix)));
+        only.push(rt.block_on(pipeline("metrics only", &inv, &metrics)));
+    }
+    let (b, b_lo, b_hi) = median(base);
+    let (m, m_lo, m_hi) = median(mixed);
+    let (o, o_lo, o_hi) = median(only);
+    println!("median    baseline      {b:>9.0} rows/s   (min {b_lo:.0}, max {b_hi:.0})");
+    println!(
+        "median    simulated mix {m:>9.0} events/s (min {m_lo:.0}, max {m_hi:.0}) = {:.0}% of baseline",
+        100.0 * m / b
+    );
+    println!(
+        "median    metrics only  {o:>9.0} events/s (min {o_lo:.0}, max {o_hi:.0}) = {:.0}% of baseline",
+        100.0 * o / b
     );
 }

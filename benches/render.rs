@@ -39,7 +39,11 @@ fn rows(n: usize) -> Vec<DeviceRow> {
             site: d.site.clone(),
             site_name: d.site.as_str().into(),
             firmware: d.firmware.clone(),
-            status: if i % 13 == 0 { DeviceStatus::Offline } else { DeviceStatus::Online },
+            status: if i % 13 == 0 {
+                DeviceStatus::Offline
+            } else {
+                DeviceStatus::Online
+            },
             status_since: Some(now()),
             last_seen: Some(now() - chrono::Duration::seconds((i % 600) as i64)),
             cpu_pct: Some((i % 100) as f32),
@@ -55,7 +59,10 @@ fn measure(n: usize) -> (usize, f64, f64, f64) {
     let len = rows.len();
     let keymap = KeyMap::builtin();
     let theme = Theme::builtin(Depth::TrueColor);
-    let ui = Ui { theme: &theme, keymap: &keymap };
+    let ui = Ui {
+        theme: &theme,
+        keymap: &keymap,
+    };
     let mut app = App::new("all tenants", "bench", now());
     update(&mut app, &keymap, Msg::Term(TermEvent::Resize(200, 60)));
     update(
@@ -73,7 +80,14 @@ fn measure(n: usize) -> (usize, f64, f64, f64) {
     let mut times = Vec::with_capacity(frames);
     for i in 0..frames + 100 {
         // Scroll one row per frame so every frame has new content to draw.
-        update(&mut app, &keymap, Msg::Term(TermEvent::Key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE))));
+        update(
+            &mut app,
+            &keymap,
+            Msg::Term(TermEvent::Key(KeyEvent::new(
+                KeyCode::Char('j'),
+                KeyModifiers::NONE,
+            ))),
+        );
         let t = Instant::now();
         terminal.draw(|f| views::draw(&app, &ui, f)).unwrap();
         if i >= 100 {
@@ -82,11 +96,18 @@ fn measure(n: usize) -> (usize, f64, f64, f64) {
     }
     times.sort_by(|a, b| a.total_cmp(b));
     let mean = times.iter().sum::<f64>() / times.len() as f64;
-    (len, mean, times[times.len() / 2], times[times.len() * 99 / 100])
+    (
+        len,
+        mean,
+        times[times.len() / 2],
+        times[times.len() * 99 / 100],
+    )
 }
 
 fn main() {
-    println!("fleet view, 200×60, TestBackend, 3,000 frames after 100 warm-up, one row scrolled per frame");
+    println!(
+        "fleet view, 200×60, TestBackend, 3,000 frames after 100 warm-up, one row scrolled per frame"
+    );
     let mut got = Vec::new();
     for n in [100_000, 1_000_000] {
         let (len, mean, p50, p99) = measure(n);

@@ -23,7 +23,7 @@ use tokio::sync::{Mutex, watch};
 use crate::bus::envelope;
 use crate::bus::event::Event;
 use crate::bus::{AckToken, Bus, BusError, Consumer, ConsumerOptions, Delivery, Stream, subject};
-use crate::store::{Scope, Store, StoreError};
+use crate::store::{BatchOutcome, Scope, Store, StoreError};
 pub use clock::Clock;
 use state::{Changes, FleetState, StatePolicy};
 
@@ -57,7 +57,7 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
             consumer: "vigie-worker".into(),
-            batch_size: 2_000,
+            batch_size: 5_000,
             fetch_wait: Duration::from_millis(100),
             sweep_every: Duration::from_secs(5),
             retry_delay: Duration::from_secs(1),
@@ -107,6 +107,23 @@ pub struct StepOutcome {
     pub events: usize,
 }
 
+/// A batch decoded and applied, not yet written.
+struct Prepared {
+    changes: Changes,
+    tokens: Vec<AckToken>,
+    outcome: StepOutcome,
+}
+
+/// A batch being written.
+struct InFlight {
+    write: tokio::task::JoinHandle<Result<BatchOutcome, StoreError>>,
+    events: Vec<(crate::domain::Id, crate::bus::event::EventBody)>,
+    tokens: Vec<AckToken>,
+    outcome: StepOutcome,
+    /// The snapshot lock, held until the events are published.
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+}
+
 /// The worker.
 pub struct Worker {
     bus: Arc<dyn Bus>,
@@ -122,6 +139,7 @@ pub struct Worker {
     run_id: String,
     event_seq: u64,
     last_sweep: Instant,
+    in_flight: Option<InFlight>,
 }
 
 /// Loads the fleet state from the store.
@@ -184,6 +202,7 @@ impl Worker {
             run_id,
             event_seq: 0,
             last_sweep: Instant::now(),
+            in_flight: None,
         })
     }
 
@@ -206,14 +225,14 @@ impl Worker {
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), WorkerError> {
         loop {
             if *shutdown.borrow() {
-                return Ok(());
+                return self.flush().await;
             }
             if self.last_sweep.elapsed() >= self.cfg.sweep_every {
                 self.sweep().await?;
             }
             tokio::select! {
                 biased;
-                _ = shutdown.changed() => return Ok(()),
+                _ = shutdown.changed() => return self.flush().await,
                 r = self.step() => match r {
                     Ok(_) => {}
                     Err(WorkerError::Store(e)) => {
@@ -226,31 +245,54 @@ impl Worker {
         }
     }
 
-    /// Runs the periodic sweep now.
+    /// Runs the periodic sweep now and waits until its changes are stored.
     pub async fn sweep(&mut self) -> Result<(), WorkerError> {
         self.last_sweep = Instant::now();
+        self.flush().await?;
         let mut changes = Changes::default();
         let now = self.clock.now();
         self.state.sweep(now, &mut changes);
-        self.commit(changes, &[]).await?;
-        Ok(())
+        self.begin_write(Prepared {
+            changes,
+            tokens: Vec::new(),
+            outcome: StepOutcome::default(),
+        })
+        .await;
+        self.flush().await
     }
 
     /// Fetches and processes one batch.
+    ///
+    /// Batches are pipelined: this batch is decoded and applied while the
+    /// previous one is being written on the database's own thread; then
+    /// the previous one is finished (events published, messages acked) and
+    /// this one's write begins. An empty fetch finishes the batch in flight,
+    /// so stepping until nothing is fetched leaves everything stored.
     pub async fn step(&mut self) -> Result<StepOutcome, WorkerError> {
         let batch = self
             .consumer
             .fetch(self.cfg.batch_size, self.cfg.fetch_wait)
             .await?;
         if batch.is_empty() {
+            self.flush().await?;
             return Ok(StepOutcome::default());
         }
-        self.process(batch).await
+        let prepared = self.prepare(batch).await?;
+        let outcome = prepared.outcome;
+        if let Err(e) = self.flush().await {
+            // The state already holds this batch too: hand it back.
+            self.give_back(&prepared.tokens).await;
+            return Err(e);
+        }
+        self.begin_write(prepared).await;
+        Ok(outcome)
     }
 
-    async fn process(&mut self, batch: Vec<Delivery>) -> Result<StepOutcome, WorkerError> {
+    /// Decodes and applies a batch to the in-memory state; dead-letters
+    /// what cannot be accepted.
+    async fn prepare(&mut self, batch: Vec<Delivery>) -> Result<Prepared, WorkerError> {
         let now = self.clock.now();
-        let mut out = StepOutcome {
+        let mut outcome = StepOutcome {
             fetched: batch.len(),
             ..StepOutcome::default()
         };
@@ -260,7 +302,7 @@ impl Worker {
         for (i, d) in batch.iter().enumerate() {
             match envelope::decode_on(&d.subject, &d.payload) {
                 Ok(env) => match self.state.apply(&env, now, &mut changes) {
-                    Ok(()) => out.accepted += 1,
+                    Ok(()) => outcome.accepted += 1,
                     Err(refusal) => rejected.push((i, refusal.reason(), refusal.to_string())),
                 },
                 Err(e) => rejected.push((i, e.reason(), e.to_string())),
@@ -269,43 +311,71 @@ impl Worker {
         }
         self.state.flush_events(now, &mut changes, false);
         for (i, reason, error) in &rejected {
-            self.dead_letter(&batch[*i], reason, error.clone()).await?;
-        }
-        out.dead_lettered = rejected.len();
-        out.events = changes.events.len();
-        if let Err(e) = self.commit(changes, &tokens).await {
-            self.stats.failed_batches.fetch_add(1, Ordering::Relaxed);
-            for t in &tokens {
-                // Best effort: without the nak the ack wait redelivers anyway.
-                let _ = self.consumer.nak(t, self.cfg.retry_delay).await;
+            if let Err(e) = self.dead_letter(&batch[*i], reason, error.clone()).await {
+                self.give_back(&tokens).await;
+                return Err(e);
             }
-            // The in-memory state ran ahead of the database: start again
-            // from what the database holds.
-            if let Ok(state) = load_state(self.store.as_ref(), self.cfg.policy.clone()).await {
-                self.state = state;
-            }
-            return Err(e);
         }
-        self.stats
-            .accepted
-            .fetch_add(out.accepted as u64, Ordering::Relaxed);
-        self.stats
-            .dead_lettered
-            .fetch_add(out.dead_lettered as u64, Ordering::Relaxed);
-        Ok(out)
+        outcome.dead_lettered = rejected.len();
+        outcome.events = changes.events.len();
+        Ok(Prepared {
+            changes,
+            tokens,
+            outcome,
+        })
     }
 
-    async fn commit(&mut self, changes: Changes, tokens: &[AckToken]) -> Result<(), WorkerError> {
-        let guard = self.publish_lock.lock().await;
-        if !changes.batch.is_empty() {
-            let outcome = self.store.write_batch(&changes.batch).await?;
-            self.stats
-                .duplicates
-                .fetch_add(outcome.duplicates, Ordering::Relaxed);
-        }
+    /// Starts writing a prepared batch on the database thread.
+    async fn begin_write(&mut self, p: Prepared) {
+        let guard = Arc::clone(&self.publish_lock).lock_owned().await;
+        let store = Arc::clone(&self.store);
+        let batch = p.changes.batch;
+        let write = tokio::spawn(async move {
+            if batch.is_empty() {
+                Ok(BatchOutcome::default())
+            } else {
+                store.write_batch(&batch).await
+            }
+        });
+        self.in_flight = Some(InFlight {
+            write,
+            events: p.changes.events,
+            tokens: p.tokens,
+            outcome: p.outcome,
+            _guard: guard,
+        });
+    }
+
+    /// Finishes the batch in flight: waits for its commit, publishes its
+    /// events, then acknowledges its messages. On a failed write nothing is
+    /// acknowledged, the messages are handed back for redelivery and the
+    /// state is reloaded from the database.
+    pub async fn flush(&mut self) -> Result<(), WorkerError> {
+        let Some(f) = self.in_flight.take() else {
+            return Ok(());
+        };
+        let written = match f.write.await {
+            Ok(r) => r,
+            Err(join) => Err(StoreError::Invalid(format!("database task failed: {join}"))),
+        };
+        let outcome = match written {
+            Ok(o) => o,
+            Err(e) => {
+                self.stats.failed_batches.fetch_add(1, Ordering::Relaxed);
+                self.give_back(&f.tokens).await;
+                drop(f._guard);
+                if let Ok(state) = load_state(self.store.as_ref(), self.cfg.policy.clone()).await {
+                    self.state = state;
+                }
+                return Err(e.into());
+            }
+        };
+        self.stats
+            .duplicates
+            .fetch_add(outcome.duplicates, Ordering::Relaxed);
         let now = self.clock.now();
-        let n = changes.events.len() as u64;
-        for (tenant, body) in changes.events {
+        let n = f.events.len() as u64;
+        for (tenant, body) in f.events {
             self.event_seq += 1;
             let event = Event::new(
                 format!("{}-{}", self.run_id, self.event_seq),
@@ -318,13 +388,27 @@ impl Worker {
                 .publish(&event.subject(), &event.id, Bytes::from(payload))
                 .await?;
         }
-        drop(guard);
-        if !tokens.is_empty() {
-            self.consumer.ack(tokens).await?;
+        drop(f._guard);
+        if !f.tokens.is_empty() {
+            self.consumer.ack(&f.tokens).await?;
         }
+        self.stats
+            .accepted
+            .fetch_add(f.outcome.accepted as u64, Ordering::Relaxed);
+        self.stats
+            .dead_lettered
+            .fetch_add(f.outcome.dead_lettered as u64, Ordering::Relaxed);
         self.stats.batches.fetch_add(1, Ordering::Relaxed);
         self.stats.events.fetch_add(n, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Asks for redelivery of messages that were not stored.
+    async fn give_back(&mut self, tokens: &[AckToken]) {
+        for t in tokens {
+            // Best effort: without the nak the ack wait redelivers anyway.
+            let _ = self.consumer.nak(t, self.cfg.retry_delay).await;
+        }
     }
 
     async fn dead_letter(

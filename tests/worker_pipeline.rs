@@ -691,7 +691,9 @@ async fn nothing_is_acked_before_it_is_committed() {
     for i in 0..10 {
         rig.send(&format!("ws-{i}"), t0(), metrics(1.0)).await;
     }
-    assert!(rig.worker.step().await.is_err(), "the write fails");
+    // The batch is applied and its write begins; finishing it fails.
+    assert_eq!(rig.worker.step().await.unwrap().fetched, 10);
+    assert!(rig.worker.flush().await.is_err(), "the write fails");
     assert_eq!(
         rig.store.ingest_counts(&Scope::All).await.unwrap().metrics,
         0

@@ -76,7 +76,7 @@ CREATE TABLE metric_samples (
     tx_bps    INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, msg_id)
 ) WITHOUT ROWID;
-CREATE INDEX metric_samples_series ON metric_samples (tenant_id, device_id, ts);
+CREATE INDEX metric_samples_ts ON metric_samples (ts);
 
 CREATE TABLE signal_samples (
     tenant_id TEXT NOT NULL,
@@ -88,7 +88,7 @@ CREATE TABLE signal_samples (
     snr_db    REAL,
     PRIMARY KEY (tenant_id, msg_id)
 ) WITHOUT ROWID;
-CREATE INDEX signal_samples_series ON signal_samples (tenant_id, device_id, ts);
+CREATE INDEX signal_samples_ts ON signal_samples (ts);
 
 CREATE TABLE log_lines (
     tenant_id TEXT NOT NULL,

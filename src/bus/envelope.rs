@@ -10,6 +10,8 @@
 //! schema-invalid input with a [`DecodeError`] whose [`DecodeError::reason`]
 //! names the dead-letter subject.
 
+mod fast;
+
 use std::borrow::Cow;
 use std::fmt;
 
@@ -213,8 +215,10 @@ fn path_error(e: serde_path_to_error::Error<serde_json::Error>, prefix: &str) ->
 
 fn decode_body(kind: Kind, raw: &RawValue) -> Result<Telemetry, DecodeError> {
     fn typed<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Result<T, DecodeError> {
-        let mut de = serde_json::Deserializer::from_str(raw.get());
-        serde_path_to_error::deserialize(&mut de).map_err(|e| path_error(e, "body"))
+        serde_json::from_str(raw.get()).or_else(|_| {
+            let mut de = serde_json::Deserializer::from_str(raw.get());
+            serde_path_to_error::deserialize(&mut de).map_err(|e| path_error(e, "body"))
+        })
     }
     let body = match kind {
         Kind::Heartbeat => Telemetry::Heartbeat(typed(raw)?),
@@ -261,11 +265,20 @@ pub fn decode(bytes: &[u8]) -> Result<Envelope, DecodeError> {
     if nesting_exceeds(bytes, MAX_DEPTH) {
         return Err(DecodeError::TooDeep { max: MAX_DEPTH });
     }
+    if let Some(env) = fast::decode(text) {
+        return Ok(env);
+    }
     let mut de = serde_json::Deserializer::from_str(text);
-    let wire: Wire<'_> = match serde_path_to_error::deserialize(&mut de) {
+    // Plain serde first (fast); only a failure is decoded again with path
+    // tracking, to say which field is wrong.
+    let wire: Wire<'_> = match Wire::deserialize(&mut de) {
         Ok(w) => w,
-        Err(e) => {
-            let err = path_error(e, "");
+        Err(_) => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let err = match serde_path_to_error::deserialize::<_, Wire<'_>>(&mut de) {
+                Ok(_) => DecodeError::schema("envelope", "invalid"),
+                Err(e) => path_error(e, ""),
+            };
             if matches!(err, DecodeError::Schema { .. }) {
                 return Err(version_problem(text).unwrap_or(err));
             }

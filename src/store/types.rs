@@ -40,7 +40,7 @@ impl Scope {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricRow {
     pub tenant: Id,
-    pub msg_id: String,
+    pub msg_id: std::sync::Arc<str>,
     pub device: Id,
     pub ts: DateTime<Utc>,
     pub cpu_pct: f32,
@@ -53,7 +53,7 @@ pub struct MetricRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignalRow {
     pub tenant: Id,
-    pub msg_id: String,
+    pub msg_id: std::sync::Arc<str>,
     pub device: Id,
     pub peer: Id,
     pub ts: DateTime<Utc>,
@@ -65,7 +65,7 @@ pub struct SignalRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogRow {
     pub tenant: Id,
-    pub msg_id: String,
+    pub msg_id: std::sync::Arc<str>,
     pub device: Id,
     pub ts: DateTime<Utc>,
     pub level: String,
@@ -76,7 +76,7 @@ pub struct LogRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigRow {
     pub tenant: Id,
-    pub msg_id: String,
+    pub msg_id: std::sync::Arc<str>,
     pub device: Id,
     pub ts: DateTime<Utc>,
     pub format: SafeText,

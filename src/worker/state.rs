@@ -4,6 +4,7 @@
 //! the pipeline to write and announce.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -51,8 +52,12 @@ struct DeviceEntry {
     thresholds: StatusThresholds,
     interval_s: u32,
     trackers: HashMap<String, AlertTracker>,
-    /// Needs writing.
+    /// Status changed: write with this batch.
     dirty: bool,
+    /// Values (CPU, last seen…) changed: written at most every live
+    /// interval, with the next status change, or at the sweep.
+    values_dirty: bool,
+    last_write: Option<DateTime<Utc>>,
     /// Has unannounced value changes.
     unannounced: bool,
     last_event: Option<DateTime<Utc>>,
@@ -73,7 +78,7 @@ type Key = (Id, Id);
 /// Settings of the state machines and rules.
 #[derive(Debug, Clone)]
 pub struct StatePolicy {
-    pub rules: Vec<ThresholdRule>,
+    pub rules: Arc<[ThresholdRule]>,
     pub link: LinkPolicy,
     /// Value-only changes (CPU, signal…) of one device are announced at most
     /// this often; status changes always at once.
@@ -83,7 +88,7 @@ pub struct StatePolicy {
 impl Default for StatePolicy {
     fn default() -> Self {
         Self {
-            rules: rules::default_threshold_rules(),
+            rules: rules::default_threshold_rules().into(),
             link: LinkPolicy::default(),
             live_event_interval: Duration::seconds(2),
         }
@@ -148,6 +153,8 @@ impl FleetState {
                 interval_s: intervals.get(&key).copied().unwrap_or(60).max(1),
                 trackers,
                 dirty: false,
+                values_dirty: false,
+                last_write: None,
                 unannounced: false,
                 last_event: None,
                 row,
@@ -245,7 +252,7 @@ impl FleetState {
             });
         };
         let (tenant, device) = key;
-        let msg_id = env.id.as_str().to_string();
+        let msg_id: Arc<str> = Arc::from(env.id.as_str());
         let mut threshold_hits: Vec<(usize, bool)> = Vec::new();
         let mut status_change = None;
         match &env.body {
@@ -262,7 +269,7 @@ impl FleetState {
                     if let Some(i) = h.interval_s {
                         dev.interval_s = i.max(1);
                     }
-                    dev.dirty = true;
+                    dev.values_dirty = true;
                 }
             }
             Telemetry::Metrics(m) => {
@@ -278,10 +285,13 @@ impl FleetState {
                 });
                 dev.row.cpu_pct = Some(m.cpu_pct);
                 dev.row.mem_pct = Some(m.mem_pct);
-                dev.dirty = true;
+                dev.values_dirty = true;
                 dev.unannounced = true;
                 for (i, rule) in self.policy.rules.iter().enumerate() {
-                    if let Some(hit) = rule.hit(m) {
+                    // A clear on a rule that is not tracked changes nothing.
+                    if let Some(hit) = rule.hit(m)
+                        && (hit || dev.trackers.contains_key(&rule.name))
+                    {
                         threshold_hits.push((i, hit));
                     }
                 }
@@ -297,7 +307,7 @@ impl FleetState {
                     snr_db: s.snr_db,
                 });
                 dev.row.signal_dbm = Some(s.rssi_dbm);
-                dev.dirty = true;
+                dev.values_dirty = true;
                 dev.unannounced = true;
                 let link = self
                     .link_index
@@ -351,7 +361,8 @@ impl FleetState {
             self.on_status(&tenant, &device, status, env.ts, now, out);
         }
         for (i, hit) in threshold_hits {
-            let rule = self.policy.rules[i].clone();
+            let rules = Arc::clone(&self.policy.rules);
+            let rule = &rules[i];
             self.evaluate(
                 &tenant,
                 &device,
@@ -477,7 +488,16 @@ impl FleetState {
         let Some(dev) = self.devices.get_mut(&(tenant.clone(), device.clone())) else {
             return;
         };
-        let tracker = dev.trackers.entry(rule.to_string()).or_default();
+        if !dev.trackers.contains_key(rule) {
+            if !hit {
+                return;
+            }
+            dev.trackers
+                .insert(rule.to_string(), AlertTracker::default());
+        }
+        let Some(tracker) = dev.trackers.get_mut(rule) else {
+            return;
+        };
         if !hit && tracker.state == AlertState::Ok {
             return;
         }
@@ -626,8 +646,12 @@ impl FleetState {
     pub fn flush_events(&mut self, now: DateTime<Utc>, out: &mut Changes, force: bool) {
         let every = self.policy.live_event_interval;
         for dev in self.devices.values_mut() {
-            if dev.dirty {
+            let values_due =
+                dev.values_dirty && (force || dev.last_write.is_none_or(|t| now - t >= every));
+            if dev.dirty || values_due {
                 dev.dirty = false;
+                dev.values_dirty = false;
+                dev.last_write = Some(now);
                 out.batch.devices.push(DeviceState {
                     tenant: dev.row.tenant.clone(),
                     device: dev.row.id.clone(),

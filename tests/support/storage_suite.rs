@@ -38,7 +38,7 @@ fn metrics(inv: &Inventory, n: usize, prefix: &str) -> Vec<MetricRow> {
             let d = &inv.devices[i % inv.devices.len()];
             MetricRow {
                 tenant: d.tenant.clone(),
-                msg_id: format!("{prefix}-{i}"),
+                msg_id: format!("{prefix}-{i}").into(),
                 device: d.id.clone(),
                 ts: t0() + Duration::seconds(i as i64),
                 cpu_pct: (i % 100) as f32,
@@ -202,7 +202,7 @@ pub async fn device_state_and_series(store: Arc<dyn Store>) {
     for i in 0..10 {
         batch.signals.push(SignalRow {
             tenant: d.tenant.clone(),
-            msg_id: format!("s-{i}"),
+            msg_id: format!("s-{i}").into(),
             device: d.id.clone(),
             peer: id("peer"),
             ts: t0() + Duration::seconds(60 * (9 - i)),

@@ -71,7 +71,11 @@ fn status_text(s: DeviceStatus) -> (&'static str, Meaning) {
 }
 
 /// Writes `age` into `out` (no allocation once `out` has room).
-fn write_age(out: &mut String, now: chrono::DateTime<chrono::Utc>, then: Option<chrono::DateTime<chrono::Utc>>) {
+fn write_age(
+    out: &mut String,
+    now: chrono::DateTime<chrono::Utc>,
+    then: Option<chrono::DateTime<chrono::Utc>>,
+) {
     let Some(t) = then else {
         out.push('—');
         return;
@@ -107,11 +111,19 @@ fn cell<'a>(
         Col::Kind => (r.kind.label(), Style::default()),
         Col::Firmware => (r.firmware.as_str(), muted),
         Col::Cpu | Col::Mem => {
-            let (v, warn) = if col == Col::Cpu { (r.cpu_pct, 90.0) } else { (r.mem_pct, 95.0) };
+            let (v, warn) = if col == Col::Cpu {
+                (r.cpu_pct, 90.0)
+            } else {
+                (r.mem_pct, 95.0)
+            };
             match v {
                 Some(v) => {
                     let _ = write!(scratch, "{v:>3.0}%");
-                    let style = if v >= warn { t.style(Meaning::Major) } else { Style::default() };
+                    let style = if v >= warn {
+                        t.style(Meaning::Major)
+                    } else {
+                        Style::default()
+                    };
                     (scratch.as_str(), style)
                 }
                 None => ("   —", muted),
@@ -120,7 +132,11 @@ fn cell<'a>(
         Col::Signal => match r.signal_dbm {
             Some(v) => {
                 let _ = write!(scratch, "{v:>4.0}dBm");
-                let style = if v < -80.0 { t.style(Meaning::Minor) } else { Style::default() };
+                let style = if v < -80.0 {
+                    t.style(Meaning::Minor)
+                } else {
+                    Style::default()
+                };
                 (scratch.as_str(), style)
             }
             None => ("      —", muted),
@@ -141,7 +157,11 @@ fn cell<'a>(
 fn layout(cols: &[(Col, &'static str, u16)], width: u16) -> Vec<(Col, &'static str, u16, u16)> {
     let fixed: u16 = cols.iter().map(|c| c.2 + 1).sum();
     let spare = width.saturating_sub(fixed);
-    let flex = cols.iter().filter(|c| matches!(c.0, Col::Name | Col::Site)).count().max(1) as u16;
+    let flex = cols
+        .iter()
+        .filter(|c| matches!(c.0, Col::Name | Col::Site))
+        .count()
+        .max(1) as u16;
     let mut x = 0u16;
     let mut out = Vec::with_capacity(cols.len());
     for (i, &(col, title, w)) in cols.iter().enumerate() {
@@ -163,11 +183,13 @@ pub(super) fn table(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
         let msg = match (&app.connection, app.fleet.total()) {
             (Connection::Connecting, _) => "Loading the fleet…".to_string(),
             (Connection::Lost(why), 0) => format!("No connection to the worker: {why}"),
-            (_, 0) => "No devices yet. `vigie demo` fills this database with a simulated fleet.".to_string(),
+            (_, 0) => "No devices yet. `vigie demo` fills this database with a simulated fleet."
+                .to_string(),
             _ => "No device matches the filter. esc clears it.".to_string(),
         };
         f.render_widget(
-            Paragraph::new(Line::from(Span::styled(msg, t.style(Meaning::Muted)))).style(t.style(Meaning::Base)),
+            Paragraph::new(Line::from(Span::styled(msg, t.style(Meaning::Muted))))
+                .style(t.style(Meaning::Base)),
             area,
         );
         return;
@@ -178,7 +200,13 @@ pub(super) fn table(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     let head = t.style(Meaning::ColumnHeader);
     for &(_, title, x, w) in &cols {
         if x < area.width {
-            buf.set_stringn(area.x + x, area.y, title, usize::from(w.min(area.width - x)), head);
+            buf.set_stringn(
+                area.x + x,
+                area.y,
+                title,
+                usize::from(w.min(area.width - x)),
+                head,
+            );
         }
     }
     let rows_on_screen = usize::from(area.height.saturating_sub(1));
@@ -197,8 +225,18 @@ pub(super) fn table(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
                 break;
             }
             let (text, style) = cell(app, r, col, t, &mut scratch);
-            let style = if selected { style.patch(selection) } else { style };
-            buf.set_stringn(area.x + x, y, text, usize::from(w.min(area.width - x)), style);
+            let style = if selected {
+                style.patch(selection)
+            } else {
+                style
+            };
+            buf.set_stringn(
+                area.x + x,
+                y,
+                text,
+                usize::from(w.min(area.width - x)),
+                style,
+            );
         }
     }
 }

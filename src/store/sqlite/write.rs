@@ -66,7 +66,7 @@ pub(super) async fn write_batch(
         &b.metrics,
         |q, r| {
             q.bind(r.tenant.arc())
-                .bind(r.msg_id.clone())
+                .bind(std::sync::Arc::clone(&r.msg_id))
                 .bind(r.device.arc())
                 .bind(to_ms(r.ts))
                 .bind(f64::from(r.cpu_pct))
@@ -83,7 +83,7 @@ pub(super) async fn write_batch(
         &b.signals,
         |q, r| {
             q.bind(r.tenant.arc())
-                .bind(r.msg_id.clone())
+                .bind(std::sync::Arc::clone(&r.msg_id))
                 .bind(r.device.arc())
                 .bind(r.peer.arc())
                 .bind(to_ms(r.ts))
@@ -99,7 +99,7 @@ pub(super) async fn write_batch(
         &b.logs,
         |q, r| {
             q.bind(r.tenant.arc())
-                .bind(r.msg_id.clone())
+                .bind(std::sync::Arc::clone(&r.msg_id))
                 .bind(r.device.arc())
                 .bind(to_ms(r.ts))
                 .bind(r.level.clone())
@@ -114,7 +114,7 @@ pub(super) async fn write_batch(
         &b.configs,
         |q, r| {
             q.bind(r.tenant.arc())
-                .bind(r.msg_id.clone())
+                .bind(std::sync::Arc::clone(&r.msg_id))
                 .bind(r.device.arc())
                 .bind(to_ms(r.ts))
                 .bind(r.format.as_str().to_owned())
