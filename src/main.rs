@@ -1,5 +1,10 @@
 use clap::Parser;
 
+// mimalloc: the worker allocates many small, short-lived values per message;
+// glibc's allocator spent a fifth of the ingest time in its free lists.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = vigie::cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -57,7 +57,7 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
             consumer: "vigie-worker".into(),
-            batch_size: 5_000,
+            batch_size: 10_000,
             fetch_wait: Duration::from_millis(100),
             sweep_every: Duration::from_secs(5),
             retry_delay: Duration::from_secs(1),

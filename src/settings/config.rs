@@ -401,7 +401,7 @@ mod tests {
         assert_eq!(s.console.theme, "default");
         assert_eq!(s.console.fps, 20);
         assert_eq!(s.demo.devices, 2000);
-        assert_eq!(s.worker.batch_size, 5000);
+        assert_eq!(s.worker.batch_size, 10000);
         assert_eq!(s.log.level, "info");
     }
 

@@ -68,7 +68,11 @@ struct LinkEntry {
     machine: LinkMachine,
     interval_s: u32,
     last_report: Option<DateTime<Utc>>,
+    /// State changed: write with this batch.
     dirty: bool,
+    /// Signal changed: written at most every live interval.
+    values_dirty: bool,
+    last_write: Option<DateTime<Utc>>,
     unannounced: bool,
     last_event: Option<DateTime<Utc>>,
 }
@@ -189,6 +193,8 @@ impl FleetState {
                 interval_s,
                 last_report: l.updated,
                 dirty: false,
+                values_dirty: false,
+                last_write: None,
                 unannounced: false,
                 last_event: None,
                 row: l,
@@ -396,7 +402,7 @@ impl FleetState {
         l.last_report = Some(at);
         l.row.signal_dbm = Some(rssi);
         l.row.updated = Some(at);
-        l.dirty = true;
+        l.values_dirty = true;
         l.unannounced = true;
         if let Some(state) = l
             .machine
@@ -674,8 +680,12 @@ impl FleetState {
             }
         }
         for l in &mut self.links {
-            if l.dirty {
+            let values_due =
+                l.values_dirty && (force || l.last_write.is_none_or(|t| now - t >= every));
+            if l.dirty || values_due {
                 l.dirty = false;
+                l.values_dirty = false;
+                l.last_write = Some(now);
                 out.batch.links.push(LinkUpdate {
                     tenant: l.row.tenant.clone(),
                     link: l.row.id.clone(),
