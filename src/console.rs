@@ -124,6 +124,7 @@ pub async fn run(bus: Arc<dyn Bus>, opts: ConsoleOptions) -> anyhow::Result<()> 
         &opts.user,
         opts.clock.now(),
     );
+    app.clock_speed = opts.clock.speed();
     for p in &opts.problems {
         app.notify(p.clone(), true, 15);
     }

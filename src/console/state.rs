@@ -52,8 +52,11 @@ pub struct App {
     pub incidents: HashMap<(Id, Id), Incident>,
     pub toasts: VecDeque<Toast>,
     pub connection: Connection,
-    /// Age of the newest event when it arrived, in milliseconds.
+    /// Age of the newest event when it arrived, in real milliseconds.
     pub lag_ms: Option<i64>,
+    /// Clock seconds per real second (the demo's `--speed`), to turn clock
+    /// ages into real ones.
+    pub clock_speed: f64,
     pub now: DateTime<Utc>,
     /// Events stream sequence applied so far.
     pub events_seq: u64,
@@ -79,6 +82,7 @@ impl App {
             toasts: VecDeque::new(),
             connection: Connection::Connecting,
             lag_ms: None,
+            clock_speed: 1.0,
             now,
             events_seq: 0,
             scope: scope.to_string(),

@@ -64,7 +64,10 @@ pub fn update(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
                 return Vec::new();
             }
             app.events_seq = seq;
-            app.lag_ms = Some((app.now - e.ts).num_milliseconds().max(0));
+            let clock_ms = (app.now - e.ts).num_milliseconds().max(0) as f64;
+            #[allow(clippy::cast_possible_truncation)]
+            let real_ms = (clock_ms / app.clock_speed.max(1e-9)).round() as i64;
+            app.lag_ms = Some(real_ms);
             match e.body {
                 EventBody::Device(row) => app.fleet.upsert(row),
                 EventBody::Incident(i) => {
