@@ -166,13 +166,14 @@ impl Rig {
         panic!("the worker never ran dry");
     }
 
-    async fn events(&self) -> Vec<Event> {
-        let mut f = self
-            .bus
-            .follow(Stream::Events, "vigie.evt.>", 1)
-            .await
-            .unwrap();
-        let last = self.bus.last_seq(Stream::Events).await.unwrap();
+    /// Everything a stream holds, decoded.
+    async fn read_all<T: serde::de::DeserializeOwned>(
+        &self,
+        stream: Stream,
+        filter: &str,
+    ) -> Vec<T> {
+        let last = self.bus.last_seq(stream).await.unwrap();
+        let mut f = self.bus.follow(stream, filter, 1).await.unwrap();
         let mut out = Vec::new();
         while out.len() < last as usize {
             let m = tokio::time::timeout(StdDuration::from_secs(2), f.next())
@@ -184,22 +185,12 @@ impl Rig {
         out
     }
 
+    async fn events(&self) -> Vec<Event> {
+        self.read_all(Stream::Events, "vigie.evt.>").await
+    }
+
     async fn dead_letters(&self) -> Vec<serde_json::Value> {
-        let last = self.bus.last_seq(Stream::Dlq).await.unwrap();
-        let mut f = self
-            .bus
-            .follow(Stream::Dlq, "vigie.dlq.>", 1)
-            .await
-            .unwrap();
-        let mut out = Vec::new();
-        while out.len() < last as usize {
-            let m = tokio::time::timeout(StdDuration::from_secs(2), f.next())
-                .await
-                .unwrap()
-                .unwrap();
-            out.push(serde_json::from_slice(&m.payload).unwrap());
-        }
-        out
+        self.read_all(Stream::Dlq, "vigie.dlq.>").await
     }
 }
 
@@ -536,15 +527,7 @@ async fn snapshot_and_events_meet_without_gap_or_double() {
     ));
     rig.send("ws-0", t0(), hb(1)).await;
     rig.drain().await;
-    let snap: Snapshot = api::call(
-        bus.as_ref(),
-        "_all",
-        "snapshot",
-        serde_json::json!({}),
-        StdDuration::from_secs(2),
-    )
-    .await
-    .unwrap();
+    let snap: Snapshot = snapshot(bus.as_ref(), "_all").await;
     let online: Vec<_> = snap
         .devices
         .iter()
@@ -569,15 +552,7 @@ async fn snapshot_and_events_meet_without_gap_or_double() {
         other => panic!("{other:?}"),
     }
     // A tenant scope sees only its tenant; a bad scope is a clear error.
-    let other: Snapshot = api::call(
-        bus.as_ref(),
-        "nobody",
-        "snapshot",
-        serde_json::json!({}),
-        StdDuration::from_secs(2),
-    )
-    .await
-    .unwrap();
+    let other: Snapshot = snapshot(bus.as_ref(), "nobody").await;
     assert!(other.devices.is_empty());
     let e = api::call::<serde_json::Value>(
         bus.as_ref(),
@@ -589,6 +564,18 @@ async fn snapshot_and_events_meet_without_gap_or_double() {
     .await
     .unwrap_err();
     assert_eq!(e.code, "unknown-verb");
+}
+
+async fn snapshot(bus: &dyn Bus, scope: &str) -> Snapshot {
+    api::call(
+        bus,
+        scope,
+        "snapshot",
+        serde_json::json!({}),
+        StdDuration::from_secs(2),
+    )
+    .await
+    .unwrap()
 }
 
 /// A store whose writes fail while a switch is on.

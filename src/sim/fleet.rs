@@ -165,24 +165,80 @@ fn id(s: &str) -> Id {
     Id::parse(s).unwrap_or_else(|_| Id::parse("invalid").unwrap_or_else(|_| unreachable!()))
 }
 
+/// Where a device stands.
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    tenant: &'a Id,
+    site: &'a Id,
+    sector: Option<&'a Id>,
+}
+
+/// A device model the simulated customers buy.
+#[derive(Clone, Copy)]
+struct Model {
+    kind: DeviceKind,
+    model: &'static str,
+    firmware: &'static str,
+    /// Seconds between heartbeats.
+    interval: u32,
+}
+
+impl<'a> Place<'a> {
+    fn new(tenant: &'a Id, site: &'a Id) -> Self {
+        Self {
+            tenant,
+            site,
+            sector: None,
+        }
+    }
+
+    fn in_sector(self, sector: &'a Id) -> Self {
+        Self {
+            sector: Some(sector),
+            ..self
+        }
+    }
+}
+
+const fn model(
+    kind: DeviceKind,
+    model: &'static str,
+    firmware: &'static str,
+    interval: u32,
+) -> Model {
+    Model {
+        kind,
+        model,
+        firmware,
+        interval,
+    }
+}
+
+const TOWER_ROUTER: Model = model(DeviceKind::Router, "CCR2004-16G-2S+", "7.16.2", 60);
+const SECTOR_AP: Model = model(DeviceKind::AccessPoint, "ePMP 4500", "5.8.1", 60);
+const SUBSCRIBER_CPE: Model = model(DeviceKind::Cpe, "Force 300-25", "5.7.3", 120);
+const CLINIC_ROUTER: Model = model(DeviceKind::Router, "ISR 1111", "17.9.4", 60);
+const CLINIC_FIREWALL: Model = model(DeviceKind::Appliance, "FortiGate 60F", "7.4.3", 60);
+const CLINIC_AP: Model = model(DeviceKind::AccessPoint, "MR36", "30.6", 60);
+const CLINIC_WORKSTATION: Model =
+    model(DeviceKind::Workstation, "OptiPlex 7010", "agent 1.4.0", 120);
+const DEPOT_ROUTER: Model = model(DeviceKind::Router, "RB5009", "7.15.3", 60);
+const DEPOT_FIREWALL: Model = model(DeviceKind::Appliance, "OPNsense DEC740", "24.7", 60);
+const DEPOT_AP: Model = model(DeviceKind::AccessPoint, "U6 Pro", "6.6.77", 60);
+const DEPOT_SENSOR: Model = model(DeviceKind::EdgeSensor, "RUT241", "7.9", 120);
+
 struct Builder<'a> {
     rng: &'a mut Rng,
     plan: FleetPlan,
 }
 
 impl Builder<'_> {
-    #[allow(clippy::too_many_arguments)]
     fn device(
         &mut self,
-        tenant: &Id,
-        site: &Id,
-        sector: Option<&Id>,
+        at: Place<'_>,
+        m: Model,
         dev_id: String,
         name: String,
-        kind: DeviceKind,
-        model: &str,
-        firmware: &str,
-        interval: u32,
         ap: Option<Id>,
     ) -> Id {
         let did = id(&dev_id);
@@ -200,15 +256,15 @@ impl Builder<'_> {
         #[allow(clippy::cast_possible_truncation)]
         self.plan.devices.push(DevicePlan {
             device: Device {
-                tenant: tenant.clone(),
+                tenant: at.tenant.clone(),
                 id: did.clone(),
                 name: SafeText::from(name),
-                kind,
-                site: site.clone(),
-                sector: sector.cloned(),
-                model: SafeText::new(model),
-                firmware: SafeText::new(firmware),
-                heartbeat_interval_s: interval,
+                kind: m.kind,
+                site: at.site.clone(),
+                sector: at.sector.cloned(),
+                model: SafeText::new(m.model),
+                firmware: SafeText::new(m.firmware),
+                heartbeat_interval_s: m.interval,
             },
             ap,
             base_rssi: base_rssi as f32,
@@ -305,15 +361,10 @@ pub fn plan(seed: u64, devices: usize) -> FleetPlan {
         let site = b.site(&tw, town, n, "Tower");
         let code = site.as_str().to_string();
         b.device(
-            &tw,
-            &site,
-            None,
+            Place::new(&tw, &site),
+            TOWER_ROUTER,
             format!("{code}-rtr"),
             format!("{code}-rtr"),
-            DeviceKind::Router,
-            "CCR2004-16G-2S+",
-            "7.16.2",
-            60,
             None,
         );
         let cpes = per_tower.saturating_sub(4);
@@ -330,15 +381,10 @@ pub fn plan(seed: u64, devices: usize) -> FleetPlan {
                 azimuth_deg: az,
             });
             let ap = b.device(
-                &tw,
-                &site,
-                Some(&sector),
+                Place::new(&tw, &site).in_sector(&sector),
+                SECTOR_AP,
                 format!("{code}-ap-{dir}"),
                 format!("{code}-ap-{dir}"),
-                DeviceKind::AccessPoint,
-                "ePMP 4500",
-                "5.8.1",
-                60,
                 None,
             );
             let share = cpes / 3 + usize::from(s < cpes % 3);
@@ -351,15 +397,10 @@ pub fn plan(seed: u64, devices: usize) -> FleetPlan {
                     (t * 131 + s * 37 + c) % 1000
                 );
                 let cpe = b.device(
-                    &tw,
-                    &site,
-                    Some(&sector),
+                    Place::new(&tw, &site).in_sector(&sector),
+                    SUBSCRIBER_CPE,
                     cid,
                     name,
-                    DeviceKind::Cpe,
-                    "Force 300-25",
-                    "5.7.3",
-                    120,
                     Some(ap.clone()),
                 );
                 b.plan.inventory.links.push(Link {
@@ -379,54 +420,34 @@ pub fn plan(seed: u64, devices: usize) -> FleetPlan {
         let site = b.site(&tc, town, c / FLORIDA.len() + 1, "Clinic");
         let code = site.as_str().to_string();
         b.device(
-            &tc,
-            &site,
-            None,
+            Place::new(&tc, &site),
+            CLINIC_ROUTER,
             format!("{code}-rtr"),
             format!("{code}-edge"),
-            DeviceKind::Router,
-            "ISR 1111",
-            "17.9.4",
-            60,
             None,
         );
         b.device(
-            &tc,
-            &site,
-            None,
+            Place::new(&tc, &site),
+            CLINIC_FIREWALL,
             format!("{code}-fw"),
             format!("{code}-fw"),
-            DeviceKind::Appliance,
-            "FortiGate 60F",
-            "7.4.3",
-            60,
             None,
         );
         for a in 0..2 {
             b.device(
-                &tc,
-                &site,
-                None,
+                Place::new(&tc, &site),
+                CLINIC_AP,
                 format!("{code}-ap{a}"),
                 format!("{code}-wifi-{a}"),
-                DeviceKind::AccessPoint,
-                "MR36",
-                "30.6",
-                60,
                 None,
             );
         }
         for w in 0..(clinic_n / clinics).saturating_sub(4) {
             b.device(
-                &tc,
-                &site,
-                None,
+                Place::new(&tc, &site),
+                CLINIC_WORKSTATION,
                 format!("{code}-ws{w:02}"),
                 format!("{code}-exam-{w:02}"),
-                DeviceKind::Workstation,
-                "OptiPlex 7010",
-                "agent 1.4.0",
-                120,
                 None,
             );
         }
@@ -439,52 +460,32 @@ pub fn plan(seed: u64, devices: usize) -> FleetPlan {
         let site = b.site(&tl, town, d / ALPS.len() + 1, "Depot");
         let code = site.as_str().to_string();
         b.device(
-            &tl,
-            &site,
-            None,
+            Place::new(&tl, &site),
+            DEPOT_ROUTER,
             format!("{code}-rtr"),
             format!("{code}-rtr"),
-            DeviceKind::Router,
-            "RB5009",
-            "7.15.3",
-            60,
             None,
         );
         b.device(
-            &tl,
-            &site,
-            None,
+            Place::new(&tl, &site),
+            DEPOT_FIREWALL,
             format!("{code}-fw"),
             format!("{code}-fw"),
-            DeviceKind::Appliance,
-            "OPNsense DEC740",
-            "24.7",
-            60,
             None,
         );
         b.device(
-            &tl,
-            &site,
-            None,
+            Place::new(&tl, &site),
+            DEPOT_AP,
             format!("{code}-ap"),
             format!("{code}-ap"),
-            DeviceKind::AccessPoint,
-            "U6 Pro",
-            "6.6.77",
-            60,
             None,
         );
         for s in 0..(logi_n / depots).saturating_sub(3) {
             b.device(
-                &tl,
-                &site,
-                None,
+                Place::new(&tl, &site),
+                DEPOT_SENSOR,
                 format!("{code}-s{s:02}"),
                 format!("{code}-cold-{s:02}"),
-                DeviceKind::EdgeSensor,
-                "RUT241",
-                "7.9",
-                120,
                 None,
             );
         }

@@ -26,6 +26,37 @@ fn tel(t: &str, n: u32) -> String {
     format!("vigie.tel.{t}.dev{n}.metrics")
 }
 
+/// Publishes messages "0".."n-1" on tenant `t`'s telemetry subjects.
+async fn publish_n(bus: &Arc<dyn Bus>, t: &str, n: u32) {
+    for i in 0..n {
+        bus.publish(&tel(t, i), &format!("{t}-{i}"), Bytes::from(i.to_string()))
+            .await
+            .unwrap();
+    }
+}
+
+/// A new durable consumer of tenant `t`'s telemetry.
+async fn consumer_of(
+    bus: &Arc<dyn Bus>,
+    t: &str,
+    opts: ConsumerOptions,
+) -> Box<dyn vigie::bus::Consumer> {
+    bus.consumer(
+        Stream::Telemetry,
+        &unique("c"),
+        &format!("vigie.tel.{t}.>"),
+        opts,
+    )
+    .await
+    .unwrap()
+}
+
+fn bodies(d: &[vigie::bus::Delivery]) -> Vec<String> {
+    d.iter()
+        .map(|d| String::from_utf8_lossy(&d.payload).to_string())
+        .collect()
+}
+
 pub async fn publish_dedupes_by_id(bus: Arc<dyn Bus>) {
     let t = unique("t");
     let a = bus
@@ -63,25 +94,10 @@ pub async fn publish_refuses_bad_subjects(bus: Arc<dyn Bus>) {
 
 pub async fn durable_consumer_delivers_in_order_and_ack_is_final(bus: Arc<dyn Bus>) {
     let t = unique("t");
-    for i in 0..5u32 {
-        bus.publish(&tel(&t, i), &format!("{t}-{i}"), Bytes::from(i.to_string()))
-            .await
-            .unwrap();
-    }
-    let mut c = bus
-        .consumer(
-            Stream::Telemetry,
-            &unique("c"),
-            &format!("vigie.tel.{t}.>"),
-            ConsumerOptions::default(),
-        )
-        .await
-        .unwrap();
+    publish_n(&bus, &t, 5).await;
+    let mut c = consumer_of(&bus, &t, ConsumerOptions::default()).await;
     let got = c.fetch(10, Duration::from_secs(2)).await.unwrap();
-    let bodies: Vec<_> = got
-        .iter()
-        .map(|d| String::from_utf8_lossy(&d.payload).to_string())
-        .collect();
+    let bodies = bodies(&got);
     assert_eq!(bodies, ["0", "1", "2", "3", "4"]);
     assert!(got.iter().all(|d| d.delivered == 1));
     let tokens: Vec<_> = got.iter().map(|d| d.token.clone()).collect();
@@ -92,24 +108,12 @@ pub async fn durable_consumer_delivers_in_order_and_ack_is_final(bus: Arc<dyn Bu
 
 pub async fn unacked_messages_come_back_with_a_delivery_count(bus: Arc<dyn Bus>) {
     let t = unique("t");
-    for i in 0..3u32 {
-        bus.publish(&tel(&t, i), &format!("{t}-{i}"), Bytes::from(i.to_string()))
-            .await
-            .unwrap();
-    }
+    publish_n(&bus, &t, 3).await;
     let opts = ConsumerOptions {
         ack_wait: Duration::from_millis(400),
         max_deliver: None,
     };
-    let mut c = bus
-        .consumer(
-            Stream::Telemetry,
-            &unique("c"),
-            &format!("vigie.tel.{t}.>"),
-            opts,
-        )
-        .await
-        .unwrap();
+    let mut c = consumer_of(&bus, &t, opts).await;
     let first = c.fetch(10, Duration::from_secs(2)).await.unwrap();
     assert_eq!(first.len(), 3);
     c.ack(&[first[0].token.clone()]).await.unwrap();
@@ -118,10 +122,7 @@ pub async fn unacked_messages_come_back_with_a_delivery_count(bus: Arc<dyn Bus>)
     while again.len() < 2 && std::time::Instant::now() < deadline {
         again.extend(c.fetch(10, Duration::from_millis(500)).await.unwrap());
     }
-    let bodies: Vec<_> = again
-        .iter()
-        .map(|d| String::from_utf8_lossy(&d.payload).to_string())
-        .collect();
+    let bodies = bodies(&again);
     assert_eq!(bodies, ["1", "2"]);
     assert!(again.iter().all(|d| d.delivered == 2), "{again:?}");
 }
@@ -131,15 +132,7 @@ pub async fn nak_redelivers_after_the_delay(bus: Arc<dyn Bus>) {
     bus.publish(&tel(&t, 0), &format!("{t}-0"), Bytes::from_static(b"x"))
         .await
         .unwrap();
-    let mut c = bus
-        .consumer(
-            Stream::Telemetry,
-            &unique("c"),
-            &format!("vigie.tel.{t}.>"),
-            ConsumerOptions::default(),
-        )
-        .await
-        .unwrap();
+    let mut c = consumer_of(&bus, &t, ConsumerOptions::default()).await;
     let d = c.fetch(1, Duration::from_secs(2)).await.unwrap();
     assert_eq!(d.len(), 1);
     c.nak(&d[0].token, Duration::from_millis(100))
@@ -159,15 +152,7 @@ pub async fn max_deliver_gives_up(bus: Arc<dyn Bus>) {
         ack_wait: Duration::from_millis(200),
         max_deliver: Some(2),
     };
-    let mut c = bus
-        .consumer(
-            Stream::Telemetry,
-            &unique("c"),
-            &format!("vigie.tel.{t}.>"),
-            opts,
-        )
-        .await
-        .unwrap();
+    let mut c = consumer_of(&bus, &t, opts).await;
     let mut deliveries = 0;
     let deadline = std::time::Instant::now() + Duration::from_secs(3);
     while std::time::Instant::now() < deadline {
@@ -180,11 +165,7 @@ pub async fn durable_consumer_resumes_by_name(bus: Arc<dyn Bus>) {
     let t = unique("t");
     let name = unique("c");
     let filter = format!("vigie.tel.{t}.>");
-    for i in 0..4u32 {
-        bus.publish(&tel(&t, i), &format!("{t}-{i}"), Bytes::from(i.to_string()))
-            .await
-            .unwrap();
-    }
+    publish_n(&bus, &t, 4).await;
     {
         let mut c = bus
             .consumer(
@@ -210,10 +191,7 @@ pub async fn durable_consumer_resumes_by_name(bus: Arc<dyn Bus>) {
         .await
         .unwrap();
     let rest = c.fetch(10, Duration::from_secs(2)).await.unwrap();
-    let bodies: Vec<_> = rest
-        .iter()
-        .map(|d| String::from_utf8_lossy(&d.payload).to_string())
-        .collect();
+    let bodies = bodies(&rest);
     assert_eq!(bodies, ["2", "3"]);
 }
 
