@@ -19,6 +19,13 @@ fn main() -> std::process::ExitCode {
     };
     match runtime.block_on(vigie::cli::run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // Output piped into `head` and closed early is not a failure.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            std::process::ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("vigie: {e:#}");
             std::process::ExitCode::FAILURE
