@@ -6,6 +6,7 @@
 pub mod envelope;
 pub mod event;
 pub mod memory;
+pub mod nats;
 pub mod subject;
 pub mod telemetry;
 

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use vigie::bus::Bus;
 use vigie::bus::memory::MemoryBus;
 
-async fn make() -> Arc<dyn Bus> {
-    Arc::new(MemoryBus::default())
+async fn make() -> Option<Arc<dyn Bus>> {
+    Some(Arc::new(MemoryBus::default()))
 }
 
 bus_contract!(make());

@@ -350,7 +350,8 @@ macro_rules! bus_contract {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
-                let bus = $make.await;
+                // `None`: the service is not there and this is not CI.
+                let Some(bus) = $make.await else { return };
                 support::bus_contract::$case(bus).await;
             }
         )*

@@ -1,4 +1,5 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod bus_contract;
+pub mod services;
 pub mod storage_suite;

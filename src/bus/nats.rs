@@ -1,0 +1,418 @@
+//! The NATS JetStream implementation of the [`Bus`] contract.
+//!
+//! Streams are created or updated at connect, each with its explicit subject
+//! list (so no stream swallows another's subjects). Publishes carry the
+//! message id in `Nats-Msg-Id` and wait for the stream's ack; durable
+//! consumers are pull consumers with explicit ack; followers are ordered
+//! consumers from a start sequence; the api is core request/reply in a
+//! queue group.
+
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
+use async_nats::jetstream::context::PublishErrorKind;
+use async_nats::jetstream::stream::{Config as StreamConfig, RetentionPolicy, StorageType};
+use async_nats::jetstream::{self, AckKind};
+use async_nats::{Client, HeaderMap, RequestErrorKind};
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::StreamExt;
+
+use super::{
+    AckToken, Bus, BusError, Consumer, ConsumerOptions, Delivery, Follower, PublishAck, Reply,
+    Request, Service, Stream, StreamMessage, subject,
+};
+
+/// How long JetStream remembers a message id to drop repeats.
+pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+
+fn backend(e: impl std::fmt::Display) -> BusError {
+    BusError::Backend(e.to_string())
+}
+
+/// Retention of each stream (limits-based, by age).
+pub fn max_age(stream: Stream) -> Duration {
+    match stream {
+        Stream::Telemetry => Duration::from_secs(24 * 3600),
+        Stream::Events => Duration::from_secs(3600),
+        Stream::Orders => Duration::from_secs(24 * 3600),
+        Stream::Dlq => Duration::from_secs(7 * 24 * 3600),
+    }
+}
+
+/// Spells a filter ending in `>` with `*` tokens up to the stream's own
+/// subject length (`vigie.tel.acme.>` → `vigie.tel.acme.*.*`): servers
+/// before 2.10 refuse a `>` filter on a stream whose subjects use `*`.
+pub fn filter_for(stream: Stream, filter: &str) -> String {
+    let Some(prefix) = filter.strip_suffix(">") else {
+        return filter.to_string();
+    };
+    let want = stream
+        .subjects()
+        .first()
+        .map_or(0, |p| p.split('.').count());
+    let have = prefix.split('.').filter(|t| !t.is_empty()).count();
+    if want <= have {
+        return filter.to_string();
+    }
+    let stars = vec!["*"; want - have].join(".");
+    format!("{prefix}{stars}")
+}
+
+/// The bus on a NATS server with JetStream.
+#[derive(Clone)]
+pub struct NatsBus {
+    client: Client,
+    js: jetstream::Context,
+}
+
+impl NatsBus {
+    /// Connects to `url` and creates or updates the four streams.
+    pub async fn connect(url: &str) -> Result<Self, BusError> {
+        let client = async_nats::ConnectOptions::new()
+            .name("vigie")
+            .connect(url)
+            .await
+            .map_err(|e| BusError::Backend(format!("cannot connect to NATS at {url}: {e}")))?;
+        let bus = Self {
+            js: jetstream::new(client.clone()),
+            client,
+        };
+        bus.ensure_streams().await?;
+        Ok(bus)
+    }
+
+    /// Creates or updates every stream with its subjects and limits.
+    pub async fn ensure_streams(&self) -> Result<(), BusError> {
+        for s in Stream::ALL {
+            self.js
+                .create_or_update_stream(StreamConfig {
+                    name: s.name().to_string(),
+                    subjects: s.subjects().iter().map(|x| (*x).to_string()).collect(),
+                    retention: RetentionPolicy::Limits,
+                    storage: StorageType::File,
+                    max_age: max_age(s),
+                    duplicate_window: DUPLICATE_WINDOW,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| BusError::Backend(format!("stream {}: {e}", s.name())))?;
+        }
+        Ok(())
+    }
+
+    /// The underlying client (for health checks).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+#[async_trait]
+impl Bus for NatsBus {
+    async fn publish(
+        &self,
+        subj: &str,
+        msg_id: &str,
+        payload: Bytes,
+    ) -> Result<PublishAck, BusError> {
+        if !subject::is_valid(subj) {
+            return Err(BusError::InvalidSubject(subj.to_string()));
+        }
+        let stream =
+            Stream::for_subject(subj).ok_or_else(|| BusError::NoStream(subj.to_string()))?;
+        let mut headers = HeaderMap::new();
+        headers.insert("Nats-Msg-Id", msg_id);
+        let ack = self
+            .js
+            .publish_with_headers(subj.to_string(), headers, payload)
+            .await
+            .map_err(backend)?
+            .await
+            .map_err(|e| match e.kind() {
+                PublishErrorKind::StreamNotFound => BusError::NoStream(subj.to_string()),
+                _ => backend(e),
+            })?;
+        Ok(PublishAck {
+            stream,
+            seq: ack.sequence,
+            duplicate: ack.duplicate,
+        })
+    }
+
+    async fn consumer(
+        &self,
+        stream: Stream,
+        name: &str,
+        filter: &str,
+        opts: ConsumerOptions,
+    ) -> Result<Box<dyn Consumer>, BusError> {
+        let s = self.js.get_stream(stream.name()).await.map_err(backend)?;
+        let config = pull::Config {
+            durable_name: Some(name.to_string()),
+            filter_subject: filter_for(stream, filter),
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: opts.ack_wait,
+            max_deliver: opts.max_deliver.map_or(-1, i64::from),
+            deliver_policy: DeliverPolicy::All,
+            ..Default::default()
+        };
+        // Create, or update an existing durable to the asked-for settings.
+        let consumer = match s.create_consumer(config.clone()).await {
+            Ok(c) => c,
+            Err(_) => s
+                .get_or_create_consumer(name, config)
+                .await
+                .map_err(backend)?,
+        };
+        Ok(Box::new(NatsConsumer {
+            consumer,
+            client: self.client.clone(),
+        }))
+    }
+
+    async fn follow(
+        &self,
+        stream: Stream,
+        filter: &str,
+        from_seq: u64,
+    ) -> Result<Box<dyn Follower>, BusError> {
+        let s = self.js.get_stream(stream.name()).await.map_err(backend)?;
+        let deliver_policy = if from_seq <= 1 {
+            DeliverPolicy::All
+        } else {
+            DeliverPolicy::ByStartSequence {
+                start_sequence: from_seq,
+            }
+        };
+        let messages = s
+            .create_consumer(pull::OrderedConfig {
+                filter_subject: filter_for(stream, filter),
+                deliver_policy,
+                ..Default::default()
+            })
+            .await
+            .map_err(backend)?
+            .messages()
+            .await
+            .map_err(backend)?;
+        Ok(Box::new(NatsFollower {
+            messages: tokio::sync::Mutex::new(messages),
+        }))
+    }
+
+    async fn last_seq(&self, stream: Stream) -> Result<u64, BusError> {
+        let mut s = self.js.get_stream(stream.name()).await.map_err(backend)?;
+        Ok(s.info().await.map_err(backend)?.state.last_sequence)
+    }
+
+    async fn request(
+        &self,
+        subj: &str,
+        payload: Bytes,
+        timeout: Duration,
+    ) -> Result<Bytes, BusError> {
+        if !subject::is_valid(subj) {
+            return Err(BusError::InvalidSubject(subj.to_string()));
+        }
+        let req = async_nats::Request::new()
+            .payload(payload)
+            .timeout(Some(timeout));
+        match self.client.send_request(subj.to_string(), req).await {
+            Ok(m) => Ok(m.payload),
+            Err(e) => Err(match e.kind() {
+                RequestErrorKind::NoResponders => BusError::NoResponders(subj.to_string()),
+                RequestErrorKind::TimedOut => BusError::Timeout(subj.to_string()),
+                _ => backend(e),
+            }),
+        }
+    }
+
+    async fn serve(&self, subj: &str, queue: &str) -> Result<Box<dyn Service>, BusError> {
+        let sub = self
+            .client
+            .queue_subscribe(subj.to_string(), queue.to_string())
+            .await
+            .map_err(backend)?;
+        // Make sure the server has the subscription before anyone asks.
+        self.client.flush().await.map_err(backend)?;
+        Ok(Box::new(NatsService {
+            sub,
+            client: self.client.clone(),
+        }))
+    }
+}
+
+struct NatsConsumer {
+    consumer: jetstream::consumer::Consumer<pull::Config>,
+    client: Client,
+}
+
+fn delivery(m: jetstream::Message) -> Result<Delivery, BusError> {
+    let info = m.info().map_err(backend)?;
+    let (seq, delivered) = (info.stream_sequence, info.delivered);
+    let reply = m.reply.as_ref().map(|r| r.to_string());
+    Ok(Delivery {
+        subject: m.subject.to_string(),
+        payload: m.payload.clone(),
+        delivered: u32::try_from(delivered).unwrap_or(u32::MAX),
+        token: AckToken {
+            stream_seq: seq,
+            reply,
+        },
+    })
+}
+
+impl NatsConsumer {
+    async fn take(&self, max: usize, wait: Option<Duration>) -> Result<Vec<Delivery>, BusError> {
+        let mut out = Vec::new();
+        if max == 0 {
+            return Ok(out);
+        }
+        let mut batch = match wait {
+            // Wait for the first message only: the pull request is complete
+            // once it is delivered, so nothing is left in flight.
+            Some(w) => self
+                .consumer
+                .batch()
+                .max_messages(1)
+                .expires(w.max(Duration::from_millis(10)))
+                .messages()
+                .await
+                .map_err(backend)?,
+            None => self
+                .consumer
+                .fetch()
+                .max_messages(max)
+                .messages()
+                .await
+                .map_err(backend)?,
+        };
+        while let Some(m) = batch.next().await {
+            out.push(delivery(m.map_err(backend)?)?);
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl Consumer for NatsConsumer {
+    async fn fetch(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivery>, BusError> {
+        let mut out = self.take(max, None).await?;
+        if out.is_empty() {
+            out = self.take(1, Some(wait)).await?;
+            if !out.is_empty() && max > 1 {
+                out.extend(self.take(max - 1, None).await?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn ack(&mut self, tokens: &[AckToken]) -> Result<(), BusError> {
+        for t in tokens {
+            if let Some(reply) = &t.reply {
+                self.client
+                    .publish(reply.clone(), Bytes::from(AckKind::Ack))
+                    .await
+                    .map_err(backend)?;
+            }
+        }
+        // The acks are on the wire before the caller goes on.
+        self.client.flush().await.map_err(backend)
+    }
+
+    async fn nak(&mut self, token: &AckToken, delay: Duration) -> Result<(), BusError> {
+        if let Some(reply) = &token.reply {
+            self.client
+                .publish(reply.clone(), Bytes::from(AckKind::Nak(Some(delay))))
+                .await
+                .map_err(backend)?;
+            self.client.flush().await.map_err(backend)?;
+        }
+        Ok(())
+    }
+}
+
+struct NatsFollower {
+    messages: tokio::sync::Mutex<pull::Ordered>,
+}
+
+#[async_trait]
+impl Follower for NatsFollower {
+    async fn next(&mut self) -> Option<StreamMessage> {
+        let mut messages = self.messages.lock().await;
+        loop {
+            match messages.next().await? {
+                Ok(m) => {
+                    let Ok(info) = m.info() else { continue };
+                    return Some(StreamMessage {
+                        seq: info.stream_sequence,
+                        subject: m.subject.to_string(),
+                        payload: m.payload.clone(),
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "ordered consumer interrupted; it resumes by itself");
+                }
+            }
+        }
+    }
+}
+
+struct NatsService {
+    sub: async_nats::Subscriber,
+    client: Client,
+}
+
+struct NatsReply {
+    client: Client,
+    reply: Option<async_nats::Subject>,
+}
+
+#[async_trait]
+impl Reply for NatsReply {
+    async fn send(self: Box<Self>, payload: Bytes) -> Result<(), BusError> {
+        let Some(reply) = self.reply else {
+            return Ok(());
+        };
+        self.client.publish(reply, payload).await.map_err(backend)?;
+        self.client.flush().await.map_err(backend)
+    }
+}
+
+#[async_trait]
+impl Service for NatsService {
+    async fn next(&mut self) -> Option<Request> {
+        let m = self.sub.next().await?;
+        Some(Request {
+            subject: m.subject.to_string(),
+            payload: m.payload,
+            reply: Box::new(NatsReply {
+                client: self.client.clone(),
+                reply: m.reply,
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_are_spelled_to_the_stream_length() {
+        assert_eq!(
+            filter_for(Stream::Telemetry, "vigie.tel.>"),
+            "vigie.tel.*.*.*"
+        );
+        assert_eq!(
+            filter_for(Stream::Telemetry, "vigie.tel.acme.>"),
+            "vigie.tel.acme.*.*"
+        );
+        assert_eq!(filter_for(Stream::Events, "vigie.evt.>"), "vigie.evt.*.*");
+        assert_eq!(
+            filter_for(Stream::Events, "vigie.evt.acme.device"),
+            "vigie.evt.acme.device"
+        );
+        assert_eq!(filter_for(Stream::Dlq, "vigie.dlq.>"), "vigie.dlq.*");
+    }
+}
