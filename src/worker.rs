@@ -222,25 +222,27 @@ impl Worker {
     }
 
     /// Runs until `shutdown` turns true, finishing the batch in hand.
-    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), WorkerError> {
+    pub async fn run(mut self, shutdown: watch::Receiver<bool>) -> Result<(), WorkerError> {
+        // Shutdown is checked between steps, never by cancelling one: a step
+        // is bounded by the fetch wait and one batch, and finishing it keeps
+        // the state, the database and the acks in step.
         loop {
             if *shutdown.borrow() {
                 return self.flush().await;
             }
-            if self.last_sweep.elapsed() >= self.cfg.sweep_every {
-                self.sweep().await?;
+            if self.last_sweep.elapsed() >= self.cfg.sweep_every
+                && let Err(e) = self.sweep().await
+            {
+                tracing::error!(error = %e, "sweep failed; retrying at the next one");
             }
-            tokio::select! {
-                biased;
-                _ = shutdown.changed() => return self.flush().await,
-                r = self.step() => match r {
-                    Ok(_) => {}
-                    Err(WorkerError::Store(e)) => {
+            if let Err(e) = self.step().await {
+                match e {
+                    WorkerError::Store(_) => {
                         tracing::error!(error = %e, "batch not stored; it will be redelivered");
-                        tokio::time::sleep(self.cfg.retry_delay).await;
                     }
-                    Err(e) => return Err(e),
-                },
+                    WorkerError::Bus(_) => tracing::error!(error = %e, "bus error; retrying"),
+                }
+                tokio::time::sleep(self.cfg.retry_delay).await;
             }
         }
     }

@@ -695,3 +695,27 @@ async fn nothing_is_acked_before_it_is_committed() {
     );
     assert_eq!(rig.worker.stats().failed_batches.load(Ordering::Relaxed), 1);
 }
+
+#[tokio::test]
+async fn run_processes_until_shutdown_then_finishes_what_it_holds() {
+    let mut rig = Rig::new(20).await;
+    for i in 0..200 {
+        rig.send(
+            &format!("ws-{}", i % 20),
+            t0() + Duration::seconds(i),
+            metrics(3.0),
+        )
+        .await;
+    }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let Rig { worker, store, .. } = rig;
+    let task = tokio::spawn(worker.run(stopped));
+    let deadline = std::time::Instant::now() + StdDuration::from_secs(10);
+    while store.ingest_counts(&Scope::All).await.unwrap().metrics < 200 {
+        assert!(std::time::Instant::now() < deadline, "not stored in time");
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    stop.send(true).unwrap();
+    let finished = tokio::time::timeout(StdDuration::from_secs(5), task).await;
+    assert!(matches!(finished, Ok(Ok(Ok(())))), "{finished:?}");
+}
