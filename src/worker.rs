@@ -107,6 +107,9 @@ pub struct StepOutcome {
     pub events: usize,
 }
 
+/// Least time between two inventory reloads caused by unknown devices.
+pub const INVENTORY_RELOAD: Duration = Duration::from_secs(10);
+
 /// A batch decoded and applied, not yet written.
 struct Prepared {
     changes: Changes,
@@ -140,6 +143,7 @@ pub struct Worker {
     event_seq: u64,
     last_sweep: Instant,
     in_flight: Option<InFlight>,
+    last_inventory_reload: Option<Instant>,
 }
 
 /// Loads the fleet state from the store.
@@ -203,6 +207,7 @@ impl Worker {
             event_seq: 0,
             last_sweep: Instant::now(),
             in_flight: None,
+            last_inventory_reload: None,
         })
     }
 
@@ -303,10 +308,20 @@ impl Worker {
         let mut rejected: Vec<(usize, &'static str, String)> = Vec::new();
         for (i, d) in batch.iter().enumerate() {
             match envelope::decode_on(&d.subject, &d.payload) {
-                Ok(env) => match self.state.apply(&env, now, &mut changes) {
-                    Ok(()) => outcome.accepted += 1,
-                    Err(refusal) => rejected.push((i, refusal.reason(), refusal.to_string())),
-                },
+                Ok(env) => {
+                    let mut applied = self.state.apply(&env, now, &mut changes);
+                    // A device added to the inventory since the state was
+                    // loaded: look again (at most every INVENTORY_RELOAD).
+                    if matches!(applied, Err(state::Refusal::UnknownDevice { .. }))
+                        && self.reload_inventory().await
+                    {
+                        applied = self.state.apply(&env, now, &mut changes);
+                    }
+                    match applied {
+                        Ok(()) => outcome.accepted += 1,
+                        Err(refusal) => rejected.push((i, refusal.reason(), refusal.to_string())),
+                    }
+                }
                 Err(e) => rejected.push((i, e.reason(), e.to_string())),
             }
             tokens.push(d.token.clone());
@@ -403,6 +418,32 @@ impl Worker {
         self.stats.batches.fetch_add(1, Ordering::Relaxed);
         self.stats.events.fetch_add(n, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Loads devices and links added to the inventory since the state was
+    /// built. Returns true when it looked (not more often than
+    /// [`INVENTORY_RELOAD`]).
+    async fn reload_inventory(&mut self) -> bool {
+        if self
+            .last_inventory_reload
+            .is_some_and(|t| t.elapsed() < INVENTORY_RELOAD)
+        {
+            return false;
+        }
+        self.last_inventory_reload = Some(Instant::now());
+        match load_state(self.store.as_ref(), self.cfg.policy.clone()).await {
+            Ok(mut fresh) => {
+                let old =
+                    std::mem::replace(&mut self.state, FleetState::empty(self.cfg.policy.clone()));
+                fresh.adopt(old);
+                self.state = fresh;
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "inventory not reloaded");
+                false
+            }
+        }
     }
 
     /// Asks for redelivery of messages that were not stored.

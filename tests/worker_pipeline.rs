@@ -719,3 +719,27 @@ async fn run_processes_until_shutdown_then_finishes_what_it_holds() {
     let finished = tokio::time::timeout(StdDuration::from_secs(5), task).await;
     assert!(matches!(finished, Ok(Ok(Ok(())))), "{finished:?}");
 }
+
+#[tokio::test]
+async fn devices_added_to_the_inventory_later_are_picked_up() {
+    let mut rig = Rig::new(0).await;
+    rig.send("rtr-1", t0(), hb(1)).await;
+    rig.drain().await;
+    let mut more = inventory(0);
+    more.devices[0].id = id("rtr-2");
+    more.devices.truncate(1);
+    more.links.clear();
+    rig.store.import_inventory(&more).await.unwrap();
+    rig.send("rtr-2", t0(), hb(1)).await;
+    rig.drain().await;
+    assert_eq!(
+        rig.worker.state().status(&id("acme"), &id("rtr-2")),
+        Some(DeviceStatus::Online)
+    );
+    assert_eq!(
+        rig.worker.state().status(&id("acme"), &id("rtr-1")),
+        Some(DeviceStatus::Online),
+        "kept"
+    );
+    assert!(rig.dead_letters().await.is_empty());
+}

@@ -127,6 +127,19 @@ fn alert_id(device: &Id, rule: &str) -> Id {
 }
 
 impl FleetState {
+    /// A state that tracks nothing.
+    pub fn empty(policy: StatePolicy) -> Self {
+        Self::new(
+            policy,
+            &HashMap::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        )
+    }
+
     /// Builds the state from what the store holds.
     pub fn new(
         policy: StatePolicy,
@@ -216,6 +229,28 @@ impl FleetState {
             state.incidents.insert(i.dedup_key.clone(), i);
         }
         state
+    }
+
+    /// Takes over everything `old` tracked: this state was freshly loaded
+    /// to pick up devices and links added to the inventory since `old` was;
+    /// what `old` already knew (machines, trackers, unwritten changes) wins.
+    pub fn adopt(&mut self, old: FleetState) {
+        self.devices.extend(old.devices);
+        let mut old_links: HashMap<(Id, Id, Id), LinkEntry> = HashMap::new();
+        let mut slots: Vec<Option<LinkEntry>> = old.links.into_iter().map(Some).collect();
+        for (key, i) in old.link_index {
+            if let Some(entry) = slots.get_mut(i).and_then(Option::take) {
+                old_links.insert(key, entry);
+            }
+        }
+        for (key, &i) in &self.link_index {
+            if let Some(entry) = old_links.remove(key) {
+                self.links[i] = entry;
+            }
+        }
+        self.alerts.extend(old.alerts);
+        self.incidents.extend(old.incidents);
+        self.incident_seq = old.incident_seq;
     }
 
     /// Devices tracked.
