@@ -50,11 +50,14 @@ pub struct ConsoleArgs {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// The console on the embedded database (the default command).
+    /// The console: on the embedded database (default), or on a worker over NATS.
     Console {
         /// SQLite database file (default: vigie.db in the data directory).
-        #[arg(long, value_name = "PATH")]
+        #[arg(long, value_name = "PATH", conflicts_with = "nats")]
         db: Option<PathBuf>,
+        /// Follow a `vigie worker` over NATS instead of running one in-process.
+        #[arg(long, value_name = "URL", env = "VIGIE_NATS_URL")]
+        nats: Option<String>,
         #[command(flatten)]
         ui: ConsoleArgs,
     },
@@ -80,6 +83,49 @@ pub enum Command {
         speed: Option<f64>,
         #[command(flatten)]
         ui: ConsoleArgs,
+    },
+    /// The headless worker: ingest telemetry from NATS JetStream into the database, serve consoles.
+    Worker {
+        /// NATS server URL.
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "VIGIE_NATS_URL",
+            default_value = "nats://127.0.0.1:4222"
+        )]
+        nats: String,
+        /// Database URL: sqlite:PATH (default: the embedded database).
+        #[arg(long, value_name = "URL", env = "VIGIE_DATABASE_URL")]
+        database: Option<String>,
+        /// Durable consumer name; workers with the same name share the load.
+        #[arg(long, default_value = "vigie-worker")]
+        consumer: String,
+    },
+    /// Publish a simulated fleet's telemetry to NATS JetStream.
+    Sim {
+        /// NATS server URL.
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "VIGIE_NATS_URL",
+            default_value = "nats://127.0.0.1:4222"
+        )]
+        nats: String,
+        /// Write the fleet's inventory into this database first (the worker's), e.g. sqlite:PATH.
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
+        /// Seed of the simulated fleet (same seed, same fleet).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// About how many devices to simulate.
+        #[arg(long)]
+        devices: Option<usize>,
+        /// Most messages per second (0: no cap).
+        #[arg(long)]
+        rate: Option<u32>,
+        /// Simulated seconds per real second.
+        #[arg(long)]
+        speed: Option<f64>,
     },
     /// Create or upgrade the database schema.
     Migrate {
@@ -254,10 +300,74 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             })
             .await
         }
-        Some(Command::Console { db, ui }) => run_console(&s, &paths, db, &ui).await,
+        Some(Command::Console {
+            db: _,
+            nats: Some(url),
+            ui,
+        }) => {
+            let log = s.log.file.clone().unwrap_or_else(|| paths.default_log());
+            let _guard = crate::logging::to_file(&log, &s.log.level)?;
+            let bus = crate::bus::nats::NatsBus::connect(&url).await?;
+            crate::console::run(
+                Arc::new(bus),
+                console_options(&s, &ui, &paths, Clock::system())?,
+            )
+            .await
+        }
+        Some(Command::Console { db, nats: None, ui }) => run_console(&s, &paths, db, &ui).await,
         None => run_console(&s, &paths, None, &ConsoleArgs::default()).await,
+        Some(Command::Worker {
+            nats,
+            database,
+            consumer,
+        }) => {
+            crate::logging::json_to_stderr(&s.log.level);
+            let database =
+                database.unwrap_or_else(|| format!("sqlite:{}", paths.default_db().display()));
+            ensure_sqlite_dir(&database)?;
+            let cfg = WorkerConfig {
+                consumer,
+                ..worker_config(&s)
+            };
+            crate::headless::run_worker(&nats, &database, cfg).await
+        }
+        Some(Command::Sim {
+            nats,
+            database,
+            seed,
+            devices,
+            rate,
+            speed,
+        }) => {
+            crate::logging::json_to_stderr(&s.log.level);
+            if let Some(db) = &database {
+                ensure_sqlite_dir(db)?;
+            }
+            let speed = speed.unwrap_or(s.demo.speed);
+            if !(speed.is_finite() && speed > 0.0) {
+                anyhow::bail!("--speed must be a positive number");
+            }
+            let rate = rate.unwrap_or(s.demo.rate);
+            let cfg = SimConfig {
+                seed: seed.unwrap_or(s.demo.seed),
+                devices: devices.unwrap_or(s.demo.devices).max(1),
+                speed,
+                rate: (rate > 0).then_some(f64::from(rate)),
+            };
+            crate::headless::run_sim(&nats, database.as_deref(), cfg).await
+        }
         Some(Command::Config { .. } | Command::Completions { .. } | Command::Man) => Ok(()),
     }
+}
+
+/// Creates the directory of an `sqlite:PATH` database.
+fn ensure_sqlite_dir(url: &str) -> anyhow::Result<()> {
+    if let Some(p) = url.strip_prefix("sqlite:").map(std::path::Path::new)
+        && let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)?;
+    }
+    Ok(())
 }
 
 async fn run_console(

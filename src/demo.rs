@@ -42,7 +42,8 @@ pub fn remove_db(db: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Publishes the simulator's telemetry as it falls due, within the rate cap.
+/// Publishes the simulator's telemetry as it falls due, within the rate cap,
+/// until `stop` turns true. Logs the rate every ten seconds.
 pub async fn drive(
     mut sim: Simulator,
     bus: Arc<dyn Bus>,
@@ -53,6 +54,7 @@ pub async fn drive(
     let step = Duration::from_millis(100);
     let mut tick = tokio::time::interval(step);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let (mut published, mut since) = (0u64, std::time::Instant::now());
     loop {
         tokio::select! {
             _ = stop.changed() => return,
@@ -63,9 +65,15 @@ pub async fn drive(
         });
         for env in sim.due(clock.now(), budget) {
             let payload = Bytes::from(encode(&env));
-            if let Err(e) = bus.publish(&env.subject(), env.id.as_str(), payload).await {
-                tracing::error!(error = %e, "simulated telemetry not published");
+            match bus.publish(&env.subject(), env.id.as_str(), payload).await {
+                Ok(_) => published += 1,
+                Err(e) => tracing::error!(error = %e, "simulated telemetry not published"),
             }
+        }
+        if since.elapsed() >= Duration::from_secs(10) {
+            let per_s = published as f64 / since.elapsed().as_secs_f64();
+            tracing::info!(published, per_s = per_s.round(), "simulated telemetry");
+            (published, since) = (0, std::time::Instant::now());
         }
     }
 }

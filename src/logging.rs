@@ -36,3 +36,13 @@ pub fn to_stderr(level: &str) {
         .with_writer(std::io::stderr)
         .try_init();
 }
+
+/// Structured JSON logs on standard error, for headless services.
+pub fn json_to_stderr(level: &str) {
+    let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -23,6 +23,13 @@ use super::{
     Request, Service, Stream, StreamMessage, subject,
 };
 
+/// Most unacknowledged messages a durable consumer may hold out; a fetch
+/// never asks for more.
+pub const MAX_ACK_PENDING: i64 = 100_000;
+
+/// Bound on a no-wait pull, should the server keep it open.
+const PULL_EXPIRES: Duration = Duration::from_secs(5);
+
 /// How long JetStream remembers a message id to drop repeats.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 
@@ -153,6 +160,9 @@ impl Bus for NatsBus {
             ack_policy: AckPolicy::Explicit,
             ack_wait: opts.ack_wait,
             max_deliver: opts.max_deliver.map_or(-1, i64::from),
+            // The server's default (1,000) is below one worker batch; a
+            // pull for more than may be pending would wait until it expires.
+            max_ack_pending: MAX_ACK_PENDING,
             deliver_policy: DeliverPolicy::All,
             ..Default::default()
         };
@@ -282,7 +292,8 @@ impl NatsConsumer {
             None => self
                 .consumer
                 .fetch()
-                .max_messages(max)
+                .max_messages(max.min(usize::try_from(MAX_ACK_PENDING).unwrap_or(usize::MAX)))
+                .expires(PULL_EXPIRES)
                 .messages()
                 .await
                 .map_err(backend)?,

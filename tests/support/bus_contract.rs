@@ -260,9 +260,14 @@ pub async fn follow_starts_at_a_sequence_and_stays_live(bus: Arc<dyn Bus>) {
     assert_eq!((m.seq, &m.payload[..]), (later.seq, &b"3"[..]));
 }
 
+/// Request/reply cases use `vigie.contract.*` subjects, which no vigie
+/// service answers, so they can run beside a live worker.
 pub async fn request_reply_and_errors(bus: Arc<dyn Bus>) {
     let t = unique("t");
-    let mut svc = bus.serve(&format!("vigie.api.{t}.*"), "q").await.unwrap();
+    let mut svc = bus
+        .serve(&format!("vigie.contract.{t}.*"), "q")
+        .await
+        .unwrap();
     tokio::spawn(async move {
         while let Some(req) = svc.next().await {
             if req.subject.ends_with(".echo") {
@@ -274,7 +279,7 @@ pub async fn request_reply_and_errors(bus: Arc<dyn Bus>) {
     });
     let answer = bus
         .request(
-            &format!("vigie.api.{t}.echo"),
+            &format!("vigie.contract.{t}.echo"),
             Bytes::from_static(b"hi"),
             Duration::from_secs(2),
         )
@@ -283,7 +288,7 @@ pub async fn request_reply_and_errors(bus: Arc<dyn Bus>) {
     assert_eq!(&answer[..], b"echo:hi");
     let e = bus
         .request(
-            &format!("vigie.api.{t}.silent"),
+            &format!("vigie.contract.{t}.silent"),
             Bytes::new(),
             Duration::from_millis(300),
         )
@@ -292,7 +297,7 @@ pub async fn request_reply_and_errors(bus: Arc<dyn Bus>) {
     assert!(matches!(e, BusError::Timeout(_)), "{e:?}");
     let e = bus
         .request(
-            &format!("vigie.api.{}.echo", unique("nobody")),
+            &format!("vigie.contract.{}.echo", unique("nobody")),
             Bytes::new(),
             Duration::from_secs(2),
         )
@@ -309,7 +314,7 @@ pub async fn queue_group_members_share_requests(bus: Arc<dyn Bus>) {
     ]);
     for member in 0..2 {
         let mut svc = bus
-            .serve(&format!("vigie.api.{t}.*"), "workers")
+            .serve(&format!("vigie.contract.{t}.*"), "workers")
             .await
             .unwrap();
         let counts = Arc::clone(&counts);
@@ -322,7 +327,7 @@ pub async fn queue_group_members_share_requests(bus: Arc<dyn Bus>) {
     }
     for _ in 0..20 {
         bus.request(
-            &format!("vigie.api.{t}.ping"),
+            &format!("vigie.contract.{t}.ping"),
             Bytes::new(),
             Duration::from_secs(2),
         )

@@ -1,0 +1,101 @@
+//! The headless roles on NATS: `vigie worker` and `vigie sim`.
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::bus::Bus;
+use crate::bus::nats::NatsBus;
+use crate::sim::{self, SimConfig, Simulator};
+use crate::store::Store;
+use crate::worker::{Clock, Worker, WorkerConfig, api};
+
+/// Turns SIGINT or SIGTERM into a shutdown signal.
+pub fn shutdown_on_signals() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            match signal(SignalKind::terminate()) {
+                Ok(mut term) => {
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutdown requested; finishing the batch in hand");
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+/// Runs the worker on NATS until SIGINT/SIGTERM, then drains and returns.
+pub async fn run_worker(nats: &str, database: &str, cfg: WorkerConfig) -> anyhow::Result<()> {
+    let store: Arc<dyn Store> = crate::store::open(database).await?;
+    let applied = store.migrate().await?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "database migrated");
+    }
+    let bus: Arc<dyn Bus> = Arc::new(NatsBus::connect(nats).await?);
+    let consumer = cfg.consumer.clone();
+    let worker = Worker::start(Arc::clone(&bus), Arc::clone(&store), Clock::system(), cfg).await?;
+    let stats = worker.stats();
+    let api_task = tokio::spawn(api::serve(Arc::clone(&bus), store, worker.publish_lock()));
+    tracing::info!(
+        nats,
+        database,
+        consumer,
+        devices = worker.state().device_count(),
+        "worker started"
+    );
+    let shutdown = shutdown_on_signals();
+    let result = worker.run(shutdown).await;
+    api_task.abort();
+    use std::sync::atomic::Ordering::Relaxed;
+    tracing::info!(
+        accepted = stats.accepted.load(Relaxed),
+        dead_lettered = stats.dead_lettered.load(Relaxed),
+        duplicates = stats.duplicates.load(Relaxed),
+        batches = stats.batches.load(Relaxed),
+        "worker stopped"
+    );
+    Ok(result?)
+}
+
+/// Publishes the simulated fleet's telemetry to NATS until SIGINT/SIGTERM.
+/// With `database`, the fleet's inventory is written there first, so that a
+/// worker on that database knows the devices.
+pub async fn run_sim(nats: &str, database: Option<&str>, cfg: SimConfig) -> anyhow::Result<()> {
+    let clock = Clock::scaled(chrono::Utc::now(), cfg.speed);
+    let simulator = Simulator::new(&cfg, sim::plan(cfg.seed, cfg.devices), clock.now());
+    if let Some(url) = database {
+        let store = crate::store::open(url).await?;
+        store.migrate().await?;
+        store.import_inventory(simulator.inventory()).await?;
+        tracing::info!(
+            database = url,
+            devices = simulator.inventory().devices.len(),
+            "inventory imported"
+        );
+    }
+    let bus: Arc<dyn Bus> = Arc::new(NatsBus::connect(nats).await?);
+    tracing::info!(
+        nats,
+        devices = simulator.inventory().devices.len(),
+        speed = cfg.speed,
+        "simulator started"
+    );
+    let stop = shutdown_on_signals();
+    crate::demo::drive(simulator, bus, clock, cfg.rate, stop).await;
+    Ok(())
+}
