@@ -41,6 +41,8 @@ pub enum WorkerError {
 pub struct WorkerConfig {
     /// Durable consumer name; workers sharing it share the load.
     pub consumer: String,
+    /// Telemetry subjects this worker takes (all tenants by default).
+    pub filter: String,
     /// Most messages per batch.
     pub batch_size: usize,
     /// How long a fetch waits for a first message.
@@ -57,6 +59,7 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
             consumer: "vigie-worker".into(),
+            filter: "vigie.tel.>".into(),
             batch_size: 10_000,
             fetch_wait: Duration::from_millis(100),
             sweep_every: Duration::from_secs(5),
@@ -186,7 +189,7 @@ impl Worker {
             .consumer(
                 Stream::Telemetry,
                 &cfg.consumer,
-                "vigie.tel.>",
+                &cfg.filter,
                 ConsumerOptions {
                     ack_wait: cfg.ack_wait,
                     max_deliver: None,

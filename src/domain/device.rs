@@ -60,8 +60,11 @@ impl Default for StatusThresholds {
 /// What happened to a device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusInput {
-    /// A heartbeat stamped `at` arrived.
-    Heartbeat { at: DateTime<Utc> },
+    /// A heartbeat stamped `at` arrived at `now`.
+    Heartbeat {
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    },
     /// The clock reached `now` (the periodic sweep).
     Tick { now: DateTime<Utc> },
 }
@@ -106,15 +109,18 @@ impl StatusMachine {
     ///
     /// A heartbeat older than the last one seen is ignored (messages can be
     /// redelivered out of order), so the machine is last-write-wins on the
-    /// heartbeat's own timestamp.
+    /// heartbeat's own timestamp; a heartbeat makes a device online only if
+    /// it is recent enough at `now`.
     pub fn apply(&mut self, input: StatusInput, t: StatusThresholds) -> Option<DeviceStatus> {
         let next = match input {
-            StatusInput::Heartbeat { at } => {
+            StatusInput::Heartbeat { at, now } => {
                 if self.last_seen.is_some_and(|seen| at <= seen) {
                     return None;
                 }
                 self.last_seen = Some(at);
-                DeviceStatus::Online
+                // A heartbeat that arrives late (a backlog after an outage)
+                // says when the device was alive, not that it is now.
+                Self::status_for(Some(at), now.max(at), t)
             }
             StatusInput::Tick { now } => Self::status_for(self.last_seen, now, t),
         };
@@ -140,7 +146,14 @@ mod tests {
     fn every_transition() {
         let t = StatusThresholds::default();
         let s = |secs: i64| t0() + Duration::seconds(secs);
-        let hb = |secs| StatusInput::Heartbeat { at: s(secs) };
+        let hb = |secs| StatusInput::Heartbeat {
+            at: s(secs),
+            now: s(secs),
+        };
+        let late = |secs, now| StatusInput::Heartbeat {
+            at: s(secs),
+            now: s(now),
+        };
         let tick = |secs| StatusInput::Tick { now: s(secs) };
         // (from status, last seen, input, expected status, changed?)
         let table: Vec<(DeviceStatus, Option<i64>, StatusInput, DeviceStatus, bool)> = vec![
@@ -158,6 +171,11 @@ mod tests {
             // an old heartbeat redelivered late changes nothing
             (Offline, Some(0), hb(-10), Offline, false),
             (Stale, Some(100), hb(100), Stale, false),
+            // a heartbeat delivered late counts for when it was sent
+            (Pending, None, late(0, 400), Stale, true),
+            (Pending, None, late(0, 2_000), Offline, true),
+            (Offline, Some(0), late(100, 2_000), Offline, false),
+            (Offline, Some(0), late(1_950, 2_000), Online, true),
         ];
         for (from, seen, input, want, changed) in table {
             let mut m = StatusMachine {

@@ -300,7 +300,7 @@ impl FleetState {
             Telemetry::Heartbeat(h) => {
                 status_change = dev
                     .machine
-                    .apply(StatusInput::Heartbeat { at: env.ts }, dev.thresholds);
+                    .apply(StatusInput::Heartbeat { at: env.ts, now }, dev.thresholds);
                 if dev.row.last_seen.is_none_or(|seen| env.ts > seen) {
                     dev.row.last_seen = Some(env.ts);
                     dev.row.uptime_s = Some(h.uptime_s);
@@ -399,7 +399,11 @@ impl FleetState {
             }),
         }
         if let Some(status) = status_change {
-            self.on_status(&tenant, &device, status, env.ts, now, out);
+            let since = self
+                .devices
+                .get(&(tenant.clone(), device.clone()))
+                .map_or(env.ts, |d| crossed_at(status, env.ts, d.thresholds, now));
+            self.on_status(&tenant, &device, status, since, now, out);
         }
         for (i, hit) in threshold_hits {
             let rules = Arc::clone(&self.policy.rules);
@@ -640,14 +644,11 @@ impl FleetState {
             if let Some(status) = dev.machine.apply(StatusInput::Tick { now }, dev.thresholds) {
                 // The device became stale or offline when its threshold was
                 // crossed, not when this sweep noticed.
-                let crossed = dev.machine.last_seen.map(|seen| {
-                    let t = match status {
-                        DeviceStatus::Stale => dev.thresholds.stale_after_s,
-                        _ => dev.thresholds.offline_after_s,
-                    };
-                    seen + Duration::seconds(i64::from(t))
-                });
-                changed.push((key.clone(), status, crossed.unwrap_or(now).min(now)));
+                let crossed = dev
+                    .machine
+                    .last_seen
+                    .map(|seen| crossed_at(status, seen, dev.thresholds, now));
+                changed.push((key.clone(), status, crossed.unwrap_or(now)));
             }
         }
         for ((tenant, device), status, at) in changed {
@@ -737,6 +738,23 @@ impl FleetState {
             }
         }
     }
+}
+
+/// When a device last seen at `seen` entered `status`: at `seen` for
+/// online, when the threshold passed for stale and offline (never after
+/// `now`).
+fn crossed_at(
+    status: DeviceStatus,
+    seen: DateTime<Utc>,
+    t: StatusThresholds,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let after = match status {
+        DeviceStatus::Stale => t.stale_after_s,
+        DeviceStatus::Offline => t.offline_after_s,
+        DeviceStatus::Online | DeviceStatus::Pending => return seen,
+    };
+    (seen + Duration::seconds(i64::from(after))).min(now)
 }
 
 fn alert_id_of(device: &Id, rule: &str) -> Id {
