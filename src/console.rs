@@ -23,7 +23,7 @@ use crate::bus::{Bus, Stream, subject};
 use crate::settings::keymap::KeyMap;
 use crate::settings::theme::Theme;
 use crate::worker::Clock;
-use crate::worker::api::{self, Snapshot};
+use crate::worker::api;
 use state::App;
 use update::{Msg, update};
 
@@ -49,11 +49,10 @@ async fn data_task(bus: Arc<dyn Bus>, scope: String, tx: mpsc::Sender<Msg>) {
         format!("vigie.evt.{scope}.>")
     };
     loop {
-        let snap: Result<Snapshot, _> = api::call(
+        let snap = api::fetch_snapshot(
             bus.as_ref(),
             &scope,
-            "snapshot",
-            serde_json::json!({}),
+            api::SNAPSHOT_PAGE,
             Duration::from_secs(10),
         )
         .await;

@@ -28,6 +28,68 @@ pub struct Snapshot {
     pub incidents: Vec<Incident>,
 }
 
+/// Devices per snapshot page: keeps every answer well under NATS's default
+/// 1 MiB message limit.
+pub const SNAPSHOT_PAGE: u32 = 1_000;
+
+/// How long a taken snapshot stays available for its remaining pages.
+const SNAPSHOT_KEEP: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// One page of a snapshot. The first page (from `snapshot`) carries
+/// everything but the devices beyond the first page; the rest come from
+/// `snapshot_page` with the snapshot's `id`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SnapshotPage {
+    pub id: u64,
+    pub events_seq: u64,
+    pub counts: StatusCounts,
+    pub incidents: Vec<Incident>,
+    /// Devices in the whole snapshot.
+    pub total: u64,
+    pub offset: u64,
+    pub devices: Vec<DeviceRow>,
+}
+
+/// Snapshots taken and not yet fully read.
+#[derive(Default)]
+struct SnapshotCache {
+    next_id: u64,
+    taken: std::collections::HashMap<u64, (std::time::Instant, Arc<Snapshot>)>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PageArgs {
+    #[serde(default)]
+    id: u64,
+    #[serde(default)]
+    offset: u64,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+fn page_of(id: u64, snap: &Snapshot, offset: u64, limit: u32, with_head: bool) -> SnapshotPage {
+    let start = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(snap.devices.len());
+    let end = start
+        .saturating_add(limit.clamp(1, 10 * SNAPSHOT_PAGE) as usize)
+        .min(snap.devices.len());
+    SnapshotPage {
+        id,
+        events_seq: snap.events_seq,
+        counts: snap.counts,
+        incidents: if with_head {
+            snap.incidents.clone()
+        } else {
+            Vec::new()
+        },
+        total: snap.devices.len() as u64,
+        offset: start as u64,
+        devices: snap.devices[start..end].to_vec(),
+    }
+}
+
 /// An api failure, as answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{code}: {message}")]
@@ -99,24 +161,39 @@ pub async fn serve(
     publish_lock: Arc<Mutex<()>>,
 ) -> Result<(), BusError> {
     let mut service = bus.serve("vigie.api.*.*", QUEUE).await?;
+    let cache: Cache = Arc::default();
     while let Some(req) = service.next().await {
-        let (bus, store, lock) = (
+        let (bus, store, lock, cache) = (
             Arc::clone(&bus),
             Arc::clone(&store),
             Arc::clone(&publish_lock),
+            Arc::clone(&cache),
         );
         tokio::spawn(async move {
-            handle(bus, store, lock, req).await;
+            handle(bus, store, lock, cache, req).await;
         });
     }
     Ok(())
 }
 
-async fn handle(bus: Arc<dyn Bus>, store: Arc<dyn Store>, lock: Arc<Mutex<()>>, req: Request) {
+type Cache = Arc<std::sync::Mutex<SnapshotCache>>;
+
+fn cache_lock(c: &Cache) -> std::sync::MutexGuard<'_, SnapshotCache> {
+    c.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+async fn handle(
+    bus: Arc<dyn Bus>,
+    store: Arc<dyn Store>,
+    lock: Arc<Mutex<()>>,
+    cache: Cache,
+    req: Request,
+) {
     let answer = match answer(
         bus.as_ref(),
         store.as_ref(),
         &lock,
+        &cache,
         &req.subject,
         &req.payload,
     )
@@ -135,6 +212,7 @@ async fn answer(
     bus: &dyn Bus,
     store: &dyn Store,
     lock: &Mutex<()>,
+    cache: &Cache,
     subj: &str,
     payload: &[u8],
 ) -> Result<serde_json::Value, ApiError> {
@@ -147,17 +225,53 @@ async fn answer(
     };
     match verb {
         "snapshot" => {
-            let _consistent = lock.lock().await;
-            let events_seq = bus.last_seq(Stream::Events).await?;
-            let page = store.fleet_page(&scope, &FleetQuery::default()).await?;
-            let counts = store.status_counts(&scope).await?;
-            let incidents = store.incident_queue(&scope, 500).await?;
-            to_json(Snapshot {
-                events_seq,
-                counts,
-                devices: page.rows,
-                incidents,
-            })
+            let a: PageArgs = args(payload)?;
+            let snap = {
+                let _consistent = lock.lock().await;
+                let events_seq = bus.last_seq(Stream::Events).await?;
+                let page = store.fleet_page(&scope, &FleetQuery::default()).await?;
+                let counts = store.status_counts(&scope).await?;
+                let incidents = store.incident_queue(&scope, 500).await?;
+                Arc::new(Snapshot {
+                    events_seq,
+                    counts,
+                    devices: page.rows,
+                    incidents,
+                })
+            };
+            let limit = a.limit.unwrap_or(SNAPSHOT_PAGE);
+            let id = {
+                let mut c = cache_lock(cache);
+                c.taken.retain(|_, (at, _)| at.elapsed() < SNAPSHOT_KEEP);
+                c.next_id += 1;
+                let id = c.next_id;
+                if snap.devices.len() > limit as usize {
+                    c.taken
+                        .insert(id, (std::time::Instant::now(), Arc::clone(&snap)));
+                }
+                id
+            };
+            to_json(page_of(id, &snap, 0, limit, true))
+        }
+        "snapshot_page" => {
+            let a: PageArgs = args(payload)?;
+            let snap = cache_lock(cache)
+                .taken
+                .get(&a.id)
+                .map(|(_, s)| Arc::clone(s));
+            let snap = snap.ok_or_else(|| {
+                ApiError::new(
+                    "expired",
+                    format!("snapshot {} is gone; take a new one", a.id),
+                )
+            })?;
+            to_json(page_of(
+                a.id,
+                &snap,
+                a.offset,
+                a.limit.unwrap_or(SNAPSHOT_PAGE),
+                false,
+            ))
         }
         "fleet" => {
             let q: FleetQuery = args(payload)?;
@@ -210,4 +324,43 @@ pub async fn call<T: for<'de> Deserialize<'de>>(
         Ok(Answer::Error(e)) => Err(e),
         Err(e) => Err(ApiError::new("bad-answer", e.to_string())),
     }
+}
+
+/// Takes a snapshot page by page and puts it back together.
+pub async fn fetch_snapshot(
+    bus: &dyn Bus,
+    scope: &str,
+    page: u32,
+    timeout: std::time::Duration,
+) -> Result<Snapshot, ApiError> {
+    let first: SnapshotPage = call(
+        bus,
+        scope,
+        "snapshot",
+        serde_json::json!({ "limit": page }),
+        timeout,
+    )
+    .await?;
+    let total = usize::try_from(first.total).unwrap_or(usize::MAX);
+    let mut devices = first.devices;
+    while devices.len() < total {
+        let next: SnapshotPage = call(
+            bus,
+            scope,
+            "snapshot_page",
+            serde_json::json!({ "id": first.id, "offset": devices.len(), "limit": page }),
+            timeout,
+        )
+        .await?;
+        if next.devices.is_empty() {
+            return Err(ApiError::new("bad-answer", "snapshot page came back empty"));
+        }
+        devices.extend(next.devices);
+    }
+    Ok(Snapshot {
+        events_seq: first.events_seq,
+        counts: first.counts,
+        devices,
+        incidents: first.incidents,
+    })
 }
