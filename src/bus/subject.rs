@@ -76,6 +76,13 @@ pub fn is_valid(subject: &str) -> bool {
 
 /// NATS wildcard matching: `*` matches one token, a final `>` one or more.
 pub fn matches(pattern: &str, subject: &str) -> bool {
+    // The common filter `prefix.>`: a prefix test, no tokenising.
+    if let Some(prefix) = pattern.strip_suffix(">")
+        && !prefix.contains('*')
+        && !prefix.contains('>')
+    {
+        return subject.len() > prefix.len() && subject.starts_with(prefix);
+    }
     let mut p = pattern.split('.');
     let mut s = subject.split('.');
     loop {
@@ -99,6 +106,9 @@ mod tests {
         assert!(!matches("vigie.tel.*.*.*", "vigie.tel.acme.r1"));
         assert!(matches("vigie.evt.>", "vigie.evt.acme.device"));
         assert!(!matches("vigie.evt.>", "vigie.evt"));
+        assert!(!matches("vigie.evt.>", "vigie.evt."));
+        assert!(!matches("vigie.evt.>", "vigie.evtx.a"));
+        assert!(matches("vigie.*.>", "vigie.evt.a"));
         assert!(matches("vigie.api.acme.fleet", "vigie.api.acme.fleet"));
         assert!(!matches("vigie.api.acme.fleet", "vigie.api.acme.fleets"));
     }
