@@ -65,6 +65,24 @@ impl Stream {
     }
 }
 
+/// Checks a subject for publishing and names the stream that captures it;
+/// both backends refuse the same subjects with the same errors.
+pub fn route(subject: &str) -> Result<Stream, BusError> {
+    if !subject::is_valid(subject) {
+        return Err(BusError::InvalidSubject(subject.to_string()));
+    }
+    Stream::for_subject(subject).ok_or_else(|| BusError::NoStream(subject.to_string()))
+}
+
+/// Checks a subject for a request.
+pub fn check_request_subject(subject: &str) -> Result<(), BusError> {
+    if subject::is_valid(subject) {
+        Ok(())
+    } else {
+        Err(BusError::InvalidSubject(subject.to_string()))
+    }
+}
+
 /// Errors of any bus backend.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BusError {

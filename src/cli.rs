@@ -47,6 +47,38 @@ pub struct ConsoleArgs {
     pub tenant: Option<String>,
 }
 
+/// Options shaping the simulated fleet (`demo` and `sim`).
+#[derive(Debug, Clone, clap::Args, Default)]
+pub struct SimArgs {
+    /// Seed of the simulated fleet (same seed, same fleet).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// About how many devices to simulate.
+    #[arg(long)]
+    pub devices: Option<usize>,
+    /// Most telemetry messages per second (0: no cap).
+    #[arg(long)]
+    pub rate: Option<u32>,
+    /// Simulated seconds per real second.
+    #[arg(long)]
+    pub speed: Option<f64>,
+}
+
+/// The simulator's settings: flags over the settings file.
+fn sim_config(s: &Settings, a: &SimArgs) -> anyhow::Result<SimConfig> {
+    let speed = a.speed.unwrap_or(s.demo.speed);
+    if !(speed.is_finite() && speed > 0.0) {
+        anyhow::bail!("--speed must be a positive number");
+    }
+    let rate = a.rate.unwrap_or(s.demo.rate);
+    Ok(SimConfig {
+        seed: a.seed.unwrap_or(s.demo.seed),
+        devices: a.devices.unwrap_or(s.demo.devices).max(1),
+        speed,
+        rate: (rate > 0).then_some(f64::from(rate)),
+    })
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -69,18 +101,8 @@ pub enum Command {
         /// Start from an empty database.
         #[arg(long)]
         fresh: bool,
-        /// Seed of the simulated fleet (same seed, same fleet).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// About how many devices to simulate.
-        #[arg(long)]
-        devices: Option<usize>,
-        /// Most telemetry messages per second (0: no cap).
-        #[arg(long)]
-        rate: Option<u32>,
-        /// Simulated seconds per real second.
-        #[arg(long)]
-        speed: Option<f64>,
+        #[command(flatten)]
+        fleet: SimArgs,
         #[command(flatten)]
         ui: ConsoleArgs,
     },
@@ -114,18 +136,8 @@ pub enum Command {
         /// Write the fleet's inventory into this database first (the worker's), e.g. sqlite:PATH.
         #[arg(long, value_name = "URL")]
         database: Option<String>,
-        /// Seed of the simulated fleet (same seed, same fleet).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// About how many devices to simulate.
-        #[arg(long)]
-        devices: Option<usize>,
-        /// Most messages per second (0: no cap).
-        #[arg(long)]
-        rate: Option<u32>,
-        /// Simulated seconds per real second.
-        #[arg(long)]
-        speed: Option<f64>,
+        #[command(flatten)]
+        fleet: SimArgs,
     },
     /// Create or upgrade the database schema.
     Migrate {
@@ -269,26 +281,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Demo {
             db,
             fresh,
-            seed,
-            devices,
-            rate,
-            speed,
+            fleet,
             ui,
         }) => {
             let log = s.log.file.clone().unwrap_or_else(|| paths.default_log());
             let _guard = crate::logging::to_file(&log, &s.log.level)?;
-            let speed = speed.unwrap_or(s.demo.speed);
-            if !(speed.is_finite() && speed > 0.0) {
-                anyhow::bail!("--speed must be a positive number");
-            }
-            let clock = Clock::scaled(chrono::Utc::now(), speed);
-            let rate = rate.unwrap_or(s.demo.rate);
-            let sim = SimConfig {
-                seed: seed.unwrap_or(s.demo.seed),
-                devices: devices.unwrap_or(s.demo.devices).max(1),
-                speed,
-                rate: (rate > 0).then_some(f64::from(rate)),
-            };
+            let sim = sim_config(&s, &fleet)?;
+            let clock = Clock::scaled(chrono::Utc::now(), sim.speed);
             demo::run(DemoOptions {
                 db: db
                     .or(s.demo.db.clone())
@@ -334,26 +333,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Sim {
             nats,
             database,
-            seed,
-            devices,
-            rate,
-            speed,
+            fleet,
         }) => {
             crate::logging::json_to_stderr(&s.log.level);
             if let Some(db) = &database {
                 ensure_sqlite_dir(db)?;
             }
-            let speed = speed.unwrap_or(s.demo.speed);
-            if !(speed.is_finite() && speed > 0.0) {
-                anyhow::bail!("--speed must be a positive number");
-            }
-            let rate = rate.unwrap_or(s.demo.rate);
-            let cfg = SimConfig {
-                seed: seed.unwrap_or(s.demo.seed),
-                devices: devices.unwrap_or(s.demo.devices).max(1),
-                speed,
-                rate: (rate > 0).then_some(f64::from(rate)),
-            };
+            let cfg = sim_config(&s, &fleet)?;
             crate::headless::run_sim(&nats, database.as_deref(), cfg).await
         }
         Some(Command::Config { .. } | Command::Completions { .. } | Command::Man) => Ok(()),

@@ -159,11 +159,7 @@ impl Bus for MemoryBus {
         msg_id: &str,
         payload: Bytes,
     ) -> Result<PublishAck, BusError> {
-        if !subject::is_valid(subject) {
-            return Err(BusError::InvalidSubject(subject.to_string()));
-        }
-        let stream =
-            Stream::for_subject(subject).ok_or_else(|| BusError::NoStream(subject.to_string()))?;
+        let stream = super::route(subject)?;
         let slot = self.slot(stream);
         let now = Instant::now();
         let seq = {
@@ -259,9 +255,7 @@ impl Bus for MemoryBus {
         payload: Bytes,
         timeout: Duration,
     ) -> Result<Bytes, BusError> {
-        if !subject::is_valid(subject) {
-            return Err(BusError::InvalidSubject(subject.to_string()));
-        }
+        super::check_request_subject(subject)?;
         let tx = {
             let mut services = lock(&self.inner.services);
             services.retain(|s| !s.tx.is_closed());

@@ -20,7 +20,7 @@ use futures_util::StreamExt;
 
 use super::{
     AckToken, Bus, BusError, Consumer, ConsumerOptions, Delivery, Follower, PublishAck, Reply,
-    Request, Service, Stream, StreamMessage, subject,
+    Request, Service, Stream, StreamMessage,
 };
 
 /// Most unacknowledged messages a durable consumer may hold out; a fetch
@@ -122,11 +122,7 @@ impl Bus for NatsBus {
         msg_id: &str,
         payload: Bytes,
     ) -> Result<PublishAck, BusError> {
-        if !subject::is_valid(subj) {
-            return Err(BusError::InvalidSubject(subj.to_string()));
-        }
-        let stream =
-            Stream::for_subject(subj).ok_or_else(|| BusError::NoStream(subj.to_string()))?;
+        let stream = super::route(subj)?;
         let mut headers = HeaderMap::new();
         headers.insert("Nats-Msg-Id", msg_id);
         let ack = self
@@ -221,9 +217,7 @@ impl Bus for NatsBus {
         payload: Bytes,
         timeout: Duration,
     ) -> Result<Bytes, BusError> {
-        if !subject::is_valid(subj) {
-            return Err(BusError::InvalidSubject(subj.to_string()));
-        }
+        super::check_request_subject(subj)?;
         let req = async_nats::Request::new()
             .payload(payload)
             .timeout(Some(timeout));
