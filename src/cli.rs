@@ -122,6 +122,9 @@ pub enum Command {
         /// Durable consumer name; workers with the same name share the load.
         #[arg(long, default_value = "vigie-worker")]
         consumer: String,
+        /// Serve /metrics, /healthz and /readyz on this address (e.g. 127.0.0.1:9464).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
     },
     /// Publish a simulated fleet's telemetry to NATS JetStream.
     Sim {
@@ -319,6 +322,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             nats,
             database,
             consumer,
+            listen,
         }) => {
             crate::logging::json_to_stderr(&s.log.level);
             let database =
@@ -328,7 +332,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 consumer,
                 ..worker_config(&s)
             };
-            crate::headless::run_worker(&nats, &database, cfg).await
+            crate::headless::run_worker(&nats, &database, listen, cfg).await
         }
         Some(Command::Sim {
             nats,

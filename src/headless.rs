@@ -40,16 +40,40 @@ pub fn shutdown_on_signals() -> watch::Receiver<bool> {
 }
 
 /// Runs the worker on NATS until SIGINT/SIGTERM, then drains and returns.
-pub async fn run_worker(nats: &str, database: &str, cfg: WorkerConfig) -> anyhow::Result<()> {
+pub async fn run_worker(
+    nats: &str,
+    database: &str,
+    listen: Option<std::net::SocketAddr>,
+    cfg: WorkerConfig,
+) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = crate::store::open(database).await?;
     let applied = store.migrate().await?;
     if !applied.is_empty() {
         tracing::info!(?applied, "database migrated");
     }
-    let bus: Arc<dyn Bus> = Arc::new(NatsBus::connect(nats).await?);
+    let nats_bus = NatsBus::connect(nats).await?;
+    let client = nats_bus.client().clone();
+    let bus: Arc<dyn Bus> = Arc::new(nats_bus);
     let consumer = cfg.consumer.clone();
     let worker = Worker::start(Arc::clone(&bus), Arc::clone(&store), Clock::system(), cfg).await?;
     let stats = worker.stats();
+    let http_task = match listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("--listen {addr}: {e}"))?;
+            tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
+            let probe = Arc::new(crate::worker::http::Probe {
+                stats: worker.stats(),
+                store: Arc::clone(&store),
+                bus_up: Box::new(move || {
+                    client.connection_state() == async_nats::connection::State::Connected
+                }),
+            });
+            Some(tokio::spawn(crate::worker::http::serve(listener, probe)))
+        }
+        None => None,
+    };
     let api_task = tokio::spawn(api::serve(Arc::clone(&bus), store, worker.publish_lock()));
     tracing::info!(
         nats,
@@ -61,6 +85,9 @@ pub async fn run_worker(nats: &str, database: &str, cfg: WorkerConfig) -> anyhow
     let shutdown = shutdown_on_signals();
     let result = worker.run(shutdown).await;
     api_task.abort();
+    if let Some(t) = http_task {
+        t.abort();
+    }
     use std::sync::atomic::Ordering::Relaxed;
     tracing::info!(
         accepted = stats.accepted.load(Relaxed),

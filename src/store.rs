@@ -105,6 +105,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// One device row.
     async fn device(&self, scope: &Scope, device: &Id) -> Result<Option<DeviceRow>, StoreError>;
+
+    /// Answers when the database is reachable (readiness checks).
+    async fn ping(&self) -> Result<(), StoreError>;
 }
 
 /// Opens the store named by a URL: `sqlite:PATH` or `sqlite::memory:`.

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod clock;
+pub mod http;
 pub mod state;
 
 use std::collections::HashMap;
@@ -83,6 +84,10 @@ pub struct WorkerStats {
     pub events: AtomicU64,
     /// Batches whose write failed (and were redelivered).
     pub failed_batches: AtomicU64,
+    /// Messages in the last batch finished.
+    pub last_batch_size: AtomicU64,
+    /// Microseconds from the last batch's fetch to its acknowledgement.
+    pub last_batch_us: AtomicU64,
 }
 
 /// What a dead-lettered message looks like on `vigie.dlq.{reason}`.
@@ -118,10 +123,12 @@ struct Prepared {
     changes: Changes,
     tokens: Vec<AckToken>,
     outcome: StepOutcome,
+    fetched_at: Instant,
 }
 
 /// A batch being written.
 struct InFlight {
+    fetched_at: Instant,
     write: tokio::task::JoinHandle<Result<BatchOutcome, StoreError>>,
     events: Vec<(crate::domain::Id, crate::bus::event::EventBody)>,
     tokens: Vec<AckToken>,
@@ -266,6 +273,7 @@ impl Worker {
             changes,
             tokens: Vec::new(),
             outcome: StepOutcome::default(),
+            fetched_at: Instant::now(),
         })
         .await;
         self.flush().await
@@ -301,6 +309,7 @@ impl Worker {
     /// Decodes and applies a batch to the in-memory state; dead-letters
     /// what cannot be accepted.
     async fn prepare(&mut self, batch: Vec<Delivery>) -> Result<Prepared, WorkerError> {
+        let fetched_at = Instant::now();
         let now = self.clock.now();
         let mut outcome = StepOutcome {
             fetched: batch.len(),
@@ -342,6 +351,7 @@ impl Worker {
             changes,
             tokens,
             outcome,
+            fetched_at,
         })
     }
 
@@ -358,6 +368,7 @@ impl Worker {
             }
         });
         self.in_flight = Some(InFlight {
+            fetched_at: p.fetched_at,
             write,
             events: p.changes.events,
             tokens: p.tokens,
@@ -420,6 +431,13 @@ impl Worker {
             .fetch_add(f.outcome.dead_lettered as u64, Ordering::Relaxed);
         self.stats.batches.fetch_add(1, Ordering::Relaxed);
         self.stats.events.fetch_add(n, Ordering::Relaxed);
+        if !f.tokens.is_empty() {
+            self.stats
+                .last_batch_size
+                .store(f.tokens.len() as u64, Ordering::Relaxed);
+            let us = u64::try_from(f.fetched_at.elapsed().as_micros()).unwrap_or(u64::MAX);
+            self.stats.last_batch_us.store(us, Ordering::Relaxed);
+        }
         Ok(())
     }
 

@@ -586,6 +586,9 @@ struct Flaky {
 
 #[async_trait]
 impl Store for Flaky {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
     async fn write_batch(&self, batch: &WriteBatch) -> Result<BatchOutcome, StoreError> {
         if self.fail.load(Ordering::SeqCst) {
             return Err(StoreError::Invalid("disk on fire".into()));

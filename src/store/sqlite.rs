@@ -194,6 +194,11 @@ impl Store for SqliteStore {
         read::links(&self.pool, scope).await
     }
 
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn device(&self, scope: &Scope, device: &Id) -> Result<Option<DeviceRow>, StoreError> {
         read::device(&self.pool, scope, device).await
     }

@@ -1,0 +1,152 @@
+//! The worker's operations endpoints on `--listen ADDR`: `/metrics`
+//! (Prometheus text), `/healthz` (the process answers) and `/readyz` (the
+//! bus is connected and the database answers). A deliberately small
+//! HTTP/1.1 responder: GET only, one request per connection.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::WorkerStats;
+use crate::store::Store;
+
+/// What the endpoints report on.
+pub struct Probe {
+    pub stats: Arc<WorkerStats>,
+    pub store: Arc<dyn Store>,
+    /// True while the bus connection is up.
+    pub bus_up: Box<dyn Fn() -> bool + Send + Sync>,
+}
+
+/// Serves the endpoints until the task is dropped.
+pub async fn serve(listener: TcpListener, probe: Arc<Probe>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let probe = Arc::clone(&probe);
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(Duration::from_secs(10), handle(stream, &probe)).await;
+        });
+    }
+}
+
+/// The Prometheus text exposition of the worker's counters.
+pub fn metrics_text(stats: &WorkerStats) -> String {
+    let rows: [(&str, &str, &str, u64); 8] = [
+        (
+            "vigie_messages_accepted_total",
+            "counter",
+            "Telemetry messages decoded and applied.",
+            stats.accepted.load(Ordering::Relaxed),
+        ),
+        (
+            "vigie_messages_dead_lettered_total",
+            "counter",
+            "Messages sent to the dead-letter stream.",
+            stats.dead_lettered.load(Ordering::Relaxed),
+        ),
+        (
+            "vigie_rows_duplicate_total",
+            "counter",
+            "Telemetry rows already stored (redeliveries absorbed).",
+            stats.duplicates.load(Ordering::Relaxed),
+        ),
+        (
+            "vigie_batches_total",
+            "counter",
+            "Batches committed.",
+            stats.batches.load(Ordering::Relaxed),
+        ),
+        (
+            "vigie_batches_failed_total",
+            "counter",
+            "Batches whose database write failed (redelivered).",
+            stats.failed_batches.load(Ordering::Relaxed),
+        ),
+        (
+            "vigie_events_published_total",
+            "counter",
+            "Derived events published to consoles.",
+            stats.events.load(Ordering::Relaxed),
+        ),
+        (
+            "vigie_last_batch_messages",
+            "gauge",
+            "Messages in the last batch.",
+            stats.last_batch_size.load(Ordering::Relaxed),
+        ),
+        (
+            "vigie_last_batch_microseconds",
+            "gauge",
+            "Fetch-to-ack time of the last batch.",
+            stats.last_batch_us.load(Ordering::Relaxed),
+        ),
+    ];
+    let mut out = String::new();
+    for (name, kind, help, value) in rows {
+        let _ = write!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        );
+    }
+    out
+}
+
+async fn handle(mut stream: TcpStream, probe: &Probe) -> std::io::Result<()> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 || buf.len() > 8 * 1024 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let head = String::from_utf8_lossy(&buf);
+    let mut parts = head.lines().next().unwrap_or_default().split_whitespace();
+    let (method, path) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
+    let (status, body) = if method != "GET" {
+        ("405 Method Not Allowed", "only GET\n".to_string())
+    } else {
+        match path {
+            "/metrics" => ("200 OK", metrics_text(&probe.stats)),
+            "/healthz" => ("200 OK", "ok\n".to_string()),
+            "/readyz" => {
+                let bus = (probe.bus_up)();
+                let db = probe.store.ping().await;
+                match (bus, db) {
+                    (true, Ok(())) => ("200 OK", "ready\n".to_string()),
+                    (false, _) => (
+                        "503 Service Unavailable",
+                        "not ready: bus disconnected\n".to_string(),
+                    ),
+                    (_, Err(e)) => (
+                        "503 Service Unavailable",
+                        format!("not ready: database: {e}\n"),
+                    ),
+                }
+            }
+            _ => ("404 Not Found", "not found\n".to_string()),
+        }
+    };
+    let kind = if path == "/metrics" {
+        "text/plain; version=0.0.4"
+    } else {
+        "text/plain; charset=utf-8"
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(response.as_bytes()).await?;
+    stream.shutdown().await
+}
