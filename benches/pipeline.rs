@@ -46,6 +46,14 @@ fn sim_mix(n: usize) -> (vigie::domain::model::Inventory, Vec<Envelope>) {
         out.extend(sim.due(t, n - out.len()));
     }
     out.truncate(n);
+    // Live telemetry at full rate: the fleet's messages, in their order,
+    // stamped over the last minute (the simulator spreads them over hours
+    // of simulated time, which would make most heartbeats stale on arrival).
+    let end = start() + chrono::Duration::hours(1);
+    let len = out.len().max(1) as i64;
+    for (i, m) in out.iter_mut().enumerate() {
+        m.ts = end - chrono::Duration::milliseconds((len - 1 - i as i64) * 60_000 / len);
+    }
     (inv, out)
 }
 
@@ -88,7 +96,10 @@ async fn pipeline(label: &str, inv: &vigie::domain::model::Inventory, msgs: &[En
             .await
             .unwrap();
     }
-    let (clock, _) = Clock::manual(start());
+    // The worker's clock stands at the newest message: nothing is from the
+    // future (that would be dead-lettered as clock skew).
+    let newest = msgs.iter().map(|m| m.ts).max().unwrap_or_else(start);
+    let (clock, _) = Clock::manual(newest);
     let batch: usize = std::env::var("BATCH")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -428,6 +428,7 @@ async fn heartbeats_and_silence_drive_status_alerts_and_incidents() {
 #[tokio::test]
 async fn late_heartbeats_never_move_a_device_back_in_time() {
     let mut rig = Rig::new(0).await;
+    rig.clock.set(t0() + Duration::minutes(10));
     rig.send("rtr-1", t0() + Duration::minutes(10), hb(600))
         .await;
     rig.send("rtr-1", t0(), hb(1)).await;
@@ -745,4 +746,29 @@ async fn devices_added_to_the_inventory_later_are_picked_up() {
         "kept"
     );
     assert!(rig.dead_letters().await.is_empty());
+}
+
+#[tokio::test]
+async fn telemetry_from_the_future_is_dead_lettered() {
+    let mut rig = Rig::new(0).await;
+    rig.send("rtr-1", t0() + Duration::minutes(4), hb(1)).await;
+    rig.send("ap-1", t0() + Duration::minutes(6), hb(1)).await;
+    rig.drain().await;
+    assert_eq!(
+        rig.worker.state().status(&id("acme"), &id("rtr-1")),
+        Some(DeviceStatus::Online)
+    );
+    assert_eq!(
+        rig.worker.state().status(&id("acme"), &id("ap-1")),
+        Some(DeviceStatus::Pending)
+    );
+    let letters = rig.dead_letters().await;
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0]["reason"], "clock-skew");
+    assert!(
+        letters[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("360 s ahead")
+    );
 }

@@ -27,13 +27,22 @@ use crate::store::{
 pub enum Refusal {
     #[error("device {device} of tenant {tenant} is not in the inventory")]
     UnknownDevice { tenant: Id, device: Id },
+    #[error(
+        "timestamp {ts} is {ahead_s} s ahead of the worker's clock (at most {MAX_CLOCK_SKEW_S} s allowed)"
+    )]
+    ClockSkew { ts: DateTime<Utc>, ahead_s: i64 },
 }
+
+/// How far in the future a message's timestamp may be. A device whose clock
+/// runs ahead would otherwise stay "online" until its clock is reached.
+pub const MAX_CLOCK_SKEW_S: i64 = 300;
 
 impl Refusal {
     /// The dead-letter reason token.
     pub fn reason(&self) -> &'static str {
         match self {
             Refusal::UnknownDevice { .. } => "unknown-device",
+            Refusal::ClockSkew { .. } => "clock-skew",
         }
     }
 }
@@ -285,6 +294,13 @@ impl FleetState {
         now: DateTime<Utc>,
         out: &mut Changes,
     ) -> Result<(), Refusal> {
+        let ahead = (env.ts - now).num_seconds();
+        if ahead > MAX_CLOCK_SKEW_S {
+            return Err(Refusal::ClockSkew {
+                ts: env.ts,
+                ahead_s: ahead,
+            });
+        }
         let key = (env.tenant.clone(), env.device.clone());
         let Some(dev) = self.devices.get_mut(&key) else {
             return Err(Refusal::UnknownDevice {
