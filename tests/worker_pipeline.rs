@@ -156,6 +156,11 @@ impl Rig {
             .unwrap();
     }
 
+    /// The worker's status of one of acme's devices.
+    fn status(&self, device: &str) -> Option<DeviceStatus> {
+        self.worker.state().status(&id("acme"), &id(device))
+    }
+
     /// Steps until a fetch comes back empty.
     async fn drain(&mut self) {
         for _ in 0..1_000 {
@@ -321,10 +326,7 @@ async fn heartbeats_and_silence_drive_status_alerts_and_incidents() {
     let mut rig = Rig::new(0).await;
     rig.send("rtr-1", t0(), hb(100)).await;
     rig.drain().await;
-    assert_eq!(
-        rig.worker.state().status(&id("acme"), &id("rtr-1")),
-        Some(DeviceStatus::Online)
-    );
+    assert_eq!(rig.status("rtr-1"), Some(DeviceStatus::Online));
     let row = rig
         .store
         .device(&Scope::All, &id("rtr-1"))
@@ -338,10 +340,7 @@ async fn heartbeats_and_silence_drive_status_alerts_and_incidents() {
 
     rig.clock.set(t0() + Duration::minutes(6));
     rig.worker.sweep().await.unwrap();
-    assert_eq!(
-        rig.worker.state().status(&id("acme"), &id("rtr-1")),
-        Some(DeviceStatus::Stale)
-    );
+    assert_eq!(rig.status("rtr-1"), Some(DeviceStatus::Stale));
     assert!(
         rig.store
             .alert_history(&Scope::All, None, 10)
@@ -736,15 +735,8 @@ async fn devices_added_to_the_inventory_later_are_picked_up() {
     rig.store.import_inventory(&more).await.unwrap();
     rig.send("rtr-2", t0(), hb(1)).await;
     rig.drain().await;
-    assert_eq!(
-        rig.worker.state().status(&id("acme"), &id("rtr-2")),
-        Some(DeviceStatus::Online)
-    );
-    assert_eq!(
-        rig.worker.state().status(&id("acme"), &id("rtr-1")),
-        Some(DeviceStatus::Online),
-        "kept"
-    );
+    assert_eq!(rig.status("rtr-2"), Some(DeviceStatus::Online));
+    assert_eq!(rig.status("rtr-1"), Some(DeviceStatus::Online), "kept");
     assert!(rig.dead_letters().await.is_empty());
 }
 
@@ -754,14 +746,8 @@ async fn telemetry_from_the_future_is_dead_lettered() {
     rig.send("rtr-1", t0() + Duration::minutes(4), hb(1)).await;
     rig.send("ap-1", t0() + Duration::minutes(6), hb(1)).await;
     rig.drain().await;
-    assert_eq!(
-        rig.worker.state().status(&id("acme"), &id("rtr-1")),
-        Some(DeviceStatus::Online)
-    );
-    assert_eq!(
-        rig.worker.state().status(&id("acme"), &id("ap-1")),
-        Some(DeviceStatus::Pending)
-    );
+    assert_eq!(rig.status("rtr-1"), Some(DeviceStatus::Online));
+    assert_eq!(rig.status("ap-1"), Some(DeviceStatus::Pending));
     let letters = rig.dead_letters().await;
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0]["reason"], "clock-skew");
