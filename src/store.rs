@@ -4,7 +4,9 @@
 //!
 //! Both backends pass the same suite (`tests/support/storage_suite.rs`).
 
+pub mod dialect;
 pub mod migrate;
+pub mod postgres;
 pub mod sqlite;
 pub mod types;
 
@@ -17,6 +19,97 @@ use crate::domain::model::{
     Alert, DeviceRow, Inventory, LinkRow, MetricSample, SignalSample, Tenant,
 };
 pub use types::*;
+
+/// `impl Store for $backend`: the methods both backends answer with the
+/// shared queries (`shared/read.rs`, `shared/write.rs`) and their own
+/// `write::write_batch`, on `self.pool`, plus the backend's own items.
+macro_rules! impl_store {
+    ($backend:ty, { $($own:item)* }) => {
+#[async_trait::async_trait]
+impl crate::store::Store for $backend {
+    $($own)*
+
+    async fn import_inventory(&self, inv: &Inventory) -> Result<(), StoreError> {
+        write::import_inventory(&self.pool, inv).await
+    }
+
+    async fn write_batch(&self, batch: &WriteBatch) -> Result<BatchOutcome, StoreError> {
+        write::write_batch(&self.pool, batch).await
+    }
+
+    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        read::tenants(&self.pool).await
+    }
+
+    async fn device_states(&self, scope: &Scope) -> Result<Vec<DeviceState>, StoreError> {
+        read::device_states(&self.pool, scope).await
+    }
+
+    async fn fleet_page(&self, scope: &Scope, q: &FleetQuery) -> Result<FleetPage, StoreError> {
+        read::fleet_page(&self.pool, scope, q).await
+    }
+
+    async fn status_counts(&self, scope: &Scope) -> Result<StatusCounts, StoreError> {
+        read::status_counts(&self.pool, scope).await
+    }
+
+    async fn sites(&self, scope: &Scope) -> Result<Vec<SiteSummary>, StoreError> {
+        read::sites(&self.pool, scope).await
+    }
+
+    async fn incident_queue(&self, scope: &Scope, limit: u32) -> Result<Vec<Incident>, StoreError> {
+        read::incident_queue(&self.pool, scope, limit).await
+    }
+
+    async fn alert_history(
+        &self,
+        scope: &Scope,
+        device: Option<&Id>,
+        limit: u32,
+    ) -> Result<Vec<Alert>, StoreError> {
+        read::alert_history(&self.pool, scope, device, limit).await
+    }
+
+    async fn signal_series(
+        &self,
+        scope: &Scope,
+        device: &Id,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<SignalSample>, StoreError> {
+        read::signal_series(&self.pool, scope, device, since, until).await
+    }
+
+    async fn metric_series(
+        &self,
+        scope: &Scope,
+        device: &Id,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<MetricSample>, StoreError> {
+        read::metric_series(&self.pool, scope, device, since, until).await
+    }
+
+    async fn ingest_counts(&self, scope: &Scope) -> Result<IngestCounts, StoreError> {
+        read::ingest_counts(&self.pool, scope).await
+    }
+
+    async fn links(&self, scope: &Scope) -> Result<Vec<LinkRow>, StoreError> {
+        read::links(&self.pool, scope).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn device(&self, scope: &Scope, device: &Id) -> Result<Option<DeviceRow>, StoreError> {
+        read::device(&self.pool, scope, device).await
+    }
+}
+    };
+}
+pub(crate) use impl_store;
 
 /// Errors of any storage backend.
 #[derive(Debug, thiserror::Error)]
@@ -108,15 +201,25 @@ pub trait Store: Send + Sync + 'static {
 
     /// Answers when the database is reachable (readiness checks).
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Housekeeping at `now`: partitions made ahead (PostgreSQL) and each
+    /// tenant's telemetry past its retention removed.
+    async fn maintain(&self, now: DateTime<Utc>) -> Result<Maintenance, StoreError>;
 }
 
-/// Opens the store named by a URL: `sqlite:PATH` or `sqlite::memory:`.
+/// Opens the store named by a URL: `sqlite:PATH`, `sqlite::memory:`,
+/// `postgres://…` or `postgresql://…` (TCP, or a unix socket with
+/// `?host=/run/postgresql`).
 pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     if let Some(path) = url.strip_prefix("sqlite:") {
         let store = sqlite::SqliteStore::open(path).await?;
         return Ok(std::sync::Arc::new(store));
     }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = postgres::PgStore::open(url).await?;
+        return Ok(std::sync::Arc::new(store));
+    }
     Err(StoreError::Invalid(format!(
-        "unsupported database URL {url:?}: this build supports sqlite:PATH"
+        "unsupported database URL {url:?}: use sqlite:PATH or postgres://USER@HOST/DB"
     )))
 }

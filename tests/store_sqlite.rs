@@ -15,7 +15,11 @@ async fn make() -> (Arc<dyn Store>, tempfile::TempDir) {
     (Arc::new(store), dir)
 }
 
-storage_suite!(make());
+async fn suite_store() -> Option<(Arc<dyn Store>, tempfile::TempDir)> {
+    Some(make().await)
+}
+
+storage_suite!(suite_store());
 
 #[tokio::test]
 async fn the_file_uses_wal_and_survives_reopening() {

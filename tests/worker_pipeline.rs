@@ -589,6 +589,12 @@ impl Store for Flaky {
     async fn ping(&self) -> Result<(), StoreError> {
         self.inner.ping().await
     }
+    async fn maintain(
+        &self,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<vigie::store::Maintenance, StoreError> {
+        self.inner.maintain(now).await
+    }
     async fn write_batch(&self, batch: &WriteBatch) -> Result<BatchOutcome, StoreError> {
         if self.fail.load(Ordering::SeqCst) {
             return Err(StoreError::Invalid("disk on fire".into()));

@@ -16,6 +16,13 @@ pub const SQLITE: &[Migration] = &[Migration {
     sql: include_str!("../../migrations/sqlite/0001_init.sql"),
 }];
 
+/// The PostgreSQL migrations: the same versions as SQLite's.
+pub const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../../migrations/postgres/0001_init.sql"),
+}];
+
 /// Splits a migration into statements (on `;` at line ends; the files keep
 /// one statement per `;`-terminated block and no `;` inside literals).
 pub fn statements(sql: &str) -> impl Iterator<Item = String> + '_ {

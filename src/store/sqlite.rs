@@ -6,15 +6,14 @@ mod write;
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{AssertSqlSafe, Executor, Row, SqlitePool};
 
 use super::migrate::{self, Migration};
 use super::{
-    BatchOutcome, DeviceState, FleetPage, FleetQuery, IngestCounts, Scope, SiteSummary,
-    StatusCounts, Store, StoreError, WriteBatch,
+    BatchOutcome, DeviceState, FleetPage, FleetQuery, IngestCounts, Maintenance, Scope,
+    SiteSummary, StatusCounts, StoreError, WriteBatch,
 };
 use crate::domain::Id;
 use crate::domain::incident::Incident;
@@ -69,14 +68,6 @@ impl SqliteStore {
     }
 }
 
-/// `AND <col> = ?` for a one-tenant scope, nothing for all tenants.
-pub(super) fn tenant_filter(scope: &Scope, col: &str) -> String {
-    match scope {
-        Scope::Tenant(_) => format!(" AND {col} = ?"),
-        Scope::All => String::new(),
-    }
-}
-
 async fn run_migration(pool: &SqlitePool, m: &Migration) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     for stmt in migrate::statements(m.sql) {
@@ -91,8 +82,7 @@ async fn run_migration(pool: &SqlitePool, m: &Migration) -> Result<(), sqlx::Err
     tx.commit().await
 }
 
-#[async_trait]
-impl Store for SqliteStore {
+crate::store::impl_store!(SqliteStore, {
     async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS vigie_migrations (
@@ -125,81 +115,10 @@ impl Store for SqliteStore {
         Ok(applied)
     }
 
-    async fn import_inventory(&self, inv: &Inventory) -> Result<(), StoreError> {
-        write::import_inventory(&self.pool, inv).await
+    async fn maintain(&self, now: DateTime<Utc>) -> Result<Maintenance, StoreError> {
+        Ok(Maintenance {
+            rows_deleted: write::delete_expired(&self.pool, now).await?,
+            ..Maintenance::default()
+        })
     }
-
-    async fn write_batch(&self, batch: &WriteBatch) -> Result<BatchOutcome, StoreError> {
-        write::write_batch(&self.pool, batch).await
-    }
-
-    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
-        read::tenants(&self.pool).await
-    }
-
-    async fn device_states(&self, scope: &Scope) -> Result<Vec<DeviceState>, StoreError> {
-        read::device_states(&self.pool, scope).await
-    }
-
-    async fn fleet_page(&self, scope: &Scope, q: &FleetQuery) -> Result<FleetPage, StoreError> {
-        read::fleet_page(&self.pool, scope, q).await
-    }
-
-    async fn status_counts(&self, scope: &Scope) -> Result<StatusCounts, StoreError> {
-        read::status_counts(&self.pool, scope).await
-    }
-
-    async fn sites(&self, scope: &Scope) -> Result<Vec<SiteSummary>, StoreError> {
-        read::sites(&self.pool, scope).await
-    }
-
-    async fn incident_queue(&self, scope: &Scope, limit: u32) -> Result<Vec<Incident>, StoreError> {
-        read::incident_queue(&self.pool, scope, limit).await
-    }
-
-    async fn alert_history(
-        &self,
-        scope: &Scope,
-        device: Option<&Id>,
-        limit: u32,
-    ) -> Result<Vec<Alert>, StoreError> {
-        read::alert_history(&self.pool, scope, device, limit).await
-    }
-
-    async fn signal_series(
-        &self,
-        scope: &Scope,
-        device: &Id,
-        since: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<Vec<SignalSample>, StoreError> {
-        read::signal_series(&self.pool, scope, device, since, until).await
-    }
-
-    async fn metric_series(
-        &self,
-        scope: &Scope,
-        device: &Id,
-        since: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<Vec<MetricSample>, StoreError> {
-        read::metric_series(&self.pool, scope, device, since, until).await
-    }
-
-    async fn ingest_counts(&self, scope: &Scope) -> Result<IngestCounts, StoreError> {
-        read::ingest_counts(&self.pool, scope).await
-    }
-
-    async fn links(&self, scope: &Scope) -> Result<Vec<LinkRow>, StoreError> {
-        read::links(&self.pool, scope).await
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn device(&self, scope: &Scope, device: &Id) -> Result<Option<DeviceRow>, StoreError> {
-        read::device(&self.pool, scope, device).await
-    }
-}
+});

@@ -254,6 +254,15 @@ impl IngestCounts {
     }
 }
 
+/// What a housekeeping pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Maintenance {
+    pub partitions_created: u32,
+    pub partitions_dropped: u32,
+    /// Telemetry rows past their tenant's retention, deleted.
+    pub rows_deleted: u64,
+}
+
 /// Milliseconds since the epoch, as stored.
 pub fn to_ms(ts: DateTime<Utc>) -> i64 {
     ts.timestamp_millis()

@@ -25,3 +25,79 @@ pub fn unavailable<T>(service: &str, why: impl std::fmt::Display) -> Option<T> {
     );
     None
 }
+
+/// The PostgreSQL URL for tests: `VIGIE_TEST_DATABASE_URL`, else the local
+/// server's `vigie_test` database (created by scripts/services.sh).
+pub fn database_url() -> String {
+    std::env::var("VIGIE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/vigie_test".into())
+}
+
+/// A schema of its own for one test, dropped when this is dropped, so that
+/// tests run in parallel on one database without seeing each other.
+pub struct PgSchema {
+    pub name: String,
+    pub options: sqlx::postgres::PgConnectOptions,
+}
+
+impl PgSchema {
+    /// A URL that connects into this schema (for child processes).
+    pub fn url(&self) -> String {
+        let base = database_url();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{sep}options=-csearch_path%3D{}", self.name)
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop is synchronous and may run inside a runtime: use a thread.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                use sqlx::Connection;
+                if let Ok(mut c) = sqlx::PgConnection::connect(&database_url()).await {
+                    let sql = format!("DROP SCHEMA IF EXISTS {name} CASCADE");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut c).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A fresh schema on the test database, or `None` (skipped) when
+/// PostgreSQL is not reachable outside CI.
+pub async fn pg_schema() -> Option<PgSchema> {
+    use sqlx::Connection;
+    use std::str::FromStr;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let url = database_url();
+    let mut conn = match sqlx::PgConnection::connect(&url).await {
+        Ok(c) => c,
+        Err(e) => return unavailable("PostgreSQL", format!("{url}: {e}")),
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let name = format!(
+        "vt_{}_{}_{nanos}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create a test schema");
+    let options = sqlx::postgres::PgConnectOptions::from_str(&url)
+        .expect("test database URL")
+        .options([("search_path", name.as_str())]);
+    Some(PgSchema { name, options })
+}

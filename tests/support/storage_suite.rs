@@ -447,7 +447,8 @@ macro_rules! storage_suite {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
-                let (store, _keep) = $make.await;
+                // `None`: the service is not there and this is not CI.
+                let Some((store, _keep)) = $make.await else { return };
                 support::storage_suite::$case(store).await;
             }
         )*

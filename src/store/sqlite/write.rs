@@ -12,6 +12,13 @@ use sqlx::{AssertSqlSafe, Sqlite, SqlitePool, Transaction};
 use crate::domain::model::Inventory;
 use crate::store::{BatchOutcome, StoreError, WriteBatch, to_ms};
 
+type Pool = SqlitePool;
+
+/// SQLite takes the shared SQL as written.
+fn dialect(sql: &str) -> String {
+    sql.to_owned()
+}
+
 /// Rows per multi-row statement (SQLite allows 32,766 parameters).
 pub const ROWS_PER_STATEMENT: usize = 1000;
 
@@ -239,88 +246,4 @@ pub(super) async fn write_batch(
     })
 }
 
-pub(super) async fn import_inventory(pool: &SqlitePool, inv: &Inventory) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await?;
-    for t in &inv.tenants {
-        sqlx::query(
-            "INSERT INTO tenants (id, name, tier, data_mode, retention_days, stale_after_s, offline_after_s)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, tier = excluded.tier,
-                 data_mode = excluded.data_mode, retention_days = excluded.retention_days,
-                 stale_after_s = excluded.stale_after_s, offline_after_s = excluded.offline_after_s",
-        )
-        .bind(t.id.arc())
-        .bind(t.name.as_str().to_owned())
-        .bind(crate::store::enum_name(&t.tier))
-        .bind(crate::store::enum_name(&t.data_mode))
-        .bind(i64::from(t.retention_days))
-        .bind(i64::from(t.thresholds.stale_after_s))
-        .bind(i64::from(t.thresholds.offline_after_s))
-        .execute(&mut *tx)
-        .await?;
-    }
-    for s in &inv.sites {
-        sqlx::query(
-            "INSERT INTO sites (tenant_id, id, name, region, lat, lon) VALUES (?, ?, ?, ?, ?, ?)
-             ON CONFLICT (tenant_id, id) DO UPDATE SET name = excluded.name, region = excluded.region,
-                 lat = excluded.lat, lon = excluded.lon",
-        )
-        .bind(s.tenant.arc())
-        .bind(s.id.arc())
-        .bind(s.name.as_str().to_owned())
-        .bind(s.region.as_str().to_owned())
-        .bind(s.lat)
-        .bind(s.lon)
-        .execute(&mut *tx)
-        .await?;
-    }
-    for s in &inv.sectors {
-        sqlx::query(
-            "INSERT INTO sectors (tenant_id, site_id, id, name, azimuth_deg) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (tenant_id, id) DO UPDATE SET site_id = excluded.site_id, name = excluded.name,
-                 azimuth_deg = excluded.azimuth_deg",
-        )
-        .bind(s.tenant.arc())
-        .bind(s.site.arc())
-        .bind(s.id.arc())
-        .bind(s.name.as_str().to_owned())
-        .bind(i64::from(s.azimuth_deg))
-        .execute(&mut *tx)
-        .await?;
-    }
-    for d in &inv.devices {
-        sqlx::query(
-            "INSERT INTO devices (tenant_id, id, name, kind, site_id, sector_id, model, firmware,
-                 heartbeat_interval_s)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (tenant_id, id) DO UPDATE SET name = excluded.name, kind = excluded.kind,
-                 site_id = excluded.site_id, sector_id = excluded.sector_id, model = excluded.model,
-                 firmware = excluded.firmware, heartbeat_interval_s = excluded.heartbeat_interval_s",
-        )
-        .bind(d.tenant.arc())
-        .bind(d.id.arc())
-        .bind(d.name.as_str().to_owned())
-        .bind(d.kind.as_str())
-        .bind(d.site.arc())
-        .bind(d.sector.as_ref().map(|s| s.arc()))
-        .bind(d.model.as_str().to_owned())
-        .bind(d.firmware.as_str().to_owned())
-        .bind(i64::from(d.heartbeat_interval_s))
-        .execute(&mut *tx)
-        .await?;
-    }
-    for l in &inv.links {
-        sqlx::query(
-            "INSERT INTO links (tenant_id, id, ap_id, cpe_id) VALUES (?, ?, ?, ?)
-             ON CONFLICT (tenant_id, id) DO UPDATE SET ap_id = excluded.ap_id, cpe_id = excluded.cpe_id",
-        )
-        .bind(l.tenant.arc())
-        .bind(l.id.arc())
-        .bind(l.ap.arc())
-        .bind(l.cpe.arc())
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(())
-}
+include!("../shared/write.rs");

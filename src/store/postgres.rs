@@ -1,0 +1,129 @@
+//! The PostgreSQL backend: for fleets and teams that outgrow one file, and
+//! for several workers sharing one database.
+//!
+//! URLs: `postgres://user@host:5432/db` over TCP, or a unix socket with
+//! `postgres:///db?host=/var/run/postgresql`. Telemetry goes in with one
+//! statement per batch (arrays bound as parameters and `UNNEST`ed), so a
+//! batch costs one round trip whatever the transport.
+
+mod partitions;
+mod read;
+mod write;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{AssertSqlSafe, Executor, PgPool, Row};
+
+use super::migrate;
+use super::{
+    BatchOutcome, DeviceState, FleetPage, FleetQuery, IngestCounts, Maintenance, Scope,
+    SiteSummary, StatusCounts, StoreError, WriteBatch,
+};
+use crate::domain::Id;
+use crate::domain::incident::Incident;
+use crate::domain::model::{
+    Alert, DeviceRow, Inventory, LinkRow, MetricSample, SignalSample, Tenant,
+};
+
+/// Connections per worker: one batch being written, one being prepared,
+/// the api's reads and the periodic jobs.
+const POOL_SIZE: u32 = 8;
+
+/// The advisory lock that serialises migrations and partition changes when
+/// several workers start at once.
+const SCHEMA_LOCK: i64 = 0x7669_6769_6500_0001;
+
+/// A vigie database on a PostgreSQL server.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to the database named by `url`. Migrations are not run:
+    /// call [`Store::migrate`].
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let opts = PgConnectOptions::from_str(url)?;
+        Self::connect_with(opts).await
+    }
+
+    /// Connects with explicit options (tests use a schema of their own).
+    pub async fn connect_with(opts: PgConnectOptions) -> Result<Self, StoreError> {
+        let opts = opts.application_name("vigie");
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// The connection pool, for tests and benchmarks.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+crate::store::impl_store!(PgStore, {
+    async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(SCHEMA_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS vigie_migrations (
+                version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        let current: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM vigie_migrations")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        let known = migrate::POSTGRES.last().map_or(0, |m| m.version);
+        if current > known {
+            return Err(StoreError::TooNew {
+                found: current,
+                known,
+            });
+        }
+        let mut applied = Vec::new();
+        for m in migrate::POSTGRES.iter().filter(|m| m.version > current) {
+            let fail = |source| StoreError::Migration {
+                version: m.version,
+                name: m.name,
+                source,
+            };
+            for stmt in migrate::statements(m.sql) {
+                tx.execute(sqlx::query(AssertSqlSafe(stmt)))
+                    .await
+                    .map_err(fail)?;
+            }
+            sqlx::query(
+                "INSERT INTO vigie_migrations (version, name, applied_ms) VALUES ($1, $2, $3)",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .bind(Utc::now().timestamp_millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+            applied.push(m.version);
+        }
+        tx.commit().await?;
+        partitions::ensure(&self.pool, Utc::now()).await?;
+        Ok(applied)
+    }
+
+    async fn maintain(&self, now: DateTime<Utc>) -> Result<Maintenance, StoreError> {
+        let created = partitions::ensure(&self.pool, now).await?;
+        let mut report = partitions::retention(&self.pool, now).await?;
+        report.partitions_created = created;
+        Ok(report)
+    }
+});

@@ -1,0 +1,15 @@
+//! Reads on PostgreSQL: the queries shared with SQLite.
+
+use sqlx::postgres::{PgArguments, PgRow};
+
+type Db = sqlx::Postgres;
+type DbRow = PgRow;
+type Args = PgArguments;
+type Pool = sqlx::PgPool;
+
+/// PostgreSQL numbers its placeholders.
+fn dialect(sql: String) -> String {
+    crate::store::dialect::numbered(&sql)
+}
+
+include!("../shared/read.rs");
