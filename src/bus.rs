@@ -165,6 +165,12 @@ pub trait Consumer: Send + Sync {
     async fn ack(&mut self, tokens: &[AckToken]) -> Result<(), BusError>;
     /// Asks for a redelivery after `delay`.
     async fn nak(&mut self, token: &AckToken, delay: Duration) -> Result<(), BusError>;
+    /// Messages not yet acknowledged: never delivered plus in flight (the
+    /// consumer's lag).
+    async fn pending(&mut self) -> Result<u64, BusError>;
+    /// Messages given up since the last call because they reached
+    /// `max_deliver`, so that the caller can dead-letter them.
+    async fn exhausted(&mut self) -> Result<Vec<Delivery>, BusError>;
 }
 
 /// An ordered live view of a stream from a chosen sequence.

@@ -47,6 +47,43 @@ pub struct ConsoleArgs {
     pub tenant: Option<String>,
 }
 
+/// Where and how to reach NATS (`worker` and `sim`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct NatsArgs {
+    /// NATS server URL.
+    #[arg(
+        long = "nats",
+        value_name = "URL",
+        env = "VIGIE_NATS_URL",
+        default_value = "nats://127.0.0.1:4222"
+    )]
+    pub url: String,
+    /// NATS credentials file (JWT and NKey seed).
+    #[arg(long = "nats-creds", value_name = "FILE", env = "VIGIE_NATS_CREDS")]
+    pub creds: Option<PathBuf>,
+    /// CA certificate (PEM) that signed the NATS server's; turns TLS on.
+    #[arg(long = "nats-tls-ca", value_name = "FILE", env = "VIGIE_NATS_TLS_CA")]
+    pub tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for mutual TLS.
+    #[arg(long = "nats-tls-cert", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// Client key (PEM) for mutual TLS.
+    #[arg(long = "nats-tls-key", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+impl NatsArgs {
+    /// The credentials and TLS settings.
+    pub fn auth(&self) -> crate::bus::nats::NatsAuth {
+        crate::bus::nats::NatsAuth {
+            creds: self.creds.clone(),
+            tls_ca: self.tls_ca.clone(),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+        }
+    }
+}
+
 /// Options shaping the simulated fleet (`demo` and `sim`).
 #[derive(Debug, Clone, clap::Args, Default)]
 pub struct SimArgs {
@@ -108,15 +145,9 @@ pub enum Command {
     },
     /// The headless worker: ingest telemetry from NATS JetStream into the database, serve consoles.
     Worker {
-        /// NATS server URL.
-        #[arg(
-            long,
-            value_name = "URL",
-            env = "VIGIE_NATS_URL",
-            default_value = "nats://127.0.0.1:4222"
-        )]
-        nats: String,
-        /// Database URL: sqlite:PATH (default: the embedded database).
+        #[command(flatten)]
+        nats: NatsArgs,
+        /// Database URL: sqlite:PATH or postgres://USER@HOST/DB (default: the embedded database).
         #[arg(long, value_name = "URL", env = "VIGIE_DATABASE_URL")]
         database: Option<String>,
         /// Durable consumer name; workers with the same name share the load.
@@ -125,17 +156,18 @@ pub enum Command {
         /// Serve /metrics, /healthz and /readyz on this address (e.g. 127.0.0.1:9464).
         #[arg(long, value_name = "ADDR")]
         listen: Option<std::net::SocketAddr>,
+        /// /readyz fails while the consumer's lag is above this many messages.
+        #[arg(long, value_name = "N", default_value_t = 100_000)]
+        ready_lag: u64,
+        /// Deliveries after which a message is dead-lettered as max-deliveries.
+        #[arg(long, value_name = "N", default_value_t = 10,
+              value_parser = clap::value_parser!(u32).range(2..))]
+        max_deliver: u32,
     },
     /// Publish a simulated fleet's telemetry to NATS JetStream.
     Sim {
-        /// NATS server URL.
-        #[arg(
-            long,
-            value_name = "URL",
-            env = "VIGIE_NATS_URL",
-            default_value = "nats://127.0.0.1:4222"
-        )]
-        nats: String,
+        #[command(flatten)]
+        nats: NatsArgs,
         /// Write the fleet's inventory into this database first (the worker's), e.g. sqlite:PATH.
         #[arg(long, value_name = "URL")]
         database: Option<String>,
@@ -323,6 +355,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             database,
             consumer,
             listen,
+            ready_lag,
+            max_deliver,
         }) => {
             crate::logging::json_to_stderr(&s.log.level);
             let database =
@@ -330,9 +364,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             ensure_sqlite_dir(&database)?;
             let cfg = WorkerConfig {
                 consumer,
+                max_deliver,
                 ..worker_config(&s)
             };
-            crate::headless::run_worker(&nats, &database, listen, cfg).await
+            let ops = crate::headless::WorkerOps { listen, ready_lag };
+            crate::headless::run_worker(&nats.url, &nats.auth(), &database, ops, cfg).await
         }
         Some(Command::Sim {
             nats,
@@ -344,7 +380,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 ensure_sqlite_dir(db)?;
             }
             let cfg = sim_config(&s, &fleet)?;
-            crate::headless::run_sim(&nats, database.as_deref(), cfg).await
+            crate::headless::run_sim(&nats.url, &nats.auth(), database.as_deref(), cfg).await
         }
         Some(Command::Config { .. } | Command::Completions { .. } | Command::Man) => Ok(()),
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use crate::bus::Bus;
-use crate::bus::nats::NatsBus;
+use crate::bus::nats::{NatsAuth, NatsBus};
 use crate::sim::{self, SimConfig, Simulator};
 use crate::store::Store;
 use crate::worker::{Clock, Worker, WorkerConfig, api};
@@ -39,11 +39,21 @@ pub fn shutdown_on_signals() -> watch::Receiver<bool> {
     rx
 }
 
+/// The worker's operations settings.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerOps {
+    /// Where to serve /metrics, /healthz and /readyz.
+    pub listen: Option<std::net::SocketAddr>,
+    /// Consumer lag above which /readyz fails.
+    pub ready_lag: u64,
+}
+
 /// Runs the worker on NATS until SIGINT/SIGTERM, then drains and returns.
 pub async fn run_worker(
     nats: &str,
+    auth: &NatsAuth,
     database: &str,
-    listen: Option<std::net::SocketAddr>,
+    ops: WorkerOps,
     cfg: WorkerConfig,
 ) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = crate::store::open(database).await?;
@@ -51,13 +61,13 @@ pub async fn run_worker(
     if !applied.is_empty() {
         tracing::info!(?applied, "database migrated");
     }
-    let nats_bus = NatsBus::connect(nats).await?;
+    let nats_bus = NatsBus::connect_with(nats, auth).await?;
     let client = nats_bus.client().clone();
     let bus: Arc<dyn Bus> = Arc::new(nats_bus);
     let consumer = cfg.consumer.clone();
     let worker = Worker::start(Arc::clone(&bus), Arc::clone(&store), Clock::system(), cfg).await?;
     let stats = worker.stats();
-    let http_task = match listen {
+    let http_task = match ops.listen {
         Some(addr) => {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
@@ -69,6 +79,7 @@ pub async fn run_worker(
                 bus_up: Box::new(move || {
                     client.connection_state() == async_nats::connection::State::Connected
                 }),
+                ready_lag: ops.ready_lag,
             });
             Some(tokio::spawn(crate::worker::http::serve(listener, probe)))
         }
@@ -102,7 +113,12 @@ pub async fn run_worker(
 /// Publishes the simulated fleet's telemetry to NATS until SIGINT/SIGTERM.
 /// With `database`, the fleet's inventory is written there first, so that a
 /// worker on that database knows the devices.
-pub async fn run_sim(nats: &str, database: Option<&str>, cfg: SimConfig) -> anyhow::Result<()> {
+pub async fn run_sim(
+    nats: &str,
+    auth: &NatsAuth,
+    database: Option<&str>,
+    cfg: SimConfig,
+) -> anyhow::Result<()> {
     let clock = Clock::scaled(chrono::Utc::now(), cfg.speed);
     let simulator = Simulator::new(&cfg, sim::plan(cfg.seed, cfg.devices), clock.now());
     if let Some(url) = database {
@@ -115,7 +131,7 @@ pub async fn run_sim(nats: &str, database: Option<&str>, cfg: SimConfig) -> anyh
             "inventory imported"
         );
     }
-    let bus: Arc<dyn Bus> = Arc::new(NatsBus::connect(nats).await?);
+    let bus: Arc<dyn Bus> = Arc::new(NatsBus::connect_with(nats, auth).await?);
     tracing::info!(
         nats,
         devices = simulator.inventory().devices.len(),

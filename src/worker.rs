@@ -13,7 +13,7 @@ pub mod state;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -53,6 +53,11 @@ pub struct WorkerConfig {
     /// Redelivery delay after a failed batch.
     pub retry_delay: Duration,
     pub ack_wait: Duration,
+    /// Deliveries after which a message is given up and dead-lettered
+    /// (`max-deliveries`).
+    pub max_deliver: u32,
+    /// Wall time between housekeeping passes (partitions, retention).
+    pub maintain_every: Duration,
     pub policy: StatePolicy,
 }
 
@@ -66,6 +71,8 @@ impl Default for WorkerConfig {
             sweep_every: Duration::from_secs(5),
             retry_delay: Duration::from_secs(1),
             ack_wait: Duration::from_secs(30),
+            max_deliver: 10,
+            maintain_every: Duration::from_secs(3600),
             policy: StatePolicy::default(),
         }
     }
@@ -88,6 +95,21 @@ pub struct WorkerStats {
     pub last_batch_size: AtomicU64,
     /// Microseconds from the last batch's fetch to its acknowledgement.
     pub last_batch_us: AtomicU64,
+    /// Microseconds the slowest batch commit took.
+    pub max_commit_us: AtomicU64,
+    /// Microseconds all batch commits took.
+    pub commit_us_total: AtomicU64,
+    /// Database errors (failed writes and failed reconnection checks).
+    pub db_errors: AtomicU64,
+    /// True from a failed write until the database answers again.
+    pub db_down: AtomicBool,
+    /// Messages of the durable consumer not yet acknowledged (its lag), as
+    /// of the last sweep.
+    pub consumer_lag: AtomicU64,
+    /// Alert rule evaluations.
+    pub rule_evaluations: AtomicU64,
+    /// Messages given up at max_deliver and dead-lettered.
+    pub exhausted: AtomicU64,
 }
 
 /// What a dead-lettered message looks like on `vigie.dlq.{reason}`.
@@ -152,6 +174,7 @@ pub struct Worker {
     run_id: String,
     event_seq: u64,
     last_sweep: Instant,
+    last_maintain: Option<Instant>,
     in_flight: Option<InFlight>,
     last_inventory_reload: Option<Instant>,
 }
@@ -199,7 +222,7 @@ impl Worker {
                 &cfg.filter,
                 ConsumerOptions {
                     ack_wait: cfg.ack_wait,
-                    max_deliver: None,
+                    max_deliver: Some(cfg.max_deliver.max(2)),
                 },
             )
             .await?;
@@ -216,6 +239,7 @@ impl Worker {
             run_id,
             event_seq: 0,
             last_sweep: Instant::now(),
+            last_maintain: None,
             in_flight: None,
             last_inventory_reload: None,
         })
@@ -250,14 +274,74 @@ impl Worker {
             {
                 tracing::error!(error = %e, "sweep failed; retrying at the next one");
             }
+            if self
+                .last_maintain
+                .is_none_or(|t| t.elapsed() >= self.cfg.maintain_every)
+            {
+                self.maintain().await;
+            }
             if let Err(e) = self.step().await {
                 match e {
                     WorkerError::Store(_) => {
                         tracing::error!(error = %e, "batch not stored; it will be redelivered");
+                        self.wait_for_database(&shutdown).await;
                     }
-                    WorkerError::Bus(_) => tracing::error!(error = %e, "bus error; retrying"),
+                    WorkerError::Bus(_) => {
+                        tracing::error!(error = %e, "bus error; retrying");
+                        tokio::time::sleep(self.cfg.retry_delay).await;
+                    }
                 }
-                tokio::time::sleep(self.cfg.retry_delay).await;
+            }
+        }
+    }
+
+    /// After a failed write: fetches nothing more (so that nothing is
+    /// delivered again and again towards max_deliver) until the database
+    /// answers, then reloads the state from it.
+    async fn wait_for_database(&mut self, shutdown: &watch::Receiver<bool>) {
+        self.stats.db_down.store(true, Ordering::Relaxed);
+        let mut delay = self.cfg.retry_delay;
+        loop {
+            tokio::time::sleep(delay).await;
+            match self.store.ping().await {
+                Ok(()) => break,
+                Err(e) => {
+                    self.stats.db_errors.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(error = %e, "database unreachable; waiting");
+                }
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+        match load_state(self.store.as_ref(), self.cfg.policy.clone()).await {
+            Ok(state) => {
+                self.state = state;
+                self.stats.db_down.store(false, Ordering::Relaxed);
+                tracing::info!("database back; resuming");
+            }
+            Err(e) => {
+                self.stats.db_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, "state not reloaded; trying again");
+            }
+        }
+    }
+
+    /// Housekeeping: partitions ahead, retention. Failures are logged and
+    /// retried at the next pass.
+    async fn maintain(&mut self) {
+        self.last_maintain = Some(Instant::now());
+        match self.store.maintain(self.clock.now()).await {
+            Ok(m) => tracing::info!(
+                partitions_created = m.partitions_created,
+                partitions_dropped = m.partitions_dropped,
+                rows_deleted = m.rows_deleted,
+                "housekeeping done"
+            ),
+            Err(e) => {
+                self.stats.db_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, "housekeeping failed; retrying at the next pass");
             }
         }
     }
@@ -269,6 +353,11 @@ impl Worker {
         let mut changes = Changes::default();
         let now = self.clock.now();
         self.state.sweep(now, &mut changes);
+        self.dead_letter_exhausted().await?;
+        match self.consumer.pending().await {
+            Ok(n) => self.stats.consumer_lag.store(n, Ordering::Relaxed),
+            Err(e) => tracing::warn!(error = %e, "consumer lag unknown"),
+        }
         self.begin_write(Prepared {
             changes,
             tokens: Vec::new(),
@@ -360,12 +449,20 @@ impl Worker {
         let guard = Arc::clone(&self.publish_lock).lock_owned().await;
         let store = Arc::clone(&self.store);
         let batch = p.changes.batch;
+        let stats = Arc::clone(&self.stats);
+        stats
+            .rule_evaluations
+            .fetch_add(p.changes.evaluations, Ordering::Relaxed);
         let write = tokio::spawn(async move {
             if batch.is_empty() {
-                Ok(BatchOutcome::default())
-            } else {
-                store.write_batch(&batch).await
+                return Ok(BatchOutcome::default());
             }
+            let started = Instant::now();
+            let written = store.write_batch(&batch).await;
+            let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            stats.commit_us_total.fetch_add(us, Ordering::Relaxed);
+            stats.max_commit_us.fetch_max(us, Ordering::Relaxed);
+            written
         });
         self.in_flight = Some(InFlight {
             fetched_at: p.fetched_at,
@@ -393,6 +490,7 @@ impl Worker {
             Ok(o) => o,
             Err(e) => {
                 self.stats.failed_batches.fetch_add(1, Ordering::Relaxed);
+                self.stats.db_errors.fetch_add(1, Ordering::Relaxed);
                 self.give_back(&f.tokens).await;
                 drop(f._guard);
                 if let Ok(state) = load_state(self.store.as_ref(), self.cfg.policy.clone()).await {
@@ -465,6 +563,22 @@ impl Worker {
                 false
             }
         }
+    }
+
+    /// Dead-letters the messages the bus gave up at max_deliver.
+    async fn dead_letter_exhausted(&mut self) -> Result<(), WorkerError> {
+        let given_up = self.consumer.exhausted().await?;
+        for d in &given_up {
+            let error = format!(
+                "not stored after {} deliveries; each attempt failed",
+                d.delivered
+            );
+            self.dead_letter(d, "max-deliveries", error).await?;
+        }
+        let n = given_up.len() as u64;
+        self.stats.exhausted.fetch_add(n, Ordering::Relaxed);
+        self.stats.dead_lettered.fetch_add(n, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Asks for redelivery of messages that were not stored.

@@ -27,6 +27,7 @@ async fn metrics_health_and_readiness() {
         .unwrap();
     store.migrate().await.unwrap();
     let stats = Arc::new(WorkerStats::default());
+    let shared = Arc::clone(&stats);
     stats.accepted.store(42, Ordering::Relaxed);
     stats.dead_lettered.store(3, Ordering::Relaxed);
     let up = Arc::new(AtomicBool::new(true));
@@ -35,6 +36,7 @@ async fn metrics_health_and_readiness() {
         stats,
         store: Arc::new(store) as Arc<dyn Store>,
         bus_up: Box::new(move || flag.load(Ordering::Relaxed)),
+        ready_lag: 1_000,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -57,6 +59,19 @@ async fn metrics_health_and_readiness() {
         get(addr, "GET /readyz HTTP/1.1\r\n\r\n").await.0,
         "HTTP/1.1 200 OK"
     );
+    shared.consumer_lag.store(5_000, Ordering::Relaxed);
+    let (status, body) = get(addr, "GET /readyz HTTP/1.1\r\n\r\n").await;
+    assert_eq!(status, "HTTP/1.1 503 Service Unavailable");
+    assert!(
+        body.contains("consumer lag 5000 messages is over 1000"),
+        "{body}"
+    );
+    shared.consumer_lag.store(10, Ordering::Relaxed);
+    shared.db_down.store(true, Ordering::Relaxed);
+    let (status, body) = get(addr, "GET /readyz HTTP/1.1\r\n\r\n").await;
+    assert_eq!(status, "HTTP/1.1 503 Service Unavailable");
+    assert!(body.contains("the last write failed"), "{body}");
+    shared.db_down.store(false, Ordering::Relaxed);
     up.store(false, Ordering::Relaxed);
     let (status, body) = get(addr, "GET /readyz HTTP/1.1\r\n\r\n").await;
     assert_eq!(status, "HTTP/1.1 503 Service Unavailable");

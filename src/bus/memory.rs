@@ -53,6 +53,8 @@ struct ConsumerState {
     /// Next never-delivered sequence.
     next_seq: u64,
     pending: BTreeMap<u64, Pending>,
+    /// Given up at `max_deliver`, not yet reported.
+    exhausted: Vec<Delivery>,
 }
 
 struct StreamState {
@@ -220,6 +222,7 @@ impl Bus for MemoryBus {
                     opts,
                     next_seq: first,
                     pending: BTreeMap::new(),
+                    exhausted: Vec::new(),
                 });
             c.filter = filter.to_string();
             c.opts = opts;
@@ -368,7 +371,9 @@ impl MemoryConsumer {
                 continue;
             };
             if c.opts.max_deliver.is_some_and(|m| p.delivered >= m) {
+                let delivered = p.delivered;
                 c.pending.remove(&seq);
+                c.exhausted.push(delivery(msg, seq, delivered));
                 continue;
             }
             p.delivered += 1;
@@ -459,6 +464,29 @@ impl Consumer for MemoryConsumer {
         }
         self.bus.slot(self.stream).notify.notify_waiters();
         Ok(())
+    }
+
+    async fn pending(&mut self) -> Result<u64, BusError> {
+        let st = lock(&self.bus.slot(self.stream).state);
+        let Some(c) = st.consumers.get(&self.name) else {
+            return Ok(0);
+        };
+        let undelivered = st
+            .msgs
+            .iter()
+            .zip(st.first_seq..)
+            .filter(|(m, seq)| *seq >= c.next_seq && subject::matches(&c.filter, &m.subject))
+            .count() as u64;
+        Ok(undelivered + c.pending.len() as u64)
+    }
+
+    async fn exhausted(&mut self) -> Result<Vec<Delivery>, BusError> {
+        let mut st = lock(&self.bus.slot(self.stream).state);
+        Ok(st
+            .consumers
+            .get_mut(&self.name)
+            .map(|c| std::mem::take(&mut c.exhausted))
+            .unwrap_or_default())
     }
 }
 

@@ -73,11 +73,60 @@ pub struct NatsBus {
     js: jetstream::Context,
 }
 
+/// How to authenticate to NATS: a credentials file (JWT + NKey seed) and
+/// TLS with a private CA and/or a client certificate. All optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NatsAuth {
+    pub creds: Option<std::path::PathBuf>,
+    pub tls_ca: Option<std::path::PathBuf>,
+    pub tls_cert: Option<std::path::PathBuf>,
+    pub tls_key: Option<std::path::PathBuf>,
+}
+
+impl NatsAuth {
+    async fn apply(
+        &self,
+        mut opts: async_nats::ConnectOptions,
+    ) -> Result<async_nats::ConnectOptions, BusError> {
+        if let Some(path) = &self.creds {
+            opts = opts.credentials_file(path).await.map_err(|e| {
+                BusError::Backend(format!("NATS credentials {}: {e}", path.display()))
+            })?;
+        }
+        if let Some(ca) = &self.tls_ca {
+            opts = opts.add_root_certificates(ca.clone()).require_tls(true);
+        }
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => {
+                opts = opts
+                    .add_client_certificate(cert.clone(), key.clone())
+                    .require_tls(true);
+            }
+            (None, None) => {}
+            _ => {
+                return Err(BusError::Backend(
+                    "a NATS client certificate needs both --nats-tls-cert and --nats-tls-key"
+                        .into(),
+                ));
+            }
+        }
+        Ok(opts)
+    }
+}
+
 impl NatsBus {
     /// Connects to `url` and creates or updates the four streams.
     pub async fn connect(url: &str) -> Result<Self, BusError> {
-        let client = async_nats::ConnectOptions::new()
-            .name("vigie")
+        Self::connect_with(url, &NatsAuth::default()).await
+    }
+
+    /// Connects with credentials and/or TLS. The client reconnects by
+    /// itself for as long as it runs; what was acknowledged stays so.
+    pub async fn connect_with(url: &str, auth: &NatsAuth) -> Result<Self, BusError> {
+        let opts = auth
+            .apply(async_nats::ConnectOptions::new().name("vigie"))
+            .await?;
+        let client = opts
             .connect(url)
             .await
             .map_err(|e| BusError::Backend(format!("cannot connect to NATS at {url}: {e}")))?;
@@ -162,6 +211,16 @@ impl Bus for NatsBus {
             deliver_policy: DeliverPolicy::All,
             ..Default::default()
         };
+        // Messages that reach max_deliver are announced on this advisory;
+        // listen before the consumer exists so that none is missed.
+        let advisories = self
+            .client
+            .subscribe(format!(
+                "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{}.{name}",
+                stream.name()
+            ))
+            .await
+            .map_err(backend)?;
         // Create, or update an existing durable to the asked-for settings.
         let consumer = match s.create_consumer(config.clone()).await {
             Ok(c) => c,
@@ -173,6 +232,8 @@ impl Bus for NatsBus {
         Ok(Box::new(NatsConsumer {
             consumer,
             client: self.client.clone(),
+            stream: s,
+            advisories,
         }))
     }
 
@@ -249,6 +310,15 @@ impl Bus for NatsBus {
 struct NatsConsumer {
     consumer: jetstream::consumer::Consumer<pull::Config>,
     client: Client,
+    stream: jetstream::stream::Stream,
+    advisories: async_nats::Subscriber,
+}
+
+/// The part of a max-deliveries advisory the worker needs.
+#[derive(serde::Deserialize)]
+struct MaxDeliveries {
+    stream_seq: u64,
+    deliveries: u64,
 }
 
 fn delivery(m: jetstream::Message) -> Result<Delivery, BusError> {
@@ -334,6 +404,39 @@ impl Consumer for NatsConsumer {
             self.client.flush().await.map_err(backend)?;
         }
         Ok(())
+    }
+
+    async fn pending(&mut self) -> Result<u64, BusError> {
+        let info = self.consumer.info().await.map_err(backend)?;
+        Ok(info.num_pending + info.num_ack_pending as u64)
+    }
+
+    async fn exhausted(&mut self) -> Result<Vec<Delivery>, BusError> {
+        use futures_util::FutureExt as _;
+        let mut out = Vec::new();
+        while let Some(Some(advisory)) = self.advisories.next().now_or_never() {
+            let Ok(a) = serde_json::from_slice::<MaxDeliveries>(&advisory.payload) else {
+                tracing::warn!("unreadable max-deliveries advisory");
+                continue;
+            };
+            // The message itself, from the stream (it is still there: the
+            // telemetry stream keeps messages by limits, not by acks).
+            let m = self
+                .stream
+                .get_raw_message(a.stream_seq)
+                .await
+                .map_err(backend)?;
+            out.push(Delivery {
+                subject: m.subject.to_string(),
+                payload: m.payload,
+                delivered: u32::try_from(a.deliveries).unwrap_or(u32::MAX),
+                token: AckToken {
+                    stream_seq: a.stream_seq,
+                    reply: None,
+                },
+            });
+        }
+        Ok(out)
     }
 }
 

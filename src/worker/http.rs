@@ -1,6 +1,7 @@
 //! The worker's operations endpoints on `--listen ADDR`: `/metrics`
 //! (Prometheus text), `/healthz` (the process answers) and `/readyz` (the
-//! bus is connected and the database answers). A deliberately small
+//! bus is connected, the database answers and takes writes, and the
+//! consumer's lag is under the threshold). A deliberately small
 //! HTTP/1.1 responder: GET only, one request per connection.
 
 use std::fmt::Write as _;
@@ -20,6 +21,29 @@ pub struct Probe {
     pub store: Arc<dyn Store>,
     /// True while the bus connection is up.
     pub bus_up: Box<dyn Fn() -> bool + Send + Sync>,
+    /// Consumer lag above which the worker is not ready.
+    pub ready_lag: u64,
+}
+
+/// Why the worker is not ready, if it is not.
+async fn readiness(probe: &Probe) -> Result<(), String> {
+    if !(probe.bus_up)() {
+        return Err("bus disconnected".into());
+    }
+    if let Err(e) = probe.store.ping().await {
+        return Err(format!("database: {e}"));
+    }
+    if probe.stats.db_down.load(Ordering::Relaxed) {
+        return Err("database: the last write failed; waiting for it to recover".into());
+    }
+    let lag = probe.stats.consumer_lag.load(Ordering::Relaxed);
+    if lag > probe.ready_lag {
+        return Err(format!(
+            "consumer lag {lag} messages is over {}",
+            probe.ready_lag
+        ));
+    }
+    Ok(())
 }
 
 /// Serves the endpoints until the task is dropped.
@@ -38,7 +62,7 @@ pub async fn serve(listener: TcpListener, probe: Arc<Probe>) {
 
 /// The Prometheus text exposition of the worker's counters.
 pub fn metrics_text(stats: &WorkerStats) -> String {
-    let rows: [(&str, &str, &str, u64); 8] = [
+    let rows: [(&str, &str, &str, u64); 15] = [
         (
             "vigie_messages_accepted_total",
             "counter",
@@ -87,6 +111,48 @@ pub fn metrics_text(stats: &WorkerStats) -> String {
             "Fetch-to-ack time of the last batch.",
             stats.last_batch_us.load(Ordering::Relaxed),
         ),
+        (
+            "vigie_batch_commit_microseconds_max",
+            "gauge",
+            "Slowest batch commit since start.",
+            stats.max_commit_us.load(Ordering::Relaxed),
+        ),
+        (
+            "vigie_batch_commit_microseconds_total",
+            "counter",
+            "Time spent committing batches (divide by vigie_batches_total for the mean).",
+            stats.commit_us_total.load(Ordering::Relaxed),
+        ),
+        (
+            "vigie_consumer_lag_messages",
+            "gauge",
+            "Messages of the durable consumer not yet acknowledged, as of the last sweep.",
+            stats.consumer_lag.load(Ordering::Relaxed),
+        ),
+        (
+            "vigie_db_errors_total",
+            "counter",
+            "Database errors: failed writes, housekeeping and reconnection checks.",
+            stats.db_errors.load(Ordering::Relaxed),
+        ),
+        (
+            "vigie_db_up",
+            "gauge",
+            "1 while the database takes writes, 0 after a failed write until it answers.",
+            u64::from(!stats.db_down.load(Ordering::Relaxed)),
+        ),
+        (
+            "vigie_rule_evaluations_total",
+            "counter",
+            "Alert rule evaluations.",
+            stats.rule_evaluations.load(Ordering::Relaxed),
+        ),
+        (
+            "vigie_messages_exhausted_total",
+            "counter",
+            "Messages given up at max_deliver (also counted as dead-lettered).",
+            stats.exhausted.load(Ordering::Relaxed),
+        ),
     ];
     let mut out = String::new();
     for (name, kind, help, value) in rows {
@@ -120,21 +186,10 @@ async fn handle(mut stream: TcpStream, probe: &Probe) -> std::io::Result<()> {
         match path {
             "/metrics" => ("200 OK", metrics_text(&probe.stats)),
             "/healthz" => ("200 OK", "ok\n".to_string()),
-            "/readyz" => {
-                let bus = (probe.bus_up)();
-                let db = probe.store.ping().await;
-                match (bus, db) {
-                    (true, Ok(())) => ("200 OK", "ready\n".to_string()),
-                    (false, _) => (
-                        "503 Service Unavailable",
-                        "not ready: bus disconnected\n".to_string(),
-                    ),
-                    (_, Err(e)) => (
-                        "503 Service Unavailable",
-                        format!("not ready: database: {e}\n"),
-                    ),
-                }
-            }
+            "/readyz" => match readiness(probe).await {
+                Ok(()) => ("200 OK", "ready\n".to_string()),
+                Err(why) => ("503 Service Unavailable", format!("not ready: {why}\n")),
+            },
             _ => ("404 Not Found", "not found\n".to_string()),
         }
     };

@@ -53,6 +53,8 @@ impl Refusal {
 pub struct Changes {
     pub batch: WriteBatch,
     pub events: Vec<(Id, EventBody)>,
+    /// Alert rules evaluated while making these changes.
+    pub evaluations: u64,
 }
 
 struct DeviceEntry {
@@ -546,6 +548,7 @@ impl FleetState {
         out: &mut Changes,
         summary: impl Fn(&str) -> String,
     ) {
+        out.evaluations += 1;
         let Some(dev) = self.devices.get_mut(&(tenant.clone(), device.clone())) else {
             return;
         };

@@ -161,6 +161,34 @@ pub async fn max_deliver_gives_up(bus: Arc<dyn Bus>) {
     assert_eq!(deliveries, 2);
 }
 
+pub async fn exhausted_messages_are_reported_once(bus: Arc<dyn Bus>) {
+    let t = unique("t");
+    bus.publish(
+        &tel(&t, 0),
+        &format!("{t}-0"),
+        Bytes::from_static(b"poison"),
+    )
+    .await
+    .unwrap();
+    let opts = ConsumerOptions {
+        ack_wait: Duration::from_millis(200),
+        max_deliver: Some(2),
+    };
+    let mut c = consumer_of(&bus, &t, opts).await;
+    assert_eq!(c.pending().await.unwrap(), 1);
+    let mut given_up = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while given_up.is_empty() && std::time::Instant::now() < deadline {
+        let _ = c.fetch(1, Duration::from_millis(300)).await.unwrap();
+        given_up.extend(c.exhausted().await.unwrap());
+    }
+    assert_eq!(given_up.len(), 1, "the message given up is reported");
+    assert_eq!(&given_up[0].payload[..], b"poison");
+    assert_eq!(given_up[0].subject, tel(&t, 0));
+    assert_eq!(given_up[0].delivered, 2);
+    assert!(c.exhausted().await.unwrap().is_empty(), "reported once");
+}
+
 pub async fn durable_consumer_resumes_by_name(bus: Arc<dyn Bus>) {
     let t = unique("t");
     let name = unique("c");
@@ -347,7 +375,7 @@ macro_rules! bus_contract {
             publish_dedupes_by_id, publish_refuses_bad_subjects,
             durable_consumer_delivers_in_order_and_ack_is_final,
             unacked_messages_come_back_with_a_delivery_count, nak_redelivers_after_the_delay,
-            max_deliver_gives_up, durable_consumer_resumes_by_name, consumer_filter_selects_subjects,
+            max_deliver_gives_up, exhausted_messages_are_reported_once, durable_consumer_resumes_by_name, consumer_filter_selects_subjects,
             follow_starts_at_a_sequence_and_stays_live, request_reply_and_errors,
             queue_group_members_share_requests);
     };
