@@ -1,5 +1,6 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod bus_contract;
+pub mod cluster;
 pub mod services;
 pub mod storage_suite;

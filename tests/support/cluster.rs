@@ -1,0 +1,317 @@
+//! Processes the reliability tests start, stop and kill: a nats-server of
+//! their own (free port, temporary store), a temporary PostgreSQL cluster,
+//! and the real `vigie worker` binary.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::services::unavailable;
+
+/// A free TCP port on the loopback interface.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn wait_for_port(port: u16, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+fn find_binary(name: &str, extra: &[&str]) -> Option<PathBuf> {
+    let from_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    });
+    from_path.or_else(|| {
+        extra
+            .iter()
+            .flat_map(|pattern| glob_dirs(pattern))
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// `/usr/lib/postgresql/*/bin`: the directories matching one `*`.
+fn glob_dirs(pattern: &str) -> Vec<PathBuf> {
+    let Some((head, tail)) = pattern.split_once('*') else {
+        return vec![PathBuf::from(pattern)];
+    };
+    let mut out: Vec<PathBuf> = std::fs::read_dir(head)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path().join(tail.trim_start_matches('/')))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out.reverse();
+    out
+}
+
+/// A nats-server with JetStream, owned by one test.
+pub struct NatsServer {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    child: Option<Child>,
+}
+
+impl NatsServer {
+    /// Starts one, or `None` (skipped) when nats-server is not installed
+    /// outside CI.
+    pub fn start() -> Option<Self> {
+        let Some(bin) = find_binary("nats-server", &[]) else {
+            return unavailable("nats-server", "not on PATH");
+        };
+        let mut s = Self {
+            port: free_port(),
+            dir: tempfile::tempdir().expect("temp dir"),
+            bin,
+            child: None,
+        };
+        s.spawn();
+        Some(s)
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new(&self.bin)
+            .args([
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-js",
+                "-sd",
+            ])
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nats-server");
+        self.child = Some(child);
+        assert!(
+            wait_for_port(self.port, Duration::from_secs(10)),
+            "nats-server did not listen"
+        );
+    }
+
+    /// Kills the server (SIGKILL): no goodbye to its clients.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again on the same port and store.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A PostgreSQL cluster of one test's own, so that the test can stop it.
+pub struct TempPg {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    running: bool,
+}
+
+fn as_postgres(cmd: &Path) -> Command {
+    // PostgreSQL refuses to run as root: run it as the postgres user then.
+    let root = std::env::var("USER").is_ok_and(|u| u == "root")
+        || Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if root {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(cmd);
+        c
+    } else {
+        Command::new(cmd)
+    }
+}
+
+impl TempPg {
+    /// Makes and starts a cluster, or `None` (skipped) when PostgreSQL's
+    /// server binaries are not installed outside CI.
+    pub fn start() -> Option<Self> {
+        let Some(initdb) = find_binary("initdb", &["/usr/lib/postgresql/*/bin"]) else {
+            return unavailable("PostgreSQL (initdb)", "not installed");
+        };
+        let bin = initdb.parent().expect("bin dir").to_path_buf();
+        let dir = tempfile::tempdir().expect("temp dir");
+        // The postgres user must own the cluster's directory.
+        let _ = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(dir.path())
+            .status();
+        let data = dir.path().join("data");
+        let out = as_postgres(&initdb)
+            .args([
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "-D",
+            ])
+            .arg(&data)
+            .output()
+            .expect("run initdb");
+        assert!(
+            out.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut pg = Self {
+            port: free_port(),
+            dir,
+            bin,
+            running: false,
+        };
+        pg.start_again();
+        Some(pg)
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn pg_ctl(&self, args: &[&str]) {
+        let out = as_postgres(&self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(args)
+            .stdout(Stdio::null())
+            .output()
+            .expect("run pg_ctl");
+        assert!(
+            out.status.success(),
+            "pg_ctl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts the stopped cluster.
+    pub fn start_again(&mut self) {
+        let opts = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("log");
+        self.pg_ctl(&["-w", "-o", &opts, "-l", &log.to_string_lossy(), "start"]);
+        self.running = true;
+    }
+
+    /// Stops it at once: clients are cut off mid-transaction.
+    pub fn stop(&mut self) {
+        self.pg_ctl(&["-w", "-m", "immediate", "stop"]);
+        self.running = false;
+    }
+}
+
+impl Drop for TempPg {
+    fn drop(&mut self) {
+        if self.running {
+            let _ = as_postgres(&self.bin.join("pg_ctl"))
+                .arg("-D")
+                .arg(self.dir.path().join("data"))
+                .args(["-m", "immediate", "stop"])
+                .output();
+        }
+    }
+}
+
+/// The real `vigie worker`, as a child process.
+pub struct WorkerProc {
+    child: Child,
+    pub listen: u16,
+    _config: tempfile::TempDir,
+}
+
+impl WorkerProc {
+    pub fn spawn(nats: &str, database: &str, consumer: &str) -> Self {
+        let config = tempfile::tempdir().expect("temp dir");
+        let listen = free_port();
+        let log = std::fs::File::create(config.path().join("worker.log")).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_vigie"))
+            .args(["worker", "--nats", nats, "--database", database])
+            .args(["--consumer", consumer, "--listen"])
+            .arg(format!("127.0.0.1:{listen}"))
+            .env("VIGIE_CONFIG_DIR", config.path())
+            .env("VIGIE_DATA_DIR", config.path())
+            .env("VIGIE_LOG_LEVEL", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start vigie worker");
+        Self {
+            child,
+            listen,
+            _config: config,
+        }
+    }
+
+    /// SIGKILL: no drain, no goodbye.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The worker's log so far (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._config.path().join("worker.log")).unwrap_or_default()
+    }
+
+    /// GET `path` on the worker's --listen address: (status code, body).
+    pub fn get(&self, path: &str) -> Option<(u16, String)> {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.listen)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+        write!(s, "GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").ok()?;
+        let mut text = String::new();
+        s.read_to_string(&mut text).ok()?;
+        let code = text.get(9..12)?.parse().ok()?;
+        let body = text
+            .split("\r\n\r\n")
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        Some((code, body))
+    }
+}
+
+impl Drop for WorkerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
