@@ -201,6 +201,14 @@ pub trait Service: Send + Sync {
     async fn next(&mut self) -> Option<Request>;
 }
 
+/// A message to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutMessage {
+    pub subject: String,
+    pub msg_id: String,
+    pub payload: Bytes,
+}
+
 /// The bus contract. Both backends pass the same suite
 /// (`tests/support/bus_contract.rs`).
 #[async_trait]
@@ -213,6 +221,17 @@ pub trait Bus: Send + Sync + 'static {
         msg_id: &str,
         payload: Bytes,
     ) -> Result<PublishAck, BusError>;
+
+    /// Publishes several messages in order, as [`Bus::publish`] would one by
+    /// one, but without waiting for each acknowledgement before sending the
+    /// next. Returns when all are stored.
+    async fn publish_all(&self, msgs: Vec<OutMessage>) -> Result<Vec<PublishAck>, BusError> {
+        let mut acks = Vec::with_capacity(msgs.len());
+        for m in msgs {
+            acks.push(self.publish(&m.subject, &m.msg_id, m.payload).await?);
+        }
+        Ok(acks)
+    }
 
     /// Opens (or resumes) the durable consumer `name` on `stream`, filtered to
     /// `filter`.

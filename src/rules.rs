@@ -2,6 +2,8 @@
 //! lifecycle itself (hysteresis, flapping, silences) is
 //! [`crate::domain::alert`]; the worker feeds it with what these say.
 
+pub mod site;
+
 use serde::{Deserialize, Serialize};
 
 use crate::bus::telemetry::Metrics;

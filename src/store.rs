@@ -18,6 +18,7 @@ use crate::domain::incident::Incident;
 use crate::domain::model::{
     Alert, DeviceRow, Inventory, LinkRow, MetricSample, SignalSample, Tenant,
 };
+use crate::rules::site::{SectorHealth, SignalTrend};
 pub use types::*;
 
 /// `impl Store for $backend`: the methods both backends answer with the
@@ -101,6 +102,33 @@ impl crate::store::Store for $backend {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn sector_health(
+        &self,
+        scope: &crate::store::Scope,
+    ) -> Result<Vec<crate::rules::site::SectorHealth>, StoreError> {
+        read::sector_health(&self.pool, scope).await
+    }
+
+    async fn signal_trends(
+        &self,
+        scope: &crate::store::Scope,
+        baseline_since: DateTime<Utc>,
+        recent_since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<crate::rules::site::SignalTrend>, StoreError> {
+        read::signal_trends(&self.pool, scope, baseline_since, recent_since, until).await
+    }
+
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        read::try_lease(&self.pool, name, holder, now, until).await
     }
 
     async fn device(&self, scope: &Scope, device: &Id) -> Result<Option<DeviceRow>, StoreError> {
@@ -205,6 +233,30 @@ pub trait Store: Send + Sync + 'static {
     /// Housekeeping at `now`: partitions made ahead (PostgreSQL) and each
     /// tenant's telemetry past its retention removed.
     async fn maintain(&self, now: DateTime<Utc>) -> Result<Maintenance, StoreError>;
+
+    /// Each sector's online clients and their average signal.
+    async fn sector_health(&self, scope: &Scope) -> Result<Vec<SectorHealth>, StoreError>;
+
+    /// Each device's average signal in `[recent_since, until)` and in
+    /// `[baseline_since, recent_since)`, with the sample counts.
+    async fn signal_trends(
+        &self,
+        scope: &Scope,
+        baseline_since: DateTime<Utc>,
+        recent_since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<SignalTrend>, StoreError>;
+
+    /// Takes or renews the lease `name` for `holder` until `until`; true
+    /// while `holder` has it. Jobs that must run once for the whole fleet
+    /// run where the lease is.
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Opens the store named by a URL: `sqlite:PATH`, `sqlite::memory:`,

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod clock;
 pub mod http;
+pub mod latency;
 pub mod state;
 
 use std::collections::HashMap;
@@ -110,6 +111,8 @@ pub struct WorkerStats {
     pub rule_evaluations: AtomicU64,
     /// Messages given up at max_deliver and dead-lettered.
     pub exhausted: AtomicU64,
+    /// Event time → committed, per accepted message.
+    pub latency: latency::Latency,
 }
 
 /// What a dead-lettered message looks like on `vigie.dlq.{reason}`.
@@ -144,6 +147,8 @@ pub const INVENTORY_RELOAD: Duration = Duration::from_secs(10);
 struct Prepared {
     changes: Changes,
     tokens: Vec<AckToken>,
+    /// Event times (ms) of the accepted messages, for the latency.
+    stamps: Vec<i64>,
     outcome: StepOutcome,
     fetched_at: Instant,
 }
@@ -151,6 +156,7 @@ struct Prepared {
 /// A batch being written.
 struct InFlight {
     fetched_at: Instant,
+    stamps: Vec<i64>,
     write: tokio::task::JoinHandle<Result<BatchOutcome, StoreError>>,
     events: Vec<(crate::domain::Id, crate::bus::event::EventBody)>,
     tokens: Vec<AckToken>,
@@ -361,6 +367,7 @@ impl Worker {
         self.begin_write(Prepared {
             changes,
             tokens: Vec::new(),
+            stamps: Vec::new(),
             outcome: StepOutcome::default(),
             fetched_at: Instant::now(),
         })
@@ -406,6 +413,7 @@ impl Worker {
         };
         let mut changes = Changes::default();
         let mut tokens = Vec::with_capacity(batch.len());
+        let mut stamps = Vec::with_capacity(batch.len());
         let mut rejected: Vec<(usize, &'static str, String)> = Vec::new();
         for (i, d) in batch.iter().enumerate() {
             match envelope::decode_on(&d.subject, &d.payload) {
@@ -419,7 +427,10 @@ impl Worker {
                         applied = self.state.apply(&env, now, &mut changes);
                     }
                     match applied {
-                        Ok(()) => outcome.accepted += 1,
+                        Ok(()) => {
+                            outcome.accepted += 1;
+                            stamps.push(env.ts.timestamp_millis());
+                        }
                         Err(refusal) => rejected.push((i, refusal.reason(), refusal.to_string())),
                     }
                 }
@@ -439,6 +450,7 @@ impl Worker {
         Ok(Prepared {
             changes,
             tokens,
+            stamps,
             outcome,
             fetched_at,
         })
@@ -466,6 +478,7 @@ impl Worker {
         });
         self.in_flight = Some(InFlight {
             fetched_at: p.fetched_at,
+            stamps: p.stamps,
             write,
             events: p.changes.events,
             tokens: p.tokens,
@@ -502,8 +515,13 @@ impl Worker {
         self.stats
             .duplicates
             .fetch_add(outcome.duplicates, Ordering::Relaxed);
+        let committed = chrono::Utc::now().timestamp_millis();
+        for ts in &f.stamps {
+            self.stats.latency.record(committed - ts);
+        }
         let now = self.clock.now();
         let n = f.events.len() as u64;
+        let mut out = Vec::with_capacity(f.events.len());
         for (tenant, body) in f.events {
             self.event_seq += 1;
             let event = Event::new(
@@ -512,11 +530,14 @@ impl Worker {
                 now,
                 body,
             );
-            let payload = serde_json::to_vec(&event).unwrap_or_default();
-            self.bus
-                .publish(&event.subject(), &event.id, Bytes::from(payload))
-                .await?;
+            out.push(crate::bus::OutMessage {
+                subject: event.subject(),
+                payload: Bytes::from(serde_json::to_vec(&event).unwrap_or_default()),
+                msg_id: event.id,
+            });
         }
+        // In order, without waiting for each acknowledgement in turn.
+        self.bus.publish_all(out).await?;
         drop(f._guard);
         if !f.tokens.is_empty() {
             self.consumer.ack(&f.tokens).await?;

@@ -595,6 +595,32 @@ impl Store for Flaky {
     ) -> Result<vigie::store::Maintenance, StoreError> {
         self.inner.maintain(now).await
     }
+    async fn sector_health(
+        &self,
+        scope: &Scope,
+    ) -> Result<Vec<vigie::rules::site::SectorHealth>, StoreError> {
+        self.inner.sector_health(scope).await
+    }
+    async fn signal_trends(
+        &self,
+        scope: &Scope,
+        baseline_since: DateTime<Utc>,
+        recent_since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<vigie::rules::site::SignalTrend>, StoreError> {
+        self.inner
+            .signal_trends(scope, baseline_since, recent_since, until)
+            .await
+    }
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.inner.try_lease(name, holder, now, until).await
+    }
     async fn write_batch(&self, batch: &WriteBatch) -> Result<BatchOutcome, StoreError> {
         if self.fail.load(Ordering::SeqCst) {
             return Err(StoreError::Invalid("disk on fire".into()));

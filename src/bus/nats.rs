@@ -19,8 +19,8 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 
 use super::{
-    AckToken, Bus, BusError, Consumer, ConsumerOptions, Delivery, Follower, PublishAck, Reply,
-    Request, Service, Stream, StreamMessage,
+    AckToken, Bus, BusError, Consumer, ConsumerOptions, Delivery, Follower, OutMessage, PublishAck,
+    Reply, Request, Service, Stream, StreamMessage,
 };
 
 /// Most unacknowledged messages a durable consumer may hold out; a fetch
@@ -189,6 +189,34 @@ impl Bus for NatsBus {
             seq: ack.sequence,
             duplicate: ack.duplicate,
         })
+    }
+
+    async fn publish_all(&self, msgs: Vec<OutMessage>) -> Result<Vec<PublishAck>, BusError> {
+        let mut pending = Vec::with_capacity(msgs.len());
+        for m in msgs {
+            let stream = super::route(&m.subject)?;
+            let mut headers = HeaderMap::new();
+            headers.insert("Nats-Msg-Id", m.msg_id.as_str());
+            let ack = self
+                .js
+                .publish_with_headers(m.subject.clone(), headers, m.payload)
+                .await
+                .map_err(backend)?;
+            pending.push((stream, m.subject, ack));
+        }
+        let mut acks = Vec::with_capacity(pending.len());
+        for (stream, subject, ack) in pending {
+            let ack = ack.await.map_err(|e| match e.kind() {
+                PublishErrorKind::StreamNotFound => BusError::NoStream(subject),
+                _ => backend(e),
+            })?;
+            acks.push(PublishAck {
+                stream,
+                seq: ack.sequence,
+                duplicate: ack.duplicate,
+            });
+        }
+        Ok(acks)
     }
 
     async fn consumer(

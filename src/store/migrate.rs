@@ -10,18 +10,32 @@ pub struct Migration {
 }
 
 /// The SQLite migrations.
-pub const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../../migrations/sqlite/0001_init.sql"),
-}];
+pub const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../../migrations/sqlite/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "leases",
+        sql: include_str!("../../migrations/sqlite/0002_leases.sql"),
+    },
+];
 
 /// The PostgreSQL migrations: the same versions as SQLite's.
-pub const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../../migrations/postgres/0001_init.sql"),
-}];
+pub const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "leases",
+        sql: include_str!("../../migrations/postgres/0002_leases.sql"),
+    },
+];
 
 /// Splits a migration into statements (on `;` at line ends; the files keep
 /// one statement per `;`-terminated block and no `;` inside literals).

@@ -154,7 +154,10 @@ pub fn metrics_text(stats: &WorkerStats) -> String {
             stats.exhausted.load(Ordering::Relaxed),
         ),
     ];
-    let mut out = String::new();
+    let mut out = stats.latency.prometheus(
+        "vigie_ingest_latency_seconds",
+        "Event time to commit, per accepted message (publish to stored when producers stamp at send).",
+    );
     for (name, kind, help, value) in rows {
         let _ = write!(
             out,

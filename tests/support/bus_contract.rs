@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use vigie::bus::{Bus, BusError, ConsumerOptions, Stream};
+use vigie::bus::{Bus, BusError, ConsumerOptions, OutMessage, Stream};
 
 /// A token unique to this test run and case.
 pub fn unique(prefix: &str) -> String {
@@ -77,6 +77,27 @@ pub async fn publish_dedupes_by_id(bus: Arc<dyn Bus>) {
     assert_eq!(again.seq, a.seq);
     assert!(b.seq > a.seq);
     assert!(bus.last_seq(Stream::Telemetry).await.unwrap() >= b.seq);
+}
+
+pub async fn publish_all_keeps_order_and_dedupes(bus: Arc<dyn Bus>) {
+    let t = unique("t");
+    let msgs: Vec<OutMessage> = ["a", "b", "a", "c"]
+        .iter()
+        .map(|id| OutMessage {
+            subject: tel(&t, 1),
+            msg_id: format!("{t}-{id}"),
+            payload: Bytes::from(id.to_string()),
+        })
+        .collect();
+    let acks = bus.publish_all(msgs).await.unwrap();
+    assert_eq!(acks.len(), 4);
+    assert!(acks[0].seq < acks[1].seq && acks[1].seq < acks[3].seq);
+    assert!(acks[2].duplicate);
+    assert_eq!(acks[2].seq, acks[0].seq);
+    let mut c = consumer_of(&bus, &t, ConsumerOptions::default()).await;
+    let got = c.fetch(10, Duration::from_secs(2)).await.unwrap();
+    let bodies: Vec<&[u8]> = got.iter().map(|d| &d.payload[..]).collect();
+    assert_eq!(bodies, vec![&b"a"[..], b"b", b"c"]);
 }
 
 pub async fn publish_refuses_bad_subjects(bus: Arc<dyn Bus>) {
@@ -372,7 +393,7 @@ pub async fn queue_group_members_share_requests(bus: Arc<dyn Bus>) {
 macro_rules! bus_contract {
     ($make:expr) => {
         $crate::bus_contract!(@cases $make;
-            publish_dedupes_by_id, publish_refuses_bad_subjects,
+            publish_dedupes_by_id, publish_all_keeps_order_and_dedupes, publish_refuses_bad_subjects,
             durable_consumer_delivers_in_order_and_ack_is_final,
             unacked_messages_come_back_with_a_delivery_count, nak_redelivers_after_the_delay,
             max_deliver_gives_up, exhausted_messages_are_reported_once, durable_consumer_resumes_by_name, consumer_filter_selects_subjects,

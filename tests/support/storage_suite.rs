@@ -248,6 +248,81 @@ pub async fn device_state_and_series(store: Arc<dyn Store>) {
     assert_eq!(states.len(), inv.devices.len());
 }
 
+pub async fn periodic_rule_inputs_and_leases(store: Arc<dyn Store>) {
+    let inv = ready(&store).await;
+    use vigie::domain::model::DeviceKind;
+    // Two online clients of one sector, with signal.
+    let cpes: Vec<_> = inv
+        .devices
+        .iter()
+        .filter(|d| d.kind == DeviceKind::Cpe && d.sector.is_some())
+        .take(2)
+        .collect();
+    assert_eq!(cpes.len(), 2, "the simulated fleet has sectored CPEs");
+    let mut batch = WriteBatch::default();
+    for (i, d) in cpes.iter().enumerate() {
+        let mut s = state(&d.tenant, &d.id, DeviceStatus::Online, t0());
+        s.signal_dbm = Some(-60.0 - 10.0 * i as f32);
+        batch.devices.push(s);
+        // A baseline at -60 dBm, then a recent window 8 dB lower.
+        for k in 0..20 {
+            let (ts, rssi) = if k < 10 {
+                (t0() - Duration::days(10) + Duration::minutes(k), -60.0)
+            } else {
+                (t0() - Duration::days(1) + Duration::minutes(k), -68.0)
+            };
+            batch.signals.push(SignalRow {
+                tenant: d.tenant.clone(),
+                msg_id: format!("trend-{i}-{k}").into(),
+                device: d.id.clone(),
+                peer: id("ap"),
+                ts,
+                rssi_dbm: rssi,
+                snr_db: None,
+            });
+        }
+    }
+    store.write_batch(&batch).await.unwrap();
+    let sectors = store.sector_health(&Scope::All).await.unwrap();
+    let sector = cpes[0].sector.clone().unwrap();
+    let mine = sectors.iter().find(|s| s.sector == sector).unwrap();
+    assert!(mine.clients_online >= 1);
+    assert!(mine.avg_signal_dbm.is_some());
+    let other = Scope::Tenant(id("nobody"));
+    assert!(store.sector_health(&other).await.unwrap().is_empty());
+    let trends = store
+        .signal_trends(
+            &Scope::All,
+            t0() - Duration::days(21),
+            t0() - Duration::days(7),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(trends.len(), 2);
+    let t = &trends[0];
+    assert_eq!((t.recent_n, t.baseline_n), (10, 10));
+    assert!((t.baseline_dbm.unwrap() - -60.0).abs() < 0.01);
+    assert!((t.recent_dbm.unwrap() - -68.0).abs() < 0.01);
+    assert_eq!(t.site, cpes.iter().find(|d| d.id == t.device).unwrap().site);
+    // Leases: one holder at a time, renewable, free once expired.
+    let until = t0() + Duration::seconds(30);
+    assert!(store.try_lease("rules", "w1", t0(), until).await.unwrap());
+    assert!(!store.try_lease("rules", "w2", t0(), until).await.unwrap());
+    assert!(
+        store.try_lease("rules", "w1", t0(), until).await.unwrap(),
+        "renewed"
+    );
+    let later = t0() + Duration::seconds(31);
+    assert!(
+        store
+            .try_lease("rules", "w2", later, later + Duration::seconds(30))
+            .await
+            .unwrap()
+    );
+    assert!(!store.try_lease("rules", "w1", later, later).await.unwrap());
+}
+
 fn incident(tenant: &Id, n: u32, severity: Severity, due_h: i64, state: IncidentState) -> Incident {
     let mut i = Incident::open(
         tenant.clone(),
@@ -441,7 +516,7 @@ macro_rules! storage_suite {
         $crate::storage_suite!(@cases $make;
             migrate_is_idempotent, inventory_shows_in_the_fleet, fleet_page_filters_sorts_and_pages,
             batches_are_idempotent_on_message_ids, device_state_and_series, alerts_and_the_incident_queue,
-            tenant_scope_is_enforced_in_every_query);
+            tenant_scope_is_enforced_in_every_query, periodic_rule_inputs_and_leases);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(

@@ -6,8 +6,14 @@
 //! transaction and one round trip, so a batch is atomic and costs the same
 //! over TCP as over a unix socket, whatever the socket's Nagle setting.
 //!
+//! A large batch goes in as two such statements on two connections at
+//! once, the samples split between them, so that PostgreSQL uses two cores.
+//! The two are not one transaction, and need not be: the batch is
+//! acknowledged only when both committed, and whatever a failed attempt did
+//! commit is absorbed when the batch comes again.
+//!
 //! Redelivered telemetry is absorbed by `ON CONFLICT DO NOTHING` on the
-//! message id. An incident opened by two workers at once (two devices of one
+//! sample's key. An incident opened by two workers at once (two devices of one
 //! site on different partitions) merges into the one already open.
 
 use std::collections::HashMap;
@@ -128,9 +134,63 @@ macro_rules! columns {
     }};
 }
 
+/// Sample rows under which a batch is written as one statement.
+const SPLIT_ABOVE: usize = 2_000;
+
+/// The rows one statement writes.
+#[derive(Default, Clone, Copy)]
+struct Part<'a> {
+    metrics: &'a [crate::store::MetricRow],
+    signals: &'a [crate::store::SignalRow],
+    logs: &'a [crate::store::LogRow],
+    configs: &'a [crate::store::ConfigRow],
+    interfaces: &'a [crate::store::InterfacesRow],
+    devices: &'a [crate::store::DeviceState],
+    links: &'a [crate::store::LinkUpdate],
+    alerts: &'a [crate::domain::model::Alert],
+    incidents: &'a [crate::domain::incident::Incident],
+}
+
 pub(super) async fn write_batch(pool: &PgPool, b: &WriteBatch) -> Result<BatchOutcome, StoreError> {
+    let whole = Part {
+        metrics: &b.metrics,
+        signals: &b.signals,
+        logs: &b.logs,
+        configs: &b.configs,
+        interfaces: &b.interfaces,
+        devices: &b.devices,
+        links: &b.links,
+        alerts: &b.alerts,
+        incidents: &b.incidents,
+    };
+    let inserted = if b.metrics.len() + b.signals.len() < SPLIT_ABOVE {
+        write_part(pool, whole).await?
+    } else {
+        let (m_a, m_b) = b.metrics.split_at(b.metrics.len() / 2);
+        let (s_a, s_b) = b.signals.split_at(b.signals.len() / 2);
+        let first = Part {
+            metrics: m_a,
+            signals: s_a,
+            ..whole
+        };
+        let second = Part {
+            metrics: m_b,
+            signals: s_b,
+            ..Part::default()
+        };
+        let (x, y) = tokio::try_join!(write_part(pool, first), write_part(pool, second))?;
+        x + y
+    };
+    let rows = b.sample_rows() as u64;
+    Ok(BatchOutcome {
+        inserted,
+        duplicates: rows.saturating_sub(inserted),
+    })
+}
+
+async fn write_part(pool: &PgPool, b: Part<'_>) -> Result<u64, StoreError> {
     let (m1, m2, m3, m4, m5, m6, m7, m8) = columns!(
-        &b.metrics,
+        b.metrics,
         |r| r.tenant.as_str(),
         &*r.msg_id,
         r.device.as_str(),
@@ -141,7 +201,7 @@ pub(super) async fn write_batch(pool: &PgPool, b: &WriteBatch) -> Result<BatchOu
         int(r.tx_bps)
     );
     let (s1, s2, s3, s4, s5, s6, s7) = columns!(
-        &b.signals,
+        b.signals,
         |r| r.tenant.as_str(),
         &*r.msg_id,
         r.device.as_str(),
@@ -151,7 +211,7 @@ pub(super) async fn write_batch(pool: &PgPool, b: &WriteBatch) -> Result<BatchOu
         r.snr_db.map(f64::from)
     );
     let (l1, l2, l3, l4, l5, l6) = columns!(
-        &b.logs,
+        b.logs,
         |r| r.tenant.as_str(),
         &*r.msg_id,
         r.device.as_str(),
@@ -160,7 +220,7 @@ pub(super) async fn write_batch(pool: &PgPool, b: &WriteBatch) -> Result<BatchOu
         r.message.as_str()
     );
     let (c1, c2, c3, c4, c5, c6) = columns!(
-        &b.configs,
+        b.configs,
         |r| r.tenant.as_str(),
         &*r.msg_id,
         r.device.as_str(),
@@ -168,7 +228,7 @@ pub(super) async fn write_batch(pool: &PgPool, b: &WriteBatch) -> Result<BatchOu
         r.format.as_str(),
         r.body.as_str()
     );
-    let interfaces = last_by_key(&b.interfaces, |r| (&r.tenant, &r.device));
+    let interfaces = last_by_key(b.interfaces, |r| (&r.tenant, &r.device));
     let (i1, i2, i3, i4) = columns!(
         &interfaces,
         |r| r.tenant.as_str(),
@@ -176,7 +236,7 @@ pub(super) async fn write_batch(pool: &PgPool, b: &WriteBatch) -> Result<BatchOu
         to_ms(r.ts),
         r.json.as_str()
     );
-    let devices = last_by_key(&b.devices, |r| (&r.tenant, &r.device));
+    let devices = last_by_key(b.devices, |r| (&r.tenant, &r.device));
     let (d1, d2, d3, d4, d5, d6, d7, d8, d9, d10) = columns!(
         &devices,
         |r| r.tenant.as_str(),
@@ -190,7 +250,7 @@ pub(super) async fn write_batch(pool: &PgPool, b: &WriteBatch) -> Result<BatchOu
         r.uptime_s.map(int),
         r.firmware.as_ref().map(|f| f.as_str())
     );
-    let links = last_by_key(&b.links, |r| (&r.tenant, &r.link));
+    let links = last_by_key(b.links, |r| (&r.tenant, &r.link));
     let (k1, k2, k3, k4, k5) = columns!(
         &links,
         |r| r.tenant.as_str(),
@@ -199,7 +259,7 @@ pub(super) async fn write_batch(pool: &PgPool, b: &WriteBatch) -> Result<BatchOu
         r.signal_dbm.map(f64::from),
         to_ms(r.updated)
     );
-    let alerts = last_by_key(&b.alerts, |r| (&r.tenant, &r.id));
+    let alerts = last_by_key(b.alerts, |r| (&r.tenant, &r.id));
     let (a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12) = columns!(
         &alerts,
         |r| r.tenant.as_str(),
@@ -215,7 +275,7 @@ pub(super) async fn write_batch(pool: &PgPool, b: &WriteBatch) -> Result<BatchOu
         to_ms(r.updated),
         r.incident.as_ref().map(|i| i.as_str())
     );
-    let incidents = last_by_key(&b.incidents, |r| (&r.tenant, &r.id));
+    let incidents = last_by_key(b.incidents, |r| (&r.tenant, &r.id));
     let (n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13) = columns!(
         &incidents,
         |r| r.tenant.as_str(),
@@ -306,10 +366,5 @@ pub(super) async fn write_batch(pool: &PgPool, b: &WriteBatch) -> Result<BatchOu
         .bind(n13)
         .fetch_one(pool)
         .await?;
-    let inserted = u64::try_from(inserted).unwrap_or(0);
-    let rows = b.sample_rows() as u64;
-    Ok(BatchOutcome {
-        inserted,
-        duplicates: rows.saturating_sub(inserted),
-    })
+    Ok(u64::try_from(inserted).unwrap_or(0))
 }

@@ -537,3 +537,102 @@ pub(super) async fn links(pool: &Pool, scope: &Scope) -> Result<Vec<LinkRow>, St
         })
         .collect()
 }
+
+pub(super) async fn sector_health(
+    pool: &Pool,
+    scope: &Scope,
+) -> Result<Vec<crate::rules::site::SectorHealth>, StoreError> {
+    let sql = format!(
+        "SELECT tenant_id, site_id, sector_id,
+             SUM(CASE WHEN kind = 'cpe' AND status = 'online' THEN 1 ELSE 0 END) AS clients,
+             AVG(CASE WHEN kind = 'cpe' AND status = 'online' THEN signal_dbm END) AS signal
+         FROM devices WHERE sector_id IS NOT NULL{}
+         GROUP BY tenant_id, site_id, sector_id ORDER BY tenant_id, sector_id",
+        tenant_filter(scope, "tenant_id")
+    );
+    let rows = query(sql, scope_args(scope)).fetch_all(pool).await?;
+    rows.iter()
+        .map(|r| {
+            let clients: Option<i64> = r.try_get("clients")?;
+            Ok(crate::rules::site::SectorHealth {
+                tenant: id(r, "tenant_id")?,
+                site: id(r, "site_id")?,
+                sector: id(r, "sector_id")?,
+                clients_online: clients.and_then(|c| u64::try_from(c).ok()).unwrap_or(0),
+                avg_signal_dbm: f32_opt(r, "signal")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn signal_trends(
+    pool: &Pool,
+    scope: &Scope,
+    baseline_since: DateTime<Utc>,
+    recent_since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<crate::rules::site::SignalTrend>, StoreError> {
+    let sql = format!(
+        "SELECT g.tenant_id, g.device_id, d.site_id, g.recent, g.recent_n, g.baseline, g.baseline_n
+         FROM (SELECT tenant_id, device_id,
+                 AVG(CASE WHEN ts >= ? THEN rssi_dbm END) AS recent,
+                 SUM(CASE WHEN ts >= ? THEN 1 ELSE 0 END) AS recent_n,
+                 AVG(CASE WHEN ts < ? THEN rssi_dbm END) AS baseline,
+                 SUM(CASE WHEN ts < ? THEN 1 ELSE 0 END) AS baseline_n
+             FROM signal_samples WHERE ts >= ? AND ts < ?{}
+             GROUP BY tenant_id, device_id) g
+         JOIN devices d ON d.tenant_id = g.tenant_id AND d.id = g.device_id
+         ORDER BY g.tenant_id, g.device_id",
+        tenant_filter(scope, "tenant_id")
+    );
+    let recent = recent_since.timestamp_millis();
+    let mut args = vec![
+        Arg::Int(recent),
+        Arg::Int(recent),
+        Arg::Int(recent),
+        Arg::Int(recent),
+        Arg::Int(baseline_since.timestamp_millis()),
+        Arg::Int(until.timestamp_millis()),
+    ];
+    args.extend(scope_args(scope));
+    let rows = query(sql, args).fetch_all(pool).await?;
+    rows.iter()
+        .map(|r| {
+            let n = |c: &str| -> Result<u64, StoreError> {
+                let v: Option<i64> = r.try_get(c)?;
+                Ok(v.and_then(|v| u64::try_from(v).ok()).unwrap_or(0))
+            };
+            Ok(crate::rules::site::SignalTrend {
+                tenant: id(r, "tenant_id")?,
+                device: id(r, "device_id")?,
+                site: id(r, "site_id")?,
+                recent_dbm: f32_opt(r, "recent")?,
+                recent_n: n("recent_n")?,
+                baseline_dbm: f32_opt(r, "baseline")?,
+                baseline_n: n("baseline_n")?,
+            })
+        })
+        .collect()
+}
+
+/// Takes or renews the lease `name` for `holder` until `until`; true when
+/// `holder` has it (it was free, expired, or already its own).
+pub(super) async fn try_lease(
+    pool: &Pool,
+    name: &str,
+    holder: &str,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let sql = "INSERT INTO vigie_leases (name, holder, expires) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
+         WHERE vigie_leases.expires < ? OR vigie_leases.holder = excluded.holder"
+        .to_string();
+    let args = vec![
+        Arg::Text(name.to_string()),
+        Arg::Text(holder.to_string()),
+        Arg::Int(until.timestamp_millis()),
+        Arg::Int(now.timestamp_millis()),
+    ];
+    Ok(query(sql, args).execute(pool).await?.rows_affected() == 1)
+}
