@@ -254,6 +254,7 @@ fn console_options(
 
 fn worker_config(s: &Settings) -> WorkerConfig {
     let mut w = WorkerConfig {
+        site_rules: s.rules.clone(),
         batch_size: s.worker.batch_size,
         sweep_every: std::time::Duration::from_secs(u64::from(s.worker.sweep_every_s)),
         ..WorkerConfig::default()

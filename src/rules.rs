@@ -11,6 +11,23 @@ use crate::domain::alert::AlertPolicy;
 use crate::domain::device::DeviceStatus;
 use crate::domain::model::{DeviceKind, Severity};
 
+/// The id of the alert `rule` raises about `subject` (a device, site or
+/// sector): `{rule}-{subject}`, or a stable hash when that is too long for
+/// an id, so that it is the same across restarts and workers.
+pub fn alert_id(rule: &str, subject: &crate::domain::Id) -> crate::domain::Id {
+    use crate::domain::Id;
+    let raw = format!("{rule}-{subject}");
+    if let Ok(id) = Id::parse(&raw) {
+        return id;
+    }
+    // FNV-1a.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in raw.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    Id::parse(&format!("{rule}-{h:016x}")).unwrap_or_else(|_| subject.clone())
+}
+
 /// What a threshold rule looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -104,6 +121,34 @@ pub const DEVICE_OFFLINE: &str = "device-offline";
 /// The name of the rule raised when a link degrades or goes down.
 pub const LINK_DEGRADED: &str = "link-degraded";
 
+/// The name of the rule raised when a device's status flaps.
+pub const DEVICE_FLAPPING: &str = "device-flapping";
+/// Status changes within [`FLAP_WINDOW_S`] that make a device flapping.
+pub const FLAP_CHANGES: usize = 5;
+/// The window of the flapping rule, in seconds.
+pub const FLAP_WINDOW_S: i64 = 600;
+
+/// Whether a device whose status changed at `changes` (oldest first) is
+/// flapping at `now`: [`FLAP_CHANGES`] or more in the last
+/// [`FLAP_WINDOW_S`].
+pub fn flapping(
+    changes: &[chrono::DateTime<chrono::Utc>],
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    let since = now - chrono::Duration::seconds(FLAP_WINDOW_S);
+    changes.iter().filter(|t| **t > since).count() >= FLAP_CHANGES
+}
+
+/// The flapping rule fires and resolves on the first evaluation: the window
+/// already smooths it.
+pub fn flapping_policy() -> AlertPolicy {
+    AlertPolicy {
+        fire_after: 1,
+        resolve_after: 1,
+        ..AlertPolicy::default()
+    }
+}
+
 /// Severity of a device going offline: infrastructure matters more than an
 /// endpoint.
 pub fn offline_severity(kind: DeviceKind) -> Severity {
@@ -137,6 +182,19 @@ pub fn offline_hit(status: DeviceStatus) -> Option<bool> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn five_changes_in_ten_minutes_is_flapping() {
+        let t0 = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let at = |m: i64| t0 + chrono::Duration::minutes(m);
+        let changes: Vec<_> = [0, 2, 4, 6, 8].into_iter().map(at).collect();
+        assert!(super::flapping(&changes, at(9)));
+        assert!(!super::flapping(&changes[1..], at(9)));
+        assert!(
+            !super::flapping(&changes, at(11)),
+            "the first left the window"
+        );
+    }
+
     use super::*;
 
     fn metrics(cpu: f32, temp: Option<f32>) -> Metrics {

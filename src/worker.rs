@@ -59,6 +59,8 @@ pub struct WorkerConfig {
     pub max_deliver: u32,
     /// Wall time between housekeeping passes (partitions, retention).
     pub maintain_every: Duration,
+    /// The periodic site, sector and trend rules.
+    pub site_rules: crate::rules::site::SiteRuleConfig,
     pub policy: StatePolicy,
 }
 
@@ -74,6 +76,7 @@ impl Default for WorkerConfig {
             ack_wait: Duration::from_secs(30),
             max_deliver: 10,
             maintain_every: Duration::from_secs(3600),
+            site_rules: crate::rules::site::SiteRuleConfig::default(),
             policy: StatePolicy::default(),
         }
     }
@@ -181,6 +184,8 @@ pub struct Worker {
     event_seq: u64,
     last_sweep: Instant,
     last_maintain: Option<Instant>,
+    site_rules: crate::rules::site::SiteRules,
+    last_site_rules: Instant,
     in_flight: Option<InFlight>,
     last_inventory_reload: Option<Instant>,
 }
@@ -246,6 +251,8 @@ impl Worker {
             event_seq: 0,
             last_sweep: Instant::now(),
             last_maintain: None,
+            site_rules: crate::rules::site::SiteRules::default(),
+            last_site_rules: Instant::now(),
             in_flight: None,
             last_inventory_reload: None,
         })
@@ -285,6 +292,12 @@ impl Worker {
                 .is_none_or(|t| t.elapsed() >= self.cfg.maintain_every)
             {
                 self.maintain().await;
+            }
+            let every = Duration::from_secs(u64::from(self.cfg.site_rules.every_s.max(1)));
+            if self.last_site_rules.elapsed() >= every
+                && let Err(e) = self.run_site_rules().await
+            {
+                tracing::error!(error = %e, "site rules failed; retrying at the next evaluation");
             }
             if let Err(e) = self.step().await {
                 match e {
@@ -332,6 +345,64 @@ impl Worker {
                 tracing::warn!(error = %e, "state not reloaded; trying again");
             }
         }
+    }
+
+    /// Evaluates the periodic site, sector and trend rules now, if this
+    /// worker holds the lease for them (one worker evaluates them for the
+    /// whole fleet), and waits until what they changed is stored.
+    pub async fn run_site_rules(&mut self) -> Result<bool, WorkerError> {
+        use crate::rules::site::{site_findings, trend_findings};
+        self.last_site_rules = Instant::now();
+        let cfg = self.cfg.site_rules.clone();
+        let now = self.clock.now();
+        let every = chrono::Duration::seconds(i64::from(cfg.every_s.max(1)));
+        let lease = self
+            .store
+            .try_lease("site-rules", &self.run_id, now, now + every * 3)
+            .await?;
+        if !lease {
+            return Ok(false);
+        }
+        self.flush().await?;
+        let sites = self.store.sites(&Scope::All).await?;
+        let sectors = self.store.sector_health(&Scope::All).await?;
+        let secs = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 2));
+        let recent_since = now - secs(cfg.trend_recent_s);
+        let trends = self
+            .store
+            .signal_trends(
+                &Scope::All,
+                recent_since - secs(cfg.trend_baseline_s),
+                recent_since,
+                now,
+            )
+            .await?;
+        let mut findings = site_findings(
+            &cfg,
+            &sites,
+            &sectors,
+            &mut self.site_rules.previous_clients,
+        );
+        findings.extend(trend_findings(&cfg, &trends));
+        self.stats
+            .rule_evaluations
+            .fetch_add(findings.len() as u64, Ordering::Relaxed);
+        let changed = self.site_rules.evaluate(&cfg, findings, now);
+        if changed.is_empty() {
+            return Ok(true);
+        }
+        let mut changes = Changes::default();
+        self.state.apply_site_alerts(changed, now, &mut changes);
+        self.begin_write(Prepared {
+            changes,
+            tokens: Vec::new(),
+            stamps: Vec::new(),
+            outcome: StepOutcome::default(),
+            fetched_at: Instant::now(),
+        })
+        .await;
+        self.flush().await?;
+        Ok(true)
     }
 
     /// Housekeeping: partitions ahead, retention. Failures are logged and

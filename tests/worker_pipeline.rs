@@ -425,6 +425,84 @@ async fn heartbeats_and_silence_drive_status_alerts_and_incidents() {
 }
 
 #[tokio::test]
+async fn a_site_going_dark_opens_one_site_alert_after_two_evaluations_then_resolves() {
+    let mut rig = Rig::new(4).await;
+    let all = ["rtr-1", "ap-1", "cpe-1", "ws-0", "ws-1", "ws-2", "ws-3"];
+    for d in all {
+        rig.send(d, t0(), hb(100)).await;
+    }
+    rig.drain().await;
+    assert!(
+        rig.worker.run_site_rules().await.unwrap(),
+        "the only worker holds the lease"
+    );
+    // Silence: every device goes offline.
+    rig.clock.set(t0() + Duration::minutes(16));
+    rig.worker.sweep().await.unwrap();
+    let site_alert = |alerts: &[vigie::domain::model::Alert]| {
+        alerts
+            .iter()
+            .find(|a| a.rule.as_str() == vigie::rules::site::SITE_OFFLINE)
+            .cloned()
+    };
+    rig.worker.run_site_rules().await.unwrap();
+    let alerts = rig
+        .store
+        .alert_history(&Scope::All, None, 100)
+        .await
+        .unwrap();
+    assert!(site_alert(&alerts).is_none(), "one hit does not confirm");
+    rig.clock.set(t0() + Duration::minutes(21));
+    rig.worker.run_site_rules().await.unwrap();
+    let alerts = rig
+        .store
+        .alert_history(&Scope::All, None, 100)
+        .await
+        .unwrap();
+    let a = site_alert(&alerts).expect("confirmed after two hits");
+    assert_eq!(a.state, AlertState::Firing);
+    assert_eq!(a.site, Some(id("hq")));
+    assert_eq!(a.summary.as_str(), "7 of 7 devices offline at HQ");
+    let incidents = rig.store.incident_queue(&Scope::All, 100).await.unwrap();
+    let inc = incidents
+        .iter()
+        .find(|i| i.alerts.contains(&a.id))
+        .expect("the site alert joins an incident");
+    assert_eq!(Some(&inc.id), a.incident.as_ref());
+    assert!(rig.events().await.iter().any(|e| matches!(
+        &e.body,
+        EventBody::Alert(x) if x.id == a.id && x.state == AlertState::Firing
+    )));
+    // Back online: two clean evaluations resolve it.
+    for d in all {
+        rig.send(d, t0() + Duration::minutes(22), hb(200)).await;
+    }
+    rig.drain().await;
+    for m in [26, 31] {
+        rig.clock.set(t0() + Duration::minutes(m));
+        rig.worker.run_site_rules().await.unwrap();
+    }
+    let alerts = rig
+        .store
+        .alert_history(&Scope::All, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(site_alert(&alerts).unwrap().state, AlertState::Resolved);
+    // Another worker does not evaluate while this one holds the lease.
+    assert!(
+        !rig.store
+            .try_lease(
+                "site-rules",
+                "someone-else",
+                t0() + Duration::minutes(31),
+                t0() + Duration::hours(1)
+            )
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
 async fn late_heartbeats_never_move_a_device_back_in_time() {
     let mut rig = Rig::new(0).await;
     rig.clock.set(t0() + Duration::minutes(10));

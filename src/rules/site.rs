@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::alert_id;
 use crate::domain::Id;
 use crate::domain::SafeText;
 use crate::domain::alert::{AlertChange, AlertPolicy, AlertState, AlertTracker};
@@ -218,19 +219,6 @@ pub fn trend_findings(cfg: &SiteRuleConfig, trends: &[SignalTrend]) -> Vec<Findi
             })
         })
         .collect()
-}
-
-/// The id of the alert a rule raises about a subject.
-pub fn alert_id(rule: &str, subject: &Id) -> Id {
-    let raw = format!("{rule}-{subject}");
-    if let Ok(id) = Id::parse(&raw) {
-        return id;
-    }
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in raw.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    Id::parse(&format!("{rule}-{h:016x}")).unwrap_or_else(|_| subject.clone())
 }
 
 /// The alerts the periodic rules keep, with their hysteresis.

@@ -76,6 +76,8 @@ pub struct Settings {
     pub console: ConsoleSettings,
     pub demo: DemoSettings,
     pub worker: WorkerSettings,
+    /// The periodic site, sector and trend rules of the worker.
+    pub rules: crate::rules::site::SiteRuleConfig,
     pub log: LogSettings,
     /// Where the values came from, lowest precedence first.
     pub sources: Vec<String>,
@@ -89,7 +91,24 @@ struct Patch {
     console: Option<ConsolePatch>,
     demo: Option<DemoPatch>,
     worker: Option<WorkerPatch>,
+    rules: Option<RulesPatch>,
     log: Option<LogPatch>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RulesPatch {
+    site_every_s: S<u32>,
+    confirm_hits: S<u16>,
+    site_offline_count: S<u64>,
+    site_offline_pct: S<f32>,
+    sector_min_signal_dbm: S<f32>,
+    client_drop_pct: S<f32>,
+    client_drop_min: S<u64>,
+    trend_recent_s: S<u64>,
+    trend_baseline_s: S<u64>,
+    trend_drop_db: S<f32>,
+    trend_min_samples: S<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -201,6 +220,7 @@ impl Settings {
                 sweep_every_s: 0,
                 live_event_interval_s: 0,
             },
+            rules: crate::rules::site::SiteRuleConfig::default(),
             log: LogSettings {
                 level: String::new(),
                 file: None,
@@ -279,6 +299,87 @@ impl Settings {
                 between(0, 3_600),
             )?;
         }
+        if let Some(r) = &patch.rules {
+            let s = &mut self.rules;
+            let year = 366 * 86_400;
+            set(
+                layer,
+                &mut s.every_s,
+                &r.site_every_s,
+                "rules.site_every_s",
+                between(1, 86_400),
+            )?;
+            set(
+                layer,
+                &mut s.confirm_hits,
+                &r.confirm_hits,
+                "rules.confirm_hits",
+                between(1, 100),
+            )?;
+            set(
+                layer,
+                &mut s.offline_count,
+                &r.site_offline_count,
+                "rules.site_offline_count",
+                between(1, 1_000_000),
+            )?;
+            set(
+                layer,
+                &mut s.offline_pct,
+                &r.site_offline_pct,
+                "rules.site_offline_pct",
+                between(0.0, 100.0),
+            )?;
+            set(
+                layer,
+                &mut s.sector_min_signal_dbm,
+                &r.sector_min_signal_dbm,
+                "rules.sector_min_signal_dbm",
+                between(-130.0, 0.0),
+            )?;
+            set(
+                layer,
+                &mut s.client_drop_pct,
+                &r.client_drop_pct,
+                "rules.client_drop_pct",
+                between(0.0, 100.0),
+            )?;
+            set(
+                layer,
+                &mut s.client_drop_min,
+                &r.client_drop_min,
+                "rules.client_drop_min",
+                between(1, 1_000_000),
+            )?;
+            set(
+                layer,
+                &mut s.trend_recent_s,
+                &r.trend_recent_s,
+                "rules.trend_recent_s",
+                between(60, year),
+            )?;
+            set(
+                layer,
+                &mut s.trend_baseline_s,
+                &r.trend_baseline_s,
+                "rules.trend_baseline_s",
+                between(60, year),
+            )?;
+            set(
+                layer,
+                &mut s.trend_drop_db,
+                &r.trend_drop_db,
+                "rules.trend_drop_db",
+                between(0.1, 100.0),
+            )?;
+            set(
+                layer,
+                &mut s.trend_min_samples,
+                &r.trend_min_samples,
+                "rules.trend_min_samples",
+                between(1, 1_000_000),
+            )?;
+        }
         if let Some(l) = &patch.log {
             set(
                 layer,
@@ -353,7 +454,10 @@ impl Settings {
                 continue;
             };
             let section = section.to_ascii_lowercase();
-            if !matches!(section.as_str(), "console" | "demo" | "worker" | "log") {
+            if !matches!(
+                section.as_str(),
+                "console" | "demo" | "worker" | "rules" | "log"
+            ) {
                 continue;
             }
             let key = key.to_ascii_lowercase();

@@ -72,6 +72,8 @@ struct DeviceEntry {
     /// Has unannounced value changes.
     unannounced: bool,
     last_event: Option<DateTime<Utc>>,
+    /// When the status last changed, inside the flapping window.
+    changes: Vec<DateTime<Utc>>,
 }
 
 struct LinkEntry {
@@ -124,17 +126,7 @@ pub struct FleetState {
 }
 
 fn alert_id(device: &Id, rule: &str) -> Id {
-    let raw = format!("{rule}-{device}");
-    if let Ok(id) = Id::parse(&raw) {
-        return id;
-    }
-    // Too long for an id: a stable FNV-1a hash keeps it unique enough and
-    // the same across restarts.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in raw.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    Id::parse(&format!("{rule}-{h:016x}")).unwrap_or_else(|_| device.clone())
+    crate::rules::alert_id(rule, device)
 }
 
 impl FleetState {
@@ -185,6 +177,7 @@ impl FleetState {
                 last_write: None,
                 unannounced: false,
                 last_event: None,
+                changes: Vec::new(),
                 row,
             };
             devices.insert(key, entry);
@@ -514,6 +507,10 @@ impl FleetState {
         };
         dev.row.status = status;
         dev.row.status_since = Some(at);
+        dev.changes
+            .retain(|t| now - *t <= Duration::seconds(rules::FLAP_WINDOW_S));
+        dev.changes.push(now);
+        let flapping = rules::flapping(&dev.changes, now);
         dev.dirty = true;
         dev.unannounced = false;
         dev.last_event = Some(now);
@@ -533,6 +530,34 @@ impl FleetState {
                 |name| format!("{name} is offline"),
             );
         }
+        self.evaluate_flapping(tenant, device, flapping, now, out);
+    }
+
+    fn evaluate_flapping(
+        &mut self,
+        tenant: &Id,
+        device: &Id,
+        hit: bool,
+        now: DateTime<Utc>,
+        out: &mut Changes,
+    ) {
+        self.evaluate(
+            tenant,
+            device,
+            rules::DEVICE_FLAPPING,
+            Severity::Warning,
+            &rules::flapping_policy(),
+            hit,
+            now,
+            out,
+            |name| {
+                format!(
+                    "{name} changed status {} times in {} minutes",
+                    rules::FLAP_CHANGES,
+                    rules::FLAP_WINDOW_S / 60
+                )
+            },
+        );
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -622,6 +647,49 @@ impl FleetState {
         }
     }
 
+    /// Takes the alerts the periodic site rules fired or resolved: stores
+    /// them, opens (or joins) the site's incident when one fires, and
+    /// announces them.
+    pub fn apply_site_alerts(
+        &mut self,
+        changed: Vec<crate::rules::site::Changed>,
+        now: DateTime<Utc>,
+        out: &mut Changes,
+    ) {
+        for c in changed {
+            let mut alert = c.alert;
+            let key = (alert.tenant.clone(), alert.id.clone());
+            if let Some(known) = self.alerts.get(&key) {
+                alert.incident = alert.incident.or_else(|| known.incident.clone());
+            }
+            if c.fired
+                && c.notify
+                && let Some(site) = alert.site.clone()
+            {
+                let title = SafeText::from(format!("{} at site {site}", alert.rule.as_str()));
+                let incident = self.attach_incident(
+                    &alert.tenant,
+                    &site,
+                    alert.rule.as_str(),
+                    alert.severity,
+                    alert.id.clone(),
+                    title,
+                    now,
+                );
+                alert.incident = Some(incident.id.clone());
+                out.batch.incidents.push(incident.clone());
+                out.events
+                    .push((alert.tenant.clone(), EventBody::Incident(incident)));
+            }
+            out.batch.alerts.push(alert.clone());
+            if c.notify {
+                out.events
+                    .push((alert.tenant.clone(), EventBody::Alert(alert.clone())));
+            }
+            self.alerts.insert(key, alert);
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn attach_incident(
         &mut self,
@@ -672,6 +740,20 @@ impl FleetState {
         }
         for ((tenant, device), status, at) in changed {
             self.on_status(&tenant, &device, status, at, now, out);
+        }
+        // Flapping devices that calmed down.
+        let calm: Vec<(Id, Id)> = self
+            .devices
+            .iter()
+            .filter(|(_, d)| {
+                d.trackers.get(rules::DEVICE_FLAPPING).is_some_and(|t| {
+                    t.state == AlertState::Firing && !rules::flapping(&d.changes, now)
+                })
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for (tenant, device) in calm {
+            self.evaluate_flapping(&tenant, &device, false, now, out);
         }
         let policy = self.policy.link;
         let mut link_changes = Vec::new();
