@@ -50,7 +50,9 @@ impl Stream {
     /// The subjects the stream captures; no two streams overlap.
     pub fn subjects(self) -> &'static [&'static str] {
         match self {
-            Stream::Telemetry => &["vigie.tel.*.*.*"],
+            // `…{kind}` as published, and `…{kind}.{partition}` once a
+            // NATS subject mapping has added the partition (scale-out).
+            Stream::Telemetry => &["vigie.tel.*.*.*", "vigie.tel.*.*.*.*"],
             Stream::Events => &["vigie.evt.*.*"],
             Stream::Orders => &["vigie.ord.*.*"],
             Stream::Dlq => &["vigie.dlq.*"],

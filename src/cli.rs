@@ -159,6 +159,11 @@ pub enum Command {
         /// /readyz fails while the consumer's lag is above this many messages.
         #[arg(long, value_name = "N", default_value_t = 100_000)]
         ready_lag: u64,
+        /// Take only partition K of the telemetry (scale-out: one worker per
+        /// partition; the NATS server maps subjects to partitions, see
+        /// docs/OPERATIONS.md). The durable consumer becomes CONSUMER-pK.
+        #[arg(long, value_name = "K")]
+        partition: Option<u32>,
         /// Deliveries after which a message is dead-lettered as max-deliveries.
         #[arg(long, value_name = "N", default_value_t = 10,
               value_parser = clap::value_parser!(u32).range(2..))]
@@ -358,13 +363,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             ready_lag,
             max_deliver,
+            partition,
         }) => {
             crate::logging::json_to_stderr(&s.log.level);
             let database =
                 database.unwrap_or_else(|| format!("sqlite:{}", paths.default_db().display()));
             ensure_sqlite_dir(&database)?;
+            let (consumer, filter) = match partition {
+                Some(k) => (
+                    format!("{consumer}-p{k}"),
+                    crate::bus::subject::partition_filter(k),
+                ),
+                None => (consumer, WorkerConfig::default().filter),
+            };
             let cfg = WorkerConfig {
                 consumer,
+                filter,
                 max_deliver,
                 ..worker_config(&s)
             };

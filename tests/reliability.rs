@@ -15,7 +15,7 @@ use bytes::Bytes;
 use chrono::Utc;
 use vigie::bus::envelope::{Envelope, MsgId, encode};
 use vigie::bus::nats::NatsBus;
-use vigie::bus::telemetry::{Metrics, Telemetry};
+use vigie::bus::telemetry::{Heartbeat, Metrics, Telemetry};
 use vigie::bus::{Bus, Stream};
 use vigie::domain::model::Inventory;
 use vigie::store::postgres::PgStore;
@@ -322,5 +322,105 @@ async fn a_tenth_malformed_all_dead_lettered_with_reasons_the_rest_stored() {
         bus.last_seq(Stream::Dlq).await.unwrap(),
         bad as u64,
         "nothing else dead-lettered"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_partitioned_workers_share_the_load_and_keep_device_order() {
+    let Some(nats) = NatsServer::start_partitioned(2) else {
+        return;
+    };
+    let Some((store, inv, db)) = setup(&nats, None).await else {
+        return;
+    };
+    // Per device: heartbeats in time order, and metrics (some over the CPU
+    // threshold, so that alerts and incidents open on both workers).
+    // Stored with millisecond precision.
+    let start = chrono::DateTime::from_timestamp_millis(
+        (Utc::now() - chrono::Duration::seconds(120)).timestamp_millis(),
+    )
+    .unwrap();
+    let mut msgs = metrics(&inv, 20_000, "s");
+    for round in 0..10i64 {
+        for (i, d) in inv.devices.iter().enumerate() {
+            msgs.push(Envelope {
+                id: MsgId::parse(&format!("hb-{round}-{i}")).unwrap(),
+                ts: start + chrono::Duration::seconds(10 * round),
+                tenant: d.tenant.clone(),
+                device: d.id.clone(),
+                body: Telemetry::Heartbeat(Heartbeat {
+                    uptime_s: 100 + 10 * round as u64,
+                    name: None,
+                    firmware: None,
+                    interval_s: Some(60),
+                }),
+            });
+        }
+    }
+    // Thirty devices (on both partitions, several sites) run hot.
+    for (i, d) in inv.devices.iter().take(30).enumerate() {
+        for k in 0..5i64 {
+            msgs.push(Envelope {
+                id: MsgId::parse(&format!("hot-{i}-{k}")).unwrap(),
+                ts: start + chrono::Duration::seconds(95 + k),
+                tenant: d.tenant.clone(),
+                device: d.id.clone(),
+                body: Telemetry::Metrics(Metrics {
+                    cpu_pct: 99.0,
+                    mem_pct: 40.0,
+                    rx_bps: 1,
+                    tx_bps: 1,
+                    temp_c: None,
+                }),
+            });
+        }
+    }
+    let samples = 20_000 + 30 * 5;
+    publish(&nats.url(), &msgs).await;
+    let w0 = WorkerProc::spawn_with(
+        &nats.url(),
+        &db.url(),
+        "vigie-worker",
+        &["--partition", "0"],
+    );
+    let w1 = WorkerProc::spawn_with(
+        &nats.url(),
+        &db.url(),
+        "vigie-worker",
+        &["--partition", "1"],
+    );
+    wait_stored(&store, samples, Duration::from_secs(180), &w0).await;
+    let total = msgs.len() as u64;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (mut a, mut b) = (0, 0);
+    while a + b < total && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        a = w0.metric("vigie_messages_accepted_total").unwrap_or(0);
+        b = w1.metric("vigie_messages_accepted_total").unwrap_or(0);
+    }
+    assert_eq!(a + b, total, "every message taken once between the two");
+    assert!(
+        a > total / 5 && b > total / 5,
+        "both share the load: {a} and {b}"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(stored(&store).await, samples);
+    // Each device's last heartbeat is the newest one: its messages were
+    // applied in order by the one worker that owns its partition.
+    let last = start + chrono::Duration::seconds(90);
+    let states = store.device_states(&Scope::All).await.unwrap();
+    assert_eq!(states.len(), inv.devices.len());
+    for s in &states {
+        assert_eq!(s.last_seen, Some(last), "{} out of order", s.device);
+        assert_eq!(s.uptime_s, Some(190));
+    }
+    no_duplicate_open_incidents(&store).await;
+    assert!(
+        !store
+            .incident_queue(&Scope::All, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the CPU alerts opened incidents"
     );
 }

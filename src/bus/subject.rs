@@ -35,10 +35,12 @@ pub struct TelemetrySubject<'a> {
     pub kind: &'a str,
 }
 
-/// Splits `vigie.tel.{tenant}.{device}.{kind}`.
+/// Splits `vigie.tel.{tenant}.{device}.{kind}`, with or without the
+/// `.{partition}` number a NATS subject mapping appends (see
+/// [`partition_filter`]).
 pub fn parse_telemetry(subject: &str) -> Option<TelemetrySubject<'_>> {
     let mut it = subject.split('.');
-    match (
+    let parsed = match (
         it.next(),
         it.next(),
         it.next(),
@@ -46,15 +48,25 @@ pub fn parse_telemetry(subject: &str) -> Option<TelemetrySubject<'_>> {
         it.next(),
         it.next(),
     ) {
-        (Some("vigie"), Some("tel"), Some(tenant), Some(device), Some(kind), None) => {
-            Some(TelemetrySubject {
+        (Some("vigie"), Some("tel"), Some(tenant), Some(device), Some(kind), partition)
+            if partition.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            TelemetrySubject {
                 tenant,
                 device,
                 kind,
-            })
+            }
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    it.next().is_none().then_some(parsed)
+}
+
+/// The telemetry of partition `k`: `vigie.tel.*.*.*.{k}`. The server maps
+/// `vigie.tel.{tenant}.{device}.{kind}` to it with
+/// `{{partition(N,1,2)}}`, so one device always lands in one partition.
+pub fn partition_filter(k: u32) -> String {
+    format!("vigie.tel.*.*.*.{k}")
 }
 
 /// Splits `vigie.api.{scope}.{verb}`.
@@ -125,6 +137,13 @@ mod tests {
             })
         );
         assert_eq!(parse_telemetry("vigie.tel.acme.r1"), None);
+        assert_eq!(
+            parse_telemetry("vigie.tel.acme.r1.metrics.3"),
+            t,
+            "partitioned"
+        );
+        assert_eq!(parse_telemetry("vigie.tel.acme.r1.metrics.x"), None);
+        assert_eq!(parse_telemetry("vigie.tel.acme.r1.metrics.3.4"), None);
         assert_eq!(
             parse_api("vigie.api._all.snapshot"),
             Some(("_all", "snapshot"))

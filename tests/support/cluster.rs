@@ -85,12 +85,30 @@ impl NatsServer {
         Some(s)
     }
 
+    /// Starts one whose telemetry subjects are mapped to `partitions`
+    /// partitions, as docs/OPERATIONS.md configures it for scale-out.
+    pub fn start_partitioned(partitions: u32) -> Option<Self> {
+        let mut s = Self::start()?;
+        s.kill();
+        let conf = format!(
+            "mappings = {{\n  \"vigie.tel.*.*.*\": \"vigie.tel.{{{{wildcard(1)}}}}.{{{{wildcard(2)}}}}.{{{{wildcard(3)}}}}.{{{{partition({partitions},1,2)}}}}\"\n}}\n"
+        );
+        std::fs::write(s.dir.path().join("nats.conf"), conf).expect("write nats.conf");
+        s.spawn();
+        Some(s)
+    }
+
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
     fn spawn(&mut self) {
-        let child = Command::new(&self.bin)
+        let conf = self.dir.path().join("nats.conf");
+        let mut cmd = Command::new(&self.bin);
+        if conf.is_file() {
+            cmd.arg("-c").arg(&conf);
+        }
+        let child = cmd
             .args([
                 "-a",
                 "127.0.0.1",
@@ -99,7 +117,7 @@ impl NatsServer {
                 "-js",
                 "-sd",
             ])
-            .arg(self.dir.path())
+            .arg(self.dir.path().join("js"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -259,6 +277,11 @@ pub struct WorkerProc {
 
 impl WorkerProc {
     pub fn spawn(nats: &str, database: &str, consumer: &str) -> Self {
+        Self::spawn_with(nats, database, consumer, &[])
+    }
+
+    /// With more arguments to `vigie worker`.
+    pub fn spawn_with(nats: &str, database: &str, consumer: &str, extra: &[&str]) -> Self {
         let config = tempfile::tempdir().expect("temp dir");
         let listen = free_port();
         let log = std::fs::File::create(config.path().join("worker.log")).expect("log file");
@@ -266,6 +289,7 @@ impl WorkerProc {
             .args(["worker", "--nats", nats, "--database", database])
             .args(["--consumer", consumer, "--listen"])
             .arg(format!("127.0.0.1:{listen}"))
+            .args(extra)
             .env("VIGIE_CONFIG_DIR", config.path())
             .env("VIGIE_DATA_DIR", config.path())
             .env("VIGIE_LOG_LEVEL", "info")
@@ -284,6 +308,13 @@ impl WorkerProc {
     pub fn kill9(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// A counter or gauge from the worker's /metrics.
+    pub fn metric(&self, name: &str) -> Option<u64> {
+        let (_, body) = self.get("/metrics")?;
+        body.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
     }
 
     /// The worker's log so far (for failure messages).
