@@ -293,6 +293,7 @@ async fn worker_run(nats: &str, store: Arc<dyn Store>, consumer: &str, n: usize)
     let cfg = WorkerConfig {
         consumer: consumer.into(),
         fetch_wait: Duration::from_millis(5),
+        batch_size: env_or("BATCH", 10_000),
         ..WorkerConfig::default()
     };
     let mut worker = Worker::start(bus, store, Clock::system(), cfg)

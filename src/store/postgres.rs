@@ -6,6 +6,7 @@
 //! statement per batch (arrays bound as parameters and `UNNEST`ed), so a
 //! batch costs one round trip whatever the transport.
 
+mod copy;
 mod partitions;
 mod read;
 mod write;

@@ -6,11 +6,13 @@
 //! transaction and one round trip, so a batch is atomic and costs the same
 //! over TCP as over a unix socket, whatever the socket's Nagle setting.
 //!
-//! A large batch goes in as two such statements on two connections at
-//! once, the samples split between them, so that PostgreSQL uses two cores.
-//! The two are not one transaction, and need not be: the batch is
-//! acknowledged only when both committed, and whatever a failed attempt did
-//! commit is absorbed when the batch comes again.
+//! A large batch goes in as three transactions on three connections at
+//! once, so that PostgreSQL uses more than one core: the state (devices,
+//! links, alerts, incidents, logs, configs) in one such statement, and each
+//! half of the samples by `COPY` (see `copy.rs`). They are not one
+//! transaction, and need not be: the batch is acknowledged only when all
+//! committed, and whatever a failed attempt did commit is absorbed when the
+//! batch comes again.
 //!
 //! Redelivered telemetry is absorbed by `ON CONFLICT DO NOTHING` on the
 //! sample's key. An incident opened by two workers at once (two devices of one
@@ -168,24 +170,40 @@ pub(super) async fn write_batch(pool: &PgPool, b: &WriteBatch) -> Result<BatchOu
     } else {
         let (m_a, m_b) = b.metrics.split_at(b.metrics.len() / 2);
         let (s_a, s_b) = b.signals.split_at(b.signals.len() / 2);
-        let first = Part {
-            metrics: m_a,
-            signals: s_a,
+        let rest = Part {
+            metrics: &[],
+            signals: &[],
             ..whole
         };
-        let second = Part {
-            metrics: m_b,
-            signals: s_b,
-            ..Part::default()
-        };
-        let (x, y) = tokio::try_join!(write_part(pool, first), write_part(pool, second))?;
-        x + y
+        let (x, y, z) = tokio::try_join!(
+            write_part(pool, rest),
+            samples(pool, m_a, s_a),
+            samples(pool, m_b, s_b)
+        )?;
+        x + y + z
     };
     let rows = b.sample_rows() as u64;
     Ok(BatchOutcome {
         inserted,
         duplicates: rows.saturating_sub(inserted),
     })
+}
+
+/// Samples by COPY, or by the statement when some are already stored.
+async fn samples(
+    pool: &PgPool,
+    metrics: &[crate::store::MetricRow],
+    signals: &[crate::store::SignalRow],
+) -> Result<u64, StoreError> {
+    if let Some(n) = super::copy::copy_samples(pool, metrics, signals).await? {
+        return Ok(n);
+    }
+    let part = Part {
+        metrics,
+        signals,
+        ..Part::default()
+    };
+    write_part(pool, part).await
 }
 
 async fn write_part(pool: &PgPool, b: Part<'_>) -> Result<u64, StoreError> {
