@@ -192,8 +192,32 @@ impl Bus for NatsBus {
     }
 
     async fn publish_all(&self, msgs: Vec<OutMessage>) -> Result<Vec<PublishAck>, BusError> {
-        let mut pending = Vec::with_capacity(msgs.len());
+        // The client lends a permit to each publish until its ack is read,
+        // and has 5,000: keep fewer in flight, reading the oldest ack first.
+        const IN_FLIGHT: usize = 1_024;
+        let mut pending = std::collections::VecDeque::with_capacity(IN_FLIGHT);
+        let mut acks = Vec::with_capacity(msgs.len());
+        let finish = |(stream, subject, ack): (
+            Stream,
+            String,
+            async_nats::jetstream::context::PublishAckFuture,
+        )| async move {
+            let ack = ack.await.map_err(|e| match e.kind() {
+                PublishErrorKind::StreamNotFound => BusError::NoStream(subject),
+                _ => backend(e),
+            })?;
+            Ok::<_, BusError>(PublishAck {
+                stream,
+                seq: ack.sequence,
+                duplicate: ack.duplicate,
+            })
+        };
         for m in msgs {
+            if pending.len() == IN_FLIGHT
+                && let Some(oldest) = pending.pop_front()
+            {
+                acks.push(finish(oldest).await?);
+            }
             let stream = super::route(&m.subject)?;
             let mut headers = HeaderMap::new();
             headers.insert("Nats-Msg-Id", m.msg_id.as_str());
@@ -202,19 +226,10 @@ impl Bus for NatsBus {
                 .publish_with_headers(m.subject.clone(), headers, m.payload)
                 .await
                 .map_err(backend)?;
-            pending.push((stream, m.subject, ack));
+            pending.push_back((stream, m.subject, ack));
         }
-        let mut acks = Vec::with_capacity(pending.len());
-        for (stream, subject, ack) in pending {
-            let ack = ack.await.map_err(|e| match e.kind() {
-                PublishErrorKind::StreamNotFound => BusError::NoStream(subject),
-                _ => backend(e),
-            })?;
-            acks.push(PublishAck {
-                stream,
-                seq: ack.sequence,
-                duplicate: ack.duplicate,
-            });
+        for p in pending {
+            acks.push(finish(p).await?);
         }
         Ok(acks)
     }

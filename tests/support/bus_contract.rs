@@ -98,6 +98,20 @@ pub async fn publish_all_keeps_order_and_dedupes(bus: Arc<dyn Bus>) {
     let got = c.fetch(10, Duration::from_secs(2)).await.unwrap();
     let bodies: Vec<&[u8]> = got.iter().map(|d| &d.payload[..]).collect();
     assert_eq!(bodies, vec![&b"a"[..], b"b", b"c"]);
+    // More than a client keeps acks in flight at once.
+    let many: Vec<OutMessage> = (0..6_000)
+        .map(|i| OutMessage {
+            subject: tel(&t, 2),
+            msg_id: format!("{t}-many-{i}"),
+            payload: Bytes::from_static(b"m"),
+        })
+        .collect();
+    let acks = tokio::time::timeout(Duration::from_secs(60), bus.publish_all(many))
+        .await
+        .expect("publish_all of 6,000 finishes")
+        .unwrap();
+    assert_eq!(acks.len(), 6_000);
+    assert!(acks.windows(2).all(|w| w[0].seq < w[1].seq));
 }
 
 pub async fn publish_refuses_bad_subjects(bus: Arc<dyn Bus>) {
