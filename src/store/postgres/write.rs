@@ -1,10 +1,10 @@
 //! Writes on PostgreSQL.
 //!
-//! A whole worker batch is one statement: each table's rows are bound as
-//! column arrays and `UNNEST`ed, and the inserts and updates are
-//! data-modifying CTEs of that statement. One statement is one implicit
-//! transaction and one round trip, so a batch is atomic and costs the same
-//! over TCP as over a unix socket, whatever the socket's Nagle setting.
+//! A small batch is one statement: each table's rows are bound as column
+//! arrays and `UNNEST`ed, and the inserts and updates are data-modifying
+//! CTEs of that statement. One statement is one implicit transaction and
+//! one round trip, so such a batch is atomic and costs the same over TCP as
+//! over a unix socket, whatever the socket's Nagle setting.
 //!
 //! A large batch goes in as three transactions on three connections at
 //! once, so that PostgreSQL uses more than one core: the state (devices,
