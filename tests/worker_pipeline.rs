@@ -101,15 +101,19 @@ impl Rig {
         workstations: usize,
         wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>,
     ) -> Self {
+        Self::with_inventory(inventory(workstations), wrap).await
+    }
+
+    async fn with_inventory(
+        inv: Inventory,
+        wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let sqlite = SqliteStore::open(dir.path().join("v.db").to_str().unwrap())
             .await
             .unwrap();
         sqlite.migrate().await.unwrap();
-        sqlite
-            .import_inventory(&inventory(workstations))
-            .await
-            .unwrap();
+        sqlite.import_inventory(&inv).await.unwrap();
         let store = wrap(Arc::new(sqlite));
         let bus: Arc<dyn Bus> = Arc::new(MemoryBus::default());
         let (clock, handle) = Clock::manual(t0());
@@ -500,6 +504,54 @@ async fn a_site_going_dark_opens_one_site_alert_after_two_evaluations_then_resol
             .await
             .unwrap()
     );
+}
+
+#[tokio::test]
+async fn a_device_changing_status_five_times_in_ten_minutes_is_flapping() {
+    // A tenant with short thresholds: stale after 30 s, offline after 60 s.
+    let mut inv = inventory(0);
+    inv.tenants[0].thresholds = StatusThresholds {
+        stale_after_s: 30,
+        offline_after_s: 60,
+    };
+    let mut rig = Rig::with_inventory(inv, |s| s).await;
+    let flapping = |alerts: &[vigie::domain::model::Alert]| {
+        alerts
+            .iter()
+            .find(|a| a.rule.as_str() == vigie::rules::DEVICE_FLAPPING)
+            .cloned()
+    };
+    // online, stale, offline, online, stale: five changes in four minutes.
+    let mut at = t0();
+    rig.send("rtr-1", at, hb(10)).await;
+    rig.drain().await;
+    for (secs, beat) in [(40, false), (80, false), (90, true), (130, false)] {
+        at = t0() + Duration::seconds(secs);
+        rig.clock.set(at);
+        if beat {
+            rig.send("rtr-1", at, hb(10 + secs as u64)).await;
+            rig.drain().await;
+        } else {
+            rig.worker.sweep().await.unwrap();
+        }
+    }
+    let alerts = rig
+        .store
+        .alert_history(&Scope::All, None, 50)
+        .await
+        .unwrap();
+    let a = flapping(&alerts).expect("device-flapping fired");
+    assert_eq!(a.state, AlertState::Firing);
+    assert_eq!(a.device, Some(id("rtr-1")));
+    // Quiet for ten minutes: it resolves at the sweep.
+    rig.clock.set(t0() + Duration::minutes(15));
+    rig.worker.sweep().await.unwrap();
+    let alerts = rig
+        .store
+        .alert_history(&Scope::All, None, 50)
+        .await
+        .unwrap();
+    assert_eq!(flapping(&alerts).unwrap().state, AlertState::Resolved);
 }
 
 #[tokio::test]
