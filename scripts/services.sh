@@ -24,6 +24,12 @@ wait_for() { # name seconds command...
   return 1
 }
 
+# --- openssl (the NATS TLS test makes its certificates with it) ----------
+if ! command -v openssl >/dev/null 2>&1; then
+  echo "services: installing openssl"
+  apt_install openssl
+fi
+
 # --- NATS with JetStream -------------------------------------------------
 if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
   echo "services: installing nats-server"

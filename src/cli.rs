@@ -150,7 +150,8 @@ pub enum Command {
         /// Database URL: sqlite:PATH or postgres://USER@HOST/DB (default: the embedded database).
         #[arg(long, value_name = "URL", env = "VIGIE_DATABASE_URL")]
         database: Option<String>,
-        /// Durable consumer name; workers with the same name share the load.
+        /// Durable consumer name: one worker per consumer (several workers
+        /// take a partition each, see --partition).
         #[arg(long, default_value = "vigie-worker")]
         consumer: String,
         /// Serve /metrics, /healthz and /readyz on this address (e.g. 127.0.0.1:9464).

@@ -41,7 +41,7 @@ pub enum WorkerError {
 /// How the worker runs.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
-    /// Durable consumer name; workers sharing it share the load.
+    /// Durable consumer name (one worker per consumer).
     pub consumer: String,
     /// Telemetry subjects this worker takes (all tenants by default).
     pub filter: String,

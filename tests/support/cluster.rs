@@ -72,7 +72,7 @@ impl NatsServer {
     /// Starts one, or `None` (skipped) when nats-server is not installed
     /// outside CI.
     pub fn start() -> Option<Self> {
-        let Some(bin) = find_binary("nats-server", &[]) else {
+        let Some(bin) = find_binary("nats-server", &["/usr/sbin", "/usr/local/sbin"]) else {
             return unavailable("nats-server", "not on PATH");
         };
         let mut s = Self {
@@ -83,6 +83,23 @@ impl NatsServer {
         };
         s.spawn();
         Some(s)
+    }
+
+    /// Starts one with the configuration `make` writes into the server's
+    /// directory (it may put certificates there first), or `None`
+    /// (skipped) when nats-server is not installed outside CI.
+    pub fn start_with_config(make: impl FnOnce(&Path) -> String) -> Option<Self> {
+        let mut s = Self::start()?;
+        s.kill();
+        let config = make(s.dir.path());
+        std::fs::write(s.dir.path().join("nats.conf"), config).expect("write nats.conf");
+        s.spawn();
+        Some(s)
+    }
+
+    /// The directory the server's files live in (for certificates).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 
     /// Starts one whose telemetry subjects are mapped to `partitions`
