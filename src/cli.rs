@@ -186,6 +186,11 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         database: Option<String>,
     },
+    /// The worker's Ed25519 key that signs configuration orders.
+    Keys {
+        #[command(subcommand)]
+        what: KeysCommand,
+    },
     /// Settings helpers.
     Config {
         #[command(subcommand)]
@@ -198,6 +203,24 @@ pub enum Command {
     },
     /// Print the manual page (roff).
     Man,
+}
+
+/// `vigie keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Write a new signing key (mode 600; never over an existing file) and
+    /// print its id and public key for the agents' configuration.
+    Generate {
+        /// Where to write it (default: signing.key in the config directory).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Print the id and public key of a signing key.
+    Show {
+        /// The key file (default: signing.key in the config directory).
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+    },
 }
 
 /// `vigie config …`
@@ -288,6 +311,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("data dir:      {}", paths.data_dir.display());
             println!("database:      {}", paths.default_db().display());
             println!("log file:      {}", paths.default_log().display());
+            return Ok(());
+        }
+        Some(Command::Keys { what }) => {
+            let default = || paths.config_dir.join("signing.key");
+            let (key, path) = match what {
+                KeysCommand::Generate { out } => {
+                    let path = out.clone().unwrap_or_else(default);
+                    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                        std::fs::create_dir_all(dir)?;
+                    }
+                    (crate::orders::SigningKey::generate_into(&path)?, path)
+                }
+                KeysCommand::Show { key } => {
+                    let path = key.clone().unwrap_or_else(default);
+                    (crate::orders::SigningKey::load(&path)?, path)
+                }
+            };
+            println!("key file:   {}", path.display());
+            println!("key id:     {}", key.id());
+            println!("public key: {}", key.public_base64());
             return Ok(());
         }
         Some(Command::Completions { shell }) => {
@@ -398,7 +441,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let cfg = sim_config(&s, &fleet)?;
             crate::headless::run_sim(&nats.url, &nats.auth(), database.as_deref(), cfg).await
         }
-        Some(Command::Config { .. } | Command::Completions { .. } | Command::Man) => Ok(()),
+        Some(
+            Command::Config { .. }
+            | Command::Keys { .. }
+            | Command::Completions { .. }
+            | Command::Man,
+        ) => Ok(()),
     }
 }
 

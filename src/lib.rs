@@ -13,6 +13,7 @@ pub mod demo;
 pub mod domain;
 pub mod headless;
 pub mod logging;
+pub mod orders;
 pub mod rules;
 pub mod settings;
 pub mod sim;
