@@ -186,6 +186,21 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         database: Option<String>,
     },
+    /// Print a view's rows as JSON or CSV (fleet, sites, incidents, alerts).
+    Dump {
+        view: crate::dump::View,
+        #[arg(long, value_enum, default_value_t)]
+        format: crate::dump::Format,
+        /// Ask a worker over NATS (its api) instead of reading a database.
+        #[arg(long, value_name = "URL", conflicts_with = "database")]
+        nats: Option<String>,
+        /// Read this database (default: the embedded one).
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
+        /// One tenant's rows only (default: every tenant).
+        #[arg(long, value_name = "TENANT")]
+        tenant: Option<String>,
+    },
     /// The worker's Ed25519 key that signs configuration orders.
     Keys {
         #[command(subcommand)]
@@ -345,6 +360,43 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let s = settings(&cli, &paths)?;
     match cli.command {
+        Some(Command::Dump {
+            view,
+            format,
+            nats,
+            database,
+            tenant,
+        }) => {
+            // Standard output is the data; only problems go to standard error.
+            crate::logging::to_stderr("warn");
+            let scope = match tenant {
+                Some(t) => crate::store::Scope::Tenant(
+                    crate::domain::Id::parse(&t)
+                        .map_err(|e| anyhow::anyhow!("--tenant {t:?}: {e}"))?,
+                ),
+                None => crate::store::Scope::All,
+            };
+            let source = match nats {
+                Some(url) => crate::dump::Source::Api(Arc::new(
+                    crate::bus::nats::NatsBus::connect(&url).await?,
+                )),
+                None => {
+                    let url = database
+                        .unwrap_or_else(|| format!("sqlite:{}", paths.default_db().display()));
+                    let store = crate::store::open(&url).await?;
+                    store.migrate().await?;
+                    crate::dump::Source::Store(store)
+                }
+            };
+            let rows = crate::dump::rows(&source, view, &scope).await?;
+            let text = match format {
+                crate::dump::Format::Json => crate::dump::to_json(&rows) + "\n",
+                crate::dump::Format::Csv => crate::dump::to_csv(&rows),
+            };
+            use std::io::Write as _;
+            std::io::stdout().write_all(text.as_bytes())?;
+            Ok(())
+        }
         Some(Command::Migrate { database }) => {
             crate::logging::to_stderr(&s.log.level);
             let url =

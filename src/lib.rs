@@ -11,6 +11,7 @@ pub mod cli;
 pub mod console;
 pub mod demo;
 pub mod domain;
+pub mod dump;
 pub mod headless;
 pub mod logging;
 pub mod orders;

@@ -178,8 +178,9 @@ pub enum FleetSort {
     Signal,
 }
 
-/// A fleet page request.
+/// A fleet page request. Every field may be left out.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FleetQuery {
     /// Case-insensitive substring of name, id or site name.
     pub text: Option<String>,

@@ -1,0 +1,98 @@
+//! `vigie dump VIEW` as a user runs it: from a database file, and from a
+//! worker over NATS.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::process::Command;
+use std::sync::Arc;
+
+use vigie::bus::Bus;
+use vigie::bus::nats::NatsBus;
+use vigie::store::Store;
+use vigie::store::sqlite::SqliteStore;
+
+fn vigie(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args(args)
+        .env("VIGIE_CONFIG_DIR", dir)
+        .env("VIGIE_DATA_DIR", dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "vigie {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+async fn fleet_db(dir: &std::path::Path) -> (Arc<dyn Store>, vigie::domain::model::Inventory) {
+    let store = SqliteStore::open(dir.join("v.db").to_str().unwrap())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let inv = vigie::sim::plan(3, 120).inventory;
+    store.import_inventory(&inv).await.unwrap();
+    (Arc::new(store), inv)
+}
+
+#[tokio::test]
+async fn dumps_views_from_a_database_as_json_and_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, inv) = fleet_db(dir.path()).await;
+    let db = format!("sqlite:{}", dir.path().join("v.db").display());
+    let json = vigie(dir.path(), &["dump", "fleet", "--database", &db]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    assert_eq!(rows.len(), inv.devices.len());
+    let csv = vigie(
+        dir.path(),
+        &["dump", "sites", "--format", "csv", "--database", &db],
+    );
+    let lines: Vec<&str> = csv.trim_end().split("\r\n").collect();
+    assert_eq!(
+        lines.len(),
+        inv.sites.len() + 1,
+        "a header and a line per site"
+    );
+    assert!(lines[0].contains("counts.offline"), "{}", lines[0]);
+    let tenant = inv.tenants[0].id.to_string();
+    let one = vigie(
+        dir.path(),
+        &["dump", "fleet", "--database", &db, "--tenant", &tenant],
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&one).unwrap();
+    let mine = inv
+        .devices
+        .iter()
+        .filter(|d| d.tenant.as_str() == tenant)
+        .count();
+    assert_eq!(rows.len(), mine);
+    assert!(rows.iter().all(|r| r["tenant"] == tenant.as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dumps_through_a_worker_over_nats() {
+    let Some(nats) = support::cluster::NatsServer::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (store, inv) = fleet_db(dir.path()).await;
+    let bus: Arc<dyn Bus> = Arc::new(NatsBus::connect(&nats.url()).await.unwrap());
+    let serve = tokio::spawn(vigie::worker::api::serve(
+        Arc::clone(&bus),
+        store,
+        Arc::new(tokio::sync::Mutex::new(())),
+    ));
+    // The service subscribes as it starts; give it a moment.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let url = nats.url();
+    let out = tokio::task::spawn_blocking({
+        let dir = dir.path().to_path_buf();
+        move || vigie(&dir, &["dump", "fleet", "--format", "csv", "--nats", &url])
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.trim_end().split("\r\n").count(), inv.devices.len() + 1);
+    serve.abort();
+}
