@@ -156,6 +156,20 @@ struct Prepared {
     fetched_at: Instant,
 }
 
+impl Prepared {
+    /// Changes the worker made itself (sweeps, periodic rules): nothing to
+    /// acknowledge.
+    fn local(changes: Changes) -> Self {
+        Self {
+            changes,
+            tokens: Vec::new(),
+            stamps: Vec::new(),
+            outcome: StepOutcome::default(),
+            fetched_at: Instant::now(),
+        }
+    }
+}
+
 /// A batch being written.
 struct InFlight {
     fetched_at: Instant,
@@ -393,14 +407,7 @@ impl Worker {
         }
         let mut changes = Changes::default();
         self.state.apply_site_alerts(changed, now, &mut changes);
-        self.begin_write(Prepared {
-            changes,
-            tokens: Vec::new(),
-            stamps: Vec::new(),
-            outcome: StepOutcome::default(),
-            fetched_at: Instant::now(),
-        })
-        .await;
+        self.begin_write(Prepared::local(changes)).await;
         self.flush().await?;
         Ok(true)
     }
@@ -435,14 +442,7 @@ impl Worker {
             Ok(n) => self.stats.consumer_lag.store(n, Ordering::Relaxed),
             Err(e) => tracing::warn!(error = %e, "consumer lag unknown"),
         }
-        self.begin_write(Prepared {
-            changes,
-            tokens: Vec::new(),
-            stamps: Vec::new(),
-            outcome: StepOutcome::default(),
-            fetched_at: Instant::now(),
-        })
-        .await;
+        self.begin_write(Prepared::local(changes)).await;
         self.flush().await
     }
 

@@ -171,24 +171,15 @@ impl Bus for NatsBus {
         msg_id: &str,
         payload: Bytes,
     ) -> Result<PublishAck, BusError> {
-        let stream = super::route(subj)?;
-        let mut headers = HeaderMap::new();
-        headers.insert("Nats-Msg-Id", msg_id);
-        let ack = self
-            .js
-            .publish_with_headers(subj.to_string(), headers, payload)
-            .await
-            .map_err(backend)?
-            .await
-            .map_err(|e| match e.kind() {
-                PublishErrorKind::StreamNotFound => BusError::NoStream(subj.to_string()),
-                _ => backend(e),
-            })?;
-        Ok(PublishAck {
-            stream,
-            seq: ack.sequence,
-            duplicate: ack.duplicate,
-        })
+        let one = OutMessage {
+            subject: subj.to_string(),
+            msg_id: msg_id.to_string(),
+            payload,
+        };
+        self.publish_all(vec![one])
+            .await?
+            .pop()
+            .ok_or_else(|| BusError::Backend("no publish acknowledgement".into()))
     }
 
     async fn publish_all(&self, msgs: Vec<OutMessage>) -> Result<Vec<PublishAck>, BusError> {
@@ -464,11 +455,18 @@ impl Consumer for NatsConsumer {
             };
             // The message itself, from the stream (it is still there: the
             // telemetry stream keeps messages by limits, not by acks).
-            let m = self
-                .stream
-                .get_raw_message(a.stream_seq)
-                .await
-                .map_err(backend)?;
+            let m = match self.stream.get_raw_message(a.stream_seq).await {
+                Ok(m) => m,
+                Err(e) => {
+                    // Aged out of the stream already: nothing left to keep.
+                    tracing::error!(
+                        stream_seq = a.stream_seq,
+                        error = %e,
+                        "a message given up at max_deliver is no longer in the stream"
+                    );
+                    continue;
+                }
+            };
             out.push(Delivery {
                 subject: m.subject.to_string(),
                 payload: m.payload,
