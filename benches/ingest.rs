@@ -34,7 +34,7 @@ use sqlx::postgres::PgConnectOptions;
 use vigie::bus::envelope::{Envelope, MsgId, encode};
 use vigie::bus::nats::NatsBus;
 use vigie::bus::telemetry::{Heartbeat, Metrics, Telemetry};
-use vigie::bus::{Bus, Stream};
+use vigie::bus::{Bus, OutMessage, Stream};
 use vigie::domain::model::Inventory;
 use vigie::store::postgres::PgStore;
 use vigie::store::sqlite::SqliteStore;
@@ -139,48 +139,22 @@ async fn ensure_database(url: &str) {
 
 /// `n` metrics messages over the fleet, stamped over the last minute.
 fn metrics(inv: &Inventory, n: usize, tag: &str) -> Vec<Envelope> {
-    let now = Utc::now();
-    (0..n)
-        .map(|i| {
-            let d = &inv.devices[i % inv.devices.len()];
-            Envelope {
-                id: MsgId::parse(&format!("{tag}-{i}")).unwrap(),
-                ts: now - chrono::Duration::milliseconds(60_000 - (i * 60_000 / n) as i64),
-                tenant: d.tenant.clone(),
-                device: d.id.clone(),
-                body: Telemetry::Metrics(Metrics {
-                    cpu_pct: (i % 80) as f32,
-                    mem_pct: 40.0,
-                    rx_bps: 1_000_000,
-                    tx_bps: 200_000,
-                    temp_c: None,
-                }),
-            }
-        })
-        .collect()
+    vigie::sim::workload::metrics(inv, n, tag, Utc::now())
 }
 
-/// Publishes with many acks in flight; returns messages per second.
-async fn publish(js: &jetstream::Context, msgs: &[Envelope]) -> f64 {
+/// Publishes as the product does (`Bus::publish_all`); returns messages
+/// per second.
+async fn publish(bus: &NatsBus, msgs: &[Envelope]) -> f64 {
+    let out = msgs
+        .iter()
+        .map(|m| OutMessage {
+            subject: m.subject(),
+            msg_id: m.id.to_string(),
+            payload: Bytes::from(encode(m)),
+        })
+        .collect();
     let t = Instant::now();
-    let mut acks = Vec::with_capacity(4_096);
-    for m in msgs {
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", m.id.as_str());
-        acks.push(
-            js.publish_with_headers(m.subject(), headers, Bytes::from(encode(m)))
-                .await
-                .unwrap(),
-        );
-        if acks.len() == 4_096 {
-            for a in acks.drain(..) {
-                a.await.unwrap();
-            }
-        }
-    }
-    for a in acks {
-        a.await.unwrap();
-    }
+    bus.publish_all(out).await.unwrap();
     msgs.len() as f64 / t.elapsed().as_secs_f64()
 }
 
@@ -407,8 +381,6 @@ async fn worker_rss(nats: &Nats, base: &str, devices: usize) -> (u64, usize) {
     let inv = vigie::sim::plan(11, devices).inventory;
     let n = inv.devices.len();
     let store = pg_store(opts, &inv).await;
-    let client = async_nats::connect(nats.url()).await.unwrap();
-    let js = jetstream::new(client);
     // Every device heard from, then a metrics message from each.
     let now = Utc::now();
     let mut msgs: Vec<Envelope> = inv
@@ -429,7 +401,7 @@ async fn worker_rss(nats: &Nats, base: &str, devices: usize) -> (u64, usize) {
         })
         .collect();
     msgs.extend(metrics(&inv, n, "rss-m"));
-    publish(&js, &msgs).await;
+    publish(&NatsBus::connect(&nats.url()).await.unwrap(), &msgs).await;
     let sep = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{sep}options=-csearch_path%3D{name}");
     let config = tempfile::tempdir().unwrap();
@@ -481,7 +453,7 @@ fn main() {
         let nats = Nats::start();
         let client = async_nats::connect(nats.url()).await.unwrap();
         let js = jetstream::new(client.clone());
-        NatsBus::connect(&nats.url()).await.unwrap();
+        let bus = NatsBus::connect(&nats.url()).await.unwrap();
         let inv = vigie::sim::plan(7, 2_000).inventory;
         let msgs = metrics(&inv, n, "b");
         println!(
@@ -489,8 +461,8 @@ fn main() {
             std::thread::available_parallelism().map_or(0, |p| p.get()),
             inv.devices.len()
         );
-        let pub_rate = publish(&js, &msgs).await;
-        println!("publish (acks pipelined)      {pub_rate:>9.0} msg/s");
+        let pub_rate = publish(&bus, &msgs).await;
+        println!("publish (Bus::publish_all)    {pub_rate:>9.0} msg/s");
         let consume = raw_consume(&js, &client, n, true).await;
         println!("raw consume (AckAll/batch)    {consume:>9.0} msg/s   <- the bus's limit");
         let each = raw_consume(&js, &client, n, false).await;

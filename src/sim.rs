@@ -5,6 +5,7 @@
 pub mod fleet;
 pub mod rng;
 pub mod run;
+pub mod workload;
 
 pub use fleet::{FleetPlan, plan};
 pub use run::{SimConfig, Simulator};

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use chrono::Utc;
+use vigie::bus::OutMessage;
 use vigie::bus::envelope::{Envelope, MsgId, encode};
 use vigie::bus::nats::NatsBus;
 use vigie::bus::telemetry::{Heartbeat, Metrics, Telemetry};
@@ -24,52 +25,23 @@ use vigie::store::{Scope, Store};
 use support::cluster::{NatsServer, TempPg, WorkerProc};
 use support::services::{PgSchema, pg_schema};
 
-/// `n` metrics envelopes spread over the fleet, stamped over the last
-/// minute, with unique ids.
+/// `n` metrics envelopes over the fleet, stamped over the last minute.
 fn metrics(inv: &Inventory, n: usize, tag: &str) -> Vec<Envelope> {
-    let now = Utc::now();
-    (0..n)
-        .map(|i| {
-            let d = &inv.devices[i % inv.devices.len()];
-            Envelope {
-                id: MsgId::parse(&format!("{tag}-{i}")).unwrap(),
-                ts: now - chrono::Duration::milliseconds(60_000 - (i % 60_000) as i64),
-                tenant: d.tenant.clone(),
-                device: d.id.clone(),
-                body: Telemetry::Metrics(Metrics {
-                    cpu_pct: (i % 100) as f32,
-                    mem_pct: 40.0,
-                    rx_bps: i as u64,
-                    tx_bps: 1,
-                    temp_c: None,
-                }),
-            }
-        })
-        .collect()
+    vigie::sim::workload::metrics(inv, n, tag, Utc::now())
 }
 
-/// Publishes raw messages with their bus ids, many acks in flight at once.
+/// Publishes raw messages with their bus ids, many acks in flight.
 async fn publish_raw(url: &str, messages: Vec<(String, String, Bytes)>) {
-    let client = async_nats::connect(url).await.unwrap();
-    let js = async_nats::jetstream::new(client);
-    let mut acks = Vec::with_capacity(2_000);
-    for (subject, id, payload) in messages {
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", id.as_str());
-        acks.push(
-            js.publish_with_headers(subject, headers, payload)
-                .await
-                .unwrap(),
-        );
-        if acks.len() == 2_000 {
-            for a in acks.drain(..) {
-                a.await.unwrap();
-            }
-        }
-    }
-    for a in acks {
-        a.await.unwrap();
-    }
+    let bus = NatsBus::connect(url).await.unwrap();
+    let out = messages
+        .into_iter()
+        .map(|(subject, msg_id, payload)| OutMessage {
+            subject,
+            msg_id,
+            payload,
+        })
+        .collect();
+    bus.publish_all(out).await.unwrap();
 }
 
 async fn publish(url: &str, envelopes: &[Envelope]) {
