@@ -58,6 +58,20 @@ pub struct NatsArgs {
         default_value = "nats://127.0.0.1:4222"
     )]
     pub url: String,
+    #[command(flatten)]
+    pub auth: NatsAuthArgs,
+}
+
+impl NatsArgs {
+    /// The credentials and TLS settings.
+    pub fn auth(&self) -> crate::bus::nats::NatsAuth {
+        self.auth.auth()
+    }
+}
+
+/// How to authenticate to NATS (every command that connects to it).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct NatsAuthArgs {
     /// NATS credentials file (JWT and NKey seed).
     #[arg(long = "nats-creds", value_name = "FILE", env = "VIGIE_NATS_CREDS")]
     pub creds: Option<PathBuf>,
@@ -72,7 +86,7 @@ pub struct NatsArgs {
     pub tls_key: Option<PathBuf>,
 }
 
-impl NatsArgs {
+impl NatsAuthArgs {
     /// The credentials and TLS settings.
     pub fn auth(&self) -> crate::bus::nats::NatsAuth {
         crate::bus::nats::NatsAuth {
@@ -127,6 +141,8 @@ pub enum Command {
         /// Follow a `vigie worker` over NATS instead of running one in-process.
         #[arg(long, value_name = "URL", env = "VIGIE_NATS_URL")]
         nats: Option<String>,
+        #[command(flatten)]
+        nats_auth: NatsAuthArgs,
         #[command(flatten)]
         ui: ConsoleArgs,
     },
@@ -194,6 +210,8 @@ pub enum Command {
         /// Ask a worker over NATS (its api) instead of reading a database.
         #[arg(long, value_name = "URL", conflicts_with = "database")]
         nats: Option<String>,
+        #[command(flatten)]
+        nats_auth: NatsAuthArgs,
         /// Read this database (default: the embedded one).
         #[arg(long, value_name = "URL")]
         database: Option<String>,
@@ -364,6 +382,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             view,
             format,
             nats,
+            nats_auth,
             database,
             tenant,
         }) => {
@@ -378,7 +397,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let source = match nats {
                 Some(url) => crate::dump::Source::Api(Arc::new(
-                    crate::bus::nats::NatsBus::connect(&url).await?,
+                    crate::bus::nats::NatsBus::connect_with(&url, &nats_auth.auth()).await?,
                 )),
                 None => {
                     let url = database
@@ -439,18 +458,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Console {
             db: _,
             nats: Some(url),
+            nats_auth,
             ui,
         }) => {
             let log = s.log.file.clone().unwrap_or_else(|| paths.default_log());
             let _guard = crate::logging::to_file(&log, &s.log.level)?;
-            let bus = crate::bus::nats::NatsBus::connect(&url).await?;
+            let bus = crate::bus::nats::NatsBus::connect_with(&url, &nats_auth.auth()).await?;
             crate::console::run(
                 Arc::new(bus),
                 console_options(&s, &ui, &paths, Clock::system())?,
             )
             .await
         }
-        Some(Command::Console { db, nats: None, ui }) => run_console(&s, &paths, db, &ui).await,
+        Some(Command::Console {
+            db, nats: None, ui, ..
+        }) => run_console(&s, &paths, db, &ui).await,
         None => run_console(&s, &paths, None, &ConsoleArgs::default()).await,
         Some(Command::Worker {
             nats,
