@@ -160,6 +160,16 @@ impl Rig {
             .unwrap();
     }
 
+    /// The stored alert of a rule, if any (the newest).
+    async fn alert(&self, rule: &str) -> Option<vigie::domain::model::Alert> {
+        self.store
+            .alert_history(&Scope::All, None, 1_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|a| a.rule.as_str() == rule)
+    }
+
     /// The worker's status of one of acme's devices.
     fn status(&self, device: &str) -> Option<DeviceStatus> {
         self.worker.state().status(&id("acme"), &id(device))
@@ -443,27 +453,12 @@ async fn a_site_going_dark_opens_one_site_alert_after_two_evaluations_then_resol
     // Silence: every device goes offline.
     rig.clock.set(t0() + Duration::minutes(16));
     rig.worker.sweep().await.unwrap();
-    let site_alert = |alerts: &[vigie::domain::model::Alert]| {
-        alerts
-            .iter()
-            .find(|a| a.rule.as_str() == vigie::rules::site::SITE_OFFLINE)
-            .cloned()
-    };
     rig.worker.run_site_rules().await.unwrap();
-    let alerts = rig
-        .store
-        .alert_history(&Scope::All, None, 100)
-        .await
-        .unwrap();
-    assert!(site_alert(&alerts).is_none(), "one hit does not confirm");
+    let site = vigie::rules::site::SITE_OFFLINE;
+    assert!(rig.alert(site).await.is_none(), "one hit does not confirm");
     rig.clock.set(t0() + Duration::minutes(21));
     rig.worker.run_site_rules().await.unwrap();
-    let alerts = rig
-        .store
-        .alert_history(&Scope::All, None, 100)
-        .await
-        .unwrap();
-    let a = site_alert(&alerts).expect("confirmed after two hits");
+    let a = rig.alert(site).await.expect("confirmed after two hits");
     assert_eq!(a.state, AlertState::Firing);
     assert_eq!(a.site, Some(id("hq")));
     assert_eq!(a.summary.as_str(), "7 of 7 devices offline at HQ");
@@ -486,12 +481,7 @@ async fn a_site_going_dark_opens_one_site_alert_after_two_evaluations_then_resol
         rig.clock.set(t0() + Duration::minutes(m));
         rig.worker.run_site_rules().await.unwrap();
     }
-    let alerts = rig
-        .store
-        .alert_history(&Scope::All, None, 100)
-        .await
-        .unwrap();
-    assert_eq!(site_alert(&alerts).unwrap().state, AlertState::Resolved);
+    assert_eq!(rig.alert(site).await.unwrap().state, AlertState::Resolved);
     // Another worker does not evaluate while this one holds the lease.
     assert!(
         !rig.store
@@ -515,12 +505,7 @@ async fn a_device_changing_status_five_times_in_ten_minutes_is_flapping() {
         offline_after_s: 60,
     };
     let mut rig = Rig::with_inventory(inv, |s| s).await;
-    let flapping = |alerts: &[vigie::domain::model::Alert]| {
-        alerts
-            .iter()
-            .find(|a| a.rule.as_str() == vigie::rules::DEVICE_FLAPPING)
-            .cloned()
-    };
+    let flapping = vigie::rules::DEVICE_FLAPPING;
     // online, stale, offline, online, stale: five changes in four minutes.
     let mut at = t0();
     rig.send("rtr-1", at, hb(10)).await;
@@ -535,23 +520,16 @@ async fn a_device_changing_status_five_times_in_ten_minutes_is_flapping() {
             rig.worker.sweep().await.unwrap();
         }
     }
-    let alerts = rig
-        .store
-        .alert_history(&Scope::All, None, 50)
-        .await
-        .unwrap();
-    let a = flapping(&alerts).expect("device-flapping fired");
+    let a = rig.alert(flapping).await.expect("device-flapping fired");
     assert_eq!(a.state, AlertState::Firing);
     assert_eq!(a.device, Some(id("rtr-1")));
     // Quiet for ten minutes: it resolves at the sweep.
     rig.clock.set(t0() + Duration::minutes(15));
     rig.worker.sweep().await.unwrap();
-    let alerts = rig
-        .store
-        .alert_history(&Scope::All, None, 50)
-        .await
-        .unwrap();
-    assert_eq!(flapping(&alerts).unwrap().state, AlertState::Resolved);
+    assert_eq!(
+        rig.alert(flapping).await.unwrap().state,
+        AlertState::Resolved
+    );
 }
 
 #[tokio::test]
