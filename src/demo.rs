@@ -107,11 +107,11 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         opts.worker,
     )
     .await?;
-    let api_task = tokio::spawn(api::serve(
+    let api_task = tokio::spawn(api::serve(api::ApiContext::of(
+        &worker,
         Arc::clone(&bus),
         Arc::clone(&store),
-        worker.publish_lock(),
-    ));
+    )));
     let (stop_tx, stop_rx) = watch::channel(false);
     let worker_task = tokio::spawn(worker.run(stop_rx.clone()));
     let sim_task =

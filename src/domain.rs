@@ -2,6 +2,7 @@
 //! every function that needs the time takes it as a parameter.
 
 pub mod alert;
+pub mod audit;
 pub mod device;
 pub mod ids;
 pub mod incident;

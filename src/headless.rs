@@ -85,7 +85,11 @@ pub async fn run_worker(
         }
         None => None,
     };
-    let api_task = tokio::spawn(api::serve(Arc::clone(&bus), store, worker.publish_lock()));
+    let api_task = tokio::spawn(api::serve(api::ApiContext::of(
+        &worker,
+        Arc::clone(&bus),
+        store,
+    )));
     tracing::info!(
         nats,
         database,

@@ -14,10 +14,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::Id;
+use crate::domain::audit::AuditEntry;
 use crate::domain::incident::Incident;
 use crate::domain::model::{
     Alert, DeviceRow, Inventory, LinkRow, MetricSample, SignalSample, Tenant,
 };
+use crate::domain::push::{Push, Rollout};
 use crate::rules::site::{SectorHealth, SignalTrend};
 pub use types::*;
 
@@ -134,6 +136,86 @@ impl crate::store::Store for $backend {
     async fn device(&self, scope: &Scope, device: &Id) -> Result<Option<DeviceRow>, StoreError> {
         read::device(&self.pool, scope, device).await
     }
+
+    async fn next_order_seq(&self, tenant: &Id, device: &Id, floor: u64) -> Result<u64, StoreError> {
+        read::next_order_seq(&self.pool, tenant, device, floor).await
+    }
+
+    async fn insert_push(
+        &self,
+        push: &crate::domain::push::Push,
+        audit: &crate::domain::audit::AuditEntry,
+    ) -> Result<(), StoreError> {
+        read::insert_push(&self.pool, push, audit).await
+    }
+
+    async fn update_push(
+        &self,
+        push: &crate::domain::push::Push,
+        expected_version: u64,
+        audit: &[crate::domain::audit::AuditEntry],
+    ) -> Result<bool, StoreError> {
+        read::update_push(&self.pool, push, expected_version, audit).await
+    }
+
+    async fn push(&self, scope: &Scope, id: &Id) -> Result<Option<crate::domain::push::Push>, StoreError> {
+        read::push(&self.pool, scope, id).await
+    }
+
+    async fn pushes(
+        &self,
+        scope: &Scope,
+        q: &crate::store::PushQuery,
+    ) -> Result<Vec<crate::domain::push::Push>, StoreError> {
+        read::pushes(&self.pool, scope, q).await
+    }
+
+    async fn insert_rollout(
+        &self,
+        rollout: &crate::domain::push::Rollout,
+        audit: &crate::domain::audit::AuditEntry,
+    ) -> Result<(), StoreError> {
+        read::insert_rollout(&self.pool, rollout, audit).await
+    }
+
+    async fn update_rollout(
+        &self,
+        rollout: &crate::domain::push::Rollout,
+        expected_version: u64,
+        audit: &[crate::domain::audit::AuditEntry],
+    ) -> Result<bool, StoreError> {
+        read::update_rollout(&self.pool, rollout, expected_version, audit).await
+    }
+
+    async fn rollouts(
+        &self,
+        scope: &Scope,
+        id: Option<&Id>,
+        running_only: bool,
+    ) -> Result<Vec<crate::domain::push::Rollout>, StoreError> {
+        read::rollouts(&self.pool, scope, id, running_only).await
+    }
+
+    async fn append_audit(&self, entry: &crate::domain::audit::AuditEntry) -> Result<(), StoreError> {
+        read::append_audit(&self.pool, entry).await
+    }
+
+    async fn audit(
+        &self,
+        scope: &Scope,
+        target: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<crate::domain::audit::AuditEntry>, StoreError> {
+        read::audit(&self.pool, scope, target, limit).await
+    }
+
+    async fn latest_config(
+        &self,
+        scope: &Scope,
+        device: &Id,
+    ) -> Result<Option<crate::store::StoredConfig>, StoreError> {
+        read::latest_config(&self.pool, scope, device).await
+    }
 }
     };
 }
@@ -158,6 +240,9 @@ pub enum StoreError {
     Corrupt { what: &'static str, value: String },
     #[error("{0}")]
     Invalid(String),
+    /// A uniqueness rule refused the write (a second open push on a device).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 /// The storage API.
@@ -257,6 +342,71 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+
+    /// The next order sequence of a device: above every one given before,
+    /// and at least `floor` (the caller passes the time in milliseconds, so
+    /// that a database restored from backup never reuses a sequence).
+    async fn next_order_seq(&self, tenant: &Id, device: &Id, floor: u64)
+    -> Result<u64, StoreError>;
+
+    /// Records a new push with its audit entry. A second push in progress
+    /// on the same device is refused with [`StoreError::Conflict`].
+    async fn insert_push(&self, push: &Push, audit: &AuditEntry) -> Result<(), StoreError>;
+
+    /// Writes `push`'s new state if its stored version is still
+    /// `expected_version` (the version becomes one more), with `audit`, in
+    /// one transaction. False when someone else changed it first.
+    async fn update_push(
+        &self,
+        push: &Push,
+        expected_version: u64,
+        audit: &[AuditEntry],
+    ) -> Result<bool, StoreError>;
+
+    /// One push.
+    async fn push(&self, scope: &Scope, id: &Id) -> Result<Option<Push>, StoreError>;
+
+    /// Pushes, newest first.
+    async fn pushes(&self, scope: &Scope, q: &PushQuery) -> Result<Vec<Push>, StoreError>;
+
+    /// Records a new rollout with its audit entry.
+    async fn insert_rollout(&self, rollout: &Rollout, audit: &AuditEntry)
+    -> Result<(), StoreError>;
+
+    /// Compare-and-set of a rollout, as [`Store::update_push`].
+    async fn update_rollout(
+        &self,
+        rollout: &Rollout,
+        expected_version: u64,
+        audit: &[AuditEntry],
+    ) -> Result<bool, StoreError>;
+
+    /// Rollouts, newest first: one by id, or the running ones, or all.
+    async fn rollouts(
+        &self,
+        scope: &Scope,
+        id: Option<&Id>,
+        running_only: bool,
+    ) -> Result<Vec<Rollout>, StoreError>;
+
+    /// Appends to the audit log (once per `dedup` key when it has one).
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+
+    /// Audit entries in log order, the newest `limit`; optionally of one
+    /// target.
+    async fn audit(
+        &self,
+        scope: &Scope,
+        target: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// The device's configuration as it last reported it.
+    async fn latest_config(
+        &self,
+        scope: &Scope,
+        device: &Id,
+    ) -> Result<Option<StoredConfig>, StoreError>;
 }
 
 /// Opens the store named by a URL: `sqlite:PATH`, `sqlite::memory:`,

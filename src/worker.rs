@@ -7,9 +7,11 @@
 //! idempotency on message ids absorbs the repeats.
 
 pub mod api;
+mod api_push;
 pub mod clock;
 pub mod http;
 pub mod latency;
+pub mod push;
 pub mod state;
 
 use std::collections::HashMap;
@@ -62,6 +64,12 @@ pub struct WorkerConfig {
     /// The periodic site, sector and trend rules.
     pub site_rules: crate::rules::site::SiteRuleConfig,
     pub policy: StatePolicy,
+    /// The key that signs configuration orders; without it pushes are
+    /// refused.
+    pub signing_key: Option<Arc<crate::orders::SigningKey>>,
+    pub push: push::PushSettings,
+    /// Wall time between two looks at push deadlines and rollouts.
+    pub push_every: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -78,6 +86,9 @@ impl Default for WorkerConfig {
             maintain_every: Duration::from_secs(3600),
             site_rules: crate::rules::site::SiteRuleConfig::default(),
             policy: StatePolicy::default(),
+            signing_key: None,
+            push: push::PushSettings::default(),
+            push_every: Duration::from_millis(500),
         }
     }
 }
@@ -176,6 +187,7 @@ struct InFlight {
     stamps: Vec<i64>,
     write: tokio::task::JoinHandle<Result<BatchOutcome, StoreError>>,
     events: Vec<(crate::domain::Id, crate::bus::event::EventBody)>,
+    push_reports: Vec<push::ReportIn>,
     tokens: Vec<AckToken>,
     outcome: StepOutcome,
     /// The snapshot lock, held until the events are published.
@@ -202,6 +214,8 @@ pub struct Worker {
     last_site_rules: Instant,
     in_flight: Option<InFlight>,
     last_inventory_reload: Option<Instant>,
+    pushes: Arc<push::Pushes>,
+    last_push_sweep: Instant,
 }
 
 /// Loads the fleet state from the store.
@@ -252,6 +266,13 @@ impl Worker {
             )
             .await?;
         let run_id = format!("w{:x}", clock.now().timestamp_micros());
+        let pushes = Arc::new(push::Pushes::new(
+            Arc::clone(&store),
+            Arc::clone(&bus),
+            cfg.signing_key.clone(),
+            cfg.push.clone(),
+            clock.clone(),
+        ));
         Ok(Self {
             bus,
             store,
@@ -269,12 +290,19 @@ impl Worker {
             last_site_rules: Instant::now(),
             in_flight: None,
             last_inventory_reload: None,
+            pushes,
+            last_push_sweep: Instant::now(),
         })
     }
 
     /// The counters.
     pub fn stats(&self) -> Arc<WorkerStats> {
         Arc::clone(&self.stats)
+    }
+
+    /// The pushes desk, for the api.
+    pub fn pushes(&self) -> Arc<push::Pushes> {
+        Arc::clone(&self.pushes)
     }
 
     /// The lock the api takes for consistent snapshots.
@@ -306,6 +334,11 @@ impl Worker {
                 .is_none_or(|t| t.elapsed() >= self.cfg.maintain_every)
             {
                 self.maintain().await;
+            }
+            if self.last_push_sweep.elapsed() >= self.cfg.push_every
+                && let Err(e) = self.sweep_pushes().await
+            {
+                tracing::error!(error = %e, "push sweep failed; retrying at the next one");
             }
             let every = Duration::from_secs(u64::from(self.cfg.site_rules.every_s.max(1)));
             if self.last_site_rules.elapsed() >= every
@@ -430,6 +463,40 @@ impl Worker {
         }
     }
 
+    /// Acts on push deadlines and moves rollouts on; raises the alerts the
+    /// pushes call for, and waits until they are stored.
+    pub async fn sweep_pushes(&mut self) -> Result<(), WorkerError> {
+        self.last_push_sweep = Instant::now();
+        let offline = {
+            let devices: std::collections::HashSet<(crate::domain::Id, crate::domain::Id)> =
+                self.state.offline_devices().collect();
+            move |t: &crate::domain::Id, d: &crate::domain::Id| {
+                devices.contains(&(t.clone(), d.clone()))
+            }
+        };
+        let alerts = match self.pushes.sweep(&offline).await {
+            Ok(a) => a,
+            Err(push::PushError::Store(e)) => return Err(e.into()),
+            Err(push::PushError::Bus(e)) => return Err(e.into()),
+            Err(e) => {
+                tracing::warn!(error = %e, "push sweep");
+                Vec::new()
+            }
+        };
+        if alerts.is_empty() {
+            return Ok(());
+        }
+        self.flush().await?;
+        let mut changes = Changes::default();
+        let now = self.clock.now();
+        for a in alerts {
+            self.state
+                .raise_push_alert(&a.tenant, &a.device, a.summary, now, &mut changes);
+        }
+        self.begin_write(Prepared::local(changes)).await;
+        self.flush().await
+    }
+
     /// Runs the periodic sweep now and waits until its changes are stored.
     pub async fn sweep(&mut self) -> Result<(), WorkerError> {
         self.last_sweep = Instant::now();
@@ -552,6 +619,7 @@ impl Worker {
             stamps: p.stamps,
             write,
             events: p.changes.events,
+            push_reports: p.changes.push_reports,
             tokens: p.tokens,
             outcome: p.outcome,
             _guard: guard,
@@ -583,6 +651,21 @@ impl Worker {
                 return Err(e.into());
             }
         };
+        // Push reports are followed after the batch committed and before
+        // anything is acknowledged; following one again changes nothing.
+        for r in &f.push_reports {
+            match self.pushes.report(r).await {
+                Ok(_) => {}
+                Err(push::PushError::Store(e)) => {
+                    self.stats.db_errors.fetch_add(1, Ordering::Relaxed);
+                    self.give_back(&f.tokens).await;
+                    return Err(e.into());
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, push = ?r.report.push, "push report not followed");
+                }
+            }
+        }
         self.stats
             .duplicates
             .fetch_add(outcome.duplicates, Ordering::Relaxed);

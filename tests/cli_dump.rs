@@ -79,11 +79,19 @@ async fn dumps_through_a_worker_over_nats() {
     let dir = tempfile::tempdir().unwrap();
     let (store, inv) = fleet_db(dir.path()).await;
     let bus: Arc<dyn Bus> = Arc::new(NatsBus::connect(&nats.url()).await.unwrap());
-    let serve = tokio::spawn(vigie::worker::api::serve(
+    let pushes = Arc::new(vigie::worker::push::Pushes::new(
+        Arc::clone(&store),
         Arc::clone(&bus),
-        store,
-        Arc::new(tokio::sync::Mutex::new(())),
+        None,
+        vigie::worker::push::PushSettings::default(),
+        vigie::worker::Clock::system(),
     ));
+    let serve = tokio::spawn(vigie::worker::api::serve(vigie::worker::api::ApiContext {
+        bus: Arc::clone(&bus),
+        store,
+        publish_lock: Arc::new(tokio::sync::Mutex::new(())),
+        pushes,
+    }));
     // The service subscribes as it starts; give it a moment.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let url = nats.url();

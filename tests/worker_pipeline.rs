@@ -628,11 +628,11 @@ async fn snapshot_and_events_meet_without_gap_or_double() {
     let mut rig = Rig::new(5).await;
     let store = Arc::clone(&rig.store);
     let bus = Arc::clone(&rig.bus);
-    tokio::spawn(api::serve(
+    tokio::spawn(api::serve(api::ApiContext::of(
+        &rig.worker,
         Arc::clone(&bus),
         store,
-        rig.worker.publish_lock(),
-    ));
+    )));
     rig.send("ws-0", t0(), hb(1)).await;
     rig.drain().await;
     let snap: Snapshot = snapshot(bus.as_ref(), "_all").await;
@@ -685,6 +685,10 @@ async fn snapshot(bus: &dyn Bus, scope: &str) -> Snapshot {
     .await
     .unwrap()
 }
+
+use vigie::domain::audit::AuditEntry;
+use vigie::domain::push::{Push, Rollout};
+use vigie::store::PushQuery;
 
 /// A store whose writes fail while a switch is on.
 struct Flaky {
@@ -797,6 +801,58 @@ impl Store for Flaky {
     }
     async fn links(&self, scope: &Scope) -> Result<Vec<vigie::domain::model::LinkRow>, StoreError> {
         self.inner.links(scope).await
+    }
+    async fn next_order_seq(&self, t: &Id, d: &Id, floor: u64) -> Result<u64, StoreError> {
+        self.inner.next_order_seq(t, d, floor).await
+    }
+    async fn insert_push(&self, p: &Push, a: &AuditEntry) -> Result<(), StoreError> {
+        self.inner.insert_push(p, a).await
+    }
+    async fn update_push(&self, p: &Push, v: u64, a: &[AuditEntry]) -> Result<bool, StoreError> {
+        self.inner.update_push(p, v, a).await
+    }
+    async fn push(&self, scope: &Scope, id: &Id) -> Result<Option<Push>, StoreError> {
+        self.inner.push(scope, id).await
+    }
+    async fn pushes(&self, scope: &Scope, q: &PushQuery) -> Result<Vec<Push>, StoreError> {
+        self.inner.pushes(scope, q).await
+    }
+    async fn insert_rollout(&self, r: &Rollout, a: &AuditEntry) -> Result<(), StoreError> {
+        self.inner.insert_rollout(r, a).await
+    }
+    async fn update_rollout(
+        &self,
+        r: &Rollout,
+        v: u64,
+        a: &[AuditEntry],
+    ) -> Result<bool, StoreError> {
+        self.inner.update_rollout(r, v, a).await
+    }
+    async fn rollouts(
+        &self,
+        scope: &Scope,
+        id: Option<&Id>,
+        running: bool,
+    ) -> Result<Vec<Rollout>, StoreError> {
+        self.inner.rollouts(scope, id, running).await
+    }
+    async fn append_audit(&self, a: &AuditEntry) -> Result<(), StoreError> {
+        self.inner.append_audit(a).await
+    }
+    async fn audit(
+        &self,
+        scope: &Scope,
+        target: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.inner.audit(scope, target, limit).await
+    }
+    async fn latest_config(
+        &self,
+        scope: &Scope,
+        device: &Id,
+    ) -> Result<Option<vigie::store::StoredConfig>, StoreError> {
+        self.inner.latest_config(scope, device).await
     }
     async fn device(
         &self,

@@ -228,6 +228,7 @@ fn decode_body(kind: Kind, raw: &RawValue) -> Result<Telemetry, DecodeError> {
         Kind::Registrations => Telemetry::Registrations(typed(raw)?),
         Kind::Config => Telemetry::Config(typed(raw)?),
         Kind::Log => Telemetry::Log(typed(raw)?),
+        Kind::Push => Telemetry::Push(typed(raw)?),
     };
     body.validate()
         .map_err(|(field, why)| DecodeError::schema(field, why))?;

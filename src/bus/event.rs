@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::Id;
 use crate::domain::incident::Incident;
 use crate::domain::model::{Alert, DeviceRow, LinkRow};
+use crate::domain::push::Push;
 
 /// One derived event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,6 +30,8 @@ pub enum EventBody {
     Link(LinkRow),
     Alert(Alert),
     Incident(Incident),
+    /// A config push's new state, without the configuration texts.
+    Push(Push),
 }
 
 impl EventBody {
@@ -39,6 +42,7 @@ impl EventBody {
             EventBody::Link(_) => "link",
             EventBody::Alert(_) => "alert",
             EventBody::Incident(_) => "incident",
+            EventBody::Push(_) => "push",
         }
     }
 
@@ -49,6 +53,7 @@ impl EventBody {
             EventBody::Link(l) => l.id.as_str(),
             EventBody::Alert(a) => a.id.as_str(),
             EventBody::Incident(i) => i.id.as_str(),
+            EventBody::Push(p) => p.id.as_str(),
         }
     }
 }

@@ -19,6 +19,11 @@ pub fn dlq(reason: &str) -> String {
     format!("vigie.dlq.{reason}")
 }
 
+/// `vigie.ord.{tenant}.{device}`: the orders of one device.
+pub fn order(tenant: &Id, device: &Id) -> String {
+    format!("vigie.ord.{tenant}.{device}")
+}
+
 /// `vigie.api.{scope}.{verb}`; scope is a tenant id or [`ALL_TENANTS`].
 pub fn api(scope: &str, verb: &str) -> String {
     format!("vigie.api.{scope}.{verb}")

@@ -16,11 +16,12 @@ pub enum Kind {
     Registrations,
     Config,
     Log,
+    Push,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Heartbeat,
         Kind::Metrics,
         Kind::Signal,
@@ -28,6 +29,7 @@ impl Kind {
         Kind::Registrations,
         Kind::Config,
         Kind::Log,
+        Kind::Push,
     ];
 
     /// The wire name.
@@ -40,6 +42,7 @@ impl Kind {
             Kind::Registrations => "registrations",
             Kind::Config => "config",
             Kind::Log => "log",
+            Kind::Push => "push",
         }
     }
 
@@ -167,6 +170,58 @@ pub struct LogLine {
     pub facility: Option<SafeText>,
 }
 
+/// What an agent did with an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushOutcome {
+    /// Applied, backup kept, revert timer armed until `deadline`.
+    Applied,
+    /// Could not apply; the previous configuration is in place.
+    Failed,
+    /// A confirm disarmed the timer: the new configuration stays.
+    Confirmed,
+    /// The backup was restored (`reason`: timeout, manual, restart).
+    Reverted,
+    /// The order failed a check (`reason`: the rejection reason).
+    Rejected,
+}
+
+impl PushOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PushOutcome::Applied => "applied",
+            PushOutcome::Failed => "failed",
+            PushOutcome::Confirmed => "confirmed",
+            PushOutcome::Reverted => "reverted",
+            PushOutcome::Rejected => "rejected",
+        }
+    }
+}
+
+/// An agent's report on one order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushReport {
+    /// The push the order belonged to; absent when the order could not
+    /// even be read. For a rejected order it is what the order claimed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push: Option<Id>,
+    /// The order's sequence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    pub outcome: PushOutcome,
+    /// A short machine reason: the rejection (`replay`, `bad-signature`…)
+    /// or why a revert happened (`timeout`, `manual`, `restart`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<SafeText>,
+    /// The local revert deadline (applied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<chrono::DateTime<chrono::Utc>>,
+    /// Human detail: the driver's error, the command's output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<SafeText>,
+}
+
 /// A decoded telemetry body.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Telemetry {
@@ -177,6 +232,7 @@ pub enum Telemetry {
     Registrations(Registrations),
     Config(ConfigSnapshot),
     Log(LogLine),
+    Push(PushReport),
 }
 
 impl Telemetry {
@@ -190,6 +246,7 @@ impl Telemetry {
             Telemetry::Registrations(_) => Kind::Registrations,
             Telemetry::Config(_) => Kind::Config,
             Telemetry::Log(_) => Kind::Log,
+            Telemetry::Push(_) => Kind::Push,
         }
     }
 
@@ -258,6 +315,7 @@ impl Serialize for Telemetry {
             Telemetry::Registrations(b) => b.serialize(s),
             Telemetry::Config(b) => b.serialize(s),
             Telemetry::Log(b) => b.serialize(s),
+            Telemetry::Push(b) => b.serialize(s),
         }
     }
 }

@@ -73,7 +73,7 @@ pub fn update(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
                 EventBody::Incident(i) => {
                     app.incidents.insert((i.tenant.clone(), i.id.clone()), i);
                 }
-                EventBody::Alert(_) | EventBody::Link(_) => {}
+                EventBody::Alert(_) | EventBody::Link(_) | EventBody::Push(_) => {}
             }
             Vec::new()
         }

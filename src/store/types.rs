@@ -286,3 +286,30 @@ pub fn enum_name<T: Serialize>(v: &T) -> String {
 pub fn enum_parse<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
     serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
 }
+
+/// Which pushes to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushQuery {
+    #[serde(default)]
+    pub device: Option<Id>,
+    #[serde(default)]
+    pub rollout: Option<Id>,
+    /// Only pushes still in progress (draft, sent, applied).
+    #[serde(default)]
+    pub open_only: bool,
+    #[serde(default = "default_push_limit")]
+    pub limit: u32,
+}
+
+fn default_push_limit() -> u32 {
+    100
+}
+
+/// A device's configuration as it last reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredConfig {
+    pub ts: DateTime<Utc>,
+    pub format: SafeText,
+    pub body: String,
+}

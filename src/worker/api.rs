@@ -14,6 +14,7 @@ use crate::domain::Id;
 use crate::domain::incident::Incident;
 use crate::domain::model::DeviceRow;
 use crate::store::{FleetQuery, Scope, StatusCounts, Store, StoreError};
+use crate::worker::push::{PushError, Pushes};
 
 /// The queue group of api servers.
 pub const QUEUE: &str = "vigie-api";
@@ -99,7 +100,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(code: &str, message: impl Into<String>) -> Self {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
         Self {
             code: code.into(),
             message: message.into(),
@@ -110,6 +111,12 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         ApiError::new("storage", e.to_string())
+    }
+}
+
+impl From<PushError> for ApiError {
+    fn from(e: PushError) -> Self {
+        ApiError::new(e.code(), e.to_string())
     }
 }
 
@@ -143,34 +150,47 @@ struct SeriesArgs {
     until: DateTime<Utc>,
 }
 
-fn args<T: for<'de> Deserialize<'de> + Default>(payload: &[u8]) -> Result<T, ApiError> {
+pub(super) fn args<T: for<'de> Deserialize<'de> + Default>(payload: &[u8]) -> Result<T, ApiError> {
     if payload.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
     serde_json::from_slice(payload).map_err(|e| ApiError::new("bad-request", e.to_string()))
 }
 
-fn to_json<T: Serialize>(v: T) -> Result<serde_json::Value, ApiError> {
+pub(super) fn to_json<T: Serialize>(v: T) -> Result<serde_json::Value, ApiError> {
     serde_json::to_value(v).map_err(|e| ApiError::new("internal", e.to_string()))
 }
 
+/// What the api serves from: the worker's store, bus and pushes desk.
+#[derive(Clone)]
+pub struct ApiContext {
+    pub bus: Arc<dyn Bus>,
+    pub store: Arc<dyn Store>,
+    /// The worker's snapshot lock (see `Worker::publish_lock`).
+    pub publish_lock: Arc<Mutex<()>>,
+    pub pushes: Arc<Pushes>,
+}
+
+impl ApiContext {
+    /// The context of a running worker.
+    pub fn of(worker: &crate::worker::Worker, bus: Arc<dyn Bus>, store: Arc<dyn Store>) -> Self {
+        Self {
+            bus,
+            store,
+            publish_lock: worker.publish_lock(),
+            pushes: worker.pushes(),
+        }
+    }
+}
+
 /// Serves the api until the bus closes.
-pub async fn serve(
-    bus: Arc<dyn Bus>,
-    store: Arc<dyn Store>,
-    publish_lock: Arc<Mutex<()>>,
-) -> Result<(), BusError> {
-    let mut service = bus.serve("vigie.api.*.*", QUEUE).await?;
+pub async fn serve(ctx: ApiContext) -> Result<(), BusError> {
+    let mut service = ctx.bus.serve("vigie.api.*.*", QUEUE).await?;
     let cache: Cache = Arc::default();
     while let Some(req) = service.next().await {
-        let (bus, store, lock, cache) = (
-            Arc::clone(&bus),
-            Arc::clone(&store),
-            Arc::clone(&publish_lock),
-            Arc::clone(&cache),
-        );
+        let (ctx, cache) = (ctx.clone(), Arc::clone(&cache));
         tokio::spawn(async move {
-            handle(bus, store, lock, cache, req).await;
+            handle(ctx, cache, req).await;
         });
     }
     Ok(())
@@ -182,23 +202,8 @@ fn cache_lock(c: &Cache) -> std::sync::MutexGuard<'_, SnapshotCache> {
     c.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-async fn handle(
-    bus: Arc<dyn Bus>,
-    store: Arc<dyn Store>,
-    lock: Arc<Mutex<()>>,
-    cache: Cache,
-    req: Request,
-) {
-    let answer = match answer(
-        bus.as_ref(),
-        store.as_ref(),
-        &lock,
-        &cache,
-        &req.subject,
-        &req.payload,
-    )
-    .await
-    {
+async fn handle(ctx: ApiContext, cache: Cache, req: Request) {
+    let answer = match answer(&ctx, &cache, &req.subject, &req.payload).await {
         Ok(v) => Answer::Ok(v),
         Err(e) => Answer::Error(e),
     };
@@ -209,13 +214,12 @@ async fn handle(
 }
 
 async fn answer(
-    bus: &dyn Bus,
-    store: &dyn Store,
-    lock: &Mutex<()>,
+    ctx: &ApiContext,
     cache: &Cache,
     subj: &str,
     payload: &[u8],
 ) -> Result<serde_json::Value, ApiError> {
+    let (bus, store, lock) = (ctx.bus.as_ref(), ctx.store.as_ref(), &*ctx.publish_lock);
     let (scope, verb) = subject::parse_api(subj)
         .ok_or_else(|| ApiError::new("bad-request", format!("bad api subject {subj:?}")))?;
     let scope = if scope == subject::ALL_TENANTS {
@@ -299,6 +303,9 @@ async fn answer(
                     .signal_series(&scope, &a.device, a.since, a.until)
                     .await?,
             )
+        }
+        verb if super::api_push::is_push_verb(verb) => {
+            super::api_push::answer(&ctx.pushes, store, &scope, verb, payload).await
         }
         other => Err(ApiError::new(
             "unknown-verb",

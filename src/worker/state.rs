@@ -52,6 +52,8 @@ impl Refusal {
 #[derive(Debug, Default)]
 pub struct Changes {
     pub batch: WriteBatch,
+    /// Agents' reports on config pushes, followed after the batch commits.
+    pub push_reports: Vec<super::push::ReportIn>,
     pub events: Vec<(Id, EventBody)>,
     /// Alert rules evaluated while making these changes.
     pub evaluations: u64,
@@ -277,6 +279,37 @@ impl FleetState {
             .collect()
     }
 
+    /// The devices that are offline now.
+    pub fn offline_devices(&self) -> impl Iterator<Item = (Id, Id)> + '_ {
+        self.devices
+            .iter()
+            .filter(|(_, d)| d.row.status == DeviceStatus::Offline)
+            .map(|(k, _)| k.clone())
+    }
+
+    /// Raises the critical alert of a push that ended without the device
+    /// saying so. It stays firing until the analyst deals with it.
+    pub fn raise_push_alert(
+        &mut self,
+        tenant: &Id,
+        device: &Id,
+        summary: String,
+        now: DateTime<Utc>,
+        out: &mut Changes,
+    ) {
+        self.evaluate(
+            tenant,
+            device,
+            super::push::PUSH_UNCONFIRMED,
+            Severity::Critical,
+            &rules::offline_policy(),
+            true,
+            now,
+            out,
+            move |_| summary.clone(),
+        );
+    }
+
     /// Open incidents.
     pub fn open_incidents(&self) -> impl Iterator<Item = &Incident> {
         self.incidents.values()
@@ -399,6 +432,13 @@ impl FleetState {
                 ts: env.ts,
                 format: c.format.clone(),
                 body: c.body.clone(),
+            }),
+            Telemetry::Push(r) => out.push_reports.push(super::push::ReportIn {
+                tenant: tenant.clone(),
+                device: device.clone(),
+                msg_id,
+                ts: env.ts,
+                report: r.clone(),
             }),
             Telemetry::Log(l) => out.batch.logs.push(LogRow {
                 tenant: tenant.clone(),

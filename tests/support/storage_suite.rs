@@ -5,11 +5,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use vigie::domain::Id;
 use vigie::domain::alert::AlertState;
+use vigie::domain::audit::AuditEntry;
 use vigie::domain::device::DeviceStatus;
 use vigie::domain::incident::{Incident, IncidentState};
 use vigie::domain::model::{Alert, Inventory, Severity};
+use vigie::domain::push::{PushState, RevertReason, Rollout, RolloutState};
 use vigie::store::{
-    DeviceState, FleetQuery, FleetSort, MetricRow, Scope, SignalRow, Store, WriteBatch,
+    DeviceState, FleetQuery, FleetSort, MetricRow, PushQuery, Scope, SignalRow, Store, StoreError,
+    WriteBatch,
 };
 
 pub fn t0() -> DateTime<Utc> {
@@ -509,6 +512,226 @@ pub async fn tenant_scope_is_enforced_in_every_query(store: Arc<dyn Store>) {
     );
 }
 
+fn push(inv: &Inventory, i: usize, n: u32) -> vigie::domain::push::Push {
+    let d = &inv.devices[i];
+    vigie::domain::push::Push {
+        tenant: d.tenant.clone(),
+        id: id(&format!("push-{n}")),
+        device: d.id.clone(),
+        rollout: None,
+        wave: 0,
+        state: PushState::Sent,
+        version: 1,
+        seq: u64::from(n),
+        body: format!("hostname {}\n\tip 10.0.0.{n}\n", d.id),
+        previous: Some("hostname old\n".into()),
+        reason: "ticket 42".into(),
+        actor: "ana".into(),
+        window_s: 120,
+        created: t0() + Duration::seconds(i64::from(n)),
+        order_expires: t0() + Duration::seconds(120),
+        confirm_sent: None,
+        revert_sent: None,
+        reported: None,
+        detail: None,
+        updated: t0(),
+    }
+}
+
+fn audit_of(p: &vigie::domain::push::Push, action: &str) -> AuditEntry {
+    AuditEntry::new(&p.tenant, t0(), "ana", action, format!("push/{}", p.id))
+}
+
+pub async fn pushes_are_compare_and_set_with_their_audit(store: Arc<dyn Store>) {
+    let inv = ready(&store).await;
+    let p = push(&inv, 0, 1);
+    let scope = Scope::Tenant(p.tenant.clone());
+    store
+        .insert_push(&p, &audit_of(&p, "push.create"))
+        .await
+        .unwrap();
+    assert_eq!(store.push(&scope, &p.id).await.unwrap(), Some(p.clone()));
+
+    // A second push in progress on the same device is refused.
+    let mut second = push(&inv, 0, 2);
+    let err = store
+        .insert_push(&second, &audit_of(&second, "push.create"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+
+    // Applied: the compare-and-set wins once, then loses on the old version.
+    let deadline = t0() + Duration::seconds(300);
+    let mut applied = p.clone();
+    applied.state = PushState::Applied { deadline };
+    applied.reported = Some(t0() + Duration::seconds(1));
+    let a = audit_of(&p, "push.applied").change("sent", "applied");
+    assert!(
+        store
+            .update_push(&applied, 1, std::slice::from_ref(&a))
+            .await
+            .unwrap()
+    );
+    assert!(!store.update_push(&applied, 1, &[a]).await.unwrap());
+    let stored = store.push(&scope, &p.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, PushState::Applied { deadline });
+    assert_eq!(stored.version, 2);
+    assert_eq!(stored.reported, applied.reported);
+
+    let mut reverted = stored.clone();
+    reverted.state = PushState::Reverted {
+        reason: RevertReason::Restart,
+    };
+    reverted.detail = Some("agent restarted".into());
+    assert!(store.update_push(&reverted, 2, &[]).await.unwrap());
+    let stored = store.push(&scope, &p.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, reverted.state);
+    assert_eq!(
+        stored.detail.as_ref().map(|d| d.as_str()),
+        Some("agent restarted")
+    );
+
+    // Final: the device takes a new push.
+    second.created = t0() + Duration::seconds(10);
+    store
+        .insert_push(&second, &audit_of(&second, "push.create"))
+        .await
+        .unwrap();
+    let open = PushQuery {
+        open_only: true,
+        limit: 10,
+        ..PushQuery::default()
+    };
+    let list = store.pushes(&Scope::All, &open).await.unwrap();
+    assert_eq!(
+        list.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+        ["push-2"]
+    );
+    let by_device = PushQuery {
+        device: Some(p.device.clone()),
+        limit: 10,
+        ..PushQuery::default()
+    };
+    let list = store.pushes(&scope, &by_device).await.unwrap();
+    assert_eq!(
+        list.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+        ["push-2", "push-1"],
+        "newest first"
+    );
+
+    // Another tenant sees none of it.
+    let other = inv.tenants.iter().find(|t| t.id != p.tenant).unwrap();
+    let theirs = Scope::Tenant(other.id.clone());
+    assert!(store.push(&theirs, &p.id).await.unwrap().is_none());
+    assert!(store.pushes(&theirs, &by_device).await.unwrap().is_empty());
+    assert!(store.audit(&theirs, None, 100).await.unwrap().is_empty());
+
+    let log = store.audit(&scope, Some("push/push-1"), 100).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["push.create", "push.applied"],
+        "in log order; the lost race left nothing"
+    );
+    assert_eq!(log[1].before.as_deref(), Some("sent"));
+    assert!(log[0].id < log[1].id);
+}
+
+pub async fn order_sequences_rise_and_audit_dedups(store: Arc<dyn Store>) {
+    let inv = ready(&store).await;
+    let d = &inv.devices[0];
+    let e = &inv.devices[1];
+    let a = store.next_order_seq(&d.tenant, &d.id, 100).await.unwrap();
+    let b = store.next_order_seq(&d.tenant, &d.id, 100).await.unwrap();
+    let c = store.next_order_seq(&d.tenant, &d.id, 5_000).await.unwrap();
+    assert_eq!((a, b, c), (100, 101, 5_000));
+    assert_eq!(store.next_order_seq(&e.tenant, &e.id, 7).await.unwrap(), 7);
+    // A floor below the last one given never goes back.
+    assert_eq!(
+        store.next_order_seq(&d.tenant, &d.id, 1).await.unwrap(),
+        5_001
+    );
+
+    let entry = AuditEntry::new(&d.tenant, t0(), "agent:x", "push.applied", "push/p".into())
+        .once("report-m1".into());
+    store.append_audit(&entry).await.unwrap();
+    store.append_audit(&entry).await.unwrap();
+    let log = store
+        .audit(&Scope::Tenant(d.tenant.clone()), Some("push/p"), 10)
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 1, "one entry per dedup key");
+
+    assert!(
+        store
+            .latest_config(&Scope::All, &d.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub async fn rollouts_are_compare_and_set(store: Arc<dyn Store>) {
+    let inv = ready(&store).await;
+    let t = inv.devices[0].tenant.clone();
+    let devices: Vec<Id> = inv
+        .devices
+        .iter()
+        .filter(|d| d.tenant == t)
+        .take(4)
+        .map(|d| d.id.clone())
+        .collect();
+    let r = Rollout {
+        tenant: t.clone(),
+        id: id("rollout-1"),
+        state: RolloutState::Running,
+        devices,
+        wave_size: 2,
+        next_index: 1,
+        wave: 0,
+        body: "ntp server 10.0.0.1\n".into(),
+        reason: "NTP change".into(),
+        actor: "ana".into(),
+        window_s: 60,
+        created: t0(),
+        updated: t0(),
+        detail: None,
+        version: 1,
+    };
+    let a = AuditEntry::new(
+        &t,
+        t0(),
+        "ana",
+        "rollout.create",
+        "rollout/rollout-1".into(),
+    );
+    store.insert_rollout(&r, &a).await.unwrap();
+    let scope = Scope::Tenant(t.clone());
+    let running = store.rollouts(&Scope::All, None, true).await.unwrap();
+    assert_eq!(running, vec![r.clone()]);
+    let mut next = r.clone();
+    next.wave = 1;
+    next.next_index = 3;
+    assert!(store.update_rollout(&next, 1, &[]).await.unwrap());
+    assert!(!store.update_rollout(&next, 1, &[]).await.unwrap());
+    next.state = RolloutState::Stopped;
+    next.detail = Some("wave 1: d failed".into());
+    assert!(store.update_rollout(&next, 2, &[]).await.unwrap());
+    assert!(
+        store
+            .rollouts(&Scope::All, None, true)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let got = store.rollouts(&scope, Some(&r.id), false).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        (got[0].state, got[0].wave, got[0].version),
+        (RolloutState::Stopped, 1, 3)
+    );
+}
+
 /// Generates one `#[tokio::test]` per suite case for a store factory.
 #[macro_export]
 macro_rules! storage_suite {
@@ -516,7 +739,9 @@ macro_rules! storage_suite {
         $crate::storage_suite!(@cases $make;
             migrate_is_idempotent, inventory_shows_in_the_fleet, fleet_page_filters_sorts_and_pages,
             batches_are_idempotent_on_message_ids, device_state_and_series, alerts_and_the_incident_queue,
-            tenant_scope_is_enforced_in_every_query, periodic_rule_inputs_and_leases);
+            tenant_scope_is_enforced_in_every_query, periodic_rule_inputs_and_leases,
+            pushes_are_compare_and_set_with_their_audit, order_sequences_rise_and_audit_dedups,
+            rollouts_are_compare_and_set);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(

@@ -44,6 +44,7 @@ impl<'de> DeserializeSeed<'de> for BodySeed {
             Kind::Registrations => Telemetry::Registrations(Deserialize::deserialize(d)?),
             Kind::Config => Telemetry::Config(Deserialize::deserialize(d)?),
             Kind::Log => Telemetry::Log(Deserialize::deserialize(d)?),
+            Kind::Push => Telemetry::Push(Deserialize::deserialize(d)?),
         })
     }
 }

@@ -13,3 +13,4 @@ fn dialect(sql: String) -> String {
 }
 
 include!("../shared/read.rs");
+include!("../shared/push.rs");

@@ -30,9 +30,12 @@ pub(crate) fn tenant_filter(scope: &Scope, col: &str) -> String {
     }
 }
 
+#[derive(Clone)]
 enum Arg {
     Text(String),
     Int(i64),
+    OptText(Option<String>),
+    OptInt(Option<i64>),
 }
 
 fn query(sql: String, args: Vec<Arg>) -> Query {
@@ -41,6 +44,8 @@ fn query(sql: String, args: Vec<Arg>) -> Query {
         q = match a {
             Arg::Text(s) => q.bind(s),
             Arg::Int(i) => q.bind(i),
+            Arg::OptText(s) => q.bind(s),
+            Arg::OptInt(i) => q.bind(i),
         };
     }
     q
@@ -213,13 +218,7 @@ pub(super) async fn fleet_page(
         }
     }
     let from = "FROM devices d JOIN sites s ON s.tenant_id = d.tenant_id AND s.id = d.site_id";
-    let count_args = args
-        .iter()
-        .map(|a| match a {
-            Arg::Text(s) => Arg::Text(s.clone()),
-            Arg::Int(i) => Arg::Int(*i),
-        })
-        .collect();
+    let count_args = args.clone();
     let total: i64 = query(
         format!("SELECT COUNT(*) {from} WHERE 1 = 1{filter}"),
         count_args,

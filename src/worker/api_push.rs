@@ -1,0 +1,164 @@
+//! The api verbs of config pushes and the audit log.
+
+use serde::Deserialize;
+
+use super::api::{ApiError, args, to_json};
+use super::push::{CreatePush, CreateRollout, Pushes};
+use crate::domain::Id;
+use crate::store::{PushQuery, Scope, Store};
+
+const VERBS: [&str; 10] = [
+    "push_create",
+    "push_confirm",
+    "push_revert",
+    "push_status",
+    "push_list",
+    "rollout_create",
+    "rollout_confirm",
+    "rollout_status",
+    "config_latest",
+    "audit",
+];
+
+/// True for the verbs answered here.
+pub(super) fn is_push_verb(verb: &str) -> bool {
+    VERBS.contains(&verb)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PushRef {
+    push: Id,
+    #[serde(default)]
+    actor: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolloutRef {
+    rollout: Id,
+    #[serde(default)]
+    actor: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeviceRef {
+    device: Id,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct AuditArgs {
+    #[serde(default)]
+    target: Option<String>,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+fn strict<T: for<'de> Deserialize<'de>>(payload: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(payload).map_err(|e| ApiError::new("bad-request", e.to_string()))
+}
+
+fn tenant<'a>(scope: &'a Scope, verb: &str) -> Result<&'a Id, ApiError> {
+    scope.tenant().ok_or_else(|| {
+        ApiError::new(
+            "bad-request",
+            format!("{verb} acts on one tenant: call vigie.api.{{tenant}}.{verb}"),
+        )
+    })
+}
+
+pub(super) async fn answer(
+    pushes: &Pushes,
+    store: &dyn Store,
+    scope: &Scope,
+    verb: &str,
+    payload: &[u8],
+) -> Result<serde_json::Value, ApiError> {
+    match verb {
+        "push_create" => {
+            let req: CreatePush = strict(payload)?;
+            to_json(pushes.create(tenant(scope, verb)?, req).await?)
+        }
+        "push_confirm" => {
+            let r: PushRef = strict(payload)?;
+            to_json(
+                pushes
+                    .confirm(tenant(scope, verb)?, &r.push, r.actor.as_deref())
+                    .await?,
+            )
+        }
+        "push_revert" => {
+            let r: PushRef = strict(payload)?;
+            to_json(
+                pushes
+                    .revert(
+                        tenant(scope, verb)?,
+                        &r.push,
+                        r.actor.as_deref(),
+                        r.reason.as_deref(),
+                    )
+                    .await?,
+            )
+        }
+        "push_status" => {
+            let r: PushRef = strict(payload)?;
+            to_json(pushes.status(tenant(scope, verb)?, &r.push).await?)
+        }
+        "push_list" => {
+            let q: PushQuery = args(payload)?;
+            let q = PushQuery {
+                limit: if q.limit == 0 { 100 } else { q.limit },
+                ..q
+            };
+            to_json(pushes.list(scope, &q).await?)
+        }
+        "rollout_create" => {
+            let req: CreateRollout = strict(payload)?;
+            to_json(pushes.create_rollout(tenant(scope, verb)?, req).await?)
+        }
+        "rollout_confirm" => {
+            let r: RolloutRef = strict(payload)?;
+            to_json(
+                pushes
+                    .confirm_rollout(tenant(scope, verb)?, &r.rollout, r.actor.as_deref())
+                    .await?,
+            )
+        }
+        "rollout_status" => {
+            let r: RolloutRef = strict(payload)?;
+            let t = tenant(scope, verb)?;
+            let rollout = pushes.rollout(t, &r.rollout).await?;
+            let list = pushes
+                .list(
+                    scope,
+                    &PushQuery {
+                        rollout: Some(r.rollout.clone()),
+                        limit: 10_000,
+                        ..PushQuery::default()
+                    },
+                )
+                .await?;
+            to_json(serde_json::json!({ "rollout": rollout, "pushes": list }))
+        }
+        "config_latest" => {
+            let r: DeviceRef = strict(payload)?;
+            to_json(store.latest_config(scope, &r.device).await?)
+        }
+        "audit" => {
+            let a: AuditArgs = args(payload)?;
+            to_json(
+                store
+                    .audit(scope, a.target.as_deref(), a.limit.unwrap_or(200))
+                    .await?,
+            )
+        }
+        other => Err(ApiError::new(
+            "unknown-verb",
+            format!("no api verb {other:?}"),
+        )),
+    }
+}

@@ -1,0 +1,786 @@
+//! Config pushes, the worker's side: create a push and send its signed
+//! apply order, send confirm and revert orders, follow the agents' reports,
+//! act on deadlines, and run rollouts (canary, then waves, stopping at the
+//! first failure).
+//!
+//! Every change is a compare-and-set on the push's version with its audit
+//! entry in the same transaction, so a deadline is acted on exactly once
+//! even with several workers, and across restarts (the deadline is in the
+//! database, not in a timer).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::bus::event::{Event, EventBody};
+use crate::bus::telemetry::{PushOutcome, PushReport};
+use crate::bus::{Bus, BusError, subject};
+use crate::domain::audit::AuditEntry;
+use crate::domain::push::{Push, PushEvent, PushState, RevertReason};
+use crate::domain::{Id, SafeText};
+use crate::orders::{Order, OrderKind, SigningKey};
+use crate::store::{PushQuery, Scope, Store, StoreError};
+use crate::worker::Clock;
+
+mod rollout;
+
+/// Limits and timings of pushes.
+#[derive(Debug, Clone)]
+pub struct PushSettings {
+    /// An apply order not acted on by then is refused by the agent.
+    pub order_ttl: Duration,
+    /// How long after a deadline (or an order's expiry) the worker waits
+    /// for the device's own report before it records the outcome itself.
+    pub grace: Duration,
+    pub default_window_s: u32,
+    pub min_window_s: u32,
+    pub max_window_s: u32,
+    /// Largest configuration, in bytes.
+    pub max_body: usize,
+    /// Devices per wave after the canary, unless the request says.
+    pub default_wave_size: u32,
+}
+
+impl Default for PushSettings {
+    fn default() -> Self {
+        Self {
+            order_ttl: Duration::seconds(120),
+            grace: Duration::seconds(5),
+            default_window_s: 300,
+            min_window_s: 5,
+            max_window_s: 3600,
+            max_body: 256 * 1024,
+            default_wave_size: 5,
+        }
+    }
+}
+
+/// Why a push request was refused; `code` is what the api answers.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    WrongState(String),
+    #[error(
+        "pushes are off: this worker has no signing key (run `vigie keys generate`, then start the worker with --signing-key FILE)"
+    )]
+    NoKey,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Bus(#[from] BusError),
+}
+
+impl PushError {
+    /// The api error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PushError::Invalid(_) => "bad-request",
+            PushError::NotFound(_) => "not-found",
+            PushError::Conflict(_) => "conflict",
+            PushError::WrongState(_) => "wrong-state",
+            PushError::NoKey => "push-disabled",
+            PushError::Store(StoreError::Conflict(_)) => "conflict",
+            PushError::Store(_) => "storage",
+            PushError::Bus(_) => "bus",
+        }
+    }
+}
+
+/// `push_create`: one device.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePush {
+    pub device: Id,
+    pub body: String,
+    pub reason: String,
+    #[serde(default)]
+    pub window_s: Option<u32>,
+    /// The configuration the body was edited from (kept for the diff).
+    #[serde(default)]
+    pub previous: Option<String>,
+    #[serde(default)]
+    pub actor: Option<String>,
+}
+
+/// `rollout_create`: the same configuration to several devices.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRollout {
+    pub devices: Vec<Id>,
+    pub body: String,
+    pub reason: String,
+    #[serde(default)]
+    pub window_s: Option<u32>,
+    #[serde(default)]
+    pub wave_size: Option<u32>,
+    #[serde(default)]
+    pub actor: Option<String>,
+}
+
+/// A push report as the worker received it.
+#[derive(Debug, Clone)]
+pub struct ReportIn {
+    pub tenant: Id,
+    pub device: Id,
+    pub msg_id: Arc<str>,
+    pub ts: DateTime<Utc>,
+    pub report: PushReport,
+}
+
+/// A critical alert the push sweep wants raised on a device.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushAlert {
+    pub tenant: Id,
+    pub device: Id,
+    pub summary: String,
+}
+
+/// The name of the alert rule raised when a push ends without the device
+/// saying so (offline inside the window, or silent past its deadline).
+pub const PUSH_UNCONFIRMED: &str = "push-unconfirmed";
+
+/// The pushes desk: shared by the api tasks and the worker loop.
+pub struct Pushes {
+    store: Arc<dyn Store>,
+    bus: Arc<dyn Bus>,
+    key: Option<Arc<SigningKey>>,
+    settings: PushSettings,
+    clock: Clock,
+}
+
+fn target(p: &Push) -> String {
+    format!("push/{}", p.id)
+}
+
+/// A fresh id: a prefix, the time and random bits.
+fn new_id(prefix: &str, now: DateTime<Utc>) -> Id {
+    use ring::rand::SecureRandom as _;
+    let mut bytes = [0u8; 4];
+    let _ = ring::rand::SystemRandom::new().fill(&mut bytes);
+    let raw = format!(
+        "{prefix}-{}-{:08x}",
+        now.format("%Y%m%d%H%M%S"),
+        u32::from_be_bytes(bytes)
+    );
+    Id::parse(&raw).unwrap_or_else(|_| unreachable!("made of safe characters"))
+}
+
+/// Checks a configuration body: its size, and no control characters but
+/// tab, line feed and carriage return (an ESC in a config is a mistake or
+/// an attack, and it would reach analysts' terminals in diffs).
+pub fn check_body(body: &str, max: usize) -> Result<(), PushError> {
+    if body.is_empty() {
+        return Err(PushError::Invalid("the configuration is empty".into()));
+    }
+    if body.len() > max {
+        return Err(PushError::Invalid(format!(
+            "the configuration is {} bytes, at most {max}",
+            body.len()
+        )));
+    }
+    for (n, line) in body.split('\n').enumerate() {
+        if let Some(c) = line
+            .chars()
+            .find(|c| c.is_control() && *c != '\t' && *c != '\r')
+        {
+            return Err(PushError::Invalid(format!(
+                "line {}: control character U+{:04X} in the configuration",
+                n + 1,
+                c as u32
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn revert_reason(r: Option<&SafeText>) -> RevertReason {
+    match r.map(SafeText::as_str) {
+        Some("manual") => RevertReason::Manual,
+        Some("restart") => RevertReason::Restart,
+        Some("unreachable") => RevertReason::Unreachable,
+        _ => RevertReason::Timeout,
+    }
+}
+
+impl Pushes {
+    pub fn new(
+        store: Arc<dyn Store>,
+        bus: Arc<dyn Bus>,
+        key: Option<Arc<SigningKey>>,
+        settings: PushSettings,
+        clock: Clock,
+    ) -> Self {
+        Self {
+            store,
+            bus,
+            key,
+            settings,
+            clock,
+        }
+    }
+
+    fn key(&self) -> Result<&SigningKey, PushError> {
+        self.key.as_deref().ok_or(PushError::NoKey)
+    }
+
+    fn window(&self, w: Option<u32>) -> Result<u32, PushError> {
+        let w = w.unwrap_or(self.settings.default_window_s);
+        let (lo, hi) = (self.settings.min_window_s, self.settings.max_window_s);
+        if !(lo..=hi).contains(&w) {
+            return Err(PushError::Invalid(format!(
+                "window_s {w} is outside {lo}..={hi}"
+            )));
+        }
+        Ok(w)
+    }
+
+    fn reason(r: &str) -> Result<SafeText, PushError> {
+        let r = r.trim();
+        if r.is_empty() {
+            return Err(PushError::Invalid(
+                "a reason is required: say why this change is made".into(),
+            ));
+        }
+        Ok(SafeText::from(r))
+    }
+
+    fn actor(a: Option<&str>) -> SafeText {
+        SafeText::from(
+            a.map(str::trim)
+                .filter(|a| !a.is_empty())
+                .unwrap_or("unknown"),
+        )
+    }
+
+    /// Starts a push to one device.
+    pub async fn create(&self, tenant: &Id, req: CreatePush) -> Result<Push, PushError> {
+        self.key()?;
+        let window_s = self.window(req.window_s)?;
+        let reason = Self::reason(&req.reason)?;
+        check_body(&req.body, self.settings.max_body)?;
+        let actor = Self::actor(req.actor.as_deref());
+        self.start(
+            tenant,
+            &req.device,
+            req.body,
+            req.previous,
+            reason,
+            actor,
+            window_s,
+            None,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn start(
+        &self,
+        tenant: &Id,
+        device: &Id,
+        body: String,
+        previous: Option<String>,
+        reason: SafeText,
+        actor: SafeText,
+        window_s: u32,
+        rollout: Option<(Id, u32)>,
+    ) -> Result<Push, PushError> {
+        let scope = Scope::Tenant(tenant.clone());
+        if self.store.device(&scope, device).await?.is_none() {
+            return Err(PushError::NotFound(format!(
+                "no device {device} in tenant {tenant}"
+            )));
+        }
+        let now = self.clock.now();
+        let seq = self.next_seq(tenant, device, now).await?;
+        let previous = match previous {
+            Some(p) => Some(p),
+            None => self
+                .store
+                .latest_config(&scope, device)
+                .await?
+                .map(|c| c.body),
+        };
+        let (rollout, wave) = match rollout {
+            Some((r, w)) => (Some(r), w),
+            None => (None, 0),
+        };
+        let mut push = Push {
+            tenant: tenant.clone(),
+            id: new_id("push", now),
+            device: device.clone(),
+            rollout,
+            wave,
+            state: PushState::Sent,
+            version: 1,
+            seq,
+            body,
+            previous,
+            reason: reason.clone(),
+            actor: actor.clone(),
+            window_s,
+            created: now,
+            order_expires: now + self.settings.order_ttl,
+            confirm_sent: None,
+            revert_sent: None,
+            reported: None,
+            detail: None,
+            updated: now,
+        };
+        let audit = AuditEntry::new(tenant, now, actor, "push.create", target(&push))
+            .change("draft", "sent")
+            .because(reason);
+        self.store.insert_push(&push, &audit).await?;
+        let order = Order {
+            tenant: tenant.clone(),
+            device: device.clone(),
+            push: push.id.clone(),
+            seq,
+            expires: push.order_expires,
+            kind: OrderKind::Apply,
+            window_s,
+            body: push.body.clone(),
+        };
+        if let Err(e) = self.send(order).await {
+            // The order never left: nothing can happen on the device.
+            let before = push.clone();
+            push.state = PushState::Failed;
+            push.detail = Some(SafeText::from(format!("order not sent: {e}")));
+            push.updated = self.clock.now();
+            let audit =
+                AuditEntry::new(tenant, push.updated, "worker", "push.failed", target(&push))
+                    .change("sent", "failed")
+                    .because(format!("order not sent: {e}"));
+            self.store
+                .update_push(&push, before.version, &[audit])
+                .await?;
+            push.version += 1;
+            self.announce(&push).await;
+            return Err(e);
+        }
+        self.announce(&push).await;
+        Ok(push)
+    }
+
+    async fn next_seq(
+        &self,
+        tenant: &Id,
+        device: &Id,
+        now: DateTime<Utc>,
+    ) -> Result<u64, PushError> {
+        let floor = u64::try_from(now.timestamp_millis()).unwrap_or(0);
+        Ok(self.store.next_order_seq(tenant, device, floor).await?)
+    }
+
+    async fn send(&self, order: Order) -> Result<(), PushError> {
+        let key = self.key()?;
+        let subject = subject::order(&order.tenant, &order.device);
+        let msg_id = format!("ord-{}-{}-{}", order.push, order.kind.as_str(), order.seq);
+        let signed = order.sign(key);
+        let body = serde_json::to_vec(&signed).unwrap_or_default();
+        self.bus
+            .publish(&subject, &msg_id, Bytes::from(body))
+            .await?;
+        Ok(())
+    }
+
+    /// Publishes the push's new state to consoles (without the
+    /// configuration texts, which `push_status` returns). Best effort: a
+    /// console that misses it reads the push list again.
+    async fn announce(&self, push: &Push) {
+        let mut light = push.clone();
+        light.body = String::new();
+        light.previous = None;
+        let event = Event::new(
+            format!("push-{}-v{}", push.id, push.version),
+            push.tenant.clone(),
+            self.clock.now(),
+            EventBody::Push(light),
+        );
+        let payload = serde_json::to_vec(&event).unwrap_or_default();
+        if let Err(e) = self
+            .bus
+            .publish(&event.subject(), &event.id, Bytes::from(payload))
+            .await
+        {
+            tracing::warn!(error = %e, push = %push.id, "push event not published");
+        }
+    }
+
+    async fn load(&self, tenant: &Id, id: &Id) -> Result<Push, PushError> {
+        self.store
+            .push(&Scope::Tenant(tenant.clone()), id)
+            .await?
+            .ok_or_else(|| PushError::NotFound(format!("no push {id} in tenant {tenant}")))
+    }
+
+    /// One push.
+    pub async fn status(&self, tenant: &Id, id: &Id) -> Result<Push, PushError> {
+        self.load(tenant, id).await
+    }
+
+    /// Pushes, newest first.
+    pub async fn list(&self, scope: &Scope, q: &PushQuery) -> Result<Vec<Push>, PushError> {
+        Ok(self.store.pushes(scope, q).await?)
+    }
+
+    /// Writes `next` over `before` if nobody changed it meanwhile; returns
+    /// the stored push, or None when someone else did first.
+    async fn commit(
+        &self,
+        before: &Push,
+        mut next: Push,
+        audit: Vec<AuditEntry>,
+    ) -> Result<Option<Push>, PushError> {
+        next.updated = self.clock.now();
+        if !self
+            .store
+            .update_push(&next, before.version, &audit)
+            .await?
+        {
+            return Ok(None);
+        }
+        next.version = before.version + 1;
+        self.announce(&next).await;
+        Ok(Some(next))
+    }
+
+    /// Asks the device to keep the configuration: sends a confirm order.
+    /// The push becomes `confirmed` when the device reports it.
+    pub async fn confirm(
+        &self,
+        tenant: &Id,
+        id: &Id,
+        actor: Option<&str>,
+    ) -> Result<Push, PushError> {
+        self.key()?;
+        let push = self.load(tenant, id).await?;
+        let now = self.clock.now();
+        let PushState::Applied { deadline } = push.state else {
+            return Err(PushError::WrongState(format!(
+                "push {id} is {}: only an applied push can be confirmed",
+                push.state.name()
+            )));
+        };
+        if now >= deadline {
+            return Err(PushError::WrongState(format!(
+                "push {id}'s window closed at {}: the device has reverted",
+                deadline.to_rfc3339()
+            )));
+        }
+        let actor = Self::actor(actor);
+        self.order_followup(push, OrderKind::Confirm, deadline, actor, None)
+            .await
+    }
+
+    /// Asks the device to restore its backup now.
+    pub async fn revert(
+        &self,
+        tenant: &Id,
+        id: &Id,
+        actor: Option<&str>,
+        why: Option<&str>,
+    ) -> Result<Push, PushError> {
+        self.key()?;
+        let push = self.load(tenant, id).await?;
+        let now = self.clock.now();
+        let expires = match push.state {
+            PushState::Applied { deadline } => deadline.max(now + Duration::seconds(1)),
+            // The apply may still be on its way: the revert follows it.
+            PushState::Sent => push.order_expires + Duration::seconds(i64::from(push.window_s)),
+            other => {
+                return Err(PushError::WrongState(format!(
+                    "push {id} is {}: there is nothing to revert",
+                    other.name()
+                )));
+            }
+        };
+        let actor = Self::actor(actor);
+        let why = why
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(SafeText::from);
+        self.order_followup(push, OrderKind::Revert, expires, actor, why)
+            .await
+    }
+
+    async fn order_followup(
+        &self,
+        push: Push,
+        kind: OrderKind,
+        expires: DateTime<Utc>,
+        actor: SafeText,
+        why: Option<SafeText>,
+    ) -> Result<Push, PushError> {
+        let now = self.clock.now();
+        let seq = self.next_seq(&push.tenant, &push.device, now).await?;
+        self.send(Order {
+            tenant: push.tenant.clone(),
+            device: push.device.clone(),
+            push: push.id.clone(),
+            seq,
+            expires: expires
+                .min(now + self.settings.order_ttl)
+                .max(now + Duration::seconds(1)),
+            kind,
+            window_s: 0,
+            body: String::new(),
+        })
+        .await?;
+        let mut next = push.clone();
+        let action = match kind {
+            OrderKind::Confirm => {
+                next.confirm_sent = Some(now);
+                "push.confirm"
+            }
+            _ => {
+                next.revert_sent = Some(now);
+                "push.revert"
+            }
+        };
+        let mut audit = AuditEntry::new(&push.tenant, now, actor, action, target(&push));
+        if let Some(w) = why {
+            audit = audit.because(w);
+        }
+        // The order is out whatever happens here; on a lost race the other
+        // writer's state stands and the device's report settles it.
+        match self.commit(&push, next, vec![audit]).await? {
+            Some(p) => Ok(p),
+            None => self.load(&push.tenant, &push.id).await,
+        }
+    }
+
+    /// Follows a device's report. Returns the push when it changed.
+    /// Idempotent: a report delivered twice changes nothing the second time.
+    pub async fn report(&self, r: &ReportIn) -> Result<Option<Push>, PushError> {
+        let Some(id) = &r.report.push else {
+            let audit = AuditEntry::new(
+                &r.tenant,
+                r.ts,
+                format!("agent:{}", r.device),
+                "order.rejected",
+                format!("device/{}", r.device),
+            )
+            .because(
+                r.report
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| "unreadable".into()),
+            )
+            .once(format!("report-{}", r.msg_id));
+            self.store.append_audit(&audit).await?;
+            return Ok(None);
+        };
+        for _ in 0..5 {
+            let Some(push) = self
+                .store
+                .push(&Scope::Tenant(r.tenant.clone()), id)
+                .await?
+            else {
+                tracing::warn!(push = %id, device = %r.device, "report on an unknown push");
+                return Ok(None);
+            };
+            if push.device != r.device {
+                tracing::warn!(push = %id, device = %r.device, "report from another device ignored");
+                return Ok(None);
+            }
+            match self.follow(&push, r).await? {
+                Followed::Changed(p) => return Ok(Some(*p)),
+                Followed::Unchanged => return Ok(None),
+                Followed::Raced => continue,
+            }
+        }
+        Err(PushError::Conflict(format!(
+            "push {id} kept changing while its report was recorded"
+        )))
+    }
+
+    async fn follow(&self, push: &Push, r: &ReportIn) -> Result<Followed, PushError> {
+        let rep = &r.report;
+        let actor = format!("agent:{}", r.device);
+        let of_apply = rep.seq.is_none_or(|s| s == push.seq);
+        let event = match rep.outcome {
+            PushOutcome::Applied => PushEvent::Applied {
+                deadline: rep
+                    .deadline
+                    .unwrap_or(r.ts + Duration::seconds(i64::from(push.window_s))),
+            },
+            PushOutcome::Failed => PushEvent::ApplyFailed,
+            PushOutcome::Confirmed => PushEvent::Confirm,
+            PushOutcome::Reverted => PushEvent::Reverted {
+                reason: revert_reason(rep.reason.as_ref()),
+            },
+            PushOutcome::Rejected if of_apply => PushEvent::Reject,
+            PushOutcome::Rejected => {
+                // A confirm or revert order refused: the push stays as it
+                // is; the device's own timer still decides.
+                let audit =
+                    AuditEntry::new(&push.tenant, r.ts, actor, "order.rejected", target(push))
+                        .because(rep.reason.clone().unwrap_or_else(|| "rejected".into()))
+                        .once(format!("report-{}", r.msg_id));
+                let mut next = push.clone();
+                next.reported = Some(r.ts);
+                next.detail = rep.detail.clone().or_else(|| rep.reason.clone());
+                return Ok(match self.commit(push, next, vec![audit]).await? {
+                    Some(p) => Followed::Changed(Box::new(p)),
+                    None => Followed::Raced,
+                });
+            }
+        };
+        let mut audit = AuditEntry::new(
+            &push.tenant,
+            r.ts,
+            actor,
+            &format!("push.{}", rep.outcome.as_str()),
+            target(push),
+        )
+        .once(format!("report-{}", r.msg_id));
+        if let Some(why) = rep.reason.clone().or_else(|| rep.detail.clone()) {
+            audit = audit.because(why);
+        }
+        match push.state.next(event) {
+            Ok(state) if state != push.state => {
+                audit = audit.change(push.state.name(), state.name());
+                let mut next = push.clone();
+                next.state = state;
+                next.reported = Some(r.ts);
+                if rep.detail.is_some() || rep.reason.is_some() {
+                    next.detail = rep.detail.clone().or_else(|| rep.reason.clone());
+                }
+                Ok(match self.commit(push, next, vec![audit]).await? {
+                    Some(p) => Followed::Changed(Box::new(p)),
+                    None => Followed::Raced,
+                })
+            }
+            _ => {
+                // Already settled (a report delivered again, or one that
+                // arrives after the worker recorded the deadline): keep the
+                // state, keep the device's word in the log.
+                audit = audit.change(push.state.name(), push.state.name());
+                self.store.append_audit(&audit).await?;
+                Ok(Followed::Unchanged)
+            }
+        }
+    }
+
+    /// Acts on what time has decided: apply orders nobody answered before
+    /// they expired, windows past their deadline without the device's
+    /// report, and devices offline inside their window. Then moves the
+    /// rollouts on. `offline` says whether a device is offline.
+    pub async fn sweep(
+        &self,
+        offline: &(dyn Fn(&Id, &Id) -> bool + Send + Sync),
+    ) -> Result<Vec<PushAlert>, PushError> {
+        let now = self.clock.now();
+        let open = self
+            .store
+            .pushes(
+                &Scope::All,
+                &PushQuery {
+                    open_only: true,
+                    limit: 10_000,
+                    ..PushQuery::default()
+                },
+            )
+            .await?;
+        let mut alerts = Vec::new();
+        for push in open {
+            let grace = self.settings.grace;
+            let (event, detail, alert) = match push.state {
+                PushState::Sent if now >= push.order_expires + grace => (
+                    PushEvent::ApplyFailed,
+                    format!(
+                        "no answer from the device before the order expired at {}",
+                        push.order_expires.to_rfc3339()
+                    ),
+                    None,
+                ),
+                PushState::Applied { .. } if offline(&push.tenant, &push.device) => (
+                    PushEvent::Unreachable,
+                    "the device went offline inside the window; it reverts by itself at the deadline"
+                        .to_string(),
+                    Some(format!(
+                        "push {} unconfirmed: device offline inside the revert window",
+                        push.id
+                    )),
+                ),
+                PushState::Applied { deadline } if now >= deadline + grace => (
+                    PushEvent::Tick { now },
+                    "the window closed without a confirm; the device did not report its revert"
+                        .to_string(),
+                    Some(format!(
+                        "push {} unconfirmed: the device did not report its revert",
+                        push.id
+                    )),
+                ),
+                _ => continue,
+            };
+            let Ok(state) = push.state.next(event) else {
+                continue;
+            };
+            let mut next = push.clone();
+            next.state = state;
+            next.detail = Some(SafeText::from(detail.as_str()));
+            let audit = AuditEntry::new(
+                &push.tenant,
+                now,
+                "worker",
+                &format!("push.{}", state.name()),
+                target(&push),
+            )
+            .change(push.state.name(), state.name())
+            .because(detail);
+            // Only the writer whose compare-and-set wins acts: exactly once.
+            if self.commit(&push, next, vec![audit]).await?.is_some()
+                && let Some(summary) = alert
+            {
+                alerts.push(PushAlert {
+                    tenant: push.tenant.clone(),
+                    device: push.device.clone(),
+                    summary,
+                });
+            }
+        }
+        self.advance_rollouts().await?;
+        Ok(alerts)
+    }
+}
+
+enum Followed {
+    Changed(Box<Push>),
+    Unchanged,
+    Raced,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_checked() {
+        assert!(check_body("hostname a\n\tip 1\r\n", 100).is_ok());
+        let e = check_body("ok\nbad \u{1b}[31m\n", 100).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 2: control character U+001B in the configuration"
+        );
+        assert!(check_body("", 100).is_err());
+        assert!(check_body(&"x".repeat(101), 100).is_err());
+    }
+
+    #[test]
+    fn ids_are_valid_and_distinct() {
+        let now = Utc::now();
+        let a = new_id("push", now);
+        let b = new_id("push", now);
+        assert_ne!(a, b);
+        assert!(a.as_str().starts_with("push-"));
+    }
+}
