@@ -15,6 +15,8 @@ use crate::sim::SimConfig;
 use crate::store::Store;
 use crate::worker::{Clock, WorkerConfig};
 
+mod push;
+
 /// vigie: the terminal console for managed-service operations.
 #[derive(Debug, Parser)]
 #[command(name = "vigie", version, about, long_about = None)]
@@ -185,7 +187,22 @@ pub enum Command {
         #[arg(long, value_name = "N", default_value_t = 10,
               value_parser = clap::value_parser!(u32).range(2..))]
         max_deliver: u32,
+        /// The key that signs configuration orders (default: signing.key in
+        /// the config directory, when it exists). Without one, pushes are
+        /// refused.
+        #[arg(long, value_name = "FILE", env = "VIGIE_SIGNING_KEY")]
+        signing_key: Option<PathBuf>,
     },
+    /// Config pushes with confirm and automatic revert, for scripts (JSON out).
+    Push {
+        #[command(flatten)]
+        args: push::PushArgs,
+        #[command(subcommand)]
+        what: push::PushCommand,
+    },
+    /// The agent of a managed host: outbound only; its settings file is
+    /// given with --config (see docs/OPERATIONS.md).
+    Agent,
     /// Publish a simulated fleet's telemetry to NATS JetStream.
     Sim {
         #[command(flatten)]
@@ -366,6 +383,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("public key: {}", key.public_base64());
             return Ok(());
         }
+        Some(Command::Agent) => {
+            crate::logging::json_to_stderr("info");
+            let file = cli.config.clone().ok_or_else(|| {
+                anyhow::anyhow!("vigie agent needs --config FILE (its agent.toml)")
+            })?;
+            let cfg = crate::agent::AgentConfig::load(&file)?;
+            let shutdown = crate::headless::shutdown_on_signals();
+            return crate::agent::run(cfg, shutdown)
+                .await
+                .map_err(|e| anyhow::anyhow!(e));
+        }
+        Some(Command::Push { .. }) => {
+            crate::logging::to_stderr("warn");
+            let Some(Command::Push { args, what }) = cli.command else {
+                return Ok(());
+            };
+            let code = push::run(args, what).await?;
+            if code != 0 {
+                std::process::exit(i32::from(code));
+            }
+            return Ok(());
+        }
         Some(Command::Completions { shell }) => {
             clap_complete::generate(*shell, &mut Cli::command(), "vigie", &mut std::io::stdout());
             return Ok(());
@@ -482,6 +521,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             ready_lag,
             max_deliver,
             partition,
+            signing_key,
         }) => {
             crate::logging::json_to_stderr(&s.log.level);
             let database =
@@ -494,10 +534,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 ),
                 None => (consumer, WorkerConfig::default().filter),
             };
+            let default_key = paths.config_dir.join("signing.key");
+            let key_file = signing_key.or_else(|| default_key.exists().then_some(default_key));
+            let signing_key = match key_file {
+                Some(f) => Some(Arc::new(crate::orders::SigningKey::load(&f)?)),
+                None => {
+                    tracing::warn!(
+                        "no signing key: config pushes are refused (vigie keys generate)"
+                    );
+                    None
+                }
+            };
             let cfg = WorkerConfig {
                 consumer,
                 filter,
                 max_deliver,
+                signing_key,
                 ..worker_config(&s)
             };
             let ops = crate::headless::WorkerOps { listen, ready_lag };
@@ -518,6 +570,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(
             Command::Config { .. }
             | Command::Keys { .. }
+            | Command::Agent
+            | Command::Push { .. }
             | Command::Completions { .. }
             | Command::Man,
         ) => Ok(()),

@@ -24,9 +24,15 @@ pub enum RevertReason {
 pub enum PushState {
     Draft,
     Sent,
-    Applied { deadline: DateTime<Utc> },
+    Applied {
+        deadline: DateTime<Utc>,
+    },
     Confirmed,
-    Reverted { reason: RevertReason },
+    Reverted {
+        /// Named apart from the push's own `reason` (the analyst's).
+        #[serde(rename = "revert_reason")]
+        reason: RevertReason,
+    },
     Failed,
     Rejected,
 }

@@ -584,7 +584,30 @@ impl Pushes {
                 .push(&Scope::Tenant(r.tenant.clone()), id)
                 .await?
             else {
-                tracing::warn!(push = %id, device = %r.device, "report on an unknown push");
+                // An order this worker never made (forged, or from another
+                // installation): the device's word goes to the log.
+                let what = format!("push.{}", r.report.outcome.as_str());
+                let action = if r.report.outcome == PushOutcome::Rejected {
+                    "order.rejected"
+                } else {
+                    what.as_str()
+                };
+                let why = r
+                    .report
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| SafeText::from(format!("unknown push {id}")));
+                let audit = AuditEntry::new(
+                    &r.tenant,
+                    r.ts,
+                    format!("agent:{}", r.device),
+                    action,
+                    format!("device/{}", r.device),
+                )
+                .because(why)
+                .change("", &format!("unknown push {id}"))
+                .once(format!("report-{}", r.msg_id));
+                self.store.append_audit(&audit).await?;
                 return Ok(None);
             };
             if push.device != r.device {

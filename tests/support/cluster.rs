@@ -363,3 +363,53 @@ impl Drop for WorkerProc {
         let _ = self.child.wait();
     }
 }
+
+/// The real `vigie agent`, as a child process.
+pub struct AgentProc {
+    child: Child,
+    config: PathBuf,
+    log: PathBuf,
+}
+
+impl AgentProc {
+    /// Starts `vigie agent --config FILE`; its log goes beside the file.
+    pub fn spawn(config: &Path) -> Self {
+        let log = config.with_extension("log");
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("agent log");
+        let child = Command::new(env!("CARGO_BIN_EXE_vigie"))
+            .arg("agent")
+            .arg("--config")
+            .arg(config)
+            .stdout(Stdio::null())
+            .stderr(out)
+            .spawn()
+            .expect("start vigie agent");
+        Self {
+            child,
+            config: config.to_path_buf(),
+            log,
+        }
+    }
+
+    /// SIGKILL, then the same agent again.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        *self = Self::spawn(&self.config.clone());
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for AgentProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
