@@ -212,6 +212,10 @@ pub enum Command {
         database: Option<String>,
         #[command(flatten)]
         fleet: SimArgs,
+        /// The worker's public key (`vigie keys show`): the simulated agents
+        /// then answer its config pushes.
+        #[arg(long, value_name = "BASE64")]
+        trust: Option<String>,
     },
     /// Create or upgrade the database schema.
     Migrate {
@@ -559,13 +563,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             nats,
             database,
             fleet,
+            trust,
         }) => {
             crate::logging::json_to_stderr(&s.log.level);
             if let Some(db) = &database {
                 ensure_sqlite_dir(db)?;
             }
             let cfg = sim_config(&s, &fleet)?;
-            crate::headless::run_sim(&nats.url, &nats.auth(), database.as_deref(), cfg).await
+            crate::headless::run_sim(
+                &nats.url,
+                &nats.auth(),
+                database.as_deref(),
+                cfg,
+                trust.as_deref(),
+            )
+            .await
         }
         Some(
             Command::Config { .. }

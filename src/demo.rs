@@ -8,10 +8,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::watch;
 
-use crate::bus::Bus;
 use crate::bus::envelope::encode;
 use crate::bus::memory::MemoryBus;
+use crate::bus::{Bus, Consumer};
 use crate::console::{self, ConsoleOptions};
+use crate::sim::agents::SimAgents;
 use crate::sim::{self, SimConfig, Simulator};
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
@@ -49,6 +50,7 @@ pub async fn drive(
     bus: Arc<dyn Bus>,
     clock: Clock,
     rate: Option<f64>,
+    mut agents: Option<(SimAgents, Box<dyn Consumer>)>,
     mut stop: watch::Receiver<bool>,
 ) {
     let step = Duration::from_millis(100);
@@ -63,7 +65,11 @@ pub async fn drive(
         let budget = rate.map_or(usize::MAX, |r| {
             (r * step.as_secs_f64()).ceil().max(1.0) as usize
         });
-        for env in sim.due(clock.now(), budget) {
+        let mut due = sim.due(clock.now(), budget);
+        if let Some((a, orders)) = agents.as_mut() {
+            due.extend(answer_orders(a, orders.as_mut(), &mut sim, clock.now()).await);
+        }
+        for env in due {
             let payload = Bytes::from(encode(&env));
             match bus.publish(&env.subject(), env.id.as_str(), payload).await {
                 Ok(_) => published += 1,
@@ -76,6 +82,44 @@ pub async fn drive(
             (published, since) = (0, std::time::Instant::now());
         }
     }
+}
+
+/// The simulated agents' turn: orders in, reports out.
+async fn answer_orders(
+    agents: &mut SimAgents,
+    orders: &mut dyn Consumer,
+    sim: &mut Simulator,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<crate::bus::envelope::Envelope> {
+    let mut out = agents.tick(sim, now);
+    match orders.fetch(64, Duration::from_millis(1)).await {
+        Ok(batch) => {
+            for d in batch {
+                out.extend(agents.on_order(sim, &d.subject, &d.payload, now));
+                let _ = orders.ack(&[d.token]).await;
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "simulated agents: orders not fetched"),
+    }
+    out
+}
+
+/// The simulated agents and their orders consumer, trusting `key`.
+pub async fn sim_agents(
+    bus: &dyn Bus,
+    public_key: &str,
+) -> anyhow::Result<(SimAgents, Box<dyn Consumer>)> {
+    let mut trusted = crate::orders::TrustedKeys::default();
+    trusted.add_base64(public_key)?;
+    let orders = bus
+        .consumer(
+            crate::bus::Stream::Orders,
+            "vigie-sim-agents",
+            "vigie.ord.>",
+            crate::bus::ConsumerOptions::default(),
+        )
+        .await?;
+    Ok((SimAgents::new(trusted), orders))
 }
 
 /// Runs the demo until the console quits.
@@ -100,11 +144,20 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         None => None,
     };
     let bus: Arc<dyn Bus> = Arc::new(MemoryBus::default());
+    // The demo's worker signs with a key of its own, made for this run; the
+    // simulated agents trust it.
+    let key = Arc::new(crate::orders::SigningKey::generate().map_err(|e| anyhow::anyhow!(e))?);
+    let agents = match simulator {
+        Some(_) => Some(sim_agents(bus.as_ref(), &key.public_base64()).await?),
+        None => None,
+    };
+    let mut worker_cfg = opts.worker;
+    worker_cfg.signing_key = Some(key);
     let worker = Worker::start(
         Arc::clone(&bus),
         Arc::clone(&store),
         clock.clone(),
-        opts.worker,
+        worker_cfg,
     )
     .await?;
     let api_task = tokio::spawn(api::serve(api::ApiContext::of(
@@ -114,8 +167,8 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     )));
     let (stop_tx, stop_rx) = watch::channel(false);
     let worker_task = tokio::spawn(worker.run(stop_rx.clone()));
-    let sim_task =
-        simulator.map(|(s, rate)| tokio::spawn(drive(s, Arc::clone(&bus), clock, rate, stop_rx)));
+    let sim_task = simulator
+        .map(|(s, rate)| tokio::spawn(drive(s, Arc::clone(&bus), clock, rate, agents, stop_rx)));
     let result = console::run(bus, opts.console).await;
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(5), worker_task).await;

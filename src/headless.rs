@@ -122,6 +122,7 @@ pub async fn run_sim(
     auth: &NatsAuth,
     database: Option<&str>,
     cfg: SimConfig,
+    trust: Option<&str>,
 ) -> anyhow::Result<()> {
     let clock = Clock::scaled(chrono::Utc::now(), cfg.speed);
     let simulator = Simulator::new(&cfg, sim::plan(cfg.seed, cfg.devices), clock.now());
@@ -145,7 +146,16 @@ pub async fn run_sim(
     let stop = shutdown_on_signals();
     match cfg.rate {
         Some(rate) => drive_load(simulator, bus, rate, stop).await,
-        None => crate::demo::drive(simulator, bus, clock, None, stop).await,
+        None => {
+            let agents = match trust {
+                Some(key) => Some(crate::demo::sim_agents(bus.as_ref(), key).await?),
+                None => {
+                    tracing::info!("no --trust key: the simulated agents ignore orders");
+                    None
+                }
+            };
+            crate::demo::drive(simulator, bus, clock, None, agents, stop).await;
+        }
     }
     Ok(())
 }

@@ -48,6 +48,8 @@ struct SimDevice {
     reports: u64,
     rx_total: u64,
     tx_total: u64,
+    /// The configuration pushed to it, when one was (else the generated).
+    config: Option<String>,
 }
 
 /// The simulated fleet.
@@ -127,6 +129,7 @@ impl Simulator {
                 reports: 0,
                 rx_total: rng.below(1 << 40),
                 tx_total: rng.below(1 << 38),
+                config: None,
             });
         }
         Self {
@@ -219,24 +222,68 @@ impl Simulator {
         }
     }
 
-    fn push_config(&mut self, i: usize, at: DateTime<Utc>, out: &mut Vec<Envelope>) {
+    /// Device `i`'s running configuration.
+    pub fn config(&self, i: usize) -> String {
+        if let Some(c) = &self.devices[i].config {
+            return c.clone();
+        }
         let d = &self.devices[i].plan.device;
-        let body = format!(
+        format!(
             "# {} ({})\n/system identity set name={}\n/interface bridge add name=bridge1\n/ip address add address=10.{}.{}.1/24 interface=bridge1\n/snmp set enabled=yes\n",
             d.model,
             d.firmware,
             d.name,
             i % 250,
             (i / 250) % 250
-        );
-        let e = self.envelope(
+        )
+    }
+
+    /// Replaces device `i`'s running configuration.
+    pub fn set_config(&mut self, i: usize, body: String) {
+        self.devices[i].config = Some(body);
+    }
+
+    /// The index of a device, by tenant and id.
+    pub fn index_of(
+        &self,
+        tenant: &crate::domain::Id,
+        device: &crate::domain::Id,
+    ) -> Option<usize> {
+        self.devices
+            .iter()
+            .position(|d| &d.plan.device.tenant == tenant && &d.plan.device.id == device)
+    }
+
+    /// Takes device `i` off the network until `until`.
+    pub fn take_down(&mut self, i: usize, until: DateTime<Utc>) {
+        self.devices[i].down_until = Some(until);
+    }
+
+    /// True while device `i` cannot be reached.
+    pub fn is_down(&self, i: usize, at: DateTime<Utc>) -> bool {
+        self.devices[i].down_until.is_some_and(|u| u > at)
+    }
+
+    /// A message of device `i`'s, stamped `at`.
+    pub fn message(&mut self, i: usize, at: DateTime<Utc>, body: Telemetry) -> Envelope {
+        self.envelope(i, at, body)
+    }
+
+    /// Device `i`'s configuration snapshot.
+    pub fn config_snapshot(&mut self, i: usize, at: DateTime<Utc>) -> Envelope {
+        let body = self.config(i);
+        self.envelope(
             i,
             at,
             Telemetry::Config(ConfigSnapshot {
                 format: SafeText::new("routeros"),
                 body: SafeBlock::from(body),
             }),
-        );
+        )
+    }
+
+    fn push_config(&mut self, i: usize, at: DateTime<Utc>, out: &mut Vec<Envelope>) {
+        let e = self.config_snapshot(i, at);
         out.push(e);
     }
 
