@@ -7,6 +7,8 @@
 //! per tick and only when something changed.
 
 pub mod model;
+pub mod push;
+pub mod push_flow;
 pub mod state;
 pub mod terminal;
 pub mod update;
@@ -90,6 +92,31 @@ async fn data_task(bus: Arc<dyn Bus>, scope: String, tx: mpsc::Sender<Msg>) {
     }
 }
 
+/// Performs the effects `update` asked for, off the draw loop: each api
+/// call runs in a task of its own and its answer comes back as a message.
+fn perform(effects: Vec<update::Effect>, bus: &Arc<dyn Bus>, tx: &mpsc::Sender<Msg>) {
+    for e in effects {
+        if let update::Effect::Call {
+            scope,
+            verb,
+            body,
+            reply,
+        } = e
+        {
+            let (bus, tx) = (Arc::clone(bus), tx.clone());
+            tokio::spawn(async move {
+                let answer =
+                    api::call::<serde_json::Value>(bus.as_ref(), &scope, verb, body, API_TIMEOUT)
+                        .await;
+                let _ = tx.send(Msg::Answer(reply, answer)).await;
+            });
+        }
+    }
+}
+
+/// How long the console waits for the worker to answer a request.
+const API_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Reads terminal events on a thread of its own (crossterm's reads block).
 fn input_thread(tx: mpsc::Sender<Msg>, stop: Arc<AtomicBool>) {
     std::thread::spawn(move || {
@@ -124,6 +151,7 @@ pub async fn run(bus: Arc<dyn Bus>, opts: ConsoleOptions) -> anyhow::Result<()> 
         opts.clock.now(),
     );
     app.clock_speed = opts.clock.speed();
+    app.api_scope = opts.scope.clone();
     for p in &opts.problems {
         app.notify(p.clone(), true, 15);
     }
@@ -143,7 +171,7 @@ pub async fn run(bus: Arc<dyn Bus>, opts: ConsoleOptions) -> anyhow::Result<()> 
     );
     let stop = Arc::new(AtomicBool::new(false));
     input_thread(tx.clone(), Arc::clone(&stop));
-    let data = tokio::spawn(data_task(bus, opts.scope.clone(), tx));
+    let data = tokio::spawn(data_task(Arc::clone(&bus), opts.scope.clone(), tx.clone()));
     let frame = Duration::from_secs_f64(1.0 / f64::from(opts.fps.clamp(1, 120)));
     let mut tick = tokio::time::interval(frame);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -153,11 +181,11 @@ pub async fn run(bus: Arc<dyn Bus>, opts: ConsoleOptions) -> anyhow::Result<()> 
         tokio::select! {
             msg = rx.recv() => {
                 let Some(msg) = msg else { break Ok(()) };
-                update(&mut app, &opts.keymap, msg);
+                perform(update(&mut app, &opts.keymap, msg), &bus, &tx);
                 // Take everything already queued before drawing again.
                 for _ in 0..4_096 {
                     match rx.try_recv() {
-                        Ok(m) => { update(&mut app, &opts.keymap, m); }
+                        Ok(m) => perform(update(&mut app, &opts.keymap, m), &bus, &tx),
                         Err(_) => break,
                     }
                 }

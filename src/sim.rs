@@ -2,6 +2,7 @@
 //! the telemetry real agents would send, including outages, flaps, reboots
 //! and slowly degrading radio links. Deterministic for a given seed.
 
+pub mod agents;
 pub mod fleet;
 pub mod rng;
 pub mod run;

@@ -305,3 +305,196 @@ fn hostile_device_names_render_harmlessly() {
             .any(|c| c == '\u{1b}' || c == '\u{7}' || c == '\u{202e}' || c == '\u{9b}')
     );
 }
+
+/// Snapshots of the screen at 80×24 and 160×48, in colour and mono, each
+/// checked by `check` first.
+fn snapshot_sizes(app: &mut App, keymap: &KeyMap, name: &str, check: impl Fn(&str)) {
+    for (w, h) in [(80u16, 24u16), (160, 48)] {
+        update(app, keymap, Msg::Term(TermEvent::Resize(w, h)));
+        for (depth, label) in [(Depth::Ansi16, "colour"), (Depth::None, "mono")] {
+            let s = screen(&render(app, keymap, w, h, depth));
+            check(&s);
+            insta::assert_snapshot!(format!("{name}_{w}x{h}_{label}"), s);
+        }
+    }
+}
+
+fn ctrl(c: char) -> Msg {
+    Msg::Term(TermEvent::Key(KeyEvent::new(
+        KeyCode::Char(c),
+        KeyModifiers::CONTROL,
+    )))
+}
+
+fn push_json(app: &App, state: serde_json::Value, at: DateTime<Utc>) -> serde_json::Value {
+    let row = app.selected_row().unwrap();
+    let mut p = serde_json::json!({
+        "tenant": row.tenant, "id": "push-1", "device": row.id, "rollout": null, "wave": 0,
+        "version": 2, "seq": 7, "body": "", "previous": null, "reason": "raise mtu",
+        "actor": "ana", "window_s": 300, "created": at, "order_expires": at,
+        "confirm_sent": null, "revert_sent": null, "reported": null, "detail": null,
+        "updated": at,
+    });
+    for (k, v) in state.as_object().unwrap() {
+        p[k] = v.clone();
+    }
+    p
+}
+
+fn push_event(app: &mut App, keymap: &KeyMap, seq: u64, push: serde_json::Value) {
+    let p: vigie::domain::push::Push = serde_json::from_value(push).unwrap();
+    let e = Event::new(
+        format!("e{seq}"),
+        p.tenant.clone(),
+        t0(),
+        EventBody::Push(p),
+    );
+    update(app, keymap, Msg::Event(seq, Box::new(e)));
+}
+
+fn calls(effects: &[Effect]) -> Vec<(&'static str, serde_json::Value)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Call { verb, body, .. } => Some((*verb, body.clone())),
+            Effect::Quit => None,
+        })
+        .collect()
+}
+
+/// The whole flow through the real update loop: editor, diff, reason, typed
+/// confirmation, send; the countdown on every view; confirm.
+#[test]
+fn push_flow_edit_review_send_countdown_confirm() {
+    use vigie::console::update::Reply;
+    let (mut app, keymap) = app_with(rows(60), 24);
+    press(&mut app, &keymap, "j");
+    let row = app.selected_row().unwrap().clone();
+    let e = press(&mut app, &keymap, "p");
+    assert_eq!(calls(&e)[0].0, "config_latest");
+    assert_eq!(app.mode, Mode::Push);
+    // Keys go to the editor now, not to the fleet.
+    let config = "/system identity set name=edge\n/interface mtu 1500\n/snmp set enabled=yes\n";
+    update(
+        &mut app,
+        &keymap,
+        Msg::Answer(
+            Reply::Config,
+            Ok(serde_json::json!({ "ts": t0(), "format": "routeros", "body": config })),
+        ),
+    );
+    update(&mut app, &keymap, key(KeyCode::Down));
+    update(&mut app, &keymap, key(KeyCode::End));
+    for _ in 0..4 {
+        update(&mut app, &keymap, key(KeyCode::Backspace));
+    }
+    press(&mut app, &keymap, "9000");
+    snapshot_sizes(&mut app, &keymap, "push_editor", |_| {});
+    update(&mut app, &keymap, ctrl('s'));
+    press(&mut app, &keymap, "jumbo frames for the backhaul\n");
+    let e = press(&mut app, &keymap, "wrong\n");
+    assert!(calls(&e).is_empty(), "a wrong name sends nothing");
+    for _ in 0..5 {
+        update(&mut app, &keymap, key(KeyCode::Backspace));
+    }
+    press(&mut app, &keymap, row.name.as_str());
+    snapshot_sizes(&mut app, &keymap, "push_review", |_| {});
+    let e = press(&mut app, &keymap, "\n");
+    let sent = calls(&e);
+    assert_eq!(sent[0].0, "push_create");
+    assert_eq!(sent[0].1["device"], row.id.as_str());
+    assert_eq!(sent[0].1["reason"], "jumbo frames for the backhaul");
+    assert_eq!(
+        sent[0].1["body"],
+        "/system identity set name=edge\n/interface mtu 9000\n/snmp set enabled=yes\n"
+    );
+    assert_eq!(sent[0].1["actor"], "ana");
+    // The worker refuses: back to the review with its reason.
+    update(
+        &mut app,
+        &keymap,
+        Msg::Answer(
+            Reply::Created,
+            Err(vigie::worker::api::ApiError::new(
+                "conflict",
+                "a push is in progress",
+            )),
+        ),
+    );
+    assert!(
+        app.editor
+            .as_ref()
+            .unwrap()
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("a push is in progress")
+    );
+    press(&mut app, &keymap, "\n");
+    let sent = push_json(&app, serde_json::json!({ "state": "sent" }), t0());
+    update(&mut app, &keymap, Msg::Answer(Reply::Created, Ok(sent)));
+    assert!(app.editor.is_none());
+    assert_eq!(app.mode, Mode::Normal);
+    // Applied: the countdown shows on the fleet view.
+    let deadline = t0() + Duration::seconds(272);
+    let applied = push_json(
+        &app,
+        serde_json::json!({ "state": "applied", "deadline": deadline }),
+        t0(),
+    );
+    push_event(&mut app, &keymap, 11, applied);
+    snapshot_sizes(&mut app, &keymap, "push_countdown", |s| {
+        assert!(s.contains("reverts in 4:32"), "{s}");
+    });
+    // Another device selected: C still confirms the pending push.
+    press(&mut app, &keymap, "jj");
+    let e = press(&mut app, &keymap, "C");
+    assert_eq!(
+        calls(&e),
+        [(
+            "push_confirm",
+            serde_json::json!({ "push": "push-1", "actor": "ana" })
+        )]
+    );
+    let confirmed = push_json(
+        &app,
+        serde_json::json!({ "state": "confirmed", "device": row.id }),
+        t0(),
+    );
+    push_event(&mut app, &keymap, 12, confirmed);
+    let s = screen(&render(&app, &keymap, 80, 24, Depth::Ansi16));
+    assert!(!s.contains("reverts in"), "{s}");
+    let e = press(&mut app, &keymap, "C");
+    assert!(calls(&e).is_empty());
+    assert!(
+        app.toast()
+            .unwrap()
+            .text
+            .contains("no push awaits confirmation")
+    );
+}
+
+#[test]
+fn push_history_overlay() {
+    use vigie::console::update::Reply;
+    let (mut app, keymap) = app_with(rows(60), 24);
+    let e = press(&mut app, &keymap, "H");
+    assert_eq!(calls(&e)[0].0, "push_list");
+    let list = serde_json::json!([
+        push_json(
+            &app,
+            serde_json::json!({ "id": "push-2", "state": "reverted", "revert_reason": "timeout",
+            "detail": "the window closed without a confirm", "actor": "bob", "reason": "ntp servers" }),
+            t0() - Duration::minutes(5)
+        ),
+        push_json(
+            &app,
+            serde_json::json!({ "state": "confirmed" }),
+            t0() - Duration::hours(30)
+        ),
+    ]);
+    update(&mut app, &keymap, Msg::Answer(Reply::History, Ok(list)));
+    snapshot_sizes(&mut app, &keymap, "push_history", |_| {});
+    press(&mut app, &keymap, "\u{1b}");
+    assert!(app.history.is_none());
+}

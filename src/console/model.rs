@@ -123,6 +123,13 @@ impl FleetModel {
         }
     }
 
+    /// A device's row, by tenant and id.
+    pub fn find(&self, tenant: &Id, device: &Id) -> Option<&DeviceRow> {
+        self.index
+            .get(&(tenant.clone(), device.clone()))
+            .and_then(|&i| self.rows.get(i))
+    }
+
     /// Sets the text filter (case-insensitive substring).
     pub fn set_filter(&mut self, text: &str) {
         let t = text.to_lowercase();

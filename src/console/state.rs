@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use super::model::FleetModel;
 use crate::domain::Id;
 use crate::domain::incident::Incident;
+use crate::domain::push::Push;
 use crate::settings::keymap::Key;
 
 /// Where typed keys go.
@@ -15,6 +16,16 @@ pub enum Mode {
     Normal,
     /// Typing into the filter line.
     Filter,
+    /// The push editor has the keys.
+    Push,
+}
+
+/// The push history of one device, as an overlay.
+#[derive(Debug, Clone)]
+pub struct History {
+    pub device: Id,
+    pub name: String,
+    pub pushes: Vec<Push>,
 }
 
 /// Link to the worker, as the status bar shows it.
@@ -63,6 +74,16 @@ pub struct App {
     /// What the console looks at: a tenant id or "all tenants".
     pub scope: String,
     pub user: String,
+    /// The api scope: a tenant id or `_all`.
+    pub api_scope: String,
+    /// Pushes this console knows of (open ones at start, then every push
+    /// event), by push id.
+    pub pushes: std::collections::BTreeMap<Id, Push>,
+    /// The push being prepared.
+    pub editor: Option<Box<super::push::Draft>>,
+    pub history: Option<History>,
+    /// Default revert window of pushes made here, in seconds.
+    pub push_window_s: u32,
     pub quit: bool,
 }
 
@@ -87,6 +108,11 @@ impl App {
             events_seq: 0,
             scope: scope.to_string(),
             user: user.to_string(),
+            api_scope: crate::bus::subject::ALL_TENANTS.to_string(),
+            pushes: std::collections::BTreeMap::new(),
+            editor: None,
+            history: None,
+            push_window_s: 300,
             quit: false,
         }
     }
@@ -114,6 +140,18 @@ impl App {
         while self.toasts.len() > 20 {
             self.toasts.pop_front();
         }
+    }
+
+    /// The selected device's row.
+    pub fn selected_row(&self) -> Option<&crate::domain::model::DeviceRow> {
+        self.fleet.get(self.selected)
+    }
+
+    /// The applied push to act on: the selected device's, else the one
+    /// whose window closes first.
+    pub fn urgent_push(&self) -> Option<&Push> {
+        let dev = self.selected_row().map(|r| (&r.tenant, &r.id));
+        super::push::most_urgent(self.pushes.values(), dev)
     }
 
     /// Keeps the selection inside the view and visible.

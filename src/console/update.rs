@@ -11,7 +11,7 @@ use super::state::{App, Connection, Mode};
 use crate::bus::event::{Event, EventBody};
 use crate::domain::device::DeviceStatus;
 use crate::settings::keymap::{Action, Key, KeyMap, Lookup};
-use crate::worker::api::Snapshot;
+use crate::worker::api::{ApiError, Snapshot};
 
 /// Something that happened.
 #[derive(Debug)]
@@ -26,12 +26,37 @@ pub enum Msg {
     Disconnected(String),
     /// The clock ticked.
     Tick(DateTime<Utc>),
+    /// The worker's answer to an api call.
+    Answer(Reply, Result<serde_json::Value, ApiError>),
+}
+
+/// What an api answer is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// The device's configuration, for the editor.
+    Config,
+    /// A push was created.
+    Created,
+    /// A confirm or revert was asked for.
+    Action(&'static str),
+    /// The pushes in progress (at connection).
+    OpenPushes,
+    /// A device's push history.
+    History,
 }
 
 /// IO the run loop performs for `update`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Quit,
+    /// Call an api verb on `scope` and hand the answer back as
+    /// [`Msg::Answer`].
+    Call {
+        scope: String,
+        verb: &'static str,
+        body: serde_json::Value,
+        reply: Reply,
+    },
 }
 
 /// Applies one message.
@@ -56,7 +81,12 @@ pub fn update(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
             app.connection = Connection::Live;
             app.fleet.refresh();
             app.clamp();
-            Vec::new()
+            vec![Effect::Call {
+                scope: app.api_scope.clone(),
+                verb: "push_list",
+                body: serde_json::json!({ "open_only": true, "limit": 1000 }),
+                reply: Reply::OpenPushes,
+            }]
         }
         Msg::Event(seq, e) => {
             if seq <= app.events_seq {
@@ -73,7 +103,8 @@ pub fn update(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
                 EventBody::Incident(i) => {
                     app.incidents.insert((i.tenant.clone(), i.id.clone()), i);
                 }
-                EventBody::Alert(_) | EventBody::Link(_) | EventBody::Push(_) => {}
+                EventBody::Push(p) => super::push_flow::on_push(app, p),
+                EventBody::Alert(_) | EventBody::Link(_) => {}
             }
             Vec::new()
         }
@@ -82,6 +113,7 @@ pub fn update(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
             app.notify(format!("connection lost: {why}"), true, 5);
             Vec::new()
         }
+        Msg::Answer(reply, answer) => super::push_flow::on_answer(app, reply, answer),
         Msg::Tick(now) => {
             app.now = now;
             app.fleet.refresh();
@@ -94,6 +126,9 @@ pub fn update(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
 fn on_key(app: &mut App, keymap: &KeyMap, k: KeyEvent) -> Vec<Effect> {
     if app.mode == Mode::Filter {
         return on_filter_key(app, k);
+    }
+    if app.mode == Mode::Push {
+        return super::push_flow::on_editor_key(app, k);
     }
     let key = Key::from_event(&k);
     match keymap.lookup(&app.pending, key) {
@@ -169,6 +204,8 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
         Action::Clear => {
             if app.help {
                 app.help = false;
+            } else if app.history.is_some() {
+                app.history = None;
             } else {
                 app.filter_input.clear();
                 app.fleet.set_filter("");
@@ -200,6 +237,10 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
             app.selected = 0;
         }
         Action::Help => app.help = !app.help,
+        Action::PushEdit => return super::push_flow::open_editor(app),
+        Action::PushConfirm => return super::push_flow::act_on_urgent(app, "confirm"),
+        Action::PushRevert => return super::push_flow::act_on_urgent(app, "revert"),
+        Action::PushHistory => return super::push_flow::open_history(app),
         Action::None => {}
     }
     app.clamp();

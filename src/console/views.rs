@@ -3,6 +3,7 @@
 mod fleet;
 mod frame;
 mod help;
+mod push;
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
@@ -40,6 +41,12 @@ pub fn draw(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>) {
     frame::header(app, ui, f, header);
     fleet::table(app, ui, f, body);
     frame::footer(app, ui, f, footer);
+    if let Some(h) = &app.history {
+        push::history(app, h, ui, f, body);
+    }
+    if let Some(d) = &app.editor {
+        push::editor(d, ui, f, body);
+    }
     if app.help {
         help::overlay(ui, f, body);
     }

@@ -28,6 +28,15 @@ pub enum Action {
     SortReverse,
     StatusNext,
     Help,
+    /// Open the push editor on the selected device.
+    PushEdit,
+    /// Confirm the push awaiting confirmation (the selected device's, else
+    /// the one whose window closes first).
+    PushConfirm,
+    /// Revert that push now.
+    PushRevert,
+    /// Show the selected device's push history.
+    PushHistory,
     /// Unbinds a key in a user patch.
     None,
 }

@@ -7,8 +7,10 @@ use ratatui::widgets::Paragraph;
 
 use super::{Ui, thousands};
 use crate::console::state::{App, Connection, Mode};
+use crate::domain::push::PushState;
 use crate::settings::keymap::Action;
 use crate::settings::theme::Meaning;
+use ratatui::style::Modifier;
 
 pub(super) fn header(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     let t = ui.theme;
@@ -53,9 +55,69 @@ pub(super) fn header(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     f.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);
 }
 
+/// The countdown of the push whose window closes first: on every view,
+/// for as long as any push awaits confirmation.
+fn countdown(app: &App, ui: &Ui<'_>) -> Vec<Span<'static>> {
+    let t = ui.theme;
+    let applied = app
+        .pushes
+        .values()
+        .filter(|p| matches!(p.state, PushState::Applied { .. }))
+        .count();
+    let Some(p) = app.urgent_push() else {
+        return Vec::new();
+    };
+    let left = p.remaining_s(app.now).unwrap_or(0);
+    let name = app
+        .fleet
+        .find(&p.tenant, &p.device)
+        .map_or_else(|| p.device.to_string(), |r| r.name.to_string());
+    let more = if applied > 1 {
+        format!(" +{}", applied - 1)
+    } else {
+        String::new()
+    };
+    let mut spans = vec![Span::styled(
+        format!(
+            " ⏳ {name} reverts in {}:{:02}{more} ",
+            left / 60,
+            left % 60
+        ),
+        t.style(Meaning::Warning).add_modifier(Modifier::REVERSED),
+    )];
+    for (action, label) in [
+        (Action::PushConfirm, "confirm"),
+        (Action::PushRevert, "revert"),
+    ] {
+        if let Some(k) = ui.keymap.key_for(action) {
+            spans.push(Span::styled(format!(" {k}"), t.style(Meaning::KeyHint)));
+            spans.push(Span::styled(
+                format!(" {label} "),
+                t.style(Meaning::StatusBar),
+            ));
+        }
+    }
+    spans
+}
+
 pub(super) fn footer(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     let t = ui.theme;
-    let line = if app.mode == Mode::Filter {
+    let mut line = rest(app, ui);
+    let pending = countdown(app, ui);
+    if !pending.is_empty() {
+        let mut spans = pending;
+        spans.extend(line.spans);
+        line = Line::from(spans);
+    }
+    f.render_widget(
+        Paragraph::new(line).style(t.style(Meaning::StatusBar)),
+        area,
+    );
+}
+
+fn rest(app: &App, ui: &Ui<'_>) -> Line<'static> {
+    let t = ui.theme;
+    if app.mode == Mode::Filter {
         Line::from(vec![
             Span::styled("/", t.style(Meaning::Filter)),
             Span::styled(app.filter_input.clone(), t.style(Meaning::Filter)),
@@ -102,9 +164,5 @@ pub(super) fn footer(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
         }
         spans.push(Span::styled(info, t.style(Meaning::Muted)));
         Line::from(spans)
-    };
-    f.render_widget(
-        Paragraph::new(line).style(t.style(Meaning::StatusBar)),
-        area,
-    );
+    }
 }

@@ -1,0 +1,319 @@
+//! The push editor's state and keys: edit the device's configuration, see
+//! the unified diff, give a reason, and confirm by typing the device's name.
+//! Pure: sending is an effect the run loop performs.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui_textarea::TextArea;
+
+use crate::domain::Id;
+use crate::domain::push::{Push, PushState};
+
+/// Where the editor is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Waiting for the device's configuration.
+    Loading,
+    /// Editing.
+    Edit,
+    /// The diff, the reason and the typed confirmation.
+    Review,
+    /// Sent; waiting for the worker's answer.
+    Sending,
+}
+
+/// The field typed into on the review step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Reason,
+    Confirm,
+}
+
+/// A push being prepared.
+pub struct Draft {
+    pub tenant: Id,
+    pub device: Id,
+    pub name: String,
+    /// The configuration as the device last reported it.
+    pub previous: String,
+    pub editor: TextArea<'static>,
+    pub step: Step,
+    pub reason: String,
+    /// What the analyst typed to confirm (must equal `name` or the id).
+    pub typed: String,
+    pub focus: Field,
+    pub window_s: u32,
+    /// Why the last attempt was refused (shown on the review step).
+    pub error: Option<String>,
+}
+
+impl std::fmt::Debug for Draft {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Draft")
+            .field("device", &self.device)
+            .field("step", &self.step)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One line of a unified diff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiffLine {
+    Hunk(String),
+    Same(String),
+    Added(String),
+    Removed(String),
+}
+
+/// The unified diff of `old` → `new` (three lines of context).
+pub fn diff(old: &str, new: &str) -> Vec<DiffLine> {
+    let d = similar::TextDiff::from_lines(old, new);
+    let mut out = Vec::new();
+    for group in d.grouped_ops(3) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            continue;
+        };
+        let (o, n) = (first.old_range().start, first.new_range().start);
+        let (oe, ne) = (last.old_range().end, last.new_range().end);
+        out.push(DiffLine::Hunk(format!(
+            "@@ -{},{} +{},{} @@",
+            o + 1,
+            oe - o,
+            n + 1,
+            ne - n
+        )));
+        for op in &group {
+            for change in d.iter_changes(op) {
+                let text = change.value().trim_end_matches(['\n', '\r']).to_string();
+                out.push(match change.tag() {
+                    similar::ChangeTag::Equal => DiffLine::Same(text),
+                    similar::ChangeTag::Insert => DiffLine::Added(text),
+                    similar::ChangeTag::Delete => DiffLine::Removed(text),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// What a key did to the draft.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Nothing,
+    /// Close the editor without sending.
+    Cancel,
+    /// Send the push.
+    Send,
+    /// The run loop should quit (ctrl-c).
+    Quit,
+}
+
+impl Draft {
+    /// A draft for a device, waiting for its configuration.
+    pub fn new(tenant: Id, device: Id, name: String, window_s: u32) -> Self {
+        Self {
+            tenant,
+            device,
+            name,
+            previous: String::new(),
+            editor: TextArea::default(),
+            step: Step::Loading,
+            reason: String::new(),
+            typed: String::new(),
+            focus: Field::Reason,
+            window_s,
+            error: None,
+        }
+    }
+
+    /// The configuration arrived (`None`: the device never reported one).
+    pub fn loaded(&mut self, config: Option<String>) {
+        self.previous = config.unwrap_or_default();
+        self.editor = TextArea::new(self.previous.lines().map(String::from).collect());
+        self.step = Step::Edit;
+    }
+
+    /// The edited configuration, as it will be sent.
+    pub fn body(&self) -> String {
+        let mut s = self.editor.lines().join("\n");
+        if !s.is_empty() {
+            s.push('\n');
+        }
+        s
+    }
+
+    /// True when the body differs from what the device runs.
+    pub fn changed(&self) -> bool {
+        self.body().trim_end() != self.previous.trim_end()
+    }
+
+    /// True when everything the review asks for is there.
+    pub fn ready(&self) -> bool {
+        let t = self.typed.trim();
+        !self.reason.trim().is_empty() && (t == self.name || t == self.device.as_str())
+    }
+
+    /// Handles a key.
+    pub fn key(&mut self, k: KeyEvent) -> Outcome {
+        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && k.code == KeyCode::Char('c') {
+            return Outcome::Quit;
+        }
+        match self.step {
+            Step::Loading | Step::Sending => {
+                if k.code == KeyCode::Esc {
+                    return Outcome::Cancel;
+                }
+            }
+            Step::Edit => match k.code {
+                KeyCode::Esc => return Outcome::Cancel,
+                KeyCode::Char('s') if ctrl => {
+                    if self.changed() {
+                        self.step = Step::Review;
+                        self.focus = Field::Reason;
+                        self.error = None;
+                    } else {
+                        self.error = Some("nothing changed".into());
+                    }
+                }
+                _ => {
+                    self.error = None;
+                    self.editor.input(k);
+                }
+            },
+            Step::Review => {
+                let field = match self.focus {
+                    Field::Reason => &mut self.reason,
+                    Field::Confirm => &mut self.typed,
+                };
+                match k.code {
+                    KeyCode::Esc => self.step = Step::Edit,
+                    KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => {
+                        self.focus = match self.focus {
+                            Field::Reason => Field::Confirm,
+                            Field::Confirm => Field::Reason,
+                        }
+                    }
+                    KeyCode::Enter if self.focus == Field::Reason => self.focus = Field::Confirm,
+                    KeyCode::Enter => {
+                        if self.ready() {
+                            self.step = Step::Sending;
+                            return Outcome::Send;
+                        }
+                        self.error = Some(if self.reason.trim().is_empty() {
+                            "a reason is required".into()
+                        } else {
+                            format!("type {} to confirm", self.name)
+                        });
+                    }
+                    KeyCode::Backspace => {
+                        field.pop();
+                        self.error = None;
+                    }
+                    KeyCode::Char('u') if ctrl => field.clear(),
+                    KeyCode::Char(c) if !ctrl && field.chars().count() < 200 => {
+                        field.push(c);
+                        self.error = None;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Outcome::Nothing
+    }
+
+    /// The worker refused the push: back to the review with its reason.
+    pub fn refused(&mut self, why: String) {
+        self.step = Step::Review;
+        self.error = Some(why);
+    }
+}
+
+/// The push whose window closes first among the applied ones, preferring
+/// the given device's.
+pub fn most_urgent<'a>(
+    pushes: impl Iterator<Item = &'a Push>,
+    device: Option<(&Id, &Id)>,
+) -> Option<&'a Push> {
+    let applied: Vec<&Push> = pushes
+        .filter(|p| matches!(p.state, PushState::Applied { .. }))
+        .collect();
+    if let Some((t, d)) = device
+        && let Some(p) = applied.iter().find(|p| &p.tenant == t && &p.device == d)
+    {
+        return Some(p);
+    }
+    applied.into_iter().min_by_key(|p| match p.state {
+        PushState::Applied { deadline } => deadline,
+        _ => p.created,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    fn ctrl(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
+    }
+
+    fn id(s: &str) -> Id {
+        Id::parse(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn diff_is_unified_with_context() {
+        let old = "a\nb\nc\nd\ne\nf\ng\nh\n";
+        let new = "a\nb\nc\nd\nE\nf\ng\nh\ni\n";
+        let d = diff(old, new);
+        assert_eq!(d[0], DiffLine::Hunk("@@ -2,7 +2,8 @@".into()));
+        assert!(d.contains(&DiffLine::Removed("e".into())));
+        assert!(d.contains(&DiffLine::Added("E".into())));
+        assert!(d.contains(&DiffLine::Added("i".into())));
+        assert!(diff(old, old).is_empty());
+    }
+
+    #[test]
+    fn edit_review_and_typed_confirmation() {
+        let mut d = Draft::new(id("acme"), id("rtr-1"), "edge router".into(), 300);
+        d.loaded(Some("mtu 1500\n".into()));
+        assert_eq!(d.key(ctrl('s')), Outcome::Nothing);
+        assert_eq!(d.error.as_deref(), Some("nothing changed"));
+        d.key(key(KeyCode::End));
+        for c in "0".chars() {
+            d.key(key(KeyCode::Char(c)));
+        }
+        assert_eq!(d.body(), "mtu 15000\n");
+        d.key(ctrl('s'));
+        assert_eq!(d.step, Step::Review);
+        // Enter with no reason moves on; the confirmation must match.
+        d.key(key(KeyCode::Enter));
+        assert_eq!(d.focus, Field::Confirm);
+        assert_eq!(d.key(key(KeyCode::Enter)), Outcome::Nothing);
+        assert_eq!(d.error.as_deref(), Some("a reason is required"));
+        d.key(key(KeyCode::Tab));
+        for c in "jumbo".chars() {
+            d.key(key(KeyCode::Char(c)));
+        }
+        d.key(key(KeyCode::Tab));
+        for c in "edge".chars() {
+            d.key(key(KeyCode::Char(c)));
+        }
+        assert_eq!(d.key(key(KeyCode::Enter)), Outcome::Nothing);
+        assert_eq!(d.error.as_deref(), Some("type edge router to confirm"));
+        for c in " router".chars() {
+            d.key(key(KeyCode::Char(c)));
+        }
+        assert_eq!(d.key(key(KeyCode::Enter)), Outcome::Send);
+        assert_eq!(d.step, Step::Sending);
+        d.refused("conflict: busy".into());
+        assert_eq!(d.step, Step::Review);
+        assert_eq!(d.key(key(KeyCode::Esc)), Outcome::Nothing);
+        assert_eq!(d.step, Step::Edit);
+        assert_eq!(d.key(key(KeyCode::Esc)), Outcome::Cancel);
+        assert_eq!(d.key(ctrl('c')), Outcome::Quit);
+    }
+}

@@ -1,0 +1,241 @@
+//! The console's side of config pushes: opening the editor, sending,
+//! confirming and reverting, the history overlay, and following push
+//! events and the worker's answers. Pure, like `update`: IO is returned as
+//! effects.
+
+use ratatui::crossterm::event::KeyEvent;
+use serde_json::{Value, json};
+
+use super::push::{Draft, Outcome};
+use super::state::{App, History, Mode};
+use super::update::{Effect, Reply};
+use crate::domain::push::{Push, PushState};
+use crate::worker::api::ApiError;
+
+fn call(scope: &crate::domain::Id, verb: &'static str, body: Value, reply: Reply) -> Effect {
+    Effect::Call {
+        scope: scope.to_string(),
+        verb,
+        body,
+        reply,
+    }
+}
+
+/// `p`: the editor on the selected device, once its configuration arrives.
+pub fn open_editor(app: &mut App) -> Vec<Effect> {
+    let Some(row) = app.selected_row() else {
+        app.notify("no device selected", true, 4);
+        return Vec::new();
+    };
+    let draft = Draft::new(
+        row.tenant.clone(),
+        row.id.clone(),
+        row.name.to_string(),
+        app.push_window_s,
+    );
+    let effect = call(
+        &row.tenant,
+        "config_latest",
+        json!({ "device": row.id }),
+        Reply::Config,
+    );
+    app.editor = Some(Box::new(draft));
+    app.mode = Mode::Push;
+    app.help = false;
+    vec![effect]
+}
+
+/// Keys while the editor is open.
+pub fn on_editor_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
+    let Some(d) = app.editor.as_mut() else {
+        app.mode = Mode::Normal;
+        return Vec::new();
+    };
+    match d.key(k) {
+        Outcome::Nothing => Vec::new(),
+        Outcome::Quit => {
+            app.quit = true;
+            vec![Effect::Quit]
+        }
+        Outcome::Cancel => {
+            app.editor = None;
+            app.mode = Mode::Normal;
+            app.notify("push cancelled: nothing was sent", false, 4);
+            Vec::new()
+        }
+        Outcome::Send => {
+            let body = json!({
+                "device": d.device,
+                "body": d.body(),
+                "previous": d.previous,
+                "reason": d.reason.trim(),
+                "window_s": d.window_s,
+                "actor": app.user,
+            });
+            vec![call(&d.tenant, "push_create", body, Reply::Created)]
+        }
+    }
+}
+
+/// `C` / `R`: confirm or revert the urgent push.
+pub fn act_on_urgent(app: &mut App, what: &'static str) -> Vec<Effect> {
+    let Some(p) = app.urgent_push() else {
+        app.notify("no push awaits confirmation", true, 4);
+        return Vec::new();
+    };
+    let verb = if what == "confirm" {
+        "push_confirm"
+    } else {
+        "push_revert"
+    };
+    let body = json!({ "push": p.id, "actor": app.user });
+    vec![call(&p.tenant, verb, body, Reply::Action(what))]
+}
+
+/// `H`: the selected device's push history.
+pub fn open_history(app: &mut App) -> Vec<Effect> {
+    let Some(row) = app.selected_row() else {
+        return Vec::new();
+    };
+    let effect = call(
+        &row.tenant,
+        "push_list",
+        json!({ "device": row.id, "limit": 50 }),
+        Reply::History,
+    );
+    app.history = Some(History {
+        device: row.id.clone(),
+        name: row.name.to_string(),
+        pushes: Vec::new(),
+    });
+    vec![effect]
+}
+
+fn device_name(app: &App, p: &Push) -> String {
+    app.fleet
+        .find(&p.tenant, &p.device)
+        .map_or_else(|| p.device.to_string(), |r| r.name.to_string())
+}
+
+/// A push event: keep it, and say so when it reaches an outcome.
+pub fn on_push(app: &mut App, p: Push) {
+    let known = app.pushes.get(&p.id).map(|old| old.state);
+    if known != Some(p.state) {
+        let name = device_name(app, &p);
+        let (text, error) = match p.state {
+            PushState::Applied { .. } => (
+                format!(
+                    "{name}: push applied; confirm within {}s or it reverts",
+                    p.remaining_s(app.now).unwrap_or(0)
+                ),
+                false,
+            ),
+            PushState::Confirmed => (format!("{name}: push confirmed"), false),
+            PushState::Reverted { reason } => (
+                format!("{name}: push reverted ({reason:?})").to_lowercase(),
+                true,
+            ),
+            PushState::Failed => (
+                format!(
+                    "{name}: push failed: {}",
+                    p.detail.as_ref().map_or("", |d| d.as_str())
+                ),
+                true,
+            ),
+            PushState::Rejected => (
+                format!(
+                    "{name}: push rejected: {}",
+                    p.detail.as_ref().map_or("", |d| d.as_str())
+                ),
+                true,
+            ),
+            PushState::Draft | PushState::Sent => (String::new(), false),
+        };
+        if !text.is_empty() {
+            app.notify(text, error, 8);
+        }
+    }
+    if let Some(h) = app.history.as_mut()
+        && h.device == p.device
+    {
+        match h.pushes.iter_mut().find(|x| x.id == p.id) {
+            Some(x) => *x = p.clone(),
+            None => h.pushes.insert(0, p.clone()),
+        }
+    }
+    app.pushes.insert(p.id.clone(), p);
+    // Finished pushes are kept for a while for the toasts, not for ever.
+    if app.pushes.len() > 500 {
+        let done: Vec<_> = app
+            .pushes
+            .iter()
+            .filter(|(_, p)| p.state.is_final())
+            .map(|(k, _)| k.clone())
+            .take(app.pushes.len() - 500)
+            .collect();
+        for k in done {
+            app.pushes.remove(&k);
+        }
+    }
+}
+
+fn pushes(v: Value) -> Vec<Push> {
+    serde_json::from_value(v).unwrap_or_default()
+}
+
+/// The worker answered.
+pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) -> Vec<Effect> {
+    match (reply, answer) {
+        (Reply::Config, Ok(v)) => {
+            if let Some(d) = app.editor.as_mut() {
+                let body = v.get("body").and_then(Value::as_str).map(String::from);
+                d.loaded(body);
+            }
+        }
+        (Reply::Config, Err(e)) => {
+            app.editor = None;
+            app.mode = Mode::Normal;
+            app.notify(format!("configuration not read: {}", e.message), true, 8);
+        }
+        (Reply::Created, Ok(v)) => {
+            if let Ok(p) = serde_json::from_value::<Push>(v) {
+                let name = device_name(app, &p);
+                app.notify(
+                    format!("{name}: push sent; waiting for the device"),
+                    false,
+                    6,
+                );
+                app.pushes.insert(p.id.clone(), p);
+            }
+            app.editor = None;
+            app.mode = Mode::Normal;
+        }
+        (Reply::Created, Err(e)) => match app.editor.as_mut() {
+            Some(d) => d.refused(format!("{}: {}", e.code, e.message)),
+            None => app.notify(format!("push refused: {}", e.message), true, 8),
+        },
+        (Reply::Action(what), Ok(v)) => {
+            if let Ok(p) = serde_json::from_value::<Push>(v) {
+                let name = device_name(app, &p);
+                app.notify(format!("{name}: {what} sent"), false, 5);
+            }
+        }
+        (Reply::Action(what), Err(e)) => {
+            app.notify(format!("{what} refused: {}", e.message), true, 8);
+        }
+        (Reply::OpenPushes, Ok(v)) => {
+            for p in pushes(v) {
+                app.pushes.insert(p.id.clone(), p);
+            }
+        }
+        (Reply::History, Ok(v)) => {
+            if let Some(h) = app.history.as_mut() {
+                h.pushes = pushes(v);
+            }
+        }
+        (Reply::OpenPushes | Reply::History, Err(e)) => {
+            app.notify(format!("pushes not read: {}", e.message), true, 6);
+        }
+    }
+    Vec::new()
+}
