@@ -140,3 +140,143 @@ fn demo_shows_a_live_fleet_and_quits_cleanly() {
         "never waits on a cursor-position query"
     );
 }
+
+/// `vigie demo` in a pseudo-terminal, with its screen model.
+struct Demo {
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    rx: mpsc::Receiver<Vec<u8>>,
+    parser: vt100::Parser,
+    all: Vec<u8>,
+    _master: Box<dyn portable_pty::MasterPty + Send>,
+    _dir: tempfile::TempDir,
+}
+
+impl Demo {
+    fn start(args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 40,
+                cols: 120,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_vigie"));
+        cmd.args(["demo", "--fresh", "--db"]);
+        cmd.arg(dir.path().join("demo.db"));
+        cmd.args(args);
+        cmd.env("VIGIE_CONFIG_DIR", dir.path());
+        cmd.env("VIGIE_DATA_DIR", dir.path());
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("USER", "pty-analyst");
+        cmd.cwd(dir.path());
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        let writer = pair.master.take_writer().unwrap();
+        Self {
+            child,
+            writer,
+            rx,
+            parser: vt100::Parser::new(40, 120, 0),
+            all: Vec::new(),
+            _master: pair.master,
+            _dir: dir,
+        }
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).unwrap();
+        self.writer.flush().unwrap();
+        pump(&self.rx, &mut self.parser, &mut self.all, Duration::from_millis(150));
+    }
+
+    /// Waits until `ok` holds for the screen's text.
+    fn wait_for(&mut self, what: &str, within: Duration, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            pump(&self.rx, &mut self.parser, &mut self.all, Duration::from_millis(150));
+            let screen = self.parser.screen().contents();
+            if ok(&screen) {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "{what}: not seen within {within:?}:\n{screen}");
+        }
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// The push flow end to end from the keyboard: the simulated agent of a
+/// device that accepts its first configuration applies it, the countdown
+/// shows, `C` confirms, `H` shows the history.
+#[test]
+fn demo_push_edit_send_confirm_from_the_keyboard() {
+    let plan = vigie::sim::plan(5, 300);
+    let device = plan
+        .inventory
+        .devices
+        .iter()
+        .filter(|d| d.kind == vigie::domain::model::DeviceKind::Router)
+        .find(|d| vigie::sim::agents::behaviour(&d.id, 0) == vigie::sim::agents::Behaviour::Accept)
+        .expect("a router that accepts its first push");
+    let name = device.name.to_string();
+    let mut demo = Demo::start(&["--devices", "300", "--seed", "5"]);
+    demo.wait_for("live fleet", Duration::from_secs(60), |s| {
+        s.contains("● live") && s.matches("▲ online").count() >= 5
+    });
+    demo.send(format!("/{name}\r").as_bytes());
+    demo.wait_for("the device alone", Duration::from_secs(10), |s| {
+        s.contains("1 of 300")
+    });
+    demo.send(b"p");
+    demo.wait_for("the editor", Duration::from_secs(10), |s| {
+        s.contains(&format!("push to {name}")) && s.contains("ctrl-s")
+    });
+    demo.send(b"# changed from the pty test\r");
+    demo.send(b"\x13");
+    demo.wait_for("the review", Duration::from_secs(5), |s| {
+        s.contains("+# changed from the pty test") && s.contains("reason:")
+    });
+    demo.send(b"pty test change\r");
+    demo.send(name.as_bytes());
+    demo.send(b"\r");
+    let s = demo.wait_for("the countdown", Duration::from_secs(20), |s| {
+        s.contains(&format!("{name} reverts in"))
+    });
+    assert!(s.contains("C confirm"), "{s}");
+    demo.send(b"C");
+    demo.wait_for("the confirmation", Duration::from_secs(20), |s| {
+        s.contains("push confirmed") && !s.contains("reverts in")
+    });
+    demo.send(b"H");
+    demo.wait_for("the history", Duration::from_secs(10), |s| {
+        s.contains(&format!("pushes to {name}"))
+            && s.contains("confirmed")
+            && s.contains("pty-analyst")
+            && s.contains("pty test change")
+    });
+    // Esc and q apart: together they read as alt-q.
+    demo.send(b"\x1b");
+    demo.send(b"q");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while demo.child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "vigie did not exit after q");
+        pump(&demo.rx, &mut demo.parser, &mut demo.all, Duration::from_millis(100));
+    }
+}
