@@ -27,8 +27,10 @@ use super::{
 /// never asks for more.
 pub const MAX_ACK_PENDING: i64 = 100_000;
 
-/// Bound on a no-wait pull, should the server keep it open.
-const PULL_EXPIRES: Duration = Duration::from_secs(5);
+/// Bound on a no-wait pull. nats-server 2.9 holds a no-wait pull open until
+/// it expires when nothing at all is pending, so the consumer only sends
+/// one when messages are known to wait (see `NatsConsumer::more`).
+const PULL_EXPIRES: Duration = Duration::from_secs(1);
 
 /// How long JetStream remembers a message id to drop repeats.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
@@ -263,11 +265,14 @@ impl Bus for NatsBus {
                 .await
                 .map_err(backend)?,
         };
+        let info = consumer.cached_info();
+        let more = info.num_pending > 0 || info.num_ack_pending > 0;
         Ok(Box::new(NatsConsumer {
             consumer,
             client: self.client.clone(),
             stream: s,
             advisories,
+            more,
         }))
     }
 
@@ -346,6 +351,9 @@ struct NatsConsumer {
     client: Client,
     stream: jetstream::stream::Stream,
     advisories: async_nats::Subscriber,
+    /// More messages are known to wait: the last one delivered said others
+    /// were pending after it, or was a redelivery (they come in groups).
+    more: bool,
 }
 
 /// The part of a max-deliveries advisory the worker needs.
@@ -355,11 +363,13 @@ struct MaxDeliveries {
     deliveries: u64,
 }
 
-fn delivery(m: jetstream::Message) -> Result<Delivery, BusError> {
+/// A delivery, and whether more messages wait after it.
+fn delivery(m: jetstream::Message) -> Result<(Delivery, bool), BusError> {
     let info = m.info().map_err(backend)?;
     let (seq, delivered) = (info.stream_sequence, info.delivered);
+    let more = info.pending > 0 || delivered > 1;
     let reply = m.reply.as_ref().map(|r| r.to_string());
-    Ok(Delivery {
+    let d = Delivery {
         subject: m.subject.to_string(),
         payload: m.payload.clone(),
         delivered: u32::try_from(delivered).unwrap_or(u32::MAX),
@@ -367,11 +377,16 @@ fn delivery(m: jetstream::Message) -> Result<Delivery, BusError> {
             stream_seq: seq,
             reply,
         },
-    })
+    };
+    Ok((d, more))
 }
 
 impl NatsConsumer {
-    async fn take(&self, max: usize, wait: Option<Duration>) -> Result<Vec<Delivery>, BusError> {
+    async fn take(
+        &mut self,
+        max: usize,
+        wait: Option<Duration>,
+    ) -> Result<Vec<Delivery>, BusError> {
         let mut out = Vec::new();
         if max == 0 {
             return Ok(out);
@@ -396,9 +411,13 @@ impl NatsConsumer {
                 .await
                 .map_err(backend)?,
         };
+        let mut more = false;
         while let Some(m) = batch.next().await {
-            out.push(delivery(m.map_err(backend)?)?);
+            let (d, after) = delivery(m.map_err(backend)?)?;
+            more = after;
+            out.push(d);
         }
+        self.more = more;
         Ok(out)
     }
 }
@@ -406,10 +425,14 @@ impl NatsConsumer {
 #[async_trait]
 impl Consumer for NatsConsumer {
     async fn fetch(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivery>, BusError> {
-        let mut out = self.take(max, None).await?;
+        let mut out = if self.more {
+            self.take(max, None).await?
+        } else {
+            Vec::new()
+        };
         if out.is_empty() {
             out = self.take(1, Some(wait)).await?;
-            if !out.is_empty() && max > 1 {
+            if self.more && max > 1 {
                 out.extend(self.take(max - 1, None).await?);
             }
         }
