@@ -181,8 +181,14 @@ pub enum Command {
         /// Take only partition K of the telemetry (scale-out: one worker per
         /// partition; the NATS server maps subjects to partitions, see
         /// docs/OPERATIONS.md). The durable consumer becomes CONSUMER-pK.
-        #[arg(long, value_name = "K")]
+        #[arg(long, value_name = "K", requires = "partitions")]
         partition: Option<u32>,
+        /// How many partitions the server's mapping makes (the N of
+        /// `{{partition(N,1,2)}}`): the worker tracks the devices of its
+        /// partition only.
+        #[arg(long, value_name = "N", requires = "partition",
+              value_parser = clap::value_parser!(u32).range(1..))]
+        partitions: Option<u32>,
         /// Deliveries after which a message is dead-lettered as max-deliveries.
         #[arg(long, value_name = "N", default_value_t = 10,
               value_parser = clap::value_parser!(u32).range(2..))]
@@ -525,6 +531,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             ready_lag,
             max_deliver,
             partition,
+            partitions,
             signing_key,
         }) => {
             crate::logging::json_to_stderr(&s.log.level);
@@ -549,13 +556,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     None
                 }
             };
-            let cfg = WorkerConfig {
+            let mut cfg = WorkerConfig {
                 consumer,
                 filter,
                 max_deliver,
                 signing_key,
                 ..worker_config(&s)
             };
+            if let (Some(k), Some(n)) = (partition, partitions) {
+                if k >= n {
+                    anyhow::bail!("--partition {k} is not below --partitions {n}");
+                }
+                cfg.policy.partition = Some((k, n));
+            }
             let ops = crate::headless::WorkerOps { listen, ready_lag };
             crate::headless::run_worker(&nats.url, &nats.auth(), &database, ops, cfg).await
         }

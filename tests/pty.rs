@@ -199,19 +199,32 @@ impl Demo {
     fn send(&mut self, bytes: &[u8]) {
         self.writer.write_all(bytes).unwrap();
         self.writer.flush().unwrap();
-        pump(&self.rx, &mut self.parser, &mut self.all, Duration::from_millis(150));
+        pump(
+            &self.rx,
+            &mut self.parser,
+            &mut self.all,
+            Duration::from_millis(150),
+        );
     }
 
     /// Waits until `ok` holds for the screen's text.
     fn wait_for(&mut self, what: &str, within: Duration, ok: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + within;
         loop {
-            pump(&self.rx, &mut self.parser, &mut self.all, Duration::from_millis(150));
+            pump(
+                &self.rx,
+                &mut self.parser,
+                &mut self.all,
+                Duration::from_millis(150),
+            );
             let screen = self.parser.screen().contents();
             if ok(&screen) {
                 return screen;
             }
-            assert!(Instant::now() < deadline, "{what}: not seen within {within:?}:\n{screen}");
+            assert!(
+                Instant::now() < deadline,
+                "{what}: not seen within {within:?}:\n{screen}"
+            );
         }
     }
 }
@@ -277,6 +290,11 @@ fn demo_push_edit_send_confirm_from_the_keyboard() {
     let deadline = Instant::now() + Duration::from_secs(15);
     while demo.child.try_wait().unwrap().is_none() {
         assert!(Instant::now() < deadline, "vigie did not exit after q");
-        pump(&demo.rx, &mut demo.parser, &mut demo.all, Duration::from_millis(100));
+        pump(
+            &demo.rx,
+            &mut demo.parser,
+            &mut demo.all,
+            Duration::from_millis(100),
+        );
     }
 }

@@ -353,13 +353,13 @@ async fn two_partitioned_workers_share_the_load_and_keep_device_order() {
         &nats.url(),
         &db.url(),
         "vigie-worker",
-        &["--partition", "0"],
+        &["--partition", "0", "--partitions", "2"],
     );
     let w1 = WorkerProc::spawn_with(
         &nats.url(),
         &db.url(),
         "vigie-worker",
-        &["--partition", "1"],
+        &["--partition", "1", "--partitions", "2"],
     );
     wait_stored(&store, samples, Duration::from_secs(180), &w0).await;
     let total = msgs.len() as u64;
@@ -378,9 +378,21 @@ async fn two_partitioned_workers_share_the_load_and_keep_device_order() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(stored(&store).await, samples);
     // Each device's last heartbeat is the newest one: its messages were
-    // applied in order by the one worker that owns its partition.
+    // applied in order by the one worker that owns its partition. Value
+    // changes (last seen, uptime) are written at most every live interval,
+    // and at idle by the next sweep: wait for that, then compare.
     let last = start + chrono::Duration::seconds(90);
-    let states = store.device_states(&Scope::All).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let states = loop {
+        let states = store.device_states(&Scope::All).await.unwrap();
+        let settled = states
+            .iter()
+            .all(|s| s.last_seen == Some(last) && s.uptime_s == Some(190));
+        if settled || Instant::now() >= deadline {
+            break states;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
     assert_eq!(states.len(), inv.devices.len());
     for s in &states {
         assert_eq!(s.last_seen, Some(last), "{} out of order", s.device);
@@ -395,4 +407,50 @@ async fn two_partitioned_workers_share_the_load_and_keep_device_order() {
             .is_empty(),
         "the CPU alerts opened incidents"
     );
+}
+
+/// The worker's own idea of a device's partition is the server's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partition_of_agrees_with_the_server_mapping() {
+    use vigie::bus::{ConsumerOptions, subject};
+    let Some(nats) = NatsServer::start_partitioned(7) else {
+        return;
+    };
+    let bus = NatsBus::connect(&nats.url()).await.unwrap();
+    let mut c = bus
+        .consumer(
+            Stream::Telemetry,
+            "probe",
+            "vigie.tel.*.*.*.*",
+            ConsumerOptions::default(),
+        )
+        .await
+        .unwrap();
+    let inv = vigie::sim::plan(3, 200).inventory;
+    for d in &inv.devices {
+        let s = format!("vigie.tel.{}.{}.log", d.tenant, d.id);
+        bus.publish(&s, &format!("p-{}", d.id), Bytes::from_static(b"x"))
+            .await
+            .unwrap();
+    }
+    let mut seen = 0;
+    while seen < inv.devices.len() {
+        let got = c.fetch(1_000, Duration::from_secs(2)).await.unwrap();
+        assert!(!got.is_empty(), "{seen} of {} delivered", inv.devices.len());
+        for m in got {
+            let t = subject::parse_telemetry(&m.subject).unwrap();
+            let k: u32 = m.subject.rsplit('.').next().unwrap().parse().unwrap();
+            let (tenant, device) = (
+                vigie::domain::Id::parse(t.tenant).unwrap(),
+                vigie::domain::Id::parse(t.device).unwrap(),
+            );
+            assert_eq!(
+                subject::partition_of(&tenant, &device, 7),
+                k,
+                "{}",
+                m.subject
+            );
+            seen += 1;
+        }
+    }
 }

@@ -74,6 +74,18 @@ pub fn partition_filter(k: u32) -> String {
     format!("vigie.tel.*.*.*.{k}")
 }
 
+/// The partition of `n` that the server's `{{partition(n,1,2)}}` mapping
+/// gives a device: FNV-1a (32 bits) of the tenant and device tokens
+/// written one after the other, modulo `n` (as nats-server computes it).
+pub fn partition_of(tenant: &Id, device: &Id, n: u32) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in tenant.as_str().bytes().chain(device.as_str().bytes()) {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h % n.max(1)
+}
+
 /// Splits `vigie.api.{scope}.{verb}`.
 pub fn parse_api(subject: &str) -> Option<(&str, &str)> {
     let mut it = subject.split('.');

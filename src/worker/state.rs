@@ -102,6 +102,10 @@ pub struct StatePolicy {
     /// Value-only changes (CPU, signal…) of one device are announced at most
     /// this often; status changes always at once.
     pub live_event_interval: Duration,
+    /// With scale-out, the partition this worker owns, as (k, n): it tracks
+    /// only the devices (and the links of the CPEs) in it, so that no other
+    /// worker's sweep overwrites their state.
+    pub partition: Option<(u32, u32)>,
 }
 
 impl Default for StatePolicy {
@@ -110,6 +114,7 @@ impl Default for StatePolicy {
             rules: rules::default_threshold_rules().into(),
             link: LinkPolicy::default(),
             live_event_interval: Duration::seconds(2),
+            partition: None,
         }
     }
 }
@@ -125,6 +130,9 @@ pub struct FleetState {
     /// Open incidents by dedup key.
     incidents: HashMap<String, Incident>,
     incident_seq: u64,
+    /// Devices of other partitions, taken over if their messages come here
+    /// all the same (a mapping that does not match `--partitions`).
+    others: HashMap<Key, DeviceEntry>,
 }
 
 fn alert_id(device: &Id, rule: &str) -> Id {
@@ -184,6 +192,17 @@ impl FleetState {
             };
             devices.insert(key, entry);
         }
+        let owns = |tenant: &Id, device: &Id| {
+            policy
+                .partition
+                .is_none_or(|(k, n)| crate::bus::subject::partition_of(tenant, device, n) == k)
+        };
+        let (devices, others): (HashMap<_, _>, HashMap<_, _>) =
+            devices.into_iter().partition(|((t, d), _)| owns(t, d));
+        let links: Vec<LinkRow> = links
+            .into_iter()
+            .filter(|l| owns(&l.tenant, &l.cpe))
+            .collect();
         let mut state = Self {
             policy,
             devices,
@@ -192,6 +211,7 @@ impl FleetState {
             alerts: HashMap::new(),
             incidents: HashMap::new(),
             incident_seq: 0,
+            others,
         };
         for l in links {
             let interval_s = state
@@ -242,6 +262,7 @@ impl FleetState {
     /// what `old` already knew (machines, trackers, unwritten changes) wins.
     pub fn adopt(&mut self, old: FleetState) {
         self.devices.extend(old.devices);
+        self.others.retain(|k, _| !self.devices.contains_key(k));
         let mut old_links: HashMap<(Id, Id, Id), LinkEntry> = HashMap::new();
         let mut slots: Vec<Option<LinkEntry>> = old.links.into_iter().map(Some).collect();
         for (key, i) in old.link_index {
@@ -330,6 +351,14 @@ impl FleetState {
             });
         }
         let key = (env.tenant.clone(), env.device.clone());
+        if let Some(entry) = self.others.remove(&key) {
+            tracing::warn!(
+                tenant = %env.tenant,
+                device = %env.device,
+                "a device of another partition reached this worker: taking it over (do --partitions and the server's mapping agree?)"
+            );
+            self.devices.insert(key.clone(), entry);
+        }
         let Some(dev) = self.devices.get_mut(&key) else {
             return Err(Refusal::UnknownDevice {
                 tenant: env.tenant.clone(),
