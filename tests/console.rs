@@ -498,3 +498,95 @@ fn push_history_overlay() {
     press(&mut app, &keymap, "\u{1b}");
     assert!(app.history.is_none());
 }
+
+/// Marked devices make a rollout: the editor opens on the first one's
+/// configuration, and the device count must be typed.
+#[test]
+fn marked_devices_make_a_rollout_confirmed_by_their_count() {
+    use vigie::console::update::Reply;
+    let (mut app, keymap) = app_with(rows(60), 24);
+    // Three devices of one customer, in the order they are marked.
+    let tenant = app.selected_row().unwrap().tenant.clone();
+    let mut picked = Vec::new();
+    while picked.len() < 3 {
+        let r = app.selected_row().unwrap().clone();
+        if r.tenant == tenant {
+            picked.push(r.id.clone());
+            press(&mut app, &keymap, " ");
+        } else {
+            press(&mut app, &keymap, "j");
+        }
+    }
+    snapshot_sizes(&mut app, &keymap, "fleet_marked", |s| {
+        assert!(s.contains("✓"), "{s}");
+    });
+    let e = press(&mut app, &keymap, "p");
+    assert_eq!(
+        calls(&e)[0].1["device"],
+        picked[0].as_str(),
+        "the canary's config"
+    );
+    update(
+        &mut app,
+        &keymap,
+        Msg::Answer(
+            Reply::Config,
+            Ok(serde_json::json!({ "ts": t0(), "format": "text", "body": "ntp 10.0.0.1\n" })),
+        ),
+    );
+    update(&mut app, &keymap, key(KeyCode::End));
+    press(&mut app, &keymap, "0");
+    update(&mut app, &keymap, ctrl('s'));
+    press(&mut app, &keymap, "ntp pool change\n");
+    let e = press(&mut app, &keymap, "2\n");
+    assert!(calls(&e).is_empty(), "the count must be right");
+    update(&mut app, &keymap, key(KeyCode::Backspace));
+    press(&mut app, &keymap, "3");
+    snapshot_sizes(&mut app, &keymap, "push_review_bulk", |s| {
+        assert!(s.contains("rollout to 3 devices"), "{s}");
+    });
+    let e = press(&mut app, &keymap, "\n");
+    let sent = calls(&e);
+    assert_eq!(sent[0].0, "rollout_create");
+    let devices: Vec<&str> = sent[0].1["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        devices,
+        picked.iter().map(|d| d.as_str()).collect::<Vec<_>>()
+    );
+    assert_eq!(sent[0].1["body"], "ntp 10.0.0.10\n");
+    let rollout = serde_json::json!({ "id": "rollout-1", "devices": picked });
+    update(&mut app, &keymap, Msg::Answer(Reply::Created, Ok(rollout)));
+    assert!(app.marks.is_empty() && app.editor.is_none());
+    // A wave's push applied: C confirms the rollout's wave.
+    let mut applied = push_json(
+        &app,
+        serde_json::json!({ "state": "applied", "deadline": t0() + Duration::seconds(60) }),
+        t0(),
+    );
+    applied["rollout"] = serde_json::json!("rollout-1");
+    push_event(&mut app, &keymap, 11, applied);
+    let e = press(&mut app, &keymap, "C");
+    assert_eq!(calls(&e)[0].0, "rollout_confirm");
+    assert_eq!(calls(&e)[0].1["rollout"], "rollout-1");
+}
+
+#[test]
+fn marks_across_customers_do_not_make_a_rollout() {
+    let (mut app, keymap) = app_with(rows(60), 24);
+    let first = app.selected_row().unwrap().tenant.clone();
+    press(&mut app, &keymap, " ");
+    while app.selected_row().unwrap().tenant == first {
+        press(&mut app, &keymap, "j");
+    }
+    press(&mut app, &keymap, " ");
+    let e = press(&mut app, &keymap, "p");
+    assert!(calls(&e).is_empty());
+    assert!(app.toast().unwrap().text.contains("several customers"));
+    press(&mut app, &keymap, "\u{1b}");
+    assert!(app.marks.is_empty(), "esc clears the marks");
+}

@@ -150,7 +150,10 @@ impl Rig {
             .await
             .unwrap();
         let d = got.first().expect("an order was published");
-        self.orders.ack(std::slice::from_ref(&d.token)).await.unwrap();
+        self.orders
+            .ack(std::slice::from_ref(&d.token))
+            .await
+            .unwrap();
         let signed: SignedOrder = serde_json::from_slice(&d.payload).unwrap();
         let o = signed.order.clone();
         verify(

@@ -31,8 +31,12 @@ pub enum Field {
 /// A push being prepared.
 pub struct Draft {
     pub tenant: Id,
+    /// The device whose configuration is edited (a rollout's canary).
     pub device: Id,
     pub name: String,
+    /// Every device the push goes to, in order; more than one makes a
+    /// rollout, confirmed by typing how many.
+    pub devices: Vec<Id>,
     /// The configuration as the device last reported it.
     pub previous: String,
     pub editor: TextArea<'static>,
@@ -112,6 +116,7 @@ impl Draft {
     pub fn new(tenant: Id, device: Id, name: String, window_s: u32) -> Self {
         Self {
             tenant,
+            devices: vec![device.clone()],
             device,
             name,
             previous: String::new(),
@@ -146,10 +151,38 @@ impl Draft {
         self.body().trim_end() != self.previous.trim_end()
     }
 
+    /// A rollout to several devices, edited from the first one's
+    /// configuration.
+    pub fn bulk(mut self, devices: Vec<Id>) -> Self {
+        if devices.len() > 1 {
+            self.devices = devices;
+        }
+        self
+    }
+
+    /// True for a rollout.
+    pub fn is_bulk(&self) -> bool {
+        self.devices.len() > 1
+    }
+
+    /// What must be typed to send: the device's name, or the device count.
+    pub fn expected(&self) -> String {
+        if self.is_bulk() {
+            self.devices.len().to_string()
+        } else {
+            self.name.clone()
+        }
+    }
+
     /// True when everything the review asks for is there.
     pub fn ready(&self) -> bool {
         let t = self.typed.trim();
-        !self.reason.trim().is_empty() && (t == self.name || t == self.device.as_str())
+        let typed_ok = if self.is_bulk() {
+            t == self.expected()
+        } else {
+            t == self.name || t == self.device.as_str()
+        };
+        !self.reason.trim().is_empty() && typed_ok
     }
 
     /// Handles a key.
@@ -202,7 +235,7 @@ impl Draft {
                         self.error = Some(if self.reason.trim().is_empty() {
                             "a reason is required".into()
                         } else {
-                            format!("type {} to confirm", self.name)
+                            format!("type {} to confirm", self.expected())
                         });
                     }
                     KeyCode::Backspace => {

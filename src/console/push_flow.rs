@@ -23,20 +23,40 @@ fn call(scope: &crate::domain::Id, verb: &'static str, body: Value, reply: Reply
 
 /// `p`: the editor on the selected device, once its configuration arrives.
 pub fn open_editor(app: &mut App) -> Vec<Effect> {
-    let Some(row) = app.selected_row() else {
-        app.notify("no device selected", true, 4);
-        return Vec::new();
+    // Marked devices make a rollout, edited from the first one's
+    // configuration; they must be one customer's.
+    let (tenant, device, name, devices) = if app.marks.is_empty() {
+        let Some(row) = app.selected_row() else {
+            app.notify("no device selected", true, 4);
+            return Vec::new();
+        };
+        (
+            row.tenant.clone(),
+            row.id.clone(),
+            row.name.to_string(),
+            Vec::new(),
+        )
+    } else {
+        let tenants: std::collections::BTreeSet<&crate::domain::Id> =
+            app.marks.iter().map(|(t, _)| t).collect();
+        if tenants.len() > 1 {
+            app.notify(
+                "the marked devices belong to several customers: a rollout is for one",
+                true,
+                6,
+            );
+            return Vec::new();
+        }
+        let devices: Vec<_> = app.marks.iter().map(|(_, d)| d.clone()).collect();
+        let (t, d) = app.marks[0].clone();
+        let name = format!("{} devices", devices.len());
+        (t, d, name, devices)
     };
-    let draft = Draft::new(
-        row.tenant.clone(),
-        row.id.clone(),
-        row.name.to_string(),
-        app.push_window_s,
-    );
+    let draft = Draft::new(tenant.clone(), device.clone(), name, app.push_window_s).bulk(devices);
     let effect = call(
-        &row.tenant,
+        &tenant,
         "config_latest",
-        json!({ "device": row.id }),
+        json!({ "device": device }),
         Reply::Config,
     );
     app.editor = Some(Box::new(draft));
@@ -63,6 +83,16 @@ pub fn on_editor_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
             app.notify("push cancelled: nothing was sent", false, 4);
             Vec::new()
         }
+        Outcome::Send if d.is_bulk() => {
+            let body = json!({
+                "devices": d.devices,
+                "body": d.body(),
+                "reason": d.reason.trim(),
+                "window_s": d.window_s,
+                "actor": app.user,
+            });
+            vec![call(&d.tenant, "rollout_create", body, Reply::Created)]
+        }
         Outcome::Send => {
             let body = json!({
                 "device": d.device,
@@ -83,12 +113,15 @@ pub fn act_on_urgent(app: &mut App, what: &'static str) -> Vec<Effect> {
         app.notify("no push awaits confirmation", true, 4);
         return Vec::new();
     };
-    let verb = if what == "confirm" {
-        "push_confirm"
-    } else {
-        "push_revert"
+    // A rollout's wave is confirmed as one: the next wave depends on it.
+    let (verb, body) = match (&p.rollout, what) {
+        (Some(r), "confirm") => (
+            "rollout_confirm",
+            json!({ "rollout": r, "actor": app.user }),
+        ),
+        (_, "confirm") => ("push_confirm", json!({ "push": p.id, "actor": app.user })),
+        _ => ("push_revert", json!({ "push": p.id, "actor": app.user })),
     };
-    let body = json!({ "push": p.id, "actor": app.user });
     vec![call(&p.tenant, verb, body, Reply::Action(what))]
 }
 
@@ -197,6 +230,22 @@ pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) -
             app.mode = Mode::Normal;
             app.notify(format!("configuration not read: {}", e.message), true, 8);
         }
+        (Reply::Created, Ok(v)) if v.get("devices").is_some() => {
+            let id = v
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string();
+            let n = v["devices"].as_array().map_or(0, Vec::len);
+            app.notify(
+                format!("rollout {id} to {n} devices: the canary's push is out"),
+                false,
+                8,
+            );
+            app.marks.clear();
+            app.editor = None;
+            app.mode = Mode::Normal;
+        }
         (Reply::Created, Ok(v)) => {
             if let Ok(p) = serde_json::from_value::<Push>(v) {
                 let name = device_name(app, &p);
@@ -215,7 +264,9 @@ pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) -
             None => app.notify(format!("push refused: {}", e.message), true, 8),
         },
         (Reply::Action(what), Ok(v)) => {
-            if let Ok(p) = serde_json::from_value::<Push>(v) {
+            if let Some(n) = v.as_array().map(Vec::len) {
+                app.notify(format!("{what} sent to the wave's {n} devices"), false, 5);
+            } else if let Ok(p) = serde_json::from_value::<Push>(v) {
                 let name = device_name(app, &p);
                 app.notify(format!("{name}: {what} sent"), false, 5);
             }

@@ -84,6 +84,9 @@ pub struct App {
     pub history: Option<History>,
     /// Default revert window of pushes made here, in seconds.
     pub push_window_s: u32,
+    /// Devices marked for a bulk action, as (tenant, device), in the order
+    /// they were marked (a rollout's order: the first is the canary).
+    pub marks: Vec<(Id, Id)>,
     pub quit: bool,
 }
 
@@ -113,6 +116,7 @@ impl App {
             editor: None,
             history: None,
             push_window_s: 300,
+            marks: Vec::new(),
             quit: false,
         }
     }

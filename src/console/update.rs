@@ -206,6 +206,8 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
                 app.help = false;
             } else if app.history.is_some() {
                 app.history = None;
+            } else if !app.marks.is_empty() {
+                app.marks.clear();
             } else {
                 app.filter_input.clear();
                 app.fleet.set_filter("");
@@ -237,6 +239,18 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
             app.selected = 0;
         }
         Action::Help => app.help = !app.help,
+        Action::Mark => {
+            if let Some(r) = app.selected_row() {
+                let key = (r.tenant.clone(), r.id.clone());
+                match app.marks.iter().position(|m| *m == key) {
+                    Some(i) => {
+                        app.marks.remove(i);
+                    }
+                    None => app.marks.push(key),
+                }
+                app.selected = app.selected.saturating_add(1);
+            }
+        }
         Action::PushEdit => return super::push_flow::open_editor(app),
         Action::PushConfirm => return super::push_flow::act_on_urgent(app, "confirm"),
         Action::PushRevert => return super::push_flow::act_on_urgent(app, "revert"),

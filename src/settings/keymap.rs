@@ -28,7 +28,10 @@ pub enum Action {
     SortReverse,
     StatusNext,
     Help,
-    /// Open the push editor on the selected device.
+    /// Mark or unmark the selected device for a bulk action.
+    Mark,
+    /// Open the push editor on the selected device (on the marked ones:
+    /// a rollout).
     PushEdit,
     /// Confirm the push awaiting confirmation (the selected device's, else
     /// the one whose window closes first).

@@ -103,6 +103,12 @@ fn cell<'a>(
     match col {
         Col::Status => {
             let (text, m) = status_text(r.status);
+            if app.marks.contains(&(r.tenant.clone(), r.id.clone())) {
+                // The status glyph gives way to the mark.
+                let word = text.split_once(' ').map_or(text, |(_, w)| w);
+                let _ = write!(scratch, "✓ {word}");
+                return (scratch.as_str(), t.style(Meaning::Accent));
+            }
             (text, t.style(m))
         }
         Col::Name => (r.name.as_str(), Style::default()),

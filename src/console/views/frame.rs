@@ -156,6 +156,9 @@ fn rest(app: &App, ui: &Ui<'_>) -> Line<'static> {
             sort,
             if desc { " ↓" } else { "" }
         );
+        if !app.marks.is_empty() {
+            info.push_str(&format!(" · {} marked", app.marks.len()));
+        }
         if let Some(s) = app.fleet.status_filter() {
             info.push_str(&format!(" · only {}", s.as_str()));
         }

@@ -122,7 +122,16 @@ fn review(d: &Draft, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
         ))),
         window,
     );
-    let label = format!("type {} to confirm:", d.name);
+    let label = if d.is_bulk() {
+        format!(
+            "rollout to {} devices, {} first; type {} to confirm:",
+            d.devices.len(),
+            d.device,
+            d.expected()
+        )
+    } else {
+        format!("type {} to confirm:", d.name)
+    };
     f.render_widget(
         Paragraph::new(field(&label, &d.typed, d.focus == Field::Confirm)),
         confirm,
