@@ -338,6 +338,7 @@ fn console_options(
         scope,
         user: std::env::var("USER").unwrap_or_else(|_| "local".into()),
         clock,
+        push_window_s: s.console.push_window_s,
     })
 }
 

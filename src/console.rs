@@ -40,6 +40,8 @@ pub struct ConsoleOptions {
     pub scope: String,
     pub user: String,
     pub clock: Clock,
+    /// Revert window of pushes made here, in seconds.
+    pub push_window_s: u32,
 }
 
 /// Follows the worker: snapshot, then events from the snapshot's sequence.
@@ -152,6 +154,7 @@ pub async fn run(bus: Arc<dyn Bus>, opts: ConsoleOptions) -> anyhow::Result<()> 
     );
     app.clock_speed = opts.clock.speed();
     app.api_scope = opts.scope.clone();
+    app.push_window_s = opts.push_window_s;
     for p in &opts.problems {
         app.notify(p.clone(), true, 15);
     }

@@ -3,6 +3,8 @@
 //! cursor visible, echo and line editing on).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::io::{Read, Write};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -141,7 +143,7 @@ fn demo_shows_a_live_fleet_and_quits_cleanly() {
     );
 }
 
-/// `vigie demo` in a pseudo-terminal, with its screen model.
+/// A vigie console in a pseudo-terminal, with its screen model.
 struct Demo {
     child: Box<dyn portable_pty::Child + Send + Sync>,
     writer: Box<dyn Write + Send>,
@@ -153,8 +155,17 @@ struct Demo {
 }
 
 impl Demo {
+    /// `vigie demo` on a fresh database of its own, with `args`.
     fn start(args: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("demo.db").display().to_string();
+        let mut all = vec!["demo", "--fresh", "--db", db.as_str()];
+        all.extend_from_slice(args);
+        Self::run(&all, dir)
+    }
+
+    /// `vigie ARGS` with its settings and data in `dir`.
+    fn run(args: &[&str], dir: tempfile::TempDir) -> Self {
         let pair = native_pty_system()
             .openpty(PtySize {
                 rows: 40,
@@ -164,8 +175,6 @@ impl Demo {
             })
             .unwrap();
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_vigie"));
-        cmd.args(["demo", "--fresh", "--db"]);
-        cmd.arg(dir.path().join("demo.db"));
         cmd.args(args);
         cmd.env("VIGIE_CONFIG_DIR", dir.path());
         cmd.env("VIGIE_DATA_DIR", dir.path());
@@ -297,4 +306,140 @@ fn demo_push_edit_send_confirm_from_the_keyboard() {
             Duration::from_millis(100),
         );
     }
+}
+
+/// The analyst's console dies mid-push (an SSH session dropping): the
+/// device reverts on time all the same. The real worker, agent and
+/// `vigie console --nats`.
+#[test]
+fn a_console_killed_mid_push_changes_nothing_the_device_reverts_on_time() {
+    use support::cluster::{AgentProc, NatsServer, WorkerProc};
+    let Some(nats) = NatsServer::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("w.db").display());
+    let inv = vigie::sim::plan(9, 60).inventory;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = vigie::store::open(&db).await.unwrap();
+        store.migrate().await.unwrap();
+        store.import_inventory(&inv).await.unwrap();
+    });
+    let device = inv
+        .devices
+        .iter()
+        .find(|d| d.kind == vigie::domain::model::DeviceKind::Router)
+        .unwrap();
+    let key_file = dir.path().join("signing.key");
+    let key = vigie::orders::SigningKey::generate_into(&key_file).unwrap();
+    let _worker = WorkerProc::spawn_with(
+        &nats.url(),
+        &db,
+        "vigie-worker",
+        &["--signing-key", key_file.to_str().unwrap()],
+    );
+    let file = dir.path().join("edge.conf");
+    let old = b"hostname edge\r\nmtu 1500".to_vec();
+    std::fs::write(&file, &old).unwrap();
+    let agent_cfg = dir.path().join("agent.toml");
+    std::fs::write(
+        &agent_cfg,
+        format!(
+            "tenant = \"{}\"\ndevice = \"{}\"\nnats = \"{}\"\nstate_dir = \"{}\"\n\
+             heartbeat_s = 1\ntrusted_keys = [\"{}\"]\n[driver]\nkind = \"file\"\npath = \"{}\"\n",
+            device.tenant,
+            device.id,
+            nats.url(),
+            dir.path().join("agent-state").display(),
+            key.public_base64(),
+            file.display()
+        ),
+    )
+    .unwrap();
+    let _agent = AgentProc::spawn(&agent_cfg);
+    let home = tempfile::tempdir().unwrap();
+    // A short window, so that the test sees the revert.
+    std::fs::write(
+        home.path().join("vigie.toml"),
+        "[console]\npush_window_s = 6\n",
+    )
+    .unwrap();
+    let url = nats.url();
+    let mut console = Demo::run(
+        &[
+            "console",
+            "--nats",
+            &url,
+            "--tenant",
+            device.tenant.as_str(),
+        ],
+        home,
+    );
+    let name = device.name.to_string();
+    // Live, and the agent's device online (its heartbeats arrive).
+    console.wait_for("the fleet over NATS", Duration::from_secs(30), |s| {
+        s.contains("● live") && s.contains("▲1 ")
+    });
+    console.send(format!("/{name}\r").as_bytes());
+    console.wait_for("the device alone", Duration::from_secs(10), |s| {
+        s.contains("1 of ")
+    });
+    console.send(b"p");
+    // The agent reported the configuration: the editor opens on it.
+    console.wait_for(
+        "the editor on the device's config",
+        Duration::from_secs(20),
+        |s| s.contains("hostname edge"),
+    );
+    console.send(b"# from the console\r");
+    console.send(b"\x13");
+    console.send(b"dropped session test\r");
+    console.send(name.as_bytes());
+    console.send(b"\r");
+    console.wait_for("the countdown", Duration::from_secs(20), |s| {
+        s.contains(&format!("{name} reverts in"))
+    });
+    assert!(
+        std::fs::read(&file)
+            .unwrap()
+            .starts_with(b"# from the console")
+    );
+    // The session drops: nobody will confirm.
+    let _ = console.child.kill();
+    let _ = console.child.wait();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::read(&file).unwrap() != old {
+        assert!(Instant::now() < deadline, "the file was never restored");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The worker recorded it, and says so to scripts.
+    let push = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
+            .args(["push", "--nats", &url, "--tenant", device.tenant.as_str()])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let out = push(&["list", "--device", device.id.as_str()]);
+        assert!(out.status.success());
+        let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        if list[0]["state"] == "reverted" {
+            assert_eq!(list[0]["revert_reason"], "timeout");
+            assert_eq!(list[0]["reason"], "dropped session test");
+            assert_eq!(list[0]["actor"], "pty-analyst");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not recorded as reverted: {list}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let wrong = push(&["confirm", "push-that-does-not-exist"]);
+    assert_eq!(wrong.status.code(), Some(1), "refused: exit 1");
+    let answer: serde_json::Value = serde_json::from_slice(&wrong.stdout).unwrap();
+    assert_eq!(answer["error"]["code"], "not-found");
 }

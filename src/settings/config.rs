@@ -43,6 +43,8 @@ pub struct ConsoleSettings {
     pub fps: u32,
     pub color: ColorMode,
     pub tenant: String,
+    /// Seconds a pushed device waits for a confirm before reverting.
+    pub push_window_s: u32,
 }
 
 /// Demo settings.
@@ -119,6 +121,7 @@ struct ConsolePatch {
     fps: S<u32>,
     color: S<ColorMode>,
     tenant: S<String>,
+    push_window_s: S<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -207,6 +210,7 @@ impl Settings {
                 fps: 20,
                 color: ColorMode::Auto,
                 tenant: String::new(),
+                push_window_s: 300,
             },
             demo: DemoSettings {
                 devices: 0,
@@ -238,6 +242,13 @@ impl Settings {
             set(layer, &mut s.keymap, &c.keymap, "console.keymap", any)?;
             set(layer, &mut s.fps, &c.fps, "console.fps", between(1, 120))?;
             set(layer, &mut s.color, &c.color, "console.color", any)?;
+            set(
+                layer,
+                &mut s.push_window_s,
+                &c.push_window_s,
+                "console.push_window_s",
+                between(5, 3600),
+            )?;
             set(
                 layer,
                 &mut s.tenant,
