@@ -32,100 +32,55 @@ fn pump(
 
 #[test]
 fn demo_shows_a_live_fleet_and_quits_cleanly() {
-    let dir = tempfile::tempdir().unwrap();
-    let pair = native_pty_system()
-        .openpty(PtySize {
-            rows: 40,
-            cols: 120,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
-    let before = pair.master.get_termios().expect("termios of the pty");
-    assert!(before.local_flags.contains(LocalFlags::ECHO));
-
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_vigie"));
-    cmd.args(["demo", "--fresh", "--devices", "300", "--db"]);
-    cmd.arg(dir.path().join("demo.db"));
-    cmd.env("VIGIE_CONFIG_DIR", dir.path());
-    cmd.env("VIGIE_DATA_DIR", dir.path());
-    cmd.env("TERM", "xterm-256color");
-    cmd.env_remove("COLORTERM");
-    cmd.env_remove("NO_COLOR");
-    cmd.cwd(dir.path());
-    let mut child = pair.slave.spawn_command(cmd).unwrap();
-    drop(pair.slave);
-
-    let mut reader = pair.master.try_clone_reader().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut writer = pair.master.take_writer().unwrap();
-    let mut parser = vt100::Parser::new(40, 120, 0);
-    let mut all = Vec::new();
+    let mut demo = Demo::start(&["--devices", "300"]);
+    assert!(demo.before.local_flags.contains(LocalFlags::ECHO));
 
     // The fleet appears and is live.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        pump(&rx, &mut parser, &mut all, Duration::from_millis(200));
-        let screen = parser.screen().contents();
-        if screen.contains("● live") && screen.matches("▲ online").count() >= 5 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no live fleet within 60 s:\n{screen}"
-        );
-    }
+    demo.wait_for("a live fleet", Duration::from_secs(60), |s| {
+        s.contains("● live") && s.matches("▲ online").count() >= 5
+    });
     assert!(
-        parser.screen().alternate_screen(),
+        demo.parser.screen().alternate_screen(),
         "the console uses the alternate screen"
     );
-    let during = pair.master.get_termios().unwrap();
+    let during = demo.master.get_termios().unwrap();
     assert!(
         !during.local_flags.contains(LocalFlags::ECHO),
         "raw mode while running"
     );
 
     // Filter the fleet from the keyboard.
-    writer.write_all(b"/bldr").unwrap();
-    writer.flush().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        pump(&rx, &mut parser, &mut all, Duration::from_millis(200));
-        let screen = parser.screen().contents();
-        if screen.contains("/bldr") && screen.contains("Boulder") && !screen.contains("Zürich") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "filter did not apply:\n{screen}");
-    }
-    writer.write_all(b"\x1b").unwrap();
-    writer.flush().unwrap();
-    pump(&rx, &mut parser, &mut all, Duration::from_millis(300));
-
-    writer.write_all(b"q").unwrap();
-    writer.flush().unwrap();
+    demo.send(b"/bldr");
+    demo.wait_for("the filter", Duration::from_secs(10), |s| {
+        s.contains("/bldr") && s.contains("Boulder") && !s.contains("Zürich")
+    });
+    demo.send(b"\x1b");
+    demo.send(b"q");
     let deadline = Instant::now() + Duration::from_secs(15);
     let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = demo.child.try_wait().unwrap() {
             break status;
         }
         assert!(Instant::now() < deadline, "vigie did not exit after q");
-        pump(&rx, &mut parser, &mut all, Duration::from_millis(100));
+        pump(
+            &demo.rx,
+            &mut demo.parser,
+            &mut demo.all,
+            Duration::from_millis(100),
+        );
     };
-    pump(&rx, &mut parser, &mut all, Duration::from_millis(300));
+    pump(
+        &demo.rx,
+        &mut demo.parser,
+        &mut demo.all,
+        Duration::from_millis(300),
+    );
     assert!(status.success(), "exit status {status:?}");
 
-    let screen = parser.screen();
+    let screen = demo.parser.screen();
     assert!(!screen.alternate_screen(), "back on the main screen");
     assert!(!screen.hide_cursor(), "cursor visible");
-    let after = pair.master.get_termios().unwrap();
+    let after = demo.master.get_termios().unwrap();
     assert!(
         after.local_flags.contains(LocalFlags::ECHO),
         "echo restored"
@@ -134,7 +89,7 @@ fn demo_shows_a_live_fleet_and_quits_cleanly() {
         after.local_flags.contains(LocalFlags::ICANON),
         "line editing restored"
     );
-    let text = String::from_utf8_lossy(&all);
+    let text = String::from_utf8_lossy(&demo.all);
     assert!(text.contains("\u{1b}[?1049l"), "left the alternate screen");
     assert!(text.contains("\u{1b}[?25h"), "showed the cursor");
     assert!(
@@ -150,7 +105,9 @@ struct Demo {
     rx: mpsc::Receiver<Vec<u8>>,
     parser: vt100::Parser,
     all: Vec<u8>,
-    _master: Box<dyn portable_pty::MasterPty + Send>,
+    master: Box<dyn portable_pty::MasterPty + Send>,
+    /// The terminal's modes before vigie started.
+    before: nix::sys::termios::Termios,
     _dir: tempfile::TempDir,
 }
 
@@ -174,8 +131,12 @@ impl Demo {
                 pixel_height: 0,
             })
             .unwrap();
+        let before = pair.master.get_termios().expect("termios of the pty");
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_vigie"));
         cmd.args(args);
+        // SSH rarely forwards these: the console must not depend on them.
+        cmd.env_remove("COLORTERM");
+        cmd.env_remove("NO_COLOR");
         cmd.env("VIGIE_CONFIG_DIR", dir.path());
         cmd.env("VIGIE_DATA_DIR", dir.path());
         cmd.env("TERM", "xterm-256color");
@@ -200,7 +161,8 @@ impl Demo {
             rx,
             parser: vt100::Parser::new(40, 120, 0),
             all: Vec::new(),
-            _master: pair.master,
+            master: pair.master,
+            before,
             _dir: dir,
         }
     }

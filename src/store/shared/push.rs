@@ -142,6 +142,48 @@ where
     Ok(())
 }
 
+/// Inserts one row and its audit entry in one transaction; a uniqueness
+/// refusal becomes [`StoreError::Conflict`] with `conflict`'s text.
+async fn insert_audited(
+    pool: &Pool,
+    sql: String,
+    args: Vec<Arg>,
+    audit: &AuditEntry,
+    conflict: impl FnOnce() -> String,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    if let Err(e) = query(sql, args).execute(&mut *tx).await {
+        return Err(if is_unique_violation(&e) {
+            StoreError::Conflict(conflict())
+        } else {
+            e.into()
+        });
+    }
+    insert_audit(&mut *tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Runs a compare-and-set update (its last argument the expected version)
+/// and, when it took, the audit entries, in one transaction. False when
+/// someone else changed the row first.
+async fn update_audited(
+    pool: &Pool,
+    sql: String,
+    args: Vec<Arg>,
+    audit: &[AuditEntry],
+) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
+    if query(sql, args).execute(&mut *tx).await?.rows_affected() != 1 {
+        return Ok(false);
+    }
+    for a in audit {
+        insert_audit(&mut *tx, a).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
 pub(super) async fn append_audit(pool: &Pool, e: &AuditEntry) -> Result<(), StoreError> {
     insert_audit(pool, e).await
 }
@@ -209,7 +251,6 @@ pub(super) async fn next_order_seq(
 }
 
 pub(super) async fn insert_push(pool: &Pool, p: &Push, audit: &AuditEntry) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await?;
     let sql = format!(
         "INSERT INTO pushes ({PUSH_COLUMNS}) VALUES ({})",
         vec!["?"; 22].join(", ")
@@ -239,19 +280,13 @@ pub(super) async fn insert_push(pool: &Pool, p: &Push, audit: &AuditEntry) -> Re
         Arg::OptText(p.detail.as_ref().map(|d| d.to_string())),
         Arg::Int(p.updated.timestamp_millis()),
     ];
-    if let Err(e) = query(sql, args).execute(&mut *tx).await {
-        return Err(if is_unique_violation(&e) {
-            StoreError::Conflict(format!(
-                "{} already has a push in progress, or push {} exists",
-                p.device, p.id
-            ))
-        } else {
-            e.into()
-        });
-    }
-    insert_audit(&mut *tx, audit).await?;
-    tx.commit().await?;
-    Ok(())
+    insert_audited(pool, sql, args, audit, || {
+        format!(
+            "{} already has a push in progress, or push {} exists",
+            p.device, p.id
+        )
+    })
+    .await
 }
 
 pub(super) async fn update_push(
@@ -260,7 +295,6 @@ pub(super) async fn update_push(
     expected_version: u64,
     audit: &[AuditEntry],
 ) -> Result<bool, StoreError> {
-    let mut tx = pool.begin().await?;
     let sql = "UPDATE pushes SET state = ?, deadline = ?, revert_reason = ?, confirm_sent = ?,
            revert_sent = ?, reported = ?, detail = ?, updated = ?, version = version + 1
          WHERE tenant_id = ? AND id = ? AND version = ?"
@@ -271,14 +305,7 @@ pub(super) async fn update_push(
         Arg::Text(p.id.to_string()),
         int(expected_version),
     ]);
-    if query(sql, args).execute(&mut *tx).await?.rows_affected() != 1 {
-        return Ok(false);
-    }
-    for a in audit {
-        insert_audit(&mut *tx, a).await?;
-    }
-    tx.commit().await?;
-    Ok(true)
+    update_audited(pool, sql, args, audit).await
 }
 
 pub(super) async fn push(pool: &Pool, scope: &Scope, push: &Id) -> Result<Option<Push>, StoreError> {
@@ -350,7 +377,6 @@ pub(super) async fn insert_rollout(
     r: &Rollout,
     audit: &AuditEntry,
 ) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await?;
     let sql = format!(
         "INSERT INTO rollouts ({ROLLOUT_COLUMNS}) VALUES ({})",
         vec!["?"; 15].join(", ")
@@ -372,16 +398,7 @@ pub(super) async fn insert_rollout(
         Arg::OptText(r.detail.as_ref().map(|d| d.to_string())),
         int(r.version),
     ];
-    if let Err(e) = query(sql, args).execute(&mut *tx).await {
-        return Err(if is_unique_violation(&e) {
-            StoreError::Conflict(format!("rollout {} exists", r.id))
-        } else {
-            e.into()
-        });
-    }
-    insert_audit(&mut *tx, audit).await?;
-    tx.commit().await?;
-    Ok(())
+    insert_audited(pool, sql, args, audit, || format!("rollout {} exists", r.id)).await
 }
 
 pub(super) async fn update_rollout(
@@ -390,7 +407,6 @@ pub(super) async fn update_rollout(
     expected_version: u64,
     audit: &[AuditEntry],
 ) -> Result<bool, StoreError> {
-    let mut tx = pool.begin().await?;
     let sql = "UPDATE rollouts SET state = ?, next_index = ?, wave = ?, detail = ?, updated = ?,
            version = version + 1
          WHERE tenant_id = ? AND id = ? AND version = ?"
@@ -405,14 +421,7 @@ pub(super) async fn update_rollout(
         Arg::Text(r.id.to_string()),
         int(expected_version),
     ];
-    if query(sql, args).execute(&mut *tx).await?.rows_affected() != 1 {
-        return Ok(false);
-    }
-    for a in audit {
-        insert_audit(&mut *tx, a).await?;
-    }
-    tx.commit().await?;
-    Ok(true)
+    update_audited(pool, sql, args, audit).await
 }
 
 pub(super) async fn rollouts(
