@@ -51,6 +51,18 @@ impl SqliteStore {
             .foreign_keys(true)
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-65536");
+        if !memory {
+            // Turning a new file to WAL takes an exclusive lock, and the
+            // pool opens connections concurrently: a second one racing the
+            // first was refused with "database is locked". One connection
+            // makes the switch first (it persists in the file); then the
+            // pool's connections find WAL already on.
+            use sqlx::Connection as _;
+            sqlx::SqliteConnection::connect_with(&opts)
+                .await?
+                .close()
+                .await?;
+        }
         // An in-memory database lives in one connection.
         let pool = SqlitePoolOptions::new()
             .max_connections(if memory { 1 } else { 4 })
