@@ -47,11 +47,16 @@ impl Drop for Killed {
     }
 }
 
+/// The secret the bench's worker signs sessions with.
+const SESSION_KEY: &str = "vigie-bench-session-secret-0123456789";
+
 fn spawn(args: &[&str], log: &Path) -> Killed {
     let err = std::fs::File::create(log).unwrap();
     Killed(
         Command::new(env!("CARGO_BIN_EXE_vigie"))
             .args(args)
+            .env("VIGIE_SESSION_KEY", "env:VIGIE_BENCH_SESSION_KEY")
+            .env("VIGIE_BENCH_SESSION_KEY", SESSION_KEY)
             .stdout(Stdio::null())
             .stderr(err)
             .spawn()
@@ -111,11 +116,21 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite:{}", dir.path().join("vigie.db").display());
     let inv = vigie::sim::plan(3, 200).inventory;
-    {
+    // The worker signs sessions with SESSION_KEY; the bench logs in as a
+    // provider-wide administrator it creates.
+    let token = {
         let store = vigie::store::open(&db).await.unwrap();
         store.migrate().await.unwrap();
         store.import_inventory(&inv).await.unwrap();
-    }
+        let now = chrono::Utc::now();
+        vigie::admin::users::ensure_local_admin(store.as_ref(), "bench", now)
+            .await
+            .unwrap();
+        vigie::worker::auth::Sessions::new(SESSION_KEY.as_bytes(), chrono::Duration::hours(1))
+            .issue("bench", now)
+            .0
+    };
+
     let tenant = inv.devices[0].tenant.clone();
     let devices: Vec<Id> = inv
         .devices
@@ -164,19 +179,28 @@ async fn main() {
         files.push(file);
     }
     let bus = NatsBus::connect(&url).await.unwrap();
+    let token = token.as_str();
     let api = |verb: &'static str, body: Value| {
         let bus = &bus;
         let t = tenant.to_string();
         async move {
-            call::<Value>(bus as &dyn Bus, &t, verb, body, Duration::from_secs(10))
-                .await
-                .unwrap()
+            call::<Value>(
+                bus as &dyn Bus,
+                token,
+                &t,
+                verb,
+                body,
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap()
         }
     };
     // The worker is up when its api answers.
     let until = Instant::now() + Duration::from_secs(30);
     while call::<Value>(
         &bus,
+        token,
         tenant.as_str(),
         "push_list",
         json!({}),
@@ -204,7 +228,7 @@ async fn main() {
             api(
                 "push_create",
                 json!({ "device": d, "body": format!("hostname {d}\nmtu {}\n", 1500 + r),
-                        "reason": "bench", "window_s": 60, "actor": "bench" }),
+                        "reason": "bench", "window_s": 60 }),
             )
             .await,
         )
@@ -228,7 +252,7 @@ async fn main() {
                 api(
                     "push_create",
                     json!({ "device": d, "body": "mtu 9000\n", "reason": "bench revert",
-                            "window_s": 5, "actor": "bench" }),
+                            "window_s": 5 }),
                 )
                 .await,
             )

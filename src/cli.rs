@@ -15,7 +15,9 @@ use crate::sim::SimConfig;
 use crate::store::Store;
 use crate::worker::{Clock, WorkerConfig};
 
+mod admin;
 mod push;
+pub mod session;
 
 /// vigie: the terminal console for managed-service operations.
 #[derive(Debug, Parser)]
@@ -198,6 +200,50 @@ pub enum Command {
         /// refused.
         #[arg(long, value_name = "FILE", env = "VIGIE_SIGNING_KEY")]
         signing_key: Option<PathBuf>,
+        /// The secret that signs session tokens: `file:PATH` or `env:VAR`
+        /// (default: session.key in the config directory, made at first
+        /// start). Workers that serve one api must share it.
+        #[arg(long, value_name = "SECRET", env = "VIGIE_SESSION_KEY")]
+        session_key: Option<String>,
+    },
+    /// Log in to a worker; the session (mode 600) serves console, push and dump.
+    Login {
+        #[command(flatten)]
+        nats: NatsArgs,
+        #[arg(long, env = "VIGIE_USER")]
+        user: String,
+    },
+    /// Tenants of the provider (on the worker's database).
+    Tenant {
+        /// Database URL (default: the embedded database).
+        #[arg(long, global = true, value_name = "URL", env = "VIGIE_DATABASE_URL")]
+        database: Option<String>,
+        #[command(subcommand)]
+        what: admin::TenantCommand,
+    },
+    /// Users and roles (on the worker's database).
+    User {
+        /// Database URL (default: the embedded database).
+        #[arg(long, global = true, value_name = "URL", env = "VIGIE_DATABASE_URL")]
+        database: Option<String>,
+        #[command(subcommand)]
+        what: admin::UserCommand,
+    },
+    /// The provider's name and tier (on the worker's database).
+    Provider {
+        /// Database URL (default: the embedded database).
+        #[arg(long, global = true, value_name = "URL", env = "VIGIE_DATABASE_URL")]
+        database: Option<String>,
+        #[command(subcommand)]
+        what: admin::ProviderCommand,
+    },
+    /// Check the audit log's hash chains; export signed evidence bundles.
+    Audit {
+        /// Database URL (default: the embedded database).
+        #[arg(long, global = true, value_name = "URL", env = "VIGIE_DATABASE_URL")]
+        database: Option<String>,
+        #[command(subcommand)]
+        what: admin::AuditCommand,
     },
     /// Config pushes with confirm and automatic revert, for scripts (JSON out).
     Push {
@@ -336,7 +382,11 @@ fn console_options(
         problems,
         fps: ui.fps.unwrap_or(s.console.fps).clamp(1, 120),
         scope,
-        user: std::env::var("USER").unwrap_or_else(|_| "local".into()),
+        user: std::env::var("USER")
+            .ok()
+            .filter(|u| crate::admin::users::check_name(u).is_ok())
+            .unwrap_or_else(|| "local".into()),
+        token: String::new(),
         clock,
         push_window_s: s.console.push_window_s,
     })
@@ -410,10 +460,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let Some(Command::Push { args, what }) = cli.command else {
                 return Ok(());
             };
-            let code = push::run(args, what).await?;
+            let (token, _) = session::token(&paths, chrono::Utc::now())?;
+            let code = push::run(args, what, token).await?;
             if code != 0 {
                 std::process::exit(i32::from(code));
             }
+            return Ok(());
+        }
+        Some(Command::Login { nats, user }) => {
+            crate::logging::to_stderr("warn");
+            let saved =
+                session::login(&paths, nats, user, std::time::Duration::from_secs(10)).await?;
+            println!(
+                "logged in as {} ({}{}) until {}; session in {}",
+                saved.principal.user,
+                saved.principal.role,
+                saved
+                    .principal
+                    .tenant
+                    .as_ref()
+                    .map_or(String::new(), |t| format!(" of {t}")),
+                saved.expires.format("%Y-%m-%d %H:%M UTC"),
+                session::file(&paths).display()
+            );
             return Ok(());
         }
         Some(Command::Completions { shell }) => {
@@ -446,9 +515,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 None => crate::store::Scope::All,
             };
             let source = match nats {
-                Some(url) => crate::dump::Source::Api(Arc::new(
-                    crate::bus::nats::NatsBus::connect_with(&url, &nats_auth.auth()).await?,
-                )),
+                Some(url) => crate::dump::Source::Api(
+                    Arc::new(
+                        crate::bus::nats::NatsBus::connect_with(&url, &nats_auth.auth()).await?,
+                    ),
+                    session::token(&paths, chrono::Utc::now())?.0,
+                ),
                 None => {
                     let url = database
                         .unwrap_or_else(|| format!("sqlite:{}", paths.default_db().display()));
@@ -464,6 +536,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             use std::io::Write as _;
             std::io::stdout().write_all(text.as_bytes())?;
+            Ok(())
+        }
+        Some(Command::Tenant { database, what }) => {
+            crate::logging::to_stderr("warn");
+            admin::tenant(admin_store(&paths, database).await?.as_ref(), what).await
+        }
+        Some(Command::User { database, what }) => {
+            crate::logging::to_stderr("warn");
+            admin::user(admin_store(&paths, database).await?.as_ref(), what).await
+        }
+        Some(Command::Provider { database, what }) => {
+            crate::logging::to_stderr("warn");
+            admin::provider(admin_store(&paths, database).await?.as_ref(), what).await
+        }
+        Some(Command::Audit { database, what }) => {
+            crate::logging::to_stderr("warn");
+            let offline = matches!(
+                &what,
+                admin::AuditCommand::Verify {
+                    bundle: Some(_),
+                    ..
+                }
+            );
+            let store = if offline {
+                None
+            } else {
+                Some(admin_store(&paths, database).await?)
+            };
+            let code =
+                admin::audit_cmd(store.as_deref(), paths.config_dir.join("signing.key"), what)
+                    .await?;
+            if code != 0 {
+                std::process::exit(i32::from(code));
+            }
             Ok(())
         }
         Some(Command::Migrate { database }) => {
@@ -513,12 +619,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             let log = s.log.file.clone().unwrap_or_else(|| paths.default_log());
             let _guard = crate::logging::to_file(&log, &s.log.level)?;
+            let (token, user) = session::token(&paths, chrono::Utc::now())?;
             let bus = crate::bus::nats::NatsBus::connect_with(&url, &nats_auth.auth()).await?;
-            crate::console::run(
-                Arc::new(bus),
-                console_options(&s, &ui, &paths, Clock::system())?,
-            )
-            .await
+            let mut opts = console_options(&s, &ui, &paths, Clock::system())?;
+            opts.token = token;
+            opts.user = user;
+            crate::console::run(Arc::new(bus), opts).await
         }
         Some(Command::Console {
             db, nats: None, ui, ..
@@ -534,6 +640,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             partition,
             partitions,
             signing_key,
+            session_key,
         }) => {
             crate::logging::json_to_stderr(&s.log.level);
             let database =
@@ -570,7 +677,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 cfg.policy.partition = Some((k, n));
             }
-            let ops = crate::headless::WorkerOps { listen, ready_lag };
+            let secret = match (session_key, &s.worker.session_key) {
+                (Some(spec), _) => crate::settings::secret::resolve(&spec, "--session-key")?,
+                (None, Some(spec)) => spec
+                    .resolve("worker.session_key")
+                    .map_err(anyhow::Error::msg)?,
+                (None, None) => {
+                    crate::settings::secret::load_or_create(&paths.config_dir.join("session.key"))?
+                }
+            };
+            let sessions = Arc::new(crate::worker::auth::Sessions::new(
+                secret.expose(),
+                crate::worker::auth::DEFAULT_TTL,
+            ));
+            let ops = crate::headless::WorkerOps {
+                listen,
+                ready_lag,
+                sessions,
+            };
             crate::headless::run_worker(&nats.url, &nats.auth(), &database, ops, cfg).await
         }
         Some(Command::Sim {
@@ -598,10 +722,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             | Command::Keys { .. }
             | Command::Agent
             | Command::Push { .. }
+            | Command::Login { .. }
             | Command::Completions { .. }
             | Command::Man,
         ) => Ok(()),
     }
+}
+
+/// The database an admin command works on, migrated.
+async fn admin_store(paths: &Paths, database: Option<String>) -> anyhow::Result<Arc<dyn Store>> {
+    let url = database.unwrap_or_else(|| format!("sqlite:{}", paths.default_db().display()));
+    ensure_sqlite_dir(&url)?;
+    let store = crate::store::open(&url).await?;
+    store.migrate().await?;
+    Ok(store)
 }
 
 /// Creates the directory of an `sqlite:PATH` database.

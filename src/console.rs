@@ -38,6 +38,8 @@ pub struct ConsoleOptions {
     pub fps: u32,
     /// A tenant id, or `_all`.
     pub scope: String,
+    /// The session every api request carries (`vigie login`).
+    pub token: String,
     pub user: String,
     pub clock: Clock,
     /// Revert window of pushes made here, in seconds.
@@ -46,7 +48,7 @@ pub struct ConsoleOptions {
 
 /// Follows the worker: snapshot, then events from the snapshot's sequence.
 /// Reconnects (with a fresh snapshot) when either fails.
-async fn data_task(bus: Arc<dyn Bus>, scope: String, tx: mpsc::Sender<Msg>) {
+async fn data_task(bus: Arc<dyn Bus>, token: String, scope: String, tx: mpsc::Sender<Msg>) {
     let filter = if scope == subject::ALL_TENANTS {
         "vigie.evt.>".to_string()
     } else {
@@ -55,6 +57,7 @@ async fn data_task(bus: Arc<dyn Bus>, scope: String, tx: mpsc::Sender<Msg>) {
     loop {
         let snap = api::fetch_snapshot(
             bus.as_ref(),
+            &token,
             &scope,
             api::SNAPSHOT_PAGE,
             Duration::from_secs(10),
@@ -96,7 +99,7 @@ async fn data_task(bus: Arc<dyn Bus>, scope: String, tx: mpsc::Sender<Msg>) {
 
 /// Performs the effects `update` asked for, off the draw loop: each api
 /// call runs in a task of its own and its answer comes back as a message.
-fn perform(effects: Vec<update::Effect>, bus: &Arc<dyn Bus>, tx: &mpsc::Sender<Msg>) {
+fn perform(effects: Vec<update::Effect>, bus: &Arc<dyn Bus>, token: &str, tx: &mpsc::Sender<Msg>) {
     for e in effects {
         if let update::Effect::Call {
             scope,
@@ -105,11 +108,17 @@ fn perform(effects: Vec<update::Effect>, bus: &Arc<dyn Bus>, tx: &mpsc::Sender<M
             reply,
         } = e
         {
-            let (bus, tx) = (Arc::clone(bus), tx.clone());
+            let (bus, tx, token) = (Arc::clone(bus), tx.clone(), token.to_string());
             tokio::spawn(async move {
-                let answer =
-                    api::call::<serde_json::Value>(bus.as_ref(), &scope, verb, body, API_TIMEOUT)
-                        .await;
+                let answer = api::call::<serde_json::Value>(
+                    bus.as_ref(),
+                    &token,
+                    &scope,
+                    verb,
+                    body,
+                    API_TIMEOUT,
+                )
+                .await;
                 let _ = tx.send(Msg::Answer(reply, answer)).await;
             });
         }
@@ -174,7 +183,12 @@ pub async fn run(bus: Arc<dyn Bus>, opts: ConsoleOptions) -> anyhow::Result<()> 
     );
     let stop = Arc::new(AtomicBool::new(false));
     input_thread(tx.clone(), Arc::clone(&stop));
-    let data = tokio::spawn(data_task(Arc::clone(&bus), opts.scope.clone(), tx.clone()));
+    let data = tokio::spawn(data_task(
+        Arc::clone(&bus),
+        opts.token.clone(),
+        opts.scope.clone(),
+        tx.clone(),
+    ));
     let frame = Duration::from_secs_f64(1.0 / f64::from(opts.fps.clamp(1, 120)));
     let mut tick = tokio::time::interval(frame);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -184,11 +198,11 @@ pub async fn run(bus: Arc<dyn Bus>, opts: ConsoleOptions) -> anyhow::Result<()> 
         tokio::select! {
             msg = rx.recv() => {
                 let Some(msg) = msg else { break Ok(()) };
-                perform(update(&mut app, &opts.keymap, msg), &bus, &tx);
+                perform(update(&mut app, &opts.keymap, msg), &bus, &opts.token, &tx);
                 // Take everything already queued before drawing again.
                 for _ in 0..4_096 {
                     match rx.try_recv() {
-                        Ok(m) => perform(update(&mut app, &opts.keymap, m), &bus, &tx),
+                        Ok(m) => perform(update(&mut app, &opts.keymap, m), &bus, &opts.token, &tx),
                         Err(_) => break,
                     }
                 }

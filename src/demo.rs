@@ -160,16 +160,25 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         worker_cfg,
     )
     .await?;
+    // The console's user is a local provider-wide administrator: whoever
+    // reads this database file sees all of it anyway.
+    let sessions = Arc::new(crate::worker::auth::Sessions::ephemeral());
+    let mut console_opts = opts.console;
+    // Sessions run on the wall clock, whatever the simulation's speed.
+    crate::admin::users::ensure_local_admin(store.as_ref(), &console_opts.user, chrono::Utc::now())
+        .await?;
+    console_opts.token = sessions.issue(&console_opts.user, chrono::Utc::now()).0;
     let api_task = tokio::spawn(api::serve(api::ApiContext::of(
         &worker,
         Arc::clone(&bus),
         Arc::clone(&store),
+        sessions,
     )));
     let (stop_tx, stop_rx) = watch::channel(false);
     let worker_task = tokio::spawn(worker.run(stop_rx.clone()));
     let sim_task = simulator
         .map(|(s, rate)| tokio::spawn(drive(s, Arc::clone(&bus), clock, rate, agents, stop_rx)));
-    let result = console::run(bus, opts.console).await;
+    let result = console::run(bus, console_opts).await;
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(5), worker_task).await;
     if let Some(t) = sim_task {

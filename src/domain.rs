@@ -1,6 +1,7 @@
 //! Types and pure state machines. Nothing here performs IO or reads a clock:
 //! every function that needs the time takes it as a parameter.
 
+pub mod access;
 pub mod alert;
 pub mod audit;
 pub mod device;

@@ -36,7 +36,8 @@ pub enum Format {
 /// Where the rows come from.
 pub enum Source {
     Store(Arc<dyn Store>),
-    Api(Arc<dyn Bus>),
+    /// A worker over NATS, and the session token to ask it with.
+    Api(Arc<dyn Bus>, String),
 }
 
 /// Most alerts and incidents dumped.
@@ -53,7 +54,7 @@ pub async fn rows(source: &Source, view: View, scope: &Scope) -> anyhow::Result<
             View::Incidents => serde_json::to_value(store.incident_queue(scope, LIMIT).await?)?,
             View::Alerts => serde_json::to_value(store.alert_history(scope, None, LIMIT).await?)?,
         },
-        Source::Api(bus) => {
+        Source::Api(bus, token) => {
             let scope = scope
                 .tenant()
                 .map_or(crate::bus::subject::ALL_TENANTS.to_string(), |t| {
@@ -65,10 +66,16 @@ pub async fn rows(source: &Source, view: View, scope: &Scope) -> anyhow::Result<
                 View::Incidents => ("incidents", serde_json::json!({ "limit": LIMIT })),
                 View::Alerts => ("alerts", serde_json::json!({ "limit": LIMIT })),
             };
-            let answer: Value =
-                api::call(bus.as_ref(), &scope, verb, args, Duration::from_secs(30))
-                    .await
-                    .map_err(|e| anyhow::anyhow!("the worker answered {verb}: {e}"))?;
+            let answer: Value = api::call(
+                bus.as_ref(),
+                token,
+                &scope,
+                verb,
+                args,
+                Duration::from_secs(30),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("the worker answered {verb}: {e}"))?;
             match (view, answer) {
                 (View::Fleet, Value::Object(mut page)) => page.remove("rows").unwrap_or_default(),
                 (_, v) => v,

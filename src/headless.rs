@@ -1,5 +1,6 @@
 //! The headless roles on NATS: `vigie worker` and `vigie sim`.
 
+use crate::settings::secret::redact_url;
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -40,12 +41,14 @@ pub fn shutdown_on_signals() -> watch::Receiver<bool> {
 }
 
 /// The worker's operations settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct WorkerOps {
     /// Where to serve /metrics, /healthz and /readyz.
     pub listen: Option<std::net::SocketAddr>,
     /// Consumer lag above which /readyz fails.
     pub ready_lag: u64,
+    /// Checks the sessions of api requests.
+    pub sessions: Arc<crate::worker::auth::Sessions>,
 }
 
 /// Runs the worker on NATS until SIGINT/SIGTERM, then drains and returns.
@@ -89,10 +92,11 @@ pub async fn run_worker(
         &worker,
         Arc::clone(&bus),
         store,
+        ops.sessions,
     )));
     tracing::info!(
-        nats,
-        database,
+        nats = %redact_url(nats),
+        database = %redact_url(database),
         consumer,
         devices = worker.state().device_count(),
         "worker started"
@@ -131,14 +135,14 @@ pub async fn run_sim(
         store.migrate().await?;
         store.import_inventory(simulator.inventory()).await?;
         tracing::info!(
-            database = url,
+            database = %redact_url(url),
             devices = simulator.inventory().devices.len(),
             "inventory imported"
         );
     }
     let bus: Arc<dyn Bus> = Arc::new(NatsBus::connect_with(nats, auth).await?);
     tracing::info!(
-        nats,
+        nats = %redact_url(nats),
         devices = simulator.inventory().devices.len(),
         speed = cfg.speed,
         "simulator started"

@@ -6,6 +6,7 @@
 //! pure [`rules`] over the [`domain`] state machines, writes through the
 //! [`store`] and publishes derived events that the [`console`] follows.
 
+pub mod admin;
 pub mod agent;
 pub mod bus;
 pub mod cli;

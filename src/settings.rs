@@ -10,6 +10,7 @@
 pub mod config;
 pub mod keymap;
 pub mod paths;
+pub mod secret;
 pub mod theme;
 
 pub use config::{ColorMode, ConfigError, Settings};

@@ -196,6 +196,63 @@ impl crate::store::Store for $backend {
         read::rollouts(&self.pool, scope, id, running_only).await
     }
 
+    async fn create_tenant(&self, t: &crate::domain::model::Tenant, audit: &crate::domain::audit::AuditEntry) -> Result<(), StoreError> {
+        read::create_tenant(&self.pool, t, audit).await
+    }
+
+    async fn update_tenant(&self, t: &crate::domain::model::Tenant, audit: &crate::domain::audit::AuditEntry) -> Result<bool, StoreError> {
+        read::update_tenant(&self.pool, t, audit).await
+    }
+
+    async fn tenant_usage(&self, tenant: &Id) -> Result<crate::store::TenantUsage, StoreError> {
+        read::tenant_usage(&self.pool, tenant).await
+    }
+
+    async fn delete_tenant(&self, tenant: &Id, audit: &crate::domain::audit::AuditEntry) -> Result<crate::store::TenantUsage, StoreError> {
+        read::delete_tenant(&self.pool, tenant, audit).await
+    }
+
+    async fn provider(&self) -> Result<(String, crate::domain::model::Tier), StoreError> {
+        read::provider_tier(&self.pool).await
+    }
+
+    async fn set_provider(&self, name: &str, tier: crate::domain::model::Tier, audit: &crate::domain::audit::AuditEntry) -> Result<(), StoreError> {
+        read::set_provider(&self.pool, name, tier, audit).await
+    }
+
+    async fn insert_user(&self, u: &crate::store::UserRecord, audit: &crate::domain::audit::AuditEntry) -> Result<(), StoreError> {
+        read::insert_user(&self.pool, u, audit).await
+    }
+
+    async fn update_user(&self, u: &crate::store::UserRecord, audit: &crate::domain::audit::AuditEntry) -> Result<bool, StoreError> {
+        read::update_user(&self.pool, u, audit).await
+    }
+
+    async fn user(&self, name: &str) -> Result<Option<crate::store::UserRecord>, StoreError> {
+        read::user(&self.pool, name).await
+    }
+
+    async fn users(&self, scope: &Scope) -> Result<Vec<crate::store::UserRecord>, StoreError> {
+        read::users(&self.pool, scope).await
+    }
+
+    async fn audit_chain(&self, tenant: &Id, after_seq: u64, limit: u32) -> Result<Vec<crate::domain::audit::AuditEntry>, StoreError> {
+        read::audit_chain(&self.pool, tenant, after_seq, limit).await
+    }
+
+    async fn audit_range(
+        &self,
+        tenant: &Id,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<crate::domain::audit::AuditEntry>, StoreError> {
+        read::audit_range(&self.pool, tenant, since, until).await
+    }
+
+    async fn audit_heads(&self) -> Result<Vec<crate::store::AuditHead>, StoreError> {
+        read::audit_heads(&self.pool).await
+    }
+
     async fn append_audit(&self, entry: &crate::domain::audit::AuditEntry) -> Result<(), StoreError> {
         read::append_audit(&self.pool, entry).await
     }
@@ -391,6 +448,62 @@ pub trait Store: Send + Sync + 'static {
 
     /// Appends to the audit log (once per `dedup` key when it has one).
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+
+    /// Creates a tenant; [`StoreError::Conflict`] when the id is taken.
+    async fn create_tenant(&self, t: &Tenant, audit: &AuditEntry) -> Result<(), StoreError>;
+
+    /// Changes a tenant's settings; false when there is no such tenant.
+    async fn update_tenant(&self, t: &Tenant, audit: &AuditEntry) -> Result<bool, StoreError>;
+
+    /// How many rows the tenant holds, table by table.
+    async fn tenant_usage(&self, tenant: &Id) -> Result<TenantUsage, StoreError>;
+
+    /// Deletes every row of the tenant but its audit log; returns what went.
+    async fn delete_tenant(
+        &self,
+        tenant: &Id,
+        audit: &AuditEntry,
+    ) -> Result<TenantUsage, StoreError>;
+
+    /// The provider's name and tier.
+    async fn provider(&self) -> Result<(String, crate::domain::model::Tier), StoreError>;
+
+    async fn set_provider(
+        &self,
+        name: &str,
+        tier: crate::domain::model::Tier,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// Adds a user; [`StoreError::Conflict`] when the name is taken.
+    async fn insert_user(&self, u: &UserRecord, audit: &AuditEntry) -> Result<(), StoreError>;
+
+    /// Replaces a user's record; false when there is no such user.
+    async fn update_user(&self, u: &UserRecord, audit: &AuditEntry) -> Result<bool, StoreError>;
+
+    async fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError>;
+
+    /// The users of a tenant (and, for all tenants, provider-wide users too).
+    async fn users(&self, scope: &Scope) -> Result<Vec<UserRecord>, StoreError>;
+
+    /// A tenant's audit chain after `after_seq`, in order.
+    async fn audit_chain(
+        &self,
+        tenant: &Id,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// A tenant's entries written in `[since, until)`, in chain order.
+    async fn audit_range(
+        &self,
+        tenant: &Id,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Every audit chain's head.
+    async fn audit_heads(&self) -> Result<Vec<AuditHead>, StoreError>;
 
     /// Audit entries in log order, the newest `limit`; optionally of one
     /// target.

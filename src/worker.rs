@@ -8,6 +8,7 @@
 
 pub mod api;
 mod api_push;
+pub mod auth;
 pub mod clock;
 pub mod http;
 pub mod latency;

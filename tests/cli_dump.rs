@@ -15,6 +15,7 @@ use vigie::store::sqlite::SqliteStore;
 fn vigie(dir: &std::path::Path, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_vigie"))
         .args(args)
+        .env("VIGIE_PASSWORD", "a viewer's long password")
         .env("VIGIE_CONFIG_DIR", dir)
         .env("VIGIE_DATA_DIR", dir)
         .output()
@@ -91,13 +92,30 @@ async fn dumps_through_a_worker_over_nats() {
         store,
         publish_lock: Arc::new(tokio::sync::Mutex::new(())),
         pushes,
+        sessions: Arc::new(support::auth::sessions()),
     }));
     // The service subscribes as it starts; give it a moment.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let url = nats.url();
+    let db = format!("sqlite:{}", dir.path().join("v.db").display());
     let out = tokio::task::spawn_blocking({
         let dir = dir.path().to_path_buf();
-        move || vigie(&dir, &["dump", "fleet", "--format", "csv", "--nats", &url])
+        move || {
+            // A provider-wide viewer logs in; the dump rides on the session.
+            vigie(
+                &dir,
+                &["user", "add", "noc", "--role", "viewer", "--database", &db],
+            );
+            let said = vigie(&dir, &["login", "--nats", &url, "--user", "noc"]);
+            assert!(said.contains("logged in as noc (viewer)"), "{said}");
+            let mode = std::os::unix::fs::PermissionsExt::mode(
+                &std::fs::metadata(dir.join("session.json"))
+                    .unwrap()
+                    .permissions(),
+            );
+            assert_eq!(mode & 0o777, 0o600);
+            vigie(&dir, &["dump", "fleet", "--format", "csv", "--nats", &url])
+        }
     })
     .await
     .unwrap();

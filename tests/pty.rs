@@ -282,17 +282,25 @@ fn a_console_killed_mid_push_changes_nothing_the_device_reverts_on_time() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite:{}", dir.path().join("w.db").display());
     let inv = vigie::sim::plan(9, 60).inventory;
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let store = vigie::store::open(&db).await.unwrap();
-        store.migrate().await.unwrap();
-        store.import_inventory(&inv).await.unwrap();
-    });
     let device = inv
         .devices
         .iter()
         .find(|d| d.kind == vigie::domain::model::DeviceKind::Router)
         .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // An operator of the device's tenant, logged in.
+    let token = rt.block_on(async {
+        let store = vigie::store::open(&db).await.unwrap();
+        store.migrate().await.unwrap();
+        store.import_inventory(&inv).await.unwrap();
+        support::auth::token_for(
+            store.as_ref(),
+            "pty-analyst",
+            vigie::domain::access::Role::Operator,
+            Some(&device.tenant),
+        )
+        .await
+    });
     let key_file = dir.path().join("signing.key");
     let key = vigie::orders::SigningKey::generate_into(&key_file).unwrap();
     let _worker = WorkerProc::spawn_with(
@@ -325,6 +333,20 @@ fn a_console_killed_mid_push_changes_nothing_the_device_reverts_on_time() {
     std::fs::write(
         home.path().join("vigie.toml"),
         "[console]\npush_window_s = 6\n",
+    )
+    .unwrap();
+    vigie::cli::session::save(
+        &home.path().join("session.json"),
+        &vigie::cli::session::Saved {
+            nats: nats.url(),
+            principal: vigie::domain::access::Principal {
+                user: "pty-analyst".into(),
+                role: vigie::domain::access::Role::Operator,
+                tenant: Some(device.tenant.clone()),
+            },
+            token: token.clone(),
+            expires: chrono::Utc::now() + chrono::Duration::hours(1),
+        },
     )
     .unwrap();
     let url = nats.url();
@@ -380,6 +402,7 @@ fn a_console_killed_mid_push_changes_nothing_the_device_reverts_on_time() {
         std::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
             .args(["push", "--nats", &url, "--tenant", device.tenant.as_str()])
             .args(args)
+            .env("VIGIE_TOKEN", &token)
             .output()
             .unwrap()
     };

@@ -33,6 +33,8 @@ struct Rig {
     bus: Arc<dyn Bus>,
     tenant: Id,
     devices: Vec<Id>,
+    /// The session of operator `ana` of the tenant.
+    token: String,
 }
 
 impl Rig {
@@ -44,8 +46,15 @@ impl Rig {
         store.migrate().await.unwrap();
         let inv = vigie::sim::plan(11, 60).inventory;
         store.import_inventory(&inv).await.unwrap();
-        drop(store);
         let tenant = inv.devices[0].tenant.clone();
+        let token = support::auth::token_for(
+            store.as_ref(),
+            "ana",
+            vigie::domain::access::Role::Operator,
+            Some(&tenant),
+        )
+        .await;
+        drop(store);
         let devices = inv
             .devices
             .iter()
@@ -66,6 +75,7 @@ impl Rig {
             bus,
             tenant,
             devices,
+            token,
         };
         rig.start_worker();
         rig.wait_api().await;
@@ -102,6 +112,7 @@ impl Rig {
     async fn api(&self, verb: &str, body: Value) -> Result<Value, ApiError> {
         call(
             self.bus.as_ref(),
+            &self.token,
             self.tenant.as_str(),
             verb,
             body,
@@ -133,7 +144,7 @@ impl Rig {
         self.api(
             "push_create",
             json!({ "device": self.devices[i], "body": body, "reason": "test change",
-                    "window_s": window_s, "actor": "ana" }),
+                    "window_s": window_s }),
         )
         .await
         .unwrap()
@@ -219,12 +230,9 @@ async fn apply_then_confirm_keeps_the_new_configuration() {
         std::fs::read(&file).unwrap(),
         b"hostname edge-1\nmtu 9000\n"
     );
-    rig.api(
-        "push_confirm",
-        json!({ "push": push["id"], "actor": "ana" }),
-    )
-    .await
-    .unwrap();
+    rig.api("push_confirm", json!({ "push": push["id"] }))
+        .await
+        .unwrap();
     rig.wait_state(&push, "confirmed", Duration::from_secs(10))
         .await;
     assert_eq!(
@@ -297,6 +305,7 @@ async fn no_confirm_restores_the_file_byte_for_byte_even_when_the_console_is_gon
         ])
         .args(["--window", "5", "--file"])
         .arg(&body)
+        .env("VIGIE_TOKEN", &rig.token)
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -488,7 +497,7 @@ async fn a_failing_canary_stops_the_rollout() {
         .api(
             "rollout_create",
             json!({ "devices": rig.devices, "body": "mtu 9000\n", "reason": "fleet mtu",
-                    "window_s": 60, "wave_size": 2, "actor": "ana" }),
+                    "window_s": 60, "wave_size": 2 }),
         )
         .await
         .unwrap();

@@ -3,6 +3,8 @@
 //! with its reason, state machines and alerts correct, ack only after commit.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration as StdDuration;
@@ -628,14 +630,16 @@ async fn snapshot_and_events_meet_without_gap_or_double() {
     let mut rig = Rig::new(5).await;
     let store = Arc::clone(&rig.store);
     let bus = Arc::clone(&rig.bus);
+    let token = support::auth::admin_token(store.as_ref()).await;
     tokio::spawn(api::serve(api::ApiContext::of(
         &rig.worker,
         Arc::clone(&bus),
         store,
+        Arc::new(support::auth::sessions()),
     )));
     rig.send("ws-0", t0(), hb(1)).await;
     rig.drain().await;
-    let snap: Snapshot = snapshot(bus.as_ref(), "_all").await;
+    let snap: Snapshot = snapshot(bus.as_ref(), &token, "_all").await;
     let online: Vec<_> = snap
         .devices
         .iter()
@@ -660,10 +664,11 @@ async fn snapshot_and_events_meet_without_gap_or_double() {
         other => panic!("{other:?}"),
     }
     // A tenant scope sees only its tenant; a bad scope is a clear error.
-    let other: Snapshot = snapshot(bus.as_ref(), "nobody").await;
+    let other: Snapshot = snapshot(bus.as_ref(), &token, "nobody").await;
     assert!(other.devices.is_empty());
     let e = api::call::<serde_json::Value>(
         bus.as_ref(),
+        &token,
         "acme",
         "explode",
         serde_json::json!({}),
@@ -674,9 +679,10 @@ async fn snapshot_and_events_meet_without_gap_or_double() {
     assert_eq!(e.code, "unknown-verb");
 }
 
-async fn snapshot(bus: &dyn Bus, scope: &str) -> Snapshot {
+async fn snapshot(bus: &dyn Bus, token: &str, scope: &str) -> Snapshot {
     api::call(
         bus,
+        token,
         scope,
         "snapshot",
         serde_json::json!({}),
@@ -838,6 +844,80 @@ impl Store for Flaky {
     }
     async fn append_audit(&self, a: &AuditEntry) -> Result<(), StoreError> {
         self.inner.append_audit(a).await
+    }
+    async fn create_tenant(
+        &self,
+        t: &vigie::domain::model::Tenant,
+        a: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.inner.create_tenant(t, a).await
+    }
+    async fn update_tenant(
+        &self,
+        t: &vigie::domain::model::Tenant,
+        a: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        self.inner.update_tenant(t, a).await
+    }
+    async fn tenant_usage(&self, t: &Id) -> Result<vigie::store::TenantUsage, StoreError> {
+        self.inner.tenant_usage(t).await
+    }
+    async fn delete_tenant(
+        &self,
+        t: &Id,
+        a: &AuditEntry,
+    ) -> Result<vigie::store::TenantUsage, StoreError> {
+        self.inner.delete_tenant(t, a).await
+    }
+    async fn provider(&self) -> Result<(String, vigie::domain::model::Tier), StoreError> {
+        self.inner.provider().await
+    }
+    async fn set_provider(
+        &self,
+        name: &str,
+        tier: vigie::domain::model::Tier,
+        a: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.inner.set_provider(name, tier, a).await
+    }
+    async fn insert_user(
+        &self,
+        u: &vigie::store::UserRecord,
+        a: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.inner.insert_user(u, a).await
+    }
+    async fn update_user(
+        &self,
+        u: &vigie::store::UserRecord,
+        a: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        self.inner.update_user(u, a).await
+    }
+    async fn user(&self, name: &str) -> Result<Option<vigie::store::UserRecord>, StoreError> {
+        self.inner.user(name).await
+    }
+    async fn users(&self, scope: &Scope) -> Result<Vec<vigie::store::UserRecord>, StoreError> {
+        self.inner.users(scope).await
+    }
+    async fn audit_chain(
+        &self,
+        t: &Id,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.inner.audit_chain(t, after, limit).await
+    }
+    async fn audit_range(
+        &self,
+        t: &Id,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.inner.audit_range(t, since, until).await
+    }
+    async fn audit_heads(&self) -> Result<Vec<vigie::store::AuditHead>, StoreError> {
+        self.inner.audit_heads().await
     }
     async fn audit(
         &self,

@@ -70,16 +70,12 @@ pub struct PushArgs {
     pub timeout: u64,
 }
 
-fn actor() -> String {
-    std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-}
-
 fn is_rollout(id: &str) -> bool {
     id.starts_with("rollout-")
 }
 
 /// Runs a push command; returns the process exit code.
-pub async fn run(args: PushArgs, cmd: PushCommand) -> anyhow::Result<u8> {
+pub async fn run(args: PushArgs, cmd: PushCommand, token: String) -> anyhow::Result<u8> {
     let _ = crate::domain::Id::parse(&args.tenant)
         .map_err(|e| anyhow::anyhow!("--tenant {:?}: {e}", args.tenant))?;
     let bus = match crate::bus::nats::NatsBus::connect_with(&args.nats.url, &args.nats.auth()).await
@@ -92,10 +88,12 @@ pub async fn run(args: PushArgs, cmd: PushCommand) -> anyhow::Result<u8> {
     };
     let timeout = Duration::from_secs(args.timeout.max(1));
     let t = args.tenant.as_str();
+    let token = token.as_str();
     let ask = |verb: &'static str, body: serde_json::Value| {
         let bus = &bus;
         async move {
-            call::<serde_json::Value>(bus as &dyn crate::bus::Bus, t, verb, body, timeout).await
+            call::<serde_json::Value>(bus as &dyn crate::bus::Bus, token, t, verb, body, timeout)
+                .await
         }
     };
     let answer = match cmd {
@@ -120,7 +118,7 @@ pub async fn run(args: PushArgs, cmd: PushCommand) -> anyhow::Result<u8> {
                     "push_create",
                     serde_json::json!({
                         "device": devices[0], "body": body, "reason": reason,
-                        "window_s": window, "actor": actor(),
+                        "window_s": window,
                     }),
                 )
                 .await;
@@ -133,30 +131,20 @@ pub async fn run(args: PushArgs, cmd: PushCommand) -> anyhow::Result<u8> {
                     "rollout_create",
                     serde_json::json!({
                         "devices": devices, "body": body, "reason": reason,
-                        "window_s": window, "wave_size": wave_size, "actor": actor(),
+                        "window_s": window, "wave_size": wave_size,
                     }),
                 )
                 .await
             }
         }
         PushCommand::Confirm { id } if is_rollout(&id) => {
-            ask(
-                "rollout_confirm",
-                serde_json::json!({ "rollout": id, "actor": actor() }),
-            )
-            .await
+            ask("rollout_confirm", serde_json::json!({ "rollout": id })).await
         }
-        PushCommand::Confirm { id } => {
-            ask(
-                "push_confirm",
-                serde_json::json!({ "push": id, "actor": actor() }),
-            )
-            .await
-        }
+        PushCommand::Confirm { id } => ask("push_confirm", serde_json::json!({ "push": id })).await,
         PushCommand::Revert { id, reason } => {
             ask(
                 "push_revert",
-                serde_json::json!({ "push": id, "actor": actor(), "reason": reason }),
+                serde_json::json!({ "push": id, "reason": reason }),
             )
             .await
         }

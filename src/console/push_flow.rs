@@ -89,7 +89,6 @@ pub fn on_editor_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                 "body": d.body(),
                 "reason": d.reason.trim(),
                 "window_s": d.window_s,
-                "actor": app.user,
             });
             vec![call(&d.tenant, "rollout_create", body, Reply::Created)]
         }
@@ -100,7 +99,6 @@ pub fn on_editor_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                 "previous": d.previous,
                 "reason": d.reason.trim(),
                 "window_s": d.window_s,
-                "actor": app.user,
             });
             vec![call(&d.tenant, "push_create", body, Reply::Created)]
         }
@@ -115,12 +113,9 @@ pub fn act_on_urgent(app: &mut App, what: &'static str) -> Vec<Effect> {
     };
     // A rollout's wave is confirmed as one: the next wave depends on it.
     let (verb, body) = match (&p.rollout, what) {
-        (Some(r), "confirm") => (
-            "rollout_confirm",
-            json!({ "rollout": r, "actor": app.user }),
-        ),
-        (_, "confirm") => ("push_confirm", json!({ "push": p.id, "actor": app.user })),
-        _ => ("push_revert", json!({ "push": p.id, "actor": app.user })),
+        (Some(r), "confirm") => ("rollout_confirm", json!({ "rollout": r })),
+        (_, "confirm") => ("push_confirm", json!({ "push": p.id })),
+        _ => ("push_revert", json!({ "push": p.id })),
     };
     vec![call(&p.tenant, verb, body, Reply::Action(what))]
 }

@@ -60,6 +60,9 @@ pub struct DemoSettings {
 /// Worker settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkerSettings {
+    /// The secret that signs session tokens (`env:VAR`, `file:PATH`, or
+    /// inline in a settings file only its owner can read).
+    pub session_key: Option<super::secret::SecretSpec>,
     pub batch_size: usize,
     pub sweep_every_s: u32,
     pub live_event_interval_s: u32,
@@ -137,6 +140,7 @@ struct DemoPatch {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct WorkerPatch {
+    session_key: S<String>,
     batch_size: S<usize>,
     sweep_every_s: S<u32>,
     live_event_interval_s: S<u32>,
@@ -220,6 +224,7 @@ impl Settings {
                 db: None,
             },
             worker: WorkerSettings {
+                session_key: None,
                 batch_size: 0,
                 sweep_every_s: 0,
                 live_event_interval_s: 0,
@@ -288,6 +293,19 @@ impl Settings {
         }
         if let Some(w) = &patch.worker {
             let s = &mut self.worker;
+            if let Some(k) = &w.session_key {
+                let spec = super::secret::SecretSpec::parse(k.get_ref());
+                // An inline secret is only kept in a file nobody else reads
+                // (a variable's layer is not a file and is not checked).
+                if matches!(spec, super::secret::SecretSpec::Inline(_))
+                    && std::path::Path::new(&layer.name).is_file()
+                {
+                    super::secret::refuse_exposed(std::path::Path::new(&layer.name)).map_err(
+                        |why| layer.error(Some(k.span()), format!("worker.session_key: {why}")),
+                    )?;
+                }
+                s.session_key = Some(spec);
+            }
             set(
                 layer,
                 &mut s.batch_size,

@@ -26,6 +26,11 @@ pub const SQLITE: &[Migration] = &[
         name: "pushes",
         sql: include_str!("../../migrations/sqlite/0003_pushes.sql"),
     },
+    Migration {
+        version: 4,
+        name: "security",
+        sql: include_str!("../../migrations/sqlite/0004_security.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations: the same versions as SQLite's.
@@ -44,6 +49,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 3,
         name: "pushes",
         sql: include_str!("../../migrations/postgres/0003_pushes.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "security",
+        sql: include_str!("../../migrations/postgres/0004_security.sql"),
     },
 ];
 

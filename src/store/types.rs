@@ -313,3 +313,41 @@ pub struct StoredConfig {
     pub format: SafeText,
     pub body: String,
 }
+
+/// A user account as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRecord {
+    pub name: String,
+    /// `None`: provider-wide.
+    pub tenant: Option<Id>,
+    pub role: crate::domain::access::Role,
+    /// Argon2id, in the PHC string format. Never shown.
+    #[serde(skip_serializing, default)]
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created: DateTime<Utc>,
+    /// When the password, role or state last changed: sessions issued
+    /// before it are refused.
+    pub changed: DateTime<Utc>,
+}
+
+/// How many rows a tenant holds, table by table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantUsage {
+    pub rows: Vec<(String, u64)>,
+}
+
+impl TenantUsage {
+    /// Rows in all tables.
+    pub fn total(&self) -> u64 {
+        self.rows.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// The last entry of a tenant's audit chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditHead {
+    pub tenant: Id,
+    pub seq: u64,
+    pub hash: String,
+}

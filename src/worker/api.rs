@@ -11,9 +11,11 @@ use tokio::sync::Mutex;
 
 use crate::bus::{Bus, BusError, Request, Stream, subject};
 use crate::domain::Id;
+use crate::domain::access::{self, Principal};
 use crate::domain::incident::Incident;
 use crate::domain::model::DeviceRow;
 use crate::store::{FleetQuery, Scope, StatusCounts, Store, StoreError};
+use crate::worker::auth::Sessions;
 use crate::worker::push::{PushError, Pushes};
 
 /// The queue group of api servers.
@@ -169,16 +171,24 @@ pub struct ApiContext {
     /// The worker's snapshot lock (see `Worker::publish_lock`).
     pub publish_lock: Arc<Mutex<()>>,
     pub pushes: Arc<Pushes>,
+    /// Checks every request's session.
+    pub sessions: Arc<Sessions>,
 }
 
 impl ApiContext {
     /// The context of a running worker.
-    pub fn of(worker: &crate::worker::Worker, bus: Arc<dyn Bus>, store: Arc<dyn Store>) -> Self {
+    pub fn of(
+        worker: &crate::worker::Worker,
+        bus: Arc<dyn Bus>,
+        store: Arc<dyn Store>,
+        sessions: Arc<Sessions>,
+    ) -> Self {
         Self {
             bus,
             store,
             publish_lock: worker.publish_lock(),
             pushes: worker.pushes(),
+            sessions,
         }
     }
 }
@@ -202,8 +212,26 @@ fn cache_lock(c: &Cache) -> std::sync::MutexGuard<'_, SnapshotCache> {
     c.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Every request: a session token (none for `login`) and the verb's
+/// arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope<'a> {
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(borrow, default)]
+    args: Option<&'a serde_json::value::RawValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginArgs {
+    user: String,
+    password: String,
+}
+
 async fn handle(ctx: ApiContext, cache: Cache, req: Request) {
-    let answer = match answer(&ctx, &cache, &req.subject, &req.payload).await {
+    let answer = match authorized(&ctx, &cache, &req.subject, &req.payload).await {
         Ok(v) => Answer::Ok(v),
         Err(e) => Answer::Error(e),
     };
@@ -213,13 +241,13 @@ async fn handle(ctx: ApiContext, cache: Cache, req: Request) {
     }
 }
 
-async fn answer(
+/// Checks the session and the role before the verb does anything.
+async fn authorized(
     ctx: &ApiContext,
     cache: &Cache,
     subj: &str,
     payload: &[u8],
 ) -> Result<serde_json::Value, ApiError> {
-    let (bus, store, lock) = (ctx.bus.as_ref(), ctx.store.as_ref(), &*ctx.publish_lock);
     let (scope, verb) = subject::parse_api(subj)
         .ok_or_else(|| ApiError::new("bad-request", format!("bad api subject {subj:?}")))?;
     let scope = if scope == subject::ALL_TENANTS {
@@ -227,7 +255,60 @@ async fn answer(
     } else {
         Scope::Tenant(Id::parse(scope).map_err(|e| ApiError::new("bad-request", e.to_string()))?)
     };
+    let env: Envelope = serde_json::from_slice(payload).map_err(|e| {
+        ApiError::new(
+            "bad-request",
+            format!("a request is {{\"token\": …, \"args\": …}}: {e}"),
+        )
+    })?;
+    let args = env
+        .args
+        .map(|a| a.get().as_bytes())
+        .filter(|a| *a != b"null")
+        .unwrap_or(b"");
+    let now = chrono::Utc::now();
+    if verb == "login" {
+        let a: LoginArgs = serde_json::from_slice(args)
+            .map_err(|e| ApiError::new("bad-request", e.to_string()))?;
+        return to_json(
+            ctx.sessions
+                .login(ctx.store.as_ref(), &a.user, &a.password, now)
+                .await?,
+        );
+    }
+    if access::need(verb).is_none() {
+        return Err(ApiError::new(
+            "unknown-verb",
+            format!("no api verb {verb:?}"),
+        ));
+    }
+    let token = env.token.ok_or_else(|| {
+        ApiError::new(
+            "unauthenticated",
+            format!("{verb} needs a session: vigie login"),
+        )
+    })?;
+    let who = ctx
+        .sessions
+        .principal(ctx.store.as_ref(), &token, now)
+        .await?;
+    who.may(scope.tenant(), verb)
+        .map_err(|r| ApiError::new(r.code(), r.to_string()))?;
+    answer(ctx, cache, &who, &scope, verb, args).await
+}
+
+async fn answer(
+    ctx: &ApiContext,
+    cache: &Cache,
+    who: &Principal,
+    scope: &Scope,
+    verb: &str,
+    payload: &[u8],
+) -> Result<serde_json::Value, ApiError> {
+    let (bus, store, lock) = (ctx.bus.as_ref(), ctx.store.as_ref(), &*ctx.publish_lock);
+    let scope = scope.clone();
     match verb {
+        "whoami" => to_json(who),
         "snapshot" => {
             let a: PageArgs = args(payload)?;
             let snap = {
@@ -305,7 +386,7 @@ async fn answer(
             )
         }
         verb if super::api_push::is_push_verb(verb) => {
-            super::api_push::answer(&ctx.pushes, store, &scope, verb, payload).await
+            super::api_push::answer(&ctx.pushes, store, who, &scope, verb, payload).await
         }
         other => Err(ApiError::new(
             "unknown-verb",
@@ -317,16 +398,23 @@ async fn answer(
 /// Calls an api verb and decodes its answer.
 pub async fn call<T: for<'de> Deserialize<'de>>(
     bus: &dyn Bus,
+    token: &str,
     scope: &str,
     verb: &str,
     payload: serde_json::Value,
     timeout: std::time::Duration,
 ) -> Result<T, ApiError> {
-    let body = serde_json::to_vec(&payload).unwrap_or_default();
+    let body = serde_json::json!({ "token": token, "args": payload });
+    let body = serde_json::to_vec(&body).unwrap_or_default();
     let reply = bus
         .request(&subject::api(scope, verb), Bytes::from(body), timeout)
         .await?;
-    match serde_json::from_slice::<Answer<T>>(&reply) {
+    decode_answer(&reply)
+}
+
+/// Decodes an api answer.
+pub fn decode_answer<T: for<'de> Deserialize<'de>>(reply: &[u8]) -> Result<T, ApiError> {
+    match serde_json::from_slice::<Answer<T>>(reply) {
         Ok(Answer::Ok(v)) => Ok(v),
         Ok(Answer::Error(e)) => Err(e),
         Err(e) => Err(ApiError::new("bad-answer", e.to_string())),
@@ -336,12 +424,14 @@ pub async fn call<T: for<'de> Deserialize<'de>>(
 /// Takes a snapshot page by page and puts it back together.
 pub async fn fetch_snapshot(
     bus: &dyn Bus,
+    token: &str,
     scope: &str,
     page: u32,
     timeout: std::time::Duration,
 ) -> Result<Snapshot, ApiError> {
     let first: SnapshotPage = call(
         bus,
+        token,
         scope,
         "snapshot",
         serde_json::json!({ "limit": page }),
@@ -353,6 +443,7 @@ pub async fn fetch_snapshot(
     while devices.len() < total {
         let next: SnapshotPage = call(
             bus,
+            token,
             scope,
             "snapshot_page",
             serde_json::json!({ "id": first.id, "offset": devices.len(), "limit": page }),

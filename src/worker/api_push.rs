@@ -5,6 +5,7 @@ use serde::Deserialize;
 use super::api::{ApiError, args, to_json};
 use super::push::{CreatePush, CreateRollout, Pushes};
 use crate::domain::Id;
+use crate::domain::access::Principal;
 use crate::store::{PushQuery, Scope, Store};
 
 const VERBS: [&str; 10] = [
@@ -30,8 +31,6 @@ pub(super) fn is_push_verb(verb: &str) -> bool {
 struct PushRef {
     push: Id,
     #[serde(default)]
-    actor: Option<String>,
-    #[serde(default)]
     reason: Option<String>,
 }
 
@@ -39,8 +38,6 @@ struct PushRef {
 #[serde(deny_unknown_fields)]
 struct RolloutRef {
     rollout: Id,
-    #[serde(default)]
-    actor: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -74,33 +71,28 @@ fn tenant<'a>(scope: &'a Scope, verb: &str) -> Result<&'a Id, ApiError> {
 pub(super) async fn answer(
     pushes: &Pushes,
     store: &dyn Store,
+    who: &Principal,
     scope: &Scope,
     verb: &str,
     payload: &[u8],
 ) -> Result<serde_json::Value, ApiError> {
+    // The audit log names the session's user, whatever a client says.
+    let actor = Some(who.user.as_str());
     match verb {
         "push_create" => {
-            let req: CreatePush = strict(payload)?;
+            let mut req: CreatePush = strict(payload)?;
+            req.actor = actor.map(str::to_string);
             to_json(pushes.create(tenant(scope, verb)?, req).await?)
         }
         "push_confirm" => {
             let r: PushRef = strict(payload)?;
-            to_json(
-                pushes
-                    .confirm(tenant(scope, verb)?, &r.push, r.actor.as_deref())
-                    .await?,
-            )
+            to_json(pushes.confirm(tenant(scope, verb)?, &r.push, actor).await?)
         }
         "push_revert" => {
             let r: PushRef = strict(payload)?;
             to_json(
                 pushes
-                    .revert(
-                        tenant(scope, verb)?,
-                        &r.push,
-                        r.actor.as_deref(),
-                        r.reason.as_deref(),
-                    )
+                    .revert(tenant(scope, verb)?, &r.push, actor, r.reason.as_deref())
                     .await?,
             )
         }
@@ -117,14 +109,15 @@ pub(super) async fn answer(
             to_json(pushes.list(scope, &q).await?)
         }
         "rollout_create" => {
-            let req: CreateRollout = strict(payload)?;
+            let mut req: CreateRollout = strict(payload)?;
+            req.actor = actor.map(str::to_string);
             to_json(pushes.create_rollout(tenant(scope, verb)?, req).await?)
         }
         "rollout_confirm" => {
             let r: RolloutRef = strict(payload)?;
             to_json(
                 pushes
-                    .confirm_rollout(tenant(scope, verb)?, &r.rollout, r.actor.as_deref())
+                    .confirm_rollout(tenant(scope, verb)?, &r.rollout, actor)
                     .await?,
             )
         }

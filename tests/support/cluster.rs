@@ -307,6 +307,7 @@ impl WorkerProc {
             .args(["--consumer", consumer, "--listen"])
             .arg(format!("127.0.0.1:{listen}"))
             .args(extra)
+            .envs(super::auth::worker_env())
             .env("VIGIE_CONFIG_DIR", config.path())
             .env("VIGIE_DATA_DIR", config.path())
             .env("VIGIE_LOG_LEVEL", "info")

@@ -64,7 +64,16 @@ pub async fn ensure(pool: &PgPool, now: DateTime<Utc>) -> Result<u32, StoreError
                 day_start_ms(day),
                 day_start_ms(next)
             );
-            match sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await {
+            // A partition reached directly shows nothing: RLS on, no
+            // policy, no grant (rows are read through the parent).
+            let made = async {
+                sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await?;
+                let rls = format!(
+                    "ALTER TABLE {name} ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY"
+                );
+                sqlx::query(AssertSqlSafe(rls)).execute(&mut *tx).await
+            };
+            match made.await {
                 Ok(_) => {
                     tx.commit().await?;
                     created += 1;

@@ -14,3 +14,4 @@ fn dialect(sql: String) -> String {
 
 include!("../shared/read.rs");
 include!("../shared/push.rs");
+include!("../shared/admin.rs");

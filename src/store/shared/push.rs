@@ -26,6 +26,11 @@ fn uint(row: &DbRow, col: &str) -> Result<u64, StoreError> {
     Ok(u64::try_from(v).unwrap_or(0))
 }
 
+fn opt_uint(row: &DbRow, col: &str) -> Result<u64, StoreError> {
+    let v: Option<i64> = row.try_get(col)?;
+    Ok(v.and_then(|v| u64::try_from(v).ok()).unwrap_or(0))
+}
+
 fn u32_col(row: &DbRow, col: &str) -> Result<u32, StoreError> {
     Ok(u32::try_from(uint(row, col)?).unwrap_or(u32::MAX))
 }
@@ -120,12 +125,32 @@ fn push_mutable_args(p: &Push) -> Vec<Arg> {
     a
 }
 
-async fn insert_audit<'c, E>(exec: E, e: &AuditEntry) -> Result<(), StoreError>
-where
-    E: sqlx::Executor<'c, Database = Db>,
-{
-    let sql = "INSERT INTO audit_log (tenant_id, at, actor, action, target, before, after, reason, dedup)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup) DO NOTHING"
+/// Appends `e` to its tenant's hash chain inside `tx`. Locking the chain's
+/// head row first serialises appends per tenant (PostgreSQL's row lock;
+/// SQLite's one writer); an entry whose dedup key is already stored
+/// appends nothing.
+async fn insert_audit(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    e: &AuditEntry,
+) -> Result<(), StoreError> {
+    let head = query(
+        "INSERT INTO audit_head (tenant_id, seq, hash) VALUES (?, 0, ?)
+         ON CONFLICT (tenant_id) DO UPDATE SET seq = audit_head.seq
+         RETURNING seq, hash"
+            .to_string(),
+        vec![
+            Arg::Text(e.tenant.to_string()),
+            Arg::Text(crate::domain::audit::GENESIS.to_string()),
+        ],
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    let seq = uint(&head, "seq")? + 1;
+    let prev: String = head.try_get("hash")?;
+    let e = e.clone().chained(&prev, seq);
+    let sql = "INSERT INTO audit_log (tenant_id, at, actor, action, target, before, after, reason,
+                                      dedup, seq, prev_hash, hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup) DO NOTHING"
         .to_string();
     let args = vec![
         Arg::Text(e.tenant.to_string()),
@@ -137,8 +162,18 @@ where
         Arg::OptText(e.after.clone()),
         Arg::OptText(e.reason.as_ref().map(|r| r.to_string())),
         Arg::OptText(e.dedup.clone()),
+        int(seq),
+        Arg::Text(e.prev_hash.clone()),
+        Arg::Text(e.hash.clone()),
     ];
-    query(sql, args).execute(exec).await?;
+    if query(sql, args).execute(&mut **tx).await?.rows_affected() == 1 {
+        query(
+            "UPDATE audit_head SET seq = ?, hash = ? WHERE tenant_id = ?".to_string(),
+            vec![int(seq), Arg::Text(e.hash), Arg::Text(e.tenant.to_string())],
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }
 
@@ -159,7 +194,7 @@ async fn insert_audited(
             e.into()
         });
     }
-    insert_audit(&mut *tx, audit).await?;
+    insert_audit(&mut tx, audit).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -178,14 +213,17 @@ async fn update_audited(
         return Ok(false);
     }
     for a in audit {
-        insert_audit(&mut *tx, a).await?;
+        insert_audit(&mut tx, a).await?;
     }
     tx.commit().await?;
     Ok(true)
 }
 
 pub(super) async fn append_audit(pool: &Pool, e: &AuditEntry) -> Result<(), StoreError> {
-    insert_audit(pool, e).await
+    let mut tx = pool.begin().await?;
+    insert_audit(&mut tx, e).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 pub(super) async fn audit(
@@ -203,29 +241,12 @@ pub(super) async fn audit(
         None => "",
     };
     let sql = format!(
-        "SELECT id, tenant_id, at, actor, action, target, before, after, reason, dedup
-         FROM audit_log WHERE 1 = 1{}{by_target} ORDER BY id DESC LIMIT {}",
+        "SELECT {AUDIT_COLS} FROM audit_log WHERE 1 = 1{}{by_target} ORDER BY id DESC LIMIT {}",
         tenant_filter(scope, "tenant_id"),
         limit.clamp(1, 10_000)
     );
     let rows = query(sql, args).fetch_all(pool).await?;
-    let mut out: Vec<AuditEntry> = rows
-        .iter()
-        .map(|r| {
-            Ok(AuditEntry {
-                id: uint(r, "id")?,
-                tenant: id(r, "tenant_id")?,
-                at: ts(r, "at")?.unwrap_or_default(),
-                actor: text(r, "actor")?,
-                action: r.try_get("action")?,
-                target: r.try_get("target")?,
-                before: r.try_get("before")?,
-                after: r.try_get("after")?,
-                reason: opt_text(r, "reason")?,
-                dedup: r.try_get("dedup")?,
-            })
-        })
-        .collect::<Result<_, StoreError>>()?;
+    let mut out: Vec<AuditEntry> = rows.iter().map(audit_row).collect::<Result<_, StoreError>>()?;
     out.reverse();
     Ok(out)
 }

@@ -36,6 +36,7 @@ enum Arg {
     Int(i64),
     OptText(Option<String>),
     OptInt(Option<i64>),
+    Bool(bool),
 }
 
 fn query(sql: String, args: Vec<Arg>) -> Query {
@@ -46,6 +47,7 @@ fn query(sql: String, args: Vec<Arg>) -> Query {
             Arg::Int(i) => q.bind(i),
             Arg::OptText(s) => q.bind(s),
             Arg::OptInt(i) => q.bind(i),
+            Arg::Bool(b) => q.bind(b),
         };
     }
     q

@@ -1,0 +1,143 @@
+//! `vigie login`: trades a user name and password for a session token and
+//! keeps it in `session.json` in the config directory (mode 600), where
+//! `vigie console --nats`, `vigie push` and `vigie dump --nats` find it.
+//! `VIGIE_TOKEN` overrides the file (for scripts).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::access::Principal;
+use crate::settings::paths::Paths;
+use crate::worker::auth::Session;
+
+/// What `session.json` holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Saved {
+    pub nats: String,
+    pub principal: Principal,
+    pub token: String,
+    pub expires: DateTime<Utc>,
+}
+
+pub fn file(paths: &Paths) -> PathBuf {
+    paths.config_dir.join("session.json")
+}
+
+/// Writes the session where only its owner can read it.
+pub fn save(path: &Path, s: &Saved) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", tmp.display()))?;
+    f.write_all(&serde_json::to_vec_pretty(s)?)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(())
+}
+
+/// The token to send: `VIGIE_TOKEN`, else the saved session's.
+pub fn token(paths: &Paths, now: DateTime<Utc>) -> anyhow::Result<(String, String)> {
+    if let Ok(t) = std::env::var("VIGIE_TOKEN")
+        && !t.trim().is_empty()
+    {
+        return Ok((t.trim().to_string(), "VIGIE_TOKEN".into()));
+    }
+    let path = file(paths);
+    let bytes = std::fs::read(&path).map_err(|_| {
+        anyhow::anyhow!(
+            "not logged in (no {}): vigie login --nats URL --user NAME",
+            path.display()
+        )
+    })?;
+    let s: Saved = serde_json::from_slice(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}: vigie login again", path.display()))?;
+    if s.expires <= now {
+        anyhow::bail!(
+            "the session of {} expired at {}: vigie login",
+            s.principal.user,
+            s.expires.format("%Y-%m-%d %H:%M UTC")
+        );
+    }
+    Ok((s.token, s.principal.user))
+}
+
+/// Reads a password: `VIGIE_PASSWORD`, one line of standard input when it
+/// is not a terminal, else a prompt that does not echo.
+pub fn read_password(prompt: &str) -> anyhow::Result<String> {
+    use std::io::IsTerminal as _;
+    if let Ok(p) = std::env::var("VIGIE_PASSWORD") {
+        return Ok(p);
+    }
+    if !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+    }
+    eprint!("{prompt}");
+    std::io::stderr().flush()?;
+    use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+    ratatui::crossterm::terminal::enable_raw_mode()?;
+    let mut out = String::new();
+    let read = loop {
+        match event::read() {
+            Ok(Event::Key(k)) if k.kind == KeyEventKind::Press => match k.code {
+                KeyCode::Enter => break Ok(()),
+                KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+                    break Err(anyhow::anyhow!("cancelled"));
+                }
+                KeyCode::Char(c) => out.push(c),
+                KeyCode::Backspace => {
+                    out.pop();
+                }
+                _ => {}
+            },
+            Ok(_) => {}
+            Err(e) => break Err(e.into()),
+        }
+    };
+    let _ = ratatui::crossterm::terminal::disable_raw_mode();
+    eprintln!();
+    read.map(|()| out)
+}
+
+/// Logs in over NATS and saves the session.
+pub async fn login(
+    paths: &Paths,
+    nats: &crate::cli::NatsArgs,
+    user: &str,
+    timeout: Duration,
+) -> anyhow::Result<Saved> {
+    let password = read_password(&format!("password for {user}: "))?;
+    let bus = crate::bus::nats::NatsBus::connect_with(&nats.url, &nats.auth()).await?;
+    let body = serde_json::json!({ "args": { "user": user, "password": password } });
+    let reply = crate::bus::Bus::request(
+        &bus,
+        &crate::bus::subject::api(crate::bus::subject::ALL_TENANTS, "login"),
+        bytes::Bytes::from(serde_json::to_vec(&body)?),
+        timeout,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{}: {e}", nats.url))?;
+    let session: Session = crate::worker::api::decode_answer(&reply)
+        .map_err(|e| anyhow::anyhow!("login refused: {e}"))?;
+    let saved = Saved {
+        nats: nats.url.clone(),
+        principal: session.principal,
+        token: session.token,
+        expires: session.expires,
+    };
+    save(&file(paths), &saved)?;
+    Ok(saved)
+}

@@ -1,0 +1,55 @@
+//! Sessions for tests: workers started by the tests sign sessions with
+//! [`SECRET`], so a test makes its own token for a user it creates.
+
+use vigie::domain::Id;
+use vigie::domain::access::Role;
+use vigie::store::Store;
+use vigie::worker::auth::Sessions;
+
+/// The session key of every worker the tests start (`VIGIE_SESSION_KEY`).
+pub const SECRET: &str = "vigie-test-session-secret-0123456789";
+
+pub fn sessions() -> Sessions {
+    Sessions::new(SECRET.as_bytes(), chrono::Duration::hours(1))
+}
+
+/// The environment that makes a `vigie worker` use [`SECRET`].
+pub fn worker_env() -> [(&'static str, String); 2] {
+    [
+        ("VIGIE_SESSION_KEY", "env:VIGIE_TEST_SESSION_SECRET".into()),
+        ("VIGIE_TEST_SESSION_SECRET", SECRET.into()),
+    ]
+}
+
+/// A token for a provider-wide administrator, created when missing.
+pub async fn admin_token(store: &dyn Store) -> String {
+    let now = chrono::Utc::now();
+    vigie::admin::users::ensure_local_admin(store, "test-admin", now)
+        .await
+        .expect("test admin");
+    sessions().issue("test-admin", now).0
+}
+
+/// Same, on the database at `url`.
+pub async fn admin_token_at(url: &str) -> String {
+    let store = vigie::store::open(url).await.expect("open store");
+    store.migrate().await.expect("migrate");
+    admin_token(store.as_ref()).await
+}
+
+/// A token for a new user with `role` in `tenant` (provider-wide: `None`).
+pub async fn token_for(store: &dyn Store, name: &str, role: Role, tenant: Option<&Id>) -> String {
+    let now = chrono::Utc::now();
+    vigie::admin::users::add(
+        store,
+        name,
+        tenant,
+        role,
+        "a long test password",
+        "test",
+        now,
+    )
+    .await
+    .expect("add user");
+    sessions().issue(name, now).0
+}
