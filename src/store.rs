@@ -23,6 +23,18 @@ use crate::domain::push::{Push, Rollout};
 use crate::rules::site::{SectorHealth, SignalTrend};
 pub use types::*;
 
+/// Runs a read or write in one transaction opened by the backend for
+/// `scope` (on PostgreSQL: as the tenant role with `app.tenant_id` set
+/// for the transaction, so that row-level security applies).
+macro_rules! scoped {
+    ($self:ident, $scope:expr, $f:path, $($arg:expr),*) => {{
+        let mut tx = $self.scoped($scope).await?;
+        let out = $f(&mut *tx, $($arg),*).await?;
+        tx.commit().await?;
+        Ok(out)
+    }};
+}
+
 /// `impl Store for $backend`: the methods both backends answer with the
 /// shared queries (`shared/read.rs`, `shared/write.rs`) and their own
 /// `write::write_batch`, on `self.pool`, plus the backend's own items.
@@ -33,35 +45,35 @@ impl crate::store::Store for $backend {
     $($own)*
 
     async fn import_inventory(&self, inv: &Inventory) -> Result<(), StoreError> {
-        write::import_inventory(&self.pool, inv).await
+        write::import_inventory(self.work(), inv).await
     }
 
     async fn write_batch(&self, batch: &WriteBatch) -> Result<BatchOutcome, StoreError> {
-        write::write_batch(&self.pool, batch).await
+        write::write_batch(self.work(), batch).await
     }
 
     async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
-        read::tenants(&self.pool).await
+        read::tenants(self.work()).await
     }
 
     async fn device_states(&self, scope: &Scope) -> Result<Vec<DeviceState>, StoreError> {
-        read::device_states(&self.pool, scope).await
+        crate::store::scoped!(self, scope, read::device_states, scope)
     }
 
     async fn fleet_page(&self, scope: &Scope, q: &FleetQuery) -> Result<FleetPage, StoreError> {
-        read::fleet_page(&self.pool, scope, q).await
+        crate::store::scoped!(self, scope, read::fleet_page, scope, q)
     }
 
     async fn status_counts(&self, scope: &Scope) -> Result<StatusCounts, StoreError> {
-        read::status_counts(&self.pool, scope).await
+        crate::store::scoped!(self, scope, read::status_counts, scope)
     }
 
     async fn sites(&self, scope: &Scope) -> Result<Vec<SiteSummary>, StoreError> {
-        read::sites(&self.pool, scope).await
+        crate::store::scoped!(self, scope, read::sites, scope)
     }
 
     async fn incident_queue(&self, scope: &Scope, limit: u32) -> Result<Vec<Incident>, StoreError> {
-        read::incident_queue(&self.pool, scope, limit).await
+        crate::store::scoped!(self, scope, read::incident_queue, scope, limit)
     }
 
     async fn alert_history(
@@ -70,7 +82,7 @@ impl crate::store::Store for $backend {
         device: Option<&Id>,
         limit: u32,
     ) -> Result<Vec<Alert>, StoreError> {
-        read::alert_history(&self.pool, scope, device, limit).await
+        crate::store::scoped!(self, scope, read::alert_history, scope, device, limit)
     }
 
     async fn signal_series(
@@ -80,7 +92,7 @@ impl crate::store::Store for $backend {
         since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Vec<SignalSample>, StoreError> {
-        read::signal_series(&self.pool, scope, device, since, until).await
+        crate::store::scoped!(self, scope, read::signal_series, scope, device, since, until)
     }
 
     async fn metric_series(
@@ -90,19 +102,19 @@ impl crate::store::Store for $backend {
         since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Vec<MetricSample>, StoreError> {
-        read::metric_series(&self.pool, scope, device, since, until).await
+        crate::store::scoped!(self, scope, read::metric_series, scope, device, since, until)
     }
 
     async fn ingest_counts(&self, scope: &Scope) -> Result<IngestCounts, StoreError> {
-        read::ingest_counts(&self.pool, scope).await
+        crate::store::scoped!(self, scope, read::ingest_counts, scope)
     }
 
     async fn links(&self, scope: &Scope) -> Result<Vec<LinkRow>, StoreError> {
-        read::links(&self.pool, scope).await
+        crate::store::scoped!(self, scope, read::links, scope)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(self.work()).await?;
         Ok(())
     }
 
@@ -110,7 +122,7 @@ impl crate::store::Store for $backend {
         &self,
         scope: &crate::store::Scope,
     ) -> Result<Vec<crate::rules::site::SectorHealth>, StoreError> {
-        read::sector_health(&self.pool, scope).await
+        crate::store::scoped!(self, scope, read::sector_health, scope)
     }
 
     async fn signal_trends(
@@ -120,7 +132,7 @@ impl crate::store::Store for $backend {
         recent_since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Vec<crate::rules::site::SignalTrend>, StoreError> {
-        read::signal_trends(&self.pool, scope, baseline_since, recent_since, until).await
+        crate::store::scoped!(self, scope, read::signal_trends, scope, baseline_since, recent_since, until)
     }
 
     async fn try_lease(
@@ -130,15 +142,15 @@ impl crate::store::Store for $backend {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        read::try_lease(&self.pool, name, holder, now, until).await
+        read::try_lease(self.work(), name, holder, now, until).await
     }
 
     async fn device(&self, scope: &Scope, device: &Id) -> Result<Option<DeviceRow>, StoreError> {
-        read::device(&self.pool, scope, device).await
+        crate::store::scoped!(self, scope, read::device, scope, device)
     }
 
     async fn next_order_seq(&self, tenant: &Id, device: &Id, floor: u64) -> Result<u64, StoreError> {
-        read::next_order_seq(&self.pool, tenant, device, floor).await
+        crate::store::scoped!(self, &crate::store::Scope::Tenant(tenant.clone()), read::next_order_seq, tenant, device, floor)
     }
 
     async fn insert_push(
@@ -146,7 +158,7 @@ impl crate::store::Store for $backend {
         push: &crate::domain::push::Push,
         audit: &crate::domain::audit::AuditEntry,
     ) -> Result<(), StoreError> {
-        read::insert_push(&self.pool, push, audit).await
+        crate::store::scoped!(self, &crate::store::Scope::Tenant(push.tenant.clone()), read::insert_push, push, audit)
     }
 
     async fn update_push(
@@ -155,11 +167,11 @@ impl crate::store::Store for $backend {
         expected_version: u64,
         audit: &[crate::domain::audit::AuditEntry],
     ) -> Result<bool, StoreError> {
-        read::update_push(&self.pool, push, expected_version, audit).await
+        crate::store::scoped!(self, &crate::store::Scope::Tenant(push.tenant.clone()), read::update_push, push, expected_version, audit)
     }
 
     async fn push(&self, scope: &Scope, id: &Id) -> Result<Option<crate::domain::push::Push>, StoreError> {
-        read::push(&self.pool, scope, id).await
+        crate::store::scoped!(self, scope, read::push, scope, id)
     }
 
     async fn pushes(
@@ -167,7 +179,7 @@ impl crate::store::Store for $backend {
         scope: &Scope,
         q: &crate::store::PushQuery,
     ) -> Result<Vec<crate::domain::push::Push>, StoreError> {
-        read::pushes(&self.pool, scope, q).await
+        crate::store::scoped!(self, scope, read::pushes, scope, q)
     }
 
     async fn insert_rollout(
@@ -175,7 +187,7 @@ impl crate::store::Store for $backend {
         rollout: &crate::domain::push::Rollout,
         audit: &crate::domain::audit::AuditEntry,
     ) -> Result<(), StoreError> {
-        read::insert_rollout(&self.pool, rollout, audit).await
+        crate::store::scoped!(self, &crate::store::Scope::Tenant(rollout.tenant.clone()), read::insert_rollout, rollout, audit)
     }
 
     async fn update_rollout(
@@ -184,7 +196,7 @@ impl crate::store::Store for $backend {
         expected_version: u64,
         audit: &[crate::domain::audit::AuditEntry],
     ) -> Result<bool, StoreError> {
-        read::update_rollout(&self.pool, rollout, expected_version, audit).await
+        crate::store::scoped!(self, &crate::store::Scope::Tenant(rollout.tenant.clone()), read::update_rollout, rollout, expected_version, audit)
     }
 
     async fn rollouts(
@@ -193,51 +205,51 @@ impl crate::store::Store for $backend {
         id: Option<&Id>,
         running_only: bool,
     ) -> Result<Vec<crate::domain::push::Rollout>, StoreError> {
-        read::rollouts(&self.pool, scope, id, running_only).await
+        crate::store::scoped!(self, scope, read::rollouts, scope, id, running_only)
     }
 
     async fn create_tenant(&self, t: &crate::domain::model::Tenant, audit: &crate::domain::audit::AuditEntry) -> Result<(), StoreError> {
-        read::create_tenant(&self.pool, t, audit).await
+        read::create_tenant(self.work(), t, audit).await
     }
 
     async fn update_tenant(&self, t: &crate::domain::model::Tenant, audit: &crate::domain::audit::AuditEntry) -> Result<bool, StoreError> {
-        read::update_tenant(&self.pool, t, audit).await
+        read::update_tenant(self.work(), t, audit).await
     }
 
     async fn tenant_usage(&self, tenant: &Id) -> Result<crate::store::TenantUsage, StoreError> {
-        read::tenant_usage(&self.pool, tenant).await
+        read::tenant_usage(self.work(), tenant).await
     }
 
     async fn delete_tenant(&self, tenant: &Id, audit: &crate::domain::audit::AuditEntry) -> Result<crate::store::TenantUsage, StoreError> {
-        read::delete_tenant(&self.pool, tenant, audit).await
+        read::delete_tenant(self.work(), tenant, audit).await
     }
 
     async fn provider(&self) -> Result<(String, crate::domain::model::Tier), StoreError> {
-        read::provider_tier(&self.pool).await
+        read::provider_tier(self.work()).await
     }
 
     async fn set_provider(&self, name: &str, tier: crate::domain::model::Tier, audit: &crate::domain::audit::AuditEntry) -> Result<(), StoreError> {
-        read::set_provider(&self.pool, name, tier, audit).await
+        read::set_provider(self.work(), name, tier, audit).await
     }
 
     async fn insert_user(&self, u: &crate::store::UserRecord, audit: &crate::domain::audit::AuditEntry) -> Result<(), StoreError> {
-        read::insert_user(&self.pool, u, audit).await
+        read::insert_user(self.work(), u, audit).await
     }
 
     async fn update_user(&self, u: &crate::store::UserRecord, audit: &crate::domain::audit::AuditEntry) -> Result<bool, StoreError> {
-        read::update_user(&self.pool, u, audit).await
+        read::update_user(self.work(), u, audit).await
     }
 
     async fn user(&self, name: &str) -> Result<Option<crate::store::UserRecord>, StoreError> {
-        read::user(&self.pool, name).await
+        read::user(self.work(), name).await
     }
 
     async fn users(&self, scope: &Scope) -> Result<Vec<crate::store::UserRecord>, StoreError> {
-        read::users(&self.pool, scope).await
+        crate::store::scoped!(self, scope, read::users, scope)
     }
 
     async fn audit_chain(&self, tenant: &Id, after_seq: u64, limit: u32) -> Result<Vec<crate::domain::audit::AuditEntry>, StoreError> {
-        read::audit_chain(&self.pool, tenant, after_seq, limit).await
+        read::audit_chain(self.work(), tenant, after_seq, limit).await
     }
 
     async fn audit_range(
@@ -246,15 +258,15 @@ impl crate::store::Store for $backend {
         since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Vec<crate::domain::audit::AuditEntry>, StoreError> {
-        read::audit_range(&self.pool, tenant, since, until).await
+        read::audit_range(self.work(), tenant, since, until).await
     }
 
     async fn audit_heads(&self) -> Result<Vec<crate::store::AuditHead>, StoreError> {
-        read::audit_heads(&self.pool).await
+        read::audit_heads(self.work()).await
     }
 
     async fn append_audit(&self, entry: &crate::domain::audit::AuditEntry) -> Result<(), StoreError> {
-        read::append_audit(&self.pool, entry).await
+        read::append_audit(self.work(), entry).await
     }
 
     async fn audit(
@@ -263,7 +275,7 @@ impl crate::store::Store for $backend {
         target: Option<&str>,
         limit: u32,
     ) -> Result<Vec<crate::domain::audit::AuditEntry>, StoreError> {
-        read::audit(&self.pool, scope, target, limit).await
+        crate::store::scoped!(self, scope, read::audit, scope, target, limit)
     }
 
     async fn latest_config(
@@ -271,12 +283,13 @@ impl crate::store::Store for $backend {
         scope: &Scope,
         device: &Id,
     ) -> Result<Option<crate::store::StoredConfig>, StoreError> {
-        read::latest_config(&self.pool, scope, device).await
+        crate::store::scoped!(self, scope, read::latest_config, scope, device)
     }
 }
     };
 }
 pub(crate) use impl_store;
+pub(crate) use scoped;
 
 /// Errors of any storage backend.
 #[derive(Debug, thiserror::Error)]

@@ -80,22 +80,7 @@ async fn dumps_through_a_worker_over_nats() {
     let dir = tempfile::tempdir().unwrap();
     let (store, inv) = fleet_db(dir.path()).await;
     let bus: Arc<dyn Bus> = Arc::new(NatsBus::connect(&nats.url()).await.unwrap());
-    let pushes = Arc::new(vigie::worker::push::Pushes::new(
-        Arc::clone(&store),
-        Arc::clone(&bus),
-        None,
-        vigie::worker::push::PushSettings::default(),
-        vigie::worker::Clock::system(),
-    ));
-    let serve = tokio::spawn(vigie::worker::api::serve(vigie::worker::api::ApiContext {
-        bus: Arc::clone(&bus),
-        store,
-        publish_lock: Arc::new(tokio::sync::Mutex::new(())),
-        pushes,
-        sessions: Arc::new(support::auth::sessions()),
-    }));
-    // The service subscribes as it starts; give it a moment.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let serve = support::auth::serve_api(store, Arc::clone(&bus)).await;
     let url = nats.url();
     let db = format!("sqlite:{}", dir.path().join("v.db").display());
     let out = tokio::task::spawn_blocking({

@@ -149,3 +149,204 @@ async fn large_batches_copy_and_fall_back_when_rows_are_already_stored() {
     assert_eq!(sig[0].snr_db, Some(20.0));
     assert_eq!(sig[1].snr_db, None);
 }
+
+/// Appends five entries to a tenant's chain.
+async fn five_entries(store: &dyn Store, tenant: &vigie::domain::Id) {
+    for i in 1..=5 {
+        let e = vigie::domain::audit::AuditEntry::new(
+            tenant,
+            Utc::now(),
+            "ana",
+            "push.create",
+            format!("push/{i}"),
+        )
+        .because("maintenance window");
+        store.append_audit(&e).await.unwrap();
+    }
+}
+
+async fn owner(schema: &PgSchema) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect_with(&schema.options)
+        .await
+        .unwrap()
+}
+
+async fn exec(c: &mut sqlx::PgConnection, sql: &str) -> Result<u64, sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+}
+
+#[tokio::test]
+async fn every_tenant_table_forces_row_level_security() {
+    let Some((store, schema)) = make().await else {
+        return;
+    };
+    store.migrate().await.unwrap();
+    store.maintain(Utc::now()).await.unwrap();
+    let mut c = owner(&schema).await;
+    // Every table with a tenant_id (tenants itself, and every partition).
+    let rows: Vec<(String, bool, bool)> = sqlx::query_as(
+        "SELECT c.relname::text, c.relrowsecurity, c.relforcerowsecurity
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
+           AND (c.relname = 'tenants' OR EXISTS (
+                SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
+                  AND a.attname = 'tenant_id' AND NOT a.attisdropped))
+         ORDER BY 1",
+    )
+    .fetch_all(&mut c)
+    .await
+    .unwrap();
+    assert!(rows.len() >= 17, "{rows:?}");
+    let lacking: Vec<&str> = rows
+        .iter()
+        .filter(|(_, on, forced)| !(*on && *forced))
+        .map(|(n, _, _)| n.as_str())
+        .collect();
+    assert!(lacking.is_empty(), "tables without forced RLS: {lacking:?}");
+    // The roles the store works as own nothing, and the tenant role cannot
+    // bypass row-level security.
+    let owned: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = current_schema()
+           AND pg_get_userbyid(c.relowner) IN ('vigie_app', 'vigie_provider')",
+    )
+    .fetch_one(&mut c)
+    .await
+    .unwrap();
+    assert_eq!(owned, 0);
+    let (bypass, superuser): (bool, bool) =
+        sqlx::query_as("SELECT rolbypassrls, rolsuper FROM pg_roles WHERE rolname = 'vigie_app'")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+    assert!(!bypass && !superuser);
+}
+
+#[tokio::test]
+async fn direct_sql_as_the_app_role_never_reaches_another_tenant() {
+    let Some((store, schema)) = make().await else {
+        return;
+    };
+    store.migrate().await.unwrap();
+    let inv = inventory();
+    store.import_inventory(&inv).await.unwrap();
+    let mine = inv.tenants[0].id.to_string();
+    let theirs = inv.tenants[1].id.to_string();
+    let theirs_n = inv
+        .devices
+        .iter()
+        .filter(|d| d.tenant.as_str() == theirs)
+        .count();
+    assert!(theirs_n > 0);
+    let mut c = owner(&schema).await;
+    exec(&mut c, "SET ROLE vigie_app").await.unwrap();
+    let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql);
+    // No tenant named: nothing at all.
+    assert_eq!(
+        count("SELECT COUNT(*) FROM devices")
+            .fetch_one(&mut c)
+            .await
+            .unwrap(),
+        0
+    );
+    exec(&mut c, "BEGIN").await.unwrap();
+    sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+        .bind(&mine)
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let seen: Vec<String> = sqlx::query_scalar("SELECT DISTINCT tenant_id FROM devices")
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(seen, std::slice::from_ref(&mine));
+    // Another tenant's rows: invisible, untouchable, and not writable.
+    let sql = format!("SELECT COUNT(*) FROM devices WHERE tenant_id = '{theirs}'");
+    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    let changed = exec(
+        &mut c,
+        &format!("UPDATE devices SET name = 'owned' WHERE tenant_id = '{theirs}'"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(changed, 0);
+    let deleted = exec(
+        &mut c,
+        &format!("DELETE FROM alerts WHERE tenant_id = '{theirs}'"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(deleted, 0);
+    let e = exec(
+        &mut c,
+        &format!("INSERT INTO audit_head (tenant_id, seq, hash) VALUES ('{theirs}', 0, 'x')"),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("row-level security"), "{e}");
+    exec(&mut c, "ROLLBACK").await.unwrap();
+    // Partitions read directly: refused outright.
+    let e = exec(&mut c, "SELECT * FROM metric_samples_default")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("permission denied"), "{e}");
+    // The store itself, through the same role, still serves the tenant.
+    let scope = Scope::Tenant(inv.tenants[1].id.clone());
+    let page = store.fleet_page(&scope, &Default::default()).await.unwrap();
+    assert_eq!(page.rows.len(), theirs_n);
+}
+
+#[tokio::test]
+async fn audit_verify_finds_a_changed_a_deleted_and_a_truncated_entry() {
+    let Some((store, schema)) = make().await else {
+        return;
+    };
+    store.migrate().await.unwrap();
+    let inv = inventory();
+    store.import_inventory(&inv).await.unwrap();
+    let t = inv.tenants[0].id.clone();
+    five_entries(store.as_ref(), &t).await;
+    let verify = || async {
+        vigie::admin::audit::verify(store.as_ref(), None)
+            .await
+            .unwrap()
+            .broken
+    };
+    assert_eq!(verify().await, None);
+    // The test's user is a superuser, as an intruder with the database
+    // would be: row-level security does not stop it; the chain does.
+    let mut c = owner(&schema).await;
+    exec(
+        &mut c,
+        "UPDATE audit_log SET reason = 'nothing' WHERE seq = 3",
+    )
+    .await
+    .unwrap();
+    let b = verify().await.unwrap();
+    assert!(b.contains("audit entry 3: changed"), "{b}");
+    exec(
+        &mut c,
+        "UPDATE audit_log SET reason = 'maintenance window' WHERE seq = 3",
+    )
+    .await
+    .unwrap();
+    exec(&mut c, "DELETE FROM audit_log WHERE seq = 2")
+        .await
+        .unwrap();
+    let b = verify().await.unwrap();
+    assert!(b.contains("audit entry 2: missing"), "{b}");
+    // A deleted tail: the head still points past it.
+    exec(&mut c, "DELETE FROM audit_log WHERE seq >= 2")
+        .await
+        .unwrap();
+    let b = verify().await.unwrap();
+    assert!(b.contains("audit entry 2: missing"), "{b}");
+}

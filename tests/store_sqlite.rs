@@ -40,3 +40,49 @@ async fn the_file_uses_wal_and_survives_reopening() {
     assert_eq!(mode, "wal");
     assert!(!again.tenants().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn audit_verify_finds_a_changed_a_deleted_and_a_truncated_entry() {
+    let (store, dir) = make().await;
+    store.migrate().await.unwrap();
+    let inv = support::storage_suite::inventory();
+    store.import_inventory(&inv).await.unwrap();
+    let t = inv.tenants[0].id.clone();
+    for i in 1..=5 {
+        let e = vigie::domain::audit::AuditEntry::new(
+            &t,
+            chrono::Utc::now(),
+            "ana",
+            "push.create",
+            format!("push/{i}"),
+        )
+        .because("maintenance window");
+        store.append_audit(&e).await.unwrap();
+    }
+    let verify = || async {
+        vigie::admin::audit::verify(store.as_ref(), Some(&t))
+            .await
+            .unwrap()
+            .broken
+    };
+    assert_eq!(verify().await, None);
+    let raw = SqliteStore::open(dir.path().join("vigie.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let exec = |sql: &'static str| sqlx::query(sql).execute(raw.pool());
+    exec("UPDATE audit_log SET actor = 'mallory' WHERE seq = 4")
+        .await
+        .unwrap();
+    let b = verify().await.unwrap();
+    assert!(b.contains("audit entry 4: changed"), "{b}");
+    exec("UPDATE audit_log SET actor = 'ana' WHERE seq = 4")
+        .await
+        .unwrap();
+    assert_eq!(verify().await, None);
+    exec("DELETE FROM audit_log WHERE seq = 5").await.unwrap();
+    let b = verify().await.unwrap();
+    assert!(b.contains("audit entry 5: missing"), "{b}");
+    exec("DELETE FROM audit_log WHERE seq = 1").await.unwrap();
+    let b = verify().await.unwrap();
+    assert!(b.contains("audit entry 1: missing"), "{b}");
+}

@@ -35,13 +35,17 @@ CREATE TABLE audit_head (
     hash      TEXT NOT NULL
 );
 
--- Two roles that own nothing and lack BYPASSRLS (see docs/OPERATIONS.md):
--- vigie_app serves one tenant at a time, named per transaction by
+-- Two roles that own nothing (see docs/OPERATIONS.md): vigie_app lacks
+-- BYPASSRLS and serves one tenant at a time, named per transaction by
 -- set_config('app.tenant_id', …, true); vigie_provider runs the
--- provider-wide jobs (ingest, deadlines, sweeps, provider-wide users).
+-- provider-wide jobs (ingest, deadlines, sweeps, provider-wide users) and
+-- may bypass RLS, as COPY into a table with RLS requires. Creating it
+-- needs a superuser, or a DBA who made both roles beforehand.
 -- Roles belong to the cluster, so several vigie databases share them.
 DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'vigie_app') THEN CREATE ROLE vigie_app NOLOGIN NOBYPASSRLS; END IF; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
-DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'vigie_provider') THEN CREATE ROLE vigie_provider NOLOGIN NOBYPASSRLS; END IF; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'vigie_provider') THEN CREATE ROLE vigie_provider NOLOGIN BYPASSRLS; END IF; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+DO $$ BEGIN IF NOT (SELECT rolbypassrls FROM pg_roles WHERE rolname = 'vigie_provider') THEN ALTER ROLE vigie_provider BYPASSRLS; END IF; EXCEPTION WHEN insufficient_privilege THEN RAISE WARNING 'vigie_provider lacks BYPASSRLS and this user cannot grant it: ingest will fail (see docs/OPERATIONS.md)'; END $$;
+DO $$ BEGIN IF (SELECT rolbypassrls FROM pg_roles WHERE rolname = 'vigie_app') THEN ALTER ROLE vigie_app NOBYPASSRLS; END IF; END $$;
 GRANT vigie_app, vigie_provider TO CURRENT_USER;
 DO $$ BEGIN EXECUTE format('GRANT USAGE ON SCHEMA %I TO vigie_app, vigie_provider', current_schema()); END $$;
 

@@ -37,10 +37,38 @@ const POOL_SIZE: u32 = 8;
 /// several workers start at once.
 const SCHEMA_LOCK: i64 = 0x7669_6769_6500_0001;
 
-/// A vigie database on a PostgreSQL server.
+/// A vigie database on a PostgreSQL server, reached three ways (see
+/// migrations/postgres/0004_security.sql):
+/// - `pool`, as the URL's user (the schema's owner): migrations and
+///   partition DDL only;
+/// - `work`, as `vigie_provider`: ingest, sweeps, deadlines, provider-wide
+///   reads;
+/// - `tenant`, as `vigie_app`, which owns nothing and lacks BYPASSRLS:
+///   every one-tenant read and write, in a transaction that names the
+///   tenant with `set_config('app.tenant_id', …, true)`, so that
+///   row-level security holds even if a query forgot its tenant filter.
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    work: PgPool,
+    tenant: PgPool,
+}
+
+/// Connections whose session takes `role` (created by migration 4; the
+/// pools connect lazily, so a database not yet migrated can be opened).
+fn role_pool(opts: &PgConnectOptions, role: &'static str, size: u32) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(size)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                conn.execute(AssertSqlSafe(format!("SET ROLE {role}")))
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect_lazy_with(opts.clone())
 }
 
 impl PgStore {
@@ -55,12 +83,39 @@ impl PgStore {
     pub async fn connect_with(opts: PgConnectOptions) -> Result<Self, StoreError> {
         let opts = opts.application_name("vigie");
         let pool = PgPoolOptions::new()
-            .max_connections(POOL_SIZE)
+            .max_connections(2)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(opts)
+            .connect_with(opts.clone())
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            work: role_pool(&opts, "vigie_provider", POOL_SIZE),
+            tenant: role_pool(&opts, "vigie_app", POOL_SIZE / 2),
+        })
+    }
+
+    fn work(&self) -> &PgPool {
+        &self.work
+    }
+
+    /// A transaction for `scope`: one tenant's as `vigie_app` with the
+    /// tenant set for the transaction, every tenant's as `vigie_provider`.
+    async fn scoped(
+        &self,
+        scope: &Scope,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+        match scope {
+            Scope::Tenant(t) => {
+                let mut tx = self.tenant.begin().await?;
+                sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+                    .bind(t.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
+            Scope::All => Ok(self.work.begin().await?),
+        }
     }
 
     /// The connection pool, for tests and benchmarks.
@@ -123,7 +178,7 @@ crate::store::impl_store!(PgStore, {
 
     async fn maintain(&self, now: DateTime<Utc>) -> Result<Maintenance, StoreError> {
         let created = partitions::ensure(&self.pool, now).await?;
-        let mut report = partitions::retention(&self.pool, now).await?;
+        let mut report = partitions::retention(&self.pool, &self.work, now).await?;
         report.partitions_created = created;
         Ok(report)
     }

@@ -78,6 +78,20 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+
+    /// The pool of provider-wide work (SQLite has one).
+    fn work(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// A transaction for `scope`: SQLite enforces the tenant in the
+    /// queries themselves.
+    async fn scoped(
+        &self,
+        _scope: &Scope,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.pool.begin().await?)
+    }
 }
 
 async fn run_migration(pool: &SqlitePool, m: &Migration) -> Result<(), sqlx::Error> {

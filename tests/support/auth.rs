@@ -53,3 +53,29 @@ pub async fn token_for(store: &dyn Store, name: &str, role: Role, tenant: Option
     .expect("add user");
     sessions().issue(name, now).0
 }
+
+/// The worker's api on `bus` over `store`, with no signing key (pushes
+/// refused) and sessions under [`SECRET`].
+pub async fn serve_api(
+    store: std::sync::Arc<dyn Store>,
+    bus: std::sync::Arc<dyn vigie::bus::Bus>,
+) -> tokio::task::JoinHandle<Result<(), vigie::bus::BusError>> {
+    use std::sync::Arc;
+    let pushes = Arc::new(vigie::worker::push::Pushes::new(
+        Arc::clone(&store),
+        Arc::clone(&bus),
+        None,
+        vigie::worker::push::PushSettings::default(),
+        vigie::worker::Clock::system(),
+    ));
+    let task = tokio::spawn(vigie::worker::api::serve(vigie::worker::api::ApiContext {
+        bus,
+        store,
+        publish_lock: Arc::new(tokio::sync::Mutex::new(())),
+        pushes,
+        sessions: Arc::new(sessions()),
+    }));
+    // The service subscribes as it starts; give it a moment.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    task
+}

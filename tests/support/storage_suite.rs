@@ -733,6 +733,201 @@ pub async fn rollouts_are_compare_and_set(store: Arc<dyn Store>) {
 }
 
 /// Generates one `#[tokio::test]` per suite case for a store factory.
+pub async fn audit_chains_hold_under_concurrent_appends(store: Arc<dyn Store>) {
+    let inv = ready(&store).await;
+    let t = inv.tenants[0].id.clone();
+    let u = inv.tenants[1].id.clone();
+    // Sixteen writers on two tenants at once: each chain stays one line.
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let (store, tenant) = (
+            Arc::clone(&store),
+            if i % 2 == 0 { t.clone() } else { u.clone() },
+        );
+        tasks.push(tokio::spawn(async move {
+            for j in 0..5 {
+                let e =
+                    AuditEntry::new(&tenant, t0(), "ana", "push.create", format!("push/{i}-{j}"))
+                        .because("chain");
+                store.append_audit(&e).await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let v = vigie::admin::audit::verify(store.as_ref(), None)
+        .await
+        .unwrap();
+    assert_eq!(v.broken, None);
+    let mut counts = v.tenants.clone();
+    counts.sort();
+    let mut want = vec![(t.clone(), 40), (u.clone(), 40)];
+    want.sort();
+    assert_eq!(counts, want);
+    let chain = store.audit_chain(&t, 0, 100).await.unwrap();
+    assert_eq!(
+        chain.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=40).collect::<Vec<_>>()
+    );
+    assert_eq!(chain[0].prev_hash, vigie::domain::audit::GENESIS);
+
+    // An exported bundle checks offline, and fails once any byte changes.
+    let key = vigie::orders::SigningKey::generate().unwrap();
+    let bundle = vigie::admin::audit::export(
+        store.as_ref(),
+        &key,
+        &t,
+        t0() - Duration::days(1),
+        t0() + Duration::days(1),
+        t0(),
+    )
+    .await
+    .unwrap();
+    let ok = vigie::admin::audit::check_bundle(&bundle, &[key.public_base64()]).unwrap();
+    assert_eq!((ok.entries, ok.trusted), (40, Some(true)));
+    for at in [10, bundle.len() / 2, bundle.len() - 3] {
+        let mut bad = bundle.clone();
+        bad[at] ^= 0x01;
+        assert!(
+            vigie::admin::audit::check_bundle(&bad, &[key.public_base64()]).is_err(),
+            "byte {at} changed and the bundle still checked"
+        );
+    }
+    let other = vigie::orders::SigningKey::generate().unwrap();
+    let untrusted = vigie::admin::audit::check_bundle(&bundle, &[other.public_base64()]).unwrap();
+    assert_eq!(untrusted.trusted, Some(false));
+}
+
+pub async fn tenants_users_and_the_provider_tier(store: Arc<dyn Store>) {
+    use vigie::admin::{tenants, users};
+    use vigie::domain::access::Role;
+    ready(&store).await;
+    let now = Utc::now();
+    let (_, tier) = store.provider().await.unwrap();
+    assert_eq!(tier, vigie::domain::model::Tier::Enterprise);
+    tenants::set_provider(
+        store.as_ref(),
+        Some("Acme MSSP"),
+        Some(vigie::domain::model::Tier::Starter),
+        "os:root",
+        now,
+    )
+    .await
+    .unwrap();
+    let have = store.tenants().await.unwrap().len();
+    let mut template = store.tenants().await.unwrap()[0].clone();
+    for i in have..10 {
+        template.id = id(&format!("cust-{i}"));
+        tenants::create(store.as_ref(), &template, "os:root", now)
+            .await
+            .unwrap();
+    }
+    template.id = id("one-too-many");
+    let e = tenants::create(store.as_ref(), &template, "os:root", now)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("starter tier allows 10"), "{e}");
+    assert!(tenants::check_tenant_id("_all").is_err());
+
+    // Users: a tenant admin, a provider-wide viewer; names are unique.
+    let cust = id("cust-9");
+    users::add(
+        store.as_ref(),
+        "ana",
+        Some(&cust),
+        Role::Admin,
+        "a long password!",
+        "os:root",
+        now,
+    )
+    .await
+    .unwrap();
+    users::add(
+        store.as_ref(),
+        "noc",
+        None,
+        Role::Viewer,
+        "another long one",
+        "os:root",
+        now,
+    )
+    .await
+    .unwrap();
+    let dup = users::add(
+        store.as_ref(),
+        "ana",
+        None,
+        Role::Viewer,
+        "a long password!",
+        "x",
+        now,
+    )
+    .await;
+    assert!(matches!(
+        dup,
+        Err(users::AdminError::Store(StoreError::Conflict(_)))
+    ));
+    assert!(
+        users::add(
+            store.as_ref(),
+            "short",
+            None,
+            Role::Viewer,
+            "short",
+            "x",
+            now
+        )
+        .await
+        .is_err()
+    );
+    assert!(
+        users::add(
+            store.as_ref(),
+            "boss",
+            Some(&cust),
+            Role::SuperAdmin,
+            "a long password!",
+            "x",
+            now
+        )
+        .await
+        .is_err()
+    );
+    let mine = users::list(store.as_ref(), Some(&cust)).await.unwrap();
+    assert_eq!(
+        mine.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+        ["ana"]
+    );
+    users::set_disabled(store.as_ref(), "ana", true, "os:root", now)
+        .await
+        .unwrap();
+    assert!(store.user("ana").await.unwrap().unwrap().disabled);
+
+    // Deleting says what would go, then goes; the audit log stays.
+    let (usage, deleted) = tenants::delete(store.as_ref(), &cust, false, "os:root", now)
+        .await
+        .unwrap();
+    assert!(!deleted);
+    assert!(usage.rows.contains(&("users".to_string(), 1)));
+    let (_, deleted) = tenants::delete(store.as_ref(), &cust, true, "os:root", now)
+        .await
+        .unwrap();
+    assert!(deleted);
+    assert!(store.user("ana").await.unwrap().is_none());
+    assert!(tenants::get(store.as_ref(), &cust).await.is_err());
+    let log = store.audit_chain(&cust, 0, 100).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["tenant.create", "user.add", "user.disable", "tenant.delete"]
+    );
+    let v = vigie::admin::audit::verify(store.as_ref(), None)
+        .await
+        .unwrap();
+    assert_eq!(v.broken, None);
+}
+
 #[macro_export]
 macro_rules! storage_suite {
     ($make:expr) => {
@@ -741,7 +936,8 @@ macro_rules! storage_suite {
             batches_are_idempotent_on_message_ids, device_state_and_series, alerts_and_the_incident_queue,
             tenant_scope_is_enforced_in_every_query, periodic_rule_inputs_and_leases,
             pushes_are_compare_and_set_with_their_audit, order_sequences_rise_and_audit_dedups,
-            rollouts_are_compare_and_set);
+            rollouts_are_compare_and_set, audit_chains_hold_under_concurrent_appends,
+            tenants_users_and_the_provider_tier);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(

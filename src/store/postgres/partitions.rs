@@ -90,9 +90,15 @@ pub async fn ensure(pool: &PgPool, now: DateTime<Utc>) -> Result<u32, StoreError
 
 /// Drops partitions older than the longest tenant retention, then trims
 /// each tenant's rows past its own retention.
-pub async fn retention(pool: &PgPool, now: DateTime<Utc>) -> Result<Maintenance, StoreError> {
+/// `owner` drops partitions; `work` (the provider role) reads the tenants
+/// and deletes rows, as row-level security lets it.
+pub async fn retention(
+    pool: &PgPool,
+    work: &PgPool,
+    now: DateTime<Utc>,
+) -> Result<Maintenance, StoreError> {
     let longest: Option<i64> = sqlx::query("SELECT MAX(retention_days) FROM tenants")
-        .fetch_one(pool)
+        .fetch_one(work)
         .await?
         .try_get(0)?;
     let mut report = Maintenance::default();
@@ -123,7 +129,7 @@ pub async fn retention(pool: &PgPool, now: DateTime<Utc>) -> Result<Maintenance,
             }
         }
     }
-    report.rows_deleted = super::write::delete_expired(pool, now).await?;
+    report.rows_deleted = super::write::delete_expired(work, now).await?;
     Ok(report)
 }
 

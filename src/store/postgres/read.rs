@@ -4,6 +4,7 @@ use sqlx::postgres::{PgArguments, PgRow};
 
 type Db = sqlx::Postgres;
 type DbRow = PgRow;
+type Conn = <sqlx::Postgres as sqlx::Database>::Connection;
 type Args = PgArguments;
 type Pool = sqlx::PgPool;
 

@@ -23,14 +23,14 @@ pub(super) async fn create_tenant(pool: &Pool, t: &Tenant, audit: &AuditEntry) -
     let sql = "INSERT INTO tenants (name, tier, data_mode, retention_days, stale_after_s, offline_after_s, id)
          VALUES (?, ?, ?, ?, ?, ?, ?)"
         .to_string();
-    insert_audited(pool, sql, tenant_args(t), audit, || format!("tenant {} exists", t.id)).await
+    insert_audited(&mut *pool.acquire().await?, sql, tenant_args(t), audit, || format!("tenant {} exists", t.id)).await
 }
 
 pub(super) async fn update_tenant(pool: &Pool, t: &Tenant, audit: &AuditEntry) -> Result<bool, StoreError> {
     let sql = "UPDATE tenants SET name = ?, tier = ?, data_mode = ?, retention_days = ?,
              stale_after_s = ?, offline_after_s = ? WHERE id = ?"
         .to_string();
-    update_audited(pool, sql, tenant_args(t), std::slice::from_ref(audit)).await
+    update_audited(&mut *pool.acquire().await?, sql, tenant_args(t), std::slice::from_ref(audit)).await
 }
 
 /// The tables that hold a tenant's rows, children first (the order a
@@ -98,7 +98,7 @@ pub(super) async fn set_provider(pool: &Pool, name: &str, tier: Tier, audit: &Au
         Arg::Text(name.to_string()),
         Arg::Text(crate::store::enum_name(&tier)),
     ];
-    update_audited(pool, sql, args, std::slice::from_ref(audit)).await?;
+    update_audited(&mut *pool.acquire().await?, sql, args, std::slice::from_ref(audit)).await?;
     Ok(())
 }
 
@@ -118,14 +118,14 @@ pub(super) async fn insert_user(pool: &Pool, u: &UserRecord, audit: &AuditEntry)
     let sql = "INSERT INTO users (tenant_id, role, password_hash, disabled, created, changed, name)
          VALUES (?, ?, ?, ?, ?, ?, ?)"
         .to_string();
-    insert_audited(pool, sql, user_args(u), audit, || format!("user {} exists", u.name)).await
+    insert_audited(&mut *pool.acquire().await?, sql, user_args(u), audit, || format!("user {} exists", u.name)).await
 }
 
 pub(super) async fn update_user(pool: &Pool, u: &UserRecord, audit: &AuditEntry) -> Result<bool, StoreError> {
     let sql = "UPDATE users SET tenant_id = ?, role = ?, password_hash = ?, disabled = ?,
              created = ?, changed = ? WHERE name = ?"
         .to_string();
-    update_audited(pool, sql, user_args(u), std::slice::from_ref(audit)).await
+    update_audited(&mut *pool.acquire().await?, sql, user_args(u), std::slice::from_ref(audit)).await
 }
 
 const USER_COLS: &str = "name, tenant_id, role, password_hash, disabled, created, changed";
@@ -152,12 +152,12 @@ pub(super) async fn user(pool: &Pool, name: &str) -> Result<Option<UserRecord>, 
     row.as_ref().map(user_row).transpose()
 }
 
-pub(super) async fn users(pool: &Pool, scope: &Scope) -> Result<Vec<UserRecord>, StoreError> {
+pub(super) async fn users(pool: &mut Conn, scope: &Scope) -> Result<Vec<UserRecord>, StoreError> {
     let sql = format!(
         "SELECT {USER_COLS} FROM users WHERE 1 = 1{} ORDER BY name",
         tenant_filter(scope, "tenant_id")
     );
-    let rows = query(sql, scope_args(scope)).fetch_all(pool).await?;
+    let rows = query(sql, scope_args(scope)).fetch_all(&mut *pool).await?;
     rows.iter().map(user_row).collect()
 }
 

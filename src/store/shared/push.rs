@@ -130,7 +130,7 @@ fn push_mutable_args(p: &Push) -> Vec<Arg> {
 /// SQLite's one writer); an entry whose dedup key is already stored
 /// appends nothing.
 async fn insert_audit(
-    tx: &mut sqlx::Transaction<'static, Db>,
+    tx: &mut Conn,
     e: &AuditEntry,
 ) -> Result<(), StoreError> {
     let head = query(
@@ -143,7 +143,7 @@ async fn insert_audit(
             Arg::Text(crate::domain::audit::GENESIS.to_string()),
         ],
     )
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await?;
     let seq = uint(&head, "seq")? + 1;
     let prev: String = head.try_get("hash")?;
@@ -166,12 +166,12 @@ async fn insert_audit(
         Arg::Text(e.prev_hash.clone()),
         Arg::Text(e.hash.clone()),
     ];
-    if query(sql, args).execute(&mut **tx).await?.rows_affected() == 1 {
+    if query(sql, args).execute(&mut *tx).await?.rows_affected() == 1 {
         query(
             "UPDATE audit_head SET seq = ?, hash = ? WHERE tenant_id = ?".to_string(),
             vec![int(seq), Arg::Text(e.hash), Arg::Text(e.tenant.to_string())],
         )
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     }
     Ok(())
@@ -180,13 +180,13 @@ async fn insert_audit(
 /// Inserts one row and its audit entry in one transaction; a uniqueness
 /// refusal becomes [`StoreError::Conflict`] with `conflict`'s text.
 async fn insert_audited(
-    pool: &Pool,
+    pool: &mut Conn,
     sql: String,
     args: Vec<Arg>,
     audit: &AuditEntry,
     conflict: impl FnOnce() -> String,
 ) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *pool).await?;
     if let Err(e) = query(sql, args).execute(&mut *tx).await {
         return Err(if is_unique_violation(&e) {
             StoreError::Conflict(conflict())
@@ -203,12 +203,12 @@ async fn insert_audited(
 /// and, when it took, the audit entries, in one transaction. False when
 /// someone else changed the row first.
 async fn update_audited(
-    pool: &Pool,
+    pool: &mut Conn,
     sql: String,
     args: Vec<Arg>,
     audit: &[AuditEntry],
 ) -> Result<bool, StoreError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *pool).await?;
     if query(sql, args).execute(&mut *tx).await?.rows_affected() != 1 {
         return Ok(false);
     }
@@ -227,7 +227,7 @@ pub(super) async fn append_audit(pool: &Pool, e: &AuditEntry) -> Result<(), Stor
 }
 
 pub(super) async fn audit(
-    pool: &Pool,
+    pool: &mut Conn,
     scope: &Scope,
     target: Option<&str>,
     limit: u32,
@@ -245,14 +245,14 @@ pub(super) async fn audit(
         tenant_filter(scope, "tenant_id"),
         limit.clamp(1, 10_000)
     );
-    let rows = query(sql, args).fetch_all(pool).await?;
+    let rows = query(sql, args).fetch_all(&mut *pool).await?;
     let mut out: Vec<AuditEntry> = rows.iter().map(audit_row).collect::<Result<_, StoreError>>()?;
     out.reverse();
     Ok(out)
 }
 
 pub(super) async fn next_order_seq(
-    pool: &Pool,
+    pool: &mut Conn,
     tenant: &Id,
     device: &Id,
     floor: u64,
@@ -267,11 +267,11 @@ pub(super) async fn next_order_seq(
         Arg::Text(device.to_string()),
         int(floor),
     ];
-    let row = query(sql, args).fetch_one(pool).await?;
+    let row = query(sql, args).fetch_one(&mut *pool).await?;
     uint(&row, "seq")
 }
 
-pub(super) async fn insert_push(pool: &Pool, p: &Push, audit: &AuditEntry) -> Result<(), StoreError> {
+pub(super) async fn insert_push(pool: &mut Conn, p: &Push, audit: &AuditEntry) -> Result<(), StoreError> {
     let sql = format!(
         "INSERT INTO pushes ({PUSH_COLUMNS}) VALUES ({})",
         vec!["?"; 22].join(", ")
@@ -301,7 +301,7 @@ pub(super) async fn insert_push(pool: &Pool, p: &Push, audit: &AuditEntry) -> Re
         Arg::OptText(p.detail.as_ref().map(|d| d.to_string())),
         Arg::Int(p.updated.timestamp_millis()),
     ];
-    insert_audited(pool, sql, args, audit, || {
+    insert_audited(&mut *pool, sql, args, audit, || {
         format!(
             "{} already has a push in progress, or push {} exists",
             p.device, p.id
@@ -311,7 +311,7 @@ pub(super) async fn insert_push(pool: &Pool, p: &Push, audit: &AuditEntry) -> Re
 }
 
 pub(super) async fn update_push(
-    pool: &Pool,
+    pool: &mut Conn,
     p: &Push,
     expected_version: u64,
     audit: &[AuditEntry],
@@ -326,21 +326,21 @@ pub(super) async fn update_push(
         Arg::Text(p.id.to_string()),
         int(expected_version),
     ]);
-    update_audited(pool, sql, args, audit).await
+    update_audited(&mut *pool, sql, args, audit).await
 }
 
-pub(super) async fn push(pool: &Pool, scope: &Scope, push: &Id) -> Result<Option<Push>, StoreError> {
+pub(super) async fn push(pool: &mut Conn, scope: &Scope, push: &Id) -> Result<Option<Push>, StoreError> {
     let sql = format!(
         "SELECT {PUSH_COLUMNS} FROM pushes WHERE id = ?{}",
         tenant_filter(scope, "tenant_id")
     );
     let mut args = vec![Arg::Text(push.to_string())];
     args.extend(scope_args(scope));
-    let row = query(sql, args).fetch_optional(pool).await?;
+    let row = query(sql, args).fetch_optional(&mut *pool).await?;
     row.as_ref().map(push_row).transpose()
 }
 
-pub(super) async fn pushes(pool: &Pool, scope: &Scope, q: &PushQuery) -> Result<Vec<Push>, StoreError> {
+pub(super) async fn pushes(pool: &mut Conn, scope: &Scope, q: &PushQuery) -> Result<Vec<Push>, StoreError> {
     let mut sql = format!(
         "SELECT {PUSH_COLUMNS} FROM pushes WHERE 1 = 1{}",
         tenant_filter(scope, "tenant_id")
@@ -361,7 +361,7 @@ pub(super) async fn pushes(pool: &Pool, scope: &Scope, q: &PushQuery) -> Result<
         " ORDER BY created DESC, id DESC LIMIT {}",
         q.limit.clamp(1, 10_000)
     ));
-    let rows = query(sql, args).fetch_all(pool).await?;
+    let rows = query(sql, args).fetch_all(&mut *pool).await?;
     rows.iter().map(push_row).collect()
 }
 
@@ -394,7 +394,7 @@ fn rollout_row(row: &DbRow) -> Result<Rollout, StoreError> {
 }
 
 pub(super) async fn insert_rollout(
-    pool: &Pool,
+    pool: &mut Conn,
     r: &Rollout,
     audit: &AuditEntry,
 ) -> Result<(), StoreError> {
@@ -419,11 +419,11 @@ pub(super) async fn insert_rollout(
         Arg::OptText(r.detail.as_ref().map(|d| d.to_string())),
         int(r.version),
     ];
-    insert_audited(pool, sql, args, audit, || format!("rollout {} exists", r.id)).await
+    insert_audited(&mut *pool, sql, args, audit, || format!("rollout {} exists", r.id)).await
 }
 
 pub(super) async fn update_rollout(
-    pool: &Pool,
+    pool: &mut Conn,
     r: &Rollout,
     expected_version: u64,
     audit: &[AuditEntry],
@@ -442,11 +442,11 @@ pub(super) async fn update_rollout(
         Arg::Text(r.id.to_string()),
         int(expected_version),
     ];
-    update_audited(pool, sql, args, audit).await
+    update_audited(&mut *pool, sql, args, audit).await
 }
 
 pub(super) async fn rollouts(
-    pool: &Pool,
+    pool: &mut Conn,
     scope: &Scope,
     id_filter: Option<&Id>,
     running_only: bool,
@@ -464,12 +464,12 @@ pub(super) async fn rollouts(
         sql.push_str(" AND state = 'running'");
     }
     sql.push_str(" ORDER BY created DESC LIMIT 500");
-    let rows = query(sql, args).fetch_all(pool).await?;
+    let rows = query(sql, args).fetch_all(&mut *pool).await?;
     rows.iter().map(rollout_row).collect()
 }
 
 pub(super) async fn latest_config(
-    pool: &Pool,
+    pool: &mut Conn,
     scope: &Scope,
     device: &Id,
 ) -> Result<Option<StoredConfig>, StoreError> {
@@ -480,7 +480,7 @@ pub(super) async fn latest_config(
     );
     let mut args = vec![Arg::Text(device.to_string())];
     args.extend(scope_args(scope));
-    let row = query(sql, args).fetch_optional(pool).await?;
+    let row = query(sql, args).fetch_optional(&mut *pool).await?;
     row.map(|r| {
         Ok(StoredConfig {
             ts: ts(&r, "ts")?.unwrap_or_default(),

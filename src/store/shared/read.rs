@@ -156,7 +156,7 @@ pub(super) async fn tenants(pool: &Pool) -> Result<Vec<Tenant>, StoreError> {
 }
 
 pub(super) async fn device_states(
-    pool: &Pool,
+    pool: &mut Conn,
     scope: &Scope,
 ) -> Result<Vec<DeviceState>, StoreError> {
     let sql = format!(
@@ -165,7 +165,7 @@ pub(super) async fn device_states(
          FROM devices WHERE 1 = 1{}",
         tenant_filter(scope, "tenant_id")
     );
-    let rows = query(sql, scope_args(scope)).fetch_all(pool).await?;
+    let rows = query(sql, scope_args(scope)).fetch_all(&mut *pool).await?;
     rows.iter()
         .map(|r| {
             let uptime: Option<i64> = r.try_get("uptime_s")?;
@@ -200,7 +200,7 @@ fn like_pattern(text: &str) -> String {
 }
 
 pub(super) async fn fleet_page(
-    pool: &Pool,
+    pool: &mut Conn,
     scope: &Scope,
     q: &FleetQuery,
 ) -> Result<FleetPage, StoreError> {
@@ -225,7 +225,7 @@ pub(super) async fn fleet_page(
         format!("SELECT COUNT(*) {from} WHERE 1 = 1{filter}"),
         count_args,
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *pool)
     .await?
     .try_get(0)?;
     let order = match q.sort {
@@ -257,7 +257,7 @@ pub(super) async fn fleet_page(
         "SELECT {DEVICE_COLUMNS} {from} WHERE 1 = 1{filter}
          ORDER BY {order} {dir}, d.tenant_id, d.name, d.id LIMIT ? OFFSET ?"
     );
-    let rows = query(sql, args).fetch_all(pool).await?;
+    let rows = query(sql, args).fetch_all(&mut *pool).await?;
     Ok(FleetPage {
         rows: rows.iter().map(device_row).collect::<Result<_, _>>()?,
         total: u64::try_from(total).unwrap_or(0),
@@ -265,7 +265,7 @@ pub(super) async fn fleet_page(
 }
 
 pub(super) async fn device(
-    pool: &Pool,
+    pool: &mut Conn,
     scope: &Scope,
     device: &Id,
 ) -> Result<Option<DeviceRow>, StoreError> {
@@ -276,19 +276,19 @@ pub(super) async fn device(
     );
     let mut args = vec![Arg::Text(device.to_string())];
     args.extend(scope_args(scope));
-    let row = query(sql, args).fetch_optional(pool).await?;
+    let row = query(sql, args).fetch_optional(&mut *pool).await?;
     row.as_ref().map(device_row).transpose()
 }
 
 pub(super) async fn status_counts(
-    pool: &Pool,
+    pool: &mut Conn,
     scope: &Scope,
 ) -> Result<StatusCounts, StoreError> {
     let sql = format!(
         "SELECT status, COUNT(*) AS n FROM devices WHERE 1 = 1{} GROUP BY status",
         tenant_filter(scope, "tenant_id")
     );
-    let rows = query(sql, scope_args(scope)).fetch_all(pool).await?;
+    let rows = query(sql, scope_args(scope)).fetch_all(&mut *pool).await?;
     let mut c = StatusCounts::default();
     for r in &rows {
         c.add(status(r)?, r.try_get("n")?);
@@ -297,7 +297,7 @@ pub(super) async fn status_counts(
 }
 
 pub(super) async fn sites(
-    pool: &Pool,
+    pool: &mut Conn,
     scope: &Scope,
 ) -> Result<Vec<SiteSummary>, StoreError> {
     let sql = format!(
@@ -310,7 +310,7 @@ pub(super) async fn sites(
          WHERE 1 = 1{} GROUP BY s.tenant_id, s.id ORDER BY s.tenant_id, s.name",
         tenant_filter(scope, "s.tenant_id")
     );
-    let rows = query(sql, scope_args(scope)).fetch_all(pool).await?;
+    let rows = query(sql, scope_args(scope)).fetch_all(&mut *pool).await?;
     rows.iter()
         .map(|r| {
             let n = |c: &str| -> Result<u64, StoreError> {
@@ -340,7 +340,7 @@ fn severity(r: &DbRow) -> Result<Severity, StoreError> {
 }
 
 pub(super) async fn incident_queue(
-    pool: &Pool,
+    pool: &mut Conn,
     scope: &Scope,
     limit: u32,
 ) -> Result<Vec<Incident>, StoreError> {
@@ -355,7 +355,7 @@ pub(super) async fn incident_queue(
     );
     let mut args = scope_args(scope);
     args.push(Arg::Int(i64::from(limit)));
-    let rows = query(sql, args).fetch_all(pool).await?;
+    let rows = query(sql, args).fetch_all(&mut *pool).await?;
     rows.iter()
         .map(|r| {
             let alerts: String = r.try_get("alert_ids")?;
@@ -384,7 +384,7 @@ pub(super) async fn incident_queue(
 }
 
 pub(super) async fn alert_history(
-    pool: &Pool,
+    pool: &mut Conn,
     scope: &Scope,
     device: Option<&Id>,
     limit: u32,
@@ -401,7 +401,7 @@ pub(super) async fn alert_history(
              incident_id
          FROM alerts WHERE 1 = 1{filter} ORDER BY updated DESC, id LIMIT ?"
     );
-    let rows = query(sql, args).fetch_all(pool).await?;
+    let rows = query(sql, args).fetch_all(&mut *pool).await?;
     rows.iter()
         .map(|r| {
             Ok(Alert {
@@ -433,7 +433,7 @@ fn series_args(scope: &Scope, device: &Id, since: DateTime<Utc>, until: DateTime
 }
 
 pub(super) async fn signal_series(
-    pool: &Pool,
+    pool: &mut Conn,
     scope: &Scope,
     device: &Id,
     since: DateTime<Utc>,
@@ -445,7 +445,7 @@ pub(super) async fn signal_series(
         tenant_filter(scope, "tenant_id")
     );
     let rows = query(sql, series_args(scope, device, since, until))
-        .fetch_all(pool)
+        .fetch_all(&mut *pool)
         .await?;
     rows.iter()
         .map(|r| {
@@ -460,7 +460,7 @@ pub(super) async fn signal_series(
 }
 
 pub(super) async fn metric_series(
-    pool: &Pool,
+    pool: &mut Conn,
     scope: &Scope,
     device: &Id,
     since: DateTime<Utc>,
@@ -472,7 +472,7 @@ pub(super) async fn metric_series(
         tenant_filter(scope, "tenant_id")
     );
     let rows = query(sql, series_args(scope, device, since, until))
-        .fetch_all(pool)
+        .fetch_all(&mut *pool)
         .await?;
     rows.iter()
         .map(|r| {
@@ -490,7 +490,7 @@ pub(super) async fn metric_series(
 }
 
 pub(super) async fn ingest_counts(
-    pool: &Pool,
+    pool: &mut Conn,
     scope: &Scope,
 ) -> Result<IngestCounts, StoreError> {
     let mut counts = [0u64; 4];
@@ -505,7 +505,7 @@ pub(super) async fn ingest_counts(
             tenant_filter(scope, "tenant_id")
         );
         let n: i64 = query(sql, scope_args(scope))
-            .fetch_one(pool)
+            .fetch_one(&mut *pool)
             .await?
             .try_get(0)?;
         *slot = u64::try_from(n).unwrap_or(0);
@@ -518,12 +518,12 @@ pub(super) async fn ingest_counts(
     })
 }
 
-pub(super) async fn links(pool: &Pool, scope: &Scope) -> Result<Vec<LinkRow>, StoreError> {
+pub(super) async fn links(pool: &mut Conn, scope: &Scope) -> Result<Vec<LinkRow>, StoreError> {
     let sql = format!(
         "SELECT tenant_id, id, ap_id, cpe_id, state, signal_dbm, updated FROM links WHERE 1 = 1{} ORDER BY tenant_id, id",
         tenant_filter(scope, "tenant_id")
     );
-    let rows = query(sql, scope_args(scope)).fetch_all(pool).await?;
+    let rows = query(sql, scope_args(scope)).fetch_all(&mut *pool).await?;
     rows.iter()
         .map(|r| {
             Ok(LinkRow {
@@ -540,7 +540,7 @@ pub(super) async fn links(pool: &Pool, scope: &Scope) -> Result<Vec<LinkRow>, St
 }
 
 pub(super) async fn sector_health(
-    pool: &Pool,
+    pool: &mut Conn,
     scope: &Scope,
 ) -> Result<Vec<crate::rules::site::SectorHealth>, StoreError> {
     let sql = format!(
@@ -551,7 +551,7 @@ pub(super) async fn sector_health(
          GROUP BY tenant_id, site_id, sector_id ORDER BY tenant_id, sector_id",
         tenant_filter(scope, "tenant_id")
     );
-    let rows = query(sql, scope_args(scope)).fetch_all(pool).await?;
+    let rows = query(sql, scope_args(scope)).fetch_all(&mut *pool).await?;
     rows.iter()
         .map(|r| {
             let clients: Option<i64> = r.try_get("clients")?;
@@ -567,7 +567,7 @@ pub(super) async fn sector_health(
 }
 
 pub(super) async fn signal_trends(
-    pool: &Pool,
+    pool: &mut Conn,
     scope: &Scope,
     baseline_since: DateTime<Utc>,
     recent_since: DateTime<Utc>,
@@ -596,7 +596,7 @@ pub(super) async fn signal_trends(
         Arg::Int(until.timestamp_millis()),
     ];
     args.extend(scope_args(scope));
-    let rows = query(sql, args).fetch_all(pool).await?;
+    let rows = query(sql, args).fetch_all(&mut *pool).await?;
     rows.iter()
         .map(|r| {
             let n = |c: &str| -> Result<u64, StoreError> {

@@ -4,6 +4,7 @@ use sqlx::sqlite::{SqliteArguments, SqliteRow};
 
 type Db = sqlx::Sqlite;
 type DbRow = SqliteRow;
+type Conn = <sqlx::Sqlite as sqlx::Database>::Connection;
 type Args = SqliteArguments;
 type Pool = sqlx::SqlitePool;
 
