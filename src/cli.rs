@@ -334,6 +334,9 @@ pub enum KeysCommand {
 pub enum ConfigCommand {
     /// Print where vigie reads settings and keeps data.
     Path,
+    /// Print the settings in effect (file, variables and defaults merged);
+    /// secrets show as how they are given, never their value.
+    Show,
 }
 
 fn settings(cli: &Cli, paths: &Paths) -> anyhow::Result<Settings> {
@@ -387,6 +390,7 @@ fn console_options(
             .filter(|u| crate::admin::users::check_name(u).is_ok())
             .unwrap_or_else(|| "local".into()),
         token: String::new(),
+        role: crate::domain::access::Role::SuperAdmin,
         clock,
         push_window_s: s.console.push_window_s,
     })
@@ -497,6 +501,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let s = settings(&cli, &paths)?;
     match cli.command {
+        Some(Command::Config {
+            what: ConfigCommand::Show,
+        }) => {
+            println!("{s:#?}");
+            Ok(())
+        }
         Some(Command::Dump {
             view,
             format,
@@ -619,11 +629,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             let log = s.log.file.clone().unwrap_or_else(|| paths.default_log());
             let _guard = crate::logging::to_file(&log, &s.log.level)?;
-            let (token, user) = session::token(&paths, chrono::Utc::now())?;
+            let (token, saved) = session::token(&paths, chrono::Utc::now())?;
             let bus = crate::bus::nats::NatsBus::connect_with(&url, &nats_auth.auth()).await?;
             let mut opts = console_options(&s, &ui, &paths, Clock::system())?;
+            let me = whoami(&bus, &token, saved).await?;
+            if let Some(own) = &me.tenant {
+                if opts.scope == crate::bus::subject::ALL_TENANTS {
+                    opts.scope = own.to_string();
+                } else if opts.scope != own.as_str() {
+                    anyhow::bail!(
+                        "{} belongs to tenant {own} and may not watch tenant {}",
+                        me.user,
+                        opts.scope
+                    );
+                }
+            }
+            opts.user = me.user;
+            opts.role = me.role;
             opts.token = token;
-            opts.user = user;
             crate::console::run(Arc::new(bus), opts).await
         }
         Some(Command::Console {
@@ -726,6 +749,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             | Command::Completions { .. }
             | Command::Man,
         ) => Ok(()),
+    }
+}
+
+/// Who the worker says the session is for: the status bar shows it, and
+/// the console hides what the role may not do. A refused session stops
+/// here; a worker not up yet is waited for by the console itself, which
+/// meanwhile trusts the saved session (or, for `VIGIE_TOKEN`, assumes
+/// the least role that may watch).
+async fn whoami(
+    bus: &crate::bus::nats::NatsBus,
+    token: &str,
+    saved: Option<crate::domain::access::Principal>,
+) -> anyhow::Result<crate::domain::access::Principal> {
+    let asked = crate::worker::api::call(
+        bus,
+        token,
+        crate::bus::subject::ALL_TENANTS,
+        "whoami",
+        serde_json::json!({}),
+        std::time::Duration::from_secs(5),
+    )
+    .await;
+    match asked {
+        Ok(me) => Ok(me),
+        Err(e) if e.code == "bus" => {
+            tracing::warn!(error = %e, "the worker does not answer yet");
+            Ok(saved.unwrap_or(crate::domain::access::Principal {
+                user: "VIGIE_TOKEN".into(),
+                role: crate::domain::access::Role::Wallboard,
+                tenant: None,
+            }))
+        }
+        Err(e) => anyhow::bail!("{e}"),
     }
 }
 

@@ -40,6 +40,8 @@ pub struct ConsoleOptions {
     pub scope: String,
     /// The session every api request carries (`vigie login`).
     pub token: String,
+    /// The session user's role.
+    pub role: crate::domain::access::Role,
     pub user: String,
     pub clock: Clock,
     /// Revert window of pushes made here, in seconds.
@@ -163,6 +165,7 @@ pub async fn run(bus: Arc<dyn Bus>, opts: ConsoleOptions) -> anyhow::Result<()> 
     );
     app.clock_speed = opts.clock.speed();
     app.api_scope = opts.scope.clone();
+    app.role = opts.role;
     app.push_window_s = opts.push_window_s;
     for p in &opts.problems {
         app.notify(p.clone(), true, 15);

@@ -1,20 +1,10 @@
 //! `vigie keys generate` and `vigie keys show`, run as a user would.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Command;
+mod support;
 
 fn vigie(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_vigie"))
-        .args(args)
-        .env("VIGIE_CONFIG_DIR", dir)
-        .env("VIGIE_DATA_DIR", dir)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    support::cli::vigie_env(dir, args, &[])
 }
 
 #[test]

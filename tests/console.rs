@@ -588,3 +588,28 @@ fn marks_across_customers_do_not_make_a_rollout() {
     press(&mut app, &keymap, "\u{1b}");
     assert!(app.marks.is_empty(), "esc clears the marks");
 }
+
+#[test]
+fn a_viewer_sees_no_push_keys_and_a_push_key_says_which_role_it_needs() {
+    let (mut app, keymap) = app_with(rows(30), 48);
+    app.role = vigie::domain::access::Role::Viewer;
+    app.user = "noc".into();
+    let effects = press(&mut app, &keymap, "p");
+    assert!(effects.is_empty(), "nothing is asked of the worker");
+    assert!(app.editor.is_none());
+    let toast = app
+        .toasts
+        .back()
+        .map(|t| t.text.clone())
+        .unwrap_or_default();
+    assert_eq!(toast, "push-edit needs the operator role; you are viewer");
+    press(&mut app, &keymap, "?");
+    let t = render(&app, &keymap, 160, 48, Depth::Ansi16);
+    let s = screen(&t);
+    assert!(s.contains("noc (viewer)"), "{s}");
+    assert!(
+        !s.to_lowercase().contains("confirm"),
+        "push keys hidden:\n{s}"
+    );
+    assert!(s.contains("history"), "a viewer may read the history:\n{s}");
+}

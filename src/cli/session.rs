@@ -47,12 +47,13 @@ pub fn save(path: &Path, s: &Saved) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The token to send: `VIGIE_TOKEN`, else the saved session's.
-pub fn token(paths: &Paths, now: DateTime<Utc>) -> anyhow::Result<(String, String)> {
+/// The token to send: `VIGIE_TOKEN`, else the saved session's; with who
+/// the session file says it is for (`None` for `VIGIE_TOKEN`).
+pub fn token(paths: &Paths, now: DateTime<Utc>) -> anyhow::Result<(String, Option<Principal>)> {
     if let Ok(t) = std::env::var("VIGIE_TOKEN")
         && !t.trim().is_empty()
     {
-        return Ok((t.trim().to_string(), "VIGIE_TOKEN".into()));
+        return Ok((t.trim().to_string(), None));
     }
     let path = file(paths);
     let bytes = std::fs::read(&path).map_err(|_| {
@@ -70,7 +71,7 @@ pub fn token(paths: &Paths, now: DateTime<Utc>) -> anyhow::Result<(String, Strin
             s.expires.format("%Y-%m-%d %H:%M UTC")
         );
     }
-    Ok((s.token, s.principal.user))
+    Ok((s.token, Some(s.principal)))
 }
 
 /// Reads a password: `VIGIE_PASSWORD`, one line of standard input when it

@@ -74,6 +74,8 @@ pub struct App {
     /// What the console looks at: a tenant id or "all tenants".
     pub scope: String,
     pub user: String,
+    /// The user's role: actions it may not use are hidden and refused.
+    pub role: crate::domain::access::Role,
     /// The api scope: a tenant id or `_all`.
     pub api_scope: String,
     /// Pushes this console knows of (open ones at start, then every push
@@ -111,6 +113,7 @@ impl App {
             events_seq: 0,
             scope: scope.to_string(),
             user: user.to_string(),
+            role: crate::domain::access::Role::SuperAdmin,
             api_scope: crate::bus::subject::ALL_TENANTS.to_string(),
             pushes: std::collections::BTreeMap::new(),
             editor: None,

@@ -179,6 +179,16 @@ fn on_filter_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
 
 /// Performs one keymap action.
 pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
+    if a.need() > app.role {
+        let text = format!(
+            "{} needs the {} role; you are {}",
+            crate::store::enum_name(&a),
+            a.need(),
+            app.role
+        );
+        app.notify(text, true, 5);
+        return Vec::new();
+    }
     let page = app.page.max(1);
     match a {
         Action::Quit => {

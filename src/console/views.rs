@@ -48,7 +48,7 @@ pub fn draw(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>) {
         push::editor(d, ui, f, body);
     }
     if app.help {
-        help::overlay(ui, f, body);
+        help::overlay(app, ui, f, body);
     }
 }
 

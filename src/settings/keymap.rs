@@ -44,6 +44,18 @@ pub enum Action {
     None,
 }
 
+impl Action {
+    /// The least role that may use this action (the worker checks again).
+    pub fn need(self) -> crate::domain::access::Role {
+        use crate::domain::access::Role;
+        match self {
+            Action::PushEdit | Action::PushConfirm | Action::PushRevert => Role::Operator,
+            Action::PushHistory => Role::Viewer,
+            _ => Role::Wallboard,
+        }
+    }
+}
+
 /// One key press, normalised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Key {
@@ -331,8 +343,13 @@ impl KeyMap {
 
     /// Help lines: keys and description per action, in file order.
     pub fn help(&self) -> Vec<(String, String)> {
+        self.help_for(crate::domain::access::Role::SuperAdmin)
+    }
+
+    /// The help lines of the actions `role` may use.
+    pub fn help_for(&self, role: crate::domain::access::Role) -> Vec<(String, String)> {
         let mut out: Vec<(Action, String, String)> = Vec::new();
-        for b in &self.bindings {
+        for b in self.bindings.iter().filter(|b| b.action.need() <= role) {
             if let Some(e) = out.iter_mut().find(|(a, _, _)| *a == b.action) {
                 e.1.push_str(", ");
                 e.1.push_str(&b.written);

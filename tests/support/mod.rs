@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod bus_contract;
+pub mod cli;
 pub mod cluster;
 pub mod services;
 pub mod storage_suite;

@@ -41,7 +41,7 @@ pub(super) fn header(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
         if let Some(lag) = app.lag_ms {
             spans.push(Span::styled(format!("│ lag {lag}ms "), bar));
         }
-        spans.push(Span::styled(format!("│ {} ", app.user), bar));
+        spans.push(Span::styled(format!("│ {} ({}) ", app.user, app.role), bar));
     }
     let used: usize = spans.iter().map(Span::width).sum();
     let clock = if wide {

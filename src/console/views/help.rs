@@ -8,9 +8,14 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use super::Ui;
 use crate::settings::theme::Meaning;
 
-pub(super) fn overlay(ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
+pub(super) fn overlay(
+    app: &crate::console::state::App,
+    ui: &Ui<'_>,
+    f: &mut Frame<'_>,
+    area: Rect,
+) {
     let t = ui.theme;
-    let help = ui.keymap.help();
+    let help = ui.keymap.help_for(app.role);
     let key_w = help
         .iter()
         .map(|(k, _)| k.chars().count())
