@@ -428,3 +428,65 @@ fn a_console_killed_mid_push_changes_nothing_the_device_reverts_on_time() {
     let answer: serde_json::Value = serde_json::from_slice(&wrong.stdout).unwrap();
     assert_eq!(answer["error"]["code"], "not-found");
 }
+
+/// A device name and an alert text full of escape sequences, C1 controls
+/// and bidi overrides, planted straight in the database (as a tampered or
+/// foreign row would be): the real console's output to the terminal, and
+/// `vigie dump`'s JSON, carry none of them.
+#[test]
+fn hostile_text_in_the_database_never_reaches_the_terminal_raw() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v.db");
+    let inv = vigie::sim::plan(4, 60).inventory;
+    let victim = inv.devices[0].id.to_string();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use vigie::store::Store as _;
+        let store = vigie::store::sqlite::SqliteStore::open(db.to_str().unwrap())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        store.import_inventory(&inv).await.unwrap();
+        let evil = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31mzz-evil\u{202e}exe.txt\u{1b}P+q\u{1b}\\";
+        sqlx::query("UPDATE devices SET name = ?, status = 'offline' WHERE id = ?")
+            .bind(evil)
+            .bind(&victim)
+            .execute(store.pool())
+            .await
+            .unwrap();
+    });
+    let url = format!("sqlite:{}", db.display());
+    let dump = std::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args(["dump", "fleet", "--format", "json", "--database", &url])
+        .env("VIGIE_CONFIG_DIR", dir.path())
+        .env("VIGIE_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    let json = String::from_utf8(dump.stdout).unwrap();
+    assert!(json.contains("zz-evil"), "{json}");
+    for bad in [
+        "\\u001b",
+        "\\u0007",
+        "\u{9b}",
+        "\\u009b",
+        "\u{202e}",
+        "pwned\\u0007",
+    ] {
+        assert!(!json.contains(bad), "dump carries {bad:?}");
+    }
+    let home = tempfile::tempdir().unwrap();
+    let mut console = Demo::run(&["console", "--db", db.to_str().unwrap()], home);
+    console.wait_for("the planted device", Duration::from_secs(30), |s| {
+        s.contains("zz-evil")
+    });
+    console.send(b"q");
+    let raw = console.all.clone();
+    let find = |needle: &[u8]| raw.windows(needle.len()).any(|w| w == needle);
+    assert!(!find(b"\x1b]0;pwned"), "an OSC title reached the terminal");
+    assert!(!find(b"\x1bP+q"), "a DCS reached the terminal");
+    assert!(
+        !find("\u{202e}".as_bytes()),
+        "a bidi override reached the terminal"
+    );
+    assert!(!find("\u{9b}".as_bytes()), "a C1 CSI reached the terminal");
+}
