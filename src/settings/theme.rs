@@ -13,6 +13,12 @@ use super::ColorMode;
 pub const SHIPPED: &[(&str, &str)] = &[
     ("default", include_str!("../../themes/default.toml")),
     ("mono", include_str!("../../themes/mono.toml")),
+    ("dark", include_str!("../../themes/dark.toml")),
+    ("light", include_str!("../../themes/light.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
 ];
 
 /// What a style means.
@@ -423,5 +429,40 @@ mod tests {
                 .add_modifier
                 .contains(Modifier::REVERSED)
         );
+    }
+
+    #[test]
+    fn every_shipped_theme_loads_at_every_depth_and_keeps_states_apart() {
+        for (name, _) in SHIPPED {
+            for depth in [Depth::TrueColor, Depth::Ansi256, Depth::Ansi16, Depth::None] {
+                let t = Theme::load(name, Path::new("/nonexistent"), depth)
+                    .unwrap_or_else(|e| panic!("{name} at {depth:?}: {e}"));
+                // Online, stale and offline never look the same, even
+                // downsampled to 16 colours; with no colour at all the
+                // console takes mono unless a theme is named, and the
+                // themes made for it keep them apart by modifiers.
+                let look = |m| t.style(m);
+                let (ok, stale, off) = (
+                    look(Meaning::Ok),
+                    look(Meaning::Stale),
+                    look(Meaning::Offline),
+                );
+                let apart = ok != stale && stale != off && ok != off;
+                let for_no_colour = ["mono", "high-contrast"].contains(name);
+                assert!(
+                    apart || (depth == Depth::None && !for_no_colour),
+                    "{name} at {depth:?}"
+                );
+                if depth == Depth::Ansi16 {
+                    for m in [Meaning::Ok, Meaning::Critical, Meaning::Base] {
+                        let s = look(m);
+                        assert!(
+                            !matches!(s.fg, Some(Color::Rgb(..)) | Some(Color::Indexed(_))),
+                            "{name}: {m:?} not downsampled: {s:?}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }
