@@ -245,6 +245,12 @@ pub enum Command {
         #[command(subcommand)]
         what: admin::AuditCommand,
     },
+    /// Keymaps: print the one in effect (a shipped one patched by your
+    /// keymap.toml) in the file format, problems on standard error.
+    Keymap {
+        #[command(subcommand)]
+        what: KeymapCommand,
+    },
     /// Config pushes with confirm and automatic revert, for scripts (JSON out).
     Push {
         #[command(flatten)]
@@ -326,6 +332,18 @@ pub enum KeysCommand {
         /// The key file (default: signing.key in the config directory).
         #[arg(long, value_name = "FILE")]
         key: Option<PathBuf>,
+    },
+}
+
+/// `vigie keymap …`
+#[derive(Debug, Subcommand)]
+pub enum KeymapCommand {
+    /// Print the keymap in effect.
+    Print {
+        /// A shipped keymap (default, emacs) or a file (default: the
+        /// settings' console.keymap).
+        #[arg(long)]
+        keymap: Option<String>,
     },
 }
 
@@ -501,6 +519,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let s = settings(&cli, &paths)?;
     match cli.command {
+        Some(Command::Keymap {
+            what: KeymapCommand::Print { keymap },
+        }) => {
+            let name = keymap.unwrap_or_else(|| s.console.keymap.clone());
+            let (map, problems) = KeyMap::load(&name, &paths.config_dir);
+            for p in &problems {
+                eprintln!("vigie: {p}");
+            }
+            print!("{}", map.print());
+            Ok(())
+        }
         Some(Command::Config {
             what: ConfigCommand::Show,
         }) => {

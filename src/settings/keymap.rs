@@ -9,7 +9,10 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde::Deserialize;
 
 /// The shipped keymaps, embedded.
-pub const SHIPPED: &[(&str, &str)] = &[("default", include_str!("../../keymaps/default.toml"))];
+pub const SHIPPED: &[(&str, &str)] = &[
+    ("default", include_str!("../../keymaps/default.toml")),
+    ("emacs", include_str!("../../keymaps/emacs.toml")),
+];
 
 /// Everything a key can do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
@@ -360,6 +363,30 @@ impl KeyMap {
         out.into_iter().map(|(_, k, d)| (k, d)).collect()
     }
 
+    /// The keymap as a file: every action with its keys and description,
+    /// in the format `keymap.toml` takes (`vigie keymap print`).
+    pub fn print(&self) -> String {
+        let mut out: Vec<(Action, Vec<String>, String)> = Vec::new();
+        for b in &self.bindings {
+            match out.iter_mut().find(|(a, _, _)| *a == b.action) {
+                Some(e) => e.1.push(b.written.clone()),
+                None => out.push((b.action, vec![b.written.clone()], b.desc.clone())),
+            }
+        }
+        let quote = |s: &str| toml::Value::String(s.to_string()).to_string();
+        let mut text = String::new();
+        for (action, keys, desc) in out {
+            let keys: Vec<String> = keys.iter().map(|k| quote(k)).collect();
+            text.push_str(&format!(
+                "[[bind]]\nkeys = [{}]\naction = {}\ndesc = {}\n\n",
+                keys.join(", "),
+                quote(&crate::store::enum_name(&action)),
+                quote(&desc)
+            ));
+        }
+        text
+    }
+
     /// The first key bound to `action`, for hints.
     pub fn key_for(&self, action: Action) -> Option<&str> {
         self.bindings
@@ -448,5 +475,40 @@ mod tests {
         let (m, problems) = KeyMap::load("default", dir.path());
         assert_eq!(m, KeyMap::builtin());
         assert!(problems[0].contains(":3:"), "{problems:?}");
+    }
+
+    #[test]
+    fn every_shipped_keymap_parses_cleanly_and_binds_every_action() {
+        let default = KeyMap::builtin();
+        for (name, text) in SHIPPED {
+            let (bindings, warnings) = parse_file(name, text).unwrap_or_else(|e| panic!("{e}"));
+            assert!(warnings.is_empty(), "{name}: {warnings:?}");
+            for b in &default.bindings {
+                assert!(
+                    bindings.iter().any(|x| x.action == b.action),
+                    "{name} leaves {:?} unbound",
+                    b.action
+                );
+            }
+        }
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let (emacs, problems) = KeyMap::load("emacs", dir.path());
+        assert!(problems.is_empty(), "{problems:?}");
+        let k = |s: &str| parse_keys(s).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            emacs.lookup(&[], k("ctrl-n")[0]),
+            Lookup::Action(Action::MoveDown)
+        );
+        assert_eq!(emacs.lookup(&[], k("ctrl-x")[0]), Lookup::Pending);
+        assert_eq!(
+            emacs.lookup(&k("ctrl-x"), k("ctrl-c")[0]),
+            Lookup::Action(Action::Quit)
+        );
+        // What `vigie keymap print` writes loads back as the same keymap.
+        let printed = emacs.print();
+        let (again, w) = parse_file("printed", &printed).unwrap_or_else(|e| panic!("{e}"));
+        assert!(w.is_empty());
+        assert_eq!(again.len(), emacs.bindings.len());
+        assert!(printed.contains("action = \"push-confirm\""), "{printed}");
     }
 }
