@@ -6,7 +6,9 @@
 //! go through the pure [`update::update`]; the screen is drawn at most once
 //! per tick and only when something changed.
 
+pub mod lists;
 pub mod model;
+pub mod palette;
 pub mod push;
 pub mod push_flow;
 pub mod state;

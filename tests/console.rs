@@ -613,3 +613,184 @@ fn a_viewer_sees_no_push_keys_and_a_push_key_says_which_role_it_needs() {
     );
     assert!(s.contains("history"), "a viewer may read the history:\n{s}");
 }
+
+/// Five incidents and their alerts, as events numbered from `seq`.
+fn incidents_and_alerts(app: &mut App, keymap: &KeyMap, seq: u64) {
+    use vigie::domain::alert::AlertState;
+    use vigie::domain::incident::{Incident, IncidentAction, dedup_key};
+    use vigie::domain::model::{Alert, Severity};
+    let acme = Id::parse("acme").unwrap();
+    let globex = Id::parse("globex").unwrap();
+    let mut seq = seq;
+    let mut send = |app: &mut App, tenant: &Id, body: EventBody| {
+        seq += 1;
+        let e = Event::new(format!("e{seq}"), tenant.clone(), t0(), body);
+        update(app, keymap, Msg::Event(seq, Box::new(e)));
+    };
+    let cases = [
+        (
+            &acme,
+            "Site Zürich Depot 1 offline",
+            Severity::Critical,
+            0,
+            None,
+        ),
+        (
+            &globex,
+            "Link ap-7 ↔ cpe-12 degraded",
+            Severity::Minor,
+            40,
+            None,
+        ),
+        (
+            &acme,
+            "CPU above 90% on edge-2",
+            Severity::Major,
+            20,
+            Some("ana"),
+        ),
+        (
+            &globex,
+            "Sector north: 30% of CPEs offline",
+            Severity::Major,
+            90,
+            None,
+        ),
+        (
+            &acme,
+            "Config push not confirmed on edge-1",
+            Severity::Critical,
+            300,
+            None,
+        ),
+    ];
+    for (n, (tenant, title, sev, mins_ago, ack)) in cases.into_iter().enumerate() {
+        let opened = t0() - Duration::minutes(mins_ago);
+        let mut i = Incident::open(
+            tenant.clone(),
+            Id::parse(&format!("inc-{n}")).unwrap(),
+            dedup_key(tenant, &format!("s{n}"), "r"),
+            title.into(),
+            sev,
+            Id::parse(&format!("al-{n}")).unwrap(),
+            opened,
+        );
+        if let Some(by) = ack {
+            i.apply(
+                IncidentAction::Acknowledge { by: by.into() },
+                opened + Duration::minutes(5),
+            )
+            .unwrap();
+        }
+        send(app, tenant, EventBody::Incident(i));
+        let a = Alert {
+            tenant: tenant.clone(),
+            id: Id::parse(&format!("al-{n}")).unwrap(),
+            rule: [
+                "site-offline",
+                "link-degraded",
+                "cpu-high",
+                "sector-offline",
+                "push-unconfirmed",
+            ][n]
+                .into(),
+            device: None,
+            site: None,
+            severity: sev,
+            state: if n == 1 {
+                AlertState::Resolved
+            } else {
+                AlertState::Firing
+            },
+            summary: title.into(),
+            flapping: n == 3,
+            started: opened,
+            updated: t0() - Duration::seconds(60 - n as i64 * 10),
+            incident: Some(Id::parse(&format!("inc-{n}")).unwrap()),
+        };
+        send(app, tenant, EventBody::Alert(a));
+    }
+}
+
+#[test]
+fn incident_queue_and_alert_tail_snapshots() {
+    let (mut app, keymap) = app_with(rows(60), 24);
+    incidents_and_alerts(&mut app, &keymap, 20);
+    press(&mut app, &keymap, "2");
+    snapshot_sizes(&mut app, &keymap, "incidents", |s| {
+        // Most severe first, then the nearest SLA: the older critical
+        // (SLA nearer) before the newer one.
+        let push = s.find("Config push not confirmed").unwrap();
+        let site = s.find("Site Zürich Depot 1 offline").unwrap();
+        let cpu = s.find("CPU above 90%").unwrap();
+        assert!(push < site && site < cpu, "{s}");
+        assert!(
+            s.contains("ack'd"),
+            "acknowledged shows as its own state:\n{s}"
+        );
+    });
+    press(&mut app, &keymap, "3");
+    snapshot_sizes(&mut app, &keymap, "alerts", |s| {
+        assert!(s.contains("flapping") && s.contains("resolved"), "{s}");
+        let newest = s.find("Config push not confirmed").unwrap();
+        let oldest = s.find("Site Zürich Depot 1 offline").unwrap();
+        assert!(newest < oldest, "newest first:\n{s}");
+    });
+}
+
+#[test]
+fn views_keep_their_place_and_the_palette_completes_and_runs() {
+    let (mut app, keymap) = app_with(rows(300), 24);
+    incidents_and_alerts(&mut app, &keymap, 20);
+    press(&mut app, &keymap, "jjj");
+    assert_eq!(app.selected, 3);
+    press(&mut app, &keymap, "2j");
+    assert_eq!(app.selected, 1, "the queue has its own selection");
+    assert!(
+        app.selected_row().is_none(),
+        "no device is selected off the fleet"
+    );
+    assert!(press(&mut app, &keymap, "p").is_empty());
+    press(&mut app, &keymap, "1");
+    assert_eq!(app.selected, 3, "back where the fleet was");
+    update(&mut app, &keymap, ctrl('o'));
+    assert_eq!(app.view, vigie::console::lists::View::Incidents);
+
+    // The tail holds still while paused, then catches up.
+    press(&mut app, &keymap, "3P");
+    let before = app.view_len();
+    incidents_and_alerts(&mut app, &keymap, 100);
+    assert_eq!(app.view_len(), before);
+    // Past the toast of the refused `p` above.
+    update(&mut app, &keymap, Msg::Tick(t0() + Duration::seconds(30)));
+    let s = screen(&render(&app, &keymap, 120, 24, Depth::Ansi16));
+    assert!(s.contains("PAUSED, 5 waiting"), "{s}");
+    press(&mut app, &keymap, "P");
+    assert_eq!(app.view_len(), before + 5);
+
+    // `:` with completion: a command, then a device name.
+    let name = app.fleet.get(7).unwrap().name.to_string();
+    press(&mut app, &keymap, ":inc");
+    update(&mut app, &keymap, key(KeyCode::Tab));
+    assert_eq!(app.palette, "incidents ");
+    update(&mut app, &keymap, key(KeyCode::Enter));
+    assert_eq!(app.view, vigie::console::lists::View::Incidents);
+    press(&mut app, &keymap, ":device ");
+    press(&mut app, &keymap, &name[..name.len() - 2]);
+    update(&mut app, &keymap, key(KeyCode::Tab));
+    let s = screen(&render(&app, &keymap, 80, 24, Depth::Ansi16));
+    assert!(s.contains(":device "), "the palette line shows:\n{s}");
+    update(&mut app, &keymap, key(KeyCode::Enter));
+    assert_eq!(app.view, vigie::console::lists::View::Fleet);
+    assert!(
+        app.selected_row()
+            .unwrap()
+            .name
+            .as_str()
+            .starts_with(&name[..name.len() - 2])
+    );
+    press(&mut app, &keymap, ":nonsense\n");
+    let toast = app.toasts.back().unwrap().text.clone();
+    assert!(toast.starts_with("unknown command :nonsense"), "{toast}");
+    assert_eq!(app.mode, Mode::Normal);
+}

@@ -55,6 +55,22 @@ fn demo_shows_a_live_fleet_and_quits_cleanly() {
         s.contains("/bldr") && s.contains("Boulder") && !s.contains("Zürich")
     });
     demo.send(b"\x1b");
+
+    // Every view from the keyboard: the incident queue, the alert tail,
+    // and back to the fleet through the palette.
+    demo.send(b"2");
+    demo.wait_for("the incident queue", Duration::from_secs(10), |s| {
+        s.contains("SEV") && s.contains("SLA") && s.contains("open incidents")
+    });
+    demo.send(b"3");
+    demo.wait_for("the alert tail", Duration::from_secs(10), |s| {
+        s.contains("SUMMARY") && s.contains(" alerts")
+    });
+    demo.send(b":fl\t");
+    demo.send(b"\r");
+    demo.wait_for("the fleet again", Duration::from_secs(10), |s| {
+        s.contains("STATUS") && s.contains("▲ online")
+    });
     demo.send(b"q");
     let deadline = Instant::now() + Duration::from_secs(15);
     let status = loop {
@@ -257,6 +273,7 @@ fn demo_push_edit_send_confirm_from_the_keyboard() {
     });
     // Esc and q apart: together they read as alt-q.
     demo.send(b"\x1b");
+
     demo.send(b"q");
     let deadline = Instant::now() + Duration::from_secs(15);
     while demo.child.try_wait().unwrap().is_none() {

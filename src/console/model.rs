@@ -124,6 +124,11 @@ impl FleetModel {
     }
 
     /// A device's row, by tenant and id.
+    /// Every row, in no particular order.
+    pub fn all(&self) -> impl Iterator<Item = &DeviceRow> {
+        self.rows.iter()
+    }
+
     pub fn find(&self, tenant: &Id, device: &Id) -> Option<&DeviceRow> {
         self.index
             .get(&(tenant.clone(), device.clone()))

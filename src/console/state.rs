@@ -18,6 +18,8 @@ pub enum Mode {
     Filter,
     /// The push editor has the keys.
     Push,
+    /// Typing a `:` command.
+    Palette,
 }
 
 /// The push history of one device, as an overlay.
@@ -48,6 +50,16 @@ pub struct Toast {
 /// The console's state.
 #[derive(Debug)]
 pub struct App {
+    /// The view on screen.
+    pub view: super::lists::View,
+    /// Selection and scroll of the views not on screen.
+    pub positions: super::lists::Positions,
+    /// The live alert tail.
+    pub tail: super::lists::Tail,
+    /// The `:` command being typed.
+    pub palette: String,
+    /// Views visited before this one (`ctrl-o` goes back).
+    pub back: Vec<super::lists::View>,
     pub fleet: FleetModel,
     /// Selected position in the view.
     pub selected: usize,
@@ -96,6 +108,11 @@ impl App {
     /// A console with no data yet.
     pub fn new(scope: &str, user: &str, now: DateTime<Utc>) -> Self {
         Self {
+            view: super::lists::View::Fleet,
+            positions: super::lists::Positions::default(),
+            tail: super::lists::Tail::default(),
+            palette: String::new(),
+            back: Vec::new(),
             fleet: FleetModel::default(),
             selected: 0,
             offset: 0,
@@ -150,7 +167,11 @@ impl App {
     }
 
     /// The selected device's row.
+    /// The selected device, when the fleet is on screen.
     pub fn selected_row(&self) -> Option<&crate::domain::model::DeviceRow> {
+        if self.view != super::lists::View::Fleet {
+            return None;
+        }
         self.fleet.get(self.selected)
     }
 
@@ -161,9 +182,62 @@ impl App {
         super::push::most_urgent(self.pushes.values(), dev)
     }
 
+    /// Rows in the view on screen.
+    pub fn view_len(&self) -> usize {
+        use super::lists::{View, alert_tail, incident_queue};
+        match self.view {
+            View::Fleet => self.fleet.len(),
+            View::Incidents => incident_queue(self.incidents.values(), &self.filter_input).len(),
+            View::Alerts => alert_tail(&self.tail.alerts, &self.filter_input).len(),
+        }
+    }
+
+    /// Puts `v` on screen, keeping each view's place and filter.
+    pub fn show(&mut self, v: super::lists::View) {
+        if v == self.view {
+            return;
+        }
+        self.back.push(self.view);
+        if self.back.len() > 50 {
+            self.back.remove(0);
+        }
+        self.switch(v);
+    }
+
+    /// Back to the view before.
+    pub fn go_back(&mut self) {
+        if let Some(v) = self.back.pop() {
+            self.switch(v);
+        }
+    }
+
+    fn switch(&mut self, v: super::lists::View) {
+        let here = super::lists::Place {
+            selected: self.selected,
+            offset: self.offset,
+            filter: std::mem::take(&mut self.filter_input),
+        };
+        self.positions.set(self.view, here);
+        self.view = v;
+        let there = self.positions.take(v);
+        (self.selected, self.offset, self.filter_input) =
+            (there.selected, there.offset, there.filter);
+        self.clamp();
+    }
+
+    /// Applies the typed filter to the view on screen, from its first row.
+    pub fn apply_filter(&mut self) {
+        if self.view == super::lists::View::Fleet {
+            self.fleet.set_filter(&self.filter_input);
+            self.fleet.refresh();
+        }
+        self.selected = 0;
+        self.clamp();
+    }
+
     /// Keeps the selection inside the view and visible.
     pub fn clamp(&mut self) {
-        let n = self.fleet.len();
+        let n = self.view_len();
         if n == 0 {
             self.selected = 0;
             self.offset = 0;

@@ -1,6 +1,7 @@
 //! `update`: the only place the console's state changes. Pure: it takes a
 //! message and returns the effects (IO) to run.
 
+use super::lists::View;
 use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::{
     Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
@@ -104,7 +105,11 @@ pub fn update(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
                     app.incidents.insert((i.tenant.clone(), i.id.clone()), i);
                 }
                 EventBody::Push(p) => super::push_flow::on_push(app, p),
-                EventBody::Alert(_) | EventBody::Link(_) => {}
+                EventBody::Alert(a) => {
+                    app.tail.push(a);
+                    app.clamp();
+                }
+                EventBody::Link(_) => {}
             }
             Vec::new()
         }
@@ -129,6 +134,9 @@ fn on_key(app: &mut App, keymap: &KeyMap, k: KeyEvent) -> Vec<Effect> {
     }
     if app.mode == Mode::Push {
         return super::push_flow::on_editor_key(app, k);
+    }
+    if app.mode == Mode::Palette {
+        return super::palette::on_key(app, k);
     }
     let key = Key::from_event(&k);
     match keymap.lookup(&app.pending, key) {
@@ -170,10 +178,7 @@ fn on_filter_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
         }
         _ => return Vec::new(),
     }
-    app.fleet.set_filter(&app.filter_input);
-    app.fleet.refresh();
-    app.selected = 0;
-    app.clamp();
+    app.apply_filter();
     Vec::new()
 }
 
@@ -220,9 +225,10 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
                 app.marks.clear();
             } else {
                 app.filter_input.clear();
-                app.fleet.set_filter("");
-                app.fleet.set_status(None);
-                app.fleet.refresh();
+                if app.view == View::Fleet {
+                    app.fleet.set_status(None);
+                }
+                app.apply_filter();
             }
         }
         Action::SortNext => {
@@ -265,6 +271,15 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
         Action::PushConfirm => return super::push_flow::act_on_urgent(app, "confirm"),
         Action::PushRevert => return super::push_flow::act_on_urgent(app, "revert"),
         Action::PushHistory => return super::push_flow::open_history(app),
+        Action::ViewFleet => app.show(View::Fleet),
+        Action::ViewIncidents => app.show(View::Incidents),
+        Action::ViewAlerts => app.show(View::Alerts),
+        Action::Back => app.go_back(),
+        Action::Palette => {
+            app.mode = Mode::Palette;
+            app.palette.clear();
+        }
+        Action::PauseTail => app.tail.toggle(),
         Action::None => {}
     }
     app.clamp();

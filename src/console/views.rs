@@ -1,8 +1,11 @@
 //! Drawing. Every function here only reads the state.
 
+mod alerts;
 mod fleet;
 mod frame;
 mod help;
+mod incidents;
+mod list;
 mod push;
 
 use chrono::{DateTime, Utc};
@@ -11,6 +14,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use super::lists::View;
 use super::state::App;
 use crate::settings::keymap::KeyMap;
 use crate::settings::theme::{Meaning, Theme};
@@ -39,7 +43,11 @@ pub fn draw(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>) {
     ])
     .areas(area);
     frame::header(app, ui, f, header);
-    fleet::table(app, ui, f, body);
+    match app.view {
+        View::Fleet => fleet::table(app, ui, f, body),
+        View::Incidents => incidents::table(app, ui, f, body),
+        View::Alerts => alerts::table(app, ui, f, body),
+    }
     frame::footer(app, ui, f, footer);
     if let Some(h) = &app.history {
         push::history(app, h, ui, f, body);

@@ -43,6 +43,16 @@ pub enum Action {
     PushRevert,
     /// Show the selected device's push history.
     PushHistory,
+    /// Views: the fleet, the incident queue, the alert tail.
+    ViewFleet,
+    ViewIncidents,
+    ViewAlerts,
+    /// Back to the view before.
+    Back,
+    /// The `:` command palette.
+    Palette,
+    /// Pause or resume the alert tail.
+    PauseTail,
     /// Unbinds a key in a user patch.
     None,
 }

@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{Ui, thousands};
+use crate::console::lists::View;
 use crate::console::state::{App, Connection, Mode};
 use crate::domain::push::PushState;
 use crate::settings::keymap::Action;
@@ -28,6 +29,12 @@ pub(super) fn header(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     ];
     if wide {
         spans.push(Span::styled(format!("│ {} ", app.scope), bar));
+    }
+    if app.view != View::Fleet {
+        spans.push(Span::styled(
+            format!("│ {} ", app.view.name()),
+            t.style(Meaning::HeaderTitle),
+        ));
     }
     spans.extend([
         Span::styled(format!("│ {} devices ", thousands(c.total())), bar),
@@ -115,8 +122,42 @@ pub(super) fn footer(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     );
 }
 
+/// The footer's summary of the incident queue or the alert tail.
+fn list_info(app: &App) -> String {
+    let filtered = if app.filter_input.is_empty() {
+        String::new()
+    } else {
+        format!(" · /{}", app.filter_input)
+    };
+    match app.view {
+        View::Incidents => {
+            let open = app.open_incidents();
+            format!("  {} of {} open incidents{filtered}", app.view_len(), open)
+        }
+        View::Alerts => {
+            let paused = match app.tail.paused {
+                Some(_) => format!(" · PAUSED, {} waiting", app.tail.waiting()),
+                None => String::new(),
+            };
+            format!("  {} alerts{paused}{filtered}", app.view_len())
+        }
+        View::Fleet => String::new(),
+    }
+}
+
 fn rest(app: &App, ui: &Ui<'_>) -> Line<'static> {
     let t = ui.theme;
+    if app.mode == Mode::Palette {
+        return Line::from(vec![
+            Span::styled(":", t.style(Meaning::Filter)),
+            Span::styled(app.palette.clone(), t.style(Meaning::Filter)),
+            Span::styled("▏", t.style(Meaning::Accent)),
+            Span::styled(
+                "  tab completes · enter runs · esc closes",
+                t.style(Meaning::Muted),
+            ),
+        ]);
+    }
     if app.mode == Mode::Filter {
         Line::from(vec![
             Span::styled("/", t.style(Meaning::Filter)),
@@ -138,8 +179,13 @@ fn rest(app: &App, ui: &Ui<'_>) -> Line<'static> {
             (Action::Filter, "filter"),
             (Action::StatusNext, "status"),
             (Action::SortNext, "sort"),
+            (Action::Palette, "cmd"),
             (Action::Help, "help"),
-        ] {
+        ]
+        .into_iter()
+        .filter(|(a, _)| {
+            app.view == View::Fleet || !matches!(a, Action::StatusNext | Action::SortNext)
+        }) {
             if let Some(k) = ui.keymap.key_for(action) {
                 spans.push(Span::styled(format!(" {k}"), t.style(Meaning::KeyHint)));
                 spans.push(Span::styled(
@@ -147,6 +193,10 @@ fn rest(app: &App, ui: &Ui<'_>) -> Line<'static> {
                     t.style(Meaning::StatusBar),
                 ));
             }
+        }
+        if app.view != View::Fleet {
+            spans.push(Span::styled(list_info(app), t.style(Meaning::Muted)));
+            return Line::from(spans);
         }
         let (sort, desc) = app.fleet.sort();
         let mut info = format!(

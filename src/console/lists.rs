@@ -1,0 +1,178 @@
+//! The incident queue and the alert tail as the console keeps them: pure
+//! functions over the state, used by drawing and by key handling alike.
+
+use std::collections::VecDeque;
+
+use crate::domain::incident::Incident;
+use crate::domain::model::Alert;
+
+/// Alerts kept for the tail.
+pub const TAIL: usize = 2_000;
+
+/// Which view has the screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum View {
+    #[default]
+    Fleet,
+    Incidents,
+    Alerts,
+}
+
+impl View {
+    pub const ALL: [View; 3] = [View::Fleet, View::Incidents, View::Alerts];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            View::Fleet => "fleet",
+            View::Incidents => "incidents",
+            View::Alerts => "alerts",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            View::Fleet => 0,
+            View::Incidents => 1,
+            View::Alerts => 2,
+        }
+    }
+}
+
+/// Where a view was: selection, scroll and its filter text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Place {
+    pub selected: usize,
+    pub offset: usize,
+    pub filter: String,
+}
+
+/// Each view's place, kept while another has the screen.
+#[derive(Debug, Clone, Default)]
+pub struct Positions([Place; 3]);
+
+impl Positions {
+    pub fn take(&mut self, v: View) -> Place {
+        std::mem::take(&mut self.0[v.index()])
+    }
+
+    pub fn set(&mut self, v: View, at: Place) {
+        self.0[v.index()] = at;
+    }
+}
+
+fn matches(filter: &str, fields: &[&str]) -> bool {
+    filter.is_empty()
+        || fields
+            .iter()
+            .any(|f| f.to_lowercase().contains(&filter.to_lowercase()))
+}
+
+/// Open incidents, most severe first, then the nearest SLA, then the
+/// oldest; only those matching `filter` (title, tenant, assignee).
+pub fn incident_queue<'a>(
+    all: impl Iterator<Item = &'a Incident>,
+    filter: &str,
+) -> Vec<&'a Incident> {
+    let mut out: Vec<&Incident> = all
+        .filter(|i| i.state.is_open())
+        .filter(|i| {
+            let who = i.assignee.as_ref().map_or("", |a| a.as_str());
+            matches(filter, &[i.title.as_str(), i.tenant.as_str(), who])
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        a.severity
+            .cmp(&b.severity)
+            .then(a.sla_due.cmp(&b.sla_due))
+            .then(a.opened.cmp(&b.opened))
+            .then(a.id.cmp(&b.id))
+    });
+    out
+}
+
+/// The alert tail, newest first; only those matching `filter` (rule,
+/// summary, tenant).
+pub fn alert_tail<'a>(tail: &'a VecDeque<Alert>, filter: &str) -> Vec<&'a Alert> {
+    tail.iter()
+        .filter(|a| {
+            matches(
+                filter,
+                &[a.rule.as_str(), a.summary.as_str(), a.tenant.as_str()],
+            )
+        })
+        .collect()
+}
+
+/// The alert tail, paused or not.
+#[derive(Debug, Clone, Default)]
+pub struct Tail {
+    pub alerts: VecDeque<Alert>,
+    /// While paused, new alerts wait here and the list holds still.
+    pub paused: Option<Vec<Alert>>,
+}
+
+impl Tail {
+    pub fn push(&mut self, a: Alert) {
+        match &mut self.paused {
+            Some(waiting) => {
+                waiting.push(a);
+                if waiting.len() > TAIL {
+                    waiting.remove(0);
+                }
+            }
+            None => {
+                self.alerts.push_front(a);
+                self.alerts.truncate(TAIL);
+            }
+        }
+    }
+
+    /// Pauses, or resumes with what arrived meanwhile.
+    pub fn toggle(&mut self) {
+        match self.paused.take() {
+            Some(waiting) => {
+                for a in waiting {
+                    self.push(a);
+                }
+            }
+            None => self.paused = Some(Vec::new()),
+        }
+    }
+
+    pub fn waiting(&self) -> usize {
+        self.paused.as_ref().map_or(0, Vec::len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_paused_tail_holds_still_and_resumes_in_order() {
+        let mut t = Tail::default();
+        let a = |n: &str| Alert {
+            tenant: crate::domain::Id::parse("acme").unwrap_or_else(|e| panic!("{e}")),
+            id: crate::domain::Id::parse(n).unwrap_or_else(|e| panic!("{e}")),
+            rule: "cpu-high".into(),
+            device: None,
+            site: None,
+            severity: crate::domain::model::Severity::Minor,
+            state: crate::domain::alert::AlertState::Firing,
+            summary: n.into(),
+            flapping: false,
+            started: chrono::DateTime::UNIX_EPOCH,
+            updated: chrono::DateTime::UNIX_EPOCH,
+            incident: None,
+        };
+        t.push(a("a1"));
+        t.toggle();
+        t.push(a("a2"));
+        t.push(a("a3"));
+        assert_eq!(t.alerts.len(), 1);
+        assert_eq!(t.waiting(), 2);
+        t.toggle();
+        let ids: Vec<&str> = t.alerts.iter().map(|x| x.id.as_str()).collect();
+        assert_eq!(ids, ["a3", "a2", "a1"]);
+    }
+}

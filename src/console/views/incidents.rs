@@ -1,0 +1,133 @@
+//! The incident queue: most severe first, then the nearest SLA.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+
+use super::list::{self, Column};
+use super::{Ui, age};
+use crate::console::lists::incident_queue;
+use crate::console::state::App;
+use crate::domain::incident::{EscalationTier, Incident, IncidentState};
+use crate::domain::model::Severity;
+use crate::settings::theme::{Meaning, Theme};
+
+const COLUMNS: [Column; 8] = [
+    Column {
+        title: "SEV",
+        width: 8,
+        drop: 0,
+    },
+    Column {
+        title: "STATE",
+        width: 14,
+        drop: 0,
+    },
+    Column {
+        title: "TIER",
+        width: 4,
+        drop: 5,
+    },
+    Column {
+        title: "TITLE",
+        width: 0,
+        drop: 0,
+    },
+    Column {
+        title: "TENANT",
+        width: 12,
+        drop: 3,
+    },
+    Column {
+        title: "ASSIGNEE",
+        width: 12,
+        drop: 4,
+    },
+    Column {
+        title: "OPEN",
+        width: 5,
+        drop: 2,
+    },
+    Column {
+        title: "SLA",
+        width: 9,
+        drop: 1,
+    },
+];
+
+pub(super) fn severity_cell(s: Severity, t: &Theme) -> (String, Style) {
+    let (text, m) = match s {
+        Severity::Critical => ("critical", Meaning::Critical),
+        Severity::Major => ("major", Meaning::Major),
+        Severity::Minor => ("minor", Meaning::Minor),
+        Severity::Warning => ("warning", Meaning::Warning),
+        Severity::Info => ("info", Meaning::Info),
+    };
+    (text.to_string(), t.style(m))
+}
+
+fn cells(app: &App, i: &Incident, t: &Theme) -> Vec<(String, Style)> {
+    let muted = t.style(Meaning::Muted);
+    // An acknowledgement is a state of its own, with its age.
+    let state = match (i.state, i.acknowledged) {
+        (IncidentState::Acknowledged, Some(at)) => (
+            format!("ack'd {}", age(app.now, Some(at))),
+            t.style(Meaning::Accent),
+        ),
+        (s, _) => (s.as_str().replace('_', " "), Style::default()),
+    };
+    let tier = match i.tier {
+        EscalationTier::L1 => "L1",
+        EscalationTier::L2 => "L2",
+        EscalationTier::L3 => "L3",
+    };
+    let sla = if i.sla_breached(app.now) {
+        ("BREACHED".to_string(), t.style(Meaning::Critical))
+    } else {
+        let left = (i.sla_due - app.now).num_seconds().max(0);
+        let text = match left {
+            0..3_600 => format!("{}m left", left / 60),
+            3_600..86_400 => format!("{}h left", left / 3_600),
+            _ => format!("{}d left", left / 86_400),
+        };
+        let style = if left < 900 {
+            t.style(Meaning::Warning)
+        } else {
+            muted
+        };
+        (text, style)
+    };
+    vec![
+        severity_cell(i.severity, t),
+        state,
+        (
+            tier.to_string(),
+            if i.tier == EscalationTier::L1 {
+                muted
+            } else {
+                t.style(Meaning::Major)
+            },
+        ),
+        (i.title.to_string(), Style::default()),
+        (i.tenant.to_string(), muted),
+        (
+            i.assignee
+                .as_ref()
+                .map_or("—".to_string(), |a| a.to_string()),
+            muted,
+        ),
+        (age(app.now, Some(i.opened)), muted),
+        sla,
+    ]
+}
+
+pub(super) fn table(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
+    let t = ui.theme;
+    let queue = incident_queue(app.incidents.values(), &app.filter_input);
+    let rows = queue.iter().skip(app.offset).map(|i| cells(app, i, t));
+    let why = (
+        "No open incidents.",
+        "No incident matches the filter. esc clears it.",
+    );
+    list::view(app, f, area, t, &COLUMNS, queue.len(), why, rows);
+}
