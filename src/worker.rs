@@ -8,6 +8,7 @@
 
 pub mod api;
 mod api_push;
+mod api_users;
 pub mod auth;
 pub mod clock;
 pub mod http;

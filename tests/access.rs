@@ -86,6 +86,96 @@ async fn matrix(store: Arc<dyn Store>) {
     }
     assert_eq!(cells, 9 * VERBS.len() * 3);
 
+    // A tenant's admin manages that tenant's users, and no one else's.
+    let (_, _, admin) = users
+        .iter()
+        .find(|(r, h, _)| *r == Role::Admin && h.is_some())
+        .unwrap();
+    let with = |verb: &'static str, scope: String, body: Value| {
+        let (bus, admin) = (Arc::clone(&bus), admin.clone());
+        async move {
+            api::call::<Value>(
+                bus.as_ref(),
+                &admin,
+                &scope,
+                verb,
+                body,
+                Duration::from_secs(5),
+            )
+            .await
+        }
+    };
+    let added = with(
+        "user_add",
+        own.to_string(),
+        json!({ "name": "night-shift", "role": "operator", "password": "night shift password" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(added["tenant"], own.as_str());
+    let up = with(
+        "user_add",
+        own.to_string(),
+        json!({ "name": "boss", "role": "super_admin", "password": "a password for boss" }),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(up.code, "forbidden", "{up}");
+    let listed = with("users", own.to_string(), json!({})).await.unwrap();
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["tenant"] == own.as_str())
+    );
+    assert!(!listed.to_string().contains("argon2"));
+    let their =
+        support::auth::token_for(store.as_ref(), "their-op", Role::Operator, Some(&other)).await;
+    let e = with(
+        "user_disable",
+        own.to_string(),
+        json!({ "name": "their-op" }),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code, "not-found", "{e}");
+    assert!(
+        ask(bus.as_ref(), &their, other.as_str(), "fleet")
+            .await
+            .is_ok()
+    );
+    let e = with(
+        "user_disable",
+        own.to_string(),
+        json!({ "name": "admin-own" }),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code, "bad-request", "{e}");
+    let night = support::auth::sessions()
+        .issue(
+            "night-shift",
+            chrono::Utc::now() + chrono::Duration::seconds(1),
+        )
+        .0;
+    assert!(
+        ask(bus.as_ref(), &night, own.as_str(), "fleet")
+            .await
+            .is_ok()
+    );
+    with(
+        "user_disable",
+        own.to_string(),
+        json!({ "name": "night-shift" }),
+    )
+    .await
+    .unwrap();
+    let e = ask(bus.as_ref(), &night, own.as_str(), "fleet")
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("disabled"), "{e}");
+
     // No token, a forged one, an expired one.
     let e = api::call::<Value>(
         bus.as_ref(),

@@ -64,12 +64,13 @@ pub fn need(verb: &str) -> Option<Role> {
         "push_create" | "push_confirm" | "push_revert" | "rollout_create" | "rollout_confirm" => {
             Role::Operator
         }
+        "users" | "user_add" | "user_disable" | "user_enable" => Role::Admin,
         _ => return None,
     })
 }
 
 /// Every verb that needs a login, for tests and `vigie keymap`-style help.
-pub const VERBS: [&str; 19] = [
+pub const VERBS: [&str; 23] = [
     "whoami",
     "snapshot",
     "snapshot_page",
@@ -89,6 +90,10 @@ pub const VERBS: [&str; 19] = [
     "push_revert",
     "rollout_create",
     "rollout_confirm",
+    "users",
+    "user_add",
+    "user_disable",
+    "user_enable",
 ];
 
 /// The user behind a request, as the worker found it in its store.

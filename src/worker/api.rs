@@ -385,6 +385,9 @@ async fn answer(
                     .await?,
             )
         }
+        verb if super::api_users::VERBS.contains(&verb) => {
+            super::api_users::answer(store, who, &scope, verb, payload).await
+        }
         verb if super::api_push::is_push_verb(verb) => {
             super::api_push::answer(&ctx.pushes, store, who, &scope, verb, payload).await
         }
