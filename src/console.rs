@@ -13,6 +13,7 @@ pub mod push;
 pub mod push_flow;
 pub mod state;
 pub mod terminal;
+pub mod triage;
 pub mod update;
 pub mod views;
 

@@ -15,6 +15,7 @@ pub mod http;
 pub mod latency;
 pub mod push;
 pub mod state;
+pub mod triage;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -218,6 +219,8 @@ pub struct Worker {
     last_inventory_reload: Option<Instant>,
     pushes: Arc<push::Pushes>,
     last_push_sweep: Instant,
+    triage_tx: tokio::sync::mpsc::Sender<triage::TriageRequest>,
+    triage_rx: tokio::sync::mpsc::Receiver<triage::TriageRequest>,
 }
 
 /// Loads the fleet state from the store.
@@ -268,6 +271,7 @@ impl Worker {
             )
             .await?;
         let run_id = format!("w{:x}", clock.now().timestamp_micros());
+        let (triage_tx, triage_rx) = tokio::sync::mpsc::channel(triage::QUEUE);
         let pushes = Arc::new(push::Pushes::new(
             Arc::clone(&store),
             Arc::clone(&bus),
@@ -294,6 +298,8 @@ impl Worker {
             last_inventory_reload: None,
             pushes,
             last_push_sweep: Instant::now(),
+            triage_tx,
+            triage_rx,
         })
     }
 
@@ -305,6 +311,11 @@ impl Worker {
     /// The pushes desk, for the api.
     pub fn pushes(&self) -> Arc<push::Pushes> {
         Arc::clone(&self.pushes)
+    }
+
+    /// Where the api sends incident triage.
+    pub fn triage_sender(&self) -> tokio::sync::mpsc::Sender<triage::TriageRequest> {
+        self.triage_tx.clone()
     }
 
     /// The lock the api takes for consistent snapshots.
@@ -326,6 +337,7 @@ impl Worker {
             if *shutdown.borrow() {
                 return self.flush().await;
             }
+            self.triage_pending().await;
             if self.last_sweep.elapsed() >= self.cfg.sweep_every
                 && let Err(e) = self.sweep().await
             {

@@ -794,3 +794,91 @@ fn views_keep_their_place_and_the_palette_completes_and_runs() {
     assert!(toast.starts_with("unknown command :nonsense"), "{toast}");
     assert_eq!(app.mode, Mode::Normal);
 }
+
+fn last_toast(app: &App) -> String {
+    app.toasts
+        .back()
+        .map(|t| t.text.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn triage_from_the_queue_through_the_update_loop() {
+    use vigie::console::update::Reply;
+    let (mut app, keymap) = app_with(rows(30), 24);
+    incidents_and_alerts(&mut app, &keymap, 20);
+    // Off the queue, a triage key says where to go.
+    assert!(press(&mut app, &keymap, "a").is_empty());
+    assert!(last_toast(&app).contains("select an incident"));
+    press(&mut app, &keymap, "2");
+    // The queue's first row: the critical incident whose SLA is breached.
+    let first = vigie::console::triage::selected(&app).unwrap().clone();
+    assert_eq!(first.title.as_str(), "Config push not confirmed on edge-1");
+    let e = press(&mut app, &keymap, "a");
+    assert_eq!(
+        calls(&e),
+        [(
+            "incident_act",
+            serde_json::json!({ "incident": first.id, "action": "acknowledge" })
+        )]
+    );
+    assert!(matches!(&e[0], Effect::Call { scope, .. } if scope == first.tenant.as_str()));
+    // The worker's answer updates the row at once.
+    let mut acked = first.clone();
+    acked
+        .apply(
+            vigie::domain::incident::IncidentAction::Acknowledge { by: "ana".into() },
+            t0(),
+        )
+        .unwrap();
+    update(
+        &mut app,
+        &keymap,
+        Msg::Answer(
+            Reply::Triage("acknowledge"),
+            Ok(serde_json::to_value(&acked).unwrap()),
+        ),
+    );
+    let s = screen(&render(&app, &keymap, 80, 24, Depth::Ansi16));
+    assert!(s.contains("ack'd 0s"), "{s}");
+    assert_eq!(
+        calls(&press(&mut app, &keymap, "e"))[0].1["action"],
+        "escalate"
+    );
+    assert_eq!(calls(&press(&mut app, &keymap, "t"))[0].1["action"], "take");
+    let e = press(&mut app, &keymap, ":assign bob\n");
+    assert_eq!(
+        calls(&e),
+        [(
+            "incident_act",
+            serde_json::json!({ "incident": first.id, "action": "assign", "to": "bob" })
+        )]
+    );
+    // Resolving asks for the key again.
+    assert!(press(&mut app, &keymap, "r").is_empty());
+    assert!(app.toasts.back().unwrap().text.contains("press again"));
+    assert_eq!(
+        calls(&press(&mut app, &keymap, "r"))[0].1["action"],
+        "resolve"
+    );
+    // A refusal says why.
+    update(
+        &mut app,
+        &keymap,
+        Msg::Answer(
+            Reply::Triage("escalate"),
+            Err(vigie::worker::api::ApiError::new(
+                "wrong-state",
+                "already at the top tier",
+            )),
+        ),
+    );
+    assert_eq!(
+        app.toasts.back().unwrap().text,
+        "escalate refused: already at the top tier"
+    );
+    // A viewer's console does not ask at all.
+    app.role = vigie::domain::access::Role::Viewer;
+    assert!(press(&mut app, &keymap, "a").is_empty());
+    assert!(last_toast(&app).contains("needs the operator role"));
+}

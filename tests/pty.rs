@@ -62,6 +62,19 @@ fn demo_shows_a_live_fleet_and_quits_cleanly() {
     demo.wait_for("the incident queue", Duration::from_secs(10), |s| {
         s.contains("SEV") && s.contains("SLA") && s.contains("open incidents")
     });
+    // Acknowledge the first incident, then resolve it (asked twice).
+    demo.wait_for("an open incident", Duration::from_secs(60), |s| {
+        s.lines().nth(2).is_some_and(|l| l.contains(" new "))
+    });
+    demo.send(b"a");
+    demo.wait_for("the acknowledgement", Duration::from_secs(10), |s| {
+        s.contains("ack'd")
+    });
+    demo.send(b"r");
+    demo.send(b"r");
+    demo.wait_for("the incident resolved", Duration::from_secs(10), |s| {
+        s.contains(": resolved")
+    });
     demo.send(b"3");
     demo.wait_for("the alert tail", Duration::from_secs(10), |s| {
         s.contains("SUMMARY") && s.contains(" alerts")

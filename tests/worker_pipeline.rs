@@ -1034,3 +1034,157 @@ async fn telemetry_from_the_future_is_dead_lettered() {
             .contains("360 s ahead")
     );
 }
+
+/// Asks the api for `incident_act` while the worker's loop (stepped by
+/// the test) takes the request.
+async fn act(
+    rig: &mut Rig,
+    token: &str,
+    tenant: &str,
+    body: serde_json::Value,
+) -> Result<serde_json::Value, api::ApiError> {
+    let (bus, token, tenant) = (Arc::clone(&rig.bus), token.to_string(), tenant.to_string());
+    let call = tokio::spawn(async move {
+        api::call::<serde_json::Value>(
+            bus.as_ref(),
+            &token,
+            &tenant,
+            "incident_act",
+            body,
+            StdDuration::from_secs(5),
+        )
+        .await
+    });
+    while !call.is_finished() {
+        rig.worker.triage_pending().await;
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
+    }
+    call.await.unwrap()
+}
+
+#[tokio::test]
+async fn analysts_triage_incidents_through_the_worker() {
+    let mut rig = Rig::new(0).await;
+    rig.send("rtr-1", t0(), hb(100)).await;
+    rig.drain().await;
+    rig.clock.set(t0() + Duration::minutes(16));
+    rig.worker.sweep().await.unwrap();
+    let inc = rig
+        .store
+        .incident_queue(&Scope::All, 10)
+        .await
+        .unwrap()
+        .remove(0);
+    let tenant = inc.tenant.to_string();
+    let store = Arc::clone(&rig.store);
+    let operator = support::auth::token_for(
+        store.as_ref(),
+        "ana",
+        vigie::domain::access::Role::Operator,
+        Some(&inc.tenant),
+    )
+    .await;
+    let viewer = support::auth::token_for(
+        store.as_ref(),
+        "vic",
+        vigie::domain::access::Role::Viewer,
+        Some(&inc.tenant),
+    )
+    .await;
+    tokio::spawn(api::serve(api::ApiContext::of(
+        &rig.worker,
+        Arc::clone(&rig.bus),
+        store,
+        Arc::new(support::auth::sessions()),
+    )));
+    tokio::time::sleep(StdDuration::from_millis(100)).await;
+    let from = rig.bus.last_seq(Stream::Events).await.unwrap() + 1;
+    let body = |action: &str| serde_json::json!({ "incident": inc.id, "action": action });
+
+    let e = act(&mut rig, &viewer, &tenant, body("acknowledge"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "forbidden");
+    let acked = act(&mut rig, &operator, &tenant, body("acknowledge"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (acked["state"].as_str(), acked["assignee"].as_str()),
+        (Some("acknowledged"), Some("ana"))
+    );
+    let up = act(&mut rig, &operator, &tenant, body("escalate"))
+        .await
+        .unwrap();
+    assert_eq!(up["tier"], "L2");
+    let mut assign = body("assign");
+    assign["to"] = "bob".into();
+    assert_eq!(
+        act(&mut rig, &operator, &tenant, assign).await.unwrap()["assignee"],
+        "bob"
+    );
+    let e = act(&mut rig, &operator, &tenant, body("snooze"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "bad-request");
+    let mut done = body("resolve");
+    done["reason"] = "power restored at the site".into();
+    let resolved = act(&mut rig, &operator, &tenant, done).await.unwrap();
+    assert_eq!(resolved["state"], "resolved");
+    // Resolved: no longer open, so nothing more to do to it.
+    let e = act(&mut rig, &operator, &tenant, body("acknowledge"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "not-found");
+
+    // Stored, announced to consoles, and audited under the analyst's name.
+    let stored = rig.store.incident_queue(&Scope::All, 10).await.unwrap();
+    assert!(
+        stored.iter().all(|i| i.id != inc.id),
+        "resolved leaves the queue"
+    );
+    let mut f = rig
+        .bus
+        .follow(Stream::Events, "vigie.evt.>", from)
+        .await
+        .unwrap();
+    let mut states = Vec::new();
+    while let Ok(Some(m)) = tokio::time::timeout(StdDuration::from_millis(300), f.next()).await {
+        if let Ok(Event {
+            body: EventBody::Incident(i),
+            ..
+        }) = serde_json::from_slice(&m.payload)
+        {
+            states.push(i.state.as_str().to_string());
+        }
+    }
+    assert_eq!(
+        states,
+        ["acknowledged", "acknowledged", "acknowledged", "resolved"]
+    );
+    let log = rig
+        .store
+        .audit(
+            &Scope::Tenant(inc.tenant.clone()),
+            Some(&format!("incident/{}", inc.id)),
+            10,
+        )
+        .await
+        .unwrap();
+    let actions: Vec<(&str, &str)> = log
+        .iter()
+        .map(|e| (e.action.as_str(), e.actor.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("incident.acknowledge", "ana"),
+            ("incident.escalate", "ana"),
+            ("incident.assign", "ana"),
+            ("incident.resolve", "ana")
+        ]
+    );
+    assert_eq!(
+        log[3].reason.as_ref().map(|r| r.as_str()),
+        Some("power restored at the site")
+    );
+}

@@ -7,7 +7,7 @@ use super::state::{App, Mode};
 use super::update::Effect;
 
 /// Commands, with what they take.
-pub const COMMANDS: [(&str, &str); 10] = [
+pub const COMMANDS: [(&str, &str); 11] = [
     ("fleet", "the fleet"),
     ("incidents", "the incident queue"),
     ("alerts", "the live alert tail"),
@@ -15,6 +15,7 @@ pub const COMMANDS: [(&str, &str); 10] = [
     ("tenant", "NAME: the fleet of one tenant"),
     ("site", "NAME: the fleet of one site"),
     ("filter", "TEXT: filter the view"),
+    ("assign", "NAME: assign the selected incident"),
     ("back", "the view before"),
     ("help", "every key"),
     ("quit", "leave vigie"),
@@ -126,6 +127,8 @@ pub fn run(app: &mut App, line: &str) -> Vec<Effect> {
                 app.clamp();
             }
         }
+        ("assign", false) => return super::triage::act(app, "assign", Some(arg)),
+        ("assign", true) => app.notify(":assign needs a name", true, 4),
         ("filter", _) => {
             app.filter_input = arg.to_string();
             app.apply_filter();

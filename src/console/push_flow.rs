@@ -214,6 +214,7 @@ fn pushes(v: Value) -> Vec<Push> {
 /// The worker answered.
 pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) -> Vec<Effect> {
     match (reply, answer) {
+        (Reply::Triage(action), answer) => super::triage::on_answer(app, action, answer),
         (Reply::Config, Ok(v)) => {
             if let Some(d) = app.editor.as_mut() {
                 let body = v.get("body").and_then(Value::as_str).map(String::from);

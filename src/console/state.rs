@@ -60,6 +60,9 @@ pub struct App {
     pub palette: String,
     /// Views visited before this one (`ctrl-o` goes back).
     pub back: Vec<super::lists::View>,
+    /// An action that waits for its key again (resolving an incident), and
+    /// until when.
+    pub confirm: Option<(Id, DateTime<Utc>)>,
     pub fleet: FleetModel,
     /// Selected position in the view.
     pub selected: usize,
@@ -113,6 +116,7 @@ impl App {
             tail: super::lists::Tail::default(),
             palette: String::new(),
             back: Vec::new(),
+            confirm: None,
             fleet: FleetModel::default(),
             selected: 0,
             offset: 0,

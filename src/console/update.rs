@@ -44,6 +44,8 @@ pub enum Reply {
     OpenPushes,
     /// A device's push history.
     History,
+    /// An incident triage action.
+    Triage(&'static str),
 }
 
 /// IO the run loop performs for `update`.
@@ -280,6 +282,10 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
             app.palette.clear();
         }
         Action::PauseTail => app.tail.toggle(),
+        Action::IncidentAck => return super::triage::act(app, "acknowledge", None),
+        Action::IncidentTake => return super::triage::act(app, "take", None),
+        Action::IncidentEscalate => return super::triage::act(app, "escalate", None),
+        Action::IncidentResolve => return super::triage::act(app, "resolve", None),
         Action::None => {}
     }
     app.clamp();

@@ -61,16 +61,15 @@ pub fn need(verb: &str) -> Option<Role> {
         }
         "fleet" | "alerts" | "signal" | "push_status" | "push_list" | "rollout_status"
         | "config_latest" | "audit" => Role::Viewer,
-        "push_create" | "push_confirm" | "push_revert" | "rollout_create" | "rollout_confirm" => {
-            Role::Operator
-        }
+        "push_create" | "push_confirm" | "push_revert" | "rollout_create" | "rollout_confirm"
+        | "incident_act" => Role::Operator,
         "users" | "user_add" | "user_disable" | "user_enable" => Role::Admin,
         _ => return None,
     })
 }
 
 /// Every verb that needs a login, for tests and `vigie keymap`-style help.
-pub const VERBS: [&str; 23] = [
+pub const VERBS: [&str; 24] = [
     "whoami",
     "snapshot",
     "snapshot_page",
@@ -90,6 +89,7 @@ pub const VERBS: [&str; 23] = [
     "push_revert",
     "rollout_create",
     "rollout_confirm",
+    "incident_act",
     "users",
     "user_add",
     "user_disable",

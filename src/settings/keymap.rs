@@ -53,6 +53,11 @@ pub enum Action {
     Palette,
     /// Pause or resume the alert tail.
     PauseTail,
+    /// Triage of the selected incident.
+    IncidentAck,
+    IncidentTake,
+    IncidentEscalate,
+    IncidentResolve,
     /// Unbinds a key in a user patch.
     None,
 }
@@ -62,7 +67,13 @@ impl Action {
     pub fn need(self) -> crate::domain::access::Role {
         use crate::domain::access::Role;
         match self {
-            Action::PushEdit | Action::PushConfirm | Action::PushRevert => Role::Operator,
+            Action::PushEdit
+            | Action::PushConfirm
+            | Action::PushRevert
+            | Action::IncidentAck
+            | Action::IncidentTake
+            | Action::IncidentEscalate
+            | Action::IncidentResolve => Role::Operator,
             Action::PushHistory => Role::Viewer,
             _ => Role::Wallboard,
         }

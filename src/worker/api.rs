@@ -173,6 +173,8 @@ pub struct ApiContext {
     pub pushes: Arc<Pushes>,
     /// Checks every request's session.
     pub sessions: Arc<Sessions>,
+    /// The worker's loop, for incident triage (`None`: triage refused).
+    pub triage: Option<tokio::sync::mpsc::Sender<super::triage::TriageRequest>>,
 }
 
 impl ApiContext {
@@ -189,6 +191,7 @@ impl ApiContext {
             publish_lock: worker.publish_lock(),
             pushes: worker.pushes(),
             sessions,
+            triage: Some(worker.triage_sender()),
         }
     }
 }
@@ -385,6 +388,7 @@ async fn answer(
                     .await?,
             )
         }
+        "incident_act" => super::triage::answer(ctx.triage.as_ref(), who, &scope, payload).await,
         verb if super::api_users::VERBS.contains(&verb) => {
             super::api_users::answer(store, who, &scope, verb, payload).await
         }

@@ -716,6 +716,36 @@ impl FleetState {
         }
     }
 
+    /// Applies a triage action to an open incident. `Err(None)`: no such
+    /// open incident; `Err(Some(_))`: the action does not apply to its
+    /// state. A resolved incident leaves the open set, so that the next
+    /// alert of its kind opens a new one.
+    pub fn triage(
+        &mut self,
+        tenant: &Id,
+        id: &Id,
+        action: IncidentAction,
+        now: DateTime<Utc>,
+        out: &mut Changes,
+    ) -> Result<Incident, Option<crate::domain::incident::IncidentError>> {
+        let key = self
+            .incidents
+            .iter()
+            .find(|(_, i)| i.tenant == *tenant && i.id == *id)
+            .map(|(k, _)| k.clone())
+            .ok_or(None)?;
+        let incident = self.incidents.get_mut(&key).ok_or(None)?;
+        incident.apply(action, now).map_err(Some)?;
+        let changed = incident.clone();
+        if !changed.state.is_open() {
+            self.incidents.remove(&key);
+        }
+        out.batch.incidents.push(changed.clone());
+        out.events
+            .push((tenant.clone(), EventBody::Incident(changed.clone())));
+        Ok(changed)
+    }
+
     /// Takes the alerts the periodic site rules fired or resolved: stores
     /// them, opens (or joins) the site's incident when one fires, and
     /// announces them.

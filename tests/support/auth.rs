@@ -74,6 +74,7 @@ pub async fn serve_api(
         publish_lock: Arc::new(tokio::sync::Mutex::new(())),
         pushes,
         sessions: Arc::new(sessions()),
+        triage: None,
     }));
     // The service subscribes as it starts; give it a moment.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;

@@ -1,0 +1,78 @@
+//! Incident triage from the queue: acknowledge, take, escalate, assign and
+//! resolve the selected incident. Each is an api call the worker applies;
+//! its incident event updates every console.
+
+use chrono::Duration;
+use serde_json::{Value, json};
+
+use super::lists::{View, incident_queue};
+use super::state::App;
+use super::update::{Effect, Reply};
+use crate::domain::incident::Incident;
+use crate::worker::api::ApiError;
+
+/// The incident under the cursor, when the queue is on screen.
+pub fn selected(app: &App) -> Option<&Incident> {
+    if app.view != View::Incidents {
+        return None;
+    }
+    incident_queue(app.incidents.values(), &app.filter_input)
+        .get(app.selected)
+        .copied()
+}
+
+/// `action` on the selected incident (`to`: for assign). Resolving asks
+/// for the same key again within five seconds.
+pub fn act(app: &mut App, action: &'static str, to: Option<&str>) -> Vec<Effect> {
+    let Some(i) = selected(app) else {
+        app.notify("select an incident first (2 shows the queue)", true, 4);
+        return Vec::new();
+    };
+    let (tenant, id, title) = (i.tenant.clone(), i.id.clone(), i.title.to_string());
+    if action == "resolve" {
+        let armed = app
+            .confirm
+            .as_ref()
+            .is_some_and(|(what, until)| *what == id && app.now <= *until);
+        if !armed {
+            app.confirm = Some((id, app.now + Duration::seconds(5)));
+            app.notify(
+                format!("resolve \"{title}\"? press again to resolve"),
+                false,
+                5,
+            );
+            return Vec::new();
+        }
+        app.confirm = None;
+    }
+    let mut body = json!({ "incident": id, "action": action });
+    if let Some(to) = to {
+        body["to"] = to.into();
+    }
+    vec![Effect::Call {
+        scope: tenant.to_string(),
+        verb: "incident_act",
+        body,
+        reply: Reply::Triage(action),
+    }]
+}
+
+/// The worker's answer to a triage call.
+pub fn on_answer(app: &mut App, action: &'static str, answer: Result<Value, ApiError>) {
+    match answer.map(serde_json::from_value::<Incident>) {
+        Ok(Ok(i)) => {
+            let done = match action {
+                "acknowledge" => "acknowledged",
+                "take" => "taken",
+                "escalate" => "escalated",
+                "assign" => "assigned",
+                _ => "resolved",
+            };
+            app.notify(format!("{}: {done}", i.title), false, 4);
+            app.incidents.insert((i.tenant.clone(), i.id.clone()), i);
+            app.clamp();
+        }
+        Ok(Err(e)) => app.notify(format!("{action}: unreadable answer: {e}"), true, 8),
+        Err(e) => app.notify(format!("{action} refused: {}", e.message), true, 8),
+    }
+}
