@@ -34,10 +34,10 @@ pub struct Cli {
 /// Options shared by the commands that open the console.
 #[derive(Debug, Clone, clap::Args, Default)]
 pub struct ConsoleArgs {
-    /// Theme name (default, mono) or path to a theme file.
+    /// Theme name (default, dark, light, high-contrast, mono) or path to a theme file.
     #[arg(long)]
     pub theme: Option<String>,
-    /// Keymap name or path to a keymap file.
+    /// Keymap name (default, emacs) or path to a keymap file.
     #[arg(long)]
     pub keymap: Option<String>,
     /// Colour depth: auto, truecolor, 256, 16 or never.
@@ -49,6 +49,35 @@ pub struct ConsoleArgs {
     /// Tenant to open on ("_all" for every tenant).
     #[arg(long)]
     pub tenant: Option<String>,
+}
+
+/// What a console or wallboard watches: the embedded database, or a
+/// worker over NATS.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConsoleSource {
+    /// SQLite database file (default: vigie.db in the data directory).
+    #[arg(long, value_name = "PATH", conflicts_with = "nats")]
+    pub db: Option<PathBuf>,
+    /// Follow a `vigie worker` over NATS instead of running one in-process.
+    #[arg(long, value_name = "URL", env = "VIGIE_NATS_URL")]
+    pub nats: Option<String>,
+    #[command(flatten)]
+    pub nats_auth: NatsAuthArgs,
+}
+
+impl ConsoleSource {
+    async fn run(
+        self,
+        s: &Settings,
+        paths: &Paths,
+        ui: &ConsoleArgs,
+        wallboard: Option<u32>,
+    ) -> anyhow::Result<()> {
+        match self.nats {
+            Some(url) => console_over_nats(s, paths, url, self.nats_auth, ui, wallboard).await,
+            None => run_console(s, paths, self.db, ui, wallboard).await,
+        }
+    }
 }
 
 /// Where and how to reach NATS (`worker` and `sim`).
@@ -139,14 +168,22 @@ fn sim_config(s: &Settings, a: &SimArgs) -> anyhow::Result<SimConfig> {
 pub enum Command {
     /// The console: on the embedded database (default), or on a worker over NATS.
     Console {
-        /// SQLite database file (default: vigie.db in the data directory).
-        #[arg(long, value_name = "PATH", conflicts_with = "nats")]
-        db: Option<PathBuf>,
-        /// Follow a `vigie worker` over NATS instead of running one in-process.
-        #[arg(long, value_name = "URL", env = "VIGIE_NATS_URL")]
-        nats: Option<String>,
         #[command(flatten)]
-        nats_auth: NatsAuthArgs,
+        source: ConsoleSource,
+        #[command(flatten)]
+        ui: ConsoleArgs,
+    },
+    /// A read-only wall screen: fleet health in big numbers, the incident
+    /// queue and the alert tail in turn; no input but quit; survives
+    /// resizes. On the embedded database, or a worker over NATS (log in
+    /// with a wallboard account).
+    Wallboard {
+        #[command(flatten)]
+        source: ConsoleSource,
+        /// Seconds each view stays on screen.
+        #[arg(long, value_name = "S", default_value_t = 15,
+              value_parser = clap::value_parser!(u32).range(2..=3600))]
+        rotate_s: u32,
         #[command(flatten)]
         ui: ConsoleArgs,
     },
@@ -409,6 +446,7 @@ fn console_options(
             .unwrap_or_else(|| "local".into()),
         token: String::new(),
         role: crate::domain::access::Role::SuperAdmin,
+        wallboard: None,
         clock,
         push_window_s: s.console.push_window_s,
     })
@@ -650,38 +688,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             })
             .await
         }
-        Some(Command::Console {
-            db: _,
-            nats: Some(url),
-            nats_auth,
+        Some(Command::Wallboard {
+            source,
+            rotate_s,
             ui,
-        }) => {
-            let log = s.log.file.clone().unwrap_or_else(|| paths.default_log());
-            let _guard = crate::logging::to_file(&log, &s.log.level)?;
-            let (token, saved) = session::token(&paths, chrono::Utc::now())?;
-            let bus = crate::bus::nats::NatsBus::connect_with(&url, &nats_auth.auth()).await?;
-            let mut opts = console_options(&s, &ui, &paths, Clock::system())?;
-            let me = whoami(&bus, &token, saved).await?;
-            if let Some(own) = &me.tenant {
-                if opts.scope == crate::bus::subject::ALL_TENANTS {
-                    opts.scope = own.to_string();
-                } else if opts.scope != own.as_str() {
-                    anyhow::bail!(
-                        "{} belongs to tenant {own} and may not watch tenant {}",
-                        me.user,
-                        opts.scope
-                    );
-                }
-            }
-            opts.user = me.user;
-            opts.role = me.role;
-            opts.token = token;
-            crate::console::run(Arc::new(bus), opts).await
-        }
-        Some(Command::Console {
-            db, nats: None, ui, ..
-        }) => run_console(&s, &paths, db, &ui).await,
-        None => run_console(&s, &paths, None, &ConsoleArgs::default()).await,
+        }) => source.run(&s, &paths, &ui, Some(rotate_s)).await,
+        Some(Command::Console { source, ui }) => source.run(&s, &paths, &ui, None).await,
+        None => run_console(&s, &paths, None, &ConsoleArgs::default(), None).await,
         Some(Command::Worker {
             nats,
             database,
@@ -781,6 +794,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// The console (or wallboard) on a worker over NATS, with the saved session.
+async fn console_over_nats(
+    s: &Settings,
+    paths: &Paths,
+    url: String,
+    nats_auth: NatsAuthArgs,
+    ui: &ConsoleArgs,
+    wallboard: Option<u32>,
+) -> anyhow::Result<()> {
+    let log = s.log.file.clone().unwrap_or_else(|| paths.default_log());
+    let _guard = crate::logging::to_file(&log, &s.log.level)?;
+    let (token, saved) = session::token(paths, chrono::Utc::now())?;
+    let bus = crate::bus::nats::NatsBus::connect_with(&url, &nats_auth.auth()).await?;
+    let mut opts = console_options(s, ui, paths, Clock::system())?;
+    let me = whoami(&bus, &token, saved).await?;
+    if let Some(own) = &me.tenant {
+        if opts.scope == crate::bus::subject::ALL_TENANTS {
+            opts.scope = own.to_string();
+        } else if opts.scope != own.as_str() {
+            anyhow::bail!(
+                "{} belongs to tenant {own} and may not watch tenant {}",
+                me.user,
+                opts.scope
+            );
+        }
+    }
+    opts.user = me.user;
+    opts.role = me.role;
+    opts.token = token;
+    opts.wallboard = wallboard;
+    crate::console::run(Arc::new(bus), opts).await
+}
+
 /// Who the worker says the session is for: the status bar shows it, and
 /// the console hides what the role may not do. A refused session stops
 /// here; a worker not up yet is waited for by the console itself, which
@@ -838,6 +884,7 @@ async fn run_console(
     paths: &Paths,
     db: Option<PathBuf>,
     ui: &ConsoleArgs,
+    wallboard: Option<u32>,
 ) -> anyhow::Result<()> {
     let log = s.log.file.clone().unwrap_or_else(|| paths.default_log());
     let _guard = crate::logging::to_file(&log, &s.log.level)?;
@@ -846,7 +893,10 @@ async fn run_console(
         fresh: false,
         sim: None,
         worker: worker_config(s),
-        console: console_options(s, ui, paths, Clock::system())?,
+        console: ConsoleOptions {
+            wallboard,
+            ..console_options(s, ui, paths, Clock::system())?
+        },
     })
     .await
 }

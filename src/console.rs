@@ -45,6 +45,8 @@ pub struct ConsoleOptions {
     pub token: String,
     /// The session user's role.
     pub role: crate::domain::access::Role,
+    /// Wallboard mode: read-only, views rotate every this many seconds.
+    pub wallboard: Option<u32>,
     pub user: String,
     pub clock: Clock,
     /// Revert window of pushes made here, in seconds.
@@ -170,6 +172,10 @@ pub async fn run(bus: Arc<dyn Bus>, opts: ConsoleOptions) -> anyhow::Result<()> 
     app.api_scope = opts.scope.clone();
     app.role = opts.role;
     app.push_window_s = opts.push_window_s;
+    if opts.wallboard.is_some() {
+        app.wallboard = opts.wallboard;
+        app.view = lists::View::Board;
+    }
     for p in &opts.problems {
         app.notify(p.clone(), true, 15);
     }
@@ -195,7 +201,13 @@ pub async fn run(bus: Arc<dyn Bus>, opts: ConsoleOptions) -> anyhow::Result<()> 
         opts.scope.clone(),
         tx.clone(),
     ));
-    let frame = Duration::from_secs_f64(1.0 / f64::from(opts.fps.clamp(1, 120)));
+    // A wallboard changes slowly: at most 10 frames a second.
+    let fps = if opts.wallboard.is_some() {
+        opts.fps.clamp(1, 10)
+    } else {
+        opts.fps.clamp(1, 120)
+    };
+    let frame = Duration::from_secs_f64(1.0 / f64::from(fps));
     let mut tick = tokio::time::interval(frame);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut dirty = true;

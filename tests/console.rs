@@ -882,3 +882,42 @@ fn triage_from_the_queue_through_the_update_loop() {
     assert!(press(&mut app, &keymap, "a").is_empty());
     assert!(last_toast(&app).contains("needs the operator role"));
 }
+
+#[test]
+fn the_wallboard_shows_big_numbers_rotates_and_takes_no_input_but_quit() {
+    use vigie::console::lists::View;
+    let (mut app, keymap) = app_with(rows(300), 24);
+    incidents_and_alerts(&mut app, &keymap, 20);
+    app.wallboard = Some(15);
+    app.view = View::Board;
+    snapshot_sizes(&mut app, &keymap, "wallboard", |s| {
+        assert!(s.contains("online") && s.contains("open incidents"), "{s}");
+        assert!(
+            s.contains("Top incidents") && s.contains("SLA BREACHED"),
+            "{s}"
+        );
+        assert!(s.contains("wallboard · board"), "{s}");
+    });
+    // Keys do nothing, not even the filter or a push.
+    for k in ["j", "/", "p", "2", ":", "a"] {
+        assert!(press(&mut app, &keymap, k).is_empty());
+        assert_eq!((app.view, app.mode), (View::Board, Mode::Normal), "{k}");
+    }
+    // Every 15 s the next view, round and round (the clock starts at the
+    // first tick, as the run loop's first frame).
+    update(&mut app, &keymap, Msg::Tick(t0()));
+    let mut seen = Vec::new();
+    for n in 1..=4 {
+        update(
+            &mut app,
+            &keymap,
+            Msg::Tick(t0() + Duration::seconds(15 * n)),
+        );
+        seen.push(app.view);
+    }
+    assert_eq!(
+        seen,
+        [View::Incidents, View::Alerts, View::Board, View::Incidents]
+    );
+    assert_eq!(press(&mut app, &keymap, "q"), [Effect::Quit]);
+}

@@ -459,6 +459,20 @@ fn a_console_killed_mid_push_changes_nothing_the_device_reverts_on_time() {
     assert_eq!(answer["error"]["code"], "not-found");
 }
 
+/// An SQLite file at `path` holding `inv`.
+async fn db_with(
+    path: &std::path::Path,
+    inv: &vigie::domain::model::Inventory,
+) -> vigie::store::sqlite::SqliteStore {
+    use vigie::store::Store as _;
+    let store = vigie::store::sqlite::SqliteStore::open(path.to_str().unwrap())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    store.import_inventory(inv).await.unwrap();
+    store
+}
+
 /// A device name and an alert text full of escape sequences, C1 controls
 /// and bidi overrides, planted straight in the database (as a tampered or
 /// foreign row would be): the real console's output to the terminal, and
@@ -471,12 +485,7 @@ fn hostile_text_in_the_database_never_reaches_the_terminal_raw() {
     let victim = inv.devices[0].id.to_string();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        use vigie::store::Store as _;
-        let store = vigie::store::sqlite::SqliteStore::open(db.to_str().unwrap())
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        store.import_inventory(&inv).await.unwrap();
+        let store = db_with(&db, &inv).await;
         let evil = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31mzz-evil\u{202e}exe.txt\u{1b}P+q\u{1b}\\";
         sqlx::query("UPDATE devices SET name = ?, status = 'offline' WHERE id = ?")
             .bind(evil)
@@ -519,4 +528,49 @@ fn hostile_text_in_the_database_never_reaches_the_terminal_raw() {
         "a bidi override reached the terminal"
     );
     assert!(!find("\u{9b}".as_bytes()), "a C1 CSI reached the terminal");
+}
+
+/// `vigie wallboard`: big numbers, the views in turn, no input but quit,
+/// a resize redrawn at the new size, the terminal restored.
+#[test]
+fn the_wallboard_rotates_ignores_keys_survives_a_resize_and_quits() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(db_with(&db, &vigie::sim::plan(2, 80).inventory));
+    let home = tempfile::tempdir().unwrap();
+    let db = db.display().to_string();
+    let mut board = Demo::run(&["wallboard", "--db", &db, "--rotate-s", "2"], home);
+    board.wait_for("the board", Duration::from_secs(30), |s| {
+        s.contains("open incidents") && s.contains("wallboard · board")
+    });
+    board.send(b"j/p:");
+    board.wait_for("the next view", Duration::from_secs(10), |s| {
+        s.contains("wallboard · incidents")
+    });
+    board
+        .master
+        .resize(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    board.parser.screen_mut().set_size(24, 80);
+    board.wait_for("a redraw at 80×24", Duration::from_secs(10), |s| {
+        s.lines().count() <= 24 && s.contains("wallboard ·")
+    });
+    board.send(b"q");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while board.child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the wallboard did not quit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let after = board.master.get_termios().unwrap();
+    assert_eq!(
+        after.local_flags.contains(LocalFlags::ECHO),
+        board.before.local_flags.contains(LocalFlags::ECHO),
+        "the terminal is restored"
+    );
 }

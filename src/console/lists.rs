@@ -16,16 +16,19 @@ pub enum View {
     Fleet,
     Incidents,
     Alerts,
+    /// The wallboard's big numbers and top incidents.
+    Board,
 }
 
 impl View {
-    pub const ALL: [View; 3] = [View::Fleet, View::Incidents, View::Alerts];
+    pub const ALL: [View; 4] = [View::Fleet, View::Incidents, View::Alerts, View::Board];
 
     pub fn name(self) -> &'static str {
         match self {
             View::Fleet => "fleet",
             View::Incidents => "incidents",
             View::Alerts => "alerts",
+            View::Board => "board",
         }
     }
 
@@ -34,9 +37,13 @@ impl View {
             View::Fleet => 0,
             View::Incidents => 1,
             View::Alerts => 2,
+            View::Board => 3,
         }
     }
 }
+
+/// The wallboard's rotation: the board, the queue, the alert tail.
+pub const ROTATION: [View; 3] = [View::Board, View::Incidents, View::Alerts];
 
 /// Where a view was: selection, scroll and its filter text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -48,7 +55,7 @@ pub struct Place {
 
 /// Each view's place, kept while another has the screen.
 #[derive(Debug, Clone, Default)]
-pub struct Positions([Place; 3]);
+pub struct Positions([Place; 4]);
 
 impl Positions {
     pub fn take(&mut self, v: View) -> Place {

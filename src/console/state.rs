@@ -60,6 +60,11 @@ pub struct App {
     pub palette: String,
     /// Views visited before this one (`ctrl-o` goes back).
     pub back: Vec<super::lists::View>,
+    /// Wallboard mode: read-only, the views rotate every this many real
+    /// seconds.
+    pub wallboard: Option<u32>,
+    /// When the wallboard last turned to the next view.
+    pub rotated_at: Option<DateTime<Utc>>,
     /// An action that waits for its key again (resolving an incident), and
     /// until when.
     pub confirm: Option<(Id, DateTime<Utc>)>,
@@ -117,6 +122,8 @@ impl App {
             palette: String::new(),
             back: Vec::new(),
             confirm: None,
+            wallboard: None,
+            rotated_at: None,
             fleet: FleetModel::default(),
             selected: 0,
             offset: 0,
@@ -193,6 +200,7 @@ impl App {
             View::Fleet => self.fleet.len(),
             View::Incidents => incident_queue(self.incidents.values(), &self.filter_input).len(),
             View::Alerts => alert_tail(&self.tail.alerts, &self.filter_input).len(),
+            View::Board => 0,
         }
     }
 
@@ -227,6 +235,26 @@ impl App {
         (self.selected, self.offset, self.filter_input) =
             (there.selected, there.offset, there.filter);
         self.clamp();
+    }
+
+    /// Wallboard: turns to the next view when its time is up.
+    pub fn rotate(&mut self) {
+        let Some(every) = self.wallboard else {
+            return;
+        };
+        let since = *self.rotated_at.get_or_insert(self.now);
+        let real_s =
+            (self.now - since).num_milliseconds() as f64 / 1000.0 / self.clock_speed.max(1e-9);
+        if real_s >= f64::from(every.max(1)) {
+            let rot = super::lists::ROTATION;
+            let at = rot
+                .iter()
+                .position(|v| *v == self.view)
+                .map_or(0, |i| (i + 1) % rot.len());
+            self.switch(rot[at]);
+            self.back.clear();
+            self.rotated_at = Some(self.now);
+        }
     }
 
     /// Applies the typed filter to the view on screen, from its first row.

@@ -123,6 +123,7 @@ pub fn update(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
         Msg::Answer(reply, answer) => super::push_flow::on_answer(app, reply, answer),
         Msg::Tick(now) => {
             app.now = now;
+            app.rotate();
             app.fleet.refresh();
             app.clamp();
             Vec::new()
@@ -139,6 +140,13 @@ fn on_key(app: &mut App, keymap: &KeyMap, k: KeyEvent) -> Vec<Effect> {
     }
     if app.mode == Mode::Palette {
         return super::palette::on_key(app, k);
+    }
+    if app.wallboard.is_some() {
+        // A wallboard takes no input but quit.
+        return match keymap.lookup(&[], Key::from_event(&k)) {
+            Lookup::Action(Action::Quit) => act(app, Action::Quit),
+            _ => Vec::new(),
+        };
     }
     let key = Key::from_event(&k);
     match keymap.lookup(&app.pending, key) {

@@ -1,6 +1,7 @@
 //! Drawing. Every function here only reads the state.
 
 mod alerts;
+mod board;
 mod fleet;
 mod frame;
 mod help;
@@ -47,6 +48,7 @@ pub fn draw(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>) {
         View::Fleet => fleet::table(app, ui, f, body),
         View::Incidents => incidents::table(app, ui, f, body),
         View::Alerts => alerts::table(app, ui, f, body),
+        View::Board => board::board(app, ui, f, body),
     }
     frame::footer(app, ui, f, footer);
     if let Some(h) = &app.history {

@@ -141,12 +141,26 @@ fn list_info(app: &App) -> String {
             };
             format!("  {} alerts{paused}{filtered}", app.view_len())
         }
-        View::Fleet => String::new(),
+        View::Fleet | View::Board => String::new(),
     }
 }
 
 fn rest(app: &App, ui: &Ui<'_>) -> Line<'static> {
     let t = ui.theme;
+    if let Some(every) = app.wallboard {
+        let quit = ui.keymap.key_for(Action::Quit).unwrap_or("q").to_string();
+        return Line::from(vec![
+            Span::styled(
+                format!(
+                    " wallboard · {} · next view every {every} s · ",
+                    app.view.name()
+                ),
+                t.style(Meaning::Muted),
+            ),
+            Span::styled(quit, t.style(Meaning::KeyHint)),
+            Span::styled(" quits", t.style(Meaning::Muted)),
+        ]);
+    }
     if app.mode == Mode::Palette {
         return Line::from(vec![
             Span::styled(":", t.style(Meaning::Filter)),
