@@ -921,3 +921,22 @@ fn the_wallboard_shows_big_numbers_rotates_and_takes_no_input_but_quit() {
     );
     assert_eq!(press(&mut app, &keymap, "q"), [Effect::Quit]);
 }
+
+#[test]
+fn tenants_view_snapshots_least_healthy_first() {
+    use vigie::console::update::Reply;
+    let (mut app, keymap) = app_with(rows(300), 24);
+    incidents_and_alerts(&mut app, &keymap, 20);
+    let tenants = vigie::sim::plan(1, 300).inventory.tenants;
+    update(
+        &mut app,
+        &keymap,
+        Msg::Answer(Reply::Tenants, Ok(serde_json::to_value(&tenants).unwrap())),
+    );
+    press(&mut app, &keymap, "4");
+    snapshot_sizes(&mut app, &keymap, "tenants", |s| {
+        assert!(s.contains("HEALTH") && s.contains("INCIDENTS"), "{s}");
+    });
+    let s = screen(&render(&app, &keymap, 160, 48, Depth::Ansi16));
+    assert!(s.contains("full") || s.contains("privacy safe"), "{s}");
+}

@@ -79,6 +79,10 @@ fn demo_shows_a_live_fleet_and_quits_cleanly() {
     demo.wait_for("the alert tail", Duration::from_secs(10), |s| {
         s.contains("SUMMARY") && s.contains(" alerts")
     });
+    demo.send(b"4");
+    demo.wait_for("the tenants", Duration::from_secs(10), |s| {
+        s.contains("HEALTH") && s.contains("alpenfracht")
+    });
     demo.send(b":fl\t");
     demo.send(b"\r");
     demo.wait_for("the fleet again", Duration::from_secs(10), |s| {

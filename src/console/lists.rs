@@ -18,10 +18,18 @@ pub enum View {
     Alerts,
     /// The wallboard's big numbers and top incidents.
     Board,
+    /// Per-tenant health, tier and data mode.
+    Tenants,
 }
 
 impl View {
-    pub const ALL: [View; 4] = [View::Fleet, View::Incidents, View::Alerts, View::Board];
+    pub const ALL: [View; 5] = [
+        View::Fleet,
+        View::Incidents,
+        View::Alerts,
+        View::Board,
+        View::Tenants,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -29,6 +37,7 @@ impl View {
             View::Incidents => "incidents",
             View::Alerts => "alerts",
             View::Board => "board",
+            View::Tenants => "tenants",
         }
     }
 
@@ -38,6 +47,7 @@ impl View {
             View::Incidents => 1,
             View::Alerts => 2,
             View::Board => 3,
+            View::Tenants => 4,
         }
     }
 }
@@ -55,7 +65,7 @@ pub struct Place {
 
 /// Each view's place, kept while another has the screen.
 #[derive(Debug, Clone, Default)]
-pub struct Positions([Place; 4]);
+pub struct Positions([Place; 5]);
 
 impl Positions {
     pub fn take(&mut self, v: View) -> Place {
@@ -108,6 +118,59 @@ pub fn alert_tail<'a>(tail: &'a VecDeque<Alert>, filter: &str) -> Vec<&'a Alert>
             )
         })
         .collect()
+}
+
+/// One tenant's line in the tenants view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantRow<'a> {
+    pub tenant: &'a crate::domain::model::Tenant,
+    pub devices: u64,
+    pub online: u64,
+    pub offline: u64,
+    pub incidents: u64,
+    pub critical: u64,
+}
+
+/// The tenants matching the filter, the least healthy first: critical
+/// incidents, then offline devices.
+pub fn tenant_rows(app: &super::state::App) -> Vec<TenantRow<'_>> {
+    use crate::domain::device::DeviceStatus;
+    let mut rows: Vec<TenantRow<'_>> = app
+        .tenants
+        .iter()
+        .filter(|t| matches(&app.filter_input, &[t.id.as_str(), t.name.as_str()]))
+        .map(|tenant| TenantRow {
+            tenant,
+            devices: 0,
+            online: 0,
+            offline: 0,
+            incidents: 0,
+            critical: 0,
+        })
+        .collect();
+    for d in app.fleet.all() {
+        if let Some(r) = rows.iter_mut().find(|r| r.tenant.id == d.tenant) {
+            r.devices += 1;
+            match d.status {
+                DeviceStatus::Online => r.online += 1,
+                DeviceStatus::Offline | DeviceStatus::Stale => r.offline += 1,
+                DeviceStatus::Pending => {}
+            }
+        }
+    }
+    for i in app.incidents.values().filter(|i| i.state.is_open()) {
+        if let Some(r) = rows.iter_mut().find(|r| r.tenant.id == i.tenant) {
+            r.incidents += 1;
+            r.critical += u64::from(i.severity == crate::domain::model::Severity::Critical);
+        }
+    }
+    rows.sort_by(|a, b| {
+        b.critical
+            .cmp(&a.critical)
+            .then(b.offline.cmp(&a.offline))
+            .then(a.tenant.id.cmp(&b.tenant.id))
+    });
+    rows
 }
 
 /// The alert tail, paused or not.

@@ -7,10 +7,11 @@ use super::state::{App, Mode};
 use super::update::Effect;
 
 /// Commands, with what they take.
-pub const COMMANDS: [(&str, &str); 11] = [
+pub const COMMANDS: [(&str, &str); 12] = [
     ("fleet", "the fleet"),
     ("incidents", "the incident queue"),
     ("alerts", "the live alert tail"),
+    ("tenants", "per-tenant health, tier and data mode"),
     ("device", "NAME: the fleet, on that device"),
     ("tenant", "NAME: the fleet of one tenant"),
     ("site", "NAME: the fleet of one site"),
@@ -109,6 +110,7 @@ pub fn run(app: &mut App, line: &str) -> Vec<Effect> {
         ("fleet", _) => app.show(View::Fleet),
         ("incidents", _) => app.show(View::Incidents),
         ("alerts", _) => app.show(View::Alerts),
+        ("tenants", _) => app.show(View::Tenants),
         ("back", _) => app.go_back(),
         ("help", _) => app.help = true,
         ("quit" | "q", _) => {

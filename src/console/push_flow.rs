@@ -215,6 +215,11 @@ fn pushes(v: Value) -> Vec<Push> {
 pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) -> Vec<Effect> {
     match (reply, answer) {
         (Reply::Triage(action), answer) => super::triage::on_answer(app, action, answer),
+        (Reply::Tenants, Ok(v)) => {
+            app.tenants = serde_json::from_value(v).unwrap_or_default();
+            app.clamp();
+        }
+        (Reply::Tenants, Err(e)) => app.notify(format!("tenants not read: {}", e.message), true, 6),
         (Reply::Config, Ok(v)) => {
             if let Some(d) = app.editor.as_mut() {
                 let body = v.get("body").and_then(Value::as_str).map(String::from);

@@ -60,6 +60,8 @@ pub struct App {
     pub palette: String,
     /// Views visited before this one (`ctrl-o` goes back).
     pub back: Vec<super::lists::View>,
+    /// The tenants in scope, as the worker last said.
+    pub tenants: Vec<crate::domain::model::Tenant>,
     /// Wallboard mode: read-only, the views rotate every this many real
     /// seconds.
     pub wallboard: Option<u32>,
@@ -124,6 +126,7 @@ impl App {
             confirm: None,
             wallboard: None,
             rotated_at: None,
+            tenants: Vec::new(),
             fleet: FleetModel::default(),
             selected: 0,
             offset: 0,
@@ -201,6 +204,7 @@ impl App {
             View::Incidents => incident_queue(self.incidents.values(), &self.filter_input).len(),
             View::Alerts => alert_tail(&self.tail.alerts, &self.filter_input).len(),
             View::Board => 0,
+            View::Tenants => super::lists::tenant_rows(self).len(),
         }
     }
 

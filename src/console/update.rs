@@ -46,6 +46,8 @@ pub enum Reply {
     History,
     /// An incident triage action.
     Triage(&'static str),
+    /// The tenants in scope.
+    Tenants,
 }
 
 /// IO the run loop performs for `update`.
@@ -84,12 +86,24 @@ pub fn update(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
             app.connection = Connection::Live;
             app.fleet.refresh();
             app.clamp();
-            vec![Effect::Call {
-                scope: app.api_scope.clone(),
-                verb: "push_list",
-                body: serde_json::json!({ "open_only": true, "limit": 1000 }),
-                reply: Reply::OpenPushes,
-            }]
+            // A wallboard credential reads neither: nothing to ask.
+            if app.role < crate::domain::access::Role::Viewer {
+                return Vec::new();
+            }
+            vec![
+                Effect::Call {
+                    scope: app.api_scope.clone(),
+                    verb: "push_list",
+                    body: serde_json::json!({ "open_only": true, "limit": 1000 }),
+                    reply: Reply::OpenPushes,
+                },
+                Effect::Call {
+                    scope: app.api_scope.clone(),
+                    verb: "tenants",
+                    body: serde_json::json!({}),
+                    reply: Reply::Tenants,
+                },
+            ]
         }
         Msg::Event(seq, e) => {
             if seq <= app.events_seq {
@@ -284,6 +298,7 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
         Action::ViewFleet => app.show(View::Fleet),
         Action::ViewIncidents => app.show(View::Incidents),
         Action::ViewAlerts => app.show(View::Alerts),
+        Action::ViewTenants => app.show(View::Tenants),
         Action::Back => app.go_back(),
         Action::Palette => {
             app.mode = Mode::Palette;

@@ -8,6 +8,7 @@ mod help;
 mod incidents;
 mod list;
 mod push;
+mod tenants;
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
@@ -49,6 +50,7 @@ pub fn draw(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>) {
         View::Incidents => incidents::table(app, ui, f, body),
         View::Alerts => alerts::table(app, ui, f, body),
         View::Board => board::board(app, ui, f, body),
+        View::Tenants => tenants::table(app, ui, f, body),
     }
     frame::footer(app, ui, f, footer);
     if let Some(h) = &app.history {

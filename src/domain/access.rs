@@ -59,8 +59,8 @@ pub fn need(verb: &str) -> Option<Role> {
         "whoami" | "snapshot" | "snapshot_page" | "counts" | "sites" | "incidents" => {
             Role::Wallboard
         }
-        "fleet" | "alerts" | "signal" | "push_status" | "push_list" | "rollout_status"
-        | "config_latest" | "audit" => Role::Viewer,
+        "fleet" | "tenants" | "alerts" | "signal" | "push_status" | "push_list"
+        | "rollout_status" | "config_latest" | "audit" => Role::Viewer,
         "push_create" | "push_confirm" | "push_revert" | "rollout_create" | "rollout_confirm"
         | "incident_act" => Role::Operator,
         "users" | "user_add" | "user_disable" | "user_enable" => Role::Admin,
@@ -69,7 +69,7 @@ pub fn need(verb: &str) -> Option<Role> {
 }
 
 /// Every verb that needs a login, for tests and `vigie keymap`-style help.
-pub const VERBS: [&str; 24] = [
+pub const VERBS: [&str; 25] = [
     "whoami",
     "snapshot",
     "snapshot_page",
@@ -77,6 +77,7 @@ pub const VERBS: [&str; 24] = [
     "sites",
     "incidents",
     "fleet",
+    "tenants",
     "alerts",
     "signal",
     "push_status",

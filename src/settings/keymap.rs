@@ -47,6 +47,7 @@ pub enum Action {
     ViewFleet,
     ViewIncidents,
     ViewAlerts,
+    ViewTenants,
     /// Back to the view before.
     Back,
     /// The `:` command palette.

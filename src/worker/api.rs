@@ -366,6 +366,11 @@ async fn answer(
             to_json(store.fleet_page(&scope, &q).await?)
         }
         "counts" => to_json(store.status_counts(&scope).await?),
+        "tenants" => {
+            let mut all = store.tenants().await?;
+            all.retain(|t| scope.tenant().is_none_or(|s| *s == t.id));
+            to_json(all)
+        }
         "sites" => to_json(store.sites(&scope).await?),
         "incidents" => {
             let a: LimitArgs = args(payload)?;

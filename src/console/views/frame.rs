@@ -141,6 +141,7 @@ fn list_info(app: &App) -> String {
             };
             format!("  {} alerts{paused}{filtered}", app.view_len())
         }
+        View::Tenants => format!("  {} tenants{filtered}", app.view_len()),
         View::Fleet | View::Board => String::new(),
     }
 }
