@@ -131,6 +131,14 @@ pub struct TenantRow<'a> {
     pub critical: u64,
 }
 
+/// How many tenants match the filter (cheap: no health).
+pub fn tenant_count(app: &super::state::App) -> usize {
+    app.tenants
+        .iter()
+        .filter(|t| matches(&app.filter_input, &[t.id.as_str(), t.name.as_str()]))
+        .count()
+}
+
 /// The tenants matching the filter, the least healthy first: critical
 /// incidents, then offline devices.
 pub fn tenant_rows(app: &super::state::App) -> Vec<TenantRow<'_>> {
@@ -148,21 +156,31 @@ pub fn tenant_rows(app: &super::state::App) -> Vec<TenantRow<'_>> {
             critical: 0,
         })
         .collect();
+    // One pass over the fleet, each row found by its tenant in a map.
+    let at: std::collections::HashMap<&crate::domain::Id, usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (&r.tenant.id, i))
+        .collect();
+    let mut tally = vec![(0u64, 0u64, 0u64, 0u64, 0u64); rows.len()];
     for d in app.fleet.all() {
-        if let Some(r) = rows.iter_mut().find(|r| r.tenant.id == d.tenant) {
-            r.devices += 1;
+        if let Some(&i) = at.get(&d.tenant) {
+            tally[i].0 += 1;
             match d.status {
-                DeviceStatus::Online => r.online += 1,
-                DeviceStatus::Offline | DeviceStatus::Stale => r.offline += 1,
+                DeviceStatus::Online => tally[i].1 += 1,
+                DeviceStatus::Offline | DeviceStatus::Stale => tally[i].2 += 1,
                 DeviceStatus::Pending => {}
             }
         }
     }
-    for i in app.incidents.values().filter(|i| i.state.is_open()) {
-        if let Some(r) = rows.iter_mut().find(|r| r.tenant.id == i.tenant) {
-            r.incidents += 1;
-            r.critical += u64::from(i.severity == crate::domain::model::Severity::Critical);
+    for inc in app.incidents.values().filter(|i| i.state.is_open()) {
+        if let Some(&i) = at.get(&inc.tenant) {
+            tally[i].3 += 1;
+            tally[i].4 += u64::from(inc.severity == crate::domain::model::Severity::Critical);
         }
+    }
+    for (r, t) in rows.iter_mut().zip(tally) {
+        (r.devices, r.online, r.offline, r.incidents, r.critical) = t;
     }
     rows.sort_by(|a, b| {
         b.critical

@@ -204,7 +204,7 @@ impl App {
             View::Incidents => incident_queue(self.incidents.values(), &self.filter_input).len(),
             View::Alerts => alert_tail(&self.tail.alerts, &self.filter_input).len(),
             View::Board => 0,
-            View::Tenants => super::lists::tenant_rows(self).len(),
+            View::Tenants => super::lists::tenant_count(self),
         }
     }
 

@@ -123,7 +123,9 @@ pub fn update(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
                 EventBody::Push(p) => super::push_flow::on_push(app, p),
                 EventBody::Alert(a) => {
                     app.tail.push(a);
-                    app.clamp();
+                    if app.view == View::Alerts {
+                        app.clamp();
+                    }
                 }
                 EventBody::Link(_) => {}
             }
