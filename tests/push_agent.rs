@@ -342,12 +342,14 @@ async fn a_worker_killed_inside_the_window_changes_nothing() {
     let file = rig.dir.path().join("edge.conf");
     std::fs::write(&file, OLD).unwrap();
     let _agent = rig.agent(0, &file, "");
-    let push = rig.create(0, "mtu 9000\n", 5).await;
+    // A window wide enough that a loaded machine still sees the push
+    // applied before it reverts.
+    let push = rig.create(0, "mtu 9000\n", 12).await;
     rig.wait_state(&push, "applied", Duration::from_secs(20))
         .await;
     rig.worker.take().unwrap().kill9();
     // The device reverts on its own while no worker runs.
-    wait_file(&file, OLD, Duration::from_secs(15));
+    wait_file(&file, OLD, Duration::from_secs(30));
     rig.start_worker();
     rig.wait_api().await;
     let done = rig
