@@ -23,6 +23,8 @@ pub enum View {
     Incidents,
     /// Alerts, newest first.
     Alerts,
+    /// Tenants: tier, data mode, retention and thresholds.
+    Tenants,
 }
 
 /// Output formats.
@@ -53,6 +55,11 @@ pub async fn rows(source: &Source, view: View, scope: &Scope) -> anyhow::Result<
             View::Sites => serde_json::to_value(store.sites(scope).await?)?,
             View::Incidents => serde_json::to_value(store.incident_queue(scope, LIMIT).await?)?,
             View::Alerts => serde_json::to_value(store.alert_history(scope, None, LIMIT).await?)?,
+            View::Tenants => {
+                let mut all = store.tenants().await?;
+                all.retain(|t| scope.tenant().is_none_or(|s| *s == t.id));
+                serde_json::to_value(all)?
+            }
         },
         Source::Api(bus, token) => {
             let scope = scope
@@ -65,6 +72,7 @@ pub async fn rows(source: &Source, view: View, scope: &Scope) -> anyhow::Result<
                 View::Sites => ("sites", serde_json::json!({})),
                 View::Incidents => ("incidents", serde_json::json!({ "limit": LIMIT })),
                 View::Alerts => ("alerts", serde_json::json!({ "limit": LIMIT })),
+                View::Tenants => ("tenants", serde_json::json!({})),
             };
             let answer: Value = api::call(
                 bus.as_ref(),

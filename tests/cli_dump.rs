@@ -70,6 +70,24 @@ async fn dumps_views_from_a_database_as_json_and_csv() {
         .count();
     assert_eq!(rows.len(), mine);
     assert!(rows.iter().all(|r| r["tenant"] == tenant.as_str()));
+    // Tenants, with their settings flattened into columns.
+    let csv = vigie(
+        dir.path(),
+        &["dump", "tenants", "--format", "csv", "--database", &db],
+    );
+    let lines: Vec<&str> = csv.trim_end().split("\r\n").collect();
+    assert_eq!(lines.len(), inv.tenants.len() + 1);
+    assert!(
+        lines[0].contains("thresholds.offline_after_s"),
+        "{}",
+        lines[0]
+    );
+    let one = vigie(
+        dir.path(),
+        &["dump", "tenants", "--database", &db, "--tenant", &tenant],
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&one).unwrap();
+    assert_eq!(rows.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
