@@ -15,6 +15,7 @@ pub mod http;
 pub mod latency;
 pub mod push;
 pub mod state;
+pub mod throttle;
 pub mod triage;
 
 use std::collections::HashMap;

@@ -238,6 +238,26 @@ async fn matrix(store: Arc<dyn Store>) {
     let wrong = login("operator-own", "not it").await.unwrap_err();
     let nobody = login("nobody", "not it").await.unwrap_err();
     assert_eq!(wrong, nobody);
+    // Guessing slows down, for names that exist or not, even with the
+    // right password.
+    for _ in 0..vigie::worker::throttle::FREE {
+        let _ = login("viewer-own", "guess").await;
+    }
+    let held = login("viewer-own", "a long test password")
+        .await
+        .unwrap_err();
+    assert_eq!(held.code, "throttled", "{held}");
+    for _ in 0..vigie::worker::throttle::FREE {
+        let _ = login("nobody", "guess").await;
+    }
+    assert_eq!(
+        login("nobody", "guess").await.unwrap_err().code,
+        "throttled"
+    );
+    assert!(
+        login("operator-own", "a long test password").await.is_ok(),
+        "others are not held"
+    );
 
     // A disabled user is refused at once, session or not.
     let now = chrono::Utc::now();

@@ -52,6 +52,7 @@ struct Claims {
 pub struct Sessions {
     key: ring::hmac::Key,
     ttl: chrono::Duration,
+    throttle: std::sync::Mutex<super::throttle::Throttle>,
 }
 
 impl std::fmt::Debug for Sessions {
@@ -76,6 +77,7 @@ impl Sessions {
         Self {
             key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret),
             ttl,
+            throttle: Default::default(),
         }
     }
 
@@ -88,6 +90,7 @@ impl Sessions {
         Self {
             key,
             ttl: DEFAULT_TTL,
+            throttle: Default::default(),
         }
     }
 
@@ -180,6 +183,13 @@ impl Sessions {
         now: DateTime<Utc>,
     ) -> Result<Session, ApiError> {
         let denied = || ApiError::new("unauthenticated", "wrong user name or password");
+        let throttle = || self.throttle.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(wait) = throttle().check(name, now) {
+            return Err(ApiError::new(
+                "throttled",
+                format!("too many failed logins for {name}: try again in {wait} s"),
+            ));
+        }
         let user = store.user(name).await?;
         let hash = user.as_ref().map(|u| u.password_hash.clone());
         let password = password.to_string();
@@ -195,7 +205,11 @@ impl Sessions {
         })
         .await
         .unwrap_or(false);
+        if !ok {
+            throttle().failed(name, now);
+        }
         let user = user.filter(|_| ok).ok_or_else(denied)?;
+        throttle().succeeded(name);
         if user.disabled {
             return Err(ApiError::new(
                 "unauthenticated",
