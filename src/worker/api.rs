@@ -159,6 +159,11 @@ pub(super) fn args<T: for<'de> Deserialize<'de> + Default>(payload: &[u8]) -> Re
     serde_json::from_slice(payload).map_err(|e| ApiError::new("bad-request", e.to_string()))
 }
 
+/// Arguments a verb requires: an empty body is an error.
+pub(super) fn strict<T: for<'de> Deserialize<'de>>(payload: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(payload).map_err(|e| ApiError::new("bad-request", e.to_string()))
+}
+
 pub(super) fn to_json<T: Serialize>(v: T) -> Result<serde_json::Value, ApiError> {
     serde_json::to_value(v).map_err(|e| ApiError::new("internal", e.to_string()))
 }

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::api::{ApiError, args, to_json};
+use super::api::{ApiError, args, strict, to_json};
 use super::push::{CreatePush, CreateRollout, Pushes};
 use crate::domain::Id;
 use crate::domain::access::Principal;
@@ -53,10 +53,6 @@ struct AuditArgs {
     target: Option<String>,
     #[serde(default)]
     limit: Option<u32>,
-}
-
-fn strict<T: for<'de> Deserialize<'de>>(payload: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(payload).map_err(|e| ApiError::new("bad-request", e.to_string()))
 }
 
 fn tenant<'a>(scope: &'a Scope, verb: &str) -> Result<&'a Id, ApiError> {

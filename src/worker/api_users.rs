@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::api::{ApiError, to_json};
+use super::api::{ApiError, strict, to_json};
 use crate::admin::users::{self, AdminError};
 use crate::domain::access::{Principal, Role};
 use crate::store::{Scope, Store, StoreError};
@@ -23,10 +23,6 @@ struct AddArgs {
 #[serde(deny_unknown_fields)]
 struct NameArgs {
     name: String,
-}
-
-fn strict<T: for<'de> Deserialize<'de>>(payload: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(payload).map_err(|e| ApiError::new("bad-request", e.to_string()))
 }
 
 impl From<AdminError> for ApiError {
