@@ -8,7 +8,7 @@ use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 
 use super::Worker;
-use super::api::{ApiError, to_json};
+use super::api::{ApiError, strict, to_json};
 use super::state::Changes;
 use crate::domain::access::Principal;
 use crate::domain::audit::AuditEntry;
@@ -50,8 +50,7 @@ pub(super) async fn answer(
     scope: &Scope,
     payload: &[u8],
 ) -> Result<serde_json::Value, ApiError> {
-    let a: ActArgs =
-        serde_json::from_slice(payload).map_err(|e| ApiError::new("bad-request", e.to_string()))?;
+    let a: ActArgs = strict(payload)?;
     let tenant = scope.tenant().cloned().ok_or_else(|| {
         ApiError::new(
             "bad-request",
