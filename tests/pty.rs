@@ -213,6 +213,18 @@ impl Demo {
 
     /// Waits until `ok` holds for the screen's text.
     fn wait_for(&mut self, what: &str, within: Duration, ok: impl Fn(&str) -> bool) -> String {
+        self.wait_for_or(what, within, ok, String::new)
+    }
+
+    /// As `wait_for`; a failure also prints `more()` (the logs of the
+    /// processes behind the console).
+    fn wait_for_or(
+        &mut self,
+        what: &str,
+        within: Duration,
+        ok: impl Fn(&str) -> bool,
+        more: impl Fn() -> String,
+    ) -> String {
         let deadline = Instant::now() + within;
         loop {
             pump(
@@ -227,7 +239,8 @@ impl Demo {
             }
             assert!(
                 Instant::now() < deadline,
-                "{what}: not seen within {within:?}:\n{screen}"
+                "{what}: not seen within {within:?}:\n{screen}\n{}",
+                more()
             );
         }
     }
@@ -337,7 +350,7 @@ fn a_console_killed_mid_push_changes_nothing_the_device_reverts_on_time() {
     });
     let key_file = dir.path().join("signing.key");
     let key = vigie::orders::SigningKey::generate_into(&key_file).unwrap();
-    let _worker = WorkerProc::spawn_with(
+    let worker = WorkerProc::spawn_with(
         &nats.url(),
         &db,
         "vigie-worker",
@@ -361,12 +374,14 @@ fn a_console_killed_mid_push_changes_nothing_the_device_reverts_on_time() {
         ),
     )
     .unwrap();
-    let _agent = AgentProc::spawn(&agent_cfg);
+    let agent = AgentProc::spawn(&agent_cfg);
     let home = tempfile::tempdir().unwrap();
-    // A short window, so that the test sees the revert.
+    // A short window, so that the test sees the revert; long enough that
+    // on a loaded machine the applied report reaches the console well
+    // before the reverted one (the countdown shows only in between).
     std::fs::write(
         home.path().join("vigie.toml"),
-        "[console]\npush_window_s = 6\n",
+        "[console]\npush_window_s = 10\n",
     )
     .unwrap();
     vigie::cli::session::save(
@@ -395,29 +410,40 @@ fn a_console_killed_mid_push_changes_nothing_the_device_reverts_on_time() {
         home,
     );
     let name = device.name.to_string();
+    let logs = || format!("worker log:\n{}\nagent log:\n{}", worker.log(), agent.log());
     // Live, and the agent's device online (its heartbeats arrive).
-    console.wait_for("the fleet over NATS", Duration::from_secs(30), |s| {
-        s.contains("● live") && s.contains("▲1 ")
-    });
+    console.wait_for_or(
+        "the fleet over NATS",
+        Duration::from_secs(30),
+        |s| s.contains("● live") && s.contains("▲1 "),
+        logs,
+    );
     console.send(format!("/{name}\r").as_bytes());
-    console.wait_for("the device alone", Duration::from_secs(10), |s| {
-        s.contains("1 of ")
-    });
+    console.wait_for_or(
+        "the device alone",
+        Duration::from_secs(10),
+        |s| s.contains("1 of "),
+        logs,
+    );
     console.send(b"p");
     // The agent reported the configuration: the editor opens on it.
-    console.wait_for(
+    console.wait_for_or(
         "the editor on the device's config",
         Duration::from_secs(20),
         |s| s.contains("hostname edge"),
+        logs,
     );
     console.send(b"# from the console\r");
     console.send(b"\x13");
     console.send(b"dropped session test\r");
     console.send(name.as_bytes());
     console.send(b"\r");
-    console.wait_for("the countdown", Duration::from_secs(20), |s| {
-        s.contains(&format!("{name} reverts in"))
-    });
+    console.wait_for_or(
+        "the countdown",
+        Duration::from_secs(20),
+        |s| s.contains(&format!("{name} reverts in")),
+        logs,
+    );
     assert!(
         std::fs::read(&file)
             .unwrap()
@@ -428,7 +454,11 @@ fn a_console_killed_mid_push_changes_nothing_the_device_reverts_on_time() {
     let _ = console.child.wait();
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::fs::read(&file).unwrap() != old {
-        assert!(Instant::now() < deadline, "the file was never restored");
+        assert!(
+            Instant::now() < deadline,
+            "the file was never restored\n{}",
+            logs()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     // The worker recorded it, and says so to scripts.
@@ -453,7 +483,8 @@ fn a_console_killed_mid_push_changes_nothing_the_device_reverts_on_time() {
         }
         assert!(
             Instant::now() < deadline,
-            "not recorded as reverted: {list}"
+            "not recorded as reverted: {list}\n{}",
+            logs()
         );
         std::thread::sleep(Duration::from_millis(200));
     }

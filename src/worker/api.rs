@@ -241,7 +241,11 @@ struct LoginArgs {
 async fn handle(ctx: ApiContext, cache: Cache, req: Request) {
     let answer = match authorized(&ctx, &cache, &req.subject, &req.payload).await {
         Ok(v) => Answer::Ok(v),
-        Err(e) => Answer::Error(e),
+        Err(e) => {
+            // The code and message only: arguments may hold secrets.
+            tracing::info!(subject = %req.subject, code = %e.code, error = %e.message, "api request refused");
+            Answer::Error(e)
+        }
     };
     let body = serde_json::to_vec(&answer).unwrap_or_default();
     if let Err(e) = req.reply.send(Bytes::from(body)).await {

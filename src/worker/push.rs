@@ -365,6 +365,8 @@ impl Pushes {
             self.announce(&push).await;
             return Err(e);
         }
+        tracing::info!(push = %push.id, tenant = %tenant, device = %device, actor = %push.actor,
+            window_s, seq, "push sent");
         self.announce(&push).await;
         Ok(push)
     }
@@ -670,6 +672,8 @@ impl Pushes {
         }
         match push.state.next(event) {
             Ok(state) if state != push.state => {
+                tracing::info!(push = %push.id, from = push.state.name(), to = state.name(),
+                    report_age_ms = (self.clock.now() - r.ts).num_milliseconds(), "push report followed");
                 audit = audit.change(push.state.name(), state.name());
                 let mut next = push.clone();
                 next.state = state;
@@ -759,7 +763,9 @@ impl Pushes {
                 target(&push),
             )
             .change(push.state.name(), state.name())
-            .because(detail);
+            .because(detail.clone());
+            tracing::info!(push = %push.id, from = push.state.name(), to = state.name(),
+                %detail, "push settled by the worker");
             // Only the writer whose compare-and-set wins acts: exactly once.
             if self.commit(&push, next, vec![audit]).await?.is_some()
                 && let Some(summary) = alert
