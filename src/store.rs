@@ -118,6 +118,10 @@ impl crate::store::Store for $backend {
         Ok(())
     }
 
+    async fn ap_links(&self, scope: &crate::store::Scope) -> Result<Vec<crate::store::ApLinks>, StoreError> {
+        crate::store::scoped!(self, scope, read::ap_links, scope)
+    }
+
     async fn sector_health(
         &self,
         scope: &crate::store::Scope,
@@ -391,6 +395,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Each sector's online clients and their average signal.
     async fn sector_health(&self, scope: &Scope) -> Result<Vec<SectorHealth>, StoreError>;
+
+    /// Each access point's links by state, with its site and azimuth.
+    async fn ap_links(&self, scope: &Scope) -> Result<Vec<ApLinks>, StoreError>;
 
     /// Each device's average signal in `[recent_since, until)` and in
     /// `[baseline_since, recent_since)`, with the sample counts.

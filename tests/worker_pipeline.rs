@@ -784,6 +784,9 @@ impl Store for Flaky {
     ) -> Result<Vec<vigie::domain::model::Alert>, StoreError> {
         self.inner.alert_history(scope, device, limit).await
     }
+    async fn ap_links(&self, scope: &Scope) -> Result<Vec<vigie::store::ApLinks>, StoreError> {
+        self.inner.ap_links(scope).await
+    }
     async fn signal_series(
         &self,
         scope: &Scope,

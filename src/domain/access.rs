@@ -56,7 +56,7 @@ impl std::fmt::Display for Role {
 /// known (refused as unknown) or need no login (`login`).
 pub fn need(verb: &str) -> Option<Role> {
     Some(match verb {
-        "whoami" | "snapshot" | "snapshot_page" | "counts" | "sites" | "incidents" => {
+        "whoami" | "snapshot" | "snapshot_page" | "counts" | "sites" | "map" | "incidents" => {
             Role::Wallboard
         }
         "fleet" | "tenants" | "alerts" | "signal" | "push_status" | "push_list"
@@ -69,12 +69,13 @@ pub fn need(verb: &str) -> Option<Role> {
 }
 
 /// Every verb that needs a login, for tests and `vigie keymap`-style help.
-pub const VERBS: [&str; 25] = [
+pub const VERBS: [&str; 26] = [
     "whoami",
     "snapshot",
     "snapshot_page",
     "counts",
     "sites",
+    "map",
     "incidents",
     "fleet",
     "tenants",

@@ -239,6 +239,22 @@ pub struct SiteSummary {
     pub counts: StatusCounts,
 }
 
+/// One access point's links, for the map: where it stands, which way its
+/// sector faces, and how many of its links are in each state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApLinks {
+    pub tenant: Id,
+    pub site: Id,
+    pub ap: Id,
+    /// The sector's azimuth, when the access point has a sector.
+    pub azimuth_deg: Option<u16>,
+    /// Links active or just discovered.
+    pub up: u32,
+    pub degraded: u32,
+    /// Links down or stale.
+    pub down: u32,
+}
+
 /// Rows per telemetry table.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IngestCounts {

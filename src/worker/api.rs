@@ -381,6 +381,10 @@ async fn answer(
             to_json(all)
         }
         "sites" => to_json(store.sites(&scope).await?),
+        "map" => to_json(serde_json::json!({
+            "sites": store.sites(&scope).await?,
+            "aps": store.ap_links(&scope).await?,
+        })),
         "incidents" => {
             let a: LimitArgs = args(payload)?;
             to_json(store.incident_queue(&scope, a.limit.unwrap_or(200)).await?)

@@ -539,6 +539,44 @@ pub(super) async fn links(pool: &mut Conn, scope: &Scope) -> Result<Vec<LinkRow>
         .collect()
 }
 
+pub(super) async fn ap_links(
+    pool: &mut Conn,
+    scope: &Scope,
+) -> Result<Vec<crate::store::ApLinks>, StoreError> {
+    let sql = format!(
+        "SELECT l.tenant_id, d.site_id, l.ap_id, s.azimuth_deg,
+             SUM(CASE WHEN l.state IN ('active', 'discovered') THEN 1 ELSE 0 END) AS up,
+             SUM(CASE WHEN l.state = 'degraded' THEN 1 ELSE 0 END) AS degraded,
+             SUM(CASE WHEN l.state IN ('down', 'stale') THEN 1 ELSE 0 END) AS down
+         FROM links l
+         JOIN devices d ON d.tenant_id = l.tenant_id AND d.id = l.ap_id
+         LEFT JOIN sectors s ON s.tenant_id = d.tenant_id AND s.id = d.sector_id
+         WHERE 1 = 1{}
+         GROUP BY l.tenant_id, d.site_id, l.ap_id, s.azimuth_deg
+         ORDER BY l.tenant_id, l.ap_id",
+        tenant_filter(scope, "l.tenant_id")
+    );
+    let rows = query(sql, scope_args(scope)).fetch_all(&mut *pool).await?;
+    let count = |r: &DbRow, col: &str| -> Result<u32, StoreError> {
+        let n: Option<i64> = r.try_get(col)?;
+        Ok(n.and_then(|n| u32::try_from(n).ok()).unwrap_or(0))
+    };
+    rows.iter()
+        .map(|r| {
+            let az: Option<i64> = r.try_get("azimuth_deg")?;
+            Ok(crate::store::ApLinks {
+                tenant: id(r, "tenant_id")?,
+                site: id(r, "site_id")?,
+                ap: id(r, "ap_id")?,
+                azimuth_deg: az.and_then(|a| u16::try_from(a).ok()),
+                up: count(r, "up")?,
+                degraded: count(r, "degraded")?,
+                down: count(r, "down")?,
+            })
+        })
+        .collect()
+}
+
 pub(super) async fn sector_health(
     pool: &mut Conn,
     scope: &Scope,
