@@ -625,6 +625,32 @@ async fn weak_signal_degrades_the_link_and_silence_takes_it_down() {
     assert_eq!(link(Arc::clone(&rig.store)).await.state, LinkState::Down);
 }
 
+/// A link whose client reports on time stays up however often the worker
+/// sweeps between the reports.
+#[tokio::test]
+async fn a_link_reporting_on_time_stays_up_across_sweeps() {
+    let mut rig = Rig::new(0).await;
+    let signal = Telemetry::Signal(Signal {
+        peer: id("ap-1"),
+        rssi_dbm: -60.0,
+        snr_db: None,
+        tx_rate_mbps: None,
+        rx_rate_mbps: None,
+    });
+    for n in 0..6 {
+        let at = t0() + Duration::seconds(50 * n);
+        rig.clock.set(at);
+        rig.send("cpe-1", at, signal.clone()).await;
+        rig.drain().await;
+        for s in 1..10 {
+            rig.clock.set(at + Duration::seconds(5 * s));
+            rig.worker.sweep().await.unwrap();
+        }
+        let l = rig.store.links(&Scope::All).await.unwrap().remove(0);
+        assert_eq!(l.state, LinkState::Active, "after report {n}");
+    }
+}
+
 #[tokio::test]
 async fn snapshot_and_events_meet_without_gap_or_double() {
     let mut rig = Rig::new(5).await;

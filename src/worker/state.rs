@@ -862,8 +862,12 @@ impl FleetState {
             let silent = now - last;
             // One miss per whole interval without a report, after a grace of
             // one interval.
+            // (Seconds are signed: less than one interval is no miss, not
+            // minus one.)
             let due = u8::try_from(
-                (silent.num_seconds() / interval.num_seconds().max(1)).saturating_sub(1),
+                (silent.num_seconds() / interval.num_seconds().max(1))
+                    .saturating_sub(1)
+                    .max(0),
             )
             .unwrap_or(u8::MAX);
             while l.machine.missed < due
