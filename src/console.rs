@@ -6,7 +6,9 @@
 //! go through the pure [`update::update`]; the screen is drawn at most once
 //! per tick and only when something changed.
 
+pub mod geo;
 pub mod lists;
+pub mod map;
 pub mod model;
 pub mod palette;
 pub mod push;

@@ -907,7 +907,7 @@ fn the_wallboard_shows_big_numbers_rotates_and_takes_no_input_but_quit() {
     // first tick, as the run loop's first frame).
     update(&mut app, &keymap, Msg::Tick(t0()));
     let mut seen = Vec::new();
-    for n in 1..=4 {
+    for n in 1..=5 {
         update(
             &mut app,
             &keymap,
@@ -917,7 +917,13 @@ fn the_wallboard_shows_big_numbers_rotates_and_takes_no_input_but_quit() {
     }
     assert_eq!(
         seen,
-        [View::Incidents, View::Alerts, View::Board, View::Incidents]
+        [
+            View::Map,
+            View::Incidents,
+            View::Alerts,
+            View::Board,
+            View::Map
+        ]
     );
     assert_eq!(press(&mut app, &keymap, "q"), [Effect::Quit]);
 }
@@ -939,4 +945,99 @@ fn tenants_view_snapshots_least_healthy_first() {
     });
     let s = screen(&render(&app, &keymap, 160, 48, Depth::Ansi16));
     assert!(s.contains("full") || s.contains("privacy safe"), "{s}");
+}
+
+/// The sites and access points of the fleet `rows` comes from, as the
+/// worker's `map` verb answers: links in every state.
+fn map_answer() -> serde_json::Value {
+    let inv = vigie::sim::plan(7, 300).inventory;
+    let sites: Vec<_> = inv
+        .sites
+        .iter()
+        .map(|s| vigie::store::SiteSummary {
+            tenant: s.tenant.clone(),
+            id: s.id.clone(),
+            name: s.name.clone(),
+            region: s.region.clone(),
+            lat: s.lat,
+            lon: s.lon,
+            counts: StatusCounts::default(),
+        })
+        .collect();
+    let aps: Vec<_> = inv
+        .devices
+        .iter()
+        .filter(|d| d.kind == vigie::domain::model::DeviceKind::AccessPoint)
+        .enumerate()
+        .map(|(i, d)| vigie::store::ApLinks {
+            tenant: d.tenant.clone(),
+            site: d.site.clone(),
+            ap: d.id.clone(),
+            azimuth_deg: d
+                .sector
+                .as_ref()
+                .and_then(|s| inv.sectors.iter().find(|x| &x.id == s))
+                .map(|s| s.azimuth_deg),
+            up: 10,
+            degraded: u32::from(i % 3 == 1),
+            down: u32::from(i % 3 == 2),
+        })
+        .collect();
+    serde_json::json!({ "sites": sites, "aps": aps })
+}
+
+#[test]
+fn the_map_asks_for_its_sites_fits_zooms_pans_follows_and_opens_a_site() {
+    use vigie::console::lists::View;
+    use vigie::console::update::Reply;
+    let (mut app, keymap) = app_with(rows(300), 24);
+    // On screen, the map asks the worker; until it answers it says so.
+    let asked = calls(&press(&mut app, &keymap, "5"));
+    assert_eq!(asked, [("map", serde_json::json!({}))]);
+    let s = screen(&render(&app, &keymap, 80, 24, Depth::Ansi16));
+    assert!(s.contains("asking the worker for the sites"), "{s}");
+    // Asked again only after the refresh period.
+    assert!(calls(&press(&mut app, &keymap, "j")).is_empty());
+    update(&mut app, &keymap, Msg::Answer(Reply::Map, Ok(map_answer())));
+    app.selected = 0;
+    snapshot_sizes(&mut app, &keymap, "map", |s| {
+        assert!(s.contains("Map · ") && s.contains("(fit)"), "{s}");
+        // Coastlines or borders in braille, and site markers.
+        assert!(
+            s.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)),
+            "{s}"
+        );
+        assert!(s.contains('◉'), "{s}");
+    });
+    let wide = screen(&render(&app, &keymap, 160, 48, Depth::Ansi16));
+    assert!(wide.contains("Sites") && wide.contains("links"), "{wide}");
+    let fit = app.map.viewport("", (200, 160)).span;
+    press(&mut app, &keymap, "+");
+    let zoomed = app.map.camera.unwrap();
+    assert!(zoomed.span < fit);
+    let s = screen(&render(&app, &keymap, 160, 48, Depth::Ansi16));
+    assert!(!s.contains("(fit)"), "{s}");
+    press(&mut app, &keymap, "l");
+    assert!(app.map.camera.unwrap().lon > zoomed.lon);
+    press(&mut app, &keymap, "K");
+    assert!(app.map.camera.unwrap().lat > zoomed.lat);
+    // Walking the sites keeps the selected one in the middle.
+    press(&mut app, &keymap, "j");
+    let site = app.map.shown("").nth(app.selected).unwrap().clone();
+    let c = app.map.camera.unwrap();
+    assert_eq!((c.lon, c.lat), (site.lon, site.lat));
+    press(&mut app, &keymap, "0");
+    assert!(app.map.camera.is_none());
+    // The filter narrows the sites; enter opens the site in the fleet.
+    press(&mut app, &keymap, "/");
+    for c in site.name.as_str().chars() {
+        update(&mut app, &keymap, key(KeyCode::Char(c)));
+    }
+    update(&mut app, &keymap, key(KeyCode::Enter));
+    assert_eq!(app.view_len(), 1);
+    press(&mut app, &keymap, "\n");
+    assert_eq!(app.view, View::Fleet);
+    assert_eq!(app.filter_input, site.name.as_str());
+    assert!(!app.fleet.is_empty());
+    assert!(app.selected_row().is_some_and(|r| r.site == site.id));
 }

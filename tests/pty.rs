@@ -83,6 +83,16 @@ fn demo_shows_a_live_fleet_and_quits_cleanly() {
     demo.wait_for("the tenants", Duration::from_secs(10), |s| {
         s.contains("HEALTH") && s.contains("alpenfracht")
     });
+    // The map: the worker's sites on the coastlines, zoomed and fitted.
+    demo.send(b"5");
+    demo.wait_for("the map", Duration::from_secs(10), |s| {
+        s.contains("Map · ") && s.contains("(fit)") && s.contains("online")
+    });
+    demo.send(b"+");
+    demo.wait_for("the map zoomed", Duration::from_secs(10), |s| {
+        s.contains("Map · ") && !s.contains("(fit)")
+    });
+    demo.send(b"0");
     demo.send(b":fl\t");
     demo.send(b"\r");
     demo.wait_for("the fleet again", Duration::from_secs(10), |s| {

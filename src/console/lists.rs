@@ -20,15 +20,18 @@ pub enum View {
     Board,
     /// Per-tenant health, tier and data mode.
     Tenants,
+    /// Sites on a map of coastlines and borders.
+    Map,
 }
 
 impl View {
-    pub const ALL: [View; 5] = [
+    pub const ALL: [View; 6] = [
         View::Fleet,
         View::Incidents,
         View::Alerts,
         View::Board,
         View::Tenants,
+        View::Map,
     ];
 
     pub fn name(self) -> &'static str {
@@ -38,6 +41,7 @@ impl View {
             View::Alerts => "alerts",
             View::Board => "board",
             View::Tenants => "tenants",
+            View::Map => "map",
         }
     }
 
@@ -48,12 +52,14 @@ impl View {
             View::Alerts => 2,
             View::Board => 3,
             View::Tenants => 4,
+            View::Map => 5,
         }
     }
 }
 
-/// The wallboard's rotation: the board, the queue, the alert tail.
-pub const ROTATION: [View; 3] = [View::Board, View::Incidents, View::Alerts];
+/// The wallboard's rotation: the board, the map, the queue, the alert
+/// tail.
+pub const ROTATION: [View; 4] = [View::Board, View::Map, View::Incidents, View::Alerts];
 
 /// Where a view was: selection, scroll and its filter text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -65,7 +71,7 @@ pub struct Place {
 
 /// Each view's place, kept while another has the screen.
 #[derive(Debug, Clone, Default)]
-pub struct Positions([Place; 5]);
+pub struct Positions([Place; 6]);
 
 impl Positions {
     pub fn take(&mut self, v: View) -> Place {
@@ -77,7 +83,7 @@ impl Positions {
     }
 }
 
-fn matches(filter: &str, fields: &[&str]) -> bool {
+pub(crate) fn matches(filter: &str, fields: &[&str]) -> bool {
     filter.is_empty()
         || fields
             .iter()

@@ -36,6 +36,8 @@ pub struct FleetModel {
     sort: FleetSort,
     descending: bool,
     counts: StatusCounts,
+    /// Counts per (tenant, site), for the map's markers.
+    site_counts: HashMap<(Id, Id), StatusCounts>,
 }
 
 fn haystack(r: &DeviceRow) -> String {
@@ -80,8 +82,13 @@ impl FleetModel {
             .map(|(i, r)| ((r.tenant.clone(), r.id.clone()), i))
             .collect();
         self.counts = StatusCounts::default();
+        self.site_counts.clear();
         for r in &rows {
             self.counts.add(r.status, 1);
+            self.site_counts
+                .entry((r.tenant.clone(), r.site.clone()))
+                .or_default()
+                .add(r.status, 1);
         }
         self.rows = rows;
         self.view_dirty = true;
@@ -93,9 +100,19 @@ impl FleetModel {
         match self.index.get(&key) {
             Some(&i) => {
                 let old = &self.rows[i];
-                if old.status != row.status {
+                if old.status != row.status || old.site != row.site {
                     self.counts.add(old.status, -1);
                     self.counts.add(row.status, 1);
+                    if let Some(c) = self
+                        .site_counts
+                        .get_mut(&(old.tenant.clone(), old.site.clone()))
+                    {
+                        c.add(old.status, -1);
+                    }
+                    self.site_counts
+                        .entry((row.tenant.clone(), row.site.clone()))
+                        .or_default()
+                        .add(row.status, 1);
                 }
                 // Only a change that moves the row in the view needs a
                 // re-sort or a re-filter.
@@ -115,6 +132,10 @@ impl FleetModel {
             }
             None => {
                 self.counts.add(row.status, 1);
+                self.site_counts
+                    .entry((row.tenant.clone(), row.site.clone()))
+                    .or_default()
+                    .add(row.status, 1);
                 self.hay.push(haystack(&row));
                 self.index.insert(key, self.rows.len());
                 self.rows.push(row);
@@ -123,12 +144,20 @@ impl FleetModel {
         }
     }
 
-    /// A device's row, by tenant and id.
+    /// The devices of one site, by status.
+    pub fn site_counts(&self, tenant: &Id, site: &Id) -> StatusCounts {
+        self.site_counts
+            .get(&(tenant.clone(), site.clone()))
+            .copied()
+            .unwrap_or_default()
+    }
+
     /// Every row, in no particular order.
     pub fn all(&self) -> impl Iterator<Item = &DeviceRow> {
         self.rows.iter()
     }
 
+    /// A device's row, by tenant and id.
     pub fn find(&self, tenant: &Id, device: &Id) -> Option<&DeviceRow> {
         self.index
             .get(&(tenant.clone(), device.clone()))

@@ -7,11 +7,12 @@ use super::state::{App, Mode};
 use super::update::Effect;
 
 /// Commands, with what they take.
-pub const COMMANDS: [(&str, &str); 12] = [
+pub const COMMANDS: [(&str, &str); 13] = [
     ("fleet", "the fleet"),
     ("incidents", "the incident queue"),
     ("alerts", "the live alert tail"),
     ("tenants", "per-tenant health, tier and data mode"),
+    ("map", "the sites on a map"),
     ("device", "NAME: the fleet, on that device"),
     ("tenant", "NAME: the fleet of one tenant"),
     ("site", "NAME: the fleet of one site"),
@@ -111,6 +112,7 @@ pub fn run(app: &mut App, line: &str) -> Vec<Effect> {
         ("incidents", _) => app.show(View::Incidents),
         ("alerts", _) => app.show(View::Alerts),
         ("tenants", _) => app.show(View::Tenants),
+        ("map", _) => app.show(View::Map),
         ("back", _) => app.go_back(),
         ("help", _) => app.help = true,
         ("quit" | "q", _) => {

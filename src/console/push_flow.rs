@@ -220,6 +220,21 @@ pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) -
             app.clamp();
         }
         (Reply::Tenants, Err(e)) => app.notify(format!("tenants not read: {}", e.message), true, 6),
+        (Reply::Map, Ok(v)) => {
+            #[derive(serde::Deserialize)]
+            struct MapAnswer {
+                sites: Vec<crate::store::SiteSummary>,
+                aps: Vec<crate::store::ApLinks>,
+            }
+            match serde_json::from_value::<MapAnswer>(v) {
+                Ok(m) => {
+                    app.map.load(m.sites, m.aps);
+                    app.clamp();
+                }
+                Err(e) => app.notify(format!("map not read: {e}"), true, 6),
+            }
+        }
+        (Reply::Map, Err(e)) => app.notify(format!("map not read: {}", e.message), true, 6),
         (Reply::Config, Ok(v)) => {
             if let Some(d) = app.editor.as_mut() {
                 let body = v.get("body").and_then(Value::as_str).map(String::from);

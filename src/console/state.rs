@@ -71,6 +71,10 @@ pub struct App {
     /// until when.
     pub confirm: Option<(Id, DateTime<Utc>)>,
     pub fleet: FleetModel,
+    /// The map's sites, links and camera.
+    pub map: super::map::MapState,
+    /// The terminal's size in cells, as last told.
+    pub size: (u16, u16),
     /// Selected position in the view.
     pub selected: usize,
     /// First visible position in the view.
@@ -128,6 +132,8 @@ impl App {
             rotated_at: None,
             tenants: Vec::new(),
             fleet: FleetModel::default(),
+            map: super::map::MapState::default(),
+            size: (80, 24),
             selected: 0,
             offset: 0,
             page: 20,
@@ -205,6 +211,7 @@ impl App {
             View::Alerts => alert_tail(&self.tail.alerts, &self.filter_input).len(),
             View::Board => 0,
             View::Tenants => super::lists::tenant_count(self),
+            View::Map => self.map.shown(&self.filter_input).count(),
         }
     }
 

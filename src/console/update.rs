@@ -48,6 +48,8 @@ pub enum Reply {
     Triage(&'static str),
     /// The tenants in scope.
     Tenants,
+    /// The map's sites and links.
+    Map,
 }
 
 /// IO the run loop performs for `update`.
@@ -66,9 +68,25 @@ pub enum Effect {
 
 /// Applies one message.
 pub fn update(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
+    let mut effects = apply(app, keymap, msg);
+    // The map asks for its sites and links while it is on screen.
+    if app.view == View::Map && app.map.due(app.now) {
+        app.map.asked = Some(app.now);
+        effects.push(Effect::Call {
+            scope: app.api_scope.clone(),
+            verb: "map",
+            body: serde_json::json!({}),
+            reply: Reply::Map,
+        });
+    }
+    effects
+}
+
+fn apply(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Term(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => on_key(app, keymap, k),
-        Msg::Term(TermEvent::Resize(_, h)) => {
+        Msg::Term(TermEvent::Resize(w, h)) => {
+            app.size = (w, h);
             // Header, column titles and status bar take three lines.
             app.page = usize::from(h.saturating_sub(3)).max(1);
             app.clamp();
@@ -226,8 +244,14 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
             app.quit = true;
             return vec![Effect::Quit];
         }
-        Action::MoveDown => app.selected = app.selected.saturating_add(1),
-        Action::MoveUp => app.selected = app.selected.saturating_sub(1),
+        Action::MoveDown => {
+            app.selected = app.selected.saturating_add(1);
+            follow(app);
+        }
+        Action::MoveUp => {
+            app.selected = app.selected.saturating_sub(1);
+            follow(app);
+        }
         Action::PageDown => {
             app.selected = app.selected.saturating_add(page);
             app.offset = app.offset.saturating_add(page);
@@ -301,6 +325,15 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
         Action::ViewIncidents => app.show(View::Incidents),
         Action::ViewAlerts => app.show(View::Alerts),
         Action::ViewTenants => app.show(View::Tenants),
+        Action::ViewMap => app.show(View::Map),
+        Action::MapZoomIn => camera(app, Some((0.5, 0.0, 0.0))),
+        Action::MapZoomOut => camera(app, Some((2.0, 0.0, 0.0))),
+        Action::MapFit => camera(app, None),
+        Action::PanWest => camera(app, Some((1.0, -0.25, 0.0))),
+        Action::PanEast => camera(app, Some((1.0, 0.25, 0.0))),
+        Action::PanNorth => camera(app, Some((1.0, 0.0, 0.25))),
+        Action::PanSouth => camera(app, Some((1.0, 0.0, -0.25))),
+        Action::Open => open(app),
         Action::Back => app.go_back(),
         Action::Palette => {
             app.mode = Mode::Palette;
@@ -315,4 +348,35 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
     }
     app.clamp();
     Vec::new()
+}
+
+/// Moves the map's camera (`None`: fit the sites again).
+fn camera(app: &mut App, how: Option<(f64, f64, f64)>) {
+    if app.view != View::Map {
+        return;
+    }
+    let dots = super::views::map_dots(app.size);
+    app.map.move_camera(&app.filter_input, dots, how);
+}
+
+/// Keeps the map's selected site in sight.
+fn follow(app: &mut App) {
+    if app.view == View::Map {
+        app.clamp();
+        app.map.follow(&app.filter_input, app.selected);
+    }
+}
+
+/// `enter`: the map's selected site opens as the fleet of that site.
+fn open(app: &mut App) {
+    if app.view != View::Map {
+        return;
+    }
+    let Some(site) = app.map.shown(&app.filter_input).nth(app.selected) else {
+        return;
+    };
+    let name = site.name.to_string();
+    app.show(View::Fleet);
+    app.filter_input = name;
+    app.apply_filter();
 }

@@ -7,6 +7,7 @@ mod frame;
 mod help;
 mod incidents;
 mod list;
+mod map;
 mod push;
 mod tenants;
 
@@ -25,6 +26,11 @@ use crate::settings::theme::{Meaning, Theme};
 pub struct Ui<'a> {
     pub theme: &'a Theme,
     pub keymap: &'a KeyMap,
+}
+
+/// The map raster's size in dots on a terminal of `size` cells.
+pub fn map_dots(size: (u16, u16)) -> (u16, u16) {
+    map::dots(size)
 }
 
 /// Smallest usable terminal.
@@ -51,6 +57,7 @@ pub fn draw(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>) {
         View::Alerts => alerts::table(app, ui, f, body),
         View::Board => board::board(app, ui, f, body),
         View::Tenants => tenants::table(app, ui, f, body),
+        View::Map => map::map(app, ui, f, body),
     }
     frame::footer(app, ui, f, footer);
     if let Some(h) = &app.history {

@@ -48,6 +48,17 @@ pub enum Action {
     ViewIncidents,
     ViewAlerts,
     ViewTenants,
+    ViewMap,
+    /// The map: zoom in or out, fit the sites again, move the view.
+    MapZoomIn,
+    MapZoomOut,
+    MapFit,
+    PanWest,
+    PanEast,
+    PanNorth,
+    PanSouth,
+    /// Open the selection: the map's site in the fleet.
+    Open,
     /// Back to the view before.
     Back,
     /// The `:` command palette.

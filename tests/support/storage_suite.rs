@@ -293,6 +293,25 @@ pub async fn periodic_rule_inputs_and_leases(store: Arc<dyn Store>) {
     assert!(mine.avg_signal_dbm.is_some());
     let other = Scope::Tenant(id("nobody"));
     assert!(store.sector_health(&other).await.unwrap().is_empty());
+    // The map: each access point's links, counted, facing its sector.
+    let aps = store.ap_links(&Scope::All).await.unwrap();
+    for link in &inv.links {
+        let ap = aps
+            .iter()
+            .find(|a| a.tenant == link.tenant && a.ap == link.ap)
+            .unwrap_or_else(|| panic!("access point {} on the map", link.ap));
+        let n = inv.links.iter().filter(|l| l.ap == link.ap).count();
+        assert_eq!((ap.up + ap.degraded + ap.down) as usize, n);
+        let dev = inv.devices.iter().find(|d| d.id == link.ap).unwrap();
+        assert_eq!(ap.site, dev.site);
+        let az = dev
+            .sector
+            .as_ref()
+            .and_then(|s| inv.sectors.iter().find(|x| &x.id == s))
+            .map(|s| s.azimuth_deg);
+        assert_eq!(ap.azimuth_deg, az);
+    }
+    assert!(store.ap_links(&other).await.unwrap().is_empty());
     let trends = store
         .signal_trends(
             &Scope::All,

@@ -142,6 +142,7 @@ fn list_info(app: &App) -> String {
             format!("  {} alerts{paused}{filtered}", app.view_len())
         }
         View::Tenants => format!("  {} tenants{filtered}", app.view_len()),
+        View::Map => format!("  {} sites{filtered}", app.view_len()),
         View::Fleet | View::Board => String::new(),
     }
 }
@@ -189,18 +190,31 @@ fn rest(app: &App, ui: &Ui<'_>) -> Line<'static> {
         Line::from(Span::styled(format!(" {} ", toast.text), style))
     } else {
         let mut spans = Vec::new();
-        for (action, label) in [
-            (Action::Quit, "quit"),
-            (Action::Filter, "filter"),
-            (Action::StatusNext, "status"),
-            (Action::SortNext, "sort"),
-            (Action::Palette, "cmd"),
-            (Action::Help, "help"),
-        ]
-        .into_iter()
-        .filter(|(a, _)| {
-            app.view == View::Fleet || !matches!(a, Action::StatusNext | Action::SortNext)
-        }) {
+        let hints: &[(Action, &str)] = match app.view {
+            View::Fleet => &[
+                (Action::Quit, "quit"),
+                (Action::Filter, "filter"),
+                (Action::StatusNext, "status"),
+                (Action::SortNext, "sort"),
+                (Action::Palette, "cmd"),
+                (Action::Help, "help"),
+            ],
+            View::Map => &[
+                (Action::Quit, "quit"),
+                (Action::MapZoomIn, "zoom"),
+                (Action::MapZoomOut, "out"),
+                (Action::MapFit, "fit"),
+                (Action::Open, "open"),
+                (Action::Help, "help"),
+            ],
+            _ => &[
+                (Action::Quit, "quit"),
+                (Action::Filter, "filter"),
+                (Action::Palette, "cmd"),
+                (Action::Help, "help"),
+            ],
+        };
+        for &(action, label) in hints {
             if let Some(k) = ui.keymap.key_for(action) {
                 spans.push(Span::styled(format!(" {k}"), t.style(Meaning::KeyHint)));
                 spans.push(Span::styled(
