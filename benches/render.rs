@@ -1,6 +1,7 @@
-//! Frame time of the fleet view at 200×60 with 100,000 and 1,000,000
-//! devices in the model: only the visible rows are built, so the two should
-//! cost the same.
+//! Frame time of the fleet view and of the map at 200×60 with 100,000 and
+//! 1,000,000 devices in the model: only the visible rows are built, and the
+//! map draws sites and access points, not devices, so the two should cost
+//! the same.
 //!
 //! `cargo bench --bench render`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -57,7 +58,44 @@ fn rows(n: usize) -> Vec<DeviceRow> {
         .collect()
 }
 
-fn measure(n: usize) -> (usize, f64, f64, f64) {
+/// The worker's `map` answer for the simulated fleet of `n` devices.
+fn map_answer(n: usize) -> serde_json::Value {
+    let inv = vigie::sim::plan(1, n).inventory;
+    let sites: Vec<_> = inv
+        .sites
+        .iter()
+        .map(|s| vigie::store::SiteSummary {
+            tenant: s.tenant.clone(),
+            id: s.id.clone(),
+            name: s.name.clone(),
+            region: s.region.clone(),
+            lat: s.lat,
+            lon: s.lon,
+            counts: StatusCounts::default(),
+        })
+        .collect();
+    let aps: Vec<_> = inv
+        .devices
+        .iter()
+        .filter(|d| d.kind == vigie::domain::model::DeviceKind::AccessPoint)
+        .map(|d| vigie::store::ApLinks {
+            tenant: d.tenant.clone(),
+            site: d.site.clone(),
+            ap: d.id.clone(),
+            azimuth_deg: d
+                .sector
+                .as_ref()
+                .and_then(|s| inv.sectors.iter().find(|x| &x.id == s))
+                .map(|s| s.azimuth_deg),
+            up: 40,
+            degraded: 1,
+            down: 0,
+        })
+        .collect();
+    serde_json::json!({ "sites": sites, "aps": aps })
+}
+
+fn measure(n: usize, map: bool) -> (usize, f64, f64, f64) {
     let rows = rows(n);
     let len = rows.len();
     let keymap = KeyMap::builtin();
@@ -78,11 +116,26 @@ fn measure(n: usize) -> (usize, f64, f64, f64) {
             incidents: vec![],
         })),
     );
+    if map {
+        let key = |c| {
+            Msg::Term(TermEvent::Key(KeyEvent::new(
+                KeyCode::Char(c),
+                KeyModifiers::NONE,
+            )))
+        };
+        update(&mut app, &keymap, key('5'));
+        update(
+            &mut app,
+            &keymap,
+            Msg::Answer(vigie::console::update::Reply::Map, Ok(map_answer(n))),
+        );
+    }
     let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
     let frames = 3_000;
     let mut times = Vec::with_capacity(frames);
     for i in 0..frames + 100 {
-        // Scroll one row per frame so every frame has new content to draw.
+        // Scroll one row per frame so every frame has new content to draw
+        // (on the map: the next site).
         update(
             &mut app,
             &keymap,
@@ -108,18 +161,22 @@ fn measure(n: usize) -> (usize, f64, f64, f64) {
 }
 
 fn main() {
-    println!(
-        "fleet view, 200×60, TestBackend, 3,000 frames after 100 warm-up, one row scrolled per frame"
-    );
-    let mut got = Vec::new();
-    for n in [100_000, 1_000_000] {
-        let (len, mean, p50, p99) = measure(n);
-        println!("{len:>9} devices: mean {mean:.3} ms, p50 {p50:.3} ms, p99 {p99:.3} ms per frame");
-        got.push((mean, p50));
+    for (map, what) in [(false, "fleet view"), (true, "map")] {
+        println!(
+            "{what}, 200×60, TestBackend, 3,000 frames after 100 warm-up, one row scrolled per frame"
+        );
+        let mut got = Vec::new();
+        for n in [100_000, 1_000_000] {
+            let (len, mean, p50, p99) = measure(n, map);
+            println!(
+                "{len:>9} devices: mean {mean:.3} ms, p50 {p50:.3} ms, p99 {p99:.3} ms per frame"
+            );
+            got.push((mean, p50));
+        }
+        println!(
+            "1M vs 100k: mean {:+.1}%, p50 {:+.1}%",
+            100.0 * (got[1].0 / got[0].0 - 1.0),
+            100.0 * (got[1].1 / got[0].1 - 1.0)
+        );
     }
-    println!(
-        "1M vs 100k: mean {:+.1}%, p50 {:+.1}%",
-        100.0 * (got[1].0 / got[0].0 - 1.0),
-        100.0 * (got[1].1 / got[0].1 - 1.0)
-    );
 }

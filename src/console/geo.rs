@@ -24,12 +24,19 @@ struct Polyline {
     bbox: [f32; 4],
 }
 
-/// Coastlines and borders, as polylines of (lon, lat) in degrees.
+/// Coastlines and borders, as polylines of (lon, lat) in degrees, with
+/// coarser copies for wide views (a point closer than a dot to the last is
+/// work for nothing).
 #[derive(Debug, Default)]
 pub struct Atlas {
     lines: Vec<Polyline>,
     points: Vec<(f32, f32)>,
+    /// (tolerance in degrees, the atlas thinned to it), finest first.
+    coarse: Vec<(f64, Atlas)>,
 }
+
+/// Tolerances of the coarser copies, in degrees.
+const LEVELS: [f64; 3] = [0.1, 0.4, 1.5];
 
 const MAGIC: &[u8; 8] = b"VGMAP1\0\0";
 
@@ -78,7 +85,43 @@ impl Atlas {
                 bytes.len() - r.at
             ));
         }
+        atlas.coarse = LEVELS.iter().map(|&t| (t, atlas.thinned(t))).collect();
         Ok(atlas)
+    }
+
+    /// A copy without the points closer than `tol` degrees to the last
+    /// one kept (each polyline keeps its ends).
+    fn thinned(&self, tol: f64) -> Atlas {
+        let mut out = Atlas::default();
+        let tol = tol as f32;
+        for l in &self.lines {
+            let from = l.start as usize;
+            let pts = &self.points[from..from + usize::from(l.len)];
+            let start = u32::try_from(out.points.len()).unwrap_or(u32::MAX);
+            let mut last = pts[0];
+            out.points.push(last);
+            for (i, &p) in pts.iter().enumerate().skip(1) {
+                if (p.0 - last.0).abs() >= tol || (p.1 - last.1).abs() >= tol || i + 1 == pts.len()
+                {
+                    out.points.push(p);
+                    last = p;
+                }
+            }
+            let len = u16::try_from(out.points.len() - start as usize).unwrap_or(u16::MAX);
+            out.lines.push(Polyline { start, len, ..*l });
+        }
+        out
+    }
+
+    /// The copy to draw at `view`: the coarsest whose tolerance is under
+    /// one dot.
+    fn level(&self, view: &Viewport) -> &Atlas {
+        let per_dot = view.span / f64::from(view.dots.0.max(1));
+        self.coarse
+            .iter()
+            .rev()
+            .find(|(tol, _)| *tol <= per_dot)
+            .map_or(self, |(_, a)| a)
     }
 
     /// The atlas built into the binary, read once.
@@ -90,13 +133,15 @@ impl Atlas {
             .map_err(String::as_str)
     }
 
-    /// Polylines that may cross `view`, with their layer.
+    /// Polylines that may cross `view`, with their layer, at the detail
+    /// the view can show.
     pub fn visible<'a>(
         &'a self,
         view: &'a Viewport,
     ) -> impl Iterator<Item = (Layer, &'a [(f32, f32)])> + 'a {
         let [w, s, e, n] = view.bounds();
-        self.lines
+        let at = self.level(view);
+        at.lines
             .iter()
             .filter(move |l| {
                 f64::from(l.bbox[2]) >= w
@@ -104,9 +149,9 @@ impl Atlas {
                     && f64::from(l.bbox[3]) >= s
                     && f64::from(l.bbox[1]) <= n
             })
-            .map(|l| {
+            .map(move |l| {
                 let from = l.start as usize;
-                (l.layer, &self.points[from..from + usize::from(l.len)])
+                (l.layer, &at.points[from..from + usize::from(l.len)])
             })
     }
 
@@ -361,6 +406,22 @@ mod tests {
         // Between Denver and Cheyenne: the Colorado–Wyoming border.
         let v = Viewport::fit([(-104.99, 39.74), (-104.82, 41.14)], (200, 120));
         assert!(a.visible(&v).any(|(l, _)| l == Layer::States));
+    }
+
+    #[test]
+    fn wide_views_draw_fewer_points() {
+        let a = Atlas::embedded().unwrap_or_else(|e| panic!("{e}"));
+        let points = |v: &Viewport| a.visible(v).map(|(_, p)| p.len()).sum::<usize>();
+        let world = Viewport::world((240, 160));
+        let mut close = Viewport::fit([(8.0, 47.0), (9.0, 48.0)], (240, 160));
+        close.span = 20.0;
+        assert!(points(&world) * 5 < a.points.len(), "{}", points(&world));
+        assert!(points(&close) > 0);
+        // Each level keeps every polyline, ends included.
+        for (_, c) in &a.coarse {
+            assert_eq!(c.lines.len(), a.lines.len());
+            assert!(c.lines.iter().all(|l| l.len >= 2));
+        }
     }
 
     #[test]
