@@ -11,52 +11,19 @@ use std::time::Instant;
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use chrono::{DateTime, Utc};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use vigie::console::state::App;
 use vigie::console::update::{Msg, update};
 use vigie::console::views::{self, Ui};
-use vigie::domain::device::DeviceStatus;
-use vigie::domain::model::DeviceRow;
 use vigie::settings::keymap::KeyMap;
 use vigie::settings::theme::{Depth, Theme};
 use vigie::store::StatusCounts;
 use vigie::worker::api::Snapshot;
 
-fn now() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_800_000_000, 0).unwrap()
-}
-
-fn rows(n: usize) -> Vec<DeviceRow> {
-    let plan = vigie::sim::plan(1, n);
-    plan.inventory
-        .devices
-        .iter()
-        .enumerate()
-        .map(|(i, d)| DeviceRow {
-            tenant: d.tenant.clone(),
-            id: d.id.clone(),
-            name: d.name.clone(),
-            kind: d.kind,
-            site: d.site.clone(),
-            site_name: d.site.as_str().into(),
-            firmware: d.firmware.clone(),
-            status: if i % 13 == 0 {
-                DeviceStatus::Offline
-            } else {
-                DeviceStatus::Online
-            },
-            status_since: Some(now()),
-            last_seen: Some(now() - chrono::Duration::seconds((i % 600) as i64)),
-            cpu_pct: Some((i % 100) as f32),
-            mem_pct: Some(50.0),
-            signal_dbm: Some(-60.0),
-            uptime_s: Some(1),
-        })
-        .collect()
-}
+mod common;
+use common::{now, rows};
 
 /// The worker's `map` answer for the simulated fleet of `n` devices.
 fn map_answer(n: usize) -> serde_json::Value {

@@ -31,6 +31,9 @@ pub struct FleetModel {
     index: HashMap<(Id, Id), usize>,
     view: Vec<u32>,
     view_dirty: bool,
+    /// Only the filter grew since the view was built: narrowing the view
+    /// in place keeps its order, with no sort.
+    narrow: bool,
     filter: String,
     status: Option<DeviceStatus>,
     sort: FleetSort,
@@ -168,8 +171,12 @@ impl FleetModel {
     pub fn set_filter(&mut self, text: &str) {
         let t = text.to_lowercase();
         if t != self.filter {
+            if t.starts_with(&self.filter) {
+                self.narrow = true;
+            } else {
+                self.view_dirty = true;
+            }
             self.filter = t;
-            self.view_dirty = true;
         }
     }
 
@@ -203,15 +210,21 @@ impl FleetModel {
 
     /// True when the view must be rebuilt before drawing.
     pub fn needs_refresh(&self) -> bool {
-        self.view_dirty
+        self.view_dirty || self.narrow
     }
 
     /// Rebuilds the filtered, sorted view if anything changed.
     pub fn refresh(&mut self) {
         if !self.view_dirty {
+            if std::mem::take(&mut self.narrow) {
+                // Typing one more letter: keep the rows that still match.
+                let (hay, filter) = (&self.hay, self.filter.as_str());
+                self.view.retain(|&i| hay[i as usize].contains(filter));
+            }
             return;
         }
         self.view_dirty = false;
+        self.narrow = false;
         let filter = self.filter.as_str();
         let status = self.status;
         let mut view: Vec<u32> = (0..self.rows.len())
@@ -273,5 +286,88 @@ impl FleetModel {
     /// Devices per status (all rows, not just the view).
     pub fn counts(&self) -> StatusCounts {
         self.counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::SafeText;
+
+    fn fleet(n: usize) -> Vec<DeviceRow> {
+        crate::sim::plan(3, n)
+            .inventory
+            .devices
+            .iter()
+            .enumerate()
+            .map(|(i, d)| DeviceRow {
+                tenant: d.tenant.clone(),
+                id: d.id.clone(),
+                name: d.name.clone(),
+                kind: d.kind,
+                site: d.site.clone(),
+                site_name: SafeText::new(d.site.as_str()),
+                firmware: d.firmware.clone(),
+                status: if i % 5 == 0 {
+                    DeviceStatus::Offline
+                } else {
+                    DeviceStatus::Online
+                },
+                status_since: None,
+                last_seen: None,
+                cpu_pct: None,
+                mem_pct: None,
+                signal_dbm: None,
+                uptime_s: None,
+            })
+            .collect()
+    }
+
+    fn view(m: &FleetModel) -> Vec<String> {
+        (0..m.len())
+            .filter_map(|i| m.get(i))
+            .map(|r| r.id.to_string())
+            .collect()
+    }
+
+    /// The view a model built from scratch with `filter` shows.
+    fn fresh(rows: &[DeviceRow], filter: &str) -> Vec<String> {
+        let mut m = FleetModel::default();
+        m.replace_all(rows.to_vec());
+        m.set_filter(filter);
+        m.refresh();
+        view(&m)
+    }
+
+    #[test]
+    fn narrowing_the_filter_in_place_shows_what_a_rebuild_would() {
+        let mut rows = fleet(400);
+        let mut m = FleetModel::default();
+        m.replace_all(rows.clone());
+        m.refresh();
+        for typed in [
+            "r",
+            "ri",
+            "rid",
+            "ridge",
+            "ridgeline-b",
+            "ridgeline-",
+            "c",
+            "cp",
+        ] {
+            m.set_filter(typed);
+            m.refresh();
+            assert_eq!(view(&m), fresh(&rows, typed), "{typed}");
+        }
+        // A row that moves between two letters makes a full rebuild.
+        m.set_filter("c");
+        m.refresh();
+        let mut moved = rows[7].clone();
+        moved.status = DeviceStatus::Stale;
+        rows[7] = moved.clone();
+        m.upsert(moved);
+        m.set_filter("cp");
+        m.refresh();
+        assert_eq!(view(&m), fresh(&rows, "cp"));
     }
 }
