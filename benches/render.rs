@@ -28,37 +28,7 @@ use common::{now, rows};
 /// The worker's `map` answer for the simulated fleet of `n` devices.
 fn map_answer(n: usize) -> serde_json::Value {
     let inv = vigie::sim::plan(1, n).inventory;
-    let sites: Vec<_> = inv
-        .sites
-        .iter()
-        .map(|s| vigie::store::SiteSummary {
-            tenant: s.tenant.clone(),
-            id: s.id.clone(),
-            name: s.name.clone(),
-            region: s.region.clone(),
-            lat: s.lat,
-            lon: s.lon,
-            counts: StatusCounts::default(),
-        })
-        .collect();
-    let aps: Vec<_> = inv
-        .devices
-        .iter()
-        .filter(|d| d.kind == vigie::domain::model::DeviceKind::AccessPoint)
-        .map(|d| vigie::store::ApLinks {
-            tenant: d.tenant.clone(),
-            site: d.site.clone(),
-            ap: d.id.clone(),
-            azimuth_deg: d
-                .sector
-                .as_ref()
-                .and_then(|s| inv.sectors.iter().find(|x| &x.id == s))
-                .map(|s| s.azimuth_deg),
-            up: 40,
-            degraded: 1,
-            down: 0,
-        })
-        .collect();
+    let (sites, aps) = vigie::sim::fleet::map_of(&inv, |_| (40, 1, 0));
     serde_json::json!({ "sites": sites, "aps": aps })
 }
 

@@ -951,38 +951,8 @@ fn tenants_view_snapshots_least_healthy_first() {
 /// worker's `map` verb answers: links in every state.
 fn map_answer() -> serde_json::Value {
     let inv = vigie::sim::plan(7, 300).inventory;
-    let sites: Vec<_> = inv
-        .sites
-        .iter()
-        .map(|s| vigie::store::SiteSummary {
-            tenant: s.tenant.clone(),
-            id: s.id.clone(),
-            name: s.name.clone(),
-            region: s.region.clone(),
-            lat: s.lat,
-            lon: s.lon,
-            counts: StatusCounts::default(),
-        })
-        .collect();
-    let aps: Vec<_> = inv
-        .devices
-        .iter()
-        .filter(|d| d.kind == vigie::domain::model::DeviceKind::AccessPoint)
-        .enumerate()
-        .map(|(i, d)| vigie::store::ApLinks {
-            tenant: d.tenant.clone(),
-            site: d.site.clone(),
-            ap: d.id.clone(),
-            azimuth_deg: d
-                .sector
-                .as_ref()
-                .and_then(|s| inv.sectors.iter().find(|x| &x.id == s))
-                .map(|s| s.azimuth_deg),
-            up: 10,
-            degraded: u32::from(i % 3 == 1),
-            down: u32::from(i % 3 == 2),
-        })
-        .collect();
+    let (sites, aps) =
+        vigie::sim::fleet::map_of(&inv, |i| (10, u32::from(i % 3 == 1), u32::from(i % 3 == 2)));
     serde_json::json!({ "sites": sites, "aps": aps })
 }
 

@@ -495,6 +495,51 @@ pub fn plan(seed: u64, devices: usize) -> FleetPlan {
     plan
 }
 
+/// What the worker's `map` verb answers for `inv` before any telemetry:
+/// its sites, and each access point facing its sector, with the link
+/// counts (up, degraded, down) that `links` gives the n-th access point.
+pub fn map_of(
+    inv: &Inventory,
+    links: impl Fn(usize) -> (u32, u32, u32),
+) -> (Vec<crate::store::SiteSummary>, Vec<crate::store::ApLinks>) {
+    let sites = inv
+        .sites
+        .iter()
+        .map(|s| crate::store::SiteSummary {
+            tenant: s.tenant.clone(),
+            id: s.id.clone(),
+            name: s.name.clone(),
+            region: s.region.clone(),
+            lat: s.lat,
+            lon: s.lon,
+            counts: crate::store::StatusCounts::default(),
+        })
+        .collect();
+    let aps = inv
+        .devices
+        .iter()
+        .filter(|d| d.kind == DeviceKind::AccessPoint)
+        .enumerate()
+        .map(|(i, d)| {
+            let (up, degraded, down) = links(i);
+            crate::store::ApLinks {
+                tenant: d.tenant.clone(),
+                site: d.site.clone(),
+                ap: d.id.clone(),
+                azimuth_deg: d
+                    .sector
+                    .as_ref()
+                    .and_then(|s| inv.sectors.iter().find(|x| &x.id == s))
+                    .map(|s| s.azimuth_deg),
+                up,
+                degraded,
+                down,
+            }
+        })
+        .collect();
+    (sites, aps)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
