@@ -10,6 +10,7 @@ pub mod incident;
 pub mod link;
 pub mod model;
 pub mod push;
+pub mod series;
 pub mod text;
 
 pub use ids::{Id, IdError};

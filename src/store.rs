@@ -122,6 +122,14 @@ impl crate::store::Store for $backend {
         crate::store::scoped!(self, scope, read::ap_links, scope)
     }
 
+    async fn site_detail(&self, scope: &Scope, site: &Id, alerts: u32) -> Result<crate::store::SiteDetail, StoreError> {
+        crate::store::scoped!(self, scope, read::site_detail, scope, site, alerts)
+    }
+
+    async fn device_links(&self, scope: &Scope, device: &Id) -> Result<Vec<LinkRow>, StoreError> {
+        crate::store::scoped!(self, scope, read::device_links, scope, device)
+    }
+
     async fn sector_health(
         &self,
         scope: &crate::store::Scope,
@@ -398,6 +406,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Each access point's links by state, with its site and azimuth.
     async fn ap_links(&self, scope: &Scope) -> Result<Vec<ApLinks>, StoreError>;
+
+    /// One site's sectors with their devices, the links of its access
+    /// points, and its newest `alerts` alerts.
+    async fn site_detail(&self, scope: &Scope, site: &Id, alerts: u32)
+    -> Result<SiteDetail, StoreError>;
+
+    /// The links one device is an end of (access point or client).
+    async fn device_links(&self, scope: &Scope, device: &Id) -> Result<Vec<LinkRow>, StoreError>;
 
     /// Each device's average signal in `[recent_since, until)` and in
     /// `[baseline_since, recent_since)`, with the sample counts.

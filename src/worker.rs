@@ -8,6 +8,7 @@
 
 pub mod api;
 mod api_push;
+pub mod api_views;
 mod api_users;
 pub mod auth;
 pub mod clock;

@@ -60,7 +60,9 @@ pub fn need(verb: &str) -> Option<Role> {
             Role::Wallboard
         }
         "fleet" | "tenants" | "alerts" | "signal" | "push_status" | "push_list"
-        | "rollout_status" | "config_latest" | "audit" => Role::Viewer,
+        | "rollout_status" | "config_latest" | "audit" | "device" | "site" | "trends" => {
+            Role::Viewer
+        }
         "push_create" | "push_confirm" | "push_revert" | "rollout_create" | "rollout_confirm"
         | "incident_act" => Role::Operator,
         "users" | "user_add" | "user_disable" | "user_enable" => Role::Admin,
@@ -69,7 +71,7 @@ pub fn need(verb: &str) -> Option<Role> {
 }
 
 /// Every verb that needs a login, for tests and `vigie keymap`-style help.
-pub const VERBS: [&str; 26] = [
+pub const VERBS: [&str; 29] = [
     "whoami",
     "snapshot",
     "snapshot_page",
@@ -86,6 +88,9 @@ pub const VERBS: [&str; 26] = [
     "rollout_status",
     "config_latest",
     "audit",
+    "device",
+    "site",
+    "trends",
     "push_create",
     "push_confirm",
     "push_revert",

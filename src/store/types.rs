@@ -367,3 +367,27 @@ pub struct AuditHead {
     pub seq: u64,
     pub hash: String,
 }
+
+/// A sector of a site with the devices in it, for the site view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SectorDevices {
+    pub tenant: Id,
+    pub site: Id,
+    pub id: Id,
+    pub name: SafeText,
+    pub azimuth_deg: u16,
+    /// The sector's devices, by id.
+    pub devices: Vec<Id>,
+}
+
+/// What the site view shows beyond the live fleet: the site's sectors and
+/// their devices, the links of its access points, its recent alerts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SiteDetail {
+    pub sectors: Vec<SectorDevices>,
+    /// The site's devices in no sector (routers, appliances, …).
+    pub unsectored: Vec<Id>,
+    pub links: Vec<crate::domain::model::LinkRow>,
+    /// Newest first.
+    pub alerts: Vec<Alert>,
+}

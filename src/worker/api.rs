@@ -407,6 +407,9 @@ async fn answer(
             )
         }
         "incident_act" => super::triage::answer(ctx.triage.as_ref(), who, &scope, payload).await,
+        verb if super::api_views::VERBS.contains(&verb) => {
+            super::api_views::answer(store, &scope, verb, payload).await
+        }
         verb if super::api_users::VERBS.contains(&verb) => {
             super::api_users::answer(store, who, &scope, verb, payload).await
         }

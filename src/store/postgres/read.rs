@@ -14,5 +14,6 @@ fn dialect(sql: String) -> String {
 }
 
 include!("../shared/read.rs");
+include!("../shared/detail.rs");
 include!("../shared/push.rs");
 include!("../shared/admin.rs");

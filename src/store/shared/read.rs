@@ -397,30 +397,33 @@ pub(super) async fn alert_history(
     }
     args.push(Arg::Int(i64::from(limit)));
     let sql = format!(
-        "SELECT tenant_id, id, rule, device_id, site_id, severity, state, summary, flapping, started, updated,
-             incident_id
-         FROM alerts WHERE 1 = 1{filter} ORDER BY updated DESC, id LIMIT ?"
+        "SELECT {ALERT_COLUMNS} FROM alerts WHERE 1 = 1{filter} ORDER BY updated DESC, id LIMIT ?"
     );
     let rows = query(sql, args).fetch_all(&mut *pool).await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Alert {
-                tenant: id(r, "tenant_id")?,
-                id: id(r, "id")?,
-                rule: text(r, "rule")?,
-                device: opt_id(r, "device_id")?,
-                site: opt_id(r, "site_id")?,
-                severity: severity(r)?,
-                state: parse("alert state", r.try_get("state")?, AlertState::parse)?,
-                summary: text(r, "summary")?,
-                flapping: r.try_get("flapping")?,
-                started: ts(r, "started")?.unwrap_or_default(),
-                updated: ts(r, "updated")?.unwrap_or_default(),
-                incident: opt_id(r, "incident_id")?,
-            })
-        })
-        .collect()
+    rows.iter().map(alert_row).collect()
 }
+
+/// The columns `ALERT_COLUMNS` names, as an alert.
+fn alert_row(r: &DbRow) -> Result<Alert, StoreError> {
+    Ok(Alert {
+        tenant: id(r, "tenant_id")?,
+        id: id(r, "id")?,
+        rule: text(r, "rule")?,
+        device: opt_id(r, "device_id")?,
+        site: opt_id(r, "site_id")?,
+        severity: severity(r)?,
+        state: parse("alert state", r.try_get("state")?, AlertState::parse)?,
+        summary: text(r, "summary")?,
+        flapping: r.try_get("flapping")?,
+        started: ts(r, "started")?.unwrap_or_default(),
+        updated: ts(r, "updated")?.unwrap_or_default(),
+        incident: opt_id(r, "incident_id")?,
+    })
+}
+
+/// What [`alert_row`] reads.
+const ALERT_COLUMNS: &str = "tenant_id, id, rule, device_id, site_id, severity, state, summary, \
+    flapping, started, updated, incident_id";
 
 fn series_args(scope: &Scope, device: &Id, since: DateTime<Utc>, until: DateTime<Utc>) -> Vec<Arg> {
     let mut args = vec![
@@ -524,19 +527,21 @@ pub(super) async fn links(pool: &mut Conn, scope: &Scope) -> Result<Vec<LinkRow>
         tenant_filter(scope, "tenant_id")
     );
     let rows = query(sql, scope_args(scope)).fetch_all(&mut *pool).await?;
-    rows.iter()
-        .map(|r| {
-            Ok(LinkRow {
-                tenant: id(r, "tenant_id")?,
-                id: id(r, "id")?,
-                ap: id(r, "ap_id")?,
-                cpe: id(r, "cpe_id")?,
-                state: parse("link state", r.try_get("state")?, LinkState::parse)?,
-                signal_dbm: f32_opt(r, "signal_dbm")?,
-                updated: ts(r, "updated")?,
-            })
-        })
-        .collect()
+    rows.iter().map(link_row).collect()
+}
+
+/// A row of `links` (tenant_id, id, ap_id, cpe_id, state, signal_dbm,
+/// updated) as a link.
+fn link_row(r: &DbRow) -> Result<LinkRow, StoreError> {
+    Ok(LinkRow {
+        tenant: id(r, "tenant_id")?,
+        id: id(r, "id")?,
+        ap: id(r, "ap_id")?,
+        cpe: id(r, "cpe_id")?,
+        state: parse("link state", r.try_get("state")?, LinkState::parse)?,
+        signal_dbm: f32_opt(r, "signal_dbm")?,
+        updated: ts(r, "updated")?,
+    })
 }
 
 pub(super) async fn ap_links(

@@ -1,0 +1,166 @@
+//! The api verbs behind the console's deeper views: a device's detail
+//! (`device`), a site's sectors, links and alerts (`site`), and the signal
+//! degradation ranking (`trends`). Series come bucketed, so that an answer
+//! stays small whatever the window.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::api::{ApiError, args, strict, to_json};
+use crate::domain::Id;
+use crate::domain::model::{Alert, DeviceRow, LinkRow};
+use crate::domain::push::Push;
+use crate::domain::series::{self, MetricSeries, Window};
+use crate::rules::site::SignalTrend;
+use crate::store::{PushQuery, Scope, Store};
+
+pub(super) const VERBS: [&str; 3] = ["device", "site", "trends"];
+
+/// Alerts and pushes a device's detail lists.
+const RECENT: u32 = 8;
+/// Alerts a site's detail lists.
+const SITE_ALERTS: u32 = 20;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeviceArgs {
+    device: Id,
+    /// End of the window (default: now); consoles send their own clock.
+    #[serde(default)]
+    until: Option<DateTime<Utc>>,
+    #[serde(default)]
+    range_s: Option<u32>,
+    #[serde(default)]
+    buckets: Option<u16>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SiteArgs {
+    site: Id,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TrendArgs {
+    #[serde(default)]
+    until: Option<DateTime<Utc>>,
+    #[serde(default)]
+    range_s: Option<u32>,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+/// The `device` answer: the row, its series over the window, its links,
+/// its newest alerts and its newest pushes (without their bodies).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceDetail {
+    pub row: DeviceRow,
+    pub window: Window,
+    pub metrics: MetricSeries,
+    pub signal: Vec<Option<f32>>,
+    pub links: Vec<LinkRow>,
+    pub alerts: Vec<Alert>,
+    pub pushes: Vec<Push>,
+}
+
+/// The `trends` answer: devices whose signal fell the most first. The
+/// recent window is `range_s` long; the baseline is the two before it,
+/// as the degradation rule compares a week with the fortnight before.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trends {
+    pub until: DateTime<Utc>,
+    pub range_s: u32,
+    pub rows: Vec<SignalTrend>,
+}
+
+impl Trends {
+    /// Recent minus baseline, in dB (negative: the signal fell).
+    pub fn drop_db(t: &SignalTrend) -> Option<f32> {
+        Some(t.recent_dbm? - t.baseline_dbm?)
+    }
+}
+
+fn one_tenant<'a>(scope: &'a Scope, verb: &str) -> Result<&'a Id, ApiError> {
+    scope.tenant().ok_or_else(|| {
+        ApiError::new(
+            "bad-request",
+            format!("{verb} is asked of one tenant: vigie.api.{{tenant}}.{verb}"),
+        )
+    })
+}
+
+pub(super) async fn answer(
+    store: &dyn Store,
+    scope: &Scope,
+    verb: &str,
+    payload: &[u8],
+) -> Result<serde_json::Value, ApiError> {
+    match verb {
+        "device" => {
+            one_tenant(scope, verb)?;
+            let a: DeviceArgs = strict(payload)?;
+            let row = store.device(scope, &a.device).await?.ok_or_else(|| {
+                ApiError::new("not-found", format!("no device {} here", a.device))
+            })?;
+            let window = Window::ending(
+                a.until.unwrap_or_else(Utc::now),
+                a.range_s.unwrap_or(3_600),
+                a.buckets.unwrap_or(60),
+            );
+            let metrics = store
+                .metric_series(scope, &a.device, window.since, window.until)
+                .await?;
+            let signal = store
+                .signal_series(scope, &a.device, window.since, window.until)
+                .await?;
+            let q = PushQuery {
+                device: Some(a.device.clone()),
+                rollout: None,
+                open_only: false,
+                limit: RECENT,
+            };
+            let mut pushes = store.pushes(scope, &q).await?;
+            for p in &mut pushes {
+                p.body.clear();
+                p.previous = None;
+            }
+            to_json(DeviceDetail {
+                metrics: MetricSeries::of(&window, &metrics),
+                signal: series::signal_series(&window, &signal),
+                links: store.device_links(scope, &a.device).await?,
+                alerts: store.alert_history(scope, Some(&a.device), RECENT).await?,
+                pushes,
+                row,
+                window,
+            })
+        }
+        "site" => {
+            one_tenant(scope, verb)?;
+            let a: SiteArgs = strict(payload)?;
+            to_json(store.site_detail(scope, &a.site, SITE_ALERTS).await?)
+        }
+        _ => {
+            let a: TrendArgs = args(payload)?;
+            let until = a.until.unwrap_or_else(Utc::now);
+            let range_s = a.range_s.unwrap_or(86_400).clamp(60, series::MAX_RANGE_S);
+            let range = chrono::Duration::seconds(i64::from(range_s));
+            let mut rows = store
+                .signal_trends(scope, until - range * 3, until - range, until)
+                .await?;
+            rows.sort_by(|a, b| {
+                let key = |t: &SignalTrend| Trends::drop_db(t).unwrap_or(f32::INFINITY);
+                key(a)
+                    .total_cmp(&key(b))
+                    .then(a.recent_dbm.unwrap_or(0.0).total_cmp(&b.recent_dbm.unwrap_or(0.0)))
+                    .then(a.device.cmp(&b.device))
+            });
+            rows.truncate(a.limit.unwrap_or(200).clamp(1, 2_000) as usize);
+            to_json(Trends {
+                until,
+                range_s,
+                rows,
+            })
+        }
+    }
+}
