@@ -6,6 +6,7 @@
 //! go through the pure [`update::update`]; the screen is drawn at most once
 //! per tick and only when something changed.
 
+pub mod fetch;
 pub mod geo;
 pub mod lists;
 pub mod map;
@@ -13,8 +14,10 @@ pub mod model;
 pub mod palette;
 pub mod push;
 pub mod push_flow;
+pub mod site;
 pub mod state;
 pub mod terminal;
+pub mod trends;
 pub mod triage;
 pub mod update;
 pub mod views;

@@ -409,8 +409,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// One site's sectors with their devices, the links of its access
     /// points, and its newest `alerts` alerts.
-    async fn site_detail(&self, scope: &Scope, site: &Id, alerts: u32)
-    -> Result<SiteDetail, StoreError>;
+    async fn site_detail(
+        &self,
+        scope: &Scope,
+        site: &Id,
+        alerts: u32,
+    ) -> Result<SiteDetail, StoreError>;
 
     /// The links one device is an end of (access point or client).
     async fn device_links(&self, scope: &Scope, device: &Id) -> Result<Vec<LinkRow>, StoreError>;

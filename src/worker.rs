@@ -8,8 +8,8 @@
 
 pub mod api;
 mod api_push;
-pub mod api_views;
 mod api_users;
+pub mod api_views;
 pub mod auth;
 pub mod clock;
 pub mod http;

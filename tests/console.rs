@@ -3,111 +3,26 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{DateTime, Duration, Utc};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use vigie::bus::event::{Event, EventBody};
 use vigie::console::state::{App, Mode};
 use vigie::console::update::{Effect, Msg, update};
-use vigie::console::views::{self, Ui};
 use vigie::domain::device::DeviceStatus;
 use vigie::domain::model::DeviceRow;
 use vigie::domain::{Id, SafeText};
 use vigie::settings::keymap::KeyMap;
-use vigie::settings::theme::{Depth, Theme};
-use vigie::store::{FleetSort, StatusCounts};
-use vigie::worker::api::Snapshot;
+use vigie::settings::theme::Depth;
+use vigie::store::FleetSort;
 
-fn t0() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_800_000_000, 0).unwrap()
-}
+mod support;
+use support::console::{app_with, calls, key, press, render, rows, screen, screens, t0};
 
-/// A deterministic fleet: the simulator's inventory with a spread of states.
-fn rows(n: usize) -> Vec<DeviceRow> {
-    let plan = vigie::sim::plan(7, n);
-    let sites: std::collections::HashMap<_, _> = plan
-        .inventory
-        .sites
-        .iter()
-        .map(|s| (s.id.clone(), s.name.clone()))
-        .collect();
-    plan.inventory
-        .devices
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            let status = match i % 17 {
-                0 => DeviceStatus::Offline,
-                1 | 2 => DeviceStatus::Stale,
-                3 => DeviceStatus::Pending,
-                _ => DeviceStatus::Online,
-            };
-            let seen = (status != DeviceStatus::Pending)
-                .then(|| t0() - Duration::seconds((i as i64 * 37) % 4_000));
-            DeviceRow {
-                tenant: d.tenant.clone(),
-                id: d.id.clone(),
-                name: d.name.clone(),
-                kind: d.kind,
-                site: d.site.clone(),
-                site_name: sites.get(&d.site).cloned().unwrap_or_default(),
-                firmware: d.firmware.clone(),
-                status,
-                status_since: seen,
-                last_seen: seen,
-                cpu_pct: seen.map(|_| ((i * 7) % 100) as f32),
-                mem_pct: seen.map(|_| 40.0 + (i % 30) as f32),
-                signal_dbm: (d.kind == vigie::domain::model::DeviceKind::Cpe)
-                    .then(|| -50.0 - (i % 40) as f32),
-                uptime_s: seen.map(|_| 3_600),
-            }
-        })
-        .collect()
-}
-
-fn snapshot(rows: Vec<DeviceRow>) -> Snapshot {
-    let mut counts = StatusCounts::default();
-    for r in &rows {
-        counts.add(r.status, 1);
+/// Snapshots of the screen at 80×24 and 160×48, in colour and mono, each
+/// checked by `check` first.
+fn snapshot_sizes(app: &mut App, keymap: &KeyMap, name: &str, check: impl Fn(&str)) {
+    for (size, s) in screens(app, keymap, check) {
+        insta::assert_snapshot!(format!("{name}_{size}"), s);
     }
-    Snapshot {
-        events_seq: 10,
-        counts,
-        devices: rows,
-        incidents: vec![],
-    }
-}
-
-fn app_with(rows: Vec<DeviceRow>, height: u16) -> (App, KeyMap) {
-    let keymap = KeyMap::builtin();
-    let mut app = App::new("all tenants", "ana", t0());
-    update(&mut app, &keymap, Msg::Term(TermEvent::Resize(80, height)));
-    update(&mut app, &keymap, Msg::Snapshot(Box::new(snapshot(rows))));
-    update(&mut app, &keymap, Msg::Tick(t0()));
-    (app, keymap)
-}
-
-fn render(app: &App, keymap: &KeyMap, w: u16, h: u16, depth: Depth) -> Terminal<TestBackend> {
-    let theme = Theme::builtin(depth);
-    let ui = Ui {
-        theme: &theme,
-        keymap,
-    };
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    terminal.draw(|f| views::draw(app, &ui, f)).unwrap();
-    terminal
-}
-
-fn screen(t: &Terminal<TestBackend>) -> String {
-    let buf = t.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
 }
 
 #[test]
@@ -154,23 +69,6 @@ fn too_small_terminal_says_so() {
     let s = screen(&render(&app, &keymap, 40, 8, Depth::Ansi16));
     assert!(s.contains("Terminal too small"), "{s}");
     assert!(s.contains("40×8"));
-}
-
-fn key(code: KeyCode) -> Msg {
-    Msg::Term(TermEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-}
-
-fn press(app: &mut App, keymap: &KeyMap, keys: &str) -> Vec<Effect> {
-    let mut effects = Vec::new();
-    for c in keys.chars() {
-        let code = match c {
-            '\n' => KeyCode::Enter,
-            '\u{1b}' => KeyCode::Esc,
-            c => KeyCode::Char(c),
-        };
-        effects.extend(update(app, keymap, key(code)));
-    }
-    effects
 }
 
 #[test]
@@ -306,19 +204,6 @@ fn hostile_device_names_render_harmlessly() {
     );
 }
 
-/// Snapshots of the screen at 80×24 and 160×48, in colour and mono, each
-/// checked by `check` first.
-fn snapshot_sizes(app: &mut App, keymap: &KeyMap, name: &str, check: impl Fn(&str)) {
-    for (w, h) in [(80u16, 24u16), (160, 48)] {
-        update(app, keymap, Msg::Term(TermEvent::Resize(w, h)));
-        for (depth, label) in [(Depth::Ansi16, "colour"), (Depth::None, "mono")] {
-            let s = screen(&render(app, keymap, w, h, depth));
-            check(&s);
-            insta::assert_snapshot!(format!("{name}_{w}x{h}_{label}"), s);
-        }
-    }
-}
-
 fn ctrl(c: char) -> Msg {
     Msg::Term(TermEvent::Key(KeyEvent::new(
         KeyCode::Char(c),
@@ -350,16 +235,6 @@ fn push_event(app: &mut App, keymap: &KeyMap, seq: u64, push: serde_json::Value)
         EventBody::Push(p),
     );
     update(app, keymap, Msg::Event(seq, Box::new(e)));
-}
-
-fn calls(effects: &[Effect]) -> Vec<(&'static str, serde_json::Value)> {
-    effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Call { verb, body, .. } => Some((*verb, body.clone())),
-            Effect::Quit => None,
-        })
-        .collect()
 }
 
 /// The whole flow through the real update loop: editor, diff, reason, typed
@@ -998,16 +873,17 @@ fn the_map_asks_for_its_sites_fits_zooms_pans_follows_and_opens_a_site() {
     assert_eq!((c.lon, c.lat), (site.lon, site.lat));
     press(&mut app, &keymap, "0");
     assert!(app.map.camera.is_none());
-    // The filter narrows the sites; enter opens the site in the fleet.
+    // The filter narrows the sites; enter opens the site view, which asks
+    // the worker for that site.
     press(&mut app, &keymap, "/");
     for c in site.name.as_str().chars() {
         update(&mut app, &keymap, key(KeyCode::Char(c)));
     }
     update(&mut app, &keymap, key(KeyCode::Enter));
     assert_eq!(app.view_len(), 1);
-    press(&mut app, &keymap, "\n");
-    assert_eq!(app.view, View::Fleet);
-    assert_eq!(app.filter_input, site.name.as_str());
-    assert!(!app.fleet.is_empty());
-    assert!(app.selected_row().is_some_and(|r| r.site == site.id));
+    let asked = calls(&press(&mut app, &keymap, "\n"));
+    assert_eq!(app.view, View::Site);
+    assert_eq!(asked, [("site", serde_json::json!({ "site": site.id }))]);
+    let chosen = app.fetched.site_ref.clone().unwrap();
+    assert_eq!((chosen.tenant, chosen.id), (site.tenant, site.id));
 }

@@ -93,11 +93,30 @@ fn demo_shows_a_live_fleet_and_quits_cleanly() {
         s.contains("Map · ") && !s.contains("(fit)")
     });
     demo.send(b"0");
+    // Enter on the map's first site: the site view.
+    demo.send(b"\r");
+    demo.wait_for("the site view", Duration::from_secs(10), |s| {
+        s.contains("SECTOR") && s.contains("LINKS") && s.contains("alerts firing")
+    });
+    demo.send(b"7");
+    demo.wait_for("the trends", Duration::from_secs(10), |s| {
+        s.contains("Signal") && s.contains("last 24h") && s.contains("dBm degraded")
+    });
+    demo.send(b"8");
+    demo.wait_for("the audit log", Duration::from_secs(10), |s| {
+        s.contains("ACTOR") && s.contains("incident.")
+    });
     demo.send(b":fl\t");
     demo.send(b"\r");
     demo.wait_for("the fleet again", Duration::from_secs(10), |s| {
         s.contains("STATUS") && s.contains("▲ online")
     });
+    // The selected device's detail, with its sparklines.
+    demo.send(b"\r");
+    demo.wait_for("the detail pane", Duration::from_secs(10), |s| {
+        s.contains("Device") && s.contains("CPU ") && s.contains("MEM ")
+    });
+    demo.send(b"\x1b");
     demo.send(b"q");
     let deadline = Instant::now() + Duration::from_secs(15);
     let status = loop {

@@ -813,6 +813,21 @@ impl Store for Flaky {
     async fn ap_links(&self, scope: &Scope) -> Result<Vec<vigie::store::ApLinks>, StoreError> {
         self.inner.ap_links(scope).await
     }
+    async fn site_detail(
+        &self,
+        scope: &Scope,
+        site: &Id,
+        alerts: u32,
+    ) -> Result<vigie::store::SiteDetail, StoreError> {
+        self.inner.site_detail(scope, site, alerts).await
+    }
+    async fn device_links(
+        &self,
+        scope: &Scope,
+        device: &Id,
+    ) -> Result<Vec<vigie::domain::model::LinkRow>, StoreError> {
+        self.inner.device_links(scope, device).await
+    }
     async fn signal_series(
         &self,
         scope: &Scope,

@@ -22,16 +22,25 @@ pub enum View {
     Tenants,
     /// Sites on a map of coastlines and borders.
     Map,
+    /// One site: sectors, devices, links, alerts.
+    Site,
+    /// Signal over time and the most degraded links.
+    Trends,
+    /// The audit log.
+    Audit,
 }
 
 impl View {
-    pub const ALL: [View; 6] = [
+    pub const ALL: [View; 9] = [
         View::Fleet,
         View::Incidents,
         View::Alerts,
         View::Board,
         View::Tenants,
         View::Map,
+        View::Site,
+        View::Trends,
+        View::Audit,
     ];
 
     pub fn name(self) -> &'static str {
@@ -42,6 +51,9 @@ impl View {
             View::Board => "board",
             View::Tenants => "tenants",
             View::Map => "map",
+            View::Site => "site",
+            View::Trends => "trends",
+            View::Audit => "audit",
         }
     }
 
@@ -53,6 +65,9 @@ impl View {
             View::Board => 3,
             View::Tenants => 4,
             View::Map => 5,
+            View::Site => 6,
+            View::Trends => 7,
+            View::Audit => 8,
         }
     }
 }
@@ -71,7 +86,7 @@ pub struct Place {
 
 /// Each view's place, kept while another has the screen.
 #[derive(Debug, Clone, Default)]
-pub struct Positions([Place; 6]);
+pub struct Positions([Place; 9]);
 
 impl Positions {
     pub fn take(&mut self, v: View) -> Place {
@@ -121,6 +136,29 @@ pub fn alert_tail<'a>(tail: &'a VecDeque<Alert>, filter: &str) -> Vec<&'a Alert>
             matches(
                 filter,
                 &[a.rule.as_str(), a.summary.as_str(), a.tenant.as_str()],
+            )
+        })
+        .collect()
+}
+
+/// The audit log as fetched, newest first; only entries matching the
+/// filter (actor, action, target, tenant, reason).
+pub fn audit_rows(app: &super::state::App) -> Vec<&crate::domain::audit::AuditEntry> {
+    let Some(all) = app.fetched.audit.data.as_ref() else {
+        return Vec::new();
+    };
+    all.iter()
+        .filter(|e| {
+            let reason = e.reason.as_ref().map_or("", |r| r.as_str());
+            matches(
+                &app.filter_input,
+                &[
+                    e.actor.as_str(),
+                    e.action.as_str(),
+                    e.target.as_str(),
+                    e.tenant.as_str(),
+                    reason,
+                ],
             )
         })
         .collect()

@@ -7,7 +7,7 @@ use super::state::{App, Mode};
 use super::update::Effect;
 
 /// Commands, with what they take.
-pub const COMMANDS: [(&str, &str); 13] = [
+pub const COMMANDS: [(&str, &str); 15] = [
     ("fleet", "the fleet"),
     ("incidents", "the incident queue"),
     ("alerts", "the live alert tail"),
@@ -15,7 +15,15 @@ pub const COMMANDS: [(&str, &str); 13] = [
     ("map", "the sites on a map"),
     ("device", "NAME: the fleet, on that device"),
     ("tenant", "NAME: the fleet of one tenant"),
-    ("site", "NAME: the fleet of one site"),
+    (
+        "site",
+        "NAME: one site's sectors, devices, links and alerts",
+    ),
+    (
+        "trends",
+        "signal trends: a chart and the most degraded links",
+    ),
+    ("audit", "the audit log"),
     ("filter", "TEXT: filter the view"),
     ("assign", "NAME: assign the selected incident"),
     ("back", "the view before"),
@@ -113,13 +121,35 @@ pub fn run(app: &mut App, line: &str) -> Vec<Effect> {
         ("alerts", _) => app.show(View::Alerts),
         ("tenants", _) => app.show(View::Tenants),
         ("map", _) => app.show(View::Map),
+        ("trends", _) => app.show(View::Trends),
+        ("audit", _) => app.show(View::Audit),
+        ("site", false) => {
+            let named = app
+                .fleet
+                .all()
+                .find(|r| r.site_name.as_str().eq_ignore_ascii_case(arg));
+            let site = named.or_else(|| {
+                let lower = arg.to_lowercase();
+                app.fleet
+                    .all()
+                    .find(|r| r.site_name.as_str().to_lowercase().contains(&lower))
+            });
+            match site.map(|r| super::fetch::SiteRef {
+                tenant: r.tenant.clone(),
+                id: r.site.clone(),
+                name: r.site_name.to_string(),
+            }) {
+                Some(s) => super::fetch::open_site(app, s),
+                None => app.notify(format!("no site matches {arg:?}"), true, 4),
+            }
+        }
         ("back", _) => app.go_back(),
         ("help", _) => app.help = true,
         ("quit" | "q", _) => {
             app.quit = true;
             return vec![Effect::Quit];
         }
-        ("device" | "tenant" | "site", false) => {
+        ("device" | "tenant", false) => {
             filter_fleet(app, arg);
             if app.fleet.is_empty() {
                 app.notify(format!("no {cmd} matches {arg:?}"), true, 4);

@@ -303,6 +303,14 @@ pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) -
         (Reply::OpenPushes | Reply::History, Err(e)) => {
             app.notify(format!("pushes not read: {}", e.message), true, 6);
         }
+        (
+            reply @ (Reply::Device(_)
+            | Reply::Site(_)
+            | Reply::Trends(_)
+            | Reply::Chart(_)
+            | Reply::Audit),
+            answer,
+        ) => super::fetch::on_answer(app, reply, answer),
     }
     Vec::new()
 }

@@ -73,6 +73,8 @@ pub struct App {
     pub fleet: FleetModel,
     /// The map's sites, links and camera.
     pub map: super::map::MapState,
+    /// What the detail pane, site, trends and audit views fetched.
+    pub fetched: super::fetch::Fetched,
     /// The terminal's size in cells, as last told.
     pub size: (u16, u16),
     /// Selected position in the view.
@@ -133,6 +135,7 @@ impl App {
             tenants: Vec::new(),
             fleet: FleetModel::default(),
             map: super::map::MapState::default(),
+            fetched: super::fetch::Fetched::default(),
             size: (80, 24),
             selected: 0,
             offset: 0,
@@ -212,6 +215,9 @@ impl App {
             View::Board => 0,
             View::Tenants => super::lists::tenant_count(self),
             View::Map => self.map.shown(&self.filter_input).count(),
+            View::Site => super::site::rows(self).len(),
+            View::Trends => super::trends::rows(self).len(),
+            View::Audit => super::lists::audit_rows(self).len(),
         }
     }
 
@@ -278,8 +284,10 @@ impl App {
         self.clamp();
     }
 
-    /// Keeps the selection inside the view and visible.
+    /// Keeps the selection inside the view and visible (in the rows the
+    /// view's table has at this size).
     pub fn clamp(&mut self) {
+        self.page = super::views::table_rows(self);
         let n = self.view_len();
         if n == 0 {
             self.selected = 0;

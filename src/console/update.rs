@@ -50,6 +50,16 @@ pub enum Reply {
     Tenants,
     /// The map's sites and links.
     Map,
+    /// A device's detail (its key: see `fetch::device_key`).
+    Device(String),
+    /// A site's sectors, links and alerts.
+    Site(String),
+    /// The signal trends of a range.
+    Trends(String),
+    /// The chart of the selected trend's device.
+    Chart(String),
+    /// The audit log.
+    Audit,
 }
 
 /// IO the run loop performs for `update`.
@@ -69,6 +79,7 @@ pub enum Effect {
 /// Applies one message.
 pub fn update(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
     let mut effects = apply(app, keymap, msg);
+    effects.extend(super::fetch::plan(app));
     // The map asks for its sites and links while it is on screen.
     if app.view == View::Map && app.map.due(app.now) {
         app.map.asked = Some(app.now);
@@ -87,8 +98,6 @@ fn apply(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
         Msg::Term(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => on_key(app, keymap, k),
         Msg::Term(TermEvent::Resize(w, h)) => {
             app.size = (w, h);
-            // Header, column titles and status bar take three lines.
-            app.page = usize::from(h.saturating_sub(3)).max(1);
             app.clamp();
             Vec::new()
         }
@@ -261,7 +270,7 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
             app.offset = app.offset.saturating_sub(page);
         }
         Action::GoTop => app.selected = 0,
-        Action::GoBottom => app.selected = app.fleet.len().saturating_sub(1),
+        Action::GoBottom => app.selected = app.view_len().saturating_sub(1),
         Action::Filter => {
             app.help = false;
             app.mode = Mode::Filter;
@@ -269,6 +278,9 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
         Action::Clear => {
             if app.help {
                 app.help = false;
+            } else if app.view == View::Fleet && app.fetched.detail_open {
+                app.fetched.detail_open = false;
+                app.clamp();
             } else if app.history.is_some() {
                 app.history = None;
             } else if !app.marks.is_empty() {
@@ -326,6 +338,15 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
         Action::ViewAlerts => app.show(View::Alerts),
         Action::ViewTenants => app.show(View::Tenants),
         Action::ViewMap => app.show(View::Map),
+        Action::ViewSite => match super::fetch::selected_site(app) {
+            Some(site) => super::fetch::open_site(app, site),
+            None if app.fetched.site_ref.is_some() => app.show(View::Site),
+            None => app.notify("select a device or a site first", true, 4),
+        },
+        Action::ViewTrends => app.show(View::Trends),
+        Action::ViewAudit => app.show(View::Audit),
+        Action::RangeLonger => app.fetched.step_range(app.view == View::Trends, true),
+        Action::RangeShorter => app.fetched.step_range(app.view == View::Trends, false),
         Action::MapZoomIn => camera(app, Some((0.5, 0.0, 0.0))),
         Action::MapZoomOut => camera(app, Some((2.0, 0.0, 0.0))),
         Action::MapFit => camera(app, None),
@@ -367,16 +388,32 @@ fn follow(app: &mut App) {
     }
 }
 
-/// `enter`: the map's selected site opens as the fleet of that site.
+/// `enter`: the fleet's device opens (or closes) its detail pane; the
+/// map's site opens the site view; a site's or a trend's device opens in
+/// the fleet with its detail.
 fn open(app: &mut App) {
-    if app.view != View::Map {
-        return;
-    }
-    let Some(site) = app.map.shown(&app.filter_input).nth(app.selected) else {
-        return;
+    let device = match app.view {
+        View::Fleet => {
+            app.fetched.detail_open = !app.fetched.detail_open;
+            app.clamp();
+            return;
+        }
+        View::Map => {
+            if let Some(site) = super::fetch::selected_site(app) {
+                super::fetch::open_site(app, site);
+            }
+            return;
+        }
+        View::Site => super::site::rows(app)
+            .get(app.selected)
+            .map(|r| (r.device.tenant.clone(), r.device.id.clone())),
+        View::Trends => super::trends::rows(app)
+            .get(app.selected)
+            .map(|r| (r.trend.tenant.clone(), r.trend.device.clone())),
+        _ => None,
     };
-    let name = site.name.to_string();
-    app.show(View::Fleet);
-    app.filter_input = name;
-    app.apply_filter();
+    if let Some((tenant, id)) = device {
+        super::fetch::open_device(app, &tenant, &id);
+        app.clamp();
+    }
 }

@@ -1,7 +1,10 @@
 //! Drawing. Every function here only reads the state.
 
 mod alerts;
+mod audit;
 mod board;
+mod chart;
+mod detail;
 mod fleet;
 mod frame;
 mod help;
@@ -9,7 +12,9 @@ mod incidents;
 mod list;
 mod map;
 mod push;
+mod site;
 mod tenants;
+mod trends;
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
@@ -33,6 +38,45 @@ pub fn map_dots(size: (u16, u16)) -> (u16, u16) {
     map::dots(size)
 }
 
+/// The body of a terminal of `size` cells: all but the header and the
+/// status bar.
+fn body_of(size: (u16, u16)) -> Rect {
+    Rect::new(0, 1, size.0, size.1.saturating_sub(2))
+}
+
+/// Wide enough for the detail pane beside the fleet; else it goes below.
+const DETAIL_BESIDE: u16 = 140;
+/// The detail pane's size: its width beside, its height below.
+const DETAIL_WIDTH: u16 = 60;
+const DETAIL_HEIGHT: u16 = 13;
+
+/// The fleet table and the detail pane, side by side or one above the
+/// other.
+fn detail_split(body: Rect) -> (Rect, Rect) {
+    if body.width >= DETAIL_BESIDE {
+        let [a, b] =
+            Layout::horizontal([Constraint::Min(60), Constraint::Length(DETAIL_WIDTH)]).areas(body);
+        (a, b)
+    } else {
+        let below = DETAIL_HEIGHT.min(body.height.saturating_sub(4));
+        let [a, b] = Layout::vertical([Constraint::Min(3), Constraint::Length(below)]).areas(body);
+        (a, b)
+    }
+}
+
+/// How many rows the table of the view on screen shows (its column titles
+/// take a line), for scrolling and paging.
+pub fn table_rows(app: &App) -> usize {
+    let body = body_of(app.size);
+    let table = match app.view {
+        View::Fleet if app.fetched.detail_open => detail_split(body).0,
+        View::Site => return site::table_rows(app, body),
+        View::Trends => return trends::table_rows(body),
+        _ => body,
+    };
+    usize::from(table.height.saturating_sub(1)).max(1)
+}
+
 /// Smallest usable terminal.
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 10;
@@ -52,7 +96,15 @@ pub fn draw(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>) {
     .areas(area);
     frame::header(app, ui, f, header);
     match app.view {
+        View::Fleet if app.fetched.detail_open => {
+            let (table, pane) = detail_split(body);
+            fleet::table(app, ui, f, table);
+            detail::pane(app, ui, f, pane);
+        }
         View::Fleet => fleet::table(app, ui, f, body),
+        View::Site => site::view(app, ui, f, body),
+        View::Trends => trends::view(app, ui, f, body),
+        View::Audit => audit::table(app, ui, f, body),
         View::Incidents => incidents::table(app, ui, f, body),
         View::Alerts => alerts::table(app, ui, f, body),
         View::Board => board::board(app, ui, f, body),

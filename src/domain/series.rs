@@ -120,7 +120,12 @@ mod tests {
     #[test]
     fn averages_per_bucket_with_gaps_left_empty() {
         let w = Window::ending(at(300), 300, 3);
-        let pts = [(at(0), 1.0), (at(50), 3.0), (at(250), -80.0), (at(400), 9.0)];
+        let pts = [
+            (at(0), 1.0),
+            (at(50), 3.0),
+            (at(250), -80.0),
+            (at(400), 9.0),
+        ];
         assert_eq!(
             w.average(pts.into_iter()),
             vec![Some(2.0), None, Some(-80.0)]

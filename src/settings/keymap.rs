@@ -49,6 +49,13 @@ pub enum Action {
     ViewAlerts,
     ViewTenants,
     ViewMap,
+    /// The site view, the signal trends, the audit log.
+    ViewSite,
+    ViewTrends,
+    ViewAudit,
+    /// A longer or shorter time range for charts and trends.
+    RangeLonger,
+    RangeShorter,
     /// The map: zoom in or out, fit the sites again, move the view.
     MapZoomIn,
     MapZoomOut,
@@ -57,7 +64,7 @@ pub enum Action {
     PanEast,
     PanNorth,
     PanSouth,
-    /// Open the selection: the map's site in the fleet.
+    /// Open the selection: a device's detail, a site's view.
     Open,
     /// Back to the view before.
     Back,
@@ -86,7 +93,12 @@ impl Action {
             | Action::IncidentTake
             | Action::IncidentEscalate
             | Action::IncidentResolve => Role::Operator,
-            Action::PushHistory => Role::Viewer,
+            Action::PushHistory
+            | Action::ViewSite
+            | Action::ViewTrends
+            | Action::ViewAudit
+            | Action::RangeLonger
+            | Action::RangeShorter => Role::Viewer,
             _ => Role::Wallboard,
         }
     }

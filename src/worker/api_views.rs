@@ -152,7 +152,11 @@ pub(super) async fn answer(
                 let key = |t: &SignalTrend| Trends::drop_db(t).unwrap_or(f32::INFINITY);
                 key(a)
                     .total_cmp(&key(b))
-                    .then(a.recent_dbm.unwrap_or(0.0).total_cmp(&b.recent_dbm.unwrap_or(0.0)))
+                    .then(
+                        a.recent_dbm
+                            .unwrap_or(0.0)
+                            .total_cmp(&b.recent_dbm.unwrap_or(0.0)),
+                    )
                     .then(a.device.cmp(&b.device))
             });
             rows.truncate(a.limit.unwrap_or(200).clamp(1, 2_000) as usize);

@@ -4,5 +4,6 @@ pub mod auth;
 pub mod bus_contract;
 pub mod cli;
 pub mod cluster;
+pub mod console;
 pub mod services;
 pub mod storage_suite;

@@ -143,6 +143,13 @@ fn list_info(app: &App) -> String {
         }
         View::Tenants => format!("  {} tenants{filtered}", app.view_len()),
         View::Map => format!("  {} sites{filtered}", app.view_len()),
+        View::Site => format!("  {} devices{filtered}", app.view_len()),
+        View::Trends => format!(
+            "  {} devices · last {}{filtered}",
+            app.view_len(),
+            app.fetched.trends_range().1
+        ),
+        View::Audit => format!("  {} entries{filtered}", app.view_len()),
         View::Fleet | View::Board => String::new(),
     }
 }
@@ -205,6 +212,20 @@ fn rest(app: &App, ui: &Ui<'_>) -> Line<'static> {
                 (Action::MapZoomOut, "out"),
                 (Action::MapFit, "fit"),
                 (Action::Open, "open"),
+                (Action::Help, "help"),
+            ],
+            View::Site => &[
+                (Action::Quit, "quit"),
+                (Action::Open, "device"),
+                (Action::Filter, "filter"),
+                (Action::Back, "back"),
+                (Action::Help, "help"),
+            ],
+            View::Trends => &[
+                (Action::Quit, "quit"),
+                (Action::RangeShorter, "shorter"),
+                (Action::RangeLonger, "longer"),
+                (Action::Open, "device"),
                 (Action::Help, "help"),
             ],
             _ => &[

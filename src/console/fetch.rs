@@ -1,0 +1,350 @@
+//! What the deeper views ask the worker for while they are on screen: a
+//! device's detail, a site's sectors and links, the signal trends and a
+//! trend's chart, the audit log. Each is kept with the question it
+//! answers, so that an answer to an older question (the selection moved
+//! on) is dropped, and asked again only when stale. Pure, like `update`.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::lists::View;
+use super::state::App;
+use super::update::{Effect, Reply};
+use crate::domain::Id;
+use crate::domain::access::Role;
+use crate::domain::audit::AuditEntry;
+use crate::store::SiteDetail;
+use crate::worker::api::ApiError;
+use crate::worker::api_views::{DeviceDetail, Trends};
+
+/// The time ranges of charts and trends, `[` and `]` step through them.
+pub const RANGES: [(u32, &str); 5] = [
+    (3_600, "1h"),
+    (6 * 3_600, "6h"),
+    (86_400, "24h"),
+    (7 * 86_400, "7d"),
+    (30 * 86_400, "30d"),
+];
+
+/// Buckets of a detail pane's sparklines and of a trend chart.
+pub const DETAIL_BUCKETS: u16 = 60;
+pub const CHART_BUCKETS: u16 = 160;
+
+/// Real seconds before each is asked for again while on screen.
+const DETAIL_EVERY_S: f64 = 10.0;
+const SITE_EVERY_S: f64 = 15.0;
+const TRENDS_EVERY_S: f64 = 60.0;
+const AUDIT_EVERY_S: f64 = 30.0;
+
+/// One answer kept with the question it answers.
+#[derive(Debug)]
+pub struct Fetch<T> {
+    pub data: Option<T>,
+    /// What was last asked: the data (when any) answers it.
+    pub key: String,
+    pub asked: Option<DateTime<Utc>>,
+    /// The worker's refusal or failure, shown in place of the data.
+    pub error: Option<String>,
+}
+
+impl<T> Default for Fetch<T> {
+    fn default() -> Self {
+        Self {
+            data: None,
+            key: String::new(),
+            asked: None,
+            error: None,
+        }
+    }
+}
+
+impl<T> Fetch<T> {
+    /// True when `key` should be asked for: something else was asked, or
+    /// it was asked `every_s` real seconds ago or more.
+    fn due(&self, key: &str, now: DateTime<Utc>, every_s: f64, speed: f64) -> bool {
+        self.key != key
+            || self.asked.is_none_or(|t| {
+                (now - t).num_milliseconds() as f64 / 1000.0 / speed.max(1e-9) >= every_s
+            })
+    }
+
+    fn ask(&mut self, key: String, now: DateTime<Utc>) {
+        if self.key != key {
+            self.data = None;
+            self.error = None;
+        }
+        self.key = key;
+        self.asked = Some(now);
+    }
+
+    /// Takes an answer to `key`; an answer to an older question is dropped.
+    fn take(&mut self, key: &str, answer: Result<Value, ApiError>)
+    where
+        T: serde::de::DeserializeOwned,
+    {
+        if key != self.key {
+            return;
+        }
+        match answer.map(serde_json::from_value::<T>) {
+            Ok(Ok(d)) => {
+                self.data = Some(d);
+                self.error = None;
+            }
+            Ok(Err(e)) => self.error = Some(format!("unreadable answer: {e}")),
+            Err(e) => self.error = Some(e.message),
+        }
+    }
+
+    /// The data, when it answers `key`.
+    pub fn current(&self, key: &str) -> Option<&T> {
+        self.data.as_ref().filter(|_| self.key == key)
+    }
+}
+
+/// A site chosen for the site view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteRef {
+    pub tenant: Id,
+    pub id: Id,
+    pub name: String,
+}
+
+/// Everything the deeper views fetch.
+#[derive(Debug)]
+pub struct Fetched {
+    /// The fleet's detail pane is open.
+    pub detail_open: bool,
+    pub detail: Fetch<DeviceDetail>,
+    /// The site on the site view.
+    pub site_ref: Option<SiteRef>,
+    pub site: Fetch<SiteDetail>,
+    pub trends: Fetch<Trends>,
+    /// The chart of the selected trend's device.
+    pub chart: Fetch<DeviceDetail>,
+    pub audit: Fetch<Vec<AuditEntry>>,
+    /// Indexes into [`RANGES`]: the detail pane's (an hour at first) and
+    /// the trends view's (a day at first).
+    pub detail_range: usize,
+    pub trends_range: usize,
+}
+
+impl Default for Fetched {
+    fn default() -> Self {
+        Self {
+            detail_open: false,
+            detail: Fetch::default(),
+            site_ref: None,
+            site: Fetch::default(),
+            trends: Fetch::default(),
+            chart: Fetch::default(),
+            audit: Fetch::default(),
+            detail_range: 0,
+            trends_range: 2,
+        }
+    }
+}
+
+impl Fetched {
+    /// The detail pane's range in seconds and its name.
+    pub fn detail_range(&self) -> (u32, &'static str) {
+        RANGES[self.detail_range.min(RANGES.len() - 1)]
+    }
+
+    /// The trends view's range in seconds and its name.
+    pub fn trends_range(&self) -> (u32, &'static str) {
+        RANGES[self.trends_range.min(RANGES.len() - 1)]
+    }
+
+    /// One step longer (`true`) or shorter, for the trends view or else
+    /// the detail pane.
+    pub fn step_range(&mut self, trends: bool, longer: bool) {
+        let at = if trends {
+            &mut self.trends_range
+        } else {
+            &mut self.detail_range
+        };
+        *at = if longer {
+            (*at + 1).min(RANGES.len() - 1)
+        } else {
+            at.saturating_sub(1)
+        };
+    }
+}
+
+/// The key of a device question: which device, over which range.
+pub fn device_key(tenant: &Id, device: &Id, range_s: u32) -> String {
+    format!("{tenant}/{device}/{range_s}")
+}
+
+fn device_call(
+    tenant: &Id,
+    device: &Id,
+    now: DateTime<Utc>,
+    range_s: u32,
+    buckets: u16,
+    reply: Reply,
+) -> Effect {
+    Effect::Call {
+        scope: tenant.to_string(),
+        verb: "device",
+        body: json!({ "device": device, "until": now, "range_s": range_s, "buckets": buckets }),
+        reply,
+    }
+}
+
+/// The calls the view on screen needs now.
+pub fn plan(app: &mut App) -> Vec<Effect> {
+    if app.role < Role::Viewer {
+        return Vec::new();
+    }
+    let (now, speed) = (app.now, app.clock_speed);
+    let mut out = Vec::new();
+    match app.view {
+        View::Fleet if app.fetched.detail_open => {
+            let range_s = app.fetched.detail_range().0;
+            let Some(r) = app.fleet.get(app.selected) else {
+                return out;
+            };
+            let (tenant, id) = (r.tenant.clone(), r.id.clone());
+            let key = device_key(&tenant, &id, range_s);
+            if app.fetched.detail.due(&key, now, DETAIL_EVERY_S, speed) {
+                app.fetched.detail.ask(key.clone(), now);
+                let reply = Reply::Device(key);
+                out.push(device_call(
+                    &tenant,
+                    &id,
+                    now,
+                    range_s,
+                    DETAIL_BUCKETS,
+                    reply,
+                ));
+            }
+        }
+        View::Site => {
+            let Some(s) = app.fetched.site_ref.clone() else {
+                return out;
+            };
+            let key = format!("{}/{}", s.tenant, s.id);
+            if app.fetched.site.due(&key, now, SITE_EVERY_S, speed) {
+                app.fetched.site.ask(key.clone(), now);
+                out.push(Effect::Call {
+                    scope: s.tenant.to_string(),
+                    verb: "site",
+                    body: json!({ "site": s.id }),
+                    reply: Reply::Site(key),
+                });
+            }
+        }
+        View::Trends => {
+            let range_s = app.fetched.trends_range().0;
+            let key = range_s.to_string();
+            if app.fetched.trends.due(&key, now, TRENDS_EVERY_S, speed) {
+                app.fetched.trends.ask(key.clone(), now);
+                out.push(Effect::Call {
+                    scope: app.api_scope.clone(),
+                    verb: "trends",
+                    body: json!({ "until": now, "range_s": range_s }),
+                    reply: Reply::Trends(key),
+                });
+            }
+            let rows = super::trends::rows(app);
+            if let Some(t) = rows.get(app.selected) {
+                let (tenant, id) = (t.trend.tenant.clone(), t.trend.device.clone());
+                let key = device_key(&tenant, &id, range_s);
+                if app.fetched.chart.due(&key, now, TRENDS_EVERY_S, speed) {
+                    app.fetched.chart.ask(key.clone(), now);
+                    let reply = Reply::Chart(key);
+                    out.push(device_call(
+                        &tenant,
+                        &id,
+                        now,
+                        range_s,
+                        CHART_BUCKETS,
+                        reply,
+                    ));
+                }
+            }
+        }
+        View::Audit if app.fetched.audit.due("", now, AUDIT_EVERY_S, speed) => {
+            app.fetched.audit.ask(String::new(), now);
+            out.push(Effect::Call {
+                scope: app.api_scope.clone(),
+                verb: "audit",
+                body: json!({ "limit": 500 }),
+                reply: Reply::Audit,
+            });
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Takes the worker's answer to one of the calls of [`plan`].
+pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) {
+    let f = &mut app.fetched;
+    match reply {
+        Reply::Device(key) => f.detail.take(&key, answer),
+        Reply::Site(key) => f.site.take(&key, answer),
+        Reply::Trends(key) => f.trends.take(&key, answer),
+        Reply::Chart(key) => f.chart.take(&key, answer),
+        Reply::Audit => f.audit.take("", answer),
+        _ => return,
+    }
+    app.clamp();
+}
+
+/// Opens the site view on `site`.
+pub fn open_site(app: &mut App, site: SiteRef) {
+    if app.fetched.site_ref.as_ref() != Some(&site) {
+        app.fetched.site = Fetch::default();
+        app.positions
+            .set(View::Site, super::lists::Place::default());
+        if app.view == View::Site {
+            app.selected = 0;
+            app.offset = 0;
+        }
+    }
+    app.fetched.site_ref = Some(site);
+    app.show(View::Site);
+}
+
+/// The site of the selection in the fleet or on the map, if any.
+pub fn selected_site(app: &App) -> Option<SiteRef> {
+    match app.view {
+        View::Map => app
+            .map
+            .shown(&app.filter_input)
+            .nth(app.selected)
+            .map(|s| SiteRef {
+                tenant: s.tenant.clone(),
+                id: s.id.clone(),
+                name: s.name.to_string(),
+            }),
+        View::Fleet => app.fleet.get(app.selected).map(|r| SiteRef {
+            tenant: r.tenant.clone(),
+            id: r.site.clone(),
+            name: r.site_name.to_string(),
+        }),
+        View::Site => app.fetched.site_ref.clone(),
+        _ => None,
+    }
+}
+
+/// Puts the fleet on screen on one device, with its detail pane open.
+pub fn open_device(app: &mut App, tenant: &Id, device: &Id) {
+    let Some(name) = app.fleet.find(tenant, device).map(|r| r.name.to_string()) else {
+        app.notify(format!("device {device} is not in the fleet"), true, 4);
+        return;
+    };
+    app.show(View::Fleet);
+    app.filter_input = name;
+    app.apply_filter();
+    let at = (0..app.fleet.len()).find(|&i| {
+        app.fleet
+            .get(i)
+            .is_some_and(|r| r.id == *device && r.tenant == *tenant)
+    });
+    app.selected = at.unwrap_or(0);
+    app.fetched.detail_open = true;
+    app.clamp();
+}

@@ -1,0 +1,196 @@
+//! The fleet's detail pane: the selected device's live state, sparklines
+//! of its CPU, memory, traffic and signal over the chosen range, its
+//! links, its newest alerts and its configuration history.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use super::chart::{bits, dbm, spark};
+use super::{Ui, age};
+use crate::console::fetch::device_key;
+use crate::console::state::App;
+use crate::domain::device::DeviceStatus;
+use crate::domain::link::LinkState;
+use crate::domain::model::DeviceRow;
+use crate::domain::series::last;
+use crate::settings::theme::{Meaning, Theme};
+
+pub(super) fn status_meaning(s: DeviceStatus) -> Meaning {
+    match s {
+        DeviceStatus::Online => Meaning::Ok,
+        DeviceStatus::Stale => Meaning::Stale,
+        DeviceStatus::Offline => Meaning::Offline,
+        DeviceStatus::Pending => Meaning::Pending,
+    }
+}
+
+pub(super) fn link_meaning(s: LinkState) -> Meaning {
+    match s {
+        LinkState::Active => Meaning::Ok,
+        LinkState::Discovered => Meaning::Info,
+        LinkState::Degraded => Meaning::Warning,
+        LinkState::Down => Meaning::Offline,
+        LinkState::Stale => Meaning::Stale,
+    }
+}
+
+fn uptime(s: u64) -> String {
+    match s {
+        0..3_600 => format!("{}m", s / 60),
+        3_600..86_400 => format!("{}h {}m", s / 3_600, s % 3_600 / 60),
+        _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3_600),
+    }
+}
+
+fn head(app: &App, r: &DeviceRow, t: &Theme) -> Vec<Line<'static>> {
+    let muted = t.style(Meaning::Muted);
+    let mut status = vec![
+        Span::styled(
+            format!("{} {}", r.status.as_str(), age(app.now, r.status_since)),
+            t.style(status_meaning(r.status)),
+        ),
+        Span::styled(format!(" · seen {}", age(app.now, r.last_seen)), muted),
+    ];
+    if let Some(up) = r.uptime_s {
+        status.push(Span::styled(format!(" · up {}", uptime(up)), muted));
+    }
+    vec![
+        Line::from(vec![
+            Span::styled(r.name.to_string(), t.style(Meaning::Title)),
+            Span::styled(format!("  {}", r.kind.as_str()), muted),
+        ]),
+        Line::from(Span::styled(
+            format!("{} · {} · fw {}", r.tenant, r.site_name, r.firmware),
+            muted,
+        )),
+        Line::from(status),
+    ]
+}
+
+/// A sparkline: its label, its series, its scale (the series' own when
+/// `None`) and the latest value as text.
+type Spark<'a> = (&'a str, &'a [Option<f32>], Option<(f32, f32)>, String);
+
+pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
+    let t = ui.theme;
+    let muted = t.style(Meaning::Muted);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.style(Meaning::Border))
+        .title(Span::styled(" Device ", t.style(Meaning::Title)))
+        .style(t.style(Meaning::Base));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let Some(r) = app.fleet.get(app.selected) else {
+        f.render_widget(
+            Paragraph::new(Span::styled("No device selected.", muted)),
+            inner,
+        );
+        return;
+    };
+    let mut lines = head(app, r, t);
+    let range = app.fetched.detail_range().0;
+    let key = device_key(&r.tenant, &r.id, range);
+    let Some(d) = app.fetched.detail.current(&key) else {
+        let why = match &app.fetched.detail.error {
+            Some(e) if app.fetched.detail.key == key => format!("Not read: {e}"),
+            _ => "Asking the worker for its history…".to_string(),
+        };
+        lines.push(Line::default());
+        lines.push(Line::from(Span::styled(why, muted)));
+        f.render_widget(Paragraph::new(lines), inner);
+        return;
+    };
+    // Sparklines: a label, the line, the latest value.
+    let w = usize::from(inner.width).saturating_sub(4 + 1 + 11).max(4);
+    lines.push(Line::from(Span::styled(
+        format!("last {}  ([ ] change)", app.fetched.detail_range().1),
+        muted,
+    )));
+    let m = &d.metrics;
+    let mut sparks: Vec<Spark<'_>> = vec![
+        (
+            "CPU ",
+            &m.cpu_pct,
+            Some((0.0, 100.0)),
+            last(&m.cpu_pct).map_or("—".into(), |v| format!("{v:.0}%")),
+        ),
+        (
+            "MEM ",
+            &m.mem_pct,
+            Some((0.0, 100.0)),
+            last(&m.mem_pct).map_or("—".into(), |v| format!("{v:.0}%")),
+        ),
+        (
+            "NET ",
+            &m.traffic_bps,
+            None,
+            last(&m.traffic_bps).map_or("—".into(), bits),
+        ),
+    ];
+    if d.signal.iter().any(Option::is_some) {
+        sparks.push((
+            "SIG ",
+            &d.signal,
+            Some((-95.0, -40.0)),
+            dbm(last(&d.signal)),
+        ));
+    }
+    for (label, series, scale, now) in sparks {
+        lines.push(Line::from(vec![
+            Span::styled(label, t.style(Meaning::ColumnHeader)),
+            Span::styled(spark(series, w, scale), t.style(Meaning::Accent)),
+            Span::raw(format!(" {now:>10}")),
+        ]));
+    }
+    if !d.links.is_empty() {
+        lines.push(Line::from(Span::styled(
+            format!("Links ({})", d.links.len()),
+            t.style(Meaning::ColumnHeader),
+        )));
+        for l in d.links.iter().take(3) {
+            let peer = if l.ap == r.id { &l.cpe } else { &l.ap };
+            let name = app
+                .fleet
+                .find(&l.tenant, peer)
+                .map_or(peer.to_string(), |p| p.name.to_string());
+            lines.push(Line::from(vec![
+                Span::raw(format!(" ↔ {name} ")),
+                Span::styled(l.state.as_str(), t.style(link_meaning(l.state))),
+                Span::styled(format!(" {}", dbm(l.signal_dbm)), muted),
+            ]));
+        }
+    }
+    lines.push(Line::from(Span::styled(
+        format!("Alerts ({})", d.alerts.len()),
+        t.style(Meaning::ColumnHeader),
+    )));
+    if d.alerts.is_empty() {
+        lines.push(Line::from(Span::styled(" none", muted)));
+    }
+    for a in d.alerts.iter().take(3) {
+        let (sev, style) = super::incidents::severity_cell(a.severity, t);
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {:>3} ", age(app.now, Some(a.updated))), muted),
+            Span::styled(format!("{sev:<8} "), style),
+            Span::raw(format!("{} · {}", a.rule, a.state.as_str())),
+        ]));
+    }
+    lines.push(Line::from(Span::styled(
+        format!("Config pushes ({})", d.pushes.len()),
+        t.style(Meaning::ColumnHeader),
+    )));
+    if d.pushes.is_empty() {
+        lines.push(Line::from(Span::styled(" none", muted)));
+    }
+    for p in d.pushes.iter().take(3) {
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {:>3} ", age(app.now, Some(p.created))), muted),
+            Span::styled(format!("{:<9} ", p.state.name()), t.style(Meaning::Accent)),
+            Span::raw(format!("{}: {}", p.actor, p.reason)),
+        ]));
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}

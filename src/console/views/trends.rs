@@ -1,0 +1,251 @@
+//! The trends view: a braille chart of the selected device's signal over
+//! the range, with the line under which a link counts as degraded, above
+//! the ranking of devices whose signal fell the most against the two
+//! ranges before.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph};
+
+use super::list::{self, Column};
+use super::{Ui, thousands};
+use crate::console::fetch::device_key;
+use crate::console::state::App;
+use crate::console::trends::{TrendRow, rows};
+use crate::domain::link::LinkPolicy;
+use crate::settings::theme::{Meaning, Theme};
+
+const COLUMNS: [Column; 7] = [
+    Column {
+        title: "DEVICE",
+        width: 0,
+        drop: 0,
+    },
+    Column {
+        title: "SITE",
+        width: 20,
+        drop: 3,
+    },
+    Column {
+        title: "TENANT",
+        width: 12,
+        drop: 4,
+    },
+    Column {
+        title: "NOW dBm",
+        width: 8,
+        drop: 0,
+    },
+    Column {
+        title: "BEFORE",
+        width: 7,
+        drop: 2,
+    },
+    Column {
+        title: "CHANGE",
+        width: 7,
+        drop: 0,
+    },
+    Column {
+        title: "SAMPLES",
+        width: 9,
+        drop: 5,
+    },
+];
+
+/// A signal change at least this large (down) is marked.
+const MARK_DB: f32 = 5.0;
+
+/// The chart's height in a body of `height` rows.
+fn chart_height(height: u16) -> u16 {
+    (height * 9 / 20).max(7).min(height.saturating_sub(4))
+}
+
+/// Rows of the ranking at this size.
+pub(super) fn table_rows(body: Rect) -> usize {
+    usize::from(body.height.saturating_sub(chart_height(body.height) + 1)).max(1)
+}
+
+fn cells(r: &TrendRow<'_>, t: &Theme) -> Vec<(String, Style)> {
+    let muted = t.style(Meaning::Muted);
+    let f = |v: Option<f32>| v.map_or("—".to_string(), |v| format!("{v:.1}"));
+    let change = match r.change_db {
+        Some(c) if c <= -2.0 * MARK_DB => (format!("{c:+.1}"), t.style(Meaning::Critical)),
+        Some(c) if c <= -MARK_DB => (format!("{c:+.1}"), t.style(Meaning::Major)),
+        Some(c) => (format!("{c:+.1}"), muted),
+        None => ("—".to_string(), muted),
+    };
+    let now = match r.trend.recent_dbm {
+        Some(v) if v < LinkPolicy::default().degraded_below_dbm => {
+            (format!("{v:.1}"), t.style(Meaning::Warning))
+        }
+        v => (f(v), Style::default()),
+    };
+    vec![
+        (
+            r.device
+                .map_or(r.trend.device.to_string(), |d| d.name.to_string()),
+            Style::default(),
+        ),
+        (
+            r.device
+                .map_or(r.trend.site.to_string(), |d| d.site_name.to_string()),
+            muted,
+        ),
+        (r.trend.tenant.to_string(), muted),
+        now,
+        (f(r.trend.baseline_dbm), muted),
+        change,
+        (
+            format!(
+                "{}/{}",
+                thousands(r.trend.recent_n),
+                thousands(r.trend.baseline_n)
+            ),
+            muted,
+        ),
+    ]
+}
+
+/// Runs of buckets with a value, as chart points (x: seconds before the
+/// end of the window, negative).
+fn runs(series: &[Option<f32>], range_s: u32) -> Vec<Vec<(f64, f64)>> {
+    let n = series.len().max(1) as f64;
+    let step = f64::from(range_s) / n;
+    let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut run = Vec::new();
+    for (i, v) in series.iter().enumerate() {
+        match v {
+            Some(v) => run.push(((i as f64 + 0.5) * step - f64::from(range_s), f64::from(*v))),
+            None if !run.is_empty() => out.push(std::mem::take(&mut run)),
+            None => {}
+        }
+    }
+    if !run.is_empty() {
+        out.push(run);
+    }
+    out
+}
+
+fn chart(app: &App, rows: &[TrendRow<'_>], t: &Theme, f: &mut Frame<'_>, area: Rect) {
+    let muted = t.style(Meaning::Muted);
+    let range_s = app.fetched.trends_range().0;
+    let selected = rows.get(app.selected);
+    let name = selected.map_or(String::new(), |r| {
+        r.device
+            .map_or(r.trend.device.to_string(), |d| d.name.to_string())
+    });
+    let threshold = f64::from(LinkPolicy::default().degraded_below_dbm);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.style(Meaning::Border))
+        .title(Line::from(vec![
+            Span::styled(" Signal ", t.style(Meaning::Title)),
+            Span::styled(
+                format!("{name} · last {} ", app.fetched.trends_range().1),
+                muted,
+            ),
+            Span::styled(
+                format!("── {threshold:.0} dBm degraded "),
+                t.style(Meaning::Warning),
+            ),
+        ]))
+        .style(t.style(Meaning::Base));
+    let key = selected.map(|r| device_key(&r.trend.tenant, &r.trend.device, range_s));
+    let data = key.as_deref().and_then(|k| app.fetched.chart.current(k));
+    let Some(d) = data else {
+        let why = if selected.is_none() {
+            "No device to chart."
+        } else if app.fetched.chart.error.is_some() {
+            "The chart could not be read."
+        } else {
+            "Asking the worker for the signal…"
+        };
+        f.render_widget(Paragraph::new(Span::styled(why, muted)).block(block), area);
+        return;
+    };
+    let runs = runs(&d.signal, range_s);
+    let (lo, hi) = runs
+        .iter()
+        .flatten()
+        .fold((threshold, threshold), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let (lo, hi) = ((lo - 3.0).floor(), (hi + 3.0).ceil());
+    let span = -f64::from(range_s);
+    let line = [(span, threshold), (0.0, threshold)];
+    let mut sets = vec![
+        Dataset::default()
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(t.style(Meaning::Warning))
+            .data(&line),
+    ];
+    let style = t.style(Meaning::Accent);
+    sets.extend(runs.iter().map(|r| {
+        Dataset::default()
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(style)
+            .data(r)
+    }));
+    let label = |s: f64| Span::styled(format!("{s:.0}"), muted);
+    let range = app.fetched.trends_range().1;
+    let chart = Chart::new(sets)
+        .block(block)
+        .x_axis(
+            Axis::default()
+                .bounds([span, 0.0])
+                .labels([
+                    Span::styled(format!("-{range}"), muted),
+                    Span::styled("now", muted),
+                ])
+                .style(muted),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([lo, hi])
+                .labels([label(lo), label((lo + hi) / 2.0), label(hi)])
+                .style(muted),
+        );
+    f.render_widget(chart, area);
+}
+
+pub(super) fn view(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
+    let t = ui.theme;
+    let all = rows(app);
+    let [top, table] = Layout::vertical([
+        Constraint::Length(chart_height(area.height)),
+        Constraint::Min(1),
+    ])
+    .areas(area);
+    chart(app, &all, t, f, top);
+    let lines = all.iter().skip(app.offset).map(|r| cells(r, t));
+    let waiting = match &app.fetched.trends.error {
+        Some(e) => format!("Trends not read: {e}"),
+        None if crate::console::trends::current(app).is_none() => {
+            "Asking the worker for the signal trends…".to_string()
+        }
+        None => "No device reported signal in this range. ] tries a longer one.".to_string(),
+    };
+    let why = (
+        waiting.as_str(),
+        "No device matches the filter. esc clears it.",
+    );
+    list::view(app, f, table, t, &COLUMNS, all.len(), why, lines);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_split_the_chart_into_runs() {
+        let r = runs(&[Some(-60.0), None, Some(-70.0), Some(-71.0)], 400);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0], vec![(-350.0, -60.0)]);
+        assert_eq!(r[1][0], (-150.0, -70.0));
+        assert!(runs(&[None], 60).is_empty());
+    }
+}

@@ -1,0 +1,372 @@
+//! The console's deeper views through the real update loop: the fleet's
+//! detail pane, the site view, the trends view and the audit log. Each asks
+//! the worker for what it shows, takes the answer, drops an answer to an
+//! older question, and is snapshotted at 80×24 and 160×48 in colour and
+//! mono.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use chrono::Duration;
+use serde_json::{Value, json};
+use support::console::{app_with, calls, press, render, rows, screen, screens, t0};
+use vigie::console::lists::View;
+use vigie::console::state::App;
+use vigie::console::update::{Msg, Reply, update};
+use vigie::domain::Id;
+use vigie::domain::alert::AlertState;
+use vigie::domain::link::LinkState;
+use vigie::domain::model::{Alert, DeviceKind, LinkRow, Severity};
+use vigie::domain::series::{MetricSeries, Window};
+use vigie::rules::site::SignalTrend;
+use vigie::settings::keymap::KeyMap;
+use vigie::settings::theme::Depth;
+use vigie::store::{SectorDevices, SiteDetail};
+use vigie::worker::api_views::{DeviceDetail, Trends};
+
+fn snapshot_sizes(app: &mut App, keymap: &KeyMap, name: &str, check: impl Fn(&str)) {
+    for (size, s) in screens(app, keymap, check) {
+        insta::assert_snapshot!(format!("{name}_{size}"), s);
+    }
+}
+
+fn series(n: usize, f: impl Fn(usize) -> Option<f32>) -> Vec<Option<f32>> {
+    (0..n).map(f).collect()
+}
+
+fn alert(tenant: &Id, n: usize, device: Option<&Id>, site: Option<&Id>) -> Alert {
+    Alert {
+        tenant: tenant.clone(),
+        id: Id::parse(&format!("al-{n}")).unwrap(),
+        rule: ["cpu-high", "link-degraded", "device-offline"][n % 3].into(),
+        device: device.cloned(),
+        site: site.cloned(),
+        severity: [Severity::Major, Severity::Warning, Severity::Critical][n % 3],
+        state: if n.is_multiple_of(2) {
+            AlertState::Firing
+        } else {
+            AlertState::Resolved
+        },
+        summary: format!("alert number {n}").as_str().into(),
+        flapping: false,
+        started: t0() - Duration::minutes(30 + n as i64),
+        updated: t0() - Duration::minutes(n as i64 * 7),
+        incident: None,
+    }
+}
+
+fn link(tenant: &Id, n: usize, ap: &Id, cpe: &Id) -> LinkRow {
+    LinkRow {
+        tenant: tenant.clone(),
+        id: Id::parse(&format!("ln-{n}")).unwrap(),
+        ap: ap.clone(),
+        cpe: cpe.clone(),
+        state: [LinkState::Active, LinkState::Degraded, LinkState::Down][n % 3],
+        signal_dbm: Some(-58.0 - (n % 30) as f32),
+        updated: Some(t0()),
+    }
+}
+
+/// A device's detail as the worker answers it, with a gap in its series.
+fn detail_of(app: &App, tenant: &Id, device: &Id, range_s: u32, buckets: u16) -> Value {
+    let row = app.fleet.find(tenant, device).unwrap().clone();
+    let n = usize::from(buckets);
+    let peer = app
+        .fleet
+        .all()
+        .find(|r| r.tenant == *tenant && r.id != *device)
+        .unwrap()
+        .id
+        .clone();
+    let d = DeviceDetail {
+        window: Window::ending(t0(), range_s, buckets),
+        metrics: MetricSeries {
+            cpu_pct: series(n, |i| Some((i * 7 % 100) as f32)),
+            mem_pct: series(n, |i| Some(40.0 + (i % 20) as f32)),
+            traffic_bps: series(n, |i| (i % 11 != 5).then_some(1e6 * (1 + i % 9) as f32)),
+        },
+        signal: series(n, |i| (i % 37 > 3).then_some(-62.0 - (i as f32) / 6.0)),
+        links: vec![link(tenant, 1, device, &peer)],
+        alerts: (0..4)
+            .map(|i| alert(tenant, i, Some(device), None))
+            .collect(),
+        pushes: Vec::new(),
+        row,
+    };
+    serde_json::to_value(d).unwrap()
+}
+
+fn reply_key(effects: &[vigie::console::update::Effect]) -> Vec<Reply> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            vigie::console::update::Effect::Call { reply, .. } => Some(reply.clone()),
+            vigie::console::update::Effect::Quit => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_detail_pane_follows_the_selection_and_drops_stale_answers() {
+    let (mut app, keymap) = app_with(rows(300), 24);
+    let first = app.fleet.get(0).unwrap().clone();
+    let asked = press(&mut app, &keymap, "\n");
+    assert!(app.fetched.detail_open);
+    let c = calls(&asked);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].0, "device");
+    assert_eq!(c[0].1["device"], first.id.as_str());
+    assert_eq!(c[0].1["range_s"], 3_600);
+    let s = screen(&render(&app, &keymap, 80, 24, Depth::Ansi16));
+    assert!(s.contains("Asking the worker for its history"), "{s}");
+    // The selection moves on before the answer comes: the answer is dropped.
+    let stale = reply_key(&asked).remove(0);
+    let moved = press(&mut app, &keymap, "j");
+    let second = app.fleet.get(1).unwrap().clone();
+    assert_eq!(calls(&moved)[0].1["device"], second.id.as_str());
+    let answer = detail_of(&app, &first.tenant, &first.id, 3_600, 60);
+    update(&mut app, &keymap, Msg::Answer(stale, Ok(answer)));
+    assert!(app.fetched.detail.data.is_none());
+    let fresh = reply_key(&moved).remove(0);
+    let answer = detail_of(&app, &second.tenant, &second.id, 3_600, 60);
+    update(&mut app, &keymap, Msg::Answer(fresh, Ok(answer)));
+    assert!(app.fetched.detail.data.is_some());
+    // Not asked again until it is stale.
+    let soon = update(&mut app, &keymap, Msg::Tick(t0() + Duration::seconds(2)));
+    assert!(calls(&soon).is_empty());
+    let later = update(&mut app, &keymap, Msg::Tick(t0() + Duration::seconds(11)));
+    assert_eq!(calls(&later)[0].1["device"], second.id.as_str());
+    snapshot_sizes(&mut app, &keymap, "fleet_detail", |s| {
+        assert!(
+            s.contains("CPU") && s.contains("MEM") && s.contains("SIG"),
+            "{s}"
+        );
+        assert!(s.contains(second.name.as_str()), "{s}");
+        assert!(s.chars().any(|c| ('▁'..='█').contains(&c)), "{s}");
+    });
+    // A longer range asks again; esc closes the pane.
+    let longer = calls(&press(&mut app, &keymap, "]"));
+    assert_eq!(longer[0].1["range_s"], 6 * 3_600);
+    press(&mut app, &keymap, "\u{1b}");
+    assert!(!app.fetched.detail_open);
+}
+
+/// The site of the selected device as the worker's `site` verb answers.
+fn site_answer(app: &App) -> Value {
+    let row = app.fleet.get(app.selected).unwrap().clone();
+    let inv = vigie::sim::plan(7, 300).inventory;
+    let sectors: Vec<SectorDevices> = inv
+        .sectors
+        .iter()
+        .filter(|s| s.site == row.site && s.tenant == row.tenant)
+        .map(|s| SectorDevices {
+            tenant: s.tenant.clone(),
+            site: s.site.clone(),
+            id: s.id.clone(),
+            name: s.name.clone(),
+            azimuth_deg: s.azimuth_deg,
+            devices: inv
+                .devices
+                .iter()
+                .filter(|d| d.sector.as_ref() == Some(&s.id))
+                .map(|d| d.id.clone())
+                .collect(),
+        })
+        .collect();
+    let here: Vec<_> = inv
+        .devices
+        .iter()
+        .filter(|d| d.site == row.site && d.tenant == row.tenant)
+        .collect();
+    let aps: Vec<&Id> = here
+        .iter()
+        .filter(|d| d.kind == DeviceKind::AccessPoint)
+        .map(|d| &d.id)
+        .collect();
+    let links = inv
+        .links
+        .iter()
+        .filter(|l| aps.contains(&&l.ap))
+        .enumerate()
+        .map(|(i, l)| link(&l.tenant, i, &l.ap, &l.cpe))
+        .collect();
+    let detail = SiteDetail {
+        sectors,
+        unsectored: here
+            .iter()
+            .filter(|d| d.sector.is_none())
+            .map(|d| d.id.clone())
+            .collect(),
+        links,
+        alerts: (0..5)
+            .map(|i| alert(&row.tenant, i, None, Some(&row.site)))
+            .collect(),
+    };
+    serde_json::to_value(detail).unwrap()
+}
+
+#[test]
+fn the_site_view_lists_sectors_devices_links_and_alerts() {
+    let (mut app, keymap) = app_with(rows(300), 24);
+    // A client radio in a sector.
+    let at = (0..app.fleet.len())
+        .find(|&i| app.fleet.get(i).unwrap().kind == DeviceKind::Cpe)
+        .unwrap();
+    app.selected = at;
+    let row = app.fleet.get(at).unwrap().clone();
+    let asked = press(&mut app, &keymap, "6");
+    assert_eq!(app.view, View::Site);
+    assert_eq!(calls(&asked), [("site", json!({ "site": row.site }))]);
+    assert_eq!(
+        reply_key(&asked)[0],
+        Reply::Site(format!("{}/{}", row.tenant, row.site))
+    );
+    let s = screen(&render(&app, &keymap, 80, 24, Depth::Ansi16));
+    assert!(s.contains("Asking the worker for the site"), "{s}");
+    app.view = View::Fleet;
+    app.selected = at;
+    let answer = site_answer(&app);
+    app.view = View::Site;
+    app.selected = 0;
+    let key = reply_key(&asked).remove(0);
+    update(&mut app, &keymap, Msg::Answer(key, Ok(answer)));
+    assert!(app.view_len() > 3, "the site's devices are listed");
+    snapshot_sizes(&mut app, &keymap, "site", |s| {
+        assert!(s.contains(row.site_name.as_str()), "{s}");
+        assert!(s.contains("SECTOR") && s.contains("LINKS"), "{s}");
+    });
+    let wide = screen(&render(&app, &keymap, 160, 48, Depth::Ansi16));
+    assert!(
+        wide.contains("SECTORS") && wide.contains("ALERTS"),
+        "{wide}"
+    );
+    assert!(wide.contains("alert number 0"), "{wide}");
+    // Enter opens the device in the fleet with its detail pane.
+    let device = vigie::console::site::rows(&app)[2].device.clone();
+    app.selected = 2;
+    let opened = calls(&press(&mut app, &keymap, "\n"));
+    assert_eq!(app.view, View::Fleet);
+    assert!(app.fetched.detail_open);
+    assert_eq!(app.selected_row().unwrap().id, device.id);
+    assert_eq!(opened[0].0, "device");
+    // Back returns to the site, where it was.
+    press(&mut app, &keymap, "\u{f}");
+}
+
+fn trends_answer(app: &App, range_s: u32) -> Value {
+    let mut rows: Vec<SignalTrend> = app
+        .fleet
+        .all()
+        .filter(|r| r.kind == DeviceKind::Cpe)
+        .take(40)
+        .enumerate()
+        .map(|(i, r)| SignalTrend {
+            tenant: r.tenant.clone(),
+            device: r.id.clone(),
+            site: r.site.clone(),
+            recent_dbm: Some(-60.0 - (i % 25) as f32),
+            recent_n: 360,
+            baseline_dbm: Some(-60.0 - (i % 25) as f32 / 3.0),
+            baseline_n: 720,
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        Trends::drop_db(a)
+            .unwrap()
+            .total_cmp(&Trends::drop_db(b).unwrap())
+            .then(a.device.cmp(&b.device))
+    });
+    serde_json::to_value(Trends {
+        until: t0(),
+        range_s,
+        rows,
+    })
+    .unwrap()
+}
+
+#[test]
+fn the_trends_view_ranks_falling_signal_and_charts_the_selected_device() {
+    let (mut app, keymap) = app_with(rows(300), 24);
+    let asked = press(&mut app, &keymap, "7");
+    assert_eq!(app.view, View::Trends);
+    let c = calls(&asked);
+    assert_eq!(c[0].0, "trends");
+    assert_eq!(c[0].1["range_s"], 86_400);
+    let answer = trends_answer(&app, 86_400);
+    let chart_ask = update(
+        &mut app,
+        &keymap,
+        Msg::Answer(reply_key(&asked).remove(0), Ok(answer)),
+    );
+    // With the ranking in, the selected device's chart is asked for.
+    let top = vigie::console::trends::rows(&app)[0].trend.clone();
+    let c = calls(&chart_ask);
+    assert_eq!(c[0].0, "device");
+    assert_eq!(c[0].1["device"], top.device.as_str());
+    assert_eq!(c[0].1["buckets"], 160);
+    let chart = detail_of(&app, &top.tenant, &top.device, 86_400, 160);
+    update(
+        &mut app,
+        &keymap,
+        Msg::Answer(reply_key(&chart_ask).remove(0), Ok(chart)),
+    );
+    snapshot_sizes(&mut app, &keymap, "trends", |s| {
+        assert!(
+            s.contains("Signal") && s.contains("-80 dBm degraded"),
+            "{s}"
+        );
+        assert!(s.contains("CHANGE"), "{s}");
+        assert!(
+            s.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)),
+            "{s}"
+        );
+    });
+    // A shorter range asks for the ranking of that range.
+    let shorter = calls(&press(&mut app, &keymap, "["));
+    assert_eq!(shorter[0].0, "trends");
+    assert_eq!(shorter[0].1["range_s"], 6 * 3_600);
+    assert_eq!(app.view_len(), 0, "the old range's ranking is not shown");
+    // Enter on a row opens that device in the fleet.
+    let answer = trends_answer(&app, 6 * 3_600);
+    let key = Reply::Trends((6 * 3_600).to_string());
+    update(&mut app, &keymap, Msg::Answer(key, Ok(answer)));
+    press(&mut app, &keymap, "\n");
+    assert_eq!(app.view, View::Fleet);
+    assert_eq!(app.selected_row().unwrap().id, top.device);
+}
+
+#[test]
+fn the_audit_view_lists_who_changed_what_and_filters() {
+    let (mut app, keymap) = app_with(rows(300), 24);
+    let tenant = app.fleet.get(0).unwrap().tenant.clone();
+    let asked = press(&mut app, &keymap, "8");
+    assert_eq!(app.view, View::Audit);
+    assert_eq!(calls(&asked), [("audit", json!({ "limit": 500 }))]);
+    let entries: Vec<Value> = (0..12)
+        .map(|i| {
+            let actor = ["ana", "worker", "agent:cpe-1"][i as usize % 3];
+            let action = ["push.create", "incident.acknowledge", "user.add"][i as usize % 3];
+            json!({
+                "id": 100 - i, "tenant": tenant, "at": t0() - Duration::minutes(i * 9),
+                "actor": actor,
+                "action": action,
+                "target": format!("push/p{i}"),
+                "before": (i % 2 == 0).then_some("sent"), "after": "applied",
+                "reason": (i % 3 == 0).then_some("night window \u{1b}[31m change"),
+                "seq": 100 - i, "prev_hash": "", "hash": ""
+            })
+        })
+        .collect();
+    update(
+        &mut app,
+        &keymap,
+        Msg::Answer(Reply::Audit, Ok(json!(entries))),
+    );
+    assert_eq!(app.view_len(), 12);
+    snapshot_sizes(&mut app, &keymap, "audit", |s| {
+        assert!(s.contains("ACTOR") && s.contains("push.create"), "{s}");
+        assert!(!s.contains('\u{1b}'), "{s}");
+    });
+    press(&mut app, &keymap, "/user.add\n");
+    assert_eq!(app.view_len(), 4);
+}
