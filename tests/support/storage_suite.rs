@@ -947,6 +947,75 @@ pub async fn tenants_users_and_the_provider_tier(store: Arc<dyn Store>) {
     assert_eq!(v.broken, None);
 }
 
+/// The reads behind the site view and a device's detail: a site's sectors
+/// with their devices, the devices in no sector, the links of its access
+/// points; a device's links from either end; nothing of another tenant.
+pub async fn site_and_device_detail_reads(store: Arc<dyn Store>) {
+    let inv = ready(&store).await;
+    let link = &inv.links[0];
+    let ap = inv.devices.iter().find(|d| d.id == link.ap).unwrap();
+    let scope = Scope::Tenant(ap.tenant.clone());
+    let d = store.site_detail(&scope, &ap.site, 20).await.unwrap();
+    let sectors: Vec<_> = inv
+        .sectors
+        .iter()
+        .filter(|s| s.site == ap.site && s.tenant == ap.tenant)
+        .collect();
+    assert_eq!(d.sectors.len(), sectors.len());
+    for s in &d.sectors {
+        let mut want: Vec<&Id> = inv
+            .devices
+            .iter()
+            .filter(|x| x.sector.as_ref() == Some(&s.id) && x.tenant == s.tenant)
+            .map(|x| &x.id)
+            .collect();
+        want.sort();
+        assert_eq!(
+            s.devices.iter().collect::<Vec<_>>(),
+            want,
+            "sector {}",
+            s.id
+        );
+        assert!(
+            sectors
+                .iter()
+                .any(|x| x.id == s.id && x.azimuth_deg == s.azimuth_deg)
+        );
+    }
+    let here = inv
+        .devices
+        .iter()
+        .filter(|x| x.site == ap.site && x.tenant == ap.tenant);
+    assert_eq!(
+        d.unsectored.len(),
+        here.clone().filter(|x| x.sector.is_none()).count()
+    );
+    let aps: Vec<&Id> = here.map(|x| &x.id).collect();
+    let want = inv.links.iter().filter(|l| aps.contains(&&l.ap)).count();
+    assert_eq!(d.links.len(), want);
+    assert!(want > 0 && d.links.iter().all(|l| aps.contains(&&l.ap)));
+    assert!(d.alerts.is_empty());
+    // A device's links, from the access point and from the client.
+    let of_ap = store.device_links(&scope, &link.ap).await.unwrap();
+    let want = inv.links.iter().filter(|l| l.ap == link.ap).count();
+    assert_eq!(of_ap.len(), want);
+    let of_cpe = store.device_links(&scope, &link.cpe).await.unwrap();
+    assert_eq!(of_cpe.len(), 1);
+    assert_eq!(of_cpe[0].ap, link.ap);
+    // Another tenant's scope sees none of it.
+    let other = inv.tenants.iter().find(|t| t.id != ap.tenant).unwrap();
+    let theirs = Scope::Tenant(other.id.clone());
+    let d = store.site_detail(&theirs, &ap.site, 20).await.unwrap();
+    assert!(d.sectors.is_empty() && d.unsectored.is_empty() && d.links.is_empty());
+    assert!(
+        store
+            .device_links(&theirs, &link.ap)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 #[macro_export]
 macro_rules! storage_suite {
     ($make:expr) => {
@@ -956,7 +1025,7 @@ macro_rules! storage_suite {
             tenant_scope_is_enforced_in_every_query, periodic_rule_inputs_and_leases,
             pushes_are_compare_and_set_with_their_audit, order_sequences_rise_and_audit_dedups,
             rollouts_are_compare_and_set, audit_chains_hold_under_concurrent_appends,
-            tenants_users_and_the_provider_tier);
+            tenants_users_and_the_provider_tier, site_and_device_detail_reads);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(
