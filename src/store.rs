@@ -130,6 +130,10 @@ impl crate::store::Store for $backend {
         crate::store::scoped!(self, scope, read::device_links, scope, device)
     }
 
+    async fn incident(&self, scope: &Scope, incident: &Id) -> Result<Option<(Incident, Vec<Alert>)>, StoreError> {
+        crate::store::scoped!(self, scope, read::incident, scope, incident)
+    }
+
     async fn sector_health(
         &self,
         scope: &crate::store::Scope,
@@ -418,6 +422,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// The links one device is an end of (access point or client).
     async fn device_links(&self, scope: &Scope, device: &Id) -> Result<Vec<LinkRow>, StoreError>;
+
+    /// One incident in any state, with its alerts (oldest first).
+    async fn incident(
+        &self,
+        scope: &Scope,
+        incident: &Id,
+    ) -> Result<Option<(Incident, Vec<Alert>)>, StoreError>;
 
     /// Each device's average signal in `[recent_since, until)` and in
     /// `[baseline_since, recent_since)`, with the sample counts.

@@ -828,6 +828,19 @@ impl Store for Flaky {
     ) -> Result<Vec<vigie::domain::model::LinkRow>, StoreError> {
         self.inner.device_links(scope, device).await
     }
+    async fn incident(
+        &self,
+        scope: &Scope,
+        incident: &Id,
+    ) -> Result<
+        Option<(
+            vigie::domain::incident::Incident,
+            Vec<vigie::domain::model::Alert>,
+        )>,
+        StoreError,
+    > {
+        self.inner.incident(scope, incident).await
+    }
     async fn signal_series(
         &self,
         scope: &Scope,
@@ -1106,8 +1119,9 @@ async fn act(
     call.await.unwrap()
 }
 
-#[tokio::test]
-async fn analysts_triage_incidents_through_the_worker() {
+/// A worker with one open incident (a device offline) and its api served:
+/// the rig, the incident, an operator's and a viewer's sessions.
+async fn triage_rig() -> (Rig, vigie::domain::incident::Incident, String, String) {
     let mut rig = Rig::new(0).await;
     rig.send("rtr-1", t0(), hb(100)).await;
     rig.drain().await;
@@ -1119,7 +1133,6 @@ async fn analysts_triage_incidents_through_the_worker() {
         .await
         .unwrap()
         .remove(0);
-    let tenant = inc.tenant.to_string();
     let store = Arc::clone(&rig.store);
     let operator = support::auth::token_for(
         store.as_ref(),
@@ -1142,6 +1155,13 @@ async fn analysts_triage_incidents_through_the_worker() {
         Arc::new(support::auth::sessions()),
     )));
     tokio::time::sleep(StdDuration::from_millis(100)).await;
+    (rig, inc, operator, viewer)
+}
+
+#[tokio::test]
+async fn analysts_triage_incidents_through_the_worker() {
+    let (mut rig, inc, operator, viewer) = triage_rig().await;
+    let tenant = inc.tenant.to_string();
     let from = rig.bus.last_seq(Stream::Events).await.unwrap() + 1;
     let body = |action: &str| serde_json::json!({ "incident": inc.id, "action": action });
 
@@ -1231,4 +1251,103 @@ async fn analysts_triage_incidents_through_the_worker() {
         log[3].reason.as_ref().map(|r| r.as_str()),
         Some("power restored at the site")
     );
+}
+
+#[tokio::test]
+async fn snooze_wake_notes_reopen_and_the_incident_timeline() {
+    let (mut rig, inc, operator, viewer) = triage_rig().await;
+    let tenant = inc.tenant.to_string();
+    let body = |action: &str| serde_json::json!({ "incident": inc.id, "action": action });
+    // The rig's clock, as `triage_rig` left it.
+    let now = t0() + Duration::minutes(16);
+
+    let mut snooze = body("snooze");
+    snooze["for_s"] = 1_800.into();
+    let snoozed = act(&mut rig, &operator, &tenant, snooze).await.unwrap();
+    let until: chrono::DateTime<Utc> =
+        serde_json::from_value(snoozed["snoozed_until"].clone()).unwrap();
+    assert_eq!(until, now + Duration::minutes(30), "on the worker's clock");
+    let stored = rig.store.incident_queue(&Scope::All, 10).await.unwrap();
+    assert_eq!(stored[0].snoozed_until, Some(until), "stored");
+    let woken = act(&mut rig, &operator, &tenant, body("wake"))
+        .await
+        .unwrap();
+    assert!(woken.get("snoozed_until").is_none());
+
+    let mut note = body("note");
+    note["reason"] = "called the site: the landlord cut the power".into();
+    let noted = act(&mut rig, &operator, &tenant, note.clone())
+        .await
+        .unwrap();
+    assert_eq!(noted["state"], "new", "a note changes no state");
+    assert_eq!(
+        act(&mut rig, &viewer, &tenant, note)
+            .await
+            .unwrap_err()
+            .code,
+        "forbidden"
+    );
+    let e = act(&mut rig, &operator, &tenant, body("note"))
+        .await
+        .unwrap_err();
+    assert!(e.code == "bad-request" && e.message.contains("note"), "{e}");
+
+    act(&mut rig, &operator, &tenant, body("resolve"))
+        .await
+        .unwrap();
+    let reopened = act(&mut rig, &operator, &tenant, body("reopen"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            reopened["state"].as_str(),
+            reopened["reopen_count"].as_u64()
+        ),
+        (Some("new"), Some(1))
+    );
+    let e = act(&mut rig, &operator, &tenant, body("reopen"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "wrong-state", "{e}");
+    let queue = rig.store.incident_queue(&Scope::All, 10).await.unwrap();
+    assert!(queue.iter().any(|i| i.id == inc.id), "back in the queue");
+    // The worker holds it again: triage goes on.
+    act(&mut rig, &operator, &tenant, body("acknowledge"))
+        .await
+        .unwrap();
+
+    // The timeline, read by a viewer: every action and the note, in order.
+    let detail: vigie::worker::api_views::IncidentDetail = serde_json::from_value(
+        api::call::<serde_json::Value>(
+            rig.bus.as_ref(),
+            &viewer,
+            &tenant,
+            "incident",
+            serde_json::json!({ "incident": inc.id }),
+            StdDuration::from_secs(5),
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(detail.incident.id, inc.id);
+    assert!(!detail.alerts.is_empty());
+    let actions: Vec<&str> = detail.timeline.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "incident.snooze",
+            "incident.wake",
+            "incident.note",
+            "incident.resolve",
+            "incident.reopen",
+            "incident.acknowledge"
+        ]
+    );
+    let note = &detail.timeline[2];
+    assert_eq!(
+        note.reason.as_ref().map(|r| r.as_str()),
+        Some("called the site: the landlord cut the power")
+    );
+    assert_eq!(detail.timeline[4].before.as_deref(), Some("resolved"));
 }

@@ -60,9 +60,8 @@ pub fn need(verb: &str) -> Option<Role> {
             Role::Wallboard
         }
         "fleet" | "tenants" | "alerts" | "signal" | "push_status" | "push_list"
-        | "rollout_status" | "config_latest" | "audit" | "device" | "site" | "trends" => {
-            Role::Viewer
-        }
+        | "rollout_status" | "config_latest" | "audit" | "device" | "site" | "trends"
+        | "incident" => Role::Viewer,
         "push_create" | "push_confirm" | "push_revert" | "rollout_create" | "rollout_confirm"
         | "incident_act" => Role::Operator,
         "users" | "user_add" | "user_disable" | "user_enable" => Role::Admin,
@@ -71,7 +70,7 @@ pub fn need(verb: &str) -> Option<Role> {
 }
 
 /// Every verb that needs a login, for tests and `vigie keymap`-style help.
-pub const VERBS: [&str; 29] = [
+pub const VERBS: [&str; 30] = [
     "whoami",
     "snapshot",
     "snapshot_page",
@@ -91,6 +90,7 @@ pub const VERBS: [&str; 29] = [
     "device",
     "site",
     "trends",
+    "incident",
     "push_create",
     "push_confirm",
     "push_revert",

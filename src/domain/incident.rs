@@ -80,6 +80,12 @@ pub enum IncidentAction {
     MergeAlert {
         alert: Id,
     },
+    /// Out of the queue's way until `until` (it stays open; its SLA runs).
+    Snooze {
+        until: DateTime<Utc>,
+    },
+    /// Back in the queue before the snooze ends.
+    Wake,
 }
 
 impl IncidentAction {
@@ -94,6 +100,8 @@ impl IncidentAction {
             IncidentAction::Close => "close",
             IncidentAction::Reopen => "reopen",
             IncidentAction::MergeAlert { .. } => "merge-alert",
+            IncidentAction::Snooze { .. } => "snooze",
+            IncidentAction::Wake => "wake",
         }
     }
 }
@@ -108,6 +116,8 @@ pub enum IncidentError {
     },
     #[error("incident is already at L3, the highest tier")]
     AlreadyTopTier,
+    #[error("a snooze must end in the future")]
+    SnoozeInPast,
 }
 
 /// An incident: one or more alerts that share a dedup key.
@@ -126,6 +136,9 @@ pub struct Incident {
     pub sla_due: DateTime<Utc>,
     pub reopen_count: u32,
     pub alerts: Vec<Id>,
+    /// Snoozed until then: the queue shows it last, dimmed, until it wakes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snoozed_until: Option<DateTime<Utc>>,
 }
 
 /// Time to resolve by severity.
@@ -169,7 +182,13 @@ impl Incident {
             sla_due: now + sla_for(severity),
             reopen_count: 0,
             alerts: vec![alert],
+            snoozed_until: None,
         }
+    }
+
+    /// True while a snooze holds at `now`.
+    pub fn is_snoozed(&self, now: DateTime<Utc>) -> bool {
+        self.state.is_open() && self.snoozed_until.is_some_and(|u| u > now)
     }
 
     /// True when the SLA deadline has passed while the incident is open.
@@ -213,6 +232,7 @@ impl Incident {
             }
             (IncidentAction::Resolve { by }, New | Acknowledged | InProgress) => {
                 self.state = Resolved;
+                self.snoozed_until = None;
                 self.assignee.get_or_insert_with(|| by.clone());
             }
             (IncidentAction::Close, Resolved) => self.state = Closed,
@@ -220,8 +240,16 @@ impl Incident {
                 self.state = New;
                 self.acknowledged = None;
                 self.reopen_count += 1;
+                self.snoozed_until = None;
                 self.sla_due = now + sla_for(self.severity);
             }
+            (IncidentAction::Snooze { until }, New | Acknowledged | InProgress) => {
+                if *until <= now {
+                    return Err(IncidentError::SnoozeInPast);
+                }
+                self.snoozed_until = Some(*until);
+            }
+            (IncidentAction::Wake, New | Acknowledged | InProgress) => self.snoozed_until = None,
             (IncidentAction::MergeAlert { alert }, New | Acknowledged | InProgress) => {
                 if !self.alerts.contains(alert) {
                     self.alerts.push(alert.clone());
@@ -270,6 +298,8 @@ mod tests {
             IncidentAction::Close,
             IncidentAction::Reopen,
             IncidentAction::MergeAlert { alert: id("al-2") },
+            IncidentAction::Snooze { until: at(3_600) },
+            IncidentAction::Wake,
         ]
     }
 
@@ -280,9 +310,10 @@ mod tests {
             match (a.name(), from) {
                 ("acknowledge", New) => Some(Acknowledged),
                 ("start", New | Acknowledged) => Some(InProgress),
-                ("assign" | "escalate" | "merge-alert", New | Acknowledged | InProgress) => {
-                    Some(from)
-                }
+                (
+                    "assign" | "escalate" | "merge-alert" | "snooze" | "wake",
+                    New | Acknowledged | InProgress,
+                ) => Some(from),
                 ("resolve", New | Acknowledged | InProgress) => Some(Resolved),
                 ("close", Resolved) => Some(Closed),
                 ("reopen", Resolved | Closed) => Some(New),
@@ -346,6 +377,26 @@ mod tests {
         i.apply(IncidentAction::MergeAlert { alert: id("al-2") }, at(2))
             .unwrap();
         assert_eq!(i.alerts, vec![id("al-1"), id("al-2")]);
+    }
+
+    #[test]
+    fn a_snooze_holds_until_it_ends_and_resolving_or_waking_clears_it() {
+        let mut i = incident(Acknowledged);
+        assert_eq!(
+            i.apply(IncidentAction::Snooze { until: at(5) }, at(5)),
+            Err(IncidentError::SnoozeInPast)
+        );
+        i.apply(IncidentAction::Snooze { until: at(600) }, at(0))
+            .unwrap();
+        assert!(i.is_snoozed(at(599)));
+        assert!(!i.is_snoozed(at(600)));
+        i.apply(IncidentAction::Wake, at(1)).unwrap();
+        assert!(!i.is_snoozed(at(2)));
+        i.apply(IncidentAction::Snooze { until: at(600) }, at(0))
+            .unwrap();
+        i.apply(IncidentAction::Resolve { by: "ana".into() }, at(3))
+            .unwrap();
+        assert_eq!(i.snoozed_until, None);
     }
 
     #[test]

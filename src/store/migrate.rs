@@ -31,6 +31,11 @@ pub const SQLITE: &[Migration] = &[
         name: "security",
         sql: include_str!("../../migrations/sqlite/0004_security.sql"),
     },
+    Migration {
+        version: 5,
+        name: "snooze",
+        sql: include_str!("../../migrations/sqlite/0005_snooze.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations: the same versions as SQLite's.
@@ -54,6 +59,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 4,
         name: "security",
         sql: include_str!("../../migrations/postgres/0004_security.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "snooze",
+        sql: include_str!("../../migrations/postgres/0005_snooze.sql"),
     },
 ];
 

@@ -1,6 +1,7 @@
 //! The api verbs behind the console's deeper views: a device's detail
-//! (`device`), a site's sectors, links and alerts (`site`), and the signal
-//! degradation ranking (`trends`). Series come bucketed, so that an answer
+//! (`device`), a site's sectors, links and alerts (`site`), the signal
+//! degradation ranking (`trends`), and an incident's alerts and timeline
+//! (`incident`). Series come bucketed, so that an answer
 //! stays small whatever the window.
 
 use chrono::{DateTime, Utc};
@@ -14,7 +15,10 @@ use crate::domain::series::{self, MetricSeries, Window};
 use crate::rules::site::SignalTrend;
 use crate::store::{PushQuery, Scope, Store};
 
-pub(super) const VERBS: [&str; 3] = ["device", "site", "trends"];
+pub(super) const VERBS: [&str; 4] = ["device", "site", "trends", "incident"];
+
+/// Timeline entries an incident's detail lists.
+const TIMELINE: u32 = 200;
 
 /// Alerts and pushes a device's detail lists.
 const RECENT: u32 = 8;
@@ -38,6 +42,22 @@ struct DeviceArgs {
 #[serde(deny_unknown_fields)]
 struct SiteArgs {
     site: Id,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IncidentArgs {
+    incident: Id,
+}
+
+/// The `incident` answer: the incident in any state, its alerts (oldest
+/// first) and its timeline: every action and note, from the audit log, in
+/// log order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentDetail {
+    pub incident: crate::domain::incident::Incident,
+    pub alerts: Vec<Alert>,
+    pub timeline: Vec<crate::domain::audit::AuditEntry>,
 }
 
 #[derive(Deserialize, Default)]
@@ -133,6 +153,20 @@ pub(super) async fn answer(
                 pushes,
                 row,
                 window,
+            })
+        }
+        "incident" => {
+            one_tenant(scope, verb)?;
+            let a: IncidentArgs = strict(payload)?;
+            let (incident, alerts) =
+                store.incident(scope, &a.incident).await?.ok_or_else(|| {
+                    ApiError::new("not-found", format!("no incident {} here", a.incident))
+                })?;
+            let target = format!("incident/{}", a.incident);
+            to_json(IncidentDetail {
+                timeline: store.audit(scope, Some(&target), TIMELINE).await?,
+                incident,
+                alerts,
             })
         }
         "site" => {

@@ -746,6 +746,21 @@ impl FleetState {
         Ok(changed)
     }
 
+    /// Takes back a reopened incident, unless another incident is open for
+    /// the same alerts (its id is the error).
+    pub fn reopen(&mut self, incident: Incident, out: &mut Changes) -> Result<(), Id> {
+        if let Some(other) = self.incidents.get(&incident.dedup_key) {
+            return Err(other.id.clone());
+        }
+        out.batch.incidents.push(incident.clone());
+        out.events.push((
+            incident.tenant.clone(),
+            EventBody::Incident(incident.clone()),
+        ));
+        self.incidents.insert(incident.dedup_key.clone(), incident);
+        Ok(())
+    }
+
     /// Takes the alerts the periodic site rules fired or resolved: stores
     /// them, opens (or joins) the site's incident when one fires, and
     /// announces them.

@@ -1,8 +1,9 @@
-//! Incident triage: acknowledge, take, assign, escalate, resolve. The
-//! worker owns its open incidents in memory (alerts join them as they
-//! fire), so a triage request travels to the worker's loop, which applies
-//! it to its state and writes and announces the incident like any other
-//! change, with an audit entry.
+//! Incident triage: acknowledge, take, assign, escalate, resolve, snooze,
+//! wake, reopen, and notes. The worker owns its open incidents in memory
+//! (alerts join them as they fire), so a triage request travels to the
+//! worker's loop, which applies it to its state and writes and announces
+//! the incident like any other change, with an audit entry. A note changes
+//! nothing but the audit log: the incident's timeline is its audit trail.
 
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
@@ -19,12 +20,32 @@ use crate::store::Scope;
 /// Requests waiting for the worker's loop.
 pub const QUEUE: usize = 256;
 
+/// What a triage request asks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Triage {
+    Act(IncidentAction),
+    /// Snooze for this long, from the worker's clock.
+    SnoozeFor(chrono::Duration),
+    /// A note (the request's reason): no state changes.
+    Note,
+}
+
+impl Triage {
+    fn name(&self) -> &'static str {
+        match self {
+            Triage::Act(a) => a.name(),
+            Triage::SnoozeFor(_) => "snooze",
+            Triage::Note => "note",
+        }
+    }
+}
+
 /// One triage request and where to answer it.
 #[derive(Debug)]
 pub struct TriageRequest {
     pub tenant: Id,
     pub incident: Id,
-    pub action: IncidentAction,
+    pub action: Triage,
     pub actor: String,
     pub reason: Option<String>,
     pub reply: oneshot::Sender<Result<Incident, ApiError>>,
@@ -34,14 +55,24 @@ pub struct TriageRequest {
 #[serde(deny_unknown_fields)]
 struct ActArgs {
     incident: Id,
-    /// acknowledge, take, assign, escalate or resolve.
+    /// acknowledge, take, assign, escalate, resolve, snooze, wake, reopen
+    /// or note.
     action: String,
     /// For assign: who.
     #[serde(default)]
     to: Option<String>,
+    /// For snooze: how long, in seconds.
+    #[serde(default)]
+    for_s: Option<u32>,
+    /// Why; for note, the note itself.
     #[serde(default)]
     reason: Option<String>,
 }
+
+/// The longest snooze: a week.
+pub const MAX_SNOOZE_S: u32 = 7 * 86_400;
+/// The longest note, in characters.
+pub const MAX_NOTE: usize = 4_000;
 
 /// The api verb `incident_act`.
 pub(super) async fn answer(
@@ -59,19 +90,43 @@ pub(super) async fn answer(
     })?;
     let by = SafeText::from(who.user.clone());
     let action = match (a.action.as_str(), a.to) {
-        ("acknowledge", _) => IncidentAction::Acknowledge { by },
-        ("take", _) => IncidentAction::Start { by },
-        ("assign", Some(to)) if !to.trim().is_empty() => IncidentAction::Assign {
+        ("acknowledge", _) => Triage::Act(IncidentAction::Acknowledge { by }),
+        ("take", _) => Triage::Act(IncidentAction::Start { by }),
+        ("assign", Some(to)) if !to.trim().is_empty() => Triage::Act(IncidentAction::Assign {
             to: SafeText::from(to.trim().to_string()),
-        },
+        }),
         ("assign", _) => return Err(ApiError::new("bad-request", "assign needs \"to\"")),
-        ("escalate", _) => IncidentAction::Escalate,
-        ("resolve", _) => IncidentAction::Resolve { by },
+        ("escalate", _) => Triage::Act(IncidentAction::Escalate),
+        ("resolve", _) => Triage::Act(IncidentAction::Resolve { by }),
+        ("reopen", _) => Triage::Act(IncidentAction::Reopen),
+        ("wake", _) => Triage::Act(IncidentAction::Wake),
+        ("snooze", _) => {
+            let secs = a
+                .for_s
+                .filter(|s| (60..=MAX_SNOOZE_S).contains(s))
+                .ok_or_else(|| {
+                    ApiError::new(
+                        "bad-request",
+                        format!("snooze needs \"for_s\" from 60 to {MAX_SNOOZE_S} seconds"),
+                    )
+                })?;
+            Triage::SnoozeFor(chrono::Duration::seconds(i64::from(secs)))
+        }
+        ("note", _) => {
+            let text = a.reason.as_deref().map(str::trim).unwrap_or("");
+            if text.is_empty() || text.chars().count() > MAX_NOTE {
+                return Err(ApiError::new(
+                    "bad-request",
+                    format!("a note needs its text in \"reason\", at most {MAX_NOTE} characters"),
+                ));
+            }
+            Triage::Note
+        }
         (other, _) => {
             return Err(ApiError::new(
                 "bad-request",
                 format!(
-                    "no incident action {other:?}: acknowledge, take, assign, escalate, resolve"
+                    "no incident action {other:?}: acknowledge, take, assign, escalate, resolve, snooze, wake, reopen, note"
                 ),
             ));
         }
@@ -107,21 +162,107 @@ impl Worker {
 
     async fn triage(&mut self, req: &TriageRequest) -> Result<Incident, ApiError> {
         let now = self.clock.now();
-        let mut changes = Changes::default();
+        let scope = Scope::Tenant(req.tenant.clone());
+        let open = self
+            .state
+            .open_incidents()
+            .find(|i| i.tenant == req.tenant && i.id == req.incident)
+            .cloned();
+        let not_found = || {
+            ApiError::new(
+                "not-found",
+                format!("no incident {} in tenant {}", req.incident, req.tenant),
+            )
+        };
+        let (incident, before) = match (&req.action, open) {
+            // A note: the incident as it is, open or not.
+            (Triage::Note, Some(i)) => (i, None),
+            (Triage::Note, None) => {
+                let (i, _) = self
+                    .store
+                    .incident(&scope, &req.incident)
+                    .await?
+                    .ok_or_else(not_found)?;
+                (i, None)
+            }
+            // Reopening: the incident is no longer in the worker's state.
+            (Triage::Act(IncidentAction::Reopen), None) => {
+                let (mut i, _) = self
+                    .store
+                    .incident(&scope, &req.incident)
+                    .await?
+                    .ok_or_else(not_found)?;
+                let before = i.state.as_str().to_string();
+                i.apply(IncidentAction::Reopen, now)
+                    .map_err(|e| ApiError::new("wrong-state", e.to_string()))?;
+                let mut changes = Changes::default();
+                self.state.reopen(i.clone(), &mut changes).map_err(|other| {
+                    ApiError::new(
+                        "conflict",
+                        format!(
+                            "incident {other} is open for the same alerts: triage that one instead"
+                        ),
+                    )
+                })?;
+                self.commit_triage(changes).await?;
+                (i, Some(before))
+            }
+            (Triage::SnoozeFor(d), _) => {
+                let until = now + *d;
+                self.act(req, IncidentAction::Snooze { until }, now).await?
+            }
+            (Triage::Act(a), _) => self.act(req, a.clone(), now).await?,
+        };
+        let name = req.action.name();
+        let mut audit = AuditEntry::new(
+            &req.tenant,
+            now,
+            req.actor.as_str(),
+            &format!("incident.{name}"),
+            format!("incident/{}", req.incident),
+        );
+        if let Some(before) = before {
+            let after = match incident.snoozed_until {
+                Some(u) if incident.is_snoozed(now) => {
+                    format!(
+                        "{} snoozed until {}",
+                        incident.state.as_str(),
+                        u.to_rfc3339()
+                    )
+                }
+                _ => incident.state.as_str().to_string(),
+            };
+            audit = audit.change(&before, &after);
+        }
+        if let Some(r) = &req.reason {
+            audit = audit.because(r.as_str());
+        }
+        if let Err(e) = self.store.append_audit(&audit).await {
+            tracing::error!(error = %e, incident = %req.incident, "triage not audited");
+            if req.action == Triage::Note {
+                return Err(e.into());
+            }
+        }
+        Ok(incident)
+    }
+
+    /// Applies `action` to an open incident, written and announced; the
+    /// incident after it and its state before.
+    async fn act(
+        &mut self,
+        req: &TriageRequest,
+        action: IncidentAction,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(Incident, Option<String>), ApiError> {
         let before = self
             .state
             .open_incidents()
             .find(|i| i.tenant == req.tenant && i.id == req.incident)
             .map(|i| i.state.as_str().to_string());
+        let mut changes = Changes::default();
         let incident = self
             .state
-            .triage(
-                &req.tenant,
-                &req.incident,
-                req.action.clone(),
-                now,
-                &mut changes,
-            )
+            .triage(&req.tenant, &req.incident, action, now, &mut changes)
             .map_err(|e| match e {
                 None => ApiError::new(
                     "not-found",
@@ -129,24 +270,15 @@ impl Worker {
                 ),
                 Some(e) => ApiError::new("wrong-state", e.to_string()),
             })?;
+        self.commit_triage(changes).await?;
+        Ok((incident, before))
+    }
+
+    /// Writes and announces a triage's changes before it is answered.
+    async fn commit_triage(&mut self, changes: Changes) -> Result<(), ApiError> {
         self.begin_write(super::Prepared::local(changes)).await;
         self.flush()
             .await
-            .map_err(|e| ApiError::new("storage", e.to_string()))?;
-        let mut audit = AuditEntry::new(
-            &req.tenant,
-            now,
-            req.actor.as_str(),
-            &format!("incident.{}", req.action.name()),
-            format!("incident/{}", req.incident),
-        )
-        .change(before.as_deref().unwrap_or("?"), incident.state.as_str());
-        if let Some(r) = &req.reason {
-            audit = audit.because(r.as_str());
-        }
-        if let Err(e) = self.store.append_audit(&audit).await {
-            tracing::error!(error = %e, incident = %req.incident, "triage not audited");
-        }
-        Ok(incident)
+            .map_err(|e| ApiError::new("storage", e.to_string()))
     }
 }

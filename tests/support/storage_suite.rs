@@ -423,6 +423,38 @@ pub async fn alerts_and_the_incident_queue(store: Arc<dyn Store>) {
             .unwrap()
             .is_empty()
     );
+    // One incident in any state, with its alerts; a snooze is kept.
+    let mut snoozed = store.incident_queue(&Scope::All, 10).await.unwrap()[1].clone();
+    assert_eq!(snoozed.id, id("inc-1"));
+    snoozed.snoozed_until = Some(t0() + Duration::hours(2));
+    store
+        .write_batch(&WriteBatch {
+            incidents: vec![snoozed.clone()],
+            ..WriteBatch::default()
+        })
+        .await
+        .unwrap();
+    let scope = Scope::Tenant(t.clone());
+    let (back, alerts) = store.incident(&scope, &id("inc-1")).await.unwrap().unwrap();
+    assert_eq!(back, snoozed);
+    assert_eq!(alerts.len(), 1);
+    let (done, _) = store.incident(&scope, &id("inc-4")).await.unwrap().unwrap();
+    assert_eq!(done.state, IncidentState::Resolved, "resolved ones too");
+    assert!(
+        store
+            .incident(&scope, &id("inc-9"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let other = Scope::Tenant(inv.tenants[1].id.clone());
+    assert!(
+        store
+            .incident(&other, &id("inc-1"))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 /// Every query honours a one-tenant scope.

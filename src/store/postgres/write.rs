@@ -85,17 +85,18 @@ a AS (
         incident_id = excluded.incident_id),
 n AS (
     SELECT * FROM UNNEST($59::text[], $60::text[], $61::text[], $62::text[], $63::text[], $64::text[],
-        $65::text[], $66::text[], $67::int8[], $68::int8[], $69::int8[], $70::int8[], $71::text[])
+        $65::text[], $66::text[], $67::int8[], $68::int8[], $69::int8[], $70::int8[], $71::text[],
+        $72::int8[])
         AS v (tenant_id, id, dedup_key, title, severity, state, tier, assignee, opened, acknowledged,
-            sla_due, reopen_count, alert_ids)),
+            sla_due, reopen_count, alert_ids, snoozed_until)),
 nu AS (
     UPDATE incidents SET title = n.title, severity = n.severity, state = n.state, tier = n.tier,
         assignee = n.assignee, acknowledged = n.acknowledged, sla_due = n.sla_due,
-        reopen_count = n.reopen_count, alert_ids = n.alert_ids
+        reopen_count = n.reopen_count, alert_ids = n.alert_ids, snoozed_until = n.snoozed_until
     FROM n WHERE incidents.tenant_id = n.tenant_id AND incidents.id = n.id),
 ni AS (
     INSERT INTO incidents (tenant_id, id, dedup_key, title, severity, state, tier, assignee, opened,
-        acknowledged, sla_due, reopen_count, alert_ids)
+        acknowledged, sla_due, reopen_count, alert_ids, snoozed_until)
     SELECT * FROM n WHERE NOT EXISTS (
         SELECT 1 FROM incidents x WHERE x.tenant_id = n.tenant_id AND x.id = n.id)
     ON CONFLICT (tenant_id, dedup_key) WHERE state IN ('new', 'acknowledged', 'in_progress')
@@ -294,7 +295,7 @@ async fn write_part(pool: &PgPool, b: Part<'_>) -> Result<u64, StoreError> {
         r.incident.as_ref().map(|i| i.as_str())
     );
     let incidents = last_by_key(b.incidents, |r| (&r.tenant, &r.id));
-    let (n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13) = columns!(
+    let (n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13, n14) = columns!(
         &incidents,
         |r| r.tenant.as_str(),
         r.id.as_str(),
@@ -308,7 +309,8 @@ async fn write_part(pool: &PgPool, b: Part<'_>) -> Result<u64, StoreError> {
         r.acknowledged.map(to_ms),
         to_ms(r.sla_due),
         i64::from(r.reopen_count),
-        serde_json::to_string(&r.alerts).unwrap_or_else(|_| "[]".into())
+        serde_json::to_string(&r.alerts).unwrap_or_else(|_| "[]".into()),
+        r.snoozed_until.map(to_ms)
     );
     let inserted: i64 = sqlx::query_scalar(BATCH_SQL)
         .bind(m1)
@@ -382,6 +384,7 @@ async fn write_part(pool: &PgPool, b: Part<'_>) -> Result<u64, StoreError> {
         .bind(n11)
         .bind(n12)
         .bind(n13)
+        .bind(n14)
         .fetch_one(pool)
         .await?;
     Ok(u64::try_from(inserted).unwrap_or(0))

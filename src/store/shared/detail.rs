@@ -101,3 +101,31 @@ pub(super) async fn device_links(
         .map(link_row)
         .collect()
 }
+
+pub(super) async fn incident(
+    pool: &mut Conn,
+    scope: &Scope,
+    incident: &Id,
+) -> Result<Option<(Incident, Vec<Alert>)>, StoreError> {
+    let mut args = vec![Arg::Text(incident.to_string())];
+    args.extend(scope_args(scope));
+    let sql = format!(
+        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = ?{}",
+        tenant_filter(scope, "tenant_id")
+    );
+    let Some(row) = query(sql, args.clone()).fetch_optional(&mut *pool).await? else {
+        return Ok(None);
+    };
+    let found = incident_row(&row)?;
+    let sql = format!(
+        "SELECT {ALERT_COLUMNS} FROM alerts WHERE incident_id = ?{} ORDER BY started, id LIMIT 200",
+        tenant_filter(scope, "tenant_id")
+    );
+    let alerts = query(sql, args)
+        .fetch_all(&mut *pool)
+        .await?
+        .iter()
+        .map(alert_row)
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(Some((found, alerts)))
+}

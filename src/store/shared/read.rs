@@ -339,14 +339,43 @@ fn severity(r: &DbRow) -> Result<Severity, StoreError> {
     parse("severity", r.try_get("severity")?, Severity::parse)
 }
 
+/// What [`incident_row`] reads.
+const INCIDENT_COLUMNS: &str = "tenant_id, id, dedup_key, title, severity, state, tier, assignee, \
+    opened, acknowledged, sla_due, reopen_count, alert_ids, snoozed_until";
+
+/// The columns `INCIDENT_COLUMNS` names, as an incident.
+fn incident_row(r: &DbRow) -> Result<Incident, StoreError> {
+    let alerts: String = r.try_get("alert_ids")?;
+    let reopen: i64 = r.try_get("reopen_count")?;
+    let assignee: Option<String> = r.try_get("assignee")?;
+    Ok(Incident {
+        tenant: id(r, "tenant_id")?,
+        id: id(r, "id")?,
+        dedup_key: r.try_get("dedup_key")?,
+        title: text(r, "title")?,
+        severity: severity(r)?,
+        state: parse("incident state", r.try_get("state")?, IncidentState::parse)?,
+        tier: parse("tier", r.try_get("tier")?, enum_parse)?,
+        assignee: assignee.map(SafeText::from),
+        opened: ts(r, "opened")?.unwrap_or_default(),
+        acknowledged: ts(r, "acknowledged")?,
+        sla_due: ts(r, "sla_due")?.unwrap_or_default(),
+        reopen_count: u32::try_from(reopen).unwrap_or(0),
+        alerts: serde_json::from_str(&alerts).map_err(|_| StoreError::Corrupt {
+            what: "incident alert list",
+            value: alerts.clone(),
+        })?,
+        snoozed_until: ts(r, "snoozed_until")?,
+    })
+}
+
 pub(super) async fn incident_queue(
     pool: &mut Conn,
     scope: &Scope,
     limit: u32,
 ) -> Result<Vec<Incident>, StoreError> {
     let sql = format!(
-        "SELECT tenant_id, id, dedup_key, title, severity, state, tier, assignee, opened, acknowledged, sla_due,
-             reopen_count, alert_ids
+        "SELECT {INCIDENT_COLUMNS}
          FROM incidents WHERE state IN ('new', 'acknowledged', 'in_progress'){}
          ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'major' THEN 1 WHEN 'minor' THEN 2
              WHEN 'warning' THEN 3 ELSE 4 END, sla_due, id
@@ -356,31 +385,7 @@ pub(super) async fn incident_queue(
     let mut args = scope_args(scope);
     args.push(Arg::Int(i64::from(limit)));
     let rows = query(sql, args).fetch_all(&mut *pool).await?;
-    rows.iter()
-        .map(|r| {
-            let alerts: String = r.try_get("alert_ids")?;
-            let reopen: i64 = r.try_get("reopen_count")?;
-            let assignee: Option<String> = r.try_get("assignee")?;
-            Ok(Incident {
-                tenant: id(r, "tenant_id")?,
-                id: id(r, "id")?,
-                dedup_key: r.try_get("dedup_key")?,
-                title: text(r, "title")?,
-                severity: severity(r)?,
-                state: parse("incident state", r.try_get("state")?, IncidentState::parse)?,
-                tier: parse("tier", r.try_get("tier")?, enum_parse)?,
-                assignee: assignee.map(SafeText::from),
-                opened: ts(r, "opened")?.unwrap_or_default(),
-                acknowledged: ts(r, "acknowledged")?,
-                sla_due: ts(r, "sla_due")?.unwrap_or_default(),
-                reopen_count: u32::try_from(reopen).unwrap_or(0),
-                alerts: serde_json::from_str(&alerts).map_err(|_| StoreError::Corrupt {
-                    what: "incident alert list",
-                    value: alerts.clone(),
-                })?,
-            })
-        })
-        .collect()
+    rows.iter().map(incident_row).collect()
 }
 
 pub(super) async fn alert_history(

@@ -215,12 +215,13 @@ pub(super) async fn write_batch(
         let alerts = serde_json::to_string(&i.alerts).unwrap_or_else(|_| "[]".into());
         sqlx::query(
             "INSERT INTO incidents (tenant_id, id, dedup_key, title, severity, state, tier, assignee, opened,
-                 acknowledged, sla_due, reopen_count, alert_ids)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 acknowledged, sla_due, reopen_count, alert_ids, snoozed_until)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (tenant_id, id) DO UPDATE SET title = excluded.title, severity = excluded.severity,
                  state = excluded.state, tier = excluded.tier, assignee = excluded.assignee,
                  acknowledged = excluded.acknowledged, sla_due = excluded.sla_due,
-                 reopen_count = excluded.reopen_count, alert_ids = excluded.alert_ids",
+                 reopen_count = excluded.reopen_count, alert_ids = excluded.alert_ids,
+                 snoozed_until = excluded.snoozed_until",
         )
         .bind(i.tenant.arc())
         .bind(i.id.arc())
@@ -235,6 +236,7 @@ pub(super) async fn write_batch(
         .bind(to_ms(i.sla_due))
         .bind(i64::from(i.reopen_count))
         .bind(alerts)
+        .bind(i.snoozed_until.map(to_ms))
         .execute(&mut *tx)
         .await?;
     }
