@@ -8,6 +8,7 @@
 
 pub mod fetch;
 pub mod geo;
+pub mod incident;
 pub mod lists;
 pub mod map;
 pub mod model;

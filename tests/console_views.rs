@@ -370,3 +370,166 @@ fn the_audit_view_lists_who_changed_what_and_filters() {
     press(&mut app, &keymap, "/user.add\n");
     assert_eq!(app.view_len(), 4);
 }
+
+/// Open incidents of two tenants, and one resolved, as events.
+fn incidents(app: &mut App, keymap: &KeyMap) -> Vec<vigie::domain::incident::Incident> {
+    use vigie::bus::event::{Event, EventBody};
+    use vigie::domain::incident::{Incident, IncidentAction, dedup_key};
+    let cases = [
+        ("acme", "Site Zürich Depot 1 offline", Severity::Critical, 5),
+        ("globex", "Link ap-7 ↔ cpe-12 degraded", Severity::Minor, 40),
+        ("acme", "CPU above 90% on edge-2", Severity::Major, 20),
+        (
+            "globex",
+            "Sector north: 30% of CPEs offline",
+            Severity::Major,
+            90,
+        ),
+    ];
+    let mut out = Vec::new();
+    for (n, (tenant, title, sev, mins)) in cases.into_iter().enumerate() {
+        let tenant = Id::parse(tenant).unwrap();
+        let mut i = Incident::open(
+            tenant.clone(),
+            Id::parse(&format!("inc-{n}")).unwrap(),
+            dedup_key(&tenant, &format!("s{n}"), "r"),
+            title.into(),
+            sev,
+            Id::parse(&format!("al-{n}")).unwrap(),
+            t0() - Duration::minutes(mins),
+        );
+        if n == 3 {
+            let by = "ana".into();
+            i.apply(IncidentAction::Resolve { by }, t0()).unwrap();
+        }
+        let seq = 20 + n as u64;
+        let e = Event::new(
+            format!("e{seq}"),
+            tenant,
+            t0(),
+            EventBody::Incident(i.clone()),
+        );
+        update(app, keymap, Msg::Event(seq, Box::new(e)));
+        out.push(i);
+    }
+    out
+}
+
+fn incident_answer(i: &vigie::domain::incident::Incident) -> Value {
+    let timeline: Vec<Value> = [
+        ("ana", "incident.acknowledge", None),
+        (
+            "ana",
+            "incident.note",
+            Some("called the site: the landlord cut the power"),
+        ),
+        ("bob", "incident.escalate", None),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(n, (actor, action, reason))| {
+        json!({
+            "id": n, "tenant": i.tenant, "at": t0() - Duration::minutes(30 - 10 * n as i64),
+            "actor": actor, "action": action, "target": format!("incident/{}", i.id),
+            "before": reason.is_none().then_some("new"),
+            "after": reason.is_none().then_some("acknowledged"),
+            "reason": reason, "seq": n + 1, "prev_hash": "", "hash": ""
+        })
+    })
+    .collect();
+    let alerts: Vec<Alert> = (0..2).map(|n| alert(&i.tenant, n, None, None)).collect();
+    json!({ "incident": i, "alerts": alerts, "timeline": timeline })
+}
+
+fn ctrl(c: char) -> Msg {
+    use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+    Msg::Term(TermEvent::Key(KeyEvent::new(
+        KeyCode::Char(c),
+        KeyModifiers::CONTROL,
+    )))
+}
+
+#[test]
+fn the_incident_pane_shows_alerts_and_timeline_and_takes_notes_snoozes_and_reopens() {
+    let (mut app, keymap) = app_with(rows(300), 24);
+    let all = incidents(&mut app, &keymap);
+    press(&mut app, &keymap, "2");
+    assert_eq!(app.view_len(), 3, "the resolved one is hidden");
+    let top = vigie::console::incident::selected(&app).unwrap().clone();
+    assert_eq!(top.id, all[0].id, "critical first");
+    // enter: the pane, which asks for the incident's alerts and timeline.
+    let asked = press(&mut app, &keymap, "\n");
+    assert_eq!(calls(&asked), [("incident", json!({ "incident": top.id }))]);
+    let key = reply_key(&asked).remove(0);
+    update(
+        &mut app,
+        &keymap,
+        Msg::Answer(key, Ok(incident_answer(&top))),
+    );
+    snapshot_sizes(&mut app, &keymap, "incident_pane", |s| {
+        assert!(s.contains("TIMELINE") && s.contains("landlord"), "{s}");
+        assert!(s.contains("ALERTS (2)"), "{s}");
+    });
+    // n: a note, written in a text area, saved with ctrl-s.
+    press(&mut app, &keymap, "n");
+    assert_eq!(app.mode, vigie::console::state::Mode::Note);
+    for c in "UPS on battery".chars() {
+        press(&mut app, &keymap, &c.to_string());
+    }
+    snapshot_sizes(&mut app, &keymap, "incident_note", |s| {
+        assert!(
+            s.contains("note on Site Zürich Depot 1 offline") && s.contains("UPS on battery"),
+            "{s}"
+        );
+    });
+    let saved = update(&mut app, &keymap, ctrl('s'));
+    assert_eq!(
+        calls(&saved),
+        [(
+            "incident_act",
+            json!({ "incident": top.id, "action": "note", "reason": "UPS on battery" })
+        )]
+    );
+    assert_eq!(app.mode, vigie::console::state::Mode::Normal);
+    // An empty note is not sent.
+    press(&mut app, &keymap, "n");
+    assert!(calls(&update(&mut app, &keymap, ctrl('s'))).is_empty());
+    press(&mut app, &keymap, "\u{1b}");
+    // z: snoozed for an hour; once the worker says so it goes last.
+    let z = press(&mut app, &keymap, "z");
+    assert_eq!(
+        calls(&z),
+        [(
+            "incident_act",
+            json!({ "incident": top.id, "action": "snooze", "for_s": 3_600 })
+        )]
+    );
+    let mut snoozed = top.clone();
+    snoozed.snoozed_until = Some(t0() + Duration::hours(1));
+    let answer = serde_json::to_value(&snoozed).unwrap();
+    update(
+        &mut app,
+        &keymap,
+        Msg::Answer(Reply::Triage("snooze"), Ok(answer)),
+    );
+    let queue = vigie::console::incident::queue(&app);
+    assert_eq!(queue.last().unwrap().id, top.id);
+    let s = screen(&render(&app, &keymap, 160, 48, Depth::Ansi16));
+    assert!(s.contains("zZ 1h"), "{s}");
+    // V: resolved incidents too; O reopens the selected one.
+    press(&mut app, &keymap, "\u{1b}V");
+    assert_eq!(app.view_len(), 4);
+    app.selected = 3;
+    let o = press(&mut app, &keymap, "O");
+    assert_eq!(
+        calls(&o),
+        [(
+            "incident_act",
+            json!({ "incident": all[3].id, "action": "reopen" })
+        )]
+    );
+    // :snooze with a length of one's own.
+    app.selected = 0;
+    let c = press(&mut app, &keymap, ":snooze 2h\n");
+    assert_eq!(calls(&c)[0].1["for_s"], 7_200);
+}

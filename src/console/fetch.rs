@@ -15,7 +15,7 @@ use crate::domain::access::Role;
 use crate::domain::audit::AuditEntry;
 use crate::store::SiteDetail;
 use crate::worker::api::ApiError;
-use crate::worker::api_views::{DeviceDetail, Trends};
+use crate::worker::api_views::{DeviceDetail, IncidentDetail, Trends};
 
 /// The time ranges of charts and trends, `[` and `]` step through them.
 pub const RANGES: [(u32, &str); 5] = [
@@ -35,6 +35,7 @@ const DETAIL_EVERY_S: f64 = 10.0;
 const SITE_EVERY_S: f64 = 15.0;
 const TRENDS_EVERY_S: f64 = 60.0;
 const AUDIT_EVERY_S: f64 = 30.0;
+const INCIDENT_EVERY_S: f64 = 15.0;
 
 /// One answer kept with the question it answers.
 #[derive(Debug)]
@@ -122,6 +123,9 @@ pub struct Fetched {
     /// The chart of the selected trend's device.
     pub chart: Fetch<DeviceDetail>,
     pub audit: Fetch<Vec<AuditEntry>>,
+    /// The incident queue's pane is open.
+    pub incident_open: bool,
+    pub incident: Fetch<IncidentDetail>,
     /// Indexes into [`RANGES`]: the detail pane's (an hour at first) and
     /// the trends view's (a day at first).
     pub detail_range: usize,
@@ -138,6 +142,8 @@ impl Default for Fetched {
             trends: Fetch::default(),
             chart: Fetch::default(),
             audit: Fetch::default(),
+            incident_open: false,
+            incident: Fetch::default(),
             detail_range: 0,
             trends_range: 2,
         }
@@ -220,6 +226,21 @@ pub fn plan(app: &mut App) -> Vec<Effect> {
                 ));
             }
         }
+        View::Incidents if app.fetched.incident_open => {
+            let Some(i) = super::incident::selected(app) else {
+                return out;
+            };
+            let (key, tenant, id) = (super::incident::key(i), i.tenant.clone(), i.id.clone());
+            if app.fetched.incident.due(&key, now, INCIDENT_EVERY_S, speed) {
+                app.fetched.incident.ask(key.clone(), now);
+                out.push(Effect::Call {
+                    scope: tenant.to_string(),
+                    verb: "incident",
+                    body: json!({ "incident": id }),
+                    reply: Reply::Incident(key),
+                });
+            }
+        }
         View::Site => {
             let Some(s) = app.fetched.site_ref.clone() else {
                 return out;
@@ -288,6 +309,7 @@ pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) {
         Reply::Trends(key) => f.trends.take(&key, answer),
         Reply::Chart(key) => f.chart.take(&key, answer),
         Reply::Audit => f.audit.take("", answer),
+        Reply::Incident(key) => f.incident.take(&key, answer),
         _ => return,
     }
     app.clamp();

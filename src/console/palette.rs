@@ -7,7 +7,7 @@ use super::state::{App, Mode};
 use super::update::Effect;
 
 /// Commands, with what they take.
-pub const COMMANDS: [(&str, &str); 15] = [
+pub const COMMANDS: [(&str, &str); 16] = [
     ("fleet", "the fleet"),
     ("incidents", "the incident queue"),
     ("alerts", "the live alert tail"),
@@ -26,6 +26,10 @@ pub const COMMANDS: [(&str, &str); 15] = [
     ("audit", "the audit log"),
     ("filter", "TEXT: filter the view"),
     ("assign", "NAME: assign the selected incident"),
+    (
+        "snooze",
+        "LENGTH: snooze the selected incident (30m, 2h, 1d)",
+    ),
     ("back", "the view before"),
     ("help", "every key"),
     ("quit", "leave vigie"),
@@ -163,6 +167,8 @@ pub fn run(app: &mut App, line: &str) -> Vec<Effect> {
         }
         ("assign", false) => return super::triage::act(app, "assign", Some(arg)),
         ("assign", true) => app.notify(":assign needs a name", true, 4),
+        ("snooze", false) => return super::triage::act(app, "snooze", Some(arg)),
+        ("snooze", true) => app.notify(":snooze needs a length: 30m, 2h, 1d", true, 4),
         ("filter", _) => {
             app.filter_input = arg.to_string();
             app.apply_filter();

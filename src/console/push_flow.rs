@@ -308,7 +308,8 @@ pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) -
             | Reply::Site(_)
             | Reply::Trends(_)
             | Reply::Chart(_)
-            | Reply::Audit),
+            | Reply::Audit
+            | Reply::Incident(_)),
             answer,
         ) => super::fetch::on_answer(app, reply, answer),
     }

@@ -20,6 +20,8 @@ pub enum Mode {
     Push,
     /// Typing a `:` command.
     Palette,
+    /// Writing a note on an incident.
+    Note,
 }
 
 /// The push history of one device, as an overlay.
@@ -111,6 +113,10 @@ pub struct App {
     pub pushes: std::collections::BTreeMap<Id, Push>,
     /// The push being prepared.
     pub editor: Option<Box<super::push::Draft>>,
+    /// The incident note being written.
+    pub note: Option<Box<super::incident::NoteDraft>>,
+    /// The incident queue shows resolved incidents too.
+    pub queue_resolved: bool,
     pub history: Option<History>,
     /// Default revert window of pushes made here, in seconds.
     pub push_window_s: u32,
@@ -157,6 +163,8 @@ impl App {
             api_scope: crate::bus::subject::ALL_TENANTS.to_string(),
             pushes: std::collections::BTreeMap::new(),
             editor: None,
+            note: None,
+            queue_resolved: false,
             history: None,
             push_window_s: 300,
             marks: Vec::new(),
@@ -207,10 +215,10 @@ impl App {
 
     /// Rows in the view on screen.
     pub fn view_len(&self) -> usize {
-        use super::lists::{View, alert_tail, incident_queue};
+        use super::lists::{View, alert_tail};
         match self.view {
             View::Fleet => self.fleet.len(),
-            View::Incidents => incident_queue(self.incidents.values(), &self.filter_input).len(),
+            View::Incidents => super::incident::queue(self).len(),
             View::Alerts => alert_tail(&self.tail.alerts, &self.filter_input).len(),
             View::Board => 0,
             View::Tenants => super::lists::tenant_count(self),

@@ -1,11 +1,10 @@
-//! Incident triage from the queue: acknowledge, take, escalate, assign and
-//! resolve the selected incident. Each is an api call the worker applies;
-//! its incident event updates every console.
+//! Incident triage from the queue: acknowledge, take, escalate, assign,
+//! resolve, snooze, wake and reopen the selected incident. Each is an api
+//! call the worker applies; its incident event updates every console.
 
 use chrono::Duration;
 use serde_json::{Value, json};
 
-use super::lists::{View, incident_queue};
 use super::state::App;
 use super::update::{Effect, Reply};
 use crate::domain::incident::Incident;
@@ -13,12 +12,7 @@ use crate::worker::api::ApiError;
 
 /// The incident under the cursor, when the queue is on screen.
 pub fn selected(app: &App) -> Option<&Incident> {
-    if app.view != View::Incidents {
-        return None;
-    }
-    incident_queue(app.incidents.values(), &app.filter_input)
-        .get(app.selected)
-        .copied()
+    super::incident::selected(app)
 }
 
 /// `action` on the selected incident (`to`: for assign). Resolving asks
@@ -46,8 +40,20 @@ pub fn act(app: &mut App, action: &'static str, to: Option<&str>) -> Vec<Effect>
         app.confirm = None;
     }
     let mut body = json!({ "incident": id, "action": action });
-    if let Some(to) = to {
-        body["to"] = to.into();
+    match (action, to) {
+        ("snooze", Some(len)) => {
+            let Some(secs) = super::incident::parse_length(len) else {
+                app.notify(
+                    format!("snooze for how long? {len:?}: try 30m, 2h, 1d"),
+                    true,
+                    5,
+                );
+                return Vec::new();
+            };
+            body["for_s"] = secs.into();
+        }
+        (_, Some(to)) => body["to"] = to.into(),
+        (_, None) => {}
     }
     vec![Effect::Call {
         scope: tenant.to_string(),
@@ -66,9 +72,15 @@ pub fn on_answer(app: &mut App, action: &'static str, answer: Result<Value, ApiE
                 "take" => "taken",
                 "escalate" => "escalated",
                 "assign" => "assigned",
+                "snooze" => "snoozed",
+                "wake" => "back in the queue",
+                "reopen" => "reopened",
+                "note" => "note added",
                 _ => "resolved",
             };
             app.notify(format!("{}: {done}", i.title), false, 4);
+            // The pane's timeline shows the change at its next ask.
+            app.fetched.incident.asked = None;
             app.incidents.insert((i.tenant.clone(), i.id.clone()), i);
             app.clamp();
         }

@@ -60,6 +60,8 @@ pub enum Reply {
     Chart(String),
     /// The audit log.
     Audit,
+    /// An incident's alerts and timeline.
+    Incident(String),
 }
 
 /// IO the run loop performs for `update`.
@@ -184,6 +186,9 @@ fn on_key(app: &mut App, keymap: &KeyMap, k: KeyEvent) -> Vec<Effect> {
     if app.mode == Mode::Palette {
         return super::palette::on_key(app, k);
     }
+    if app.mode == Mode::Note {
+        return super::incident::on_note_key(app, k);
+    }
     if app.wallboard.is_some() {
         // A wallboard takes no input but quit.
         return match keymap.lookup(&[], Key::from_event(&k)) {
@@ -281,6 +286,9 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
             } else if app.view == View::Fleet && app.fetched.detail_open {
                 app.fetched.detail_open = false;
                 app.clamp();
+            } else if app.view == View::Incidents && app.fetched.incident_open {
+                app.fetched.incident_open = false;
+                app.clamp();
             } else if app.history.is_some() {
                 app.history = None;
             } else if !app.marks.is_empty() {
@@ -365,6 +373,22 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
         Action::IncidentTake => return super::triage::act(app, "take", None),
         Action::IncidentEscalate => return super::triage::act(app, "escalate", None),
         Action::IncidentResolve => return super::triage::act(app, "resolve", None),
+        Action::IncidentSnooze => {
+            let len = format!("{}s", super::incident::SNOOZE_S);
+            return super::triage::act(app, "snooze", Some(&len));
+        }
+        Action::IncidentWake => return super::triage::act(app, "wake", None),
+        Action::IncidentReopen => return super::triage::act(app, "reopen", None),
+        Action::IncidentNote => super::incident::open_note(app),
+        Action::QueueResolved => {
+            app.queue_resolved = !app.queue_resolved;
+            let shown = if app.queue_resolved {
+                "shown"
+            } else {
+                "hidden"
+            };
+            app.notify(format!("resolved incidents {shown}"), false, 3);
+        }
         Action::None => {}
     }
     app.clamp();
@@ -395,6 +419,11 @@ fn open(app: &mut App) {
     let device = match app.view {
         View::Fleet => {
             app.fetched.detail_open = !app.fetched.detail_open;
+            app.clamp();
+            return;
+        }
+        View::Incidents => {
+            app.fetched.incident_open = !app.fetched.incident_open;
             app.clamp();
             return;
         }

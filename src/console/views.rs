@@ -8,6 +8,7 @@ mod detail;
 mod fleet;
 mod frame;
 mod help;
+mod incident;
 mod incidents;
 mod list;
 mod map;
@@ -70,6 +71,7 @@ pub fn table_rows(app: &App) -> usize {
     let body = body_of(app.size);
     let table = match app.view {
         View::Fleet if app.fetched.detail_open => detail_split(body).0,
+        View::Incidents if app.fetched.incident_open => detail_split(body).0,
         View::Site => return site::table_rows(app, body),
         View::Trends => return trends::table_rows(body),
         _ => body,
@@ -102,6 +104,11 @@ pub fn draw(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>) {
             detail::pane(app, ui, f, pane);
         }
         View::Fleet => fleet::table(app, ui, f, body),
+        View::Incidents if app.fetched.incident_open => {
+            let (table, pane) = detail_split(body);
+            incidents::table(app, ui, f, table);
+            incident::pane(app, ui, f, pane);
+        }
         View::Site => site::view(app, ui, f, body),
         View::Trends => trends::view(app, ui, f, body),
         View::Audit => audit::table(app, ui, f, body),
@@ -117,6 +124,9 @@ pub fn draw(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>) {
     }
     if let Some(d) = &app.editor {
         push::editor(d, ui, f, body);
+    }
+    if let Some(d) = &app.note {
+        incident::note(d, ui, f, body);
     }
     if app.help {
         help::overlay(app, ui, f, body);

@@ -77,6 +77,13 @@ pub enum Action {
     IncidentTake,
     IncidentEscalate,
     IncidentResolve,
+    /// Snooze for an hour, wake, reopen, write a note.
+    IncidentSnooze,
+    IncidentWake,
+    IncidentReopen,
+    IncidentNote,
+    /// Show or hide resolved incidents in the queue.
+    QueueResolved,
     /// Unbinds a key in a user patch.
     None,
 }
@@ -92,8 +99,13 @@ impl Action {
             | Action::IncidentAck
             | Action::IncidentTake
             | Action::IncidentEscalate
-            | Action::IncidentResolve => Role::Operator,
+            | Action::IncidentResolve
+            | Action::IncidentSnooze
+            | Action::IncidentWake
+            | Action::IncidentReopen
+            | Action::IncidentNote => Role::Operator,
             Action::PushHistory
+            | Action::QueueResolved
             | Action::ViewSite
             | Action::ViewTrends
             | Action::ViewAudit

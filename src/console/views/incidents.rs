@@ -6,7 +6,6 @@ use ratatui::style::Style;
 
 use super::list::{self, Column};
 use super::{Ui, age};
-use crate::console::lists::incident_queue;
 use crate::console::state::App;
 use crate::domain::incident::{EscalationTier, Incident, IncidentState};
 use crate::domain::model::Severity;
@@ -70,6 +69,7 @@ fn cells(app: &App, i: &Incident, t: &Theme) -> Vec<(String, Style)> {
     let muted = t.style(Meaning::Muted);
     // An acknowledgement is a state of its own, with its age.
     let state = match (i.state, i.acknowledged) {
+        _ if i.is_snoozed(app.now) => (format!("zZ {}", until(app.now, i.snoozed_until)), muted),
         (IncidentState::Acknowledged, Some(at)) => (
             format!("ack'd {}", age(app.now, Some(at))),
             t.style(Meaning::Accent),
@@ -81,7 +81,9 @@ fn cells(app: &App, i: &Incident, t: &Theme) -> Vec<(String, Style)> {
         EscalationTier::L2 => "L2",
         EscalationTier::L3 => "L3",
     };
-    let sla = if i.sla_breached(app.now) {
+    let sla = if !i.state.is_open() {
+        (i.state.as_str().to_string(), muted)
+    } else if i.sla_breached(app.now) {
         ("BREACHED".to_string(), t.style(Meaning::Critical))
     } else {
         let left = (i.sla_due - app.now).num_seconds().max(0);
@@ -121,12 +123,25 @@ fn cells(app: &App, i: &Incident, t: &Theme) -> Vec<(String, Style)> {
     ]
 }
 
+/// Time left until `then`: `45m`, `2h`.
+fn until(
+    now: chrono::DateTime<chrono::Utc>,
+    then: Option<chrono::DateTime<chrono::Utc>>,
+) -> String {
+    let left = then.map_or(0, |t| (t - now).num_seconds().max(0));
+    match left {
+        0..3_600 => format!("{}m", (left + 59) / 60),
+        3_600..86_400 => format!("{}h", left / 3_600),
+        _ => format!("{}d", left / 86_400),
+    }
+}
+
 pub(super) fn table(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     let t = ui.theme;
-    let queue = incident_queue(app.incidents.values(), &app.filter_input);
+    let queue = crate::console::incident::queue(app);
     let rows = queue.iter().skip(app.offset).map(|i| cells(app, i, t));
     let why = (
-        "No open incidents.",
+        "No open incidents (V shows the resolved ones).",
         "No incident matches the filter. esc clears it.",
     );
     list::view(app, f, area, t, &COLUMNS, queue.len(), why, rows);

@@ -1,0 +1,171 @@
+//! The incident queue's deeper triage: the queue itself (snoozed last,
+//! resolved ones on request), an incident's pane (its alerts and its
+//! timeline of actions and notes, from the worker), notes written in a
+//! text area, snooze, wake and reopen. Pure, like `update`.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui_textarea::TextArea;
+
+use super::lists::{View, matches};
+use super::state::{App, Mode};
+use super::update::{Effect, Reply};
+use crate::domain::Id;
+use crate::domain::incident::Incident;
+
+/// `z` snoozes for this long; `:snooze 30m` for another length.
+pub const SNOOZE_S: u32 = 3_600;
+
+/// A note being written.
+#[derive(Debug)]
+pub struct NoteDraft {
+    pub tenant: Id,
+    pub incident: Id,
+    pub title: String,
+    pub editor: TextArea<'static>,
+    pub error: Option<String>,
+}
+
+/// The queue as the view shows it: open incidents, most severe first, then
+/// the nearest SLA; snoozed ones after the rest; resolved ones (only with
+/// `V`) last. Only those matching the view's filter.
+pub fn queue(app: &App) -> Vec<&Incident> {
+    let now = app.now;
+    let mut out: Vec<&Incident> = app
+        .incidents
+        .values()
+        .filter(|i| i.state.is_open() || app.queue_resolved)
+        .filter(|i| {
+            let who = i.assignee.as_ref().map_or("", |a| a.as_str());
+            matches(
+                &app.filter_input,
+                &[i.title.as_str(), i.tenant.as_str(), who, i.state.as_str()],
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (!a.state.is_open())
+            .cmp(&!b.state.is_open())
+            .then(a.is_snoozed(now).cmp(&b.is_snoozed(now)))
+            .then(a.severity.cmp(&b.severity))
+            .then(a.sla_due.cmp(&b.sla_due))
+            .then(a.opened.cmp(&b.opened))
+            .then(a.id.cmp(&b.id))
+    });
+    out
+}
+
+/// The incident under the cursor, when the queue is on screen.
+pub fn selected(app: &App) -> Option<&Incident> {
+    if app.view != View::Incidents {
+        return None;
+    }
+    queue(app).get(app.selected).copied()
+}
+
+/// The key of an incident question.
+pub fn key(i: &Incident) -> String {
+    format!("{}/{}", i.tenant, i.id)
+}
+
+/// `n`: a note on the selected incident.
+pub fn open_note(app: &mut App) {
+    let Some(i) = selected(app) else {
+        app.notify("select an incident first (2 shows the queue)", true, 4);
+        return;
+    };
+    let mut editor = TextArea::default();
+    editor.set_placeholder_text("What you found, did or handed over…");
+    app.note = Some(Box::new(NoteDraft {
+        tenant: i.tenant.clone(),
+        incident: i.id.clone(),
+        title: i.title.to_string(),
+        editor,
+        error: None,
+    }));
+    app.mode = Mode::Note;
+}
+
+/// Keys while a note is being written: ctrl-s saves, esc drops it.
+pub fn on_note_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
+    let Some(d) = app.note.as_mut() else {
+        app.mode = Mode::Normal;
+        return Vec::new();
+    };
+    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+    match k.code {
+        KeyCode::Char('c') if ctrl => {
+            app.quit = true;
+            return vec![Effect::Quit];
+        }
+        KeyCode::Esc => {
+            app.note = None;
+            app.mode = Mode::Normal;
+            app.notify("note dropped", false, 3);
+        }
+        KeyCode::Char('s') if ctrl => {
+            let text = d.editor.lines().join("\n");
+            let text = text.trim();
+            if text.is_empty() {
+                d.error = Some("the note is empty".into());
+                return Vec::new();
+            }
+            if text.chars().count() > crate::worker::triage::MAX_NOTE {
+                d.error = Some(format!(
+                    "at most {} characters",
+                    crate::worker::triage::MAX_NOTE
+                ));
+                return Vec::new();
+            }
+            let call = Effect::Call {
+                scope: d.tenant.to_string(),
+                verb: "incident_act",
+                body: serde_json::json!({ "incident": d.incident, "action": "note", "reason": text }),
+                reply: Reply::Triage("note"),
+            };
+            app.note = None;
+            app.mode = Mode::Normal;
+            return vec![call];
+        }
+        _ => {
+            d.error = None;
+            d.editor.input(k);
+        }
+    }
+    Vec::new()
+}
+
+/// Parses a snooze length: `90s`, `30m`, `2h`, `1d` (a bare number is
+/// minutes).
+pub fn parse_length(s: &str) -> Option<u32> {
+    let s = s.trim();
+    let (n, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => (&s[..i], &s[i..]),
+        None => (s, "m"),
+    };
+    let n: u32 = n.parse().ok()?;
+    let mult = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snooze_lengths() {
+        assert_eq!(parse_length("30m"), Some(1_800));
+        assert_eq!(parse_length("2h"), Some(7_200));
+        assert_eq!(parse_length("1d"), Some(86_400));
+        assert_eq!(parse_length("45"), Some(2_700));
+        assert_eq!(parse_length("90s"), Some(90));
+        assert_eq!(parse_length("soon"), None);
+        assert_eq!(parse_length("5w"), None);
+        assert_eq!(parse_length(""), None);
+    }
+}

@@ -1,0 +1,146 @@
+//! The incident pane beside the queue: the incident's state, its alerts,
+//! and its timeline of actions and notes (newest first); and the note
+//! editor drawn over the screen while a note is written.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::{Ui, age};
+use crate::console::incident::{NoteDraft, key, selected};
+use crate::console::state::App;
+use crate::domain::alert::AlertState;
+use crate::settings::theme::Meaning;
+
+pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
+    let t = ui.theme;
+    let muted = t.style(Meaning::Muted);
+    let head = t.style(Meaning::ColumnHeader);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.style(Meaning::Border))
+        .title(Span::styled(" Incident ", t.style(Meaning::Title)))
+        .style(t.style(Meaning::Base));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let Some(i) = selected(app) else {
+        f.render_widget(
+            Paragraph::new(Span::styled("No incident selected.", muted)),
+            inner,
+        );
+        return;
+    };
+    let (sev, sev_style) = super::incidents::severity_cell(i.severity, t);
+    let mut state = vec![
+        Span::styled(format!("{sev} "), sev_style),
+        Span::raw(i.state.as_str().replace('_', " ")),
+        Span::styled(
+            format!(
+                " · {:?} · {} · opened {} ago",
+                i.tier,
+                i.assignee.as_ref().map_or("unassigned", |a| a.as_str()),
+                age(app.now, Some(i.opened))
+            ),
+            muted,
+        ),
+    ];
+    if i.reopen_count > 0 {
+        state.push(Span::styled(
+            format!(" · reopened {}×", i.reopen_count),
+            t.style(Meaning::Warning),
+        ));
+    }
+    if i.is_snoozed(app.now) {
+        state.push(Span::styled(" · snoozed", muted));
+    }
+    let mut lines = vec![
+        Line::from(Span::styled(i.title.to_string(), t.style(Meaning::Title))),
+        Line::from(state),
+    ];
+    let Some(d) = app.fetched.incident.current(&key(i)) else {
+        let why = match &app.fetched.incident.error {
+            Some(e) if app.fetched.incident.key == key(i) => format!("Not read: {e}"),
+            _ => "Asking the worker for its alerts and timeline…".to_string(),
+        };
+        lines.push(Line::from(Span::styled(why, muted)));
+        f.render_widget(Paragraph::new(lines), inner);
+        return;
+    };
+    lines.push(Line::from(Span::styled(
+        format!("ALERTS ({})", d.alerts.len()),
+        head,
+    )));
+    for a in d.alerts.iter().rev().take(4) {
+        let style = if a.state == AlertState::Firing {
+            t.style(Meaning::Major)
+        } else {
+            muted
+        };
+        let flap = if a.flapping { " · flapping" } else { "" };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:>4} ", age(app.now, Some(a.started))), muted),
+            Span::styled(format!("{:<9}", a.state.as_str()), style),
+            Span::raw(format!("{}{flap}", a.summary)),
+        ]));
+    }
+    lines.push(Line::from(Span::styled(
+        format!("TIMELINE ({})", d.timeline.len()),
+        head,
+    )));
+    if d.timeline.is_empty() {
+        lines.push(Line::from(Span::styled("nothing done yet", muted)));
+    }
+    for e in d.timeline.iter().rev() {
+        let what = e.action.strip_prefix("incident.").unwrap_or(&e.action);
+        let mut spans = vec![
+            Span::styled(format!("{:>4} ", age(app.now, Some(e.at))), muted),
+            Span::styled(format!("{} ", e.actor), t.style(Meaning::Accent)),
+            Span::raw(what.to_string()),
+        ];
+        if let Some(after) = &e.after {
+            spans.push(Span::styled(format!(" → {after}"), muted));
+        }
+        lines.push(Line::from(spans));
+        if let Some(r) = &e.reason {
+            lines.push(Line::from(Span::raw(format!("      “{r}”"))));
+        }
+    }
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// The note editor, over the body.
+pub(super) fn note(d: &NoteDraft, ui: &Ui<'_>, f: &mut Frame<'_>, body: Rect) {
+    let t = ui.theme;
+    let w = body.width.min(72);
+    let h = body.height.min(12);
+    let area = Rect::new(
+        body.x + (body.width - w) / 2,
+        body.y + (body.height - h) / 2,
+        w,
+        h,
+    );
+    f.render_widget(Clear, area);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.style(Meaning::Border))
+        .title(Span::styled(
+            format!(" note on {} ", d.title),
+            t.style(Meaning::Title),
+        ))
+        .style(t.style(Meaning::Base));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let [text, hint] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    f.render_widget(&d.editor, text);
+    let mut spans = vec![
+        Span::styled(" ctrl-s", t.style(Meaning::KeyHint)),
+        Span::styled(" save ", t.style(Meaning::StatusBar)),
+        Span::styled(" esc", t.style(Meaning::KeyHint)),
+        Span::styled(" drop ", t.style(Meaning::StatusBar)),
+    ];
+    if let Some(e) = &d.error {
+        spans.push(Span::styled(format!("  {e}"), t.style(Meaning::Error)));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), hint);
+}
