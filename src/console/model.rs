@@ -5,6 +5,9 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
+use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
+use nucleo_matcher::{Matcher, Utf32String};
+
 use crate::domain::Id;
 use crate::domain::device::DeviceStatus;
 use crate::domain::model::DeviceRow;
@@ -26,8 +29,8 @@ pub const SORTS: [FleetSort; 8] = [
 #[derive(Debug, Default)]
 pub struct FleetModel {
     rows: Vec<DeviceRow>,
-    /// Lower-case text the filter searches, per row.
-    hay: Vec<String>,
+    /// The text the filter searches, per row.
+    hay: Vec<Hay>,
     index: HashMap<(Id, Id), usize>,
     view: Vec<u32>,
     view_dirty: bool,
@@ -35,6 +38,10 @@ pub struct FleetModel {
     /// in place keeps its order, with no sort.
     narrow: bool,
     filter: String,
+    /// The filter parsed as a fuzzy pattern (fzf's syntax: words all
+    /// match, `'exact`, `^start`, `end$`, `!not`).
+    pattern: Pattern,
+    matcher: Matcher,
     status: Option<DeviceStatus>,
     sort: FleetSort,
     descending: bool,
@@ -43,19 +50,58 @@ pub struct FleetModel {
     site_counts: HashMap<(Id, Id), StatusCounts>,
 }
 
-fn haystack(r: &DeviceRow) -> String {
-    format!(
-        "{} {} {} {} {} {} {}",
-        r.name,
-        r.id,
-        r.tenant,
-        r.site_name,
-        r.kind.label(),
-        r.firmware,
-        r.status.as_str()
-    )
-    .to_lowercase()
+/// A row's searchable fields in one string, with where each ends: a word
+/// of the filter matches inside one field, so that letters scattered over
+/// a name, a site and a firmware string do not make a match.
+#[derive(Debug)]
+struct Hay {
+    text: Utf32String,
+    ends: [u32; 7],
 }
+
+fn haystack(r: &DeviceRow) -> Hay {
+    let fields = [
+        r.name.as_str(),
+        r.id.as_str(),
+        r.tenant.as_str(),
+        r.site_name.as_str(),
+        r.kind.label(),
+        r.firmware.as_str(),
+        r.status.as_str(),
+    ];
+    let mut ends = [0u32; 7];
+    let mut at = 0u32;
+    for (end, f) in ends.iter_mut().zip(fields) {
+        at = at.saturating_add(u32::try_from(f.chars().count()).unwrap_or(u32::MAX));
+        *end = at;
+    }
+    Hay {
+        text: Utf32String::from(fields.concat()),
+        ends,
+    }
+}
+
+/// True when every word of the pattern holds for the row: a word matches
+/// in some field, a `!word` in none.
+fn row_matches(hay: &Hay, pattern: &Pattern, matcher: &mut Matcher) -> bool {
+    pattern.atoms.iter().all(|atom| {
+        let mut start = 0u32;
+        let mut fields = hay.ends.iter().map(|&end| {
+            let f = hay.text.slice_u32(start..end);
+            start = end;
+            f
+        });
+        if atom.negative {
+            fields.all(|f| atom.score(f, matcher).is_some())
+        } else {
+            fields.any(|f| atom.score(f, matcher).is_some())
+        }
+    })
+}
+
+/// Characters with a meaning in the pattern syntax: typing one may widen
+/// the matches, so the view is rebuilt rather than narrowed.
+const SYNTAX: [char; 5] = ['!', '^', '$', '\'', '\\'];
 
 fn status_rank(s: DeviceStatus) -> u8 {
     match s {
@@ -167,16 +213,19 @@ impl FleetModel {
             .and_then(|&i| self.rows.get(i))
     }
 
-    /// Sets the text filter (case-insensitive substring).
+    /// Sets the text filter: a fuzzy match (case-insensitive unless the
+    /// text has a capital) on name, id, tenant, site, kind, firmware and
+    /// status.
     pub fn set_filter(&mut self, text: &str) {
-        let t = text.to_lowercase();
-        if t != self.filter {
-            if t.starts_with(&self.filter) {
+        if text != self.filter {
+            // One more plain character can only drop matches.
+            if text.starts_with(&self.filter) && !text.contains(SYNTAX) {
                 self.narrow = true;
             } else {
                 self.view_dirty = true;
             }
-            self.filter = t;
+            self.filter = text.to_string();
+            self.pattern = Pattern::parse(text, CaseMatching::Smart, Normalization::Smart);
         }
     }
 
@@ -218,18 +267,20 @@ impl FleetModel {
         if !self.view_dirty {
             if std::mem::take(&mut self.narrow) {
                 // Typing one more letter: keep the rows that still match.
-                let (hay, filter) = (&self.hay, self.filter.as_str());
-                self.view.retain(|&i| hay[i as usize].contains(filter));
+                let (hay, pattern, matcher) = (&self.hay, &self.pattern, &mut self.matcher);
+                self.view
+                    .retain(|&i| row_matches(&hay[i as usize], pattern, matcher));
             }
             return;
         }
         self.view_dirty = false;
         self.narrow = false;
-        let filter = self.filter.as_str();
         let status = self.status;
+        let (hay, pattern, matcher) = (&self.hay, &self.pattern, &mut self.matcher);
+        let everything = pattern.atoms.is_empty();
         let mut view: Vec<u32> = (0..self.rows.len())
             .filter(|&i| status.is_none_or(|s| self.rows[i].status == s))
-            .filter(|&i| filter.is_empty() || self.hay[i].contains(filter))
+            .filter(|&i| everything || row_matches(&hay[i], pattern, matcher))
             .filter_map(|i| u32::try_from(i).ok())
             .collect();
         let rows = &self.rows;
@@ -340,6 +391,35 @@ mod tests {
     }
 
     #[test]
+    fn the_filter_is_fuzzy_inside_a_field_with_fzf_words() {
+        let mut rows = fleet(60);
+        rows[0].site_name = SafeText::new("Boulder Tower 1");
+        rows[0].name = SafeText::new("cpe-ueda-ftcl046");
+        rows[1].name = SafeText::new("cpe-dubois-ftcl337");
+        rows[1].id = Id::parse("dev-x1").unwrap_or_else(|e| panic!("{e}"));
+        rows[1].site_name = SafeText::new("Fort Collins Tower 1");
+        let ids = |f: &str| fresh(&rows, f);
+        let has = |f: &str, i: usize| ids(f).contains(&rows[i].id.to_string());
+        // Letters in order inside one field match: "bldr" is Boulder.
+        assert!(has("bldr", 0));
+        // Letters scattered over several fields do not.
+        assert!(!has("bldr", 1));
+        // Words all match, each in a field of its own choosing.
+        assert!(has("bldr ueda", 0));
+        assert!(!has("bldr dubois", 0));
+        // fzf's syntax: exact, start, end, not.
+        assert!(has("'Tower 1", 0) || has("'tower", 0));
+        assert!(has("^cpe-ueda", 0));
+        assert!(!has("^ueda", 0));
+        assert!(has("ftcl046$", 0));
+        assert!(!has("!ueda", 0));
+        assert!(has("!dubois", 0));
+        // Capitals make a word case-sensitive.
+        assert!(has("Boulder", 0));
+        assert!(!has("BOULDER", 0));
+    }
+
+    #[test]
     fn narrowing_the_filter_in_place_shows_what_a_rebuild_would() {
         let mut rows = fleet(400);
         let mut m = FleetModel::default();
@@ -354,6 +434,11 @@ mod tests {
             "ridgeline-",
             "c",
             "cp",
+            "cp !",
+            "cp !o",
+            "cp !of",
+            "^r",
+            "^ri",
         ] {
             m.set_filter(typed);
             m.refresh();
