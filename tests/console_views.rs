@@ -533,3 +533,46 @@ fn the_incident_pane_shows_alerts_and_timeline_and_takes_notes_snoozes_and_reope
     let c = press(&mut app, &keymap, ":snooze 2h\n");
     assert_eq!(calls(&c)[0].1["for_s"], 7_200);
 }
+
+#[test]
+fn marked_incidents_of_one_customer_merge_into_the_selected_one() {
+    let (mut app, keymap) = app_with(rows(300), 24);
+    let all = incidents(&mut app, &keymap);
+    press(&mut app, &keymap, "2");
+    // Queue: inc-0 (acme, critical), inc-2 (acme, major), inc-1 (globex).
+    assert!(
+        calls(&press(&mut app, &keymap, "M")).is_empty(),
+        "nothing marked"
+    );
+    press(&mut app, &keymap, "j ");
+    assert_eq!(
+        app.incident_marks,
+        [(all[2].tenant.clone(), all[2].id.clone())]
+    );
+    // Once the hint has gone, the status bar counts the marks.
+    update(&mut app, &keymap, Msg::Tick(t0() + Duration::seconds(6)));
+    let s = screen(&render(&app, &keymap, 160, 24, Depth::Ansi16));
+    assert!(s.contains("●major") && s.contains("1 marked"), "{s}");
+    app.selected = 0;
+    assert!(
+        calls(&press(&mut app, &keymap, "M")).is_empty(),
+        "asked twice"
+    );
+    let merge = calls(&press(&mut app, &keymap, "M"));
+    assert_eq!(
+        merge,
+        [(
+            "incident_act",
+            json!({ "incident": all[0].id, "action": "merge", "from": [all[2].id] })
+        )]
+    );
+    assert!(app.incident_marks.is_empty());
+    // Another customer's incident does not merge.
+    app.selected = 2;
+    press(&mut app, &keymap, " ");
+    app.selected = 0;
+    assert!(calls(&press(&mut app, &keymap, "MM")).is_empty());
+    assert!(app.toast().unwrap().text.contains("one customer"));
+    press(&mut app, &keymap, "\u{1b}");
+    assert!(app.incident_marks.is_empty());
+}

@@ -1351,3 +1351,95 @@ async fn snooze_wake_notes_reopen_and_the_incident_timeline() {
     );
     assert_eq!(detail.timeline[4].before.as_deref(), Some("resolved"));
 }
+
+#[tokio::test]
+async fn merging_incidents_moves_their_alerts_and_closes_them() {
+    let (mut rig, first, operator, _viewer) = triage_rig().await;
+    // A second rule fires at the site (CPU, three hits): a second incident.
+    for m in 13..16 {
+        rig.send("rtr-1", t0() + Duration::minutes(m), metrics(97.0))
+            .await;
+        rig.drain().await;
+    }
+    let open = rig.store.incident_queue(&Scope::All, 10).await.unwrap();
+    assert_eq!(open.len(), 2);
+    let second = open.iter().find(|i| i.id != first.id).unwrap().clone();
+    let tenant = first.tenant.to_string();
+    let merge = |from: serde_json::Value| serde_json::json!({ "incident": first.id, "action": "merge", "from": from });
+
+    let e = act(&mut rig, &operator, &tenant, merge(serde_json::json!([])))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "bad-request", "{e}");
+    let e = act(
+        &mut rig,
+        &operator,
+        &tenant,
+        merge(serde_json::json!([first.id])),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code, "wrong-state", "{e}");
+    let e = act(
+        &mut rig,
+        &operator,
+        &tenant,
+        merge(serde_json::json!(["inc-nope"])),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.message.contains("inc-nope"), "{e}");
+
+    let merged = act(
+        &mut rig,
+        &operator,
+        &tenant,
+        merge(serde_json::json!([second.id])),
+    )
+    .await
+    .unwrap();
+    let alerts: Vec<String> = serde_json::from_value(merged["alerts"].clone()).unwrap();
+    assert_eq!(alerts.len(), first.alerts.len() + second.alerts.len());
+    // One incident open; the other closed; its alert points to the first.
+    let open = rig.store.incident_queue(&Scope::All, 10).await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].id, first.id);
+    let scope = Scope::Tenant(first.tenant.clone());
+    let (closed, moved) = rig
+        .store
+        .incident(&scope, &second.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(closed.state, vigie::domain::incident::IncidentState::Closed);
+    assert!(moved.is_empty(), "its alerts now belong to the first");
+    let (_, now_with) = rig
+        .store
+        .incident(&scope, &first.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now_with.len(), 2);
+    // Both ends audited.
+    let log = rig
+        .store
+        .audit(&scope, Some(&format!("incident/{}", first.id)), 10)
+        .await
+        .unwrap();
+    let last = log.last().unwrap();
+    assert_eq!(last.action, "incident.merge");
+    assert_eq!(
+        (last.before.as_deref(), last.after.as_deref()),
+        (Some("1 alerts"), Some("2 alerts"))
+    );
+    assert_eq!(
+        last.reason.as_ref().map(|r| r.to_string()),
+        Some(format!("merged {}", second.id))
+    );
+    let log = rig
+        .store
+        .audit(&scope, Some(&format!("incident/{}", second.id)), 10)
+        .await
+        .unwrap();
+    assert_eq!(log.last().unwrap().action, "incident.merged");
+}

@@ -134,6 +134,77 @@ pub fn on_note_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
     Vec::new()
 }
 
+/// `space` in the queue: marks or unmarks the selected incident.
+pub fn toggle_mark(app: &mut App) {
+    let Some(i) = selected(app) else {
+        return;
+    };
+    let key = (i.tenant.clone(), i.id.clone());
+    match app.incident_marks.iter().position(|m| *m == key) {
+        Some(at) => {
+            app.incident_marks.remove(at);
+        }
+        None => app.incident_marks.push(key),
+    }
+    app.selected = app.selected.saturating_add(1);
+}
+
+/// `M`: the marked incidents' alerts join the selected one, which must be
+/// of the same customer; asked twice, since the others close.
+pub fn merge(app: &mut App) -> Vec<Effect> {
+    let Some(target) = selected(app) else {
+        app.notify(
+            "select the incident to merge into (2 shows the queue)",
+            true,
+            4,
+        );
+        return Vec::new();
+    };
+    let (tenant, id, title) = (
+        target.tenant.clone(),
+        target.id.clone(),
+        target.title.to_string(),
+    );
+    let from: Vec<Id> = app
+        .incident_marks
+        .iter()
+        .filter(|(t, i)| *t == tenant && *i != id)
+        .map(|(_, i)| i.clone())
+        .collect();
+    if app.incident_marks.iter().any(|(t, _)| *t != tenant) {
+        app.notify("only incidents of one customer merge", true, 5);
+        return Vec::new();
+    }
+    if from.is_empty() {
+        app.notify("mark the incidents to merge with space first", true, 4);
+        return Vec::new();
+    }
+    let armed = app
+        .confirm
+        .as_ref()
+        .is_some_and(|(what, until)| *what == id && app.now <= *until);
+    if !armed {
+        app.confirm = Some((id, app.now + chrono::Duration::seconds(5)));
+        app.notify(
+            format!(
+                "merge {} incidents into \"{title}\"? press again",
+                from.len()
+            ),
+            false,
+            5,
+        );
+        return Vec::new();
+    }
+    app.confirm = None;
+    app.incident_marks.clear();
+    vec![Effect::Call {
+        scope: tenant.to_string(),
+        verb: "incident_act",
+        body: serde_json::json!({ "incident": id, "action": "merge", "from": from }),
+        reply: Reply::Triage("merge"),
+    }]
+}
+
 /// Parses a snooze length: `90s`, `30m`, `2h`, `1d` (a bare number is
 /// minutes).
 pub fn parse_length(s: &str) -> Option<u32> {

@@ -76,6 +76,7 @@ pub fn on_answer(app: &mut App, action: &'static str, answer: Result<Value, ApiE
                 "wake" => "back in the queue",
                 "reopen" => "reopened",
                 "note" => "note added",
+                "merge" => "merged",
                 _ => "resolved",
             };
             app.notify(format!("{}: {done}", i.title), false, 4);

@@ -291,6 +291,8 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
                 app.clamp();
             } else if app.history.is_some() {
                 app.history = None;
+            } else if app.view == View::Incidents && !app.incident_marks.is_empty() {
+                app.incident_marks.clear();
             } else if !app.marks.is_empty() {
                 app.marks.clear();
             } else {
@@ -325,6 +327,8 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
             app.selected = 0;
         }
         Action::Help => app.help = !app.help,
+        Action::Mark if app.view == View::Incidents => super::incident::toggle_mark(app),
+        Action::IncidentMerge => return super::incident::merge(app),
         Action::Mark => {
             if let Some(r) = app.selected_row() {
                 let key = (r.tenant.clone(), r.id.clone());

@@ -86,6 +86,10 @@ pub enum IncidentAction {
     },
     /// Back in the queue before the snooze ends.
     Wake,
+    /// Its alerts moved to another incident: closed.
+    MergedInto {
+        into: Id,
+    },
 }
 
 impl IncidentAction {
@@ -102,6 +106,7 @@ impl IncidentAction {
             IncidentAction::MergeAlert { .. } => "merge-alert",
             IncidentAction::Snooze { .. } => "snooze",
             IncidentAction::Wake => "wake",
+            IncidentAction::MergedInto { .. } => "merged",
         }
     }
 }
@@ -118,6 +123,8 @@ pub enum IncidentError {
     AlreadyTopTier,
     #[error("a snooze must end in the future")]
     SnoozeInPast,
+    #[error("an incident cannot be merged into itself")]
+    MergeIntoItself,
 }
 
 /// An incident: one or more alerts that share a dedup key.
@@ -250,6 +257,13 @@ impl Incident {
                 self.snoozed_until = Some(*until);
             }
             (IncidentAction::Wake, New | Acknowledged | InProgress) => self.snoozed_until = None,
+            (IncidentAction::MergedInto { into }, New | Acknowledged | InProgress) => {
+                if *into == self.id {
+                    return Err(IncidentError::MergeIntoItself);
+                }
+                self.state = Closed;
+                self.snoozed_until = None;
+            }
             (IncidentAction::MergeAlert { alert }, New | Acknowledged | InProgress) => {
                 if !self.alerts.contains(alert) {
                     self.alerts.push(alert.clone());
@@ -300,6 +314,7 @@ mod tests {
             IncidentAction::MergeAlert { alert: id("al-2") },
             IncidentAction::Snooze { until: at(3_600) },
             IncidentAction::Wake,
+            IncidentAction::MergedInto { into: id("inc-2") },
         ]
     }
 
@@ -315,6 +330,7 @@ mod tests {
                     New | Acknowledged | InProgress,
                 ) => Some(from),
                 ("resolve", New | Acknowledged | InProgress) => Some(Resolved),
+                ("merged", New | Acknowledged | InProgress) => Some(Closed),
                 ("close", Resolved) => Some(Closed),
                 ("reopen", Resolved | Closed) => Some(New),
                 _ => None,
@@ -397,6 +413,17 @@ mod tests {
         i.apply(IncidentAction::Resolve { by: "ana".into() }, at(3))
             .unwrap();
         assert_eq!(i.snoozed_until, None);
+    }
+
+    #[test]
+    fn an_incident_is_not_merged_into_itself() {
+        let mut i = incident(New);
+        let into = i.id.clone();
+        assert_eq!(
+            i.apply(IncidentAction::MergedInto { into }, at(1)),
+            Err(IncidentError::MergeIntoItself)
+        );
+        assert_eq!(i.state, New);
     }
 
     #[test]

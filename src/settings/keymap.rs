@@ -82,6 +82,8 @@ pub enum Action {
     IncidentWake,
     IncidentReopen,
     IncidentNote,
+    /// Merge the marked incidents into the selected one.
+    IncidentMerge,
     /// Show or hide resolved incidents in the queue.
     QueueResolved,
     /// Unbinds a key in a user patch.
@@ -103,7 +105,8 @@ impl Action {
             | Action::IncidentSnooze
             | Action::IncidentWake
             | Action::IncidentReopen
-            | Action::IncidentNote => Role::Operator,
+            | Action::IncidentNote
+            | Action::IncidentMerge => Role::Operator,
             Action::PushHistory
             | Action::QueueResolved
             | Action::ViewSite

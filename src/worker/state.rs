@@ -94,6 +94,15 @@ struct LinkEntry {
 
 type Key = (Id, Id);
 
+/// Why incidents were not merged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MergeRefusal {
+    #[error("incident {0} is not open here")]
+    NotOpen(Id),
+    #[error("an incident cannot be merged into itself")]
+    Itself,
+}
+
 /// Settings of the state machines and rules.
 #[derive(Debug, Clone)]
 pub struct StatePolicy {
@@ -744,6 +753,78 @@ impl FleetState {
         out.events
             .push((tenant.clone(), EventBody::Incident(changed.clone())));
         Ok(changed)
+    }
+
+    /// Merges the open incidents `sources` into the open incident
+    /// `target` of the same tenant: their alerts join it (and point to it),
+    /// and each source is closed. Nothing changes unless every incident is
+    /// open here; the error names the first that is not.
+    pub fn merge(
+        &mut self,
+        tenant: &Id,
+        target: &Id,
+        sources: &[Id],
+        now: DateTime<Utc>,
+        out: &mut Changes,
+    ) -> Result<(Incident, Vec<Incident>), MergeRefusal> {
+        let key_of = |id: &Id| {
+            self.incidents
+                .iter()
+                .find(|(_, i)| i.tenant == *tenant && i.id == *id)
+                .map(|(k, _)| k.clone())
+        };
+        let target_key = key_of(target).ok_or_else(|| MergeRefusal::NotOpen(target.clone()))?;
+        let mut source_keys = Vec::new();
+        for s in sources {
+            if s == target {
+                return Err(MergeRefusal::Itself);
+            }
+            let k = key_of(s).ok_or_else(|| MergeRefusal::NotOpen(s.clone()))?;
+            if !source_keys.contains(&k) {
+                source_keys.push(k);
+            }
+        }
+        let mut closed = Vec::new();
+        for k in source_keys {
+            let Some(mut src) = self.incidents.remove(&k) else {
+                continue;
+            };
+            // Open incidents accept both; the checks above make these hold.
+            let _ = src.apply(
+                IncidentAction::MergedInto {
+                    into: target.clone(),
+                },
+                now,
+            );
+            if let Some(t) = self.incidents.get_mut(&target_key) {
+                for alert in &src.alerts {
+                    let _ = t.apply(
+                        IncidentAction::MergeAlert {
+                            alert: alert.clone(),
+                        },
+                        now,
+                    );
+                    if let Some(a) = self.alerts.get_mut(&(tenant.clone(), alert.clone())) {
+                        a.incident = Some(target.clone());
+                        out.batch.alerts.push(a.clone());
+                    }
+                }
+                t.severity = t.severity.min(src.severity);
+            }
+            out.batch.incidents.push(src.clone());
+            out.events
+                .push((tenant.clone(), EventBody::Incident(src.clone())));
+            closed.push(src);
+        }
+        let merged = self
+            .incidents
+            .get(&target_key)
+            .cloned()
+            .ok_or_else(|| MergeRefusal::NotOpen(target.clone()))?;
+        out.batch.incidents.push(merged.clone());
+        out.events
+            .push((tenant.clone(), EventBody::Incident(merged.clone())));
+        Ok((merged, closed))
     }
 
     /// Takes back a reopened incident, unless another incident is open for

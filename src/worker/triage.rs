@@ -28,6 +28,8 @@ pub enum Triage {
     SnoozeFor(chrono::Duration),
     /// A note (the request's reason): no state changes.
     Note,
+    /// These incidents' alerts join this one; they are closed.
+    Merge(Vec<Id>),
 }
 
 impl Triage {
@@ -36,6 +38,7 @@ impl Triage {
             Triage::Act(a) => a.name(),
             Triage::SnoozeFor(_) => "snooze",
             Triage::Note => "note",
+            Triage::Merge(_) => "merge",
         }
     }
 }
@@ -64,6 +67,9 @@ struct ActArgs {
     /// For snooze: how long, in seconds.
     #[serde(default)]
     for_s: Option<u32>,
+    /// For merge: the incidents whose alerts join this one.
+    #[serde(default)]
+    from: Vec<Id>,
     /// Why; for note, the note itself.
     #[serde(default)]
     reason: Option<String>,
@@ -73,6 +79,8 @@ struct ActArgs {
 pub const MAX_SNOOZE_S: u32 = 7 * 86_400;
 /// The longest note, in characters.
 pub const MAX_NOTE: usize = 4_000;
+/// The most incidents merged at once.
+pub const MAX_MERGE: usize = 100;
 
 /// The api verb `incident_act`.
 pub(super) async fn answer(
@@ -112,6 +120,15 @@ pub(super) async fn answer(
                 })?;
             Triage::SnoozeFor(chrono::Duration::seconds(i64::from(secs)))
         }
+        ("merge", _) => {
+            if a.from.is_empty() || a.from.len() > MAX_MERGE {
+                return Err(ApiError::new(
+                    "bad-request",
+                    format!("merge needs \"from\": 1 to {MAX_MERGE} incident ids"),
+                ));
+            }
+            Triage::Merge(a.from)
+        }
         ("note", _) => {
             let text = a.reason.as_deref().map(str::trim).unwrap_or("");
             if text.is_empty() || text.chars().count() > MAX_NOTE {
@@ -126,7 +143,7 @@ pub(super) async fn answer(
             return Err(ApiError::new(
                 "bad-request",
                 format!(
-                    "no incident action {other:?}: acknowledge, take, assign, escalate, resolve, snooze, wake, reopen, note"
+                    "no incident action {other:?}: acknowledge, take, assign, escalate, resolve, snooze, wake, reopen, merge, note"
                 ),
             ));
         }
@@ -207,6 +224,31 @@ impl Worker {
                 self.commit_triage(changes).await?;
                 (i, Some(before))
             }
+            (Triage::Merge(from), _) => {
+                let mut changes = Changes::default();
+                let (merged, closed) = self
+                    .state
+                    .merge(&req.tenant, &req.incident, from, now, &mut changes)
+                    .map_err(|e| ApiError::new("wrong-state", e.to_string()))?;
+                self.commit_triage(changes).await?;
+                for c in &closed {
+                    let entry = AuditEntry::new(
+                        &req.tenant,
+                        now,
+                        req.actor.as_str(),
+                        "incident.merged",
+                        format!("incident/{}", c.id),
+                    )
+                    .change("open", "closed")
+                    .because(format!("merged into {}", req.incident).as_str());
+                    if let Err(e) = self.store.append_audit(&entry).await {
+                        tracing::error!(error = %e, incident = %c.id, "merge not audited");
+                    }
+                }
+                let moved: usize = closed.iter().map(|c| c.alerts.len()).sum();
+                let before = format!("{} alerts", merged.alerts.len().saturating_sub(moved));
+                (merged, Some(before))
+            }
             (Triage::SnoozeFor(d), _) => {
                 let until = now + *d;
                 self.act(req, IncidentAction::Snooze { until }, now).await?
@@ -222,8 +264,9 @@ impl Worker {
             format!("incident/{}", req.incident),
         );
         if let Some(before) = before {
-            let after = match incident.snoozed_until {
-                Some(u) if incident.is_snoozed(now) => {
+            let after = match (&req.action, incident.snoozed_until) {
+                (Triage::Merge(_), _) => format!("{} alerts", incident.alerts.len()),
+                (_, Some(u)) if incident.is_snoozed(now) => {
                     format!(
                         "{} snoozed until {}",
                         incident.state.as_str(),
@@ -234,8 +277,13 @@ impl Worker {
             };
             audit = audit.change(&before, &after);
         }
-        if let Some(r) = &req.reason {
-            audit = audit.because(r.as_str());
+        match (&req.reason, &req.action) {
+            (Some(r), _) => audit = audit.because(r.as_str()),
+            (None, Triage::Merge(from)) => {
+                let ids: Vec<&str> = from.iter().map(Id::as_str).collect();
+                audit = audit.because(format!("merged {}", ids.join(", ")).as_str());
+            }
+            (None, _) => {}
         }
         if let Err(e) = self.store.append_audit(&audit).await {
             tracing::error!(error = %e, incident = %req.incident, "triage not audited");

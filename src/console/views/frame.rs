@@ -132,7 +132,15 @@ fn list_info(app: &App) -> String {
     match app.view {
         View::Incidents => {
             let open = app.open_incidents();
-            format!("  {} of {} open incidents{filtered}", app.view_len(), open)
+            let marked = match app.incident_marks.len() {
+                0 => String::new(),
+                n => format!(" · {n} marked"),
+            };
+            format!(
+                "  {} of {} open incidents{marked}{filtered}",
+                app.view_len(),
+                open
+            )
         }
         View::Alerts => {
             let paused = match app.tail.paused {

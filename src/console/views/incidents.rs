@@ -99,8 +99,16 @@ fn cells(app: &App, i: &Incident, t: &Theme) -> Vec<(String, Style)> {
         };
         (text, style)
     };
+    let mut sev = severity_cell(i.severity, t);
+    if app
+        .incident_marks
+        .iter()
+        .any(|(tn, id)| *tn == i.tenant && *id == i.id)
+    {
+        sev.0.insert(0, '●');
+    }
     vec![
-        severity_cell(i.severity, t),
+        sev,
         state,
         (
             tier.to_string(),
