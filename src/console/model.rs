@@ -34,6 +34,9 @@ pub struct FleetModel {
     index: HashMap<(Id, Id), usize>,
     view: Vec<u32>,
     view_dirty: bool,
+    /// Rows changed in a way that may move them in the view (or in or out
+    /// of it) since the view was built.
+    changed: Vec<u32>,
     /// Only the filter grew since the view was built: narrowing the view
     /// in place keeps its order, with no sort.
     narrow: bool,
@@ -112,6 +115,30 @@ fn status_rank(s: DeviceStatus) -> u8 {
     }
 }
 
+/// The view's order: the sort column (reversed when descending), then
+/// tenant, name and id, so that it is total and a merge keeps it.
+fn order(sort: FleetSort, descending: bool, a: &DeviceRow, b: &DeviceRow) -> Ordering {
+    let primary = match sort {
+        FleetSort::Status => status_rank(a.status).cmp(&status_rank(b.status)),
+        FleetSort::Name => a.name.cmp(&b.name),
+        FleetSort::Tenant => a.tenant.cmp(&b.tenant),
+        FleetSort::Site => a.site_name.cmp(&b.site_name),
+        FleetSort::Kind => a.kind.cmp(&b.kind),
+        FleetSort::LastSeen => cmp_opt(b.last_seen, a.last_seen),
+        FleetSort::Cpu => cmp_opt(b.cpu_pct, a.cpu_pct),
+        FleetSort::Signal => cmp_opt(a.signal_dbm, b.signal_dbm),
+    };
+    let primary = if descending {
+        primary.reverse()
+    } else {
+        primary
+    };
+    primary
+        .then_with(|| a.tenant.cmp(&b.tenant))
+        .then_with(|| a.name.cmp(&b.name))
+        .then_with(|| a.id.cmp(&b.id))
+}
+
 fn cmp_opt<T: PartialOrd>(a: Option<T>, b: Option<T>) -> Ordering {
     match (a, b) {
         (Some(a), Some(b)) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
@@ -177,7 +204,9 @@ impl FleetModel {
                     self.hay[i] = haystack(&row);
                 }
                 self.rows[i] = row;
-                self.view_dirty |= moves;
+                if moves {
+                    self.changed.extend(u32::try_from(i).ok());
+                }
             }
             None => {
                 self.counts.add(row.status, 1);
@@ -186,9 +215,9 @@ impl FleetModel {
                     .or_default()
                     .add(row.status, 1);
                 self.hay.push(haystack(&row));
+                self.changed.extend(u32::try_from(self.rows.len()).ok());
                 self.index.insert(key, self.rows.len());
                 self.rows.push(row);
-                self.view_dirty = true;
             }
         }
     }
@@ -259,58 +288,70 @@ impl FleetModel {
 
     /// True when the view must be rebuilt before drawing.
     pub fn needs_refresh(&self) -> bool {
-        self.view_dirty || self.narrow
+        self.view_dirty || self.narrow || !self.changed.is_empty()
     }
 
-    /// Rebuilds the filtered, sorted view if anything changed.
+    /// Rebuilds the filtered, sorted view if anything changed: the whole
+    /// view after a new sort, filter or snapshot; otherwise only the rows
+    /// that changed are taken out and merged back in their places, so a
+    /// storm of status changes costs a pass over the view, not a sort.
     pub fn refresh(&mut self) {
-        if !self.view_dirty {
-            if std::mem::take(&mut self.narrow) {
-                // Typing one more letter: keep the rows that still match.
-                let (hay, pattern, matcher) = (&self.hay, &self.pattern, &mut self.matcher);
-                self.view
-                    .retain(|&i| row_matches(&hay[i as usize], pattern, matcher));
-            }
+        if self.view_dirty || self.changed.len() > self.view.len() / 4 + 64 {
+            self.rebuild();
             return;
         }
+        if std::mem::take(&mut self.narrow) {
+            // Typing one more letter: keep the rows that still match.
+            let (hay, pattern, matcher) = (&self.hay, &self.pattern, &mut self.matcher);
+            self.view
+                .retain(|&i| row_matches(&hay[i as usize], pattern, matcher));
+        }
+        if self.changed.is_empty() {
+            return;
+        }
+        let mut changed = std::mem::take(&mut self.changed);
+        changed.sort_unstable();
+        changed.dedup();
+        self.view.retain(|i| changed.binary_search(i).is_err());
+        let mut back: Vec<u32> = changed
+            .into_iter()
+            .filter(|&i| self.admits(i as usize))
+            .collect();
+        let (rows, sort, desc) = (&self.rows, self.sort, self.descending);
+        let cmp = |x: &u32, y: &u32| order(sort, desc, &rows[*x as usize], &rows[*y as usize]);
+        back.sort_unstable_by(cmp);
+        let mut merged = Vec::with_capacity(self.view.len() + back.len());
+        let (mut a, mut b) = (self.view.iter().peekable(), back.iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if cmp(x, y) != Ordering::Greater => a.next(),
+                (Some(_), Some(_)) | (None, Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, None) => break,
+            };
+            merged.extend(next.copied());
+        }
+        self.view = merged;
+    }
+
+    /// True when row `i` passes the status filter and the text filter.
+    fn admits(&mut self, i: usize) -> bool {
+        self.status.is_none_or(|s| self.rows[i].status == s)
+            && (self.pattern.atoms.is_empty()
+                || row_matches(&self.hay[i], &self.pattern, &mut self.matcher))
+    }
+
+    /// The whole view again: filter every row, then sort.
+    fn rebuild(&mut self) {
         self.view_dirty = false;
         self.narrow = false;
-        let status = self.status;
-        let (hay, pattern, matcher) = (&self.hay, &self.pattern, &mut self.matcher);
-        let everything = pattern.atoms.is_empty();
+        self.changed.clear();
         let mut view: Vec<u32> = (0..self.rows.len())
-            .filter(|&i| status.is_none_or(|s| self.rows[i].status == s))
-            .filter(|&i| everything || row_matches(&hay[i], pattern, matcher))
+            .filter(|&i| self.admits(i))
             .filter_map(|i| u32::try_from(i).ok())
             .collect();
-        let rows = &self.rows;
-        let sort = self.sort;
-        let by = |a: &DeviceRow, b: &DeviceRow| -> Ordering {
-            match sort {
-                FleetSort::Status => status_rank(a.status).cmp(&status_rank(b.status)),
-                FleetSort::Name => a.name.cmp(&b.name),
-                FleetSort::Tenant => a.tenant.cmp(&b.tenant),
-                FleetSort::Site => a.site_name.cmp(&b.site_name),
-                FleetSort::Kind => a.kind.cmp(&b.kind),
-                FleetSort::LastSeen => cmp_opt(b.last_seen, a.last_seen),
-                FleetSort::Cpu => cmp_opt(b.cpu_pct, a.cpu_pct),
-                FleetSort::Signal => cmp_opt(a.signal_dbm, b.signal_dbm),
-            }
-        };
-        let descending = self.descending;
-        view.sort_unstable_by(|&x, &y| {
-            let (a, b) = (&rows[x as usize], &rows[y as usize]);
-            let primary = by(a, b);
-            let primary = if descending {
-                primary.reverse()
-            } else {
-                primary
-            };
-            primary
-                .then_with(|| a.tenant.cmp(&b.tenant))
-                .then_with(|| a.name.cmp(&b.name))
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        let (rows, sort, desc) = (&self.rows, self.sort, self.descending);
+        view.sort_unstable_by(|&x, &y| order(sort, desc, &rows[x as usize], &rows[y as usize]));
         self.view = view;
     }
 
@@ -417,6 +458,56 @@ mod tests {
         // Capitals make a word case-sensitive.
         assert!(has("Boulder", 0));
         assert!(!has("BOULDER", 0));
+    }
+
+    #[test]
+    fn merging_changed_rows_back_shows_what_a_rebuild_would() {
+        let all = fleet(3_000);
+        let (first, later) = all.split_at(2_000);
+        for (sort, desc, filter) in [
+            (FleetSort::Status, false, ""),
+            (FleetSort::Name, true, ""),
+            (FleetSort::Cpu, false, "cpe"),
+        ] {
+            let mut rows = first.to_vec();
+            let mut m = FleetModel::default();
+            m.replace_all(rows.clone());
+            m.set_sort(sort, desc);
+            m.set_filter(filter);
+            m.refresh();
+            // A few hundred changes a round: statuses flip, CPU moves,
+            // devices arrive; the view is merged, never re-sorted.
+            for round in 0..8usize {
+                for k in 0..120usize {
+                    let i = (round * 997 + k * 31) % rows.len();
+                    let mut r = rows[i].clone();
+                    r.status = [
+                        DeviceStatus::Online,
+                        DeviceStatus::Offline,
+                        DeviceStatus::Stale,
+                    ][(round + k) % 3];
+                    r.cpu_pct = Some(((round * 13 + k * 7) % 100) as f32);
+                    rows[i] = r.clone();
+                    m.upsert(r);
+                }
+                for r in later.iter().skip(round * 100).take(100) {
+                    rows.push(r.clone());
+                    m.upsert(r.clone());
+                }
+                assert!(!m.view_dirty, "no rebuild was needed");
+                m.refresh();
+                let mut want = FleetModel::default();
+                want.replace_all(rows.clone());
+                want.set_sort(sort, desc);
+                want.set_filter(filter);
+                want.refresh();
+                assert_eq!(
+                    view(&m),
+                    view(&want),
+                    "{sort:?} {desc} {filter:?} round {round}"
+                );
+            }
+        }
     }
 
     #[test]
