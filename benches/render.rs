@@ -1,7 +1,9 @@
-//! Frame time of the fleet view and of the map at 200×60 with 100,000 and
-//! 1,000,000 devices in the model: only the visible rows are built, and the
-//! map draws sites and access points, not devices, so the two should cost
-//! the same.
+//! Frame time of the fleet view, the map, the fleet with a device's detail
+//! pane (four sparklines) and the trends view (a braille chart of 160
+//! buckets over its ranking) at 200×60 with 100,000 and 1,000,000 devices
+//! in the model: only the visible rows are built, and the map draws sites
+//! and access points, not devices, so each should cost the same at both
+//! sizes.
 //!
 //! `cargo bench --bench render`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -32,7 +34,84 @@ fn map_answer(n: usize) -> serde_json::Value {
     serde_json::json!({ "sites": sites, "aps": aps })
 }
 
-fn measure(n: usize, map: bool) -> (usize, f64, f64, f64) {
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Fleet,
+    Map,
+    Detail,
+    Trends,
+}
+
+/// The worker's `device` answer for the selected device: every series
+/// full.
+fn device_answer(app: &App, buckets: u16) -> serde_json::Value {
+    use vigie::domain::series::{MetricSeries, Window};
+    let row = match app.view {
+        vigie::console::lists::View::Trends => {
+            let t = &vigie::console::trends::rows(app)[app.selected];
+            app.fleet
+                .find(&t.trend.tenant, &t.trend.device)
+                .unwrap()
+                .clone()
+        }
+        _ => app.fleet.get(app.selected).unwrap().clone(),
+    };
+    let n = usize::from(buckets);
+    let s = |f: &dyn Fn(usize) -> f32| (0..n).map(|i| Some(f(i))).collect::<Vec<_>>();
+    serde_json::to_value(vigie::worker::api_views::DeviceDetail {
+        window: Window::ending(now(), 3_600, buckets),
+        metrics: MetricSeries {
+            cpu_pct: s(&|i| (i * 7 % 100) as f32),
+            mem_pct: s(&|i| 40.0 + (i % 20) as f32),
+            traffic_bps: s(&|i| 1e6 * (1 + i % 9) as f32),
+        },
+        signal: s(&|i| -60.0 - (i % 30) as f32),
+        links: vec![],
+        alerts: vec![],
+        pushes: vec![],
+        row,
+    })
+    .unwrap()
+}
+
+/// The worker's `trends` answer: 200 radios, the most fallen first.
+fn trends_answer(app: &App) -> serde_json::Value {
+    let rows: Vec<vigie::rules::site::SignalTrend> = app
+        .fleet
+        .all()
+        .take(200)
+        .enumerate()
+        .map(|(i, r)| vigie::rules::site::SignalTrend {
+            tenant: r.tenant.clone(),
+            device: r.id.clone(),
+            site: r.site.clone(),
+            recent_dbm: Some(-80.0 + (i as f32) / 10.0),
+            recent_n: 8_640,
+            baseline_dbm: Some(-62.0),
+            baseline_n: 17_280,
+        })
+        .collect();
+    serde_json::json!({ "until": now(), "range_s": 86_400, "rows": rows })
+}
+
+/// Feeds the answer the view on screen asks for after a move.
+fn answer(app: &mut App, keymap: &KeyMap, effects: Vec<vigie::console::update::Effect>) {
+    for e in effects {
+        if let vigie::console::update::Effect::Call { reply, verb, .. } = e {
+            let body = match verb {
+                "device" if app.view == vigie::console::lists::View::Trends => {
+                    device_answer(app, 160)
+                }
+                "device" => device_answer(app, 60),
+                "trends" => trends_answer(app),
+                _ => continue,
+            };
+            update(app, keymap, Msg::Answer(reply, Ok(body)));
+        }
+    }
+}
+
+fn measure(n: usize, mode: Mode) -> (usize, f64, f64, f64) {
     let rows = rows(n);
     let len = rows.len();
     let keymap = KeyMap::builtin();
@@ -53,34 +132,56 @@ fn measure(n: usize, map: bool) -> (usize, f64, f64, f64) {
             incidents: vec![],
         })),
     );
-    if map {
-        let key = |c| {
-            Msg::Term(TermEvent::Key(KeyEvent::new(
-                KeyCode::Char(c),
+    let key = |c| {
+        Msg::Term(TermEvent::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        )))
+    };
+    match mode {
+        Mode::Fleet => {}
+        Mode::Map => {
+            update(&mut app, &keymap, key('5'));
+            update(
+                &mut app,
+                &keymap,
+                Msg::Answer(vigie::console::update::Reply::Map, Ok(map_answer(n))),
+            );
+        }
+        Mode::Detail => {
+            let enter = Msg::Term(TermEvent::Key(KeyEvent::new(
+                KeyCode::Enter,
                 KeyModifiers::NONE,
-            )))
-        };
-        update(&mut app, &keymap, key('5'));
-        update(
-            &mut app,
-            &keymap,
-            Msg::Answer(vigie::console::update::Reply::Map, Ok(map_answer(n))),
-        );
+            )));
+            let e = update(&mut app, &keymap, enter);
+            answer(&mut app, &keymap, e);
+        }
+        Mode::Trends => {
+            let e = update(&mut app, &keymap, key('7'));
+            answer(&mut app, &keymap, e);
+            let e = update(&mut app, &keymap, Msg::Tick(now()));
+            answer(&mut app, &keymap, e);
+        }
     }
     let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
     let frames = 3_000;
     let mut times = Vec::with_capacity(frames);
     for i in 0..frames + 100 {
         // Scroll one row per frame so every frame has new content to draw
-        // (on the map: the next site).
-        update(
-            &mut app,
-            &keymap,
-            Msg::Term(TermEvent::Key(KeyEvent::new(
-                KeyCode::Char('j'),
-                KeyModifiers::NONE,
-            ))),
-        );
+        // (on the map: the next site; with a pane or a chart: the next
+        // device's, answered before the frame is timed). The trends
+        // ranking has 200 rows: back to the top at its end.
+        if mode == Mode::Trends && app.selected >= 198 {
+            app.selected = 0;
+        }
+        let e = update(&mut app, &keymap, key('j'));
+        answer(&mut app, &keymap, e);
+        // What is timed is the view with its data, not a "loading" line.
+        assert!(match mode {
+            Mode::Detail => app.fetched.detail.data.is_some(),
+            Mode::Trends => app.fetched.chart.data.is_some(),
+            Mode::Fleet | Mode::Map => true,
+        });
         let t = Instant::now();
         terminal.draw(|f| views::draw(&app, &ui, f)).unwrap();
         if i >= 100 {
@@ -98,13 +199,18 @@ fn measure(n: usize, map: bool) -> (usize, f64, f64, f64) {
 }
 
 fn main() {
-    for (map, what) in [(false, "fleet view"), (true, "map")] {
+    for (mode, what) in [
+        (Mode::Fleet, "fleet view"),
+        (Mode::Map, "map"),
+        (Mode::Detail, "fleet with the detail pane"),
+        (Mode::Trends, "trends view"),
+    ] {
         println!(
             "{what}, 200×60, TestBackend, 3,000 frames after 100 warm-up, one row scrolled per frame"
         );
         let mut got = Vec::new();
         for n in [100_000, 1_000_000] {
-            let (len, mean, p50, p99) = measure(n, map);
+            let (len, mean, p50, p99) = measure(n, mode);
             println!(
                 "{len:>9} devices: mean {mean:.3} ms, p50 {p50:.3} ms, p99 {p99:.3} ms per frame"
             );
