@@ -57,6 +57,20 @@ pub struct ThresholdRule {
 }
 
 impl ThresholdRule {
+    /// The condition in words: `cpu_pct above 90`.
+    pub fn describe(&self) -> String {
+        let measure = match self.measure {
+            Measure::CpuPct => "cpu_pct",
+            Measure::MemPct => "mem_pct",
+            Measure::TempC => "temp_c",
+        };
+        let op = match self.op {
+            Op::Above => "above",
+            Op::Below => "below",
+        };
+        format!("{measure} {op} {}", self.threshold)
+    }
+
     /// Whether a metrics sample meets the rule's condition; `None` when the
     /// sample does not carry the measure.
     pub fn hit(&self, m: &Metrics) -> Option<bool> {
@@ -163,6 +177,16 @@ pub fn offline_severity(kind: DeviceKind) -> Severity {
 /// The offline rule fires on the first sweep that finds the device offline
 /// and resolves on the first heartbeat: the status machine's own thresholds
 /// are the hysteresis.
+/// The condition of one of the worker's own device rules, in words.
+pub fn describe(rule: &str, t: crate::domain::device::StatusThresholds) -> String {
+    match rule {
+        DEVICE_OFFLINE => format!("no heartbeat for {} s", t.offline_after_s),
+        DEVICE_FLAPPING => format!("{FLAP_CHANGES} status changes within {FLAP_WINDOW_S} s"),
+        LINK_DEGRADED => "a link's signal under the degraded line, or its reports missed".into(),
+        other => other.to_string(),
+    }
+}
+
 pub fn offline_policy() -> AlertPolicy {
     AlertPolicy {
         fire_after: 1,

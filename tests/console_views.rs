@@ -438,7 +438,18 @@ fn incident_answer(i: &vigie::domain::incident::Incident) -> Value {
     })
     .collect();
     let alerts: Vec<Alert> = (0..2).map(|n| alert(&i.tenant, n, None, None)).collect();
-    json!({ "incident": i, "alerts": alerts, "timeline": timeline })
+    let evaluations: Vec<Value> = [true, false, true, true, true]
+        .iter()
+        .enumerate()
+        .map(|(n, hit)| json!([t0() - Duration::minutes(5 - n as i64), hit]))
+        .collect();
+    let why = json!([{
+        "alert": alerts[0].id, "rule": "cpu-high", "condition": "cpu_pct above 90",
+        "state": "firing", "hits": 3, "fire_after": 3, "clears": 0, "resolve_after": 3,
+        "flapping": false, "flap_changes": 1, "flap_limit": 5, "flap_window_s": 600,
+        "evaluations": evaluations
+    }]);
+    json!({ "incident": i, "alerts": alerts, "timeline": timeline, "why": why })
 }
 
 fn ctrl(c: char) -> Msg {
@@ -469,6 +480,10 @@ fn the_incident_pane_shows_alerts_and_timeline_and_takes_notes_snoozes_and_reope
     snapshot_sizes(&mut app, &keymap, "incident_pane", |s| {
         assert!(s.contains("TIMELINE") && s.contains("landlord"), "{s}");
         assert!(s.contains("ALERTS (2)"), "{s}");
+        // Why it fired, below the timeline: on a tall screen.
+        if s.lines().count() > 24 {
+            assert!(s.contains("WHY") && s.contains("cpu_pct above 90"), "{s}");
+        }
     });
     // n: a note, written in a text area, saved with ctrl-s.
     press(&mut app, &keymap, "n");

@@ -1092,12 +1092,13 @@ async fn telemetry_from_the_future_is_dead_lettered() {
     );
 }
 
-/// Asks the api for `incident_act` while the worker's loop (stepped by
-/// the test) takes the request.
-async fn act(
+/// Asks the api for `verb` while the worker's loop (stepped by the test)
+/// takes what the api hands it.
+async fn ask(
     rig: &mut Rig,
     token: &str,
     tenant: &str,
+    verb: &'static str,
     body: serde_json::Value,
 ) -> Result<serde_json::Value, api::ApiError> {
     let (bus, token, tenant) = (Arc::clone(&rig.bus), token.to_string(), tenant.to_string());
@@ -1106,7 +1107,7 @@ async fn act(
             bus.as_ref(),
             &token,
             &tenant,
-            "incident_act",
+            verb,
             body,
             StdDuration::from_secs(5),
         )
@@ -1117,6 +1118,16 @@ async fn act(
         tokio::time::sleep(StdDuration::from_millis(10)).await;
     }
     call.await.unwrap()
+}
+
+/// Asks for `incident_act`.
+async fn act(
+    rig: &mut Rig,
+    token: &str,
+    tenant: &str,
+    body: serde_json::Value,
+) -> Result<serde_json::Value, api::ApiError> {
+    ask(rig, token, tenant, "incident_act", body).await
 }
 
 /// A worker with one open incident (a device offline) and its api served:
@@ -1317,21 +1328,21 @@ async fn snooze_wake_notes_reopen_and_the_incident_timeline() {
         .unwrap();
 
     // The timeline, read by a viewer: every action and the note, in order.
+    let body = serde_json::json!({ "incident": inc.id });
     let detail: vigie::worker::api_views::IncidentDetail = serde_json::from_value(
-        api::call::<serde_json::Value>(
-            rig.bus.as_ref(),
-            &viewer,
-            &tenant,
-            "incident",
-            serde_json::json!({ "incident": inc.id }),
-            StdDuration::from_secs(5),
-        )
-        .await
-        .unwrap(),
+        ask(&mut rig, &viewer, &tenant, "incident", body)
+            .await
+            .unwrap(),
     )
     .unwrap();
     assert_eq!(detail.incident.id, inc.id);
     assert!(!detail.alerts.is_empty());
+    // Why it fired: the rule, its condition and counters, the evaluations.
+    let why = &detail.why[0];
+    assert_eq!(why.rule, "device-offline");
+    assert!(why.condition.contains("no heartbeat for"), "{why:?}");
+    assert_eq!((why.hits, why.fire_after), (1, 1));
+    assert_eq!(why.evaluations.last().map(|e| e.1), Some(true));
     let actions: Vec<&str> = detail.timeline.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(
         actions,
@@ -1354,7 +1365,7 @@ async fn snooze_wake_notes_reopen_and_the_incident_timeline() {
 
 #[tokio::test]
 async fn merging_incidents_moves_their_alerts_and_closes_them() {
-    let (mut rig, first, operator, _viewer) = triage_rig().await;
+    let (mut rig, first, operator, viewer) = triage_rig().await;
     // A second rule fires at the site (CPU, three hits): a second incident.
     for m in 13..16 {
         rig.send("rtr-1", t0() + Duration::minutes(m), metrics(97.0))
@@ -1389,6 +1400,20 @@ async fn merging_incidents_moves_their_alerts_and_closes_them() {
     .await
     .unwrap_err();
     assert!(e.message.contains("inc-nope"), "{e}");
+
+    // Why the CPU incident fired: three hits in a row of the CPU rule.
+    let body = serde_json::json!({ "incident": second.id });
+    let detail: vigie::worker::api_views::IncidentDetail = serde_json::from_value(
+        ask(&mut rig, &viewer, &tenant, "incident", body)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let why = detail.why.iter().find(|w| w.rule == "cpu-high").unwrap();
+    assert!(why.condition.starts_with("cpu_pct above"), "{why:?}");
+    assert_eq!((why.hits, why.fire_after), (3, 3));
+    assert_eq!(why.evaluations.len(), 3);
+    assert!(why.evaluations.iter().all(|e| e.1));
 
     let merged = act(
         &mut rig,

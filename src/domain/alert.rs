@@ -82,6 +82,34 @@ pub struct AlertTracker {
     /// changes are not announced.
     pub silenced_until: Option<DateTime<Utc>>,
     changes: VecDeque<DateTime<Utc>>,
+    /// The last [`HISTORY`] evaluations: when, and whether they hit.
+    history: VecDeque<(DateTime<Utc>, bool)>,
+}
+
+/// Evaluations a tracker remembers, for "why did this fire".
+pub const HISTORY: usize = 12;
+
+/// Why an alert is in its state: the rule's condition and hysteresis, the
+/// tracker's counters and its last evaluations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Why {
+    pub alert: super::Id,
+    pub rule: String,
+    /// The condition in words (`cpu_pct above 90`).
+    pub condition: String,
+    pub state: AlertState,
+    /// Hits (or clears) in a row, against how many fire (or resolve) it.
+    pub hits: u16,
+    pub fire_after: u16,
+    pub clears: u16,
+    pub resolve_after: u16,
+    pub flapping: bool,
+    /// Fired/resolved changes in the flap window, against the limit.
+    pub flap_changes: u16,
+    pub flap_limit: u16,
+    pub flap_window_s: u32,
+    /// Oldest first.
+    pub evaluations: Vec<(DateTime<Utc>, bool)>,
 }
 
 /// Result of one evaluation.
@@ -101,6 +129,25 @@ impl AlertTracker {
         }
     }
 
+    /// What this tracker says of `alert` under `p`.
+    pub fn why(&self, alert: &super::Id, rule: &str, condition: String, p: &AlertPolicy) -> Why {
+        Why {
+            alert: alert.clone(),
+            rule: rule.to_string(),
+            condition,
+            state: self.state,
+            hits: self.hits,
+            fire_after: p.fire_after.max(1),
+            clears: self.clears,
+            resolve_after: p.resolve_after.max(1),
+            flapping: self.flapping,
+            flap_changes: u16::try_from(self.changes.len()).unwrap_or(u16::MAX),
+            flap_limit: p.flap_changes,
+            flap_window_s: p.flap_window_s,
+            evaluations: self.history.iter().copied().collect(),
+        }
+    }
+
     /// True while a silence covers `now`.
     pub fn is_silenced(&self, now: DateTime<Utc>) -> bool {
         self.silenced_until.is_some_and(|until| now < until)
@@ -110,6 +157,10 @@ impl AlertTracker {
     pub fn evaluate(&mut self, hit: bool, now: DateTime<Utc>, p: &AlertPolicy) -> Evaluation {
         use AlertState::*;
         let mut changes = Vec::new();
+        self.history.push_back((now, hit));
+        while self.history.len() > HISTORY {
+            self.history.pop_front();
+        }
         if hit {
             self.clears = 0;
             self.hits = self.hits.saturating_add(1);
@@ -172,6 +223,28 @@ mod tests {
             clears,
             ..AlertTracker::default()
         }
+    }
+
+    #[test]
+    fn why_tells_the_counters_and_the_last_evaluations() {
+        let p = AlertPolicy::default();
+        let mut t = AlertTracker::default();
+        for (i, hit) in [true, false, true, true, true].into_iter().enumerate() {
+            t.evaluate(hit, at(i as i64 * 60), &p);
+        }
+        let id = crate::domain::Id::parse("cpu-high-rtr-1").unwrap_or_else(|e| panic!("{e}"));
+        let w = t.why(&id, "cpu-high", "cpu_pct above 90".into(), &p);
+        assert_eq!(w.state, Firing);
+        assert_eq!((w.hits, w.fire_after, w.flap_changes), (3, 3, 1));
+        assert_eq!(w.evaluations.len(), 5);
+        assert_eq!(w.evaluations[1], (at(60), false));
+        for i in 0..30 {
+            t.evaluate(true, at(1_000 + i), &p);
+        }
+        assert_eq!(
+            t.why(&id, "cpu-high", String::new(), &p).evaluations.len(),
+            HISTORY
+        );
     }
 
     #[test]

@@ -302,6 +302,38 @@ impl SiteRules {
     pub fn tracked(&self) -> usize {
         self.trackers.len()
     }
+
+    /// Why the site alert `alert` of `tenant` is in its state, while it is
+    /// tracked (pending or firing).
+    pub fn why(
+        &self,
+        cfg: &SiteRuleConfig,
+        tenant: &Id,
+        alert: &Id,
+    ) -> Option<crate::domain::alert::Why> {
+        let (tracker, a) = self.trackers.get(&(tenant.clone(), alert.clone()))?;
+        let rule = a.rule.as_str();
+        let condition = match rule {
+            SITE_OFFLINE => format!(
+                "at least {} devices and {:.0}% of the site offline",
+                cfg.offline_count, cfg.offline_pct
+            ),
+            SECTOR_SIGNAL_LOW => format!(
+                "the sector's online clients average below {:.0} dBm",
+                cfg.sector_min_signal_dbm
+            ),
+            SECTOR_CLIENT_DROP => format!(
+                "at least {} and {:.0}% of the sector's clients dropped since the last evaluation",
+                cfg.client_drop_min, cfg.client_drop_pct
+            ),
+            SIGNAL_DEGRADING => format!(
+                "the last {} s average {:.0} dB under the {} s before",
+                cfg.trend_recent_s, cfg.trend_drop_db, cfg.trend_baseline_s
+            ),
+            other => other.to_string(),
+        };
+        Some(tracker.why(alert, rule, condition, &cfg.policy()))
+    }
 }
 
 fn push_change(

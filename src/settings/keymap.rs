@@ -496,7 +496,7 @@ mod tests {
         assert_eq!(m.lookup(&[], g), Lookup::Pending);
         assert_eq!(m.lookup(&[g], g), Lookup::Action(Action::GoTop));
         assert_eq!(
-            m.lookup(&[], key(KeyCode::Char('z'), KeyModifiers::NONE)),
+            m.lookup(&[], key(KeyCode::Char('x'), KeyModifiers::NONE)),
             Lookup::Unbound
         );
         let help = m.help();

@@ -408,7 +408,7 @@ async fn answer(
         }
         "incident_act" => super::triage::answer(ctx.triage.as_ref(), who, &scope, payload).await,
         verb if super::api_views::VERBS.contains(&verb) => {
-            super::api_views::answer(store, &scope, verb, payload).await
+            super::api_views::answer(store, ctx.triage.as_ref(), who, &scope, verb, payload).await
         }
         verb if super::api_users::VERBS.contains(&verb) => {
             super::api_users::answer(store, who, &scope, verb, payload).await

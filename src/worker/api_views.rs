@@ -58,6 +58,10 @@ pub struct IncidentDetail {
     pub incident: crate::domain::incident::Incident,
     pub alerts: Vec<Alert>,
     pub timeline: Vec<crate::domain::audit::AuditEntry>,
+    /// Why its alerts fired: the rule, its hysteresis and flap counters and
+    /// the last evaluations, for the alerts the worker still tracks.
+    #[serde(default)]
+    pub why: Vec<crate::domain::alert::Why>,
 }
 
 #[derive(Deserialize, Default)]
@@ -112,6 +116,8 @@ fn one_tenant<'a>(scope: &'a Scope, verb: &str) -> Result<&'a Id, ApiError> {
 
 pub(super) async fn answer(
     store: &dyn Store,
+    worker: Option<&tokio::sync::mpsc::Sender<super::triage::TriageRequest>>,
+    who: &crate::domain::access::Principal,
     scope: &Scope,
     verb: &str,
     payload: &[u8],
@@ -165,6 +171,7 @@ pub(super) async fn answer(
             let target = format!("incident/{}", a.incident);
             to_json(IncidentDetail {
                 timeline: store.audit(scope, Some(&target), TIMELINE).await?,
+                why: super::triage::explain(worker, who, &incident).await?,
                 incident,
                 alerts,
             })

@@ -827,6 +827,29 @@ impl FleetState {
         Ok((merged, closed))
     }
 
+    /// Why each of `alerts` (a tenant's alert ids) is in its state, for the
+    /// device alerts this worker tracks; the others are left out.
+    pub fn explain(&self, tenant: &Id, alerts: &[Id]) -> Vec<crate::domain::alert::Why> {
+        alerts
+            .iter()
+            .filter_map(|id| {
+                let alert = self.alerts.get(&(tenant.clone(), id.clone()))?;
+                let device = alert.device.as_ref()?;
+                let dev = self.devices.get(&(tenant.clone(), device.clone()))?;
+                let rule = alert.rule.as_str();
+                let tracker = dev.trackers.get(rule)?;
+                let (policy, condition) = match self.policy.rules.iter().find(|r| r.name == rule) {
+                    Some(r) => (r.policy, r.describe()),
+                    None => (
+                        rules::offline_policy(),
+                        rules::describe(rule, dev.thresholds),
+                    ),
+                };
+                Some(tracker.why(id, rule, condition, &policy))
+            })
+            .collect()
+    }
+
     /// Takes back a reopened incident, unless another incident is open for
     /// the same alerts (its id is the error).
     pub fn reopen(&mut self, incident: Incident, out: &mut Changes) -> Result<(), Id> {

@@ -30,6 +30,8 @@ pub enum Triage {
     Note,
     /// These incidents' alerts join this one; they are closed.
     Merge(Vec<Id>),
+    /// Why these alerts (of the incident) are in their state: read only.
+    Explain(Vec<Id>),
 }
 
 impl Triage {
@@ -39,6 +41,7 @@ impl Triage {
             Triage::SnoozeFor(_) => "snooze",
             Triage::Note => "note",
             Triage::Merge(_) => "merge",
+            Triage::Explain(_) => "explain",
         }
     }
 }
@@ -51,7 +54,8 @@ pub struct TriageRequest {
     pub action: Triage,
     pub actor: String,
     pub reason: Option<String>,
-    pub reply: oneshot::Sender<Result<Incident, ApiError>>,
+    /// The incident after the action (for `Explain`, the reasons).
+    pub reply: oneshot::Sender<Result<serde_json::Value, ApiError>>,
 }
 
 #[derive(Deserialize)]
@@ -158,13 +162,44 @@ pub(super) async fn answer(
         reason: a.reason,
         reply,
     };
+    ask(tx, req, answer).await
+}
+
+async fn ask(
+    tx: &mpsc::Sender<TriageRequest>,
+    req: TriageRequest,
+    answer: oneshot::Receiver<Result<serde_json::Value, ApiError>>,
+) -> Result<serde_json::Value, ApiError> {
     tx.send(req)
         .await
         .map_err(|_| ApiError::new("unavailable", "the worker is stopping"))?;
-    let incident = answer
+    answer
         .await
-        .map_err(|_| ApiError::new("unavailable", "the worker dropped the request"))??;
-    to_json(incident)
+        .map_err(|_| ApiError::new("unavailable", "the worker dropped the request"))?
+}
+
+/// Why each of an incident's alerts is in its state, as the worker's loop
+/// knows it (alerts it does not track are left out); nothing without a
+/// worker.
+pub(super) async fn explain(
+    tx: Option<&mpsc::Sender<TriageRequest>>,
+    who: &Principal,
+    incident: &Incident,
+) -> Result<Vec<crate::domain::alert::Why>, ApiError> {
+    let Some(tx) = tx else {
+        return Ok(Vec::new());
+    };
+    let (reply, answer) = oneshot::channel();
+    let req = TriageRequest {
+        tenant: incident.tenant.clone(),
+        incident: incident.id.clone(),
+        action: Triage::Explain(incident.alerts.clone()),
+        actor: who.user.clone(),
+        reason: None,
+        reply,
+    };
+    let v = ask(tx, req, answer).await?;
+    serde_json::from_value(v).map_err(|e| ApiError::new("internal", e.to_string()))
 }
 
 impl Worker {
@@ -172,9 +207,26 @@ impl Worker {
     /// audited before it is answered.
     pub async fn triage_pending(&mut self) {
         while let Ok(req) = self.triage_rx.try_recv() {
-            let answer = self.triage(&req).await;
+            let answer = match &req.action {
+                Triage::Explain(alerts) => to_json(self.explain(&req.tenant, alerts)),
+                _ => self.triage(&req).await.and_then(to_json),
+            };
             let _ = req.reply.send(answer);
         }
+    }
+
+    /// Why each alert is in its state: the device rules' trackers, then the
+    /// site rules'.
+    fn explain(&self, tenant: &Id, alerts: &[Id]) -> Vec<crate::domain::alert::Why> {
+        let mut out = self.state.explain(tenant, alerts);
+        for a in alerts {
+            if !out.iter().any(|w| w.alert == *a)
+                && let Some(w) = self.site_rules.why(&self.cfg.site_rules, tenant, a)
+            {
+                out.push(w);
+            }
+        }
+        out
     }
 
     async fn triage(&mut self, req: &TriageRequest) -> Result<Incident, ApiError> {
@@ -254,6 +306,9 @@ impl Worker {
                 self.act(req, IncidentAction::Snooze { until }, now).await?
             }
             (Triage::Act(a), _) => self.act(req, a.clone(), now).await?,
+            (Triage::Explain(_), _) => {
+                return Err(ApiError::new("internal", "explain is not a triage action"));
+            }
         };
         let name = req.action.name();
         let mut audit = AuditEntry::new(

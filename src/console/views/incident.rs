@@ -106,6 +106,39 @@ pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
             lines.push(Line::from(Span::raw(format!("      “{r}”"))));
         }
     }
+    if !d.why.is_empty() {
+        lines.push(Line::from(Span::styled("WHY", head)));
+    }
+    for w in &d.why {
+        let marks: String = w
+            .evaluations
+            .iter()
+            .map(|(_, hit)| if *hit { '✓' } else { '·' })
+            .collect();
+        let (count, of, what) = match w.state {
+            AlertState::Firing if w.clears > 0 => (w.clears, w.resolve_after, "clears to resolve"),
+            _ => (w.hits, w.fire_after, "hits to fire"),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{} ", w.rule), t.style(Meaning::Accent)),
+            Span::raw(w.condition.clone()),
+        ]));
+        let mut spans = vec![
+            Span::styled(format!("  {count}/{of} {what} "), muted),
+            Span::styled(marks, t.style(Meaning::Warning)),
+            Span::styled(
+                format!(
+                    " · {}/{} changes in {} s",
+                    w.flap_changes, w.flap_limit, w.flap_window_s
+                ),
+                muted,
+            ),
+        ];
+        if w.flapping {
+            spans.push(Span::styled(" · flapping", t.style(Meaning::Major)));
+        }
+        lines.push(Line::from(spans));
+    }
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
