@@ -591,3 +591,32 @@ fn marked_incidents_of_one_customer_merge_into_the_selected_one() {
     press(&mut app, &keymap, "\u{1b}");
     assert!(app.incident_marks.is_empty());
 }
+
+#[test]
+fn back_and_forward_walk_the_views_visited() {
+    use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+    let (mut app, keymap) = app_with(rows(300), 24);
+    let tab = || {
+        Msg::Term(TermEvent::Key(KeyEvent::new(
+            KeyCode::Tab,
+            KeyModifiers::NONE,
+        )))
+    };
+    press(&mut app, &keymap, "23");
+    assert_eq!(app.view, View::Alerts);
+    update(&mut app, &keymap, ctrl('o'));
+    assert_eq!(app.view, View::Incidents);
+    update(&mut app, &keymap, ctrl('o'));
+    assert_eq!(app.view, View::Fleet);
+    update(&mut app, &keymap, tab());
+    assert_eq!(app.view, View::Incidents);
+    update(&mut app, &keymap, tab());
+    assert_eq!(app.view, View::Alerts);
+    update(&mut app, &keymap, tab());
+    assert_eq!(app.view, View::Alerts, "nothing further");
+    // A new view after going back drops what lay ahead.
+    update(&mut app, &keymap, ctrl('o'));
+    press(&mut app, &keymap, "4");
+    update(&mut app, &keymap, tab());
+    assert_eq!(app.view, View::Tenants);
+}

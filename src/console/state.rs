@@ -62,6 +62,8 @@ pub struct App {
     pub palette: String,
     /// Views visited before this one (`ctrl-o` goes back).
     pub back: Vec<super::lists::View>,
+    /// Views left by going back (`tab` goes forward again).
+    pub forward: Vec<super::lists::View>,
     /// The tenants in scope, as the worker last said.
     pub tenants: Vec<crate::domain::model::Tenant>,
     /// Wallboard mode: read-only, the views rotate every this many real
@@ -137,6 +139,7 @@ impl App {
             tail: super::lists::Tail::default(),
             palette: String::new(),
             back: Vec::new(),
+            forward: Vec::new(),
             confirm: None,
             wallboard: None,
             rotated_at: None,
@@ -241,12 +244,22 @@ impl App {
         if self.back.len() > 50 {
             self.back.remove(0);
         }
+        self.forward.clear();
         self.switch(v);
     }
 
     /// Back to the view before.
     pub fn go_back(&mut self) {
         if let Some(v) = self.back.pop() {
+            self.forward.push(self.view);
+            self.switch(v);
+        }
+    }
+
+    /// Forward to the view left by going back.
+    pub fn go_forward(&mut self) {
+        if let Some(v) = self.forward.pop() {
+            self.back.push(self.view);
             self.switch(v);
         }
     }

@@ -368,6 +368,7 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
         Action::PanSouth => camera(app, Some((1.0, 0.0, -0.25))),
         Action::Open => open(app),
         Action::Back => app.go_back(),
+        Action::Forward => app.go_forward(),
         Action::Palette => {
             app.mode = Mode::Palette;
             app.palette.clear();

@@ -68,6 +68,8 @@ pub enum Action {
     Open,
     /// Back to the view before.
     Back,
+    /// Forward to the view left by going back.
+    Forward,
     /// The `:` command palette.
     Palette,
     /// Pause or resume the alert tail.
