@@ -69,6 +69,7 @@ fn device_answer(app: &App, buckets: u16) -> serde_json::Value {
         links: vec![],
         alerts: vec![],
         pushes: vec![],
+        interfaces: None,
         row,
     })
     .unwrap()

@@ -130,6 +130,10 @@ impl crate::store::Store for $backend {
         crate::store::scoped!(self, scope, read::device_links, scope, device)
     }
 
+    async fn device_interfaces(&self, scope: &Scope, device: &Id) -> Result<Option<crate::store::DeviceInterfaces>, StoreError> {
+        crate::store::scoped!(self, scope, read::device_interfaces, scope, device)
+    }
+
     async fn incident(&self, scope: &Scope, incident: &Id) -> Result<Option<(Incident, Vec<Alert>)>, StoreError> {
         crate::store::scoped!(self, scope, read::incident, scope, incident)
     }
@@ -422,6 +426,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// The links one device is an end of (access point or client).
     async fn device_links(&self, scope: &Scope, device: &Id) -> Result<Vec<LinkRow>, StoreError>;
+
+    /// A device's interfaces as last reported, if ever.
+    async fn device_interfaces(
+        &self,
+        scope: &Scope,
+        device: &Id,
+    ) -> Result<Option<DeviceInterfaces>, StoreError>;
 
     /// One incident in any state, with its alerts (oldest first).
     async fn incident(

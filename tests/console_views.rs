@@ -91,6 +91,15 @@ fn detail_of(app: &App, tenant: &Id, device: &Id, range_s: u32, buckets: u16) ->
             .map(|i| alert(tenant, i, Some(device), None))
             .collect(),
         pushes: Vec::new(),
+        interfaces: serde_json::from_value(json!({
+            "ts": t0() - Duration::seconds(30),
+            "interfaces": [
+                { "name": "ether1", "up": true, "speed_mbps": 1000, "rx_bytes": 9_000_000, "tx_bytes": 1_200_000 },
+                { "name": "wlan1", "up": true, "rx_bytes": 5_000, "tx_bytes": 7_000, "errors": 12 },
+                { "name": "ether2", "up": false, "rx_bytes": 0, "tx_bytes": 0 }
+            ]
+        }))
+        .unwrap(),
         row,
     };
     serde_json::to_value(d).unwrap()

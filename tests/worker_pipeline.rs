@@ -828,6 +828,13 @@ impl Store for Flaky {
     ) -> Result<Vec<vigie::domain::model::LinkRow>, StoreError> {
         self.inner.device_links(scope, device).await
     }
+    async fn device_interfaces(
+        &self,
+        scope: &Scope,
+        device: &Id,
+    ) -> Result<Option<vigie::store::DeviceInterfaces>, StoreError> {
+        self.inner.device_interfaces(scope, device).await
+    }
     async fn incident(
         &self,
         scope: &Scope,

@@ -391,3 +391,10 @@ pub struct SiteDetail {
     /// Newest first.
     pub alerts: Vec<Alert>,
 }
+
+/// A device's interfaces as it last reported them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceInterfaces {
+    pub ts: DateTime<Utc>,
+    pub interfaces: Vec<crate::bus::telemetry::Interface>,
+}

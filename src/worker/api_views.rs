@@ -86,6 +86,9 @@ pub struct DeviceDetail {
     pub links: Vec<LinkRow>,
     pub alerts: Vec<Alert>,
     pub pushes: Vec<Push>,
+    /// Its interfaces as it last reported them.
+    #[serde(default)]
+    pub interfaces: Option<crate::store::DeviceInterfaces>,
 }
 
 /// The `trends` answer: devices whose signal fell the most first. The
@@ -155,6 +158,7 @@ pub(super) async fn answer(
                 metrics: MetricSeries::of(&window, &metrics),
                 signal: series::signal_series(&window, &signal),
                 links: store.device_links(scope, &a.device).await?,
+                interfaces: store.device_interfaces(scope, &a.device).await?,
                 alerts: store.alert_history(scope, Some(&a.device), RECENT).await?,
                 pushes,
                 row,

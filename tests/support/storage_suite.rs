@@ -1034,6 +1034,36 @@ pub async fn site_and_device_detail_reads(store: Arc<dyn Store>) {
     let of_cpe = store.device_links(&scope, &link.cpe).await.unwrap();
     assert_eq!(of_cpe.len(), 1);
     assert_eq!(of_cpe[0].ap, link.ap);
+    // Interfaces: none until reported, then the newest report.
+    assert!(
+        store
+            .device_interfaces(&scope, &link.ap)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let report = |secs: i64, name: &str| vigie::store::InterfacesRow {
+        tenant: ap.tenant.clone(),
+        device: link.ap.clone(),
+        ts: t0() + Duration::seconds(secs),
+        json: format!(r#"[{{"name":"{name}","up":true,"rx_bytes":1,"tx_bytes":2}}]"#),
+    };
+    for (secs, name) in [(10, "ether1"), (5, "older")] {
+        store
+            .write_batch(&WriteBatch {
+                interfaces: vec![report(secs, name)],
+                ..WriteBatch::default()
+            })
+            .await
+            .unwrap();
+    }
+    let ifs = store
+        .device_interfaces(&scope, &link.ap)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ifs.ts, t0() + Duration::seconds(10));
+    assert_eq!(ifs.interfaces[0].name.as_str(), "ether1");
     // Another tenant's scope sees none of it.
     let other = inv.tenants.iter().find(|t| t.id != ap.tenant).unwrap();
     let theirs = Scope::Tenant(other.id.clone());

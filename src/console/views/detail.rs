@@ -36,6 +36,17 @@ pub(super) fn link_meaning(s: LinkState) -> Meaning {
     }
 }
 
+/// `9.0 MB`
+fn bytes(b: u64) -> String {
+    let b = b as f64;
+    match b {
+        b if b >= 1e9 => format!("{:.1} GB", b / 1e9),
+        b if b >= 1e6 => format!("{:.1} MB", b / 1e6),
+        b if b >= 1e3 => format!("{:.1} kB", b / 1e3),
+        b => format!("{b:.0} B"),
+    }
+}
+
 fn uptime(s: u64) -> String {
     match s {
         0..3_600 => format!("{}m", s / 60),
@@ -144,6 +155,40 @@ pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
             Span::styled(spark(series, w, scale), t.style(Meaning::Accent)),
             Span::raw(format!(" {now:>10}")),
         ]));
+    }
+    if let Some(ifs) = &d.interfaces {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "Interfaces ({}) · {} ago",
+                ifs.interfaces.len(),
+                age(app.now, Some(ifs.ts))
+            ),
+            t.style(Meaning::ColumnHeader),
+        )));
+        for i in ifs.interfaces.iter().take(4) {
+            let (mark, m) = if i.up {
+                ("▲", Meaning::Ok)
+            } else {
+                ("▼", Meaning::Offline)
+            };
+            let speed = i.speed_mbps.map_or(String::new(), |s| format!(" {s}M"));
+            let errors = match i.errors {
+                Some(e) if e > 0 => format!(" · {e} errors"),
+                _ => String::new(),
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!(" {mark} "), t.style(m)),
+                Span::raw(format!("{}{speed}", i.name)),
+                Span::styled(
+                    format!(
+                        " · rx {} tx {}{errors}",
+                        bytes(i.rx_bytes),
+                        bytes(i.tx_bytes)
+                    ),
+                    muted,
+                ),
+            ]));
+        }
     }
     if !d.links.is_empty() {
         lines.push(Line::from(Span::styled(

@@ -129,3 +129,27 @@ pub(super) async fn incident(
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok(Some((found, alerts)))
 }
+
+pub(super) async fn device_interfaces(
+    pool: &mut Conn,
+    scope: &Scope,
+    device: &Id,
+) -> Result<Option<crate::store::DeviceInterfaces>, StoreError> {
+    let sql = format!(
+        "SELECT ts, body FROM device_interfaces WHERE device_id = ?{}",
+        tenant_filter(scope, "tenant_id")
+    );
+    let mut args = vec![Arg::Text(device.to_string())];
+    args.extend(scope_args(scope));
+    let Some(r) = query(sql, args).fetch_optional(&mut *pool).await? else {
+        return Ok(None);
+    };
+    let body: String = r.try_get("body")?;
+    Ok(Some(crate::store::DeviceInterfaces {
+        ts: ts(&r, "ts")?.unwrap_or_default(),
+        interfaces: serde_json::from_str(&body).map_err(|_| StoreError::Corrupt {
+            what: "interface list",
+            value: body.clone(),
+        })?,
+    }))
+}
