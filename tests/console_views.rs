@@ -629,3 +629,31 @@ fn back_and_forward_walk_the_views_visited() {
     update(&mut app, &keymap, tab());
     assert_eq!(app.view, View::Tenants);
 }
+
+#[test]
+fn the_fleet_groups_by_customer_and_by_site() {
+    let (mut app, keymap) = app_with(rows(300), 24);
+    press(&mut app, &keymap, "b");
+    assert_eq!(app.fleet.group(), vigie::console::model::Grouping::Tenant);
+    // Rows come customer by customer, each in the sort's order.
+    let tenants: Vec<String> = (0..app.fleet.len())
+        .map(|i| app.fleet.get(i).unwrap().tenant.to_string())
+        .collect();
+    let mut runs = tenants.clone();
+    runs.dedup();
+    let mut distinct = runs.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(runs.len(), distinct.len(), "each customer in one run");
+    snapshot_sizes(&mut app, &keymap, "fleet_by_customer", |s| {
+        assert!(s.contains("▸ alpenfracht ("), "{s}");
+        if s.lines().count() > 24 {
+            assert!(s.contains("by customer"), "{s}");
+        }
+    });
+    press(&mut app, &keymap, "b");
+    let s = screen(&render(&app, &keymap, 160, 48, Depth::Ansi16));
+    assert!(s.contains("by site") && s.matches("▸ ").count() >= 2, "{s}");
+    press(&mut app, &keymap, "b");
+    assert_eq!(app.fleet.group(), vigie::console::model::Grouping::None);
+}

@@ -25,6 +25,48 @@ pub const SORTS: [FleetSort; 8] = [
     FleetSort::Signal,
 ];
 
+/// How the fleet view groups its rows: by customer, or by site (within
+/// each customer), before the sort column.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Grouping {
+    #[default]
+    None,
+    Tenant,
+    Site,
+}
+
+impl Grouping {
+    /// The next one, for the key that cycles them.
+    pub fn next(self) -> Self {
+        match self {
+            Grouping::None => Grouping::Tenant,
+            Grouping::Tenant => Grouping::Site,
+            Grouping::Site => Grouping::None,
+        }
+    }
+
+    /// True when `a` and `b` are in the same group.
+    pub fn same(self, a: &DeviceRow, b: &DeviceRow) -> bool {
+        match self {
+            Grouping::None => true,
+            Grouping::Tenant => a.tenant == b.tenant,
+            Grouping::Site => a.tenant == b.tenant && a.site == b.site,
+        }
+    }
+
+    fn cmp(self, a: &DeviceRow, b: &DeviceRow) -> Ordering {
+        match self {
+            Grouping::None => Ordering::Equal,
+            Grouping::Tenant => a.tenant.cmp(&b.tenant),
+            Grouping::Site => a
+                .tenant
+                .cmp(&b.tenant)
+                .then_with(|| a.site_name.cmp(&b.site_name))
+                .then_with(|| a.site.cmp(&b.site)),
+        }
+    }
+}
+
 /// The console's fleet model.
 #[derive(Debug, Default)]
 pub struct FleetModel {
@@ -48,6 +90,7 @@ pub struct FleetModel {
     status: Option<DeviceStatus>,
     sort: FleetSort,
     descending: bool,
+    group: Grouping,
     counts: StatusCounts,
     /// Counts per (tenant, site), for the map's markers.
     site_counts: HashMap<(Id, Id), StatusCounts>,
@@ -115,9 +158,16 @@ fn status_rank(s: DeviceStatus) -> u8 {
     }
 }
 
-/// The view's order: the sort column (reversed when descending), then
-/// tenant, name and id, so that it is total and a merge keeps it.
-fn order(sort: FleetSort, descending: bool, a: &DeviceRow, b: &DeviceRow) -> Ordering {
+/// The view's order: the group, the sort column (reversed when
+/// descending), then tenant, name and id, so that it is total and a merge
+/// keeps it.
+fn order(
+    group: Grouping,
+    sort: FleetSort,
+    descending: bool,
+    a: &DeviceRow,
+    b: &DeviceRow,
+) -> Ordering {
     let primary = match sort {
         FleetSort::Status => status_rank(a.status).cmp(&status_rank(b.status)),
         FleetSort::Name => a.name.cmp(&b.name),
@@ -133,7 +183,9 @@ fn order(sort: FleetSort, descending: bool, a: &DeviceRow, b: &DeviceRow) -> Ord
     } else {
         primary
     };
-    primary
+    group
+        .cmp(a, b)
+        .then(primary)
         .then_with(|| a.tenant.cmp(&b.tenant))
         .then_with(|| a.name.cmp(&b.name))
         .then_with(|| a.id.cmp(&b.id))
@@ -281,6 +333,31 @@ impl FleetModel {
         self.view_dirty = true;
     }
 
+    /// Groups the view (or not).
+    pub fn set_group(&mut self, group: Grouping) {
+        self.group = group;
+        self.view_dirty = true;
+    }
+
+    /// The grouping.
+    pub fn group(&self) -> Grouping {
+        self.group
+    }
+
+    /// Devices per status of one customer (from the per-site counts).
+    pub fn tenant_counts(&self, tenant: &Id) -> StatusCounts {
+        let mut c = StatusCounts::default();
+        for ((t, _), s) in &self.site_counts {
+            if t == tenant {
+                c.online += s.online;
+                c.stale += s.stale;
+                c.offline += s.offline;
+                c.pending += s.pending;
+            }
+        }
+        c
+    }
+
     /// The sort.
     pub fn sort(&self) -> (FleetSort, bool) {
         (self.sort, self.descending)
@@ -317,8 +394,9 @@ impl FleetModel {
             .into_iter()
             .filter(|&i| self.admits(i as usize))
             .collect();
-        let (rows, sort, desc) = (&self.rows, self.sort, self.descending);
-        let cmp = |x: &u32, y: &u32| order(sort, desc, &rows[*x as usize], &rows[*y as usize]);
+        let (rows, sort, desc, group) = (&self.rows, self.sort, self.descending, self.group);
+        let cmp =
+            |x: &u32, y: &u32| order(group, sort, desc, &rows[*x as usize], &rows[*y as usize]);
         back.sort_unstable_by(cmp);
         let mut merged = Vec::with_capacity(self.view.len() + back.len());
         let (mut a, mut b) = (self.view.iter().peekable(), back.iter().peekable());
@@ -350,8 +428,10 @@ impl FleetModel {
             .filter(|&i| self.admits(i))
             .filter_map(|i| u32::try_from(i).ok())
             .collect();
-        let (rows, sort, desc) = (&self.rows, self.sort, self.descending);
-        view.sort_unstable_by(|&x, &y| order(sort, desc, &rows[x as usize], &rows[y as usize]));
+        let (rows, sort, desc, group) = (&self.rows, self.sort, self.descending, self.group);
+        view.sort_unstable_by(|&x, &y| {
+            order(group, sort, desc, &rows[x as usize], &rows[y as usize])
+        });
         self.view = view;
     }
 
@@ -464,14 +544,15 @@ mod tests {
     fn merging_changed_rows_back_shows_what_a_rebuild_would() {
         let all = fleet(3_000);
         let (first, later) = all.split_at(2_000);
-        for (sort, desc, filter) in [
-            (FleetSort::Status, false, ""),
-            (FleetSort::Name, true, ""),
-            (FleetSort::Cpu, false, "cpe"),
+        for (sort, desc, filter, group) in [
+            (FleetSort::Status, false, "", Grouping::None),
+            (FleetSort::Name, true, "", Grouping::Tenant),
+            (FleetSort::Cpu, false, "cpe", Grouping::Site),
         ] {
             let mut rows = first.to_vec();
             let mut m = FleetModel::default();
             m.replace_all(rows.clone());
+            m.set_group(group);
             m.set_sort(sort, desc);
             m.set_filter(filter);
             m.refresh();
@@ -498,6 +579,7 @@ mod tests {
                 m.refresh();
                 let mut want = FleetModel::default();
                 want.replace_all(rows.clone());
+                want.set_group(group);
                 want.set_sort(sort, desc);
                 want.set_filter(filter);
                 want.refresh();

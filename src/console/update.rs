@@ -326,6 +326,13 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
             app.fleet.refresh();
             app.selected = 0;
         }
+        Action::GroupNext if app.view == View::Fleet => {
+            let next = app.fleet.group().next();
+            app.fleet.set_group(next);
+            app.fleet.refresh();
+            app.selected = 0;
+        }
+        Action::GroupNext => {}
         Action::Help => app.help = !app.help,
         Action::Mark if app.view == View::Incidents => super::incident::toggle_mark(app),
         Action::IncidentMerge => return super::incident::merge(app),

@@ -30,6 +30,8 @@ pub enum Action {
     SortNext,
     SortReverse,
     StatusNext,
+    /// Group the fleet by customer, by site, or not.
+    GroupNext,
     Help,
     /// Mark or unmark the selected device for a bulk action.
     Mark,

@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::Ui;
+use crate::console::model::Grouping;
 use crate::console::state::{App, Connection};
 use crate::domain::device::DeviceStatus;
 use crate::domain::model::DeviceRow;
@@ -44,8 +45,20 @@ const COLUMNS: [(Col, &str, u16, u8); 11] = [
     (Col::Since, "FOR", 5, 10),
 ];
 
-fn visible_columns(width: u16) -> Vec<(Col, &'static str, u16)> {
+fn visible_columns(width: u16, group: Grouping) -> Vec<(Col, &'static str, u16)> {
     let mut cols: Vec<_> = COLUMNS.to_vec();
+    // The column the rows are grouped by leads and stays.
+    let lead = match group {
+        Grouping::None => None,
+        Grouping::Tenant => Some(Col::Tenant),
+        Grouping::Site => Some(Col::Site),
+    };
+    if let Some(at) = lead.and_then(|l| cols.iter().position(|c| c.0 == l)) {
+        let mut c = cols.remove(at);
+        c.3 = 0;
+        c.2 = c.2.max(22);
+        cols.insert(0, c);
+    }
     let need = |cols: &[(Col, &str, u16, u8)]| -> u16 { cols.iter().map(|c| c.2 + 1).sum() };
     while need(&cols) > width {
         let Some((i, _)) = cols
@@ -91,6 +104,42 @@ fn write_age(
 
 /// The text and style of one cell. Borrowed text where the row has it;
 /// numbers are formatted into `scratch`.
+/// The group's label on the first row of a group on screen, with its
+/// device count and how many are down; nothing on the rows after it.
+fn group_cell<'a>(
+    app: &App,
+    i: usize,
+    r: &DeviceRow,
+    t: &Theme,
+    scratch: &'a mut String,
+) -> (&'a str, Style) {
+    scratch.clear();
+    let group = app.fleet.group();
+    let first = i == app.offset || app.fleet.get(i - 1).is_none_or(|p| !group.same(p, r));
+    if !first {
+        return ("", Style::default());
+    }
+    let (name, c) = match group {
+        Grouping::Site => (
+            r.site_name.as_str(),
+            app.fleet.site_counts(&r.tenant, &r.site),
+        ),
+        _ => (r.tenant.as_str(), app.fleet.tenant_counts(&r.tenant)),
+    };
+    let down = c.offline + c.stale;
+    let _ = write!(scratch, "▸ {name} ({}", c.total());
+    if down > 0 {
+        let _ = write!(scratch, " ▼{down}");
+    }
+    scratch.push(')');
+    let m = if c.offline > 0 {
+        Meaning::Offline
+    } else {
+        Meaning::Title
+    };
+    (scratch.as_str(), t.style(m))
+}
+
 fn cell<'a>(
     app: &App,
     r: &'a DeviceRow,
@@ -200,7 +249,8 @@ pub(super) fn table(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
         );
         return;
     }
-    let cols = layout(&visible_columns(area.width), area.width);
+    let group = app.fleet.group();
+    let cols = layout(&visible_columns(area.width, group), area.width);
     let buf = f.buffer_mut();
     buf.set_style(area, t.style(Meaning::Base));
     let head = t.style(Meaning::ColumnHeader);
@@ -230,7 +280,15 @@ pub(super) fn table(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
             if x >= area.width {
                 break;
             }
-            let (text, style) = cell(app, r, col, t, &mut scratch);
+            let grouped = matches!(
+                (group, col),
+                (Grouping::Tenant, Col::Tenant) | (Grouping::Site, Col::Site)
+            );
+            let (text, style) = if grouped {
+                group_cell(app, i, r, t, &mut scratch)
+            } else {
+                cell(app, r, col, t, &mut scratch)
+            };
             let style = if selected {
                 style.patch(selection)
             } else {

@@ -267,6 +267,11 @@ fn rest(app: &App, ui: &Ui<'_>) -> Line<'static> {
         if !app.marks.is_empty() {
             info.push_str(&format!(" · {} marked", app.marks.len()));
         }
+        match app.fleet.group() {
+            crate::console::model::Grouping::Tenant => info.push_str(" · by customer"),
+            crate::console::model::Grouping::Site => info.push_str(" · by site"),
+            crate::console::model::Grouping::None => {}
+        }
         if let Some(s) = app.fleet.status_filter() {
             info.push_str(&format!(" · only {}", s.as_str()));
         }
