@@ -318,7 +318,8 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         database: Option<String>,
     },
-    /// Print a view's rows as JSON or CSV (fleet, sites, incidents, alerts).
+    /// Print a view's rows as JSON or CSV (fleet, sites, incidents, alerts,
+    /// tenants, map, trends, audit).
     Dump {
         view: crate::dump::View,
         #[arg(long, value_enum, default_value_t)]

@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::bus::Bus;
 use crate::store::{FleetQuery, Scope, Store};
 use crate::worker::api;
+use crate::worker::api_views::Trends;
 
 /// The views that can be dumped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -25,7 +26,17 @@ pub enum View {
     Alerts,
     /// Tenants: tier, data mode, retention and thresholds.
     Tenants,
+    /// The map's access points: site, sector azimuth, links by state.
+    Map,
+    /// Radios by how far their signal fell over the last day against the
+    /// two days before, the largest fall first.
+    Trends,
+    /// The audit log, in log order.
+    Audit,
 }
+
+/// The trends' range: a day, as the trends view opens.
+const TRENDS_RANGE_S: u32 = 86_400;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -60,6 +71,15 @@ pub async fn rows(source: &Source, view: View, scope: &Scope) -> anyhow::Result<
                 all.retain(|t| scope.tenant().is_none_or(|s| *s == t.id));
                 serde_json::to_value(all)?
             }
+            View::Map => serde_json::to_value(store.ap_links(scope).await?)?,
+            View::Trends => {
+                let until = chrono::Utc::now();
+                let (baseline, recent) = Trends::windows(until, TRENDS_RANGE_S);
+                let mut rows = store.signal_trends(scope, baseline, recent, until).await?;
+                Trends::rank(&mut rows);
+                serde_json::to_value(rows)?
+            }
+            View::Audit => serde_json::to_value(store.audit(scope, None, LIMIT).await?)?,
         },
         Source::Api(bus, token) => {
             let scope = scope
@@ -73,6 +93,12 @@ pub async fn rows(source: &Source, view: View, scope: &Scope) -> anyhow::Result<
                 View::Incidents => ("incidents", serde_json::json!({ "limit": LIMIT })),
                 View::Alerts => ("alerts", serde_json::json!({ "limit": LIMIT })),
                 View::Tenants => ("tenants", serde_json::json!({})),
+                View::Map => ("map", serde_json::json!({})),
+                View::Trends => (
+                    "trends",
+                    serde_json::json!({ "range_s": TRENDS_RANGE_S, "limit": 2_000 }),
+                ),
+                View::Audit => ("audit", serde_json::json!({ "limit": LIMIT })),
             };
             let answer: Value = api::call(
                 bus.as_ref(),
@@ -85,14 +111,32 @@ pub async fn rows(source: &Source, view: View, scope: &Scope) -> anyhow::Result<
             .await
             .map_err(|e| anyhow::anyhow!("the worker answered {verb}: {e}"))?;
             match (view, answer) {
-                (View::Fleet, Value::Object(mut page)) => page.remove("rows").unwrap_or_default(),
+                (View::Fleet | View::Trends, Value::Object(mut page)) => {
+                    page.remove("rows").unwrap_or_default()
+                }
+                (View::Map, Value::Object(mut map)) => map.remove("aps").unwrap_or_default(),
                 (_, v) => v,
             }
         }
     };
     match value {
-        Value::Array(rows) => Ok(rows),
+        Value::Array(mut rows) => {
+            if view == View::Trends {
+                rows.iter_mut().for_each(with_change);
+            }
+            Ok(rows)
+        }
         other => anyhow::bail!("expected rows, got {other}"),
+    }
+}
+
+/// A trend row with its change in dB, as the trends view shows it.
+fn with_change(r: &mut Value) {
+    let Ok(t) = serde_json::from_value::<crate::rules::site::SignalTrend>(r.clone()) else {
+        return;
+    };
+    if let (Value::Object(map), Some(c)) = (r, Trends::drop_db(&t)) {
+        map.insert("change_db".into(), Value::from(f64::from(c)));
     }
 }
 

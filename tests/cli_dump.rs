@@ -88,6 +88,75 @@ async fn dumps_views_from_a_database_as_json_and_csv() {
     );
     let rows: Vec<serde_json::Value> = serde_json::from_str(&one).unwrap();
     assert_eq!(rows.len(), 1);
+
+    // The map's access points, each with its links by state.
+    let map: Vec<serde_json::Value> =
+        serde_json::from_str(&vigie(dir.path(), &["dump", "map", "--database", &db])).unwrap();
+    let aps: std::collections::HashSet<&str> = inv.links.iter().map(|l| l.ap.as_str()).collect();
+    assert_eq!(map.len(), aps.len());
+    assert!(
+        map.iter()
+            .all(|r| r["up"].is_u64() && r["site"].is_string())
+    );
+
+    // Trends: the radio whose signal fell the most first, with its change.
+    let link = &inv.links[0];
+    let cpe = inv.devices.iter().find(|d| d.id == link.cpe).unwrap();
+    let now = chrono::Utc::now();
+    let signals = [(2, -80.0), (30, -60.0), (40, -60.0)]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (hours, dbm))| vigie::store::SignalRow {
+            tenant: cpe.tenant.clone(),
+            msg_id: format!("sig-{i}").into(),
+            device: cpe.id.clone(),
+            peer: link.ap.clone(),
+            ts: now - chrono::Duration::hours(hours),
+            rssi_dbm: dbm,
+            snr_db: None,
+        })
+        .collect();
+    _store
+        .write_batch(&vigie::store::WriteBatch {
+            signals,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let trends: Vec<serde_json::Value> =
+        serde_json::from_str(&vigie(dir.path(), &["dump", "trends", "--database", &db])).unwrap();
+    assert_eq!(trends[0]["device"], cpe.id.as_str());
+    assert_eq!(trends[0]["change_db"], -20.0);
+
+    // The audit log: what was done, by whom.
+    vigie(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "ops",
+            "--role",
+            "operator",
+            "--tenant",
+            &tenant,
+            "--database",
+            &db,
+        ],
+    );
+    let csv = vigie(
+        dir.path(),
+        &[
+            "dump",
+            "audit",
+            "--format",
+            "csv",
+            "--database",
+            &db,
+            "--tenant",
+            &tenant,
+        ],
+    );
+    assert!(csv.contains("user.add"), "{csv}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

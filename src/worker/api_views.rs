@@ -106,6 +106,29 @@ impl Trends {
     pub fn drop_db(t: &SignalTrend) -> Option<f32> {
         Some(t.recent_dbm? - t.baseline_dbm?)
     }
+
+    /// The largest fall first, then the weakest signal; rows without both
+    /// windows last.
+    pub fn rank(rows: &mut [SignalTrend]) {
+        rows.sort_by(|a, b| {
+            let key = |t: &SignalTrend| Trends::drop_db(t).unwrap_or(f32::INFINITY);
+            key(a)
+                .total_cmp(&key(b))
+                .then(
+                    a.recent_dbm
+                        .unwrap_or(0.0)
+                        .total_cmp(&b.recent_dbm.unwrap_or(0.0)),
+                )
+                .then(a.device.cmp(&b.device))
+        });
+    }
+
+    /// The windows of a ranking over `range_s` up to `until`: where the
+    /// baseline starts, where the recent window starts.
+    pub fn windows(until: DateTime<Utc>, range_s: u32) -> (DateTime<Utc>, DateTime<Utc>) {
+        let range = chrono::Duration::seconds(i64::from(range_s.clamp(60, series::MAX_RANGE_S)));
+        (until - range * 3, until - range)
+    }
 }
 
 fn one_tenant<'a>(scope: &'a Scope, verb: &str) -> Result<&'a Id, ApiError> {
@@ -189,21 +212,9 @@ pub(super) async fn answer(
             let a: TrendArgs = args(payload)?;
             let until = a.until.unwrap_or_else(Utc::now);
             let range_s = a.range_s.unwrap_or(86_400).clamp(60, series::MAX_RANGE_S);
-            let range = chrono::Duration::seconds(i64::from(range_s));
-            let mut rows = store
-                .signal_trends(scope, until - range * 3, until - range, until)
-                .await?;
-            rows.sort_by(|a, b| {
-                let key = |t: &SignalTrend| Trends::drop_db(t).unwrap_or(f32::INFINITY);
-                key(a)
-                    .total_cmp(&key(b))
-                    .then(
-                        a.recent_dbm
-                            .unwrap_or(0.0)
-                            .total_cmp(&b.recent_dbm.unwrap_or(0.0)),
-                    )
-                    .then(a.device.cmp(&b.device))
-            });
+            let (baseline, recent) = Trends::windows(until, range_s);
+            let mut rows = store.signal_trends(scope, baseline, recent, until).await?;
+            Trends::rank(&mut rows);
             rows.truncate(a.limit.unwrap_or(200).clamp(1, 2_000) as usize);
             to_json(Trends {
                 until,
