@@ -450,6 +450,7 @@ fn console_options(
         wallboard: None,
         clock,
         push_window_s: s.console.push_window_s,
+        mouse: s.console.mouse,
     })
 }
 

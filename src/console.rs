@@ -57,6 +57,8 @@ pub struct ConsoleOptions {
     pub clock: Clock,
     /// Revert window of pushes made here, in seconds.
     pub push_window_s: u32,
+    /// Take the mouse.
+    pub mouse: bool,
 }
 
 /// Follows the worker: snapshot, then events from the snapshot's sequence.
@@ -189,7 +191,7 @@ pub async fn run(bus: Arc<dyn Bus>, opts: ConsoleOptions) -> anyhow::Result<()> 
         theme: &opts.theme,
         keymap: &opts.keymap,
     };
-    let mut guard = terminal::TerminalGuard::enter()?;
+    let mut guard = terminal::TerminalGuard::enter(opts.mouse && opts.wallboard.is_none())?;
     let size = guard.terminal().size()?;
     update(
         &mut app,

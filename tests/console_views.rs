@@ -657,3 +657,43 @@ fn the_fleet_groups_by_customer_and_by_site() {
     press(&mut app, &keymap, "b");
     assert_eq!(app.fleet.group(), vigie::console::model::Grouping::None);
 }
+
+#[test]
+fn the_mouse_scrolls_selects_and_opens() {
+    use ratatui::crossterm::event::{
+        Event as TermEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+    };
+    let (mut app, keymap) = app_with(rows(300), 24);
+    let mouse = |kind, column, row| {
+        Msg::Term(TermEvent::Mouse(MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        }))
+    };
+    update(&mut app, &keymap, mouse(MouseEventKind::ScrollDown, 10, 10));
+    update(&mut app, &keymap, mouse(MouseEventKind::ScrollDown, 10, 10));
+    assert_eq!(app.selected, 2);
+    update(&mut app, &keymap, mouse(MouseEventKind::ScrollUp, 10, 10));
+    assert_eq!(app.selected, 1);
+    // Rows start under the header and the column titles: line 2 is row 0.
+    let click = |row| mouse(MouseEventKind::Down(MouseButton::Left), 5, row);
+    update(&mut app, &keymap, click(7));
+    assert_eq!(app.selected, 5);
+    update(&mut app, &keymap, click(1));
+    assert_eq!(app.selected, 5, "the column titles select nothing");
+    // A click on the selected row opens it: the detail pane.
+    let asked = update(&mut app, &keymap, click(7));
+    assert!(app.fetched.detail_open);
+    assert_eq!(calls(&asked)[0].0, "device");
+    // On the map the wheel zooms.
+    press(&mut app, &keymap, "\u{1b}5");
+    update(
+        &mut app,
+        &keymap,
+        Msg::Answer(Reply::Map, Ok(json!({ "sites": [], "aps": [] }))),
+    );
+    update(&mut app, &keymap, mouse(MouseEventKind::ScrollUp, 10, 10));
+    assert!(app.map.camera.is_some(), "zoomed in");
+}

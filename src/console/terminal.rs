@@ -8,15 +8,17 @@ use std::sync::Once;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::cursor::{Hide, Show};
+use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{
     Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 
-/// Puts the terminal back: cooked mode, main screen, visible cursor.
+/// Puts the terminal back: cooked mode, main screen, visible cursor, the
+/// mouse released (harmless when it was never taken).
 pub fn restore() {
     let _ = disable_raw_mode();
-    let _ = execute!(stdout(), LeaveAlternateScreen, Show);
+    let _ = execute!(stdout(), DisableMouseCapture, LeaveAlternateScreen, Show);
 }
 
 fn install_panic_hook() {
@@ -36,14 +38,21 @@ pub struct TerminalGuard {
 }
 
 impl TerminalGuard {
-    /// Enters raw mode and the alternate screen.
-    pub fn enter() -> io::Result<Self> {
+    /// Enters raw mode and the alternate screen, taking the mouse if asked.
+    pub fn enter(mouse: bool) -> io::Result<Self> {
         install_panic_hook();
         enable_raw_mode()?;
         // Clearing through crossterm, not `Terminal::clear`, which asks the
         // terminal for the cursor position: a round trip over SSH, and an
         // error on terminals that never answer.
         let setup = execute!(stdout(), EnterAlternateScreen, Hide, Clear(ClearType::All))
+            .and_then(|()| {
+                if mouse {
+                    execute!(stdout(), EnableMouseCapture)
+                } else {
+                    Ok(())
+                }
+            })
             .and_then(|()| Terminal::new(CrosstermBackend::new(stdout())));
         match setup {
             Ok(terminal) => Ok(Self { terminal }),

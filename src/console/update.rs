@@ -103,6 +103,9 @@ fn apply(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
             app.clamp();
             Vec::new()
         }
+        Msg::Term(TermEvent::Mouse(m)) if app.mode == Mode::Normal && app.wallboard.is_none() => {
+            on_mouse(app, m)
+        }
         Msg::Term(_) => Vec::new(),
         Msg::Snapshot(s) => {
             app.fleet.replace_all(s.devices);
@@ -405,6 +408,39 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
     }
     app.clamp();
     Vec::new()
+}
+
+/// The mouse, when the console takes it: the wheel scrolls the list (and
+/// zooms the map), a click selects a row, a click on the selected row
+/// opens it.
+fn on_mouse(app: &mut App, m: ratatui::crossterm::event::MouseEvent) -> Vec<Effect> {
+    use ratatui::crossterm::event::{MouseButton, MouseEventKind};
+    let map = app.view == View::Map;
+    match m.kind {
+        MouseEventKind::ScrollDown if map => act(app, Action::MapZoomOut),
+        MouseEventKind::ScrollUp if map => act(app, Action::MapZoomIn),
+        MouseEventKind::ScrollDown => act(app, Action::MoveDown),
+        MouseEventKind::ScrollUp => act(app, Action::MoveUp),
+        MouseEventKind::Down(MouseButton::Left)
+            if !map && !app.help && m.column < super::views::table_width(app) =>
+        {
+            let top = super::views::first_row_y(app);
+            let Some(line) = m.row.checked_sub(top) else {
+                return Vec::new();
+            };
+            let at = app.offset + usize::from(line);
+            if line as usize >= app.page || at >= app.view_len() {
+                return Vec::new();
+            }
+            if at == app.selected {
+                return act(app, Action::Open);
+            }
+            app.selected = at;
+            app.clamp();
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// Moves the map's camera (`None`: fit the sites again).

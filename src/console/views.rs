@@ -65,6 +65,29 @@ fn detail_split(body: Rect) -> (Rect, Rect) {
     }
 }
 
+/// The columns the table of the view on screen spans (a pane or a side
+/// panel may take the rest), for mouse clicks.
+pub fn table_width(app: &App) -> u16 {
+    let body = body_of(app.size);
+    match app.view {
+        View::Fleet if app.fetched.detail_open => detail_split(body).0.width,
+        View::Incidents if app.fetched.incident_open => detail_split(body).0.width,
+        _ => body.width,
+    }
+}
+
+/// The screen line of the table's first row in the view on screen (below
+/// its column titles), for mouse clicks.
+pub fn first_row_y(app: &App) -> u16 {
+    let body = body_of(app.size);
+    let above = match app.view {
+        View::Site => site::above_table(app, body),
+        View::Trends => trends::above_table(body),
+        _ => 0,
+    };
+    body.y + above + 1
+}
+
 /// How many rows the table of the view on screen shows (its column titles
 /// take a line), for scrolling and paging.
 pub fn table_rows(app: &App) -> usize {

@@ -45,6 +45,9 @@ pub struct ConsoleSettings {
     pub tenant: String,
     /// Seconds a pushed device waits for a confirm before reverting.
     pub push_window_s: u32,
+    /// Take the mouse (wheel scrolls, a click selects, a second click
+    /// opens); off by default, so that the terminal's own selection works.
+    pub mouse: bool,
 }
 
 /// Demo settings.
@@ -125,6 +128,7 @@ struct ConsolePatch {
     color: S<ColorMode>,
     tenant: S<String>,
     push_window_s: S<u32>,
+    mouse: S<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -215,6 +219,7 @@ impl Settings {
                 color: ColorMode::Auto,
                 tenant: String::new(),
                 push_window_s: 300,
+                mouse: false,
             },
             demo: DemoSettings {
                 devices: 0,
@@ -247,6 +252,7 @@ impl Settings {
             set(layer, &mut s.keymap, &c.keymap, "console.keymap", any)?;
             set(layer, &mut s.fps, &c.fps, "console.fps", between(1, 120))?;
             set(layer, &mut s.color, &c.color, "console.color", any)?;
+            set(layer, &mut s.mouse, &c.mouse, "console.mouse", any)?;
             set(
                 layer,
                 &mut s.push_window_s,

@@ -62,13 +62,20 @@ const WIDE: u16 = 140;
 /// Sector lines above the devices on a narrow terminal.
 const NARROW_SECTORS: usize = 4;
 
-/// Rows of the devices table at this size.
-pub(super) fn table_rows(app: &App, body: Rect) -> usize {
-    let above = if body.width >= WIDE {
-        0
+/// Lines above the devices table's titles: the summary, and on a narrow
+/// terminal the sectors.
+pub(super) fn above_table(app: &App, body: Rect) -> u16 {
+    let n = if body.width >= WIDE {
+        1
     } else {
         2 + sectors(app).len().min(NARROW_SECTORS)
     };
+    u16::try_from(n).unwrap_or(u16::MAX)
+}
+
+/// Rows of the devices table at this size.
+pub(super) fn table_rows(app: &App, body: Rect) -> usize {
+    let above = usize::from(above_table(app, body));
     usize::from(body.height).saturating_sub(above + 1).max(1)
 }
 

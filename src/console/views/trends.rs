@@ -64,6 +64,11 @@ fn chart_height(height: u16) -> u16 {
     (height * 9 / 20).max(7).min(height.saturating_sub(4))
 }
 
+/// Lines above the ranking's titles: the chart.
+pub(super) fn above_table(body: Rect) -> u16 {
+    chart_height(body.height)
+}
+
 /// Rows of the ranking at this size.
 pub(super) fn table_rows(body: Rect) -> usize {
     usize::from(body.height.saturating_sub(chart_height(body.height) + 1)).max(1)
