@@ -887,3 +887,38 @@ fn the_map_asks_for_its_sites_fits_zooms_pans_follows_and_opens_a_site() {
     let chosen = app.fetched.site_ref.clone().unwrap();
     assert_eq!((chosen.tenant, chosen.id), (site.tenant, site.id));
 }
+
+/// The device's "applied" can reach the console before the worker's answer
+/// to the push itself: the older answer must not hide the countdown.
+#[test]
+fn an_answer_older_than_the_event_does_not_undo_it() {
+    use vigie::console::update::Reply;
+    let (mut app, keymap) = app_with(rows(300), 24);
+    let deadline = t0() + Duration::seconds(272);
+    let applied = push_json(
+        &app,
+        serde_json::json!({ "state": "applied", "deadline": deadline, "version": 3 }),
+        t0(),
+    );
+    push_event(&mut app, &keymap, 11, applied);
+    let sent = push_json(
+        &app,
+        serde_json::json!({ "state": "sent", "version": 1 }),
+        t0(),
+    );
+    update(
+        &mut app,
+        &keymap,
+        Msg::Answer(Reply::Created, Ok(sent.clone())),
+    );
+    let s = screen(&render(&app, &keymap, 160, 48, Depth::Ansi16));
+    assert!(s.contains("reverts in 4:32"), "{s}");
+    // The same holds for the open pushes read at connection.
+    update(
+        &mut app,
+        &keymap,
+        Msg::Answer(Reply::OpenPushes, Ok(serde_json::json!([sent]))),
+    );
+    let s = screen(&render(&app, &keymap, 160, 48, Depth::Ansi16));
+    assert!(s.contains("reverts in 4:32"), "{s}");
+}

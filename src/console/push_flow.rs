@@ -147,6 +147,13 @@ fn device_name(app: &App, p: &Push) -> String {
 
 /// A push event: keep it, and say so when it reaches an outcome.
 pub fn on_push(app: &mut App, p: Push) {
+    if app
+        .pushes
+        .get(&p.id)
+        .is_some_and(|old| old.version > p.version)
+    {
+        return;
+    }
     let known = app.pushes.get(&p.id).map(|old| old.state);
     if known != Some(p.state) {
         let name = device_name(app, &p);
@@ -204,6 +211,18 @@ pub fn on_push(app: &mut App, p: Push) {
         for k in done {
             app.pushes.remove(&k);
         }
+    }
+}
+
+/// Keeps `p` unless a newer state of it is known: an answer and the
+/// events travel apart, and the device's "applied" can come first.
+fn keep_newest(app: &mut App, p: Push) {
+    if app
+        .pushes
+        .get(&p.id)
+        .is_none_or(|old| old.version <= p.version)
+    {
+        app.pushes.insert(p.id.clone(), p);
     }
 }
 
@@ -270,7 +289,7 @@ pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) -
                     false,
                     6,
                 );
-                app.pushes.insert(p.id.clone(), p);
+                keep_newest(app, p);
             }
             app.editor = None;
             app.mode = Mode::Normal;
@@ -292,7 +311,7 @@ pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) -
         }
         (Reply::OpenPushes, Ok(v)) => {
             for p in pushes(v) {
-                app.pushes.insert(p.id.clone(), p);
+                keep_newest(app, p);
             }
         }
         (Reply::History, Ok(v)) => {
