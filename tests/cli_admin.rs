@@ -129,6 +129,20 @@ fn tenants_users_and_an_audit_trail_that_verifies_and_exports() {
     assert!(said.contains("intact: 4 entries of tenant acme"), "{said}");
     let text = std::fs::read_to_string(&bundle).unwrap();
     assert!(text.contains("user/ana"));
+    // Any byte changed, anywhere, and the bundle no longer verifies.
+    let bytes = text.as_bytes().to_vec();
+    assert!(vigie::admin::audit::check_bundle(&bytes, std::slice::from_ref(&public)).is_ok());
+    for i in 0..bytes.len() {
+        for flip in [0x01u8, 0x20] {
+            let mut changed = bytes.clone();
+            changed[i] ^= flip;
+            assert!(
+                vigie::admin::audit::check_bundle(&changed, std::slice::from_ref(&public)).is_err(),
+                "byte {i} of {} changed (^{flip:#x}) and the bundle still verified",
+                bytes.len()
+            );
+        }
+    }
     std::fs::write(&bundle, text.replacen("user/ana", "user/bob", 1)).unwrap();
     let (good, out, _) = vigie(
         d,

@@ -207,6 +207,29 @@ async fn every_tenant_table_forces_row_level_security() {
         .map(|(n, _, _)| n.as_str())
         .collect();
     assert!(lacking.is_empty(), "tables without forced RLS: {lacking:?}");
+    // Every unique key of a tenant table starts with tenant_id; `tenants`
+    // is keyed by its own id, and user names are unique provider-wide
+    // because a login names only the user.
+    let stray: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.relname::text, pg_get_indexdef(ix.indexrelid)
+         FROM pg_index ix
+         JOIN pg_class c ON c.oid = ix.indrelid
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ix.indkey[0]
+         WHERE n.nspname = current_schema() AND ix.indisunique
+           AND c.relname NOT IN ('tenants', 'users')
+           AND EXISTS (SELECT 1 FROM pg_attribute t WHERE t.attrelid = c.oid
+                 AND t.attname = 'tenant_id' AND NOT t.attisdropped)
+           AND a.attname <> 'tenant_id'
+         ORDER BY 1",
+    )
+    .fetch_all(&mut c)
+    .await
+    .unwrap();
+    assert!(
+        stray.is_empty(),
+        "unique keys not led by tenant_id: {stray:?}"
+    );
     // The roles the store works as own nothing, and the tenant role cannot
     // bypass row-level security.
     let owned: i64 = sqlx::query_scalar(

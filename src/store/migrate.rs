@@ -36,6 +36,11 @@ pub const SQLITE: &[Migration] = &[
         name: "snooze",
         sql: include_str!("../../migrations/sqlite/0005_snooze.sql"),
     },
+    Migration {
+        version: 6,
+        name: "tenant keys",
+        sql: include_str!("../../migrations/sqlite/0006_tenant_keys.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations: the same versions as SQLite's.
@@ -64,6 +69,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 5,
         name: "snooze",
         sql: include_str!("../../migrations/postgres/0005_snooze.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "tenant keys",
+        sql: include_str!("../../migrations/postgres/0006_tenant_keys.sql"),
     },
 ];
 

@@ -150,7 +150,7 @@ async fn insert_audit(
     let e = e.clone().chained(&prev, seq);
     let sql = "INSERT INTO audit_log (tenant_id, at, actor, action, target, before, after, reason,
                                       dedup, seq, prev_hash, hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup) DO NOTHING"
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, dedup) DO NOTHING"
         .to_string();
     let args = vec![
         Arg::Text(e.tenant.to_string()),

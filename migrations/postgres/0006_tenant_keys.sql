@@ -1,0 +1,6 @@
+-- Every unique key of a tenant table starts with tenant_id: the audit log's
+-- identity and its redelivery key were the last ones that did not.
+ALTER TABLE audit_log DROP CONSTRAINT audit_log_pkey;
+ALTER TABLE audit_log ADD PRIMARY KEY (tenant_id, id);
+ALTER TABLE audit_log DROP CONSTRAINT audit_log_dedup_key;
+CREATE UNIQUE INDEX audit_dedup ON audit_log (tenant_id, dedup);
