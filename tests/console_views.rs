@@ -697,3 +697,39 @@ fn the_mouse_scrolls_selects_and_opens() {
     update(&mut app, &keymap, mouse(MouseEventKind::ScrollUp, 10, 10));
     assert!(app.map.camera.is_some(), "zoomed in");
 }
+
+#[test]
+fn marked_incidents_are_triaged_together_and_x_marks_a_range() {
+    let (mut app, keymap) = app_with(rows(300), 24);
+    let all = incidents(&mut app, &keymap);
+    // Queue order: inc-0, inc-2, inc-1. Space marks the first and moves
+    // down; x marks from the last mark to here.
+    press(&mut app, &keymap, "2 x");
+    assert_eq!(app.incident_marks.len(), 2);
+    press(&mut app, &keymap, "jx");
+    assert_eq!(app.incident_marks.len(), 3);
+    let acked = calls(&press(&mut app, &keymap, "a"));
+    assert_eq!(acked.len(), 3);
+    assert!(
+        acked
+            .iter()
+            .all(|(verb, body)| *verb == "incident_act" && body["action"] == "acknowledge")
+    );
+    let ids: Vec<&str> = acked
+        .iter()
+        .map(|(_, b)| b["incident"].as_str().unwrap())
+        .collect();
+    for i in &all[..3] {
+        assert!(ids.contains(&i.id.as_str()), "{ids:?}");
+    }
+    assert!(app.incident_marks.is_empty(), "the marks are used up");
+    // Resolving marked incidents asks once for all of them.
+    press(&mut app, &keymap, "g g x");
+    assert!(calls(&press(&mut app, &keymap, "r")).is_empty());
+    assert!(app.toast().unwrap().text.contains("marked incidents"));
+    assert_eq!(calls(&press(&mut app, &keymap, "r")).len(), 1);
+    // In the fleet, x marks the devices from the last mark to here: space
+    // marks row 0 and moves to 1, three downs reach row 4.
+    press(&mut app, &keymap, "1 jjjx");
+    assert_eq!(app.marks.len(), 5);
+}

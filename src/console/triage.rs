@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::state::App;
 use super::update::{Effect, Reply};
+use crate::domain::Id;
 use crate::domain::incident::Incident;
 use crate::worker::api::ApiError;
 
@@ -22,7 +23,15 @@ pub fn act(app: &mut App, action: &'static str, to: Option<&str>) -> Vec<Effect>
         app.notify("select an incident first (2 shows the queue)", true, 4);
         return Vec::new();
     };
-    let (tenant, id, title) = (i.tenant.clone(), i.id.clone(), i.title.to_string());
+    // Marked incidents take the action together (not a merge, not a
+    // reopen: those have their own keys).
+    let bulk = !app.incident_marks.is_empty() && !matches!(action, "merge" | "reopen" | "note");
+    let targets: Vec<(Id, Id)> = if bulk {
+        app.incident_marks.clone()
+    } else {
+        vec![(i.tenant.clone(), i.id.clone())]
+    };
+    let (id, title) = (i.id.clone(), i.title.to_string());
     if action == "resolve" {
         let armed = app
             .confirm
@@ -30,16 +39,17 @@ pub fn act(app: &mut App, action: &'static str, to: Option<&str>) -> Vec<Effect>
             .is_some_and(|(what, until)| *what == id && app.now <= *until);
         if !armed {
             app.confirm = Some((id, app.now + Duration::seconds(5)));
-            app.notify(
-                format!("resolve \"{title}\"? press again to resolve"),
-                false,
-                5,
-            );
+            let what = if bulk {
+                format!("the {} marked incidents", targets.len())
+            } else {
+                format!("\"{title}\"")
+            };
+            app.notify(format!("resolve {what}? press again to resolve"), false, 5);
             return Vec::new();
         }
         app.confirm = None;
     }
-    let mut body = json!({ "incident": id, "action": action });
+    let mut extra = serde_json::Map::new();
     match (action, to) {
         ("snooze", Some(len)) => {
             let Some(secs) = super::incident::parse_length(len) else {
@@ -50,17 +60,50 @@ pub fn act(app: &mut App, action: &'static str, to: Option<&str>) -> Vec<Effect>
                 );
                 return Vec::new();
             };
-            body["for_s"] = secs.into();
+            extra.insert("for_s".into(), secs.into());
         }
-        (_, Some(to)) => body["to"] = to.into(),
+        (_, Some(to)) => {
+            extra.insert("to".into(), to.into());
+        }
         (_, None) => {}
     }
-    vec![Effect::Call {
-        scope: tenant.to_string(),
-        verb: "incident_act",
-        body,
-        reply: Reply::Triage(action),
-    }]
+    if bulk {
+        app.incident_marks.clear();
+    }
+    targets
+        .into_iter()
+        .map(|(tenant, id)| {
+            let mut body = json!({ "incident": id, "action": action });
+            for (k, v) in &extra {
+                body[k] = v.clone();
+            }
+            Effect::Call {
+                scope: tenant.to_string(),
+                verb: "incident_act",
+                body,
+                reply: Reply::Triage(action),
+            }
+        })
+        .collect()
+}
+
+/// `x`: marks every incident from the last marked one to the selection.
+pub fn mark_range(app: &mut App) {
+    let queue: Vec<(Id, Id)> = super::incident::queue(app)
+        .iter()
+        .map(|i| (i.tenant.clone(), i.id.clone()))
+        .collect();
+    let from = app
+        .incident_marks
+        .last()
+        .and_then(|m| queue.iter().position(|q| q == m))
+        .unwrap_or(app.selected);
+    let (lo, hi) = (from.min(app.selected), from.max(app.selected));
+    for key in queue.into_iter().skip(lo).take(hi + 1 - lo) {
+        if !app.incident_marks.contains(&key) {
+            app.incident_marks.push(key);
+        }
+    }
 }
 
 /// The worker's answer to a triage call.

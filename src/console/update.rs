@@ -338,6 +338,8 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
         Action::GroupNext => {}
         Action::Help => app.help = !app.help,
         Action::Mark if app.view == View::Incidents => super::incident::toggle_mark(app),
+        Action::MarkRange if app.view == View::Incidents => super::triage::mark_range(app),
+        Action::MarkRange => mark_range(app),
         Action::IncidentMerge => return super::incident::merge(app),
         Action::Mark => {
             if let Some(r) = app.selected_row() {
@@ -440,6 +442,34 @@ fn on_mouse(app: &mut App, m: ratatui::crossterm::event::MouseEvent) -> Vec<Effe
             Vec::new()
         }
         _ => Vec::new(),
+    }
+}
+
+/// `x` in the fleet: marks every device from the last marked one to the
+/// selection.
+fn mark_range(app: &mut App) {
+    if app.view != View::Fleet {
+        return;
+    }
+    let from = app
+        .marks
+        .last()
+        .and_then(|(t, d)| {
+            (0..app.fleet.len()).find(|&i| {
+                app.fleet
+                    .get(i)
+                    .is_some_and(|r| r.tenant == *t && r.id == *d)
+            })
+        })
+        .unwrap_or(app.selected);
+    let (lo, hi) = (from.min(app.selected), from.max(app.selected));
+    for i in lo..=hi {
+        if let Some(r) = app.fleet.get(i) {
+            let key = (r.tenant.clone(), r.id.clone());
+            if !app.marks.contains(&key) {
+                app.marks.push(key);
+            }
+        }
     }
 }
 

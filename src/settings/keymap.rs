@@ -35,6 +35,8 @@ pub enum Action {
     Help,
     /// Mark or unmark the selected device for a bulk action.
     Mark,
+    /// Mark every row from the last marked one to the selection.
+    MarkRange,
     /// Open the push editor on the selected device (on the marked ones:
     /// a rollout).
     PushEdit,
@@ -500,7 +502,7 @@ mod tests {
         assert_eq!(m.lookup(&[], g), Lookup::Pending);
         assert_eq!(m.lookup(&[g], g), Lookup::Action(Action::GoTop));
         assert_eq!(
-            m.lookup(&[], key(KeyCode::Char('x'), KeyModifiers::NONE)),
+            m.lookup(&[], key(KeyCode::Char('Q'), KeyModifiers::NONE)),
             Lookup::Unbound
         );
         let help = m.help();
