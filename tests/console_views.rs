@@ -330,6 +330,14 @@ fn the_trends_view_ranks_falling_signal_and_charts_the_selected_device() {
             "{s}"
         );
     });
+    // m charts the CPU, then the memory, of the same device.
+    press(&mut app, &keymap, "m");
+    let s = screen(&render(&app, &keymap, 160, 48, Depth::Ansi16));
+    assert!(s.contains(" CPU ") && s.contains("90 % cpu-high"), "{s}");
+    press(&mut app, &keymap, "m");
+    let s = screen(&render(&app, &keymap, 160, 48, Depth::Ansi16));
+    assert!(s.contains(" Memory ") && s.contains("95 % mem-high"), "{s}");
+    press(&mut app, &keymap, "m");
     // A shorter range asks for the ranking of that range.
     let shorter = calls(&press(&mut app, &keymap, "["));
     assert_eq!(shorter[0].0, "trends");

@@ -37,6 +37,25 @@ const TRENDS_EVERY_S: f64 = 60.0;
 const AUDIT_EVERY_S: f64 = 30.0;
 const INCIDENT_EVERY_S: f64 = 15.0;
 
+/// What the trends view charts for the selected device.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ChartMeasure {
+    #[default]
+    Signal,
+    Cpu,
+    Memory,
+}
+
+impl ChartMeasure {
+    pub fn next(self) -> Self {
+        match self {
+            ChartMeasure::Signal => ChartMeasure::Cpu,
+            ChartMeasure::Cpu => ChartMeasure::Memory,
+            ChartMeasure::Memory => ChartMeasure::Signal,
+        }
+    }
+}
+
 /// One answer kept with the question it answers.
 #[derive(Debug)]
 pub struct Fetch<T> {
@@ -122,6 +141,8 @@ pub struct Fetched {
     pub trends: Fetch<Trends>,
     /// The chart of the selected trend's device.
     pub chart: Fetch<DeviceDetail>,
+    /// What that chart shows.
+    pub chart_measure: ChartMeasure,
     pub audit: Fetch<Vec<AuditEntry>>,
     /// The incident queue's pane is open.
     pub incident_open: bool,
@@ -141,6 +162,7 @@ impl Default for Fetched {
             site: Fetch::default(),
             trends: Fetch::default(),
             chart: Fetch::default(),
+            chart_measure: ChartMeasure::Signal,
             audit: Fetch::default(),
             incident_open: false,
             incident: Fetch::default(),

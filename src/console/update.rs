@@ -371,6 +371,7 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
         Action::ViewAudit => app.show(View::Audit),
         Action::RangeLonger => app.fetched.step_range(app.view == View::Trends, true),
         Action::RangeShorter => app.fetched.step_range(app.view == View::Trends, false),
+        Action::ChartNext => app.fetched.chart_measure = app.fetched.chart_measure.next(),
         Action::MapZoomIn => camera(app, Some((0.5, 0.0, 0.0))),
         Action::MapZoomOut => camera(app, Some((2.0, 0.0, 0.0))),
         Action::MapFit => camera(app, None),

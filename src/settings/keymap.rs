@@ -60,6 +60,8 @@ pub enum Action {
     /// A longer or shorter time range for charts and trends.
     RangeLonger,
     RangeShorter,
+    /// The trends chart: signal, CPU or memory.
+    ChartNext,
     /// The map: zoom in or out, fit the sites again, move the view.
     MapZoomIn,
     MapZoomOut,
@@ -119,7 +121,8 @@ impl Action {
             | Action::ViewTrends
             | Action::ViewAudit
             | Action::RangeLonger
-            | Action::RangeShorter => Role::Viewer,
+            | Action::RangeShorter
+            | Action::ChartNext => Role::Viewer,
             _ => Role::Wallboard,
         }
     }

@@ -12,7 +12,7 @@ use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragrap
 
 use super::list::{self, Column};
 use super::{Ui, thousands};
-use crate::console::fetch::device_key;
+use crate::console::fetch::{ChartMeasure, device_key};
 use crate::console::state::App;
 use crate::console::trends::{TrendRow, rows};
 use crate::domain::link::LinkPolicy;
@@ -55,6 +55,14 @@ const COLUMNS: [Column; 7] = [
         drop: 5,
     },
 ];
+
+/// The threshold of one of the built-in device rules.
+fn rule_threshold(name: &str) -> f64 {
+    crate::rules::default_threshold_rules()
+        .iter()
+        .find(|r| r.name == name)
+        .map_or(0.0, |r| f64::from(r.threshold))
+}
 
 /// A signal change at least this large (down) is marked.
 const MARK_DB: f32 = 5.0;
@@ -143,20 +151,30 @@ fn chart(app: &App, rows: &[TrendRow<'_>], t: &Theme, f: &mut Frame<'_>, area: R
         r.device
             .map_or(r.trend.device.to_string(), |d| d.name.to_string())
     });
-    let threshold = f64::from(LinkPolicy::default().degraded_below_dbm);
+    let measure = app.fetched.chart_measure;
+    let (title, threshold, unit) = match measure {
+        ChartMeasure::Signal => (
+            " Signal ",
+            f64::from(LinkPolicy::default().degraded_below_dbm),
+            "dBm degraded",
+        ),
+        ChartMeasure::Cpu => (" CPU ", rule_threshold("cpu-high"), "% cpu-high"),
+        ChartMeasure::Memory => (" Memory ", rule_threshold("mem-high"), "% mem-high"),
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.style(Meaning::Border))
         .title(Line::from(vec![
-            Span::styled(" Signal ", t.style(Meaning::Title)),
+            Span::styled(title, t.style(Meaning::Title)),
             Span::styled(
                 format!("{name} · last {} ", app.fetched.trends_range().1),
                 muted,
             ),
             Span::styled(
-                format!("── {threshold:.0} dBm degraded "),
+                format!("── {threshold:.0} {unit} "),
                 t.style(Meaning::Warning),
             ),
+            Span::styled("(m: signal, cpu, memory) ", muted),
         ]))
         .style(t.style(Meaning::Base));
     let key = selected.map(|r| device_key(&r.trend.tenant, &r.trend.device, range_s));
@@ -167,17 +185,27 @@ fn chart(app: &App, rows: &[TrendRow<'_>], t: &Theme, f: &mut Frame<'_>, area: R
         } else if app.fetched.chart.error.is_some() {
             "The chart could not be read."
         } else {
-            "Asking the worker for the signal…"
+            "Asking the worker for the device's history…"
         };
         f.render_widget(Paragraph::new(Span::styled(why, muted)).block(block), area);
         return;
     };
-    let runs = runs(&d.signal, range_s);
-    let (lo, hi) = runs
-        .iter()
-        .flatten()
-        .fold((threshold, threshold), |(a, b), p| (a.min(p.1), b.max(p.1)));
-    let (lo, hi) = ((lo - 3.0).floor(), (hi + 3.0).ceil());
+    let series = match measure {
+        ChartMeasure::Signal => &d.signal,
+        ChartMeasure::Cpu => &d.metrics.cpu_pct,
+        ChartMeasure::Memory => &d.metrics.mem_pct,
+    };
+    let runs = runs(series, range_s);
+    let (lo, hi) = match measure {
+        ChartMeasure::Signal => {
+            let (lo, hi) = runs
+                .iter()
+                .flatten()
+                .fold((threshold, threshold), |(a, b), p| (a.min(p.1), b.max(p.1)));
+            ((lo - 3.0).floor(), (hi + 3.0).ceil())
+        }
+        ChartMeasure::Cpu | ChartMeasure::Memory => (0.0, 100.0),
+    };
     let span = -f64::from(range_s);
     let line = [(span, threshold), (0.0, threshold)];
     let mut sets = vec![
