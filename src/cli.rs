@@ -319,7 +319,7 @@ pub enum Command {
         database: Option<String>,
     },
     /// Print a view's rows as JSON or CSV (fleet, sites, incidents, alerts,
-    /// tenants, map, trends, audit).
+    /// tenants, map, trends, audit, site).
     Dump {
         view: crate::dump::View,
         #[arg(long, value_enum, default_value_t)]
@@ -335,6 +335,9 @@ pub enum Command {
         /// One tenant's rows only (default: every tenant).
         #[arg(long, value_name = "TENANT")]
         tenant: Option<String>,
+        /// The site of the `site` view.
+        #[arg(long, value_name = "SITE")]
+        site: Option<String>,
     },
     /// The worker's Ed25519 key that signs configuration orders.
     Keys {
@@ -583,6 +586,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             nats_auth,
             database,
             tenant,
+            site,
         }) => {
             // Standard output is the data; only problems go to standard error.
             crate::logging::to_stderr("warn");
@@ -608,7 +612,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     crate::dump::Source::Store(store)
                 }
             };
-            let rows = crate::dump::rows(&source, view, &scope).await?;
+            let site = site
+                .map(|s| {
+                    crate::domain::Id::parse(&s).map_err(|e| anyhow::anyhow!("--site {s:?}: {e}"))
+                })
+                .transpose()?;
+            let rows = crate::dump::rows(&source, view, &scope, site.as_ref()).await?;
             let text = match format {
                 crate::dump::Format::Json => crate::dump::to_json(&rows) + "\n",
                 crate::dump::Format::Csv => crate::dump::to_csv(&rows),

@@ -33,6 +33,9 @@ pub enum View {
     Trends,
     /// The audit log, in log order.
     Audit,
+    /// One site's devices sector by sector, with their links (needs
+    /// `--tenant` and `--site`).
+    Site,
 }
 
 /// The trends' range: a day, as the trends view opens.
@@ -56,8 +59,20 @@ pub enum Source {
 /// Most alerts and incidents dumped.
 const LIMIT: u32 = 100_000;
 
-/// The view's rows, as JSON values.
-pub async fn rows(source: &Source, view: View, scope: &Scope) -> anyhow::Result<Vec<Value>> {
+/// The view's rows, as JSON values; `site` names the site of the site
+/// view.
+pub async fn rows(
+    source: &Source,
+    view: View,
+    scope: &Scope,
+    site: Option<&crate::domain::Id>,
+) -> anyhow::Result<Vec<Value>> {
+    if view == View::Site {
+        let (Some(site), Some(_)) = (site, scope.tenant()) else {
+            anyhow::bail!("the site view needs --tenant and --site");
+        };
+        return site_rows(source, scope, site).await;
+    }
     let value = match source {
         Source::Store(store) => match view {
             View::Fleet => {
@@ -80,6 +95,7 @@ pub async fn rows(source: &Source, view: View, scope: &Scope) -> anyhow::Result<
                 serde_json::to_value(rows)?
             }
             View::Audit => serde_json::to_value(store.audit(scope, None, LIMIT).await?)?,
+            View::Site => Value::Null,
         },
         Source::Api(bus, token) => {
             let scope = scope
@@ -99,6 +115,7 @@ pub async fn rows(source: &Source, view: View, scope: &Scope) -> anyhow::Result<
                     serde_json::json!({ "range_s": TRENDS_RANGE_S, "limit": 2_000 }),
                 ),
                 View::Audit => ("audit", serde_json::json!({ "limit": LIMIT })),
+                View::Site => ("site", serde_json::json!({})),
             };
             let answer: Value = api::call(
                 bus.as_ref(),
@@ -128,6 +145,87 @@ pub async fn rows(source: &Source, view: View, scope: &Scope) -> anyhow::Result<
         }
         other => anyhow::bail!("expected rows, got {other}"),
     }
+}
+
+/// The site view's rows: each device of the site with its sector and its
+/// links (count, worst state, weakest signal), sector by sector.
+async fn site_rows(
+    source: &Source,
+    scope: &Scope,
+    site: &crate::domain::Id,
+) -> anyhow::Result<Vec<Value>> {
+    let (detail, fleet): (
+        crate::store::SiteDetail,
+        Vec<crate::domain::model::DeviceRow>,
+    ) = match source {
+        Source::Store(store) => (
+            store.site_detail(scope, site, 0).await?,
+            store.fleet_page(scope, &FleetQuery::default()).await?.rows,
+        ),
+        Source::Api(bus, token) => {
+            let tenant = scope.tenant().map(ToString::to_string).unwrap_or_default();
+            let ask = |verb: &'static str, args: Value| {
+                let (bus, token, tenant) = (Arc::clone(bus), token.clone(), tenant.clone());
+                async move {
+                    api::call::<Value>(
+                        bus.as_ref(),
+                        &token,
+                        &tenant,
+                        verb,
+                        args,
+                        Duration::from_secs(30),
+                    )
+                    .await
+                    .map_err(|e| anyhow::anyhow!("the worker answered {verb}: {e}"))
+                }
+            };
+            let detail = ask("site", serde_json::json!({ "site": site })).await?;
+            let mut page = ask("fleet", serde_json::json!({})).await?;
+            let rows = page.get_mut("rows").map(Value::take).unwrap_or_default();
+            (
+                serde_json::from_value(detail)?,
+                serde_json::from_value(rows)?,
+            )
+        }
+    };
+    let links = crate::console::site::link_summary(&detail.links);
+    let groups = detail
+        .sectors
+        .iter()
+        .map(|s| (Some(s), &s.devices))
+        .chain(std::iter::once((None, &detail.unsectored)));
+    let mut out = Vec::new();
+    for (sector, ids) in groups {
+        for id in ids {
+            let Some(row) = fleet.iter().find(|r| r.id == *id) else {
+                continue;
+            };
+            let mut v = serde_json::to_value(row)?;
+            if let Value::Object(map) = &mut v {
+                map.insert(
+                    "sector".into(),
+                    sector.map_or(Value::Null, |s| s.name.as_str().into()),
+                );
+                map.insert(
+                    "azimuth_deg".into(),
+                    sector.map_or(Value::Null, |s| s.azimuth_deg.into()),
+                );
+                let l = links.get(id);
+                map.insert("links".into(), l.map_or(0, |l| l.0).into());
+                map.insert(
+                    "worst_link".into(),
+                    l.map_or(Value::Null, |l| l.1.as_str().into()),
+                );
+                map.insert(
+                    "weakest_dbm".into(),
+                    l.and_then(|l| l.2)
+                        .map_or(Value::Null, |d| f64::from(d).into()),
+                );
+            }
+            out.push(v);
+        }
+    }
+    Ok(out)
 }
 
 /// A trend row with its change in dB, as the trends view shows it.

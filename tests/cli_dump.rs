@@ -128,6 +128,45 @@ async fn dumps_views_from_a_database_as_json_and_csv() {
     assert_eq!(trends[0]["device"], cpe.id.as_str());
     assert_eq!(trends[0]["change_db"], -20.0);
 
+    // One site: its devices sector by sector, each with its links.
+    let ap = inv.devices.iter().find(|d| d.id == link.ap).unwrap();
+    let site_rows: Vec<serde_json::Value> = serde_json::from_str(&vigie(
+        dir.path(),
+        &[
+            "dump",
+            "site",
+            "--database",
+            &db,
+            "--tenant",
+            ap.tenant.as_str(),
+            "--site",
+            ap.site.as_str(),
+        ],
+    ))
+    .unwrap();
+    let here = inv
+        .devices
+        .iter()
+        .filter(|d| d.site == ap.site && d.tenant == ap.tenant)
+        .count();
+    assert_eq!(site_rows.len(), here);
+    let row = site_rows
+        .iter()
+        .find(|r| r["id"] == ap.id.as_str())
+        .unwrap();
+    assert!(
+        row["sector"].is_string() && row["links"].as_u64().unwrap() > 0,
+        "{row}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args(["dump", "site", "--database", &db])
+        .env("VIGIE_CONFIG_DIR", dir.path())
+        .env("VIGIE_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs --tenant and --site"));
+
     // The audit log: what was done, by whom.
     vigie(
         dir.path(),

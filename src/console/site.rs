@@ -63,7 +63,7 @@ fn badness(s: LinkState) -> u8 {
 }
 
 /// Each device's links: count, worst state, weakest signal.
-fn link_summary(links: &[LinkRow]) -> HashMap<&Id, (usize, LinkState, Option<f32>)> {
+pub fn link_summary(links: &[LinkRow]) -> HashMap<&Id, (usize, LinkState, Option<f32>)> {
     let mut out: HashMap<&Id, (usize, LinkState, Option<f32>)> = HashMap::new();
     for l in links {
         for end in [&l.ap, &l.cpe] {
