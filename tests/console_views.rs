@@ -500,6 +500,7 @@ fn the_incident_pane_shows_alerts_and_timeline_and_takes_notes_snoozes_and_reope
         // Why it fired, below the timeline: on a tall screen.
         if s.lines().count() > 24 {
             assert!(s.contains("WHY") && s.contains("cpu_pct above 90"), "{s}");
+            assert!(s.contains("fired: 3 hits in a row (fires at 3)"), "{s}");
         }
     });
     // n: a note, written in a text area, saved with ctrl-s.

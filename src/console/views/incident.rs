@@ -115,16 +115,28 @@ pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
             .iter()
             .map(|(_, hit)| if *hit { '✓' } else { '·' })
             .collect();
-        let (count, of, what) = match w.state {
-            AlertState::Firing if w.clears > 0 => (w.clears, w.resolve_after, "clears to resolve"),
-            _ => (w.hits, w.fire_after, "hits to fire"),
+        let counters = match w.state {
+            AlertState::Firing if w.clears > 0 => {
+                format!("{}/{} clears to resolve", w.clears, w.resolve_after)
+            }
+            AlertState::Firing if w.evaluations.is_empty() => {
+                "firing since before the worker started; not evaluated since".to_string()
+            }
+            AlertState::Firing => {
+                format!(
+                    "fired: {} hits in a row (fires at {})",
+                    w.hits, w.fire_after
+                )
+            }
+            AlertState::Pending => format!("{}/{} hits to fire", w.hits, w.fire_after),
+            AlertState::Ok | AlertState::Resolved => format!("{} clears in a row", w.clears),
         };
         lines.push(Line::from(vec![
             Span::styled(format!("{} ", w.rule), t.style(Meaning::Accent)),
             Span::raw(w.condition.clone()),
         ]));
         let mut spans = vec![
-            Span::styled(format!("  {count}/{of} {what} "), muted),
+            Span::styled(format!("  {counters} "), muted),
             Span::styled(marks, t.style(Meaning::Warning)),
             Span::styled(
                 format!(
