@@ -247,6 +247,19 @@ async fn every_tenant_table_forces_row_level_security() {
             .await
             .unwrap();
     assert!(!bypass && !superuser);
+    // The audit log is append-only for both roles.
+    for role in ["vigie_app", "vigie_provider"] {
+        let granted: Vec<String> = sqlx::query_scalar(
+            "SELECT privilege_type::text FROM information_schema.role_table_grants
+             WHERE grantee = $1 AND table_name = 'audit_log' AND table_schema = current_schema()
+             ORDER BY 1",
+        )
+        .bind(role)
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+        assert_eq!(granted, ["INSERT", "SELECT"], "{role}");
+    }
 }
 
 #[tokio::test]
@@ -344,6 +357,26 @@ async fn audit_verify_finds_a_changed_a_deleted_and_a_truncated_entry() {
             .broken
     };
     assert_eq!(verify().await, None);
+    // The roles vigie works as cannot change or remove an entry of their
+    // own tenant's log.
+    let mut app = owner(&schema).await;
+    exec(&mut app, "SET ROLE vigie_app").await.unwrap();
+    exec(&mut app, "BEGIN").await.unwrap();
+    sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+        .bind(t.as_str())
+        .execute(&mut app)
+        .await
+        .unwrap();
+    for sql in [
+        "UPDATE audit_log SET reason = 'nothing' WHERE seq = 3",
+        "DELETE FROM audit_log WHERE seq = 3",
+    ] {
+        let e = exec(&mut app, sql).await.unwrap_err();
+        assert!(e.to_string().contains("permission denied"), "{sql}: {e}");
+        exec(&mut app, "ROLLBACK").await.unwrap();
+        exec(&mut app, "BEGIN").await.unwrap();
+    }
+    exec(&mut app, "ROLLBACK").await.unwrap();
     // The test's user is a superuser, as an intruder with the database
     // would be: row-level security does not stop it; the chain does.
     let mut c = owner(&schema).await;

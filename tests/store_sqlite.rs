@@ -70,6 +70,19 @@ async fn audit_verify_finds_a_changed_a_deleted_and_a_truncated_entry() {
         .await
         .unwrap();
     let exec = |sql: &'static str| sqlx::query(sql).execute(raw.pool());
+    // Append-only: the database itself refuses a change or a removal.
+    let e = exec("UPDATE audit_log SET actor = 'mallory' WHERE seq = 4")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("append-only"), "{e}");
+    let e = exec("DELETE FROM audit_log WHERE seq = 5")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("append-only"), "{e}");
+    // Whoever can write the file can drop the guard: verify still finds
+    // what they did next.
+    exec("DROP TRIGGER audit_log_no_update").await.unwrap();
+    exec("DROP TRIGGER audit_log_no_delete").await.unwrap();
     exec("UPDATE audit_log SET actor = 'mallory' WHERE seq = 4")
         .await
         .unwrap();
