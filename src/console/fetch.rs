@@ -204,20 +204,27 @@ pub fn device_key(tenant: &Id, device: &Id, range_s: u32) -> String {
     format!("{tenant}/{device}/{range_s}")
 }
 
-fn device_call(
-    tenant: &Id,
-    device: &Id,
+/// The `device` call for (tenant, device, range, buckets) into `fetch`,
+/// when it is due.
+fn ask_device(
+    fetch: &mut Fetch<DeviceDetail>,
+    (tenant, device, range_s, buckets): (&Id, &Id, u32, u16),
     now: DateTime<Utc>,
-    range_s: u32,
-    buckets: u16,
-    reply: Reply,
-) -> Effect {
-    Effect::Call {
+    every_s: f64,
+    speed: f64,
+    reply: fn(String) -> Reply,
+) -> Option<Effect> {
+    let key = device_key(tenant, device, range_s);
+    if !fetch.due(&key, now, every_s, speed) {
+        return None;
+    }
+    fetch.ask(key.clone(), now);
+    Some(Effect::Call {
         scope: tenant.to_string(),
         verb: "device",
         body: json!({ "device": device, "until": now, "range_s": range_s, "buckets": buckets }),
-        reply,
-    }
+        reply: reply(key),
+    })
 }
 
 /// The calls the view on screen needs now.
@@ -234,19 +241,15 @@ pub fn plan(app: &mut App) -> Vec<Effect> {
                 return out;
             };
             let (tenant, id) = (r.tenant.clone(), r.id.clone());
-            let key = device_key(&tenant, &id, range_s);
-            if app.fetched.detail.due(&key, now, DETAIL_EVERY_S, speed) {
-                app.fetched.detail.ask(key.clone(), now);
-                let reply = Reply::Device(key);
-                out.push(device_call(
-                    &tenant,
-                    &id,
-                    now,
-                    range_s,
-                    DETAIL_BUCKETS,
-                    reply,
-                ));
-            }
+            let ask = (&tenant, &id, range_s, DETAIL_BUCKETS);
+            out.extend(ask_device(
+                &mut app.fetched.detail,
+                ask,
+                now,
+                DETAIL_EVERY_S,
+                speed,
+                Reply::Device,
+            ));
         }
         View::Incidents if app.fetched.incident_open => {
             let Some(i) = super::incident::selected(app) else {
@@ -293,19 +296,15 @@ pub fn plan(app: &mut App) -> Vec<Effect> {
             let rows = super::trends::rows(app);
             if let Some(t) = rows.get(app.selected) {
                 let (tenant, id) = (t.trend.tenant.clone(), t.trend.device.clone());
-                let key = device_key(&tenant, &id, range_s);
-                if app.fetched.chart.due(&key, now, TRENDS_EVERY_S, speed) {
-                    app.fetched.chart.ask(key.clone(), now);
-                    let reply = Reply::Chart(key);
-                    out.push(device_call(
-                        &tenant,
-                        &id,
-                        now,
-                        range_s,
-                        CHART_BUCKETS,
-                        reply,
-                    ));
-                }
+                let ask = (&tenant, &id, range_s, CHART_BUCKETS);
+                out.extend(ask_device(
+                    &mut app.fetched.chart,
+                    ask,
+                    now,
+                    TRENDS_EVERY_S,
+                    speed,
+                    Reply::Chart,
+                ));
             }
         }
         View::Audit if app.fetched.audit.due("", now, AUDIT_EVERY_S, speed) => {

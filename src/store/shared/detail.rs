@@ -63,17 +63,12 @@ pub(super) async fn site_detail(
         .collect::<Result<Vec<_>, StoreError>>()?;
     let mut args = site_args();
     args.push(Arg::Int(i64::from(alerts)));
-    let sql = format!(
-        "SELECT {ALERT_COLUMNS} FROM alerts WHERE site_id = ?{}
-         ORDER BY updated DESC, id LIMIT ?",
-        tenant_filter(scope, "tenant_id")
-    );
-    let alerts = query(sql, args)
-        .fetch_all(&mut *pool)
-        .await?
-        .iter()
-        .map(alert_row)
-        .collect::<Result<Vec<_>, StoreError>>()?;
+    let alerts = alerts_where(
+        pool,
+        &format!("site_id = ?{} ORDER BY updated DESC, id LIMIT ?", tenant_filter(scope, "tenant_id")),
+        args,
+    )
+    .await?;
     Ok(crate::store::SiteDetail {
         sectors,
         unsectored,
@@ -117,17 +112,24 @@ pub(super) async fn incident(
         return Ok(None);
     };
     let found = incident_row(&row)?;
-    let sql = format!(
-        "SELECT {ALERT_COLUMNS} FROM alerts WHERE incident_id = ?{} ORDER BY started, id LIMIT 200",
-        tenant_filter(scope, "tenant_id")
-    );
-    let alerts = query(sql, args)
+    let alerts = alerts_where(
+        pool,
+        &format!("incident_id = ?{} ORDER BY started, id LIMIT 200", tenant_filter(scope, "tenant_id")),
+        args,
+    )
+    .await?;
+    Ok(Some((found, alerts)))
+}
+
+/// The alerts `WHERE {condition}` (which may order and limit them).
+async fn alerts_where(pool: &mut Conn, condition: &str, args: Vec<Arg>) -> Result<Vec<Alert>, StoreError> {
+    let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE {condition}");
+    query(sql, args)
         .fetch_all(&mut *pool)
         .await?
         .iter()
         .map(alert_row)
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(Some((found, alerts)))
+        .collect()
 }
 
 pub(super) async fn device_interfaces(
