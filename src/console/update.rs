@@ -80,8 +80,14 @@ pub enum Effect {
 
 /// Applies one message.
 pub fn update(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
+    // A live event moves neither the selection nor the clock: what the
+    // deeper views should ask for is looked at on every other message
+    // (keys, answers, ticks), not ten thousand times a second.
+    let live = matches!(msg, Msg::Event(..));
     let mut effects = apply(app, keymap, msg);
-    effects.extend(super::fetch::plan(app));
+    if !live {
+        effects.extend(super::fetch::plan(app));
+    }
     // The map asks for its sites and links while it is on screen.
     if app.view == View::Map && app.map.due(app.now) {
         app.map.asked = Some(app.now);
