@@ -241,7 +241,8 @@ pub async fn run(bus: Arc<dyn Bus>, opts: ConsoleOptions) -> anyhow::Result<()> 
                     dirty = true;
                 }
                 if dirty {
-                    update(&mut app, &opts.keymap, Msg::Tick(now));
+                    // A tick can make a view's data due again: ask for it.
+                    perform(update(&mut app, &opts.keymap, Msg::Tick(now)), &bus, &opts.token, &tx);
                     if let Err(e) = guard.terminal().draw(|f| views::draw(&app, &ui, f)) {
                         break Err(e.into());
                     }
