@@ -742,3 +742,35 @@ fn marked_incidents_are_triaged_together_and_x_marks_a_range() {
     press(&mut app, &keymap, "1 jjjx");
     assert_eq!(app.marks.len(), 5);
 }
+
+#[test]
+fn marked_alerts_of_the_tail_merge_into_the_selected_alerts_incident() {
+    use vigie::bus::event::{Event, EventBody};
+    let (mut app, keymap) = app_with(rows(300), 24);
+    let acme = Id::parse("acme").unwrap();
+    for n in 0..4 {
+        let mut a = alert(&acme, n, None, None);
+        a.incident = Some(Id::parse(&format!("inc-{n}")).unwrap());
+        let e = Event::new(format!("a{n}"), acme.clone(), t0(), EventBody::Alert(a));
+        update(&mut app, &keymap, Msg::Event(40 + n as u64, Box::new(e)));
+    }
+    // Tail, newest first: al-3, al-2, al-1, al-0.
+    press(&mut app, &keymap, "3 x");
+    assert_eq!(app.alert_marks.len(), 2);
+    let s = screen(&render(&app, &keymap, 160, 48, Depth::Ansi16));
+    assert!(s.contains("●"), "{s}");
+    app.selected = 3;
+    assert!(
+        calls(&press(&mut app, &keymap, "M")).is_empty(),
+        "asked twice"
+    );
+    let merge = calls(&press(&mut app, &keymap, "M"));
+    assert_eq!(
+        merge,
+        [(
+            "incident_act",
+            json!({ "incident": "inc-0", "action": "merge", "alerts": ["al-3", "al-2"] })
+        )]
+    );
+    assert!(app.alert_marks.is_empty());
+}

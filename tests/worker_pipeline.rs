@@ -1475,3 +1475,71 @@ async fn merging_incidents_moves_their_alerts_and_closes_them() {
         .unwrap();
     assert_eq!(log.last().unwrap().action, "incident.merged");
 }
+
+#[tokio::test]
+async fn marked_alerts_move_into_one_incident() {
+    let (mut rig, first, operator, _viewer) = triage_rig().await;
+    for m in 13..16 {
+        rig.send("rtr-1", t0() + Duration::minutes(m), metrics(97.0))
+            .await;
+        rig.drain().await;
+    }
+    let open = rig.store.incident_queue(&Scope::All, 10).await.unwrap();
+    let second = open.iter().find(|i| i.id != first.id).unwrap().clone();
+    let tenant = first.tenant.to_string();
+    let body = |extra: serde_json::Value| {
+        let mut b = serde_json::json!({ "incident": first.id, "action": "merge" });
+        for (k, v) in extra.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        b
+    };
+    let both = serde_json::json!({ "from": [second.id], "alerts": [second.alerts[0]] });
+    let e = act(&mut rig, &operator, &tenant, body(both))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "bad-request", "{e}");
+    let e = act(
+        &mut rig,
+        &operator,
+        &tenant,
+        body(serde_json::json!({ "alerts": ["al-nope"] })),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.message.contains("al-nope"), "{e}");
+
+    // The CPU alert joins the offline incident; its own incident, empty,
+    // closes.
+    let moved = second.alerts[0].clone();
+    let merged = act(
+        &mut rig,
+        &operator,
+        &tenant,
+        body(serde_json::json!({ "alerts": [moved] })),
+    )
+    .await
+    .unwrap();
+    let alerts: Vec<String> = serde_json::from_value(merged["alerts"].clone()).unwrap();
+    assert!(alerts.contains(&moved.to_string()));
+    let open = rig.store.incident_queue(&Scope::All, 10).await.unwrap();
+    assert_eq!(open.len(), 1);
+    let scope = Scope::Tenant(first.tenant.clone());
+    let (closed, _) = rig
+        .store
+        .incident(&scope, &second.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(closed.state, vigie::domain::incident::IncidentState::Closed);
+    let log = rig
+        .store
+        .audit(&scope, Some(&format!("incident/{}", first.id)), 10)
+        .await
+        .unwrap();
+    let last = log.last().unwrap();
+    assert_eq!(
+        last.reason.as_ref().map(|r| r.to_string()),
+        Some(format!("took alerts {moved}"))
+    );
+}

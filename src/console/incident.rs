@@ -134,19 +134,118 @@ pub fn on_note_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
     Vec::new()
 }
 
-/// `space` in the queue: marks or unmarks the selected incident.
+/// Marks `key`, or unmarks it when marked.
+fn toggle(marks: &mut Vec<(Id, Id)>, key: (Id, Id)) {
+    match marks.iter().position(|m| *m == key) {
+        Some(at) => {
+            marks.remove(at);
+        }
+        None => marks.push(key),
+    }
+}
+
+/// Marks every key of `rows` from the last marked one to `at`.
+fn mark_range(marks: &mut Vec<(Id, Id)>, rows: Vec<(Id, Id)>, at: usize) {
+    let from = marks
+        .last()
+        .and_then(|m| rows.iter().position(|r| r == m))
+        .unwrap_or(at);
+    let (lo, hi) = (from.min(at), from.max(at));
+    for key in rows.into_iter().skip(lo).take(hi + 1 - lo) {
+        if !marks.contains(&key) {
+            marks.push(key);
+        }
+    }
+}
+
+/// `space` in the queue or the alert tail: marks or unmarks the selected
+/// incident or alert.
 pub fn toggle_mark(app: &mut App) {
-    let Some(i) = selected(app) else {
+    let key = match app.view {
+        View::Alerts => selected_alert(app).map(|a| (a.tenant.clone(), a.id.clone())),
+        _ => selected(app).map(|i| (i.tenant.clone(), i.id.clone())),
+    };
+    let Some(key) = key else {
         return;
     };
-    let key = (i.tenant.clone(), i.id.clone());
-    match app.incident_marks.iter().position(|m| *m == key) {
-        Some(at) => {
-            app.incident_marks.remove(at);
-        }
-        None => app.incident_marks.push(key),
+    match app.view {
+        View::Alerts => toggle(&mut app.alert_marks, key),
+        _ => toggle(&mut app.incident_marks, key),
     }
     app.selected = app.selected.saturating_add(1);
+}
+
+/// `x` in the queue or the alert tail: marks from the last mark to here.
+pub fn toggle_range(app: &mut App) {
+    let at = app.selected;
+    if app.view == View::Alerts {
+        let rows = super::lists::alert_tail(&app.tail.alerts, &app.filter_input)
+            .iter()
+            .map(|a| (a.tenant.clone(), a.id.clone()))
+            .collect();
+        mark_range(&mut app.alert_marks, rows, at);
+    } else {
+        let rows = queue(app)
+            .iter()
+            .map(|i| (i.tenant.clone(), i.id.clone()))
+            .collect();
+        mark_range(&mut app.incident_marks, rows, at);
+    }
+}
+
+/// The alert under the cursor, when the alert tail is on screen.
+pub fn selected_alert(app: &App) -> Option<&crate::domain::model::Alert> {
+    if app.view != View::Alerts {
+        return None;
+    }
+    super::lists::alert_tail(&app.tail.alerts, &app.filter_input)
+        .get(app.selected)
+        .copied()
+}
+
+/// `M` in the alert tail: the marked alerts join the selected alert's
+/// incident (one customer's; asked twice).
+pub fn merge_alerts(app: &mut App) -> Vec<Effect> {
+    let Some(a) = selected_alert(app) else {
+        return Vec::new();
+    };
+    let Some(target) = a.incident.clone() else {
+        app.notify("the selected alert has no incident to merge into", true, 5);
+        return Vec::new();
+    };
+    let tenant = a.tenant.clone();
+    if app.alert_marks.is_empty() {
+        app.notify("mark the alerts to merge with space first", true, 4);
+        return Vec::new();
+    }
+    if app.alert_marks.iter().any(|(t, _)| *t != tenant) {
+        app.notify("only alerts of one customer merge", true, 5);
+        return Vec::new();
+    }
+    let armed = app
+        .confirm
+        .as_ref()
+        .is_some_and(|(what, until)| *what == target && app.now <= *until);
+    if !armed {
+        app.confirm = Some((target.clone(), app.now + chrono::Duration::seconds(5)));
+        app.notify(
+            format!(
+                "move {} alerts into incident {target}? press again",
+                app.alert_marks.len()
+            ),
+            false,
+            5,
+        );
+        return Vec::new();
+    }
+    app.confirm = None;
+    let alerts: Vec<Id> = app.alert_marks.drain(..).map(|(_, a)| a).collect();
+    vec![Effect::Call {
+        scope: tenant.to_string(),
+        verb: "incident_act",
+        body: serde_json::json!({ "incident": target, "action": "merge", "alerts": alerts }),
+        reply: Reply::Triage("merge"),
+    }]
 }
 
 /// `M`: the marked incidents' alerts join the selected one, which must be

@@ -119,8 +119,10 @@ pub struct App {
     pub note: Option<Box<super::incident::NoteDraft>>,
     /// The incident queue shows resolved incidents too.
     pub queue_resolved: bool,
-    /// Incidents marked for a merge, as (tenant, incident).
+    /// Incidents marked for a bulk action or a merge, as (tenant, incident).
     pub incident_marks: Vec<(Id, Id)>,
+    /// Alerts of the tail marked to merge into one incident.
+    pub alert_marks: Vec<(Id, Id)>,
     pub history: Option<History>,
     /// Default revert window of pushes made here, in seconds.
     pub push_window_s: u32,
@@ -171,6 +173,7 @@ impl App {
             note: None,
             queue_resolved: false,
             incident_marks: Vec::new(),
+            alert_marks: Vec::new(),
             history: None,
             push_window_s: 300,
             marks: Vec::new(),

@@ -87,25 +87,6 @@ pub fn act(app: &mut App, action: &'static str, to: Option<&str>) -> Vec<Effect>
         .collect()
 }
 
-/// `x`: marks every incident from the last marked one to the selection.
-pub fn mark_range(app: &mut App) {
-    let queue: Vec<(Id, Id)> = super::incident::queue(app)
-        .iter()
-        .map(|i| (i.tenant.clone(), i.id.clone()))
-        .collect();
-    let from = app
-        .incident_marks
-        .last()
-        .and_then(|m| queue.iter().position(|q| q == m))
-        .unwrap_or(app.selected);
-    let (lo, hi) = (from.min(app.selected), from.max(app.selected));
-    for key in queue.into_iter().skip(lo).take(hi + 1 - lo) {
-        if !app.incident_marks.contains(&key) {
-            app.incident_marks.push(key);
-        }
-    }
-}
-
 /// The worker's answer to a triage call.
 pub fn on_answer(app: &mut App, action: &'static str, answer: Result<Value, ApiError>) {
     match answer.map(serde_json::from_value::<Incident>) {

@@ -302,6 +302,8 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
                 app.history = None;
             } else if app.view == View::Incidents && !app.incident_marks.is_empty() {
                 app.incident_marks.clear();
+            } else if app.view == View::Alerts && !app.alert_marks.is_empty() {
+                app.alert_marks.clear();
             } else if !app.marks.is_empty() {
                 app.marks.clear();
             } else {
@@ -343,9 +345,16 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
         }
         Action::GroupNext => {}
         Action::Help => app.help = !app.help,
-        Action::Mark if app.view == View::Incidents => super::incident::toggle_mark(app),
-        Action::MarkRange if app.view == View::Incidents => super::triage::mark_range(app),
+        Action::Mark if matches!(app.view, View::Incidents | View::Alerts) => {
+            super::incident::toggle_mark(app)
+        }
+        Action::MarkRange if matches!(app.view, View::Incidents | View::Alerts) => {
+            super::incident::toggle_range(app)
+        }
         Action::MarkRange => mark_range(app),
+        Action::IncidentMerge if app.view == View::Alerts => {
+            return super::incident::merge_alerts(app);
+        }
         Action::IncidentMerge => return super::incident::merge(app),
         Action::Mark => {
             if let Some(r) = app.selected_row() {

@@ -90,6 +90,10 @@ pub enum IncidentAction {
     MergedInto {
         into: Id,
     },
+    /// One of its alerts moved to another incident.
+    DetachAlert {
+        alert: Id,
+    },
 }
 
 impl IncidentAction {
@@ -107,6 +111,7 @@ impl IncidentAction {
             IncidentAction::Snooze { .. } => "snooze",
             IncidentAction::Wake => "wake",
             IncidentAction::MergedInto { .. } => "merged",
+            IncidentAction::DetachAlert { .. } => "detach-alert",
         }
     }
 }
@@ -257,6 +262,9 @@ impl Incident {
                 self.snoozed_until = Some(*until);
             }
             (IncidentAction::Wake, New | Acknowledged | InProgress) => self.snoozed_until = None,
+            (IncidentAction::DetachAlert { alert }, New | Acknowledged | InProgress) => {
+                self.alerts.retain(|a| a != alert);
+            }
             (IncidentAction::MergedInto { into }, New | Acknowledged | InProgress) => {
                 if *into == self.id {
                     return Err(IncidentError::MergeIntoItself);
@@ -315,6 +323,7 @@ mod tests {
             IncidentAction::Snooze { until: at(3_600) },
             IncidentAction::Wake,
             IncidentAction::MergedInto { into: id("inc-2") },
+            IncidentAction::DetachAlert { alert: id("al-1") },
         ]
     }
 

@@ -101,6 +101,8 @@ pub enum MergeRefusal {
     NotOpen(Id),
     #[error("an incident cannot be merged into itself")]
     Itself,
+    #[error("alert {0} is not known here")]
+    UnknownAlert(Id),
 }
 
 /// Settings of the state machines and rules.
@@ -756,9 +758,9 @@ impl FleetState {
     }
 
     /// Merges the open incidents `sources` into the open incident
-    /// `target` of the same tenant: their alerts join it (and point to it),
-    /// and each source is closed. Nothing changes unless every incident is
-    /// open here; the error names the first that is not.
+    /// `target` of the same tenant: all their alerts move to it (see
+    /// [`FleetState::take_alerts`]), which closes them. Nothing changes
+    /// unless every incident is open here.
     pub fn merge(
         &mut self,
         tenant: &Id,
@@ -767,54 +769,100 @@ impl FleetState {
         now: DateTime<Utc>,
         out: &mut Changes,
     ) -> Result<(Incident, Vec<Incident>), MergeRefusal> {
-        let key_of = |id: &Id| {
-            self.incidents
-                .iter()
-                .find(|(_, i)| i.tenant == *tenant && i.id == *id)
-                .map(|(k, _)| k.clone())
-        };
-        let target_key = key_of(target).ok_or_else(|| MergeRefusal::NotOpen(target.clone()))?;
-        let mut source_keys = Vec::new();
+        let mut alerts = Vec::new();
         for s in sources {
             if s == target {
                 return Err(MergeRefusal::Itself);
             }
-            let k = key_of(s).ok_or_else(|| MergeRefusal::NotOpen(s.clone()))?;
-            if !source_keys.contains(&k) {
-                source_keys.push(k);
+            let src = self
+                .open_incident(tenant, s)
+                .ok_or_else(|| MergeRefusal::NotOpen(s.clone()))?;
+            alerts.extend(src.alerts.iter().cloned());
+        }
+        self.take_alerts(tenant, target, &alerts, now, out)
+    }
+
+    /// Moves `alerts` (a tenant's alert ids) into the open incident
+    /// `target`: each leaves the open incident it was in, points to the
+    /// target, and an incident left with no alert is closed as merged.
+    /// Returns the target and the incidents closed. Nothing changes unless
+    /// the target is open and every alert is known here.
+    pub fn take_alerts(
+        &mut self,
+        tenant: &Id,
+        target: &Id,
+        alerts: &[Id],
+        now: DateTime<Utc>,
+        out: &mut Changes,
+    ) -> Result<(Incident, Vec<Incident>), MergeRefusal> {
+        let target_key = self
+            .open_incident(tenant, target)
+            .map(|i| i.dedup_key.clone())
+            .ok_or_else(|| MergeRefusal::NotOpen(target.clone()))?;
+        // Where each alert is now: the incident its row names, else the
+        // open incident that lists it (an alert resolved before a restart
+        // is no longer in memory).
+        let holder = |state: &Self, a: &Id| -> Option<Option<Id>> {
+            match state.alerts.get(&(tenant.clone(), a.clone())) {
+                Some(alert) => Some(alert.incident.clone()),
+                None => state
+                    .incidents
+                    .values()
+                    .find(|i| i.tenant == *tenant && i.alerts.contains(a))
+                    .map(|i| Some(i.id.clone())),
+            }
+        };
+        let mut from_of = Vec::with_capacity(alerts.len());
+        for a in alerts {
+            from_of.push(holder(self, a).ok_or_else(|| MergeRefusal::UnknownAlert(a.clone()))?);
+        }
+        let mut touched: Vec<String> = Vec::new();
+        for (a, from) in alerts.iter().zip(from_of) {
+            let mut severity = None;
+            if let Some(alert) = self.alerts.get_mut(&(tenant.clone(), a.clone())) {
+                alert.incident = Some(target.clone());
+                out.batch.alerts.push(alert.clone());
+                severity = Some(alert.severity);
+            }
+            if let Some(src) = from.filter(|f| f != target) {
+                let key = self
+                    .incidents
+                    .iter()
+                    .find(|(_, i)| i.tenant == *tenant && i.id == src)
+                    .map(|(k, _)| k.clone());
+                if let Some(key) = key {
+                    if let Some(i) = self.incidents.get_mut(&key) {
+                        // Open incidents accept it; only open ones are here.
+                        let _ = i.apply(IncidentAction::DetachAlert { alert: a.clone() }, now);
+                    }
+                    if !touched.contains(&key) {
+                        touched.push(key);
+                    }
+                }
+            }
+            if let Some(t) = self.incidents.get_mut(&target_key) {
+                let _ = t.apply(IncidentAction::MergeAlert { alert: a.clone() }, now);
+                if let Some(sev) = severity {
+                    t.severity = t.severity.min(sev);
+                }
             }
         }
         let mut closed = Vec::new();
-        for k in source_keys {
-            let Some(mut src) = self.incidents.remove(&k) else {
+        for key in touched {
+            let Some(src) = self.incidents.get_mut(&key) else {
                 continue;
             };
-            // Open incidents accept both; the checks above make these hold.
-            let _ = src.apply(
-                IncidentAction::MergedInto {
-                    into: target.clone(),
-                },
-                now,
-            );
-            if let Some(t) = self.incidents.get_mut(&target_key) {
-                for alert in &src.alerts {
-                    let _ = t.apply(
-                        IncidentAction::MergeAlert {
-                            alert: alert.clone(),
-                        },
-                        now,
-                    );
-                    if let Some(a) = self.alerts.get_mut(&(tenant.clone(), alert.clone())) {
-                        a.incident = Some(target.clone());
-                        out.batch.alerts.push(a.clone());
-                    }
-                }
-                t.severity = t.severity.min(src.severity);
+            if src.alerts.is_empty() {
+                let into = target.clone();
+                let _ = src.apply(IncidentAction::MergedInto { into }, now);
+            }
+            let src = src.clone();
+            if !src.state.is_open() {
+                self.incidents.remove(&key);
+                closed.push(src.clone());
             }
             out.batch.incidents.push(src.clone());
-            out.events
-                .push((tenant.clone(), EventBody::Incident(src.clone())));
-            closed.push(src);
+            out.events.push((tenant.clone(), EventBody::Incident(src)));
         }
         let merged = self
             .incidents
@@ -825,6 +873,12 @@ impl FleetState {
         out.events
             .push((tenant.clone(), EventBody::Incident(merged.clone())));
         Ok((merged, closed))
+    }
+
+    fn open_incident(&self, tenant: &Id, id: &Id) -> Option<&Incident> {
+        self.incidents
+            .values()
+            .find(|i| i.tenant == *tenant && i.id == *id)
     }
 
     /// Why each of `alerts` (a tenant's alert ids) is in its state, for the

@@ -28,8 +28,12 @@ pub enum Triage {
     SnoozeFor(chrono::Duration),
     /// A note (the request's reason): no state changes.
     Note,
-    /// These incidents' alerts join this one; they are closed.
-    Merge(Vec<Id>),
+    /// These incidents' alerts, or these alerts, join this one; an
+    /// incident left with no alert is closed.
+    Merge {
+        incidents: Vec<Id>,
+        alerts: Vec<Id>,
+    },
     /// Why these alerts (of the incident) are in their state: read only.
     Explain(Vec<Id>),
 }
@@ -40,7 +44,7 @@ impl Triage {
             Triage::Act(a) => a.name(),
             Triage::SnoozeFor(_) => "snooze",
             Triage::Note => "note",
-            Triage::Merge(_) => "merge",
+            Triage::Merge { .. } => "merge",
             Triage::Explain(_) => "explain",
         }
     }
@@ -71,9 +75,12 @@ struct ActArgs {
     /// For snooze: how long, in seconds.
     #[serde(default)]
     for_s: Option<u32>,
-    /// For merge: the incidents whose alerts join this one.
+    /// For merge: the incidents whose alerts join this one…
     #[serde(default)]
     from: Vec<Id>,
+    /// …or the alerts that join it.
+    #[serde(default)]
+    alerts: Vec<Id>,
     /// Why; for note, the note itself.
     #[serde(default)]
     reason: Option<String>,
@@ -125,13 +132,19 @@ pub(super) async fn answer(
             Triage::SnoozeFor(chrono::Duration::seconds(i64::from(secs)))
         }
         ("merge", _) => {
-            if a.from.is_empty() || a.from.len() > MAX_MERGE {
+            let n = a.from.len() + a.alerts.len();
+            if (a.from.is_empty() == a.alerts.is_empty()) || n > MAX_MERGE {
                 return Err(ApiError::new(
                     "bad-request",
-                    format!("merge needs \"from\": 1 to {MAX_MERGE} incident ids"),
+                    format!(
+                        "merge needs \"from\" (incident ids) or \"alerts\" (alert ids), 1 to {MAX_MERGE}, not both"
+                    ),
                 ));
             }
-            Triage::Merge(a.from)
+            Triage::Merge {
+                incidents: a.from,
+                alerts: a.alerts,
+            }
         }
         ("note", _) => {
             let text = a.reason.as_deref().map(str::trim).unwrap_or("");
@@ -276,12 +289,22 @@ impl Worker {
                 self.commit_triage(changes).await?;
                 (i, Some(before))
             }
-            (Triage::Merge(from), _) => {
-                let mut changes = Changes::default();
-                let (merged, closed) = self
+            (Triage::Merge { incidents, alerts }, _) => {
+                let before = self
                     .state
-                    .merge(&req.tenant, &req.incident, from, now, &mut changes)
-                    .map_err(|e| ApiError::new("wrong-state", e.to_string()))?;
+                    .open_incidents()
+                    .find(|i| i.tenant == req.tenant && i.id == req.incident)
+                    .map_or(0, |i| i.alerts.len());
+                let mut changes = Changes::default();
+                let merged = if alerts.is_empty() {
+                    self.state
+                        .merge(&req.tenant, &req.incident, incidents, now, &mut changes)
+                } else {
+                    self.state
+                        .take_alerts(&req.tenant, &req.incident, alerts, now, &mut changes)
+                };
+                let (merged, closed) =
+                    merged.map_err(|e| ApiError::new("wrong-state", e.to_string()))?;
                 self.commit_triage(changes).await?;
                 for c in &closed {
                     let entry = AuditEntry::new(
@@ -297,9 +320,7 @@ impl Worker {
                         tracing::error!(error = %e, incident = %c.id, "merge not audited");
                     }
                 }
-                let moved: usize = closed.iter().map(|c| c.alerts.len()).sum();
-                let before = format!("{} alerts", merged.alerts.len().saturating_sub(moved));
-                (merged, Some(before))
+                (merged, Some(format!("{before} alerts")))
             }
             (Triage::SnoozeFor(d), _) => {
                 let until = now + *d;
@@ -320,7 +341,7 @@ impl Worker {
         );
         if let Some(before) = before {
             let after = match (&req.action, incident.snoozed_until) {
-                (Triage::Merge(_), _) => format!("{} alerts", incident.alerts.len()),
+                (Triage::Merge { .. }, _) => format!("{} alerts", incident.alerts.len()),
                 (_, Some(u)) if incident.is_snoozed(now) => {
                     format!(
                         "{} snoozed until {}",
@@ -334,9 +355,14 @@ impl Worker {
         }
         match (&req.reason, &req.action) {
             (Some(r), _) => audit = audit.because(r.as_str()),
-            (None, Triage::Merge(from)) => {
-                let ids: Vec<&str> = from.iter().map(Id::as_str).collect();
-                audit = audit.because(format!("merged {}", ids.join(", ")).as_str());
+            (None, Triage::Merge { incidents, alerts }) => {
+                let (what, ids) = if alerts.is_empty() {
+                    ("merged", incidents)
+                } else {
+                    ("took alerts", alerts)
+                };
+                let ids: Vec<&str> = ids.iter().map(Id::as_str).collect();
+                audit = audit.because(format!("{what} {}", ids.join(", ")).as_str());
             }
             (None, _) => {}
         }

@@ -50,7 +50,7 @@ const COLUMNS: [Column; 7] = [
     },
 ];
 
-fn cells(a: &Alert, t: &Theme) -> Vec<(String, Style)> {
+fn cells(app: &App, a: &Alert, t: &Theme) -> Vec<(String, Style)> {
     let muted = t.style(Meaning::Muted);
     let state = match a.state {
         AlertState::Firing if a.flapping => ("flapping", t.style(Meaning::Warning)),
@@ -59,9 +59,17 @@ fn cells(a: &Alert, t: &Theme) -> Vec<(String, Style)> {
         AlertState::Pending => ("pending", muted),
         AlertState::Ok => ("ok", muted),
     };
+    let mut sev = severity_cell(a.severity, t);
+    if app
+        .alert_marks
+        .iter()
+        .any(|(tn, id)| *tn == a.tenant && *id == a.id)
+    {
+        sev.0.insert(0, '●');
+    }
     vec![
         (a.updated.format("%H:%M:%S").to_string(), muted),
-        severity_cell(a.severity, t),
+        sev,
         (state.0.to_string(), state.1),
         (a.rule.to_string(), Style::default()),
         (a.summary.to_string(), Style::default()),
@@ -78,7 +86,7 @@ fn cells(a: &Alert, t: &Theme) -> Vec<(String, Style)> {
 pub(super) fn table(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     let t = ui.theme;
     let tail = alert_tail(&app.tail.alerts, &app.filter_input);
-    let rows = tail.iter().skip(app.offset).map(|a| cells(a, t));
+    let rows = tail.iter().skip(app.offset).map(|a| cells(app, a, t));
     let why = (
         "Waiting for alerts: new ones appear here as they fire and clear.",
         "No alert matches the filter. esc clears it.",
