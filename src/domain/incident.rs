@@ -335,7 +335,7 @@ mod tests {
                 ("acknowledge", New) => Some(Acknowledged),
                 ("start", New | Acknowledged) => Some(InProgress),
                 (
-                    "assign" | "escalate" | "merge-alert" | "snooze" | "wake",
+                    "assign" | "escalate" | "merge-alert" | "snooze" | "wake" | "detach-alert",
                     New | Acknowledged | InProgress,
                 ) => Some(from),
                 ("resolve", New | Acknowledged | InProgress) => Some(Resolved),
@@ -422,6 +422,17 @@ mod tests {
         i.apply(IncidentAction::Resolve { by: "ana".into() }, at(3))
             .unwrap();
         assert_eq!(i.snoozed_until, None);
+    }
+
+    #[test]
+    fn a_detached_alert_leaves_the_incident() {
+        let mut i = incident(New);
+        i.apply(IncidentAction::MergeAlert { alert: id("al-2") }, at(1))
+            .unwrap();
+        i.apply(IncidentAction::DetachAlert { alert: id("al-1") }, at(2))
+            .unwrap();
+        assert_eq!(i.alerts, vec![id("al-2")]);
+        assert_eq!(i.state, New);
     }
 
     #[test]
