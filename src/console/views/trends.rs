@@ -126,15 +126,25 @@ fn cells(r: &TrendRow<'_>, t: &Theme) -> Vec<(String, Style)> {
 /// Runs of buckets with a value, as chart points (x: seconds before the
 /// end of the window, negative).
 fn runs(series: &[Option<f32>], range_s: u32) -> Vec<Vec<(f64, f64)>> {
+    // Samples sparser than the buckets leave a few empty ones between
+    // them: a line bridges those. A longer gap (a twentieth of the range)
+    // is a silence, and breaks the line.
+    let max_gap = (series.len() / 20).max(1);
     let n = series.len().max(1) as f64;
     let step = f64::from(range_s) / n;
     let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
     let mut run = Vec::new();
+    let mut empty = 0usize;
     for (i, v) in series.iter().enumerate() {
         match v {
-            Some(v) => run.push(((i as f64 + 0.5) * step - f64::from(range_s), f64::from(*v))),
-            None if !run.is_empty() => out.push(std::mem::take(&mut run)),
-            None => {}
+            Some(v) => {
+                if empty > max_gap && !run.is_empty() {
+                    out.push(std::mem::take(&mut run));
+                }
+                empty = 0;
+                run.push(((i as f64 + 0.5) * step - f64::from(range_s), f64::from(*v)));
+            }
+            None => empty += 1,
         }
     }
     if !run.is_empty() {
@@ -274,11 +284,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn gaps_split_the_chart_into_runs() {
-        let r = runs(&[Some(-60.0), None, Some(-70.0), Some(-71.0)], 400);
-        assert_eq!(r.len(), 2);
-        assert_eq!(r[0], vec![(-350.0, -60.0)]);
-        assert_eq!(r[1][0], (-150.0, -70.0));
+    fn long_gaps_split_the_chart_short_ones_are_bridged() {
+        // 40 buckets: a gap of up to two empty buckets is bridged.
+        let mut series = vec![None; 40];
+        for i in [0, 3, 5, 30, 31] {
+            series[i] = Some(-60.0 - i as f32);
+        }
+        let r = runs(&series, 400);
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert_eq!(r[0].len(), 3, "0, 3 and 5: gaps of two and one bridged");
+        assert_eq!(r[0][0], (-395.0, -60.0));
+        assert_eq!(r[1].len(), 2, "after a silence of 24, 30 and 31");
         assert!(runs(&[None], 60).is_empty());
     }
 }
