@@ -123,6 +123,29 @@ pub async fn sim_agents(
 }
 
 /// Runs the demo until the console quits.
+/// Writes the simulated past in batches the size the worker writes.
+async fn write_past(store: Arc<dyn Store>, past: crate::store::WriteBatch) {
+    const ROWS: usize = 10_000;
+    let batches = past
+        .metrics
+        .chunks(ROWS)
+        .map(|m| crate::store::WriteBatch {
+            metrics: m.to_vec(),
+            ..Default::default()
+        })
+        .chain(past.signals.chunks(ROWS).map(|s| crate::store::WriteBatch {
+            signals: s.to_vec(),
+            ..Default::default()
+        }));
+    for b in batches {
+        if let Err(e) = store.write_batch(&b).await {
+            tracing::warn!(error = %e, "the demo's past was not all written");
+            return;
+        }
+    }
+    tracing::info!("the demo's past is written");
+}
+
 pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     if opts.fresh {
         remove_db(&opts.db)?;
@@ -131,13 +154,21 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     let path = opts.db.to_string_lossy().to_string();
+    let new_db = !opts.db.exists();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await?);
     store.migrate().await?;
     let clock = opts.console.clock.clone();
     let simulator = match &opts.sim {
         Some(cfg) => {
-            let simulator = Simulator::new(cfg, sim::plan(cfg.seed, cfg.devices), clock.now());
+            let mut simulator = Simulator::new(cfg, sim::plan(cfg.seed, cfg.devices), clock.now());
             store.import_inventory(simulator.inventory()).await?;
+            if new_db {
+                // A new demo opens on a past, written beside the live fleet
+                // so that the console does not wait for it: charts and
+                // trends have something to show within seconds.
+                let past = simulator.history(sim::history::HistorySpan::default());
+                tokio::spawn(write_past(Arc::clone(&store), past));
+            }
             tracing::info!(db = %path, devices = simulator.inventory().devices.len(), "demo started");
             Some((simulator, cfg.rate))
         }

@@ -4,6 +4,7 @@
 
 pub mod agents;
 pub mod fleet;
+pub mod history;
 pub mod rng;
 pub mod run;
 pub mod workload;

@@ -38,13 +38,13 @@ impl Default for SimConfig {
     }
 }
 
-struct SimDevice {
-    plan: DevicePlan,
+pub(super) struct SimDevice {
+    pub(super) plan: DevicePlan,
     boot: DateTime<Utc>,
-    down_until: Option<DateTime<Utc>>,
+    pub(super) down_until: Option<DateTime<Utc>>,
     spike_reports: u32,
     flap_until: Option<DateTime<Utc>>,
-    silent: bool,
+    pub(super) silent: bool,
     reports: u64,
     rx_total: u64,
     tx_total: u64,
@@ -54,15 +54,15 @@ struct SimDevice {
 
 /// The simulated fleet.
 pub struct Simulator {
-    rng: Rng,
+    pub(super) rng: Rng,
     inventory: Inventory,
-    devices: Vec<SimDevice>,
+    pub(super) devices: Vec<SimDevice>,
     /// (due time in ms, device index)
     queue: BinaryHeap<Reverse<(i64, usize)>>,
     clients: HashMap<usize, Vec<usize>>,
     site_members: HashMap<String, Vec<usize>>,
-    start: DateTime<Utc>,
-    prefix: String,
+    pub(super) start: DateTime<Utc>,
+    pub(super) prefix: String,
     seq: u64,
 }
 
@@ -468,7 +468,7 @@ impl Simulator {
     }
 
     #[allow(clippy::cast_possible_truncation)]
-    fn rssi(&mut self, i: usize, at: DateTime<Utc>) -> f32 {
+    pub(super) fn rssi(&mut self, i: usize, at: DateTime<Utc>) -> f32 {
         let p = &self.devices[i].plan;
         let days = (at - self.start).num_seconds() as f64 / 86_400.0;
         let drift = (at.timestamp() as f64 / 5_400.0 + i as f64).sin() * 2.0;
