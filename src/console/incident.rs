@@ -222,23 +222,13 @@ pub fn merge_alerts(app: &mut App) -> Vec<Effect> {
         app.notify("only alerts of one customer merge", true, 5);
         return Vec::new();
     }
-    let armed = app
-        .confirm
-        .as_ref()
-        .is_some_and(|(what, until)| *what == target && app.now <= *until);
-    if !armed {
-        app.confirm = Some((target.clone(), app.now + chrono::Duration::seconds(5)));
-        app.notify(
-            format!(
-                "move {} alerts into incident {target}? press again",
-                app.alert_marks.len()
-            ),
-            false,
-            5,
-        );
+    let ask = format!(
+        "move {} alerts into incident {target}? press again",
+        app.alert_marks.len()
+    );
+    if !app.confirmed(&target, ask) {
         return Vec::new();
     }
-    app.confirm = None;
     let alerts: Vec<Id> = app.alert_marks.drain(..).map(|(_, a)| a).collect();
     vec![Effect::Call {
         scope: tenant.to_string(),
@@ -278,23 +268,13 @@ pub fn merge(app: &mut App) -> Vec<Effect> {
         app.notify("mark the incidents to merge with space first", true, 4);
         return Vec::new();
     }
-    let armed = app
-        .confirm
-        .as_ref()
-        .is_some_and(|(what, until)| *what == id && app.now <= *until);
-    if !armed {
-        app.confirm = Some((id, app.now + chrono::Duration::seconds(5)));
-        app.notify(
-            format!(
-                "merge {} incidents into \"{title}\"? press again",
-                from.len()
-            ),
-            false,
-            5,
-        );
+    let ask = format!(
+        "merge {} incidents into \"{title}\"? press again",
+        from.len()
+    );
+    if !app.confirmed(&id, ask) {
         return Vec::new();
     }
-    app.confirm = None;
     app.incident_marks.clear();
     vec![Effect::Call {
         scope: tenant.to_string(),

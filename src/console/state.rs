@@ -194,6 +194,23 @@ impl App {
         self.toasts.iter().rev().find(|t| t.until > self.now)
     }
 
+    /// A dangerous action on `what` goes ahead only when its key is pressed
+    /// again within five seconds: true on that second press; on the first
+    /// it arms the confirm and shows `ask`.
+    pub fn confirmed(&mut self, what: &Id, ask: String) -> bool {
+        let armed = self
+            .confirm
+            .as_ref()
+            .is_some_and(|(w, until)| w == what && self.now <= *until);
+        if armed {
+            self.confirm = None;
+        } else {
+            self.confirm = Some((what.clone(), self.now + chrono::Duration::seconds(5)));
+            self.notify(ask, false, 5);
+        }
+        armed
+    }
+
     /// Shows a message for `secs` seconds.
     pub fn notify(&mut self, text: impl Into<String>, error: bool, secs: i64) {
         self.toasts.push_back(Toast {

@@ -2,7 +2,6 @@
 //! resolve, snooze, wake and reopen the selected incident. Each is an api
 //! call the worker applies; its incident event updates every console.
 
-use chrono::Duration;
 use serde_json::{Value, json};
 
 use super::state::App;
@@ -33,21 +32,14 @@ pub fn act(app: &mut App, action: &'static str, to: Option<&str>) -> Vec<Effect>
     };
     let (id, title) = (i.id.clone(), i.title.to_string());
     if action == "resolve" {
-        let armed = app
-            .confirm
-            .as_ref()
-            .is_some_and(|(what, until)| *what == id && app.now <= *until);
-        if !armed {
-            app.confirm = Some((id, app.now + Duration::seconds(5)));
-            let what = if bulk {
-                format!("the {} marked incidents", targets.len())
-            } else {
-                format!("\"{title}\"")
-            };
-            app.notify(format!("resolve {what}? press again to resolve"), false, 5);
+        let what = if bulk {
+            format!("the {} marked incidents", targets.len())
+        } else {
+            format!("\"{title}\"")
+        };
+        if !app.confirmed(&id, format!("resolve {what}? press again to resolve")) {
             return Vec::new();
         }
-        app.confirm = None;
     }
     let mut extra = serde_json::Map::new();
     match (action, to) {
