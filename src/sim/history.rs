@@ -46,7 +46,6 @@ impl Simulator {
     /// The samples the fleet would have sent before it started: metrics of
     /// every device that reports, signal of every client radio. Devices
     /// that never report have no past either.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     pub fn history(&mut self, span: HistorySpan) -> WriteBatch {
         let mut batch = WriteBatch::default();
         let start = self.start;
@@ -54,36 +53,26 @@ impl Simulator {
             if self.devices[i].silent {
                 continue;
             }
-            let (tenant, device, kind, base, ap) = {
+            let (tenant, device, kind, ap) = {
                 let p = &self.devices[i].plan;
                 (
                     p.device.tenant.clone(),
                     p.device.id.clone(),
                     p.device.kind,
-                    f64::from(p.base_cpu),
                     p.ap.clone(),
                 )
             };
             for at in steps(start, span.fine_s, span.fine_step_s) {
-                let hour = (at.timestamp() / 3_600 % 24) as f64;
-                let daily = (std::f64::consts::PI * (hour - 4.0) / 12.0).sin().max(0.0);
-                let scale = match kind {
-                    DeviceKind::Router | DeviceKind::Appliance => 80e6,
-                    DeviceKind::AccessPoint => 40e6,
-                    DeviceKind::Cpe => 6e6,
-                    DeviceKind::Workstation => 2e6,
-                    DeviceKind::EdgeSensor => 20e3,
-                };
-                let rx = (scale * (0.2 + daily) * self.rng.range(0.6, 1.4)) as u64;
+                let m = self.sample_metrics(i, at, false);
                 batch.metrics.push(MetricRow {
                     tenant: tenant.clone(),
                     msg_id: format!("{}-h{i}-m{}", self.prefix, at.timestamp()).into(),
                     device: device.clone(),
                     ts: at,
-                    cpu_pct: (base + 15.0 * daily + self.rng.noise(4.0)).clamp(0.5, 88.0) as f32,
-                    mem_pct: (35.0 + base * 0.8 + self.rng.noise(2.0)).clamp(5.0, 94.0) as f32,
-                    rx_bps: rx,
-                    tx_bps: (rx as f64 * self.rng.range(0.1, 0.4)) as u64,
+                    cpu_pct: m.cpu_pct,
+                    mem_pct: m.mem_pct,
+                    rx_bps: m.rx_bps,
+                    tx_bps: m.tx_bps,
                 });
             }
             let Some(peer) = ap.filter(|_| kind == DeviceKind::Cpe) else {

@@ -427,13 +427,16 @@ impl Simulator {
         self.envelope(i, at, body)
     }
 
+    /// One metrics sample of device `i` at `at`: its CPU over a daily
+    /// curve with noise, its memory, its traffic by kind, and the daily
+    /// curve's value (0 at night to 1 at mid-afternoon).
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    fn metrics(&mut self, i: usize, at: DateTime<Utc>) -> Envelope {
+    pub(super) fn sample_metrics(&mut self, i: usize, at: DateTime<Utc>, spikes: bool) -> Metrics {
         let hour = (at.timestamp() / 3_600 % 24) as f64;
         let daily = (std::f64::consts::PI * (hour - 4.0) / 12.0).sin().max(0.0);
         let d = &mut self.devices[i];
         let base = f64::from(d.plan.base_cpu);
-        let cpu = if d.spike_reports > 0 {
+        let cpu = if spikes && d.spike_reports > 0 {
             d.spike_reports -= 1;
             self.rng.range(91.0, 99.5)
         } else {
@@ -449,21 +452,27 @@ impl Simulator {
         };
         let rx = (scale * (0.2 + daily) * self.rng.range(0.6, 1.4)) as u64;
         let tx = (rx as f64 * self.rng.range(0.1, 0.4)) as u64;
-        let interval = u64::from(d.plan.device.heartbeat_interval_s);
-        d.rx_total = d.rx_total.wrapping_add(rx / 8 * interval);
-        d.tx_total = d.tx_total.wrapping_add(tx / 8 * interval);
         let temp = matches!(
             d.plan.device.kind,
             DeviceKind::Router | DeviceKind::Appliance
         )
         .then(|| (42.0 + cpu * 0.3 + self.rng.noise(1.5)) as f32);
-        let body = Telemetry::Metrics(Metrics {
+        Metrics {
             cpu_pct: cpu as f32,
             mem_pct: mem as f32,
             rx_bps: rx,
             tx_bps: tx,
             temp_c: temp,
-        });
+        }
+    }
+
+    fn metrics(&mut self, i: usize, at: DateTime<Utc>) -> Envelope {
+        let m = self.sample_metrics(i, at, true);
+        let d = &mut self.devices[i];
+        let interval = u64::from(d.plan.device.heartbeat_interval_s);
+        d.rx_total = d.rx_total.wrapping_add(m.rx_bps / 8 * interval);
+        d.tx_total = d.tx_total.wrapping_add(m.tx_bps / 8 * interval);
+        let body = Telemetry::Metrics(m);
         self.envelope(i, at, body)
     }
 
