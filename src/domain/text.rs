@@ -10,6 +10,12 @@
 //! * C1 controls (U+0080–U+009F) become `�`;
 //! * bidirectional overrides, embeddings, isolates and marks are removed, so
 //!   text cannot be visually reordered;
+//! * invisible characters (zero-width spaces and joiners, the word joiner
+//!   and invisible operators, the byte-order mark, the soft hyphen, tag
+//!   characters, blank fillers) are removed, so two names that look the
+//!   same are the same;
+//! * the line and paragraph separators (U+2028, U+2029) become a line feed
+//!   in blocks and `␤` in a line;
 //! * length is capped in characters, with a trailing `…` when cut.
 //!
 //! [`SafeBlock`] keeps line feeds and tabs (for config bodies); [`SafeText`]
@@ -32,6 +38,29 @@ fn is_bidi_control(c: char) -> bool {
     )
 }
 
+/// Returns true for characters that take no room on screen (or look like
+/// none), which would let two different strings look identical.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200D}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{206A}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{E0000}'..='\u{E007F}'
+    )
+}
+
 /// Sanitises `input` into display-safe text of at most `cap` characters.
 pub fn sanitize(input: &str, cap: usize, multiline: bool) -> String {
     let mut out = String::with_capacity(input.len().min(cap * 4));
@@ -47,7 +76,9 @@ pub fn sanitize(input: &str, cap: usize, multiline: bool) -> String {
             '\u{0}'..='\u{1F}' => char::from_u32(0x2400 + c as u32),
             '\u{7F}' => Some('\u{2421}'),
             '\u{80}'..='\u{9F}' => Some('\u{FFFD}'),
-            c if is_bidi_control(c) => None,
+            '\u{2028}' | '\u{2029}' if multiline => Some('\n'),
+            '\u{2028}' | '\u{2029}' => Some('\u{2424}'),
+            c if is_bidi_control(c) || is_invisible(c) => None,
             c => Some(c),
         };
         if let Some(m) = mapped {
@@ -65,8 +96,8 @@ fn is_clean(s: &str, cap: usize, multiline: bool) -> bool {
         n += 1;
         let bad = match c {
             '\n' | '\t' => !multiline,
-            '\u{0}'..='\u{1F}' | '\u{7F}'..='\u{9F}' => true,
-            c => is_bidi_control(c),
+            '\u{0}'..='\u{1F}' | '\u{7F}'..='\u{9F}' | '\u{2028}' | '\u{2029}' => true,
+            c => is_bidi_control(c) || is_invisible(c),
         };
         if bad || n > cap {
             return false;
@@ -185,6 +216,34 @@ mod tests {
             SafeText::new("abc\u{202E}fed\u{2066}x\u{2069}").as_str(),
             "abcfedx"
         );
+    }
+
+    #[test]
+    fn invisible_characters_cannot_make_two_names_look_alike() {
+        let plain = SafeText::new("rtr-01");
+        for hidden in [
+            "\u{200B}",
+            "\u{200C}",
+            "\u{200D}",
+            "\u{2060}",
+            "\u{FEFF}",
+            "\u{00AD}",
+            "\u{E0041}",
+            "\u{E007F}",
+            "\u{2063}",
+            "\u{180E}",
+            "\u{3164}",
+        ] {
+            let sneaky = SafeText::new(&format!("rtr{hidden}-01"));
+            assert_eq!(
+                sneaky,
+                plain,
+                "U+{:04X}",
+                hidden.chars().next().map_or(0, u32::from)
+            );
+        }
+        assert_eq!(SafeText::new("a\u{2028}b\u{2029}c").as_str(), "a␤b␤c");
+        assert_eq!(SafeBlock::new("a\u{2028}b").as_str(), "a\nb");
     }
 
     #[test]
