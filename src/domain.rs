@@ -10,6 +10,7 @@ pub mod incident;
 pub mod link;
 pub mod model;
 pub mod push;
+pub mod redact;
 pub mod series;
 pub mod text;
 

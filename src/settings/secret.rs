@@ -5,32 +5,7 @@
 use std::fmt;
 use std::path::Path;
 
-/// A secret value. `Debug` and `Display` show `<secret>`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Vec<u8>);
-
-impl Secret {
-    pub fn new(bytes: Vec<u8>) -> Self {
-        Self(bytes)
-    }
-
-    /// The value, for the one place that uses it.
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<secret>")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<secret>")
-    }
-}
+pub use crate::domain::redact::{Secret, redact_text, redact_url};
 
 /// How a secret setting was given; `Debug` never shows an inline value.
 #[derive(Clone, PartialEq, Eq)]
@@ -110,6 +85,30 @@ pub fn resolve(spec: &str, what: &str) -> anyhow::Result<Secret> {
     }
 }
 
+/// A flag's secret that may be short (a password or token of another
+/// system): `env:VAR` or `file:PATH` only, and not empty.
+pub fn resolve_short(spec: &str, what: &str) -> anyhow::Result<Secret> {
+    let value = match SecretSpec::parse(spec) {
+        SecretSpec::Inline(_) => anyhow::bail!("{what}: give the secret as env:VAR or file:PATH"),
+        SecretSpec::Env(var) => std::env::var(&var)
+            .map_err(|_| anyhow::anyhow!("{what}: environment variable {var} is not set"))?
+            .into_bytes(),
+        SecretSpec::File(path) => {
+            refuse_exposed(&path).map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+            let mut b = std::fs::read(&path)
+                .map_err(|e| anyhow::anyhow!("{what}: {}: {e}", path.display()))?;
+            while b.last().is_some_and(|c| *c == b'\n' || *c == b'\r') {
+                b.pop();
+            }
+            b
+        }
+    };
+    if value.is_empty() {
+        anyhow::bail!("{what}: the secret is empty");
+    }
+    Ok(Secret::new(value))
+}
+
 /// Reads a secret key file, or makes one (32 random bytes, hex, mode 600)
 /// when there is none.
 pub fn load_or_create(path: &Path) -> anyhow::Result<Secret> {
@@ -137,21 +136,6 @@ pub fn load_or_create(path: &Path) -> anyhow::Result<Secret> {
         .map_err(anyhow::Error::msg)
 }
 
-/// A database or NATS URL with its password replaced by `***`.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let (auth, host) = match rest.split_once('@') {
-        Some((a, h)) if !a.contains('/') => (a, h),
-        _ => return url.to_string(),
-    };
-    match auth.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,7 +152,8 @@ mod tests {
         );
         assert_eq!(
             redact_url("postgres://vigie@db/vigie"),
-            "postgres://vigie@db/vigie"
+            "postgres://***@db/vigie",
+            "a user alone may be a token (nats://TOKEN@host): hidden too"
         );
     }
 
