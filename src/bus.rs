@@ -189,11 +189,48 @@ pub trait Reply: Send {
     async fn send(self: Box<Self>, payload: Bytes) -> Result<(), BusError>;
 }
 
+/// Where the answer to a request goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyTo {
+    /// A private channel of this process (the in-process bus).
+    InProcess,
+    /// A subject the requester named. Anyone who may publish a request
+    /// names it, so a service must check it before answering there: an
+    /// answer is published with the service's own rights (see
+    /// [`reply_allowed`]).
+    Subject(String),
+}
+
 /// A request received by a service.
 pub struct Request {
     pub subject: String,
     pub payload: Bytes,
+    pub reply_to: ReplyTo,
     pub reply: Box<dyn Reply>,
+}
+
+/// The default prefix of request inboxes (NATS's own).
+pub const DEFAULT_INBOX_PREFIX: &str = "_INBOX";
+
+/// True when a service may answer at `reply_to`: an in-process channel, or
+/// a valid literal subject strictly under `inbox_prefix` (`_INBOX` admits
+/// `_INBOX.x.y`, never `_INBOX` itself, `_INBOXES.x`, a wildcard, or
+/// `$JS.API.…`). Everything else is a confused-deputy attempt: the
+/// requester asks the service to publish, with the service's rights, where
+/// the requester may not.
+pub fn reply_allowed(reply_to: &ReplyTo, inbox_prefix: &str) -> bool {
+    match reply_to {
+        ReplyTo::InProcess => true,
+        ReplyTo::Subject(s) => {
+            let prefix = inbox_prefix.trim_end_matches('.');
+            s.len() <= subject::MAX_LEN
+                && !prefix.is_empty()
+                && s.strip_prefix(prefix)
+                    .and_then(|rest| rest.strip_prefix('.'))
+                    .is_some_and(|rest| !rest.is_empty())
+                && subject::is_valid(s)
+        }
+    }
 }
 
 /// One member of a queue group serving request subjects.

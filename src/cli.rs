@@ -97,7 +97,7 @@ pub struct NatsArgs {
 
 impl NatsArgs {
     /// The credentials and TLS settings.
-    pub fn auth(&self) -> crate::bus::nats::NatsAuth {
+    pub fn auth(&self) -> anyhow::Result<crate::bus::nats::NatsAuth> {
         self.auth.auth()
     }
 }
@@ -117,17 +117,48 @@ pub struct NatsAuthArgs {
     /// Client key (PEM) for mutual TLS.
     #[arg(long = "nats-tls-key", value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// NATS user name (with --nats-password).
+    #[arg(long = "nats-user", value_name = "NAME", env = "VIGIE_NATS_USER")]
+    pub nats_user: Option<String>,
+    /// NATS password, as env:VAR or file:PATH.
+    #[arg(
+        long = "nats-password",
+        value_name = "SECRET",
+        env = "VIGIE_NATS_PASSWORD"
+    )]
+    pub nats_password: Option<String>,
+    /// NATS token, as env:VAR or file:PATH.
+    #[arg(long = "nats-token", value_name = "SECRET", env = "VIGIE_NATS_TOKEN")]
+    pub nats_token: Option<String>,
+    /// Prefix of this client's request inboxes (default _INBOX): give
+    /// each NATS user its own, so that only it can read its answers.
+    #[arg(
+        long = "nats-inbox-prefix",
+        value_name = "PREFIX",
+        env = "VIGIE_NATS_INBOX_PREFIX"
+    )]
+    pub nats_inbox_prefix: Option<String>,
 }
 
 impl NatsAuthArgs {
-    /// The credentials and TLS settings.
-    pub fn auth(&self) -> crate::bus::nats::NatsAuth {
-        crate::bus::nats::NatsAuth {
+    /// The credentials and TLS settings; secrets are read from where
+    /// their flags point.
+    pub fn auth(&self) -> anyhow::Result<crate::bus::nats::NatsAuth> {
+        let secret = |spec: &Option<String>, what: &str| {
+            spec.as_deref()
+                .map(|s| crate::settings::secret::resolve_short(s, what))
+                .transpose()
+        };
+        Ok(crate::bus::nats::NatsAuth {
             creds: self.creds.clone(),
             tls_ca: self.tls_ca.clone(),
             tls_cert: self.tls_cert.clone(),
             tls_key: self.tls_key.clone(),
-        }
+            user: self.nats_user.clone(),
+            password: secret(&self.nats_password, "--nats-password")?,
+            token: secret(&self.nats_token, "--nats-token")?,
+            inbox_prefix: self.nats_inbox_prefix.clone(),
+        })
     }
 }
 
@@ -242,6 +273,12 @@ pub enum Command {
         /// start). Workers that serve one api must share it.
         #[arg(long, value_name = "SECRET", env = "VIGIE_SESSION_KEY")]
         session_key: Option<String>,
+        /// Answer api requests only at reply subjects under this prefix;
+        /// others are dropped and counted (vigie_api_replies_refused_total).
+        /// Clients' --nats-inbox-prefix must lie under it.
+        #[arg(long, value_name = "PREFIX", env = "VIGIE_API_REPLY_PREFIX",
+              default_value = crate::bus::DEFAULT_INBOX_PREFIX)]
+        api_reply_prefix: String,
     },
     /// Log in to a worker; the session (mode 600) serves console, push and dump.
     Login {
@@ -600,7 +637,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let source = match nats {
                 Some(url) => crate::dump::Source::Api(
                     Arc::new(
-                        crate::bus::nats::NatsBus::connect_with(&url, &nats_auth.auth()).await?,
+                        crate::bus::nats::NatsBus::connect_with(&url, &nats_auth.auth()?).await?,
                     ),
                     session::token(&paths, chrono::Utc::now())?.0,
                 ),
@@ -717,8 +754,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             partitions,
             signing_key,
             session_key,
+            api_reply_prefix,
         }) => {
             crate::logging::json_to_stderr(&s.log.level);
+            if !crate::bus::subject::is_valid(api_reply_prefix.trim_end_matches('.')) {
+                anyhow::bail!(
+                    "--api-reply-prefix {api_reply_prefix:?}: dot-separated tokens with no wildcards or spaces"
+                );
+            }
             let database =
                 database.unwrap_or_else(|| format!("sqlite:{}", paths.default_db().display()));
             ensure_sqlite_dir(&database)?;
@@ -770,8 +813,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 listen,
                 ready_lag,
                 sessions,
+                api_reply_prefix,
             };
-            crate::headless::run_worker(&nats.url, &nats.auth(), &database, ops, cfg).await
+            crate::headless::run_worker(&nats.url, &nats.auth()?, &database, ops, cfg).await
         }
         Some(Command::Sim {
             nats,
@@ -786,7 +830,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let cfg = sim_config(&s, &fleet)?;
             crate::headless::run_sim(
                 &nats.url,
-                &nats.auth(),
+                &nats.auth()?,
                 database.as_deref(),
                 cfg,
                 trust.as_deref(),
@@ -817,7 +861,7 @@ async fn console_over_nats(
     let log = s.log.file.clone().unwrap_or_else(|| paths.default_log());
     let _guard = crate::logging::to_file(&log, &s.log.level)?;
     let (token, saved) = session::token(paths, chrono::Utc::now())?;
-    let bus = crate::bus::nats::NatsBus::connect_with(&url, &nats_auth.auth()).await?;
+    let bus = crate::bus::nats::NatsBus::connect_with(&url, &nats_auth.auth()?).await?;
     let mut opts = console_options(s, ui, paths, Clock::system())?;
     let me = whoami(&bus, &token, saved).await?;
     if let Some(own) = &me.tenant {

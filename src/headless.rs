@@ -49,6 +49,8 @@ pub struct WorkerOps {
     pub ready_lag: u64,
     /// Checks the sessions of api requests.
     pub sessions: Arc<crate::worker::auth::Sessions>,
+    /// Api answers go only under this reply prefix.
+    pub api_reply_prefix: String,
 }
 
 /// Runs the worker on NATS until SIGINT/SIGTERM, then drains and returns.
@@ -88,12 +90,10 @@ pub async fn run_worker(
         }
         None => None,
     };
-    let api_task = tokio::spawn(api::serve(api::ApiContext::of(
-        &worker,
-        Arc::clone(&bus),
-        store,
-        ops.sessions,
-    )));
+    let api_task = tokio::spawn(api::serve(
+        api::ApiContext::of(&worker, Arc::clone(&bus), store, ops.sessions)
+            .with_inbox_prefix(&ops.api_reply_prefix),
+    ));
     tracing::info!(
         nats = %redact_url(nats),
         database = %redact_url(database),

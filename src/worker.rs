@@ -15,6 +15,7 @@ pub mod clock;
 pub mod http;
 pub mod latency;
 pub mod push;
+pub mod snapshots;
 pub mod state;
 pub mod throttle;
 pub mod triage;
@@ -132,6 +133,12 @@ pub struct WorkerStats {
     pub exhausted: AtomicU64,
     /// Event time → committed, per accepted message.
     pub latency: latency::Latency,
+    /// Api requests dropped unanswered because their reply subject was not
+    /// under the inbox prefix.
+    pub api_replies_refused: AtomicU64,
+    /// Logins refused before any password was checked: throttled names,
+    /// and callers who waited too long for a password check.
+    pub logins_throttled: AtomicU64,
 }
 
 /// What a dead-lettered message looks like on `vigie.dlq.{reason}`.

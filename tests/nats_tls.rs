@@ -115,6 +115,7 @@ async fn the_bus_connects_with_mutual_tls_and_refuses_without_it() {
         tls_ca: Some(d.join("ca.pem")),
         tls_cert: Some(d.join("client.pem")),
         tls_key: Some(d.join("client.key")),
+        ..NatsAuth::default()
     };
     let bus = tokio::time::timeout(
         Duration::from_secs(20),

@@ -48,6 +48,16 @@ struct File {
     nats_tls_cert: Option<PathBuf>,
     #[serde(default)]
     nats_tls_key: Option<PathBuf>,
+    #[serde(default)]
+    nats_user: Option<String>,
+    /// `env:VAR` or `file:PATH`.
+    #[serde(default)]
+    nats_password: Option<String>,
+    /// `env:VAR` or `file:PATH`.
+    #[serde(default)]
+    nats_token: Option<String>,
+    #[serde(default)]
+    nats_inbox_prefix: Option<String>,
     state_dir: PathBuf,
     #[serde(default = "default_heartbeat")]
     heartbeat_s: u32,
@@ -169,6 +179,14 @@ impl AgentConfig {
             }
             _ => {}
         }
+        let secret = |key: &str, spec: &Option<String>| {
+            spec.as_deref()
+                .map(|s| crate::settings::secret::resolve_short(s, key))
+                .transpose()
+                .map_err(|e| at(key, e.to_string()))
+        };
+        let password = secret("nats_password", &f.nats_password)?;
+        let token = secret("nats_token", &f.nats_token)?;
         Ok(Self {
             tenant,
             device,
@@ -178,6 +196,10 @@ impl AgentConfig {
                 tls_ca: f.nats_tls_ca,
                 tls_cert: f.nats_tls_cert,
                 tls_key: f.nats_tls_key,
+                user: f.nats_user,
+                password,
+                token,
+                inbox_prefix: f.nats_inbox_prefix,
             },
             state_dir: f.state_dir,
             heartbeat_s: f.heartbeat_s,

@@ -281,6 +281,7 @@ impl Bus for MemoryBus {
         let req = Request {
             subject: subject.to_string(),
             payload,
+            reply_to: super::ReplyTo::InProcess,
             reply: Box::new(MemoryReply(reply_tx)),
         };
         tx.send(req)

@@ -18,9 +18,11 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::StreamExt;
 
+use crate::domain::redact::{Secret, redact_text, redact_url};
+
 use super::{
     AckToken, Bus, BusError, Consumer, ConsumerOptions, Delivery, Follower, OutMessage, PublishAck,
-    Reply, Request, Service, Stream, StreamMessage,
+    Reply, ReplyTo, Request, Service, Stream, StreamMessage,
 };
 
 /// Most unacknowledged messages a durable consumer may hold out; a fetch
@@ -75,21 +77,110 @@ pub struct NatsBus {
     js: jetstream::Context,
 }
 
-/// How to authenticate to NATS: a credentials file (JWT + NKey seed) and
-/// TLS with a private CA and/or a client certificate. All optional.
+/// How to authenticate to NATS: a credentials file (JWT + NKey seed), a
+/// user and password, or a token; TLS with a private CA and/or a client
+/// certificate; and the prefix of this client's request inboxes. All
+/// optional. A user and password (`nats://user:pass@host`) or a token
+/// (`nats://token@host`) in the URL count as if given here.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NatsAuth {
     pub creds: Option<std::path::PathBuf>,
     pub tls_ca: Option<std::path::PathBuf>,
     pub tls_cert: Option<std::path::PathBuf>,
     pub tls_key: Option<std::path::PathBuf>,
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    pub token: Option<Secret>,
+    /// Where answers to this client's requests come back
+    /// (`_INBOX` by default). Give each NATS user its own prefix and
+    /// allow it to subscribe only there, and nobody reads its answers.
+    pub inbox_prefix: Option<String>,
+}
+
+/// A URL's user and password, or token, taken out of it: the URL to dial
+/// (with no secret left in it, so that no error can quote one) and what
+/// was taken.
+fn split_userinfo(url: &str) -> (String, Option<(String, Option<String>)>) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (url.to_string(), None);
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((info, host)) => {
+            let decode = |s: &str| percent_decode(s).unwrap_or_else(|| s.to_string());
+            let taken = match info.split_once(':') {
+                Some((u, p)) => (decode(u), Some(decode(p))),
+                None => (decode(info), None),
+            };
+            (format!("{scheme}://{host}{tail}"), Some(taken))
+        }
+        None => (url.to_string(), None),
+    }
+}
+
+/// `%XX` escapes decoded; `None` when they do not make UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 impl NatsAuth {
     async fn apply(
         &self,
+        url: &str,
         mut opts: async_nats::ConnectOptions,
-    ) -> Result<async_nats::ConnectOptions, BusError> {
+    ) -> Result<(String, async_nats::ConnectOptions), BusError> {
+        let (url, from_url) = split_userinfo(url);
+        let secret = |s: &Secret| String::from_utf8_lossy(s.expose()).into_owned();
+        let user_pass = match (&self.user, &self.password, &from_url) {
+            (Some(u), Some(p), _) => Some((u.clone(), secret(p))),
+            (Some(_), None, _) | (None, Some(_), _) => {
+                return Err(BusError::Backend(
+                    "NATS user and password go together: give both --nats-user and --nats-password"
+                        .into(),
+                ));
+            }
+            (None, None, Some((u, Some(p)))) => Some((u.clone(), p.clone())),
+            _ => None,
+        };
+        let token = match (&self.token, &from_url) {
+            (Some(t), _) => Some(secret(t)),
+            (None, Some((t, None))) => Some(t.clone()),
+            _ => None,
+        };
+        if user_pass.is_some() && token.is_some() {
+            return Err(BusError::Backend(
+                "NATS takes a user and password or a token, not both".into(),
+            ));
+        }
+        if let Some((u, p)) = user_pass {
+            opts = opts.user_and_password(u, p);
+        }
+        if let Some(t) = token {
+            opts = opts.token(t);
+        }
+        if let Some(prefix) = &self.inbox_prefix {
+            let prefix = prefix.trim_end_matches('.');
+            if !super::subject::is_valid(prefix) {
+                return Err(BusError::Backend(format!(
+                    "NATS inbox prefix {prefix:?}: dot-separated tokens with no wildcards or spaces"
+                )));
+            }
+            opts = opts.custom_inbox_prefix(prefix);
+        }
         if let Some(path) = &self.creds {
             opts = opts.credentials_file(path).await.map_err(|e| {
                 BusError::Backend(format!("NATS credentials {}: {e}", path.display()))
@@ -112,7 +203,7 @@ impl NatsAuth {
                 ));
             }
         }
-        Ok(opts)
+        Ok((url, opts))
     }
 }
 
@@ -125,13 +216,15 @@ impl NatsBus {
     /// Connects with credentials and/or TLS. The client reconnects by
     /// itself for as long as it runs; what was acknowledged stays so.
     pub async fn connect_with(url: &str, auth: &NatsAuth) -> Result<Self, BusError> {
-        let opts = auth
-            .apply(async_nats::ConnectOptions::new().name("vigie"))
+        let (dial, opts) = auth
+            .apply(url, async_nats::ConnectOptions::new().name("vigie"))
             .await?;
-        let client = opts
-            .connect(url)
-            .await
-            .map_err(|e| BusError::Backend(format!("cannot connect to NATS at {url}: {e}")))?;
+        let client = opts.connect(dial.as_str()).await.map_err(|e| {
+            BusError::Backend(redact_text(&format!(
+                "cannot connect to NATS at {}: {e}",
+                redact_url(url)
+            )))
+        })?;
         let bus = Self {
             js: jetstream::new(client.clone()),
             client,
@@ -555,9 +648,16 @@ impl Reply for NatsReply {
 impl Service for NatsService {
     async fn next(&mut self) -> Option<Request> {
         let m = self.sub.next().await?;
+        let reply_to = match &m.reply {
+            Some(r) => ReplyTo::Subject(r.to_string()),
+            // Nowhere to answer: the service sees an empty subject, which
+            // no inbox prefix admits.
+            None => ReplyTo::Subject(String::new()),
+        };
         Some(Request {
             subject: m.subject.to_string(),
             payload: m.payload,
+            reply_to,
             reply: Box::new(NatsReply {
                 client: self.client.clone(),
                 reply: m.reply,

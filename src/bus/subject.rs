@@ -95,12 +95,19 @@ pub fn parse_api(subject: &str) -> Option<(&str, &str)> {
     }
 }
 
-/// True when a subject is publishable: non-empty tokens, no wildcards.
+/// The longest subject vigie publishes to or answers at.
+pub const MAX_LEN: usize = 512;
+
+/// True when a subject is publishable: non-empty tokens, no wildcards, no
+/// white space or control characters.
 pub fn is_valid(subject: &str) -> bool {
     !subject.is_empty()
-        && subject
-            .split('.')
-            .all(|t| !t.is_empty() && t != "*" && t != ">" && !t.contains(char::is_whitespace))
+        && subject.split('.').all(|t| {
+            !t.is_empty()
+                && t != "*"
+                && t != ">"
+                && !t.contains(|c: char| c.is_whitespace() || c.is_control())
+        })
 }
 
 /// NATS wildcard matching: `*` matches one token, a final `>` one or more.

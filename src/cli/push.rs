@@ -78,14 +78,17 @@ fn is_rollout(id: &str) -> bool {
 pub async fn run(args: PushArgs, cmd: PushCommand, token: String) -> anyhow::Result<u8> {
     let _ = crate::domain::Id::parse(&args.tenant)
         .map_err(|e| anyhow::anyhow!("--tenant {:?}: {e}", args.tenant))?;
-    let bus = match crate::bus::nats::NatsBus::connect_with(&args.nats.url, &args.nats.auth()).await
-    {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("vigie push: {}: {e}", args.nats.url);
-            return Ok(3);
-        }
-    };
+    let bus =
+        match crate::bus::nats::NatsBus::connect_with(&args.nats.url, &args.nats.auth()?).await {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!(
+                    "vigie push: {}: {e}",
+                    crate::domain::redact::redact_url(&args.nats.url)
+                );
+                return Ok(3);
+            }
+        };
     let timeout = Duration::from_secs(args.timeout.max(1));
     let t = args.tenant.as_str();
     let token = token.as_str();

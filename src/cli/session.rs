@@ -121,7 +121,7 @@ pub async fn login(
     timeout: Duration,
 ) -> anyhow::Result<Saved> {
     let password = read_password(&format!("password for {user}: "))?;
-    let bus = crate::bus::nats::NatsBus::connect_with(&nats.url, &nats.auth()).await?;
+    let bus = crate::bus::nats::NatsBus::connect_with(&nats.url, &nats.auth()?).await?;
     let body = serde_json::json!({ "args": { "user": user, "password": password } });
     let reply = crate::bus::Bus::request(
         &bus,

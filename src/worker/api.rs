@@ -17,6 +17,7 @@ use crate::domain::model::DeviceRow;
 use crate::store::{FleetQuery, Scope, StatusCounts, Store, StoreError};
 use crate::worker::auth::Sessions;
 use crate::worker::push::{PushError, Pushes};
+use crate::worker::snapshots::Snapshots;
 
 /// The queue group of api servers.
 pub const QUEUE: &str = "vigie-api";
@@ -35,15 +36,14 @@ pub struct Snapshot {
 /// 1 MiB message limit.
 pub const SNAPSHOT_PAGE: u32 = 1_000;
 
-/// How long a taken snapshot stays available for its remaining pages.
-const SNAPSHOT_KEEP: std::time::Duration = std::time::Duration::from_secs(120);
-
 /// One page of a snapshot. The first page (from `snapshot`) carries
 /// everything but the devices beyond the first page; the rest come from
-/// `snapshot_page` with the snapshot's `id`.
+/// `snapshot_page` with the snapshot's `id`, by the same user in the same
+/// scope.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SnapshotPage {
-    pub id: u64,
+    /// 128 random bits as hex; empty when the snapshot fit in this page.
+    pub id: String,
     pub events_seq: u64,
     pub counts: StatusCounts,
     pub incidents: Vec<Incident>,
@@ -53,25 +53,18 @@ pub struct SnapshotPage {
     pub devices: Vec<DeviceRow>,
 }
 
-/// Snapshots taken and not yet fully read.
-#[derive(Default)]
-struct SnapshotCache {
-    next_id: u64,
-    taken: std::collections::HashMap<u64, (std::time::Instant, Arc<Snapshot>)>,
-}
-
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct PageArgs {
     #[serde(default)]
-    id: u64,
+    id: String,
     #[serde(default)]
     offset: u64,
     #[serde(default)]
     limit: Option<u32>,
 }
 
-fn page_of(id: u64, snap: &Snapshot, offset: u64, limit: u32, with_head: bool) -> SnapshotPage {
+fn page_of(id: String, snap: &Snapshot, offset: u64, limit: u32, with_head: bool) -> SnapshotPage {
     let start = usize::try_from(offset)
         .unwrap_or(usize::MAX)
         .min(snap.devices.len());
@@ -180,6 +173,11 @@ pub struct ApiContext {
     pub sessions: Arc<Sessions>,
     /// The worker's loop, for incident triage (`None`: triage refused).
     pub triage: Option<tokio::sync::mpsc::Sender<super::triage::TriageRequest>>,
+    /// Answers go only to reply subjects under this prefix
+    /// (`bus::reply_allowed`); others are dropped and counted.
+    pub inbox_prefix: String,
+    /// Where refusals are counted.
+    pub stats: Arc<super::WorkerStats>,
 }
 
 impl ApiContext {
@@ -197,7 +195,15 @@ impl ApiContext {
             pushes: worker.pushes(),
             sessions,
             triage: Some(worker.triage_sender()),
+            inbox_prefix: crate::bus::DEFAULT_INBOX_PREFIX.to_string(),
+            stats: worker.stats(),
         }
+    }
+
+    /// The same, answering only under `prefix`.
+    pub fn with_inbox_prefix(mut self, prefix: &str) -> Self {
+        self.inbox_prefix = prefix.to_string();
+        self
     }
 }
 
@@ -206,6 +212,23 @@ pub async fn serve(ctx: ApiContext) -> Result<(), BusError> {
     let mut service = ctx.bus.serve("vigie.api.*.*", QUEUE).await?;
     let cache: Cache = Arc::default();
     while let Some(req) = service.next().await {
+        if !crate::bus::reply_allowed(&req.reply_to, &ctx.inbox_prefix) {
+            let n = ctx
+                .stats
+                .api_replies_refused
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // The first, then every power of two: a flood cannot flood the log.
+            if n.is_power_of_two() || n == 0 {
+                tracing::warn!(
+                    subject = %req.subject,
+                    reply_to = ?req.reply_to,
+                    inbox_prefix = %ctx.inbox_prefix,
+                    refused = n + 1,
+                    "api request dropped: its reply subject is not under the inbox prefix"
+                );
+            }
+            continue;
+        }
         let (ctx, cache) = (ctx.clone(), Arc::clone(&cache));
         tokio::spawn(async move {
             handle(ctx, cache, req).await;
@@ -214,11 +237,7 @@ pub async fn serve(ctx: ApiContext) -> Result<(), BusError> {
     Ok(())
 }
 
-type Cache = Arc<std::sync::Mutex<SnapshotCache>>;
-
-fn cache_lock(c: &Cache) -> std::sync::MutexGuard<'_, SnapshotCache> {
-    c.lock().unwrap_or_else(|p| p.into_inner())
-}
+type Cache = Arc<Snapshots>;
 
 /// Every request: a session token (none for `login`) and the verb's
 /// arguments.
@@ -282,11 +301,18 @@ async fn authorized(
     if verb == "login" {
         let a: LoginArgs = serde_json::from_slice(args)
             .map_err(|e| ApiError::new("bad-request", e.to_string()))?;
-        return to_json(
-            ctx.sessions
-                .login(ctx.store.as_ref(), &a.user, &a.password, now)
-                .await?,
-        );
+        let session = ctx
+            .sessions
+            .login(ctx.store.as_ref(), &a.user, &a.password, now)
+            .await;
+        if let Err(e) = &session
+            && e.code == "throttled"
+        {
+            ctx.stats
+                .logins_throttled
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        return to_json(session?);
     }
     if access::need(verb).is_none() {
         return Err(ApiError::new(
@@ -323,45 +349,36 @@ async fn answer(
         "whoami" => to_json(who),
         "snapshot" => {
             let a: PageArgs = args(payload)?;
-            let snap = {
-                let _consistent = lock.lock().await;
-                let events_seq = bus.last_seq(Stream::Events).await?;
-                let page = store.fleet_page(&scope, &FleetQuery::default()).await?;
-                let counts = store.status_counts(&scope).await?;
-                let incidents = store.incident_queue(&scope, 500).await?;
-                Arc::new(Snapshot {
-                    events_seq,
-                    counts,
-                    devices: page.rows,
-                    incidents,
+            let _in_flight = cache.begin(&who.user)?;
+            let snap = cache
+                .take(&scope, || async {
+                    let _consistent = lock.lock().await;
+                    let events_seq = bus.last_seq(Stream::Events).await?;
+                    let page = store.fleet_page(&scope, &FleetQuery::default()).await?;
+                    let counts = store.status_counts(&scope).await?;
+                    let incidents = store.incident_queue(&scope, 500).await?;
+                    Ok(Snapshot {
+                        events_seq,
+                        counts,
+                        devices: page.rows,
+                        incidents,
+                    })
                 })
-            };
-            let limit = a.limit.unwrap_or(SNAPSHOT_PAGE);
-            let id = {
-                let mut c = cache_lock(cache);
-                c.taken.retain(|_, (at, _)| at.elapsed() < SNAPSHOT_KEEP);
-                c.next_id += 1;
-                let id = c.next_id;
-                if snap.devices.len() > limit as usize {
-                    c.taken
-                        .insert(id, (std::time::Instant::now(), Arc::clone(&snap)));
-                }
-                id
+                .await?;
+            let limit = a
+                .limit
+                .unwrap_or(SNAPSHOT_PAGE)
+                .clamp(1, 10 * SNAPSHOT_PAGE);
+            let id = if snap.devices.len() > limit as usize {
+                cache.keep(&who.user, &scope, Arc::clone(&snap))
+            } else {
+                String::new()
             };
             to_json(page_of(id, &snap, 0, limit, true))
         }
         "snapshot_page" => {
             let a: PageArgs = args(payload)?;
-            let snap = cache_lock(cache)
-                .taken
-                .get(&a.id)
-                .map(|(_, s)| Arc::clone(s));
-            let snap = snap.ok_or_else(|| {
-                ApiError::new(
-                    "expired",
-                    format!("snapshot {} is gone; take a new one", a.id),
-                )
-            })?;
+            let snap = cache.get(&who.user, &scope, &a.id)?;
             to_json(page_of(
                 a.id,
                 &snap,
@@ -474,7 +491,7 @@ pub async fn fetch_snapshot(
             token,
             scope,
             "snapshot_page",
-            serde_json::json!({ "id": first.id, "offset": devices.len(), "limit": page }),
+            serde_json::json!({ "id": &first.id, "offset": devices.len(), "limit": page }),
             timeout,
         )
         .await?;

@@ -53,6 +53,21 @@ pub struct Sessions {
     key: ring::hmac::Key,
     ttl: chrono::Duration,
     throttle: std::sync::Mutex<super::throttle::Throttle>,
+    /// Password checks running at once: each takes 19 MiB and a core for
+    /// tens of milliseconds, so an unauthenticated flood must queue here.
+    hashing: tokio::sync::Semaphore,
+}
+
+/// The longest user name a login takes, in bytes.
+pub const MAX_USER_NAME: usize = 64;
+/// The longest password a login takes, in bytes.
+pub const MAX_PASSWORD: usize = 1_024;
+/// How long a login waits for a free password check before `throttled`.
+pub const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Password checks at once: the machine's cores.
+fn hash_slots() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8))
 }
 
 impl std::fmt::Debug for Sessions {
@@ -78,6 +93,7 @@ impl Sessions {
             key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret),
             ttl,
             throttle: Default::default(),
+            hashing: tokio::sync::Semaphore::new(hash_slots()),
         }
     }
 
@@ -91,6 +107,7 @@ impl Sessions {
             key,
             ttl: DEFAULT_TTL,
             throttle: Default::default(),
+            hashing: tokio::sync::Semaphore::new(hash_slots()),
         }
     }
 
@@ -175,6 +192,11 @@ impl Sessions {
 
     /// Checks a user's password and opens a session. Wrong names and wrong
     /// passwords get the same answer.
+    ///
+    /// Every attempt is counted as a failure before its password is
+    /// checked (and forgiven if it succeeds), so concurrent attempts cannot
+    /// all slip under the throttle; and checks wait for one of a few slots,
+    /// so a flood of logins costs bounded memory and CPU.
     pub async fn login(
         &self,
         store: &dyn Store,
@@ -183,13 +205,38 @@ impl Sessions {
         now: DateTime<Utc>,
     ) -> Result<Session, ApiError> {
         let denied = || ApiError::new("unauthenticated", "wrong user name or password");
-        let throttle = || self.throttle.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(wait) = throttle().check(name, now) {
+        if name.is_empty() || name.len() > MAX_USER_NAME {
             return Err(ApiError::new(
-                "throttled",
-                format!("too many failed logins for {name}: try again in {wait} s"),
+                "bad-request",
+                format!("user: 1 to {MAX_USER_NAME} bytes"),
             ));
         }
+        if password.len() > MAX_PASSWORD {
+            return Err(ApiError::new(
+                "bad-request",
+                format!("password: at most {MAX_PASSWORD} bytes"),
+            ));
+        }
+        let throttle = || self.throttle.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(wait) = throttle().reserve(name, now) {
+            return Err(ApiError::new(
+                "throttled",
+                format!(
+                    "too many failed logins for {}: try again in {wait} s",
+                    crate::domain::SafeText::new(name)
+                ),
+            ));
+        }
+        let busy = || {
+            ApiError::new(
+                "throttled",
+                "too many logins at once: try again in a few seconds",
+            )
+        };
+        let _slot = tokio::time::timeout(HASH_WAIT, self.hashing.acquire())
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| busy())?;
         let user = store.user(name).await?;
         let hash = user.as_ref().map(|u| u.password_hash.clone());
         let password = password.to_string();
@@ -205,9 +252,6 @@ impl Sessions {
         })
         .await
         .unwrap_or(false);
-        if !ok {
-            throttle().failed(name, now);
-        }
         let user = user.filter(|_| ok).ok_or_else(denied)?;
         throttle().succeeded(name);
         if user.disabled {

@@ -62,7 +62,7 @@ pub async fn serve(listener: TcpListener, probe: Arc<Probe>) {
 
 /// The Prometheus text exposition of the worker's counters.
 pub fn metrics_text(stats: &WorkerStats) -> String {
-    let rows: [(&str, &str, &str, u64); 15] = [
+    let rows: [(&str, &str, &str, u64); 17] = [
         (
             "vigie_messages_accepted_total",
             "counter",
@@ -152,6 +152,18 @@ pub fn metrics_text(stats: &WorkerStats) -> String {
             "counter",
             "Messages given up at max_deliver (also counted as dead-lettered).",
             stats.exhausted.load(Ordering::Relaxed),
+        ),
+        (
+            "vigie_api_replies_refused_total",
+            "counter",
+            "Api requests dropped unanswered: their reply subject was not under the inbox prefix.",
+            stats.api_replies_refused.load(Ordering::Relaxed),
+        ),
+        (
+            "vigie_logins_throttled_total",
+            "counter",
+            "Logins refused before any password check (throttled, or no password check free in time).",
+            stats.logins_throttled.load(Ordering::Relaxed),
         ),
     ];
     let mut out = stats.latency.prometheus(

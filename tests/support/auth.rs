@@ -75,6 +75,8 @@ pub async fn serve_api(
         pushes,
         sessions: Arc::new(sessions()),
         triage: None,
+        inbox_prefix: vigie::bus::DEFAULT_INBOX_PREFIX.to_string(),
+        stats: Arc::default(),
     }));
     // The service subscribes as it starts; give it a moment.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
