@@ -127,6 +127,13 @@ impl PushState {
                 reason: RevertReason::Unreachable,
             },
             (Applied { .. }, PushEvent::Reverted { reason }) => Reverted { reason },
+            // The device restored its backup although the push was
+            // recorded otherwise (a forged or lost report): what the
+            // device runs is what it says. The worker raises the
+            // push-unconfirmed alert for this (see `is_unexpected_revert`).
+            (Sent | Confirmed | Failed | Rejected, PushEvent::Reverted { reason }) => {
+                Reverted { reason }
+            }
             (Applied { deadline }, PushEvent::Tick { now }) if now >= deadline => Reverted {
                 reason: RevertReason::Timeout,
             },
@@ -173,11 +180,26 @@ pub struct Push {
     pub order_expires: DateTime<Utc>,
     pub confirm_sent: Option<DateTime<Utc>>,
     pub revert_sent: Option<DateTime<Utc>>,
+    /// The sequence of the confirm order sent, if any: a `confirmed`
+    /// report counts only if it answers this order.
+    #[serde(default)]
+    pub confirm_seq: Option<u64>,
+    /// The sequence of the revert order sent, if any.
+    #[serde(default)]
+    pub revert_seq: Option<u64>,
     /// When the device last reported on this push.
     pub reported: Option<DateTime<Utc>>,
     /// The last outcome's detail: the driver's error, a rejection reason.
     pub detail: Option<crate::domain::SafeText>,
     pub updated: DateTime<Utc>,
+}
+
+impl PushState {
+    /// True when a device's `reverted` report contradicts what the worker
+    /// recorded: anything but an applied push waiting for its window.
+    pub fn is_unexpected_revert(&self) -> bool {
+        !matches!(self, PushState::Applied { .. } | PushState::Reverted { .. })
+    }
 }
 
 impl Push {
@@ -340,6 +362,9 @@ mod tests {
                         reason: RevertReason::Unreachable,
                     }),
                     (Applied { .. }, PushEvent::Reverted { reason }) => Some(Reverted { reason }),
+                    (Sent | Confirmed | Failed | Rejected, PushEvent::Reverted { reason }) => {
+                        Some(Reverted { reason })
+                    }
                     (Applied { .. }, PushEvent::Tick { now }) if now == at(300) => Some(Reverted {
                         reason: RevertReason::Timeout,
                     }),

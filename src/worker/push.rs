@@ -154,6 +154,8 @@ pub struct Pushes {
     key: Option<Arc<SigningKey>>,
     settings: PushSettings,
     clock: Clock,
+    /// Alerts raised while following reports, handed out by the next sweep.
+    raised: std::sync::Mutex<Vec<PushAlert>>,
 }
 
 fn target(p: &Push) -> String {
@@ -224,6 +226,7 @@ impl Pushes {
             key,
             settings,
             clock,
+            raised: std::sync::Mutex::default(),
         }
     }
 
@@ -330,6 +333,8 @@ impl Pushes {
             order_expires: now + self.settings.order_ttl,
             confirm_sent: None,
             revert_sent: None,
+            confirm_seq: None,
+            revert_seq: None,
             reported: None,
             detail: None,
             updated: now,
@@ -540,10 +545,12 @@ impl Pushes {
         let action = match kind {
             OrderKind::Confirm => {
                 next.confirm_sent = Some(now);
+                next.confirm_seq = Some(seq);
                 "push.confirm"
             }
             _ => {
                 next.revert_sent = Some(now);
+                next.revert_seq = Some(seq);
                 "push.revert"
             }
         };
@@ -565,7 +572,7 @@ impl Pushes {
         let Some(id) = &r.report.push else {
             let audit = AuditEntry::new(
                 &r.tenant,
-                r.ts,
+                self.clock.now(),
                 format!("agent:{}", r.device),
                 "order.rejected",
                 format!("device/{}", r.device),
@@ -601,7 +608,7 @@ impl Pushes {
                     .unwrap_or_else(|| SafeText::from(format!("unknown push {id}")));
                 let audit = AuditEntry::new(
                     &r.tenant,
-                    r.ts,
+                    self.clock.now(),
                     format!("agent:{}", r.device),
                     action,
                     format!("device/{}", r.device),
@@ -627,18 +634,99 @@ impl Pushes {
         )))
     }
 
+    /// The alerts raised by reports since the last sweep.
+    fn raise(&self, push: &Push, summary: String) {
+        self.raised
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(PushAlert {
+                tenant: push.tenant.clone(),
+                device: push.device.clone(),
+                summary,
+            });
+    }
+
+    /// Keeps a report that does not follow from any order the worker sent:
+    /// the device's word goes to the log, the push does not move.
+    async fn refuse_report(
+        &self,
+        push: &Push,
+        r: &ReportIn,
+        why: String,
+    ) -> Result<Followed, PushError> {
+        tracing::warn!(push = %push.id, device = %r.device, outcome = r.report.outcome.as_str(),
+            seq = ?r.report.seq, %why, "push report refused");
+        let audit = AuditEntry::new(
+            &push.tenant,
+            self.clock.now(),
+            format!("agent:{}", r.device),
+            &format!("push.{}", r.report.outcome.as_str()),
+            target(push),
+        )
+        .change(push.state.name(), push.state.name())
+        .because(format!("refused: {why}"))
+        .once(format!("report-{}", r.msg_id));
+        self.store.append_audit(&audit).await?;
+        Ok(Followed::Unchanged)
+    }
+
     async fn follow(&self, push: &Push, r: &ReportIn) -> Result<Followed, PushError> {
         let rep = &r.report;
         let actor = format!("agent:{}", r.device);
+        // Audit entries and the push's times are the worker's: a device's
+        // clock is only its claim.
+        let now = self.clock.now();
         let of_apply = rep.seq.is_none_or(|s| s == push.seq);
         let event = match rep.outcome {
-            PushOutcome::Applied => PushEvent::Applied {
-                deadline: rep
-                    .deadline
-                    .unwrap_or(r.ts + Duration::seconds(i64::from(push.window_s))),
-            },
+            PushOutcome::Applied | PushOutcome::Failed if !of_apply => {
+                return self
+                    .refuse_report(
+                        push,
+                        r,
+                        format!(
+                            "an apply outcome for sequence {:?}; the apply order was {}",
+                            rep.seq, push.seq
+                        ),
+                    )
+                    .await;
+            }
+            PushOutcome::Applied => {
+                // The device counts its window from when it applied, which
+                // is before the order expired and not after now.
+                let latest =
+                    now.min(push.order_expires) + Duration::seconds(i64::from(push.window_s));
+                PushEvent::Applied {
+                    deadline: rep
+                        .deadline
+                        .unwrap_or(now + Duration::seconds(i64::from(push.window_s)))
+                        .min(latest),
+                }
+            }
             PushOutcome::Failed => PushEvent::ApplyFailed,
-            PushOutcome::Confirmed => PushEvent::Confirm,
+            PushOutcome::Confirmed => match push.confirm_seq {
+                Some(seq) if rep.seq == Some(seq) => PushEvent::Confirm,
+                Some(seq) => {
+                    return self
+                        .refuse_report(
+                            push,
+                            r,
+                            format!(
+                                "a confirm for sequence {:?}; the confirm order was {seq}",
+                                rep.seq
+                            ),
+                        )
+                        .await;
+                }
+                None => {
+                    return self
+                        .refuse_report(
+                            push,
+                            r,
+                            "a confirm although no confirm order was sent".into(),
+                        )
+                        .await;
+                }
+            },
             PushOutcome::Reverted => PushEvent::Reverted {
                 reason: revert_reason(rep.reason.as_ref()),
             },
@@ -647,11 +735,11 @@ impl Pushes {
                 // A confirm or revert order refused: the push stays as it
                 // is; the device's own timer still decides.
                 let audit =
-                    AuditEntry::new(&push.tenant, r.ts, actor, "order.rejected", target(push))
+                    AuditEntry::new(&push.tenant, now, actor, "order.rejected", target(push))
                         .because(rep.reason.clone().unwrap_or_else(|| "rejected".into()))
                         .once(format!("report-{}", r.msg_id));
                 let mut next = push.clone();
-                next.reported = Some(r.ts);
+                next.reported = Some(now);
                 next.detail = rep.detail.clone().or_else(|| rep.reason.clone());
                 return Ok(match self.commit(push, next, vec![audit]).await? {
                     Some(p) => Followed::Changed(Box::new(p)),
@@ -659,9 +747,11 @@ impl Pushes {
                 });
             }
         };
+        let unexpected_revert =
+            rep.outcome == PushOutcome::Reverted && push.state.is_unexpected_revert();
         let mut audit = AuditEntry::new(
             &push.tenant,
-            r.ts,
+            now,
             actor,
             &format!("push.{}", rep.outcome.as_str()),
             target(push),
@@ -677,12 +767,24 @@ impl Pushes {
                 audit = audit.change(push.state.name(), state.name());
                 let mut next = push.clone();
                 next.state = state;
-                next.reported = Some(r.ts);
+                next.reported = Some(now);
                 if rep.detail.is_some() || rep.reason.is_some() {
                     next.detail = rep.detail.clone().or_else(|| rep.reason.clone());
                 }
                 Ok(match self.commit(push, next, vec![audit]).await? {
-                    Some(p) => Followed::Changed(Box::new(p)),
+                    Some(p) => {
+                        if unexpected_revert {
+                            self.raise(
+                                push,
+                                format!(
+                                    "push {} reverted by the device after it was recorded {}",
+                                    push.id,
+                                    push.state.name()
+                                ),
+                            );
+                        }
+                        Followed::Changed(Box::new(p))
+                    }
                     None => Followed::Raced,
                 })
             }
@@ -778,6 +880,9 @@ impl Pushes {
             }
         }
         self.advance_rollouts().await?;
+        alerts.extend(std::mem::take(
+            &mut *self.raised.lock().unwrap_or_else(|p| p.into_inner()),
+        ));
         Ok(alerts)
     }
 }

@@ -583,6 +583,8 @@ fn push(inv: &Inventory, i: usize, n: u32) -> vigie::domain::push::Push {
         order_expires: t0() + Duration::seconds(120),
         confirm_sent: None,
         revert_sent: None,
+        confirm_seq: None,
+        revert_seq: None,
         reported: None,
         detail: None,
         updated: t0(),

@@ -85,7 +85,7 @@ fn push_state(row: &DbRow) -> Result<PushState, StoreError> {
 
 const PUSH_COLUMNS: &str = "tenant_id, id, device_id, rollout_id, wave, state, revert_reason,
     deadline, version, seq, body, previous, reason, actor, window_s, created, order_expires,
-    confirm_sent, revert_sent, reported, detail, updated";
+    confirm_sent, revert_sent, reported, detail, updated, confirm_seq, revert_seq";
 
 fn push_row(row: &DbRow) -> Result<Push, StoreError> {
     Ok(Push {
@@ -109,7 +109,17 @@ fn push_row(row: &DbRow) -> Result<Push, StoreError> {
         reported: ts(row, "reported")?,
         detail: opt_text(row, "detail")?,
         updated: ts(row, "updated")?.unwrap_or_default(),
+        confirm_seq: nullable_uint(row, "confirm_seq")?,
+        revert_seq: nullable_uint(row, "revert_seq")?,
     })
+}
+
+fn nullable_uint(row: &DbRow, col: &str) -> Result<Option<u64>, StoreError> {
+    let v: Option<i64> = row.try_get(col)?;
+    v.map(|v| {
+        u64::try_from(v).map_err(|_| StoreError::Invalid(format!("{col}: negative ({v})")))
+    })
+    .transpose()
 }
 
 /// The columns a push change writes, in `PUSH_COLUMNS` order from `state`.
@@ -121,8 +131,17 @@ fn push_mutable_args(p: &Push) -> Vec<Arg> {
         opt_ms(p.reported),
         Arg::OptText(p.detail.as_ref().map(|d| d.to_string())),
         Arg::Int(p.updated.timestamp_millis()),
+        opt_seq(p.confirm_seq),
+        opt_seq(p.revert_seq),
     ]);
     a
+}
+
+fn opt_seq(v: Option<u64>) -> Arg {
+    match v {
+        Some(v) => int(v),
+        None => Arg::OptInt(None),
+    }
 }
 
 /// Appends `e` to its tenant's hash chain inside `tx`. Locking the chain's
@@ -274,7 +293,7 @@ pub(super) async fn next_order_seq(
 pub(super) async fn insert_push(pool: &mut Conn, p: &Push, audit: &AuditEntry) -> Result<(), StoreError> {
     let sql = format!(
         "INSERT INTO pushes ({PUSH_COLUMNS}) VALUES ({})",
-        vec!["?"; 22].join(", ")
+        vec!["?"; 24].join(", ")
     );
     let [state, deadline, revert_reason] = state_args(&p.state);
     let args = vec![
@@ -300,6 +319,8 @@ pub(super) async fn insert_push(pool: &mut Conn, p: &Push, audit: &AuditEntry) -
         opt_ms(p.reported),
         Arg::OptText(p.detail.as_ref().map(|d| d.to_string())),
         Arg::Int(p.updated.timestamp_millis()),
+        opt_seq(p.confirm_seq),
+        opt_seq(p.revert_seq),
     ];
     insert_audited(&mut *pool, sql, args, audit, || {
         format!(
@@ -317,7 +338,8 @@ pub(super) async fn update_push(
     audit: &[AuditEntry],
 ) -> Result<bool, StoreError> {
     let sql = "UPDATE pushes SET state = ?, deadline = ?, revert_reason = ?, confirm_sent = ?,
-           revert_sent = ?, reported = ?, detail = ?, updated = ?, version = version + 1
+           revert_sent = ?, reported = ?, detail = ?, updated = ?, confirm_seq = ?,
+           revert_seq = ?, version = version + 1
          WHERE tenant_id = ? AND id = ? AND version = ?"
         .to_string();
     let mut args = push_mutable_args(p);
