@@ -36,8 +36,7 @@ pub struct Agent {
     state: AgentState,
     driver: driver::Driver,
     host: host::Sampler,
-    run: String,
-    sent: u64,
+    ids: crate::bus::envelope::RandomIds,
 }
 
 /// The agent's link to NATS, once connected.
@@ -77,8 +76,7 @@ impl Agent {
             state,
             driver,
             host: host::Sampler::default(),
-            run: format!("{:x}", Utc::now().timestamp_millis()),
-            sent: 0,
+            ids: crate::bus::envelope::RandomIds::default(),
         })
     }
 
@@ -94,21 +92,18 @@ impl Agent {
     }
 
     fn queue(&mut self, r: PushReport, now: DateTime<Utc>) {
-        let tag = r
-            .seq
-            .map_or_else(|| format!("x{}", self.next()), |s| s.to_string());
-        let id = format!("{}-push-{}-{}", self.cfg.device, tag, r.outcome.as_str());
+        // Random, and kept in the outbox: a resend carries the same id, and
+        // nobody can publish it first to make the report vanish.
+        let id = self
+            .ids
+            .next(&format!("push-{}", r.outcome.as_str()))
+            .to_string();
         tracing::info!(outcome = r.outcome.as_str(), push = ?r.push.as_ref().map(Id::as_str), reason = ?r.reason.as_ref().map(SafeText::as_str), "report");
         self.state.outbox.push(Outgoing {
             id,
             ts: now,
             report: r,
         });
-    }
-
-    fn next(&mut self) -> u64 {
-        self.sent += 1;
-        self.sent
     }
 
     /// At start: a push left pending means the agent stopped inside the
@@ -323,7 +318,13 @@ impl Agent {
             had_config: backup.is_some(),
         });
         self.save();
-        if let Err(e) = self.driver.apply(order.body.as_bytes()).await {
+        let within = (deadline - now).to_std().unwrap_or_default();
+        if let Err(e) = self
+            .driver
+            .within(within)
+            .apply(order.body.as_bytes())
+            .await
+        {
             // Put back whatever a half-done apply (a failed reload) left.
             let _ = self.driver.restore(backup.as_deref()).await;
             self.state.pending = None;
@@ -342,10 +343,12 @@ impl Agent {
     }
 
     fn envelope(&mut self, kind: &str, body: Telemetry, id: Option<String>) -> Option<Envelope> {
-        let n = self.next();
-        let id = id.unwrap_or_else(|| format!("{}-{kind}-{}-{n}", self.cfg.device, self.run));
+        let id = match id {
+            Some(id) => MsgId::parse(&id).ok()?,
+            None => self.ids.next(kind),
+        };
         Some(Envelope {
-            id: MsgId::parse(&id).ok()?,
+            id,
             ts: Utc::now(),
             tenant: self.cfg.tenant.clone(),
             device: self.cfg.device.clone(),
@@ -510,7 +513,18 @@ pub async fn run(cfg: AgentConfig, shutdown: watch::Receiver<bool>) -> Result<()
         match l.orders.fetch(4, wait).await {
             Ok(batch) => {
                 for d in batch {
-                    agent.handle(&d.payload, Utc::now()).await;
+                    // A driver never holds up shutdown: dropping the order's
+                    // future kills its command's process group, and the
+                    // pending push (on disk before the apply began) is
+                    // reverted at the next start.
+                    let mut stop = shutdown.clone();
+                    tokio::select! {
+                        () = agent.handle(&d.payload, Utc::now()) => {}
+                        _ = stop.wait_for(|s| *s) => {
+                            tracing::warn!("stopping inside an order: its command was killed");
+                            break;
+                        }
+                    }
                     changed = true;
                     agent.flush(bus.as_ref()).await;
                     if let Err(e) = l.orders.ack(&[d.token]).await {

@@ -18,8 +18,64 @@ pub struct Driver {
     timeout: Duration,
 }
 
+/// Most bytes kept of a command's standard output (a configuration read
+/// back); more is an error, not unbounded memory.
+pub const MAX_OUTPUT: usize = 64 << 20;
+/// Most bytes kept of a command's standard error (its end is what counts).
+const MAX_STDERR: usize = 64 << 10;
+
+/// Kills a command's whole process group when dropped: on a timeout, and
+/// when the agent drops the command's future (at shutdown), no helper the
+/// command started is left running or holding its pipes.
+struct GroupGuard(Option<i32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0.take() {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pgid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+/// Reads all of `r`, keeping at most `max` bytes: the first ones, or (with
+/// `tail`) the last ones. Returns the bytes and whether any were dropped.
+async fn drain<R: tokio::io::AsyncRead + Unpin>(
+    mut r: R,
+    max: usize,
+    tail: bool,
+) -> std::io::Result<(Vec<u8>, bool)> {
+    use tokio::io::AsyncReadExt as _;
+    let mut kept = Vec::new();
+    let mut cut = false;
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = r.read(&mut buf).await?;
+        if n == 0 {
+            return Ok((kept, cut));
+        }
+        kept.extend_from_slice(&buf[..n]);
+        if kept.len() > max {
+            cut = true;
+            if tail {
+                let extra = kept.len() - max;
+                kept.drain(..extra);
+            } else {
+                kept.truncate(max);
+            }
+        }
+    }
+}
+
 /// Runs `argv` with `input` on standard input; the error says which
 /// command failed and the end of what it wrote on standard error.
+///
+/// The input is written while standard output and error are read, so a
+/// command that echoes a large input cannot fill a pipe and stall both
+/// sides; all of it runs under `timeout`, after which the command's whole
+/// process group is killed.
 async fn run(argv: &[String], input: Option<&[u8]>, timeout: Duration) -> Result<Vec<u8>, String> {
     let Some((program, args)) = argv.split_first() else {
         return Err("empty command".into());
@@ -34,24 +90,58 @@ async fn run(argv: &[String], input: Option<&[u8]>, timeout: Duration) -> Result
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("`{shown}` did not start: {e}"))?;
-    if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
-        stdin
-            .write_all(bytes)
-            .await
-            .map_err(|e| format!("`{shown}`: writing its input: {e}"))?;
-        drop(stdin);
+    let group = GroupGuard(child.id().and_then(|p| i32::try_from(p).ok()));
+    let stdin = child.stdin.take();
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err(format!("`{shown}`: its output pipes did not open"));
+    };
+    let write = async {
+        if let (Some(bytes), Some(mut stdin)) = (input, stdin) {
+            // A command that exits without reading all its input is judged
+            // by its exit status, not by the broken pipe.
+            match stdin.write_all(bytes).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                Err(e) => return Err(format!("`{shown}`: writing its input: {e}")),
+            }
+            drop(stdin);
+        }
+        Ok(())
+    };
+    let all = async {
+        let (written, out, err) = tokio::join!(
+            write,
+            drain(stdout, MAX_OUTPUT, false),
+            drain(stderr, MAX_STDERR, true)
+        );
+        let status = child.wait().await;
+        (written, out, err, status)
+    };
+    let (written, out, err, status) = tokio::time::timeout(timeout, all).await.map_err(|_| {
+        format!(
+            "`{shown}` did not finish within {}s: killed",
+            timeout.as_secs()
+        )
+    })?;
+    drop(group);
+    written?;
+    let status = status.map_err(|e| format!("`{shown}`: {e}"))?;
+    let (stdout, cut) = out.map_err(|e| format!("`{shown}`: reading its output: {e}"))?;
+    let (stderr, _) = err.map_err(|e| format!("`{shown}`: reading its errors: {e}"))?;
+    if status.success() {
+        if cut {
+            return Err(format!(
+                "`{shown}` wrote more than {} MiB",
+                MAX_OUTPUT >> 20
+            ));
+        }
+        return Ok(stdout);
     }
-    let out = tokio::time::timeout(timeout, child.wait_with_output())
-        .await
-        .map_err(|_| format!("`{shown}` did not finish within {}s", timeout.as_secs()))?
-        .map_err(|e| format!("`{shown}`: {e}"))?;
-    if out.status.success() {
-        return Ok(out.stdout);
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&stderr);
     let tail: String = stderr
         .trim()
         .chars()
@@ -61,7 +151,7 @@ async fn run(argv: &[String], input: Option<&[u8]>, timeout: Duration) -> Result
         .into_iter()
         .rev()
         .collect();
-    Err(format!("`{shown}` failed ({}): {tail}", out.status))
+    Err(format!("`{shown}` failed ({status}): {tail}"))
 }
 
 /// Writes `bytes` to `path` atomically: a file beside it, synced, renamed
@@ -98,6 +188,15 @@ fn candidate(path: &Path) -> PathBuf {
 impl Driver {
     pub fn new(cfg: DriverConfig, timeout: Duration) -> Self {
         Self { cfg, timeout }
+    }
+
+    /// The same driver, whose commands get at most `limit` each (at
+    /// least a second): an apply must not outlast the revert deadline.
+    pub fn within(&self, limit: Duration) -> Self {
+        Self {
+            cfg: self.cfg.clone(),
+            timeout: self.timeout.min(limit.max(Duration::from_secs(1))),
+        }
     }
 
     /// The running configuration; `None` when the file does not exist.

@@ -58,6 +58,73 @@ impl MsgId {
     }
 }
 
+/// Unguessable message ids: `{prefix}-` then 128 random bits as hex.
+///
+/// JetStream drops a message whose `Nats-Msg-Id` it saw inside the
+/// duplicate window, stream-wide: whoever can guess a device's next id can
+/// publish it first and make the device's real message vanish. Random bits
+/// come from the system's generator, drawn a few kilobytes at a time so
+/// that ids stay cheap at high rates.
+pub struct RandomIds {
+    pool: Vec<u8>,
+    used: usize,
+}
+
+impl Default for RandomIds {
+    fn default() -> Self {
+        Self {
+            pool: vec![0; 4_096],
+            used: usize::MAX,
+        }
+    }
+}
+
+impl RandomIds {
+    /// Random bits in an id.
+    pub const BITS: usize = 128;
+
+    /// 16 fresh random bytes.
+    fn take(&mut self) -> [u8; 16] {
+        use ring::rand::SecureRandom as _;
+        if self.used.saturating_add(16) > self.pool.len() {
+            if ring::rand::SystemRandom::new()
+                .fill(&mut self.pool)
+                .is_err()
+            {
+                // Without the system's generator no id would be safe; the
+                // process cannot go on publishing.
+                panic!("the system random generator failed");
+            }
+            self.used = 0;
+        }
+        let mut b = [0u8; 16];
+        b.copy_from_slice(&self.pool[self.used..self.used + 16]);
+        self.used += 16;
+        b
+    }
+
+    /// A new id: `prefix` (letters, digits, `-_.:`; cut to fit) and 128
+    /// random bits.
+    pub fn next(&mut self, prefix: &str) -> MsgId {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut s = String::with_capacity(prefix.len() + 33);
+        s.extend(
+            prefix
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+                .take(MAX_ID_BYTES - 33),
+        );
+        if !s.is_empty() {
+            s.push('-');
+        }
+        for b in self.take() {
+            s.push(HEX[usize::from(b >> 4)] as char);
+            s.push(HEX[usize::from(b & 15)] as char);
+        }
+        MsgId(s)
+    }
+}
+
 impl fmt::Display for MsgId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

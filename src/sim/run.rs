@@ -63,7 +63,7 @@ pub struct Simulator {
     site_members: HashMap<String, Vec<usize>>,
     pub(super) start: DateTime<Utc>,
     pub(super) prefix: String,
-    seq: u64,
+    ids: crate::bus::envelope::RandomIds,
 }
 
 const LOG_LINES: &[(LogLevel, &str)] = &[
@@ -141,7 +141,7 @@ impl Simulator {
             site_members,
             start,
             prefix: format!("s{:x}-{:x}", cfg.seed, ms(start)),
-            seq: 0,
+            ids: crate::bus::envelope::RandomIds::default(),
         }
     }
 
@@ -150,10 +150,10 @@ impl Simulator {
         &self.inventory
     }
 
+    /// Unguessable, as every published id must be (docs/PROTOCOL.md): the
+    /// fleet is deterministic, its message ids are not.
     fn next_id(&mut self) -> MsgId {
-        self.seq += 1;
-        // Letters, digits and '-' only: always a valid id.
-        MsgId::parse(&format!("{}-{}", self.prefix, self.seq)).unwrap_or_else(|_| unreachable!())
+        self.ids.next(&self.prefix)
     }
 
     fn envelope(&mut self, i: usize, ts: DateTime<Utc>, body: Telemetry) -> Envelope {
@@ -503,7 +503,17 @@ mod tests {
         let until = start + Duration::minutes(10);
         let ma = a.due(until, usize::MAX);
         let mb = b.due(until, usize::MAX);
-        assert_eq!(ma, mb);
+        let ids: std::collections::HashSet<_> =
+            ma.iter().chain(&mb).map(|m| m.id.clone()).collect();
+        assert_eq!(ids.len(), ma.len() + mb.len(), "ids are never repeated");
+        let same_id = |mut m: Envelope| {
+            m.id = MsgId::parse("x").unwrap_or_else(|e| panic!("{e}"));
+            m
+        };
+        assert_eq!(
+            ma.iter().cloned().map(same_id).collect::<Vec<_>>(),
+            mb.iter().cloned().map(same_id).collect::<Vec<_>>()
+        );
         assert!(ma.len() > 1_000, "{} messages", ma.len());
         for m in &ma {
             let bytes = encode(m);
