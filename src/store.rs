@@ -285,6 +285,10 @@ impl crate::store::Store for $backend {
         read::audit_heads(self.work()).await
     }
 
+    async fn audit_tenants(&self) -> Result<Vec<crate::domain::Id>, StoreError> {
+        read::audit_tenants(self.work()).await
+    }
+
     async fn append_audit(&self, entry: &crate::domain::audit::AuditEntry) -> Result<(), StoreError> {
         read::append_audit(self.work(), entry).await
     }
@@ -566,6 +570,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every audit chain's head.
     async fn audit_heads(&self) -> Result<Vec<AuditHead>, StoreError>;
+
+    /// Every tenant with entries in the audit log, read from the log
+    /// itself (a chain whose head was removed is still found).
+    async fn audit_tenants(&self) -> Result<Vec<Id>, StoreError>;
 
     /// Audit entries in log order, the newest `limit`; optionally of one
     /// target.

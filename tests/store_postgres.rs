@@ -172,6 +172,17 @@ async fn owner(schema: &PgSchema) -> sqlx::PgConnection {
         .unwrap()
 }
 
+/// Works as the installation's app role, as the store's tenant pool does.
+async fn as_app(c: &mut sqlx::PgConnection) {
+    let n = exec(
+        c,
+        "SELECT set_config('role', app_role, false) FROM vigie_installation",
+    )
+    .await
+    .unwrap();
+    assert_eq!(n, 1);
+}
+
 async fn exec(c: &mut sqlx::PgConnection, sql: &str) -> Result<u64, sqlx::Error> {
     sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
         .execute(c)
@@ -230,25 +241,46 @@ async fn every_tenant_table_forces_row_level_security() {
         stray.is_empty(),
         "unique keys not led by tenant_id: {stray:?}"
     );
-    // The roles the store works as own nothing, and the tenant role cannot
-    // bypass row-level security.
+    // The roles the store works as are this installation's own, own
+    // nothing, and the tenant role cannot bypass row-level security.
+    let (app, provider) = PgStore::connect_with(schema.options.clone())
+        .await
+        .unwrap()
+        .roles()
+        .await
+        .unwrap();
+    assert!(app.starts_with("vigie_") && app.ends_with("_app"), "{app}");
+    assert_ne!(app, "vigie_app");
     let owned: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname = current_schema()
-           AND pg_get_userbyid(c.relowner) IN ('vigie_app', 'vigie_provider')",
+           AND pg_get_userbyid(c.relowner) IN ($1, $2, 'vigie_app', 'vigie_provider')",
     )
+    .bind(&app)
+    .bind(&provider)
     .fetch_one(&mut c)
     .await
     .unwrap();
     assert_eq!(owned, 0);
     let (bypass, superuser): (bool, bool) =
-        sqlx::query_as("SELECT rolbypassrls, rolsuper FROM pg_roles WHERE rolname = 'vigie_app'")
+        sqlx::query_as("SELECT rolbypassrls, rolsuper FROM pg_roles WHERE rolname = $1")
+            .bind(&app)
             .fetch_one(&mut c)
             .await
             .unwrap();
     assert!(!bypass && !superuser);
+    // The roles shared by every installation of the cluster hold nothing
+    // here.
+    let shared: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.role_table_grants
+         WHERE grantee IN ('vigie_app', 'vigie_provider') AND table_schema = current_schema()",
+    )
+    .fetch_one(&mut c)
+    .await
+    .unwrap();
+    assert_eq!(shared, 0);
     // The audit log is append-only for both roles.
-    for role in ["vigie_app", "vigie_provider"] {
+    for role in [app.as_str(), provider.as_str()] {
         let granted: Vec<String> = sqlx::query_scalar(
             "SELECT privilege_type::text FROM information_schema.role_table_grants
              WHERE grantee = $1 AND table_name = 'audit_log' AND table_schema = current_schema()
@@ -279,7 +311,7 @@ async fn direct_sql_as_the_app_role_never_reaches_another_tenant() {
         .count();
     assert!(theirs_n > 0);
     let mut c = owner(&schema).await;
-    exec(&mut c, "SET ROLE vigie_app").await.unwrap();
+    as_app(&mut c).await;
     let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql);
     // No tenant named: nothing at all.
     assert_eq!(
@@ -323,7 +355,10 @@ async fn direct_sql_as_the_app_role_never_reaches_another_tenant() {
     assert_eq!(deleted, 0);
     let e = exec(
         &mut c,
-        &format!("INSERT INTO audit_head (tenant_id, seq, hash) VALUES ('{theirs}', 0, 'x')"),
+        &format!(
+            "INSERT INTO audit_head (tenant_id, seq, hash) VALUES ('{theirs}', 0, '{}')",
+            vigie::domain::audit::GENESIS
+        ),
     )
     .await
     .unwrap_err();
@@ -360,7 +395,7 @@ async fn audit_verify_finds_a_changed_a_deleted_and_a_truncated_entry() {
     // The roles vigie works as cannot change or remove an entry of their
     // own tenant's log.
     let mut app = owner(&schema).await;
-    exec(&mut app, "SET ROLE vigie_app").await.unwrap();
+    as_app(&mut app).await;
     exec(&mut app, "BEGIN").await.unwrap();
     sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
         .bind(t.as_str())
@@ -405,4 +440,76 @@ async fn audit_verify_finds_a_changed_a_deleted_and_a_truncated_entry() {
         .unwrap();
     let b = verify().await.unwrap();
     assert!(b.contains("audit entry 2: missing"), "{b}");
+}
+
+#[tokio::test]
+async fn an_audit_head_cannot_be_deleted_or_set_back_by_the_roles_vigie_works_as() {
+    let Some((store, schema)) = make().await else {
+        return;
+    };
+    store.migrate().await.unwrap();
+    let inv = inventory();
+    store.import_inventory(&inv).await.unwrap();
+    let t = inv.tenants[0].id.clone();
+    five_entries(store.as_ref(), &t).await;
+    for provider in [false, true] {
+        let mut c = owner(&schema).await;
+        let role = if provider {
+            "provider_role"
+        } else {
+            "app_role"
+        };
+        exec(
+            &mut c,
+            &format!("SELECT set_config('role', {role}, false) FROM vigie_installation"),
+        )
+        .await
+        .unwrap();
+        for sql in [
+            format!("DELETE FROM audit_head WHERE tenant_id = '{t}'"),
+            format!("UPDATE audit_head SET seq = 2 WHERE tenant_id = '{t}'"),
+            "TRUNCATE audit_head".to_string(),
+        ] {
+            exec(&mut c, "BEGIN").await.unwrap();
+            sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+                .bind(t.as_str())
+                .execute(&mut c)
+                .await
+                .unwrap();
+            let e = exec(&mut c, &sql).await.unwrap_err();
+            let e = e.to_string();
+            assert!(
+                e.contains("permission denied") || e.contains("audit head"),
+                "{role}: {sql}: {e}"
+            );
+            exec(&mut c, "ROLLBACK").await.unwrap();
+        }
+    }
+    // Appends still move it, and verify is content.
+    five_entries(store.as_ref(), &t).await;
+    let v = vigie::admin::audit::verify(store.as_ref(), None)
+        .await
+        .unwrap();
+    assert_eq!(v.broken, None);
+    // The owner (an intruder with the database) may drop the guard; verify
+    // still sees the chain whose head went missing.
+    let mut c = owner(&schema).await;
+    exec(
+        &mut c,
+        "ALTER TABLE audit_head DISABLE TRIGGER audit_head_guard",
+    )
+    .await
+    .unwrap();
+    exec(
+        &mut c,
+        &format!("DELETE FROM audit_head WHERE tenant_id = '{t}'"),
+    )
+    .await
+    .unwrap();
+    let b = vigie::admin::audit::verify(store.as_ref(), None)
+        .await
+        .unwrap()
+        .broken
+        .unwrap();
+    assert!(b.contains("no head"), "{b}");
 }

@@ -41,14 +41,15 @@ async fn the_file_uses_wal_and_survives_reopening() {
     assert!(!again.tenants().await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn audit_verify_finds_a_changed_a_deleted_and_a_truncated_entry() {
+/// A migrated store with the fleet and `n` audit entries of its first
+/// tenant, that tenant.
+async fn with_chain(n: u32) -> (Arc<dyn Store>, tempfile::TempDir, vigie::domain::Id) {
     let (store, dir) = make().await;
     store.migrate().await.unwrap();
     let inv = support::storage_suite::inventory();
     store.import_inventory(&inv).await.unwrap();
     let t = inv.tenants[0].id.clone();
-    for i in 1..=5 {
+    for i in 1..=n {
         let e = vigie::domain::audit::AuditEntry::new(
             &t,
             chrono::Utc::now(),
@@ -59,6 +60,12 @@ async fn audit_verify_finds_a_changed_a_deleted_and_a_truncated_entry() {
         .because("maintenance window");
         store.append_audit(&e).await.unwrap();
     }
+    (store, dir, t)
+}
+
+#[tokio::test]
+async fn audit_verify_finds_a_changed_a_deleted_and_a_truncated_entry() {
+    let (store, dir, t) = with_chain(5).await;
     let verify = || async {
         vigie::admin::audit::verify(store.as_ref(), Some(&t))
             .await
@@ -98,4 +105,55 @@ async fn audit_verify_finds_a_changed_a_deleted_and_a_truncated_entry() {
     exec("DELETE FROM audit_log WHERE seq = 1").await.unwrap();
     let b = verify().await.unwrap();
     assert!(b.contains("audit entry 1: missing"), "{b}");
+}
+
+#[tokio::test]
+async fn an_audit_head_cannot_be_deleted_set_back_or_restarted() {
+    let (store, dir, t) = with_chain(3).await;
+    let raw = SqliteStore::open(dir.path().join("vigie.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let pool = raw.pool().clone();
+    let exec = |sql: String| {
+        let pool = pool.clone();
+        async move { sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await }
+    };
+    for sql in [
+        format!("DELETE FROM audit_head WHERE tenant_id = '{t}'"),
+        format!("UPDATE audit_head SET seq = 1 WHERE tenant_id = '{t}'"),
+        format!("UPDATE audit_head SET seq = 4, hash = 'x' WHERE tenant_id = '{t}'"),
+    ] {
+        let e = exec(sql.clone()).await.unwrap_err();
+        assert!(e.to_string().contains("audit head"), "{sql}: {e}");
+    }
+    // Appends still move it.
+    let e =
+        vigie::domain::audit::AuditEntry::new(&t, chrono::Utc::now(), "ana", "x", "y".to_string());
+    store.append_audit(&e).await.unwrap();
+    let verified = vigie::admin::audit::verify(store.as_ref(), None)
+        .await
+        .unwrap();
+    assert_eq!(verified.broken, None);
+    // An intruder who drops the guard and deletes the head does not hide
+    // the tenant's chain from verify.
+    exec("DROP TRIGGER audit_head_no_delete".into())
+        .await
+        .unwrap();
+    exec(format!("DELETE FROM audit_head WHERE tenant_id = '{t}'"))
+        .await
+        .unwrap();
+    let b = vigie::admin::audit::verify(store.as_ref(), None)
+        .await
+        .unwrap()
+        .broken
+        .unwrap();
+    assert!(b.contains("no head"), "{b}");
+    // Nor can the head start again from the genesis.
+    let e = exec(format!(
+        "INSERT INTO audit_head (tenant_id, seq, hash) VALUES ('{t}', 0, '{}')",
+        vigie::domain::audit::GENESIS
+    ))
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("audit head"), "{e}");
 }

@@ -983,6 +983,9 @@ impl Store for Flaky {
     async fn audit_heads(&self) -> Result<Vec<vigie::store::AuditHead>, StoreError> {
         self.inner.audit_heads().await
     }
+    async fn audit_tenants(&self) -> Result<Vec<Id>, StoreError> {
+        self.inner.audit_tenants().await
+    }
     async fn audit(
         &self,
         scope: &Scope,

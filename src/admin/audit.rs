@@ -27,27 +27,39 @@ pub struct Verified {
     pub broken: Option<String>,
 }
 
-/// Checks the chain of `tenant`, or of every tenant with a chain.
+/// Checks the chain of `tenant`, or of every tenant with a chain. The
+/// tenants come from the log itself as well as from the heads, so that a
+/// deleted head cannot hide a tenant's chain from the check.
 pub async fn verify(store: &dyn Store, tenant: Option<&Id>) -> Result<Verified, StoreError> {
     let heads = store.audit_heads().await?;
     let mut out = Verified {
         tenants: Vec::new(),
         broken: None,
     };
-    let chains: Vec<(Id, Option<(u64, String)>)> = match tenant {
-        Some(t) => vec![(
-            t.clone(),
-            heads
-                .iter()
-                .find(|h| h.tenant == *t)
-                .map(|h| (h.seq, h.hash.clone())),
-        )],
-        None => heads
-            .into_iter()
-            .map(|h| (h.tenant, Some((h.seq, h.hash))))
-            .collect(),
+    let head_of = |t: &Id| {
+        heads
+            .iter()
+            .find(|h| h.tenant == *t)
+            .map(|h| (h.seq, h.hash.clone()))
     };
-    for (t, head) in chains {
+    let mut names: Vec<Id> = match tenant {
+        Some(t) => vec![t.clone()],
+        None => {
+            let mut all = store.audit_tenants().await?;
+            all.extend(heads.iter().map(|h| h.tenant.clone()));
+            all
+        }
+    };
+    names.sort();
+    names.dedup();
+    for t in names {
+        let head = head_of(&t);
+        if head.is_none() && !store.audit_chain(&t, 0, 1).await?.is_empty() {
+            out.broken = Some(format!(
+                "tenant {t}: the chain has entries but no head: it was deleted"
+            ));
+            return Ok(out);
+        }
         match verify_one(store, &t, head).await? {
             Ok(n) => out.tenants.push((t, n)),
             Err(b) => {

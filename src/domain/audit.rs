@@ -199,6 +199,14 @@ pub fn verify_chain(
         if head_seq == seq && head_hash != prev {
             return Err(brk(seq, "does not match the chain's recorded head".into()));
         }
+        if head_seq < seq {
+            return Err(brk(
+                head_seq + 1,
+                format!(
+                    "after the chain's recorded head ({head_seq}): the head was set back, or entries were added beside the append path"
+                ),
+            ));
+        }
     }
     Ok(())
 }
@@ -254,6 +262,15 @@ mod tests {
         let mut truncated = c.clone();
         truncated.pop();
         assert_eq!(at(&truncated), Err(5));
+
+        let five = c.last().map(|e| (e.seq, e.hash.clone()));
+        let lagging = c[2].hash.clone();
+        assert_eq!(
+            verify_chain(&t, &c, (0, GENESIS), Some((3, lagging.as_str()))).map_err(|b| b.seq),
+            Err(4),
+            "a head set back"
+        );
+        drop(five);
 
         let mut rehashed = c.clone();
         rehashed[3].actor = "mallory".into();

@@ -41,6 +41,16 @@ pub const SQLITE: &[Migration] = &[
         name: "tenant keys",
         sql: include_str!("../../migrations/sqlite/0006_tenant_keys.sql"),
     },
+    Migration {
+        version: 7,
+        name: "order seqs",
+        sql: include_str!("../../migrations/sqlite/0007_order_seqs.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "installation roles",
+        sql: include_str!("../../migrations/sqlite/0008_installation_roles.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations: the same versions as SQLite's.
@@ -74,6 +84,16 @@ pub const POSTGRES: &[Migration] = &[
         version: 6,
         name: "tenant keys",
         sql: include_str!("../../migrations/postgres/0006_tenant_keys.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "order seqs",
+        sql: include_str!("../../migrations/postgres/0007_order_seqs.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "installation roles",
+        sql: include_str!("../../migrations/postgres/0008_installation_roles.sql"),
     },
 ];
 

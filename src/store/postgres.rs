@@ -38,12 +38,13 @@ const POOL_SIZE: u32 = 8;
 const SCHEMA_LOCK: i64 = 0x7669_6769_6500_0001;
 
 /// A vigie database on a PostgreSQL server, reached three ways (see
-/// migrations/postgres/0004_security.sql):
+/// migrations/postgres/0004_security.sql and 0008_installation_roles.sql):
 /// - `pool`, as the URL's user (the schema's owner): migrations and
 ///   partition DDL only;
-/// - `work`, as `vigie_provider`: ingest, sweeps, deadlines, provider-wide
-///   reads;
-/// - `tenant`, as `vigie_app`, which owns nothing and lacks BYPASSRLS:
+/// - `work`, as the installation's provider role: ingest, sweeps,
+///   deadlines, provider-wide reads;
+/// - `tenant`, as the installation's app role, which owns nothing and
+///   lacks BYPASSRLS:
 ///   every one-tenant read and write, in a transaction that names the
 ///   tenant with `set_config('app.tenant_id', …, true)`, so that
 ///   row-level security holds even if a query forgot its tenant filter.
@@ -54,17 +55,34 @@ pub struct PgStore {
     tenant: PgPool,
 }
 
-/// Connections whose session takes `role` (created by migration 4; the
-/// pools connect lazily, so a database not yet migrated can be opened).
-fn role_pool(opts: &PgConnectOptions, role: &'static str, size: u32) -> PgPool {
+/// Which of the installation's two roles a pool works as.
+#[derive(Debug, Clone, Copy)]
+enum Role {
+    App,
+    Provider,
+}
+
+/// Connections whose session takes the installation's `role`, named in
+/// `vigie_installation` (migration 8; roles are per database and schema,
+/// never shared across installations of one cluster). The pools connect
+/// lazily, so a database not yet migrated can be opened.
+fn role_pool(opts: &PgConnectOptions, role: Role, size: u32) -> PgPool {
+    let sql = match role {
+        Role::App => "SELECT set_config('role', app_role, false) FROM vigie_installation",
+        Role::Provider => "SELECT set_config('role', provider_role, false) FROM vigie_installation",
+    };
     PgPoolOptions::new()
         .max_connections(size)
         .min_connections(0)
         .acquire_timeout(Duration::from_secs(10))
         .after_connect(move |conn, _| {
             Box::pin(async move {
-                conn.execute(AssertSqlSafe(format!("SET ROLE {role}")))
-                    .await?;
+                let set = conn.execute(sql).await?;
+                if set.rows_affected() != 1 {
+                    return Err(sqlx::Error::Protocol(
+                        "vigie_installation names no roles: run vigie migrate".into(),
+                    ));
+                }
                 Ok(())
             })
         })
@@ -90,8 +108,8 @@ impl PgStore {
             .await?;
         Ok(Self {
             pool,
-            work: role_pool(&opts, "vigie_provider", POOL_SIZE),
-            tenant: role_pool(&opts, "vigie_app", POOL_SIZE / 2),
+            work: role_pool(&opts, Role::Provider, POOL_SIZE),
+            tenant: role_pool(&opts, Role::App, POOL_SIZE / 2),
         })
     }
 
@@ -99,8 +117,8 @@ impl PgStore {
         &self.work
     }
 
-    /// A transaction for `scope`: one tenant's as `vigie_app` with the
-    /// tenant set for the transaction, every tenant's as `vigie_provider`.
+    /// A transaction for `scope`: one tenant's as the app role with the
+    /// tenant set for the transaction, every tenant's as the provider role.
     async fn scoped(
         &self,
         scope: &Scope,
@@ -121,6 +139,15 @@ impl PgStore {
     /// The connection pool, for tests and benchmarks.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// The installation's (app, provider) roles, once migrated: what a DBA
+    /// grants to the installation's database user, and nothing else.
+    pub async fn roles(&self) -> Result<(String, String), StoreError> {
+        let row = sqlx::query("SELECT app_role, provider_role FROM vigie_installation")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
     }
 }
 

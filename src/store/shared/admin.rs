@@ -215,6 +215,17 @@ pub(super) async fn audit_range(
     rows.iter().map(audit_row).collect()
 }
 
+/// Every tenant with entries in the audit log, from the log itself.
+pub(super) async fn audit_tenants(pool: &Pool) -> Result<Vec<Id>, StoreError> {
+    let rows = query(
+        "SELECT DISTINCT tenant_id FROM audit_log ORDER BY tenant_id".to_string(),
+        vec![],
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(|r| id(r, "tenant_id")).collect()
+}
+
 /// Every chain's head, by tenant.
 pub(super) async fn audit_heads(pool: &Pool) -> Result<Vec<AuditHead>, StoreError> {
     let rows = query(
