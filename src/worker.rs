@@ -25,7 +25,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::{Mutex, watch};
@@ -131,6 +130,9 @@ pub struct WorkerStats {
     pub rule_evaluations: AtomicU64,
     /// Messages given up at max_deliver and dead-lettered.
     pub exhausted: AtomicU64,
+    /// Dead letters that could not be published (their message comes
+    /// again).
+    pub dlq_failures: AtomicU64,
     /// Event time → committed, per accepted message.
     pub latency: latency::Latency,
     /// Api requests dropped unanswered because their reply subject was not
@@ -141,6 +143,13 @@ pub struct WorkerStats {
     pub logins_throttled: AtomicU64,
 }
 
+/// Most bytes of the original message a dead letter carries: a letter
+/// must fit in the server's largest message (1 MiB by default) whatever
+/// arrived, so a larger message is cut and its size and SHA-256 kept.
+pub const DLQ_PAYLOAD_MAX: usize = 64 * 1024;
+/// Most characters of the error text a dead letter carries.
+const DLQ_ERROR_MAX: usize = 2_048;
+
 /// What a dead-lettered message looks like on `vigie.dlq.{reason}`.
 #[derive(Debug, Serialize)]
 pub struct DeadLetter<'a> {
@@ -149,12 +158,64 @@ pub struct DeadLetter<'a> {
     pub subject: &'a str,
     pub delivered: u32,
     pub received: chrono::DateTime<chrono::Utc>,
-    /// The original message when it is UTF-8…
+    /// The original message's size in bytes and its SHA-256 (hex).
+    pub payload_bytes: usize,
+    pub payload_sha256: String,
+    /// True when only the first [`DLQ_PAYLOAD_MAX`] bytes are kept.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub payload_truncated: bool,
+    /// The original message (or its start) when it is UTF-8…
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payload: Option<&'a str>,
     /// …and base64 of its bytes otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payload_b64: Option<String>,
+}
+
+impl<'a> DeadLetter<'a> {
+    /// The letter for `payload`, bounded whatever its size.
+    pub fn new(
+        reason: &'a str,
+        error: &str,
+        subject: &'a str,
+        delivered: u32,
+        received: chrono::DateTime<chrono::Utc>,
+        payload: &'a [u8],
+    ) -> Self {
+        use base64::Engine as _;
+        let digest = ring::digest::digest(&ring::digest::SHA256, payload);
+        let sha: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        let truncated = payload.len() > DLQ_PAYLOAD_MAX;
+        let kept = &payload[..payload.len().min(DLQ_PAYLOAD_MAX)];
+        // A cut may split a character: keep the valid UTF-8 prefix.
+        let text = match std::str::from_utf8(kept) {
+            Ok(t) => Some(t),
+            Err(e) if truncated && e.error_len().is_none() => {
+                std::str::from_utf8(&kept[..e.valid_up_to()]).ok()
+            }
+            Err(_) => None,
+        };
+        let error: String = if error.chars().count() > DLQ_ERROR_MAX {
+            error.chars().take(DLQ_ERROR_MAX).chain(['…']).collect()
+        } else {
+            error.to_string()
+        };
+        Self {
+            reason,
+            error,
+            subject: &subject[..subject.len().min(crate::bus::subject::MAX_LEN)],
+            delivered,
+            received,
+            payload_bytes: payload.len(),
+            payload_sha256: sha,
+            payload_truncated: truncated,
+            payload: text,
+            payload_b64: match text {
+                Some(_) => None,
+                None => Some(base64::engine::general_purpose::STANDARD.encode(kept)),
+            },
+        }
+    }
 }
 
 /// What one step did.
@@ -165,6 +226,10 @@ pub struct StepOutcome {
     pub dead_lettered: usize,
     pub events: usize,
 }
+
+/// Given-up messages kept at most while the dead-letter stream refuses
+/// their letters.
+const MAX_UNSENT_LETTERS: usize = 10_000;
 
 /// Least time between two inventory reloads caused by unknown devices.
 pub const INVENTORY_RELOAD: Duration = Duration::from_secs(10);
@@ -226,6 +291,8 @@ pub struct Worker {
     last_site_rules: Instant,
     in_flight: Option<InFlight>,
     last_inventory_reload: Option<Instant>,
+    /// Messages given up at max_deliver whose dead letter is not out yet.
+    exhausted: Vec<Delivery>,
     pushes: Arc<push::Pushes>,
     last_push_sweep: Instant,
     triage_tx: tokio::sync::mpsc::Sender<triage::TriageRequest>,
@@ -305,6 +372,7 @@ impl Worker {
             last_site_rules: Instant::now(),
             in_flight: None,
             last_inventory_reload: None,
+            exhausted: Vec::new(),
             pushes,
             last_push_sweep: Instant::now(),
             triage_tx,
@@ -524,10 +592,14 @@ impl Worker {
     pub async fn sweep(&mut self) -> Result<(), WorkerError> {
         self.last_sweep = Instant::now();
         self.flush().await?;
+        // Before the state moves: a failure here must not strand the
+        // sweep's status changes in memory only.
+        if let Err(e) = self.dead_letter_exhausted().await {
+            tracing::warn!(error = %e, "given-up messages not dead-lettered yet; retrying at the next sweep");
+        }
         let mut changes = Changes::default();
         let now = self.clock.now();
         self.state.sweep(now, &mut changes);
-        self.dead_letter_exhausted().await?;
         match self.consumer.pending().await {
             Ok(n) => self.stats.consumer_lag.store(n, Ordering::Relaxed),
             Err(e) => tracing::warn!(error = %e, "consumer lag unknown"),
@@ -552,7 +624,13 @@ impl Worker {
             self.flush().await?;
             return Ok(StepOutcome::default());
         }
-        let prepared = self.prepare(batch).await?;
+        let prepared = match self.prepare(batch).await {
+            Ok(p) => p,
+            Err(e) => {
+                self.reload_state().await;
+                return Err(e);
+            }
+        };
         let outcome = prepared.outcome;
         if let Err(e) = self.flush().await {
             // The state already holds this batch too: hand it back.
@@ -600,13 +678,23 @@ impl Worker {
             tokens.push(d.token.clone());
         }
         self.state.flush_events(now, &mut changes, false);
+        // A letter that cannot be published fails only its own message:
+        // it is handed back (and given up at max_deliver), the batch goes on.
+        let mut unsent = std::collections::HashSet::new();
         for (i, reason, error) in &rejected {
-            if let Err(e) = self.dead_letter(&batch[*i], reason, error.clone()).await {
-                self.give_back(&tokens).await;
-                return Err(e);
+            let d = &batch[*i];
+            if let Err(e) = self.dead_letter(d, reason, error.clone()).await {
+                tracing::warn!(error = %e, reason, stream_seq = d.token.stream_seq,
+                    "dead letter not published; the message comes again");
+                self.stats.dlq_failures.fetch_add(1, Ordering::Relaxed);
+                let _ = self.consumer.nak(&d.token, self.cfg.retry_delay).await;
+                unsent.insert(d.token.stream_seq);
             }
         }
-        outcome.dead_lettered = rejected.len();
+        if !unsent.is_empty() {
+            tokens.retain(|t| !unsent.contains(&t.stream_seq));
+        }
+        outcome.dead_lettered = rejected.len() - unsent.len();
         outcome.events = changes.events.len();
         Ok(Prepared {
             changes,
@@ -654,6 +742,27 @@ impl Worker {
     /// acknowledged, the messages are handed back for redelivery and the
     /// state is reloaded from the database.
     pub async fn flush(&mut self) -> Result<(), WorkerError> {
+        let finished = self.finish_in_flight().await;
+        if finished.is_err() {
+            // Whatever failed (the write, a push report, the events or the
+            // acks), the batch's messages come again: the state must not
+            // hold them twice. The database is the source of truth.
+            self.reload_state().await;
+        }
+        finished
+    }
+
+    /// Rebuilds the in-memory state from the database.
+    async fn reload_state(&mut self) {
+        match load_state(self.store.as_ref(), self.cfg.policy.clone()).await {
+            Ok(state) => self.state = state,
+            Err(e) => {
+                tracing::error!(error = %e, "state not reloaded; it is reloaded again after the next failure");
+            }
+        }
+    }
+
+    async fn finish_in_flight(&mut self) -> Result<(), WorkerError> {
         let Some(f) = self.in_flight.take() else {
             return Ok(());
         };
@@ -668,9 +777,6 @@ impl Worker {
                 self.stats.db_errors.fetch_add(1, Ordering::Relaxed);
                 self.give_back(&f.tokens).await;
                 drop(f._guard);
-                if let Ok(state) = load_state(self.store.as_ref(), self.cfg.policy.clone()).await {
-                    self.state = state;
-                }
                 return Err(e.into());
             }
         };
@@ -714,7 +820,10 @@ impl Worker {
             });
         }
         // In order, without waiting for each acknowledgement in turn.
-        self.bus.publish_all(out).await?;
+        if let Err(e) = self.bus.publish_all(out).await {
+            self.give_back(&f.tokens).await;
+            return Err(e.into());
+        }
         drop(f._guard);
         if !f.tokens.is_empty() {
             self.consumer.ack(&f.tokens).await?;
@@ -766,16 +875,26 @@ impl Worker {
     /// Dead-letters the messages the bus gave up at max_deliver.
     async fn dead_letter_exhausted(&mut self) -> Result<(), WorkerError> {
         let given_up = self.consumer.exhausted().await?;
-        for d in &given_up {
+        self.exhausted.extend(given_up);
+        // Kept until their letter is out (bounded: the oldest go first).
+        let over = self.exhausted.len().saturating_sub(MAX_UNSENT_LETTERS);
+        if over > 0 {
+            tracing::error!(
+                dropped = over,
+                "too many given-up messages waiting for the dead-letter stream"
+            );
+            self.exhausted.drain(..over);
+        }
+        while let Some(d) = self.exhausted.first() {
             let error = format!(
                 "not stored after {} deliveries; each attempt failed",
                 d.delivered
             );
             self.dead_letter(d, "max-deliveries", error).await?;
+            self.exhausted.remove(0);
+            self.stats.exhausted.fetch_add(1, Ordering::Relaxed);
+            self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
         }
-        let n = given_up.len() as u64;
-        self.stats.exhausted.fetch_add(n, Ordering::Relaxed);
-        self.stats.dead_lettered.fetch_add(n, Ordering::Relaxed);
         Ok(())
     }
 
@@ -793,24 +912,63 @@ impl Worker {
         reason: &str,
         error: String,
     ) -> Result<(), WorkerError> {
-        let text = std::str::from_utf8(&d.payload).ok();
-        let letter = DeadLetter {
-            reason,
-            error,
-            subject: &d.subject,
-            delivered: d.delivered,
-            received: self.clock.now(),
-            payload: text,
-            payload_b64: match text {
-                Some(_) => None,
-                None => Some(base64::engine::general_purpose::STANDARD.encode(&d.payload)),
-            },
+        let subject_cut;
+        let subj = if d.subject.len() > crate::bus::subject::MAX_LEN {
+            subject_cut = d.subject.chars().take(256).collect::<String>();
+            subject_cut.as_str()
+        } else {
+            d.subject.as_str()
         };
+        let letter = DeadLetter::new(
+            reason,
+            &error,
+            subj,
+            d.delivered,
+            self.clock.now(),
+            &d.payload,
+        );
         let body = serde_json::to_vec(&letter).unwrap_or_default();
         let id = format!("dlq-{}-{}", d.token.stream_seq, reason);
         self.bus
             .publish(&subject::dlq(reason), &id, Bytes::from(body))
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dead_letter_always_fits_whatever_arrived() {
+        // 800 KB that is not UTF-8: base64 alone would be 1.07 MB.
+        let poison: Vec<u8> = (0..800_000u32).map(|i| (i % 251) as u8 | 0x80).collect();
+        let letter = DeadLetter::new(
+            "malformed",
+            &"x".repeat(100_000),
+            "vigie.tel.acme.rtr-01.metrics",
+            3,
+            chrono::DateTime::UNIX_EPOCH,
+            &poison,
+        );
+        let body = serde_json::to_vec(&letter).unwrap_or_default();
+        assert!(body.len() < 128 * 1024, "{} bytes", body.len());
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        assert_eq!(v["payload_bytes"], 800_000);
+        assert_eq!(v["payload_truncated"], true);
+        assert_eq!(v["payload_sha256"].as_str().map(str::len), Some(64));
+        assert!(v["payload_b64"].is_string());
+        // A UTF-8 message cut inside a character keeps its valid start.
+        let text = "é".repeat(DLQ_PAYLOAD_MAX);
+        let letter = DeadLetter::new(
+            "x",
+            "",
+            "s",
+            1,
+            chrono::DateTime::UNIX_EPOCH,
+            text.as_bytes(),
+        );
+        assert!(letter.payload.is_some_and(|p| p.len() == DLQ_PAYLOAD_MAX));
     }
 }

@@ -328,9 +328,21 @@ impl Bus for NatsBus {
         opts: ConsumerOptions,
     ) -> Result<Box<dyn Consumer>, BusError> {
         let s = self.js.get_stream(stream.name()).await.map_err(backend)?;
+        // A filter of the stream's whole namespace takes the stream whole
+        // (no filter), so that messages of any subject shape it holds reach
+        // the consumer and are dead-lettered, never left behind.
+        let whole = stream
+            .subjects()
+            .first()
+            .and_then(|p| p.split_once(".*"))
+            .is_some_and(|(ns, _)| filter == format!("{ns}.>"));
         let config = pull::Config {
             durable_name: Some(name.to_string()),
-            filter_subject: filter_for(stream, filter),
+            filter_subject: if whole {
+                String::new()
+            } else {
+                filter_for(stream, filter)
+            },
             ack_policy: AckPolicy::Explicit,
             ack_wait: opts.ack_wait,
             max_deliver: opts.max_deliver.map_or(-1, i64::from),

@@ -62,7 +62,7 @@ pub async fn serve(listener: TcpListener, probe: Arc<Probe>) {
 
 /// The Prometheus text exposition of the worker's counters.
 pub fn metrics_text(stats: &WorkerStats) -> String {
-    let rows: [(&str, &str, &str, u64); 17] = [
+    let rows: [(&str, &str, &str, u64); 18] = [
         (
             "vigie_messages_accepted_total",
             "counter",
@@ -152,6 +152,12 @@ pub fn metrics_text(stats: &WorkerStats) -> String {
             "counter",
             "Messages given up at max_deliver (also counted as dead-lettered).",
             stats.exhausted.load(Ordering::Relaxed),
+        ),
+        (
+            "vigie_dead_letters_failed_total",
+            "counter",
+            "Dead letters the dead-letter stream refused (their message comes again).",
+            stats.dlq_failures.load(Ordering::Relaxed),
         ),
         (
             "vigie_api_replies_refused_total",
