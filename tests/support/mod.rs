@@ -1,5 +1,6 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod adversary;
 pub mod auth;
 pub mod bus_contract;
 pub mod cli;

@@ -1,0 +1,532 @@
+//! The adversary suite: a hostile party attacks the real `vigie worker`
+//! (on a nats-server and a PostgreSQL schema of the test's own) with raw
+//! NATS requests and raw SQL, with the lowest roles and the credentials
+//! docs/OPERATIONS.md hands out. One test per hole the security review
+//! found; each failed before its fix. Under `CI=true` none may skip.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use serde_json::{Value, json};
+use vigie::bus::envelope::{Envelope, MsgId, encode};
+use vigie::bus::telemetry::{Metrics, PushOutcome, PushReport, Telemetry};
+use vigie::domain::access::Role;
+use vigie::store::Scope;
+
+use support::adversary::{Target, code, script};
+
+async fn eventually<F, Fut>(what: &str, within: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + within;
+    while !check().await {
+        assert!(Instant::now() < deadline, "never happened: {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Critical 1: a wallboard of tenant B walks snapshot ids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wallboard_cannot_walk_snapshot_ids_into_another_principals_snapshot() {
+    let Some(t) = Target::start(&[]).await else {
+        return;
+    };
+    let provider = t.user("noc-lead", Role::SuperAdmin, None).await;
+    let wall_b = t.user("wall-b", Role::Wallboard, Some(&t.tenant_b)).await;
+    // The provider takes an all-tenant snapshot, paged so that it is kept.
+    let first = t
+        .ask(&provider, "_all", "snapshot", json!({ "limit": 1 }))
+        .await;
+    let id = first["ok"]["id"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 32, "128 random bits: {id}");
+    let total = first["ok"]["total"].as_u64().unwrap();
+    assert!(total > 1);
+    let own = t
+        .ask(
+            &provider,
+            "_all",
+            "snapshot_page",
+            json!({ "id": id, "offset": 1 }),
+        )
+        .await;
+    assert!(own["ok"]["devices"].is_array(), "{own}");
+    // Tenant B's wallboard tries the provider's id, small ids, and its own
+    // snapshot's neighbours, in its scope and in the provider's.
+    let b = t.tenant_b.to_string();
+    let mut guesses: Vec<String> = (0..64).map(|i| i.to_string()).collect();
+    guesses.push(id.clone());
+    for guess in &guesses {
+        let a = t
+            .ask(
+                &wall_b,
+                &b,
+                "snapshot_page",
+                json!({ "id": guess, "offset": 0 }),
+            )
+            .await;
+        assert_eq!(code(&a), Some("not-found"), "id {guess}: {a}");
+        let a = t
+            .ask(&wall_b, "_all", "snapshot_page", json!({ "id": guess }))
+            .await;
+        assert!(a.get("ok").is_none(), "id {guess} in _all: {a}");
+    }
+    t.assert_log_keeps_secrets(&[]);
+}
+
+/// Critical 2: a request without a token whose reply subject is a
+/// JetStream api subject, so that the worker's answer would purge the
+/// telemetry stream with the worker's rights.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_subject_outside_the_inbox_prefix_is_never_answered() {
+    let Some(t) = Target::start(&[]).await else {
+        return;
+    };
+    let a = t.tenant_a.clone();
+    let device = t.devices_of(&a)[0].clone();
+    for i in 0..5 {
+        let env = metrics(&a, &device, &format!("keep-{i}"), 10.0);
+        t.publish(&env.subject(), env.id.as_str(), encode(&env))
+            .await;
+    }
+    let before = t.stream_messages("VIGIE_TELEMETRY").await.unwrap();
+    assert!(before >= 5);
+    let hostile = [
+        "$JS.API.STREAM.PURGE.VIGIE_TELEMETRY",
+        "$JS.API.STREAM.DELETE.VIGIE_EVENTS",
+        "$JS.API.CONSUMER.DELETE.VIGIE_TELEMETRY.adversary",
+        "vigie.tel.x.y.metrics",
+        "vigie.ord.x.y",
+        "_INBOX",
+        "_INBOXES.steal",
+        "_INBOX.*",
+    ];
+    for reply in hostile {
+        for verb in ["whoami", "login", "snapshot"] {
+            t.raw
+                .publish_with_reply(
+                    format!("vigie.api.{a}.{verb}"),
+                    reply.to_string(),
+                    br#"{"args":{"user":"x","password":"y"}}"#.to_vec().into(),
+                )
+                .await
+                .unwrap();
+        }
+    }
+    t.raw.flush().await.unwrap();
+    let refused = hostile.len() as u64 * 3;
+    eventually(
+        "every hostile request counted",
+        Duration::from_secs(10),
+        || async { t.worker.metric("vigie_api_replies_refused_total") == Some(refused) },
+    )
+    .await;
+    assert_eq!(t.stream_messages("VIGIE_TELEMETRY").await, Some(before));
+    assert!(t.stream_messages("VIGIE_EVENTS").await.is_some());
+    // An honest request is still answered.
+    let honest = t
+        .ask_raw(
+            &format!("vigie.api.{a}.whoami"),
+            json!({ "args": null }),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(code(&honest), Some("unauthenticated"));
+}
+
+/// High 3: 200 concurrent wrong passwords, and names of a megabyte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_flood_is_throttled_and_costs_bounded_memory() {
+    let Some(t) = Target::start(&[]).await else {
+        return;
+    };
+    vigie::admin::users::add(
+        t.store.as_ref(),
+        "ana",
+        Some(&t.tenant_a),
+        Role::Operator,
+        support::adversary::PASSWORD,
+        "test",
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (idle, _) = t.worker.rss_kib();
+    let subject = "vigie.api._all.login".to_string();
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let raw = t.raw.clone();
+        let subject = subject.clone();
+        tasks.push(tokio::spawn(async move {
+            let body = json!({ "args": { "user": "ana", "password": format!("guess-{i}") } });
+            let req = async_nats::Request::new()
+                .payload(serde_json::to_vec(&body).unwrap().into())
+                .timeout(Some(Duration::from_secs(60)));
+            let m = raw.send_request(subject, req).await.ok()?;
+            let v: Value = serde_json::from_slice(&m.payload).ok()?;
+            code(&v).map(str::to_string)
+        }));
+    }
+    let mut codes = Vec::new();
+    for task in tasks {
+        codes.push(task.await.unwrap().unwrap_or_else(|| "no answer".into()));
+    }
+    let throttled = codes.iter().filter(|c| *c == "throttled").count();
+    let (_, peak) = t.worker.rss_kib();
+    assert!(
+        throttled >= 150,
+        "{throttled} of 200 throttled: {:?}",
+        codes.iter().collect::<std::collections::BTreeSet<_>>()
+    );
+    assert!(
+        codes
+            .iter()
+            .all(|c| c == "throttled" || c == "unauthenticated"),
+        "{codes:?}"
+    );
+    assert!(
+        peak.saturating_sub(idle) < 256 * 1024,
+        "peak {peak} KiB against {idle} KiB idle"
+    );
+    // A name of a megabyte is refused before anything is kept or hashed.
+    let big = "n".repeat(1 << 20);
+    let a = t
+        .ask_raw(
+            &subject,
+            json!({ "args": { "user": big, "password": "x" } }),
+            Duration::from_secs(10),
+        )
+        .await;
+    // Over the server's max payload it never arrives; under it, refused.
+    if let Some(a) = a {
+        assert_eq!(code(&a), Some("bad-request"), "{a}");
+    }
+    let a = t
+        .ask_raw(
+            &subject,
+            json!({ "args": { "user": "n".repeat(65), "password": "x" } }),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(code(&a), Some("bad-request"), "{a}");
+    assert!(t.worker.metric("vigie_logins_throttled_total").unwrap_or(0) >= 150);
+    t.assert_log_keeps_secrets(&[]);
+}
+
+/// High 5: any agent credential of a tenant forges another device's push
+/// outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_confirm_is_refused_and_a_revert_after_it_raises_the_alert() {
+    let Some(t) = Target::start(&[]).await else {
+        return;
+    };
+    let a = t.tenant_a.clone();
+    let device = t.devices_of(&a)[1].clone();
+    let op = t.user("op-a", Role::Operator, Some(&a)).await;
+    let created = t
+        .ask(
+            &op,
+            a.as_str(),
+            "push_create",
+            json!({ "device": device, "body": "hostname x\n", "reason": "test", "window_s": 300 }),
+        )
+        .await;
+    let push = created["ok"]["id"].as_str().unwrap().to_string();
+    let seq = created["ok"]["seq"].as_u64().unwrap();
+    let status = || async {
+        t.ask(&op, a.as_str(), "push_status", json!({ "push": push }))
+            .await["ok"]
+            .clone()
+    };
+    let report = |outcome, seq: u64, tag: &str| {
+        let mut r = PushReport {
+            push: Some(vigie::domain::Id::parse(&push).unwrap()),
+            seq: Some(seq),
+            outcome,
+            reason: None,
+            deadline: None,
+            detail: None,
+        };
+        if outcome == PushOutcome::Applied {
+            // A deadline years away: the worker keeps its own window.
+            r.deadline = Some(Utc::now() + chrono::Duration::days(3_650));
+        }
+        Envelope {
+            id: MsgId::parse(&format!("forged-{tag}")).unwrap(),
+            ts: Utc::now() - chrono::Duration::days(365),
+            tenant: a.clone(),
+            device: device.clone(),
+            body: Telemetry::Push(r),
+        }
+    };
+    let t = &t;
+    let send = |env: Envelope| async move {
+        t.publish(&env.subject(), env.id.as_str(), encode(&env))
+            .await;
+    };
+    send(report(PushOutcome::Applied, seq, "applied")).await;
+    eventually("applied", Duration::from_secs(10), || async {
+        status().await["state"] == "applied"
+    })
+    .await;
+    let s = status().await;
+    let deadline: chrono::DateTime<Utc> = serde_json::from_value(s["deadline"].clone()).unwrap();
+    assert!(
+        deadline <= Utc::now() + chrono::Duration::seconds(300),
+        "the deadline the agent claimed was kept: {deadline}"
+    );
+    // A confirm nobody ordered, for the apply's sequence and the next one.
+    send(report(PushOutcome::Confirmed, seq, "c1")).await;
+    send(report(PushOutcome::Confirmed, seq + 1, "c2")).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        status().await["state"],
+        "applied",
+        "a forged confirm was taken"
+    );
+    // The operator confirms for real; the device answers that order.
+    let c = t
+        .ask(&op, a.as_str(), "push_confirm", json!({ "push": push }))
+        .await;
+    let confirm_seq = c["ok"]["confirm_seq"].as_u64().unwrap();
+    send(report(PushOutcome::Confirmed, confirm_seq, "c3")).await;
+    eventually("confirmed", Duration::from_secs(10), || async {
+        status().await["state"] == "confirmed"
+    })
+    .await;
+    // The device says it reverted after all: recorded, and alerted.
+    send(report(PushOutcome::Reverted, seq, "r1")).await;
+    eventually("reverted", Duration::from_secs(10), || async {
+        status().await["state"] == "reverted"
+    })
+    .await;
+    eventually(
+        "push-unconfirmed alert",
+        Duration::from_secs(10),
+        || async {
+            let alerts = t
+                .ask(&op, a.as_str(), "alerts", json!({ "device": device }))
+                .await;
+            alerts["ok"]
+                .as_array()
+                .is_some_and(|l| l.iter().any(|x| x["rule"] == "push-unconfirmed"))
+        },
+    )
+    .await;
+    // Audit entries carry the worker's time, not the device's claim.
+    let audit = t
+        .store
+        .audit(&Scope::Tenant(a.clone()), None, 50)
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .filter(|e| e.actor.as_str().starts_with("agent:"))
+            .all(|e| e.at > Utc::now() - chrono::Duration::hours(1)),
+        "an audit entry took the device's clock"
+    );
+}
+
+/// High 6: an apply tool that echoes a 217 KB configuration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_driver_that_echoes_a_large_configuration_never_hangs() {
+    use vigie::agent::config::DriverConfig;
+    use vigie::agent::driver::Driver;
+    let dir = tempfile::tempdir().unwrap();
+    let echo = script(dir.path(), "apply", "cat; cat /dev/null >&2");
+    let driver = Driver::new(
+        DriverConfig::Command {
+            read: vec!["true".into()],
+            apply: vec![echo.display().to_string()],
+            revert: vec!["true".into()],
+        },
+        Duration::from_secs(20),
+    );
+    let body: Vec<u8> = (0..217 * 1024).map(|i| b'a' + (i % 26) as u8).collect();
+    let started = Instant::now();
+    let done = tokio::time::timeout(Duration::from_secs(30), driver.apply(&body)).await;
+    assert!(matches!(done, Ok(Ok(()))), "{done:?}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+    // A tool that never ends, with a helper holding its pipes: killed
+    // whole at the timeout.
+    let pid_file = dir.path().join("helper.pid");
+    let stuck = script(
+        dir.path(),
+        "stuck",
+        &format!(
+            "(sleep 300) & echo $! > {}; cat > /dev/null; wait",
+            pid_file.display()
+        ),
+    );
+    let driver = Driver::new(
+        DriverConfig::Command {
+            read: vec!["true".into()],
+            apply: vec![stuck.display().to_string()],
+            revert: vec!["true".into()],
+        },
+        Duration::from_secs(2),
+    );
+    let started = Instant::now();
+    let e = driver.apply(&body).await.unwrap_err();
+    assert!(e.contains("did not finish"), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let helper = std::fs::read_to_string(&pid_file).unwrap();
+    // Gone, or dead and waiting to be reaped by whoever adopted it.
+    let state =
+        std::fs::read_to_string(format!("/proc/{}/stat", helper.trim())).unwrap_or_default();
+    let running = state
+        .rsplit_once(") ")
+        .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X'));
+    assert!(!running, "the helper outlived its command: {state}");
+}
+
+/// Medium 8: an 800 KB non-UTF-8 message, and subjects of the wrong shape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_message_is_dead_lettered_and_its_batch_goes_on() {
+    let Some(t) = Target::start(&[]).await else {
+        return;
+    };
+    let a = t.tenant_a.clone();
+    let device = t.devices_of(&a)[2].clone();
+    let mut good = 0;
+    for i in 0..30 {
+        let env = metrics(&a, &device, &format!("before-{i}"), 20.0);
+        t.publish(&env.subject(), env.id.as_str(), encode(&env))
+            .await;
+        good += 1;
+    }
+    let poison: Vec<u8> = (0..800_000u32).map(|i| (i % 251) as u8 | 0x80).collect();
+    let digest = ring::digest::digest(&ring::digest::SHA256, &poison);
+    let sha: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    t.publish(
+        &format!("vigie.tel.{a}.{device}.metrics"),
+        "poison-1",
+        poison,
+    )
+    .await;
+    let stray = metrics(&a, &device, "stray", 30.0);
+    t.publish(
+        &format!("{}.extra", stray.subject()),
+        stray.id.as_str(),
+        encode(&stray),
+    )
+    .await;
+    for i in 0..30 {
+        let env = metrics(&a, &device, &format!("after-{i}"), 20.0);
+        t.publish(&env.subject(), env.id.as_str(), encode(&env))
+            .await;
+        good += 1;
+    }
+    eventually("both dead letters", Duration::from_secs(20), || async {
+        t.stream_messages("VIGIE_DLQ").await.unwrap_or(0) >= 2
+    })
+    .await;
+    let js = async_nats::jetstream::new(t.raw.clone());
+    let dlq = js.get_stream("VIGIE_DLQ").await.unwrap();
+    let mut letters = Vec::new();
+    for seq in 1..=2 {
+        let m = dlq.get_raw_message(seq).await.unwrap();
+        letters.push(serde_json::from_slice::<Value>(&m.payload).unwrap());
+    }
+    let big = letters
+        .iter()
+        .find(|l| l["payload_bytes"] == 800_000)
+        .unwrap_or_else(|| panic!("{letters:?}"));
+    assert_eq!(big["payload_sha256"], sha);
+    assert_eq!(big["payload_truncated"], true);
+    assert!(
+        letters
+            .iter()
+            .any(|l| l["subject"].as_str().is_some_and(|s| s.ends_with(".extra"))),
+        "{letters:?}"
+    );
+    eventually(
+        "the good messages stored",
+        Duration::from_secs(20),
+        || async {
+            t.store
+                .ingest_counts(&Scope::All)
+                .await
+                .is_ok_and(|c| c.metrics >= good)
+        },
+    )
+    .await;
+    assert_eq!(t.worker.metric("vigie_batches_failed_total"), Some(0));
+}
+
+/// Medium 10: secrets in URLs never reach a log line or an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_password_or_token_reaches_a_log_line() {
+    let nats_password = "n4ts-pa55word-adversary";
+    let Some(nats) = support::cluster::NatsServer::start_with_config(|_| {
+        format!("authorization {{ user: vigie, password: \"{nats_password}\" }}\n")
+    }) else {
+        return;
+    };
+    let url = format!("nats://vigie:{nats_password}@127.0.0.1:{}", nats.port);
+    let port = nats.port;
+    let Some(t) = Target::start_on(nats, Some(url), &[]).await else {
+        return;
+    };
+    let ok = t.user("ops", Role::Viewer, Some(&t.tenant_a)).await;
+    assert!(!ok.is_empty());
+    // A client with a wrong password, and one with a token.
+    let dir = tempfile::tempdir().unwrap();
+    for bad in [
+        format!("nats://vigie:wrong-{nats_password}@127.0.0.1:{port}"),
+        format!("nats://tok-{nats_password}@127.0.0.1:{port}"),
+        format!("nats://127.0.0.1:{port}?token=q-{nats_password}"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
+            .args([
+                "dump",
+                "fleet",
+                "--tenant",
+                t.tenant_a.as_str(),
+                "--nats",
+                &bad,
+            ])
+            .env("VIGIE_CONFIG_DIR", dir.path())
+            .env("VIGIE_DATA_DIR", dir.path())
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.status.success(), "{text}");
+        assert!(!text.contains(nats_password), "{bad}: {text}");
+    }
+    t.assert_log_keeps_secrets(&[nats_password]);
+}
+
+fn metrics(
+    tenant: &vigie::domain::Id,
+    device: &vigie::domain::Id,
+    tag: &str,
+    cpu: f32,
+) -> Envelope {
+    Envelope {
+        id: MsgId::parse(&format!("adv-{tag}-{}", Utc::now().timestamp_micros())).unwrap(),
+        ts: Utc::now(),
+        tenant: tenant.clone(),
+        device: device.clone(),
+        body: Telemetry::Metrics(Metrics {
+            cpu_pct: cpu,
+            mem_pct: 40.0,
+            rx_bps: 1_000,
+            tx_bps: 1_000,
+            temp_c: None,
+        }),
+    }
+}
