@@ -15,4 +15,4 @@ pub mod series;
 pub mod text;
 
 pub use ids::{Id, IdError};
-pub use text::{SafeBlock, SafeText};
+pub use text::{LongText, SafeBlock, SafeText};

@@ -530,3 +530,152 @@ fn metrics(
         }),
     }
 }
+
+/// Medium 11: arguments and telemetry out of every bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_arguments_are_refused_naming_the_field() {
+    let Some(t) = Target::start(&[]).await else {
+        return;
+    };
+    let a = t.tenant_a.clone();
+    let device = t.devices_of(&a)[3].clone();
+    let op = t.user("op-bounds", Role::Operator, Some(&a)).await;
+    let refused = |answer: &Value, field: &str| {
+        assert_eq!(code(answer), Some("bad-request"), "{answer}");
+        let m = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(m.contains(field), "{field}: {answer}");
+    };
+    // An unbounded page is the default page.
+    let page = t.ask(&op, a.as_str(), "fleet", json!({ "limit": 0 })).await;
+    assert!(page["ok"]["rows"].as_array().unwrap().len() <= 1_000);
+    let big = t
+        .ask(
+            &op,
+            a.as_str(),
+            "fleet",
+            json!({ "limit": 4_000_000_000u32 }),
+        )
+        .await;
+    refused(&big, "limit");
+    for verb in ["incidents", "alerts", "audit", "push_list", "trends"] {
+        let a = t
+            .ask(&op, a.as_str(), verb, json!({ "limit": 4_294_967_295u32 }))
+            .await;
+        refused(&a, "limit");
+    }
+    for until in ["0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z"] {
+        let x = t
+            .ask(&op, a.as_str(), "trends", json!({ "until": until }))
+            .await;
+        refused(&x, "until");
+        let x = t
+            .ask(
+                &op,
+                a.as_str(),
+                "device",
+                json!({ "device": device, "until": until }),
+            )
+            .await;
+        refused(&x, "until");
+        let x = t
+            .ask(
+                &op,
+                a.as_str(),
+                "signal",
+                json!({ "device": device, "since": "2026-01-01T00:00:00Z", "until": until }),
+            )
+            .await;
+        refused(&x, "until");
+    }
+    let year = t
+        .ask(
+            &op,
+            a.as_str(),
+            "signal",
+            json!({ "device": device, "since": "2025-01-01T00:00:00Z", "until": "2026-01-01T00:00:00Z" }),
+        )
+        .await;
+    refused(&year, "since..until");
+    // The diff's "previous" text follows the configuration's rules.
+    let p = t
+        .ask(
+            &op,
+            a.as_str(),
+            "push_create",
+            json!({ "device": device, "body": "ok\n", "reason": "x", "previous": "a\u{1b}[2Jb" }),
+        )
+        .await;
+    refused(&p, "previous");
+    // A note is stored whole up to its limit.
+    let note = "n".repeat(4_000);
+    let entry = vigie::domain::audit::AuditEntry::new(
+        &a,
+        Utc::now(),
+        "ana",
+        "incident.note",
+        "incident/x".into(),
+    )
+    .because(note.as_str());
+    t.store.append_audit(&entry).await.unwrap();
+    let back = t
+        .store
+        .audit(&Scope::Tenant(a.clone()), Some("incident/x"), 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        back[0].reason.as_ref().map(|r| r.as_str().len()),
+        Some(4_000)
+    );
+    // Telemetry out of bounds: dead-lettered, naming the field.
+    let ts = Utc::now().to_rfc3339();
+    let bad = [
+        (
+            "body.interval_s",
+            format!(
+                r#"{{"v":1,"id":"b1","ts":"{ts}","tenant":"{a}","device":"{device}","kind":"heartbeat","body":{{"uptime_s":1,"interval_s":4000000000}}}}"#
+            ),
+            "heartbeat",
+        ),
+        (
+            "ts",
+            format!(
+                r#"{{"v":1,"id":"b2","ts":"0000-01-01T00:00:00Z","tenant":"{a}","device":"{device}","kind":"heartbeat","body":{{"uptime_s":1}}}}"#
+            ),
+            "heartbeat",
+        ),
+        (
+            "body.tx_rate_mbps",
+            format!(
+                r#"{{"v":1,"id":"b3","ts":"{ts}","tenant":"{a}","device":"{device}","kind":"signal","body":{{"peer":"{device}","rssi_dbm":-60,"tx_rate_mbps":1e39}}}}"#
+            ),
+            "signal",
+        ),
+    ];
+    for (_, body, kind) in &bad {
+        let subject = format!("vigie.tel.{a}.{device}.{kind}");
+        t.publish(
+            &subject,
+            &format!("bad-{}", body.len()),
+            body.clone().into_bytes(),
+        )
+        .await;
+    }
+    eventually("three dead letters", Duration::from_secs(20), || async {
+        t.stream_messages("VIGIE_DLQ").await.unwrap_or(0) >= 3
+    })
+    .await;
+    let js = async_nats::jetstream::new(t.raw.clone());
+    let dlq = js.get_stream("VIGIE_DLQ").await.unwrap();
+    let mut errors = Vec::new();
+    for seq in 1..=3 {
+        let m = dlq.get_raw_message(seq).await.unwrap();
+        let v: Value = serde_json::from_slice(&m.payload).unwrap();
+        errors.push(v["error"].as_str().unwrap_or_default().to_string());
+    }
+    for (field, _, _) in &bad {
+        assert!(
+            errors.iter().any(|e| e.contains(field)),
+            "{field}: {errors:?}"
+        );
+    }
+}

@@ -319,8 +319,32 @@ fn version_problem(text: &str) -> Option<DecodeError> {
     }
 }
 
+/// The earliest time an envelope may carry: 2000-01-01T00:00:00Z.
+pub const EARLIEST_TS_MS: i64 = 946_684_800_000;
+/// The latest: 2200-01-01T00:00:00Z (the worker also refuses times more
+/// than a few minutes ahead of its clock).
+pub const LATEST_TS_MS: i64 = 7_258_118_400_000;
+
+/// Refuses a time outside the sane window, which would break arithmetic
+/// on it (year 0, −262143) or outlive every retention.
+fn check_ts(env: Envelope) -> Result<Envelope, DecodeError> {
+    let ms = env.ts.timestamp_millis();
+    if (EARLIEST_TS_MS..LATEST_TS_MS).contains(&ms) {
+        Ok(env)
+    } else {
+        Err(DecodeError::schema(
+            "ts",
+            format!("{} is outside 2000-01-01..2200-01-01", env.ts.to_rfc3339()),
+        ))
+    }
+}
+
 /// Decodes one untrusted message.
 pub fn decode(bytes: &[u8]) -> Result<Envelope, DecodeError> {
+    decode_unchecked(bytes).and_then(check_ts)
+}
+
+fn decode_unchecked(bytes: &[u8]) -> Result<Envelope, DecodeError> {
     if bytes.len() > MAX_BYTES {
         return Err(DecodeError::Oversized {
             size: bytes.len(),

@@ -56,6 +56,11 @@ impl Kind {
 pub const MAX_INTERFACES: usize = 256;
 /// Most registered clients one message may list.
 pub const MAX_CLIENTS: usize = 1024;
+/// The longest heartbeat interval a device may announce: a day. A larger
+/// one would keep its links and status up long after it went silent.
+pub const MAX_INTERVAL_S: u32 = 86_400;
+/// The highest link rate taken, in Mbit/s.
+pub const MAX_RATE_MBPS: f32 = 100_000.0;
 
 /// "I am alive."
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -267,6 +272,10 @@ impl Telemetry {
         match self {
             Telemetry::Heartbeat(h) => match h.interval_s {
                 Some(0) => Err(("body.interval_s", "must be at least 1".into())),
+                Some(v) if v > MAX_INTERVAL_S => Err((
+                    "body.interval_s",
+                    format!("{v} is over {MAX_INTERVAL_S} (a day)"),
+                )),
                 _ => Ok(()),
             },
             Telemetry::Metrics(m) => {
@@ -281,6 +290,12 @@ impl Telemetry {
                 range("body.rssi_dbm", s.rssi_dbm, -150.0, 0.0)?;
                 if let Some(v) = s.snr_db {
                     range("body.snr_db", v, -20.0, 120.0)?;
+                }
+                if let Some(v) = s.tx_rate_mbps {
+                    range("body.tx_rate_mbps", v, 0.0, MAX_RATE_MBPS)?;
+                }
+                if let Some(v) = s.rx_rate_mbps {
+                    range("body.rx_rate_mbps", v, 0.0, MAX_RATE_MBPS)?;
                 }
                 Ok(())
             }

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Id, SafeText};
+use super::{Id, LongText, SafeText};
 
 /// One audit entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,7 +26,8 @@ pub struct AuditEntry {
     /// The state before and after, as short text.
     pub before: Option<String>,
     pub after: Option<String>,
-    pub reason: Option<SafeText>,
+    /// Why; a note's whole text (up to [`crate::domain::text::LONG_CAP`]).
+    pub reason: Option<LongText>,
     /// Set for entries caused by a message that may be delivered again:
     /// the entry is stored once per key.
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -79,7 +80,7 @@ impl AuditEntry {
     }
 
     /// With a reason.
-    pub fn because(mut self, reason: impl Into<SafeText>) -> Self {
+    pub fn because(mut self, reason: impl Into<LongText>) -> Self {
         self.reason = Some(reason.into());
         self
     }

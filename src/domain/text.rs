@@ -27,6 +27,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Longest [`SafeText`], in characters.
 pub const TEXT_CAP: usize = 512;
+/// Longest [`LongText`], in characters.
+pub const LONG_CAP: usize = 4_096;
 /// Longest [`SafeBlock`], in characters.
 pub const BLOCK_CAP: usize = 65_536;
 
@@ -188,6 +190,26 @@ safe_type!(
     false,
     "Single-line display-safe text, at most [`TEXT_CAP`] characters."
 );
+safe_type!(
+    LongText,
+    LONG_CAP,
+    false,
+    "Single-line display-safe text of at most [`LONG_CAP`] characters: the reasons and notes of the audit log, kept whole."
+);
+
+impl From<SafeText> for LongText {
+    fn from(t: SafeText) -> Self {
+        // Already display-safe and shorter than the cap.
+        Self(t.into_string())
+    }
+}
+
+impl From<&SafeText> for LongText {
+    fn from(t: &SafeText) -> Self {
+        Self(t.as_str().to_string())
+    }
+}
+
 safe_type!(
     SafeBlock,
     BLOCK_CAP,

@@ -105,8 +105,26 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::new("storage", e.to_string())
+        match e {
+            // vigie's own words about a refused write: safe to answer.
+            StoreError::Conflict(m) => ApiError::new("conflict", m),
+            // Anything else is the database's: its text (constraint and
+            // table names, driver messages) stays in the log.
+            other => ApiError::new("storage", other.to_string()),
+        }
     }
+}
+
+/// Error codes whose message is the worker's internals: the client gets
+/// the code and a request id, the log gets the detail.
+const INTERNAL: [&str; 3] = ["storage", "internal", "bus"];
+
+/// A short random id that ties an answer to its log line.
+fn request_id() -> String {
+    use ring::rand::SecureRandom as _;
+    let mut b = [0u8; 8];
+    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 impl From<PushError> for ApiError {
@@ -143,6 +161,52 @@ struct SeriesArgs {
     device: Id,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
+}
+
+/// The most rows a `fleet` page holds (0 asks for the default page).
+pub const MAX_FLEET_PAGE: u32 = 10_000;
+/// The default `fleet` page.
+pub const FLEET_PAGE: u32 = 1_000;
+/// The most rows a list verb (`incidents`, `alerts`, `audit`,
+/// `push_list`, `trends`) answers.
+pub const MAX_LIST: u32 = 2_000;
+/// The longest window of raw samples `signal` answers: 31 days.
+pub const MAX_SIGNAL_RANGE: chrono::Duration = chrono::Duration::days(31);
+
+/// `value` (or `default` when absent) when it is 1..=`max`; otherwise a
+/// `bad-request` naming the field.
+pub(super) fn capped(
+    field: &str,
+    value: Option<u32>,
+    default: u32,
+    max: u32,
+) -> Result<u32, ApiError> {
+    match value {
+        None => Ok(default),
+        Some(v) if (1..=max).contains(&v) => Ok(v),
+        Some(v) => Err(ApiError::new(
+            "bad-request",
+            format!("{field}: {v} is outside 1..={max}"),
+        )),
+    }
+}
+
+/// A time an api request names, when it lies in the sane window (the
+/// same as telemetry's, 2000 to 2200); a `bad-request` naming the field
+/// otherwise. Arithmetic on the time can then never overflow.
+pub(super) fn sane_time(field: &str, t: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+    use crate::bus::envelope::{EARLIEST_TS_MS, LATEST_TS_MS};
+    if (EARLIEST_TS_MS..LATEST_TS_MS).contains(&t.timestamp_millis()) {
+        Ok(t)
+    } else {
+        Err(ApiError::new(
+            "bad-request",
+            format!(
+                "{field}: {} is outside 2000-01-01..2200-01-01",
+                t.to_rfc3339()
+            ),
+        ))
+    }
 }
 
 pub(super) fn args<T: for<'de> Deserialize<'de> + Default>(payload: &[u8]) -> Result<T, ApiError> {
@@ -260,6 +324,14 @@ struct LoginArgs {
 async fn handle(ctx: ApiContext, cache: Cache, req: Request) {
     let answer = match authorized(&ctx, &cache, &req.subject, &req.payload).await {
         Ok(v) => Answer::Ok(v),
+        Err(e) if INTERNAL.contains(&e.code.as_str()) => {
+            let request = request_id();
+            tracing::warn!(subject = %req.subject, request, code = %e.code, error = %e.message, "api request failed");
+            Answer::Error(ApiError::new(
+                &e.code,
+                format!("the worker could not answer (request {request}; its log has the detail)"),
+            ))
+        }
         Err(e) => {
             // The code and message only: arguments may hold secrets.
             tracing::info!(subject = %req.subject, code = %e.code, error = %e.message, "api request refused");
@@ -388,7 +460,13 @@ async fn answer(
             ))
         }
         "fleet" => {
-            let q: FleetQuery = args(payload)?;
+            let mut q: FleetQuery = args(payload)?;
+            q.limit = capped(
+                "limit",
+                (q.limit != 0).then_some(q.limit),
+                FLEET_PAGE,
+                MAX_FLEET_PAGE,
+            )?;
             to_json(store.fleet_page(&scope, &q).await?)
         }
         "counts" => to_json(store.status_counts(&scope).await?),
@@ -404,19 +482,29 @@ async fn answer(
         })),
         "incidents" => {
             let a: LimitArgs = args(payload)?;
-            to_json(store.incident_queue(&scope, a.limit.unwrap_or(200)).await?)
+            let limit = capped("limit", a.limit, 200, MAX_LIST)?;
+            to_json(store.incident_queue(&scope, limit).await?)
         }
         "alerts" => {
             let a: LimitArgs = args(payload)?;
+            let limit = capped("limit", a.limit, 200, MAX_LIST)?;
             to_json(
                 store
-                    .alert_history(&scope, a.device.as_ref(), a.limit.unwrap_or(200))
+                    .alert_history(&scope, a.device.as_ref(), limit)
                     .await?,
             )
         }
         "signal" => {
             let a: SeriesArgs = serde_json::from_slice(payload)
                 .map_err(|e| ApiError::new("bad-request", e.to_string()))?;
+            sane_time("since", a.since)?;
+            sane_time("until", a.until)?;
+            if a.since >= a.until || a.until - a.since > MAX_SIGNAL_RANGE {
+                return Err(ApiError::new(
+                    "bad-request",
+                    "since..until: since before until, at most 31 days apart",
+                ));
+            }
             to_json(
                 store
                     .signal_series(&scope, &a.device, a.since, a.until)

@@ -98,8 +98,9 @@ pub(super) async fn answer(
         }
         "push_list" => {
             let q: PushQuery = args(payload)?;
+            let limit = (q.limit != 0).then_some(q.limit);
             let q = PushQuery {
-                limit: if q.limit == 0 { 100 } else { q.limit },
+                limit: super::api::capped("limit", limit, 100, super::api::MAX_LIST)?,
                 ..q
             };
             to_json(pushes.list(scope, &q).await?)
@@ -139,11 +140,8 @@ pub(super) async fn answer(
         }
         "audit" => {
             let a: AuditArgs = args(payload)?;
-            to_json(
-                store
-                    .audit(scope, a.target.as_deref(), a.limit.unwrap_or(200))
-                    .await?,
-            )
+            let limit = super::api::capped("limit", a.limit, 200, super::api::MAX_LIST)?;
+            to_json(store.audit(scope, a.target.as_deref(), limit).await?)
         }
         other => Err(ApiError::new(
             "unknown-verb",

@@ -155,11 +155,11 @@ pub(super) async fn answer(
             let row = store.device(scope, &a.device).await?.ok_or_else(|| {
                 ApiError::new("not-found", format!("no device {} here", a.device))
             })?;
-            let window = Window::ending(
-                a.until.unwrap_or_else(Utc::now),
-                a.range_s.unwrap_or(3_600),
-                a.buckets.unwrap_or(60),
-            );
+            let until = match a.until {
+                Some(t) => super::api::sane_time("until", t)?,
+                None => Utc::now(),
+            };
+            let window = Window::ending(until, a.range_s.unwrap_or(3_600), a.buckets.unwrap_or(60));
             let metrics = store
                 .metric_series(scope, &a.device, window.since, window.until)
                 .await?;
@@ -210,12 +210,16 @@ pub(super) async fn answer(
         }
         _ => {
             let a: TrendArgs = args(payload)?;
-            let until = a.until.unwrap_or_else(Utc::now);
+            let until = match a.until {
+                Some(t) => super::api::sane_time("until", t)?,
+                None => Utc::now(),
+            };
+            let limit = super::api::capped("limit", a.limit, 200, super::api::MAX_LIST)?;
             let range_s = a.range_s.unwrap_or(86_400).clamp(60, series::MAX_RANGE_S);
             let (baseline, recent) = Trends::windows(until, range_s);
             let mut rows = store.signal_trends(scope, baseline, recent, until).await?;
             Trends::rank(&mut rows);
-            rows.truncate(a.limit.unwrap_or(200).clamp(1, 2_000) as usize);
+            rows.truncate(limit as usize);
             to_json(Trends {
                 until,
                 range_s,

@@ -269,6 +269,11 @@ impl Pushes {
         let window_s = self.window(req.window_s)?;
         let reason = Self::reason(&req.reason)?;
         check_body(&req.body, self.settings.max_body)?;
+        // The text the reviewer's diff is drawn from: the same rules.
+        if let Some(previous) = req.previous.as_deref().filter(|p| !p.is_empty()) {
+            check_body(previous, self.settings.max_body)
+                .map_err(|e| PushError::Invalid(format!("previous: {e}")))?;
+        }
         let actor = Self::actor(req.actor.as_deref());
         self.start(
             tenant,

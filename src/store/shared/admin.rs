@@ -174,7 +174,9 @@ fn audit_row(r: &DbRow) -> Result<AuditEntry, StoreError> {
         target: r.try_get("target")?,
         before: r.try_get("before")?,
         after: r.try_get("after")?,
-        reason: opt_text(r, "reason")?,
+        reason: r
+            .try_get::<Option<String>, _>("reason")?
+            .map(crate::domain::LongText::from),
         dedup: r.try_get("dedup")?,
         seq: opt_uint(r, "seq")?,
         prev_hash: r.try_get::<Option<String>, _>("prev_hash")?.unwrap_or_default(),

@@ -9,6 +9,9 @@ use crate::domain::push::{Push, PushState, Rollout, RolloutState, RolloutStep};
 use crate::domain::{Id, SafeText};
 use crate::store::{PushQuery, Scope};
 
+/// The most devices one rollout takes.
+pub const MAX_ROLLOUT_DEVICES: usize = 5_000;
+
 impl Pushes {
     /// Starts a rollout: the canary's push goes out now.
     pub async fn create_rollout(
@@ -24,6 +27,12 @@ impl Pushes {
             return Err(PushError::Invalid(
                 "a rollout needs at least one device".into(),
             ));
+        }
+        if req.devices.len() > MAX_ROLLOUT_DEVICES {
+            return Err(PushError::Invalid(format!(
+                "devices: {} listed, at most {MAX_ROLLOUT_DEVICES} in one rollout",
+                req.devices.len()
+            )));
         }
         let mut seen = std::collections::HashSet::new();
         if let Some(d) = req.devices.iter().find(|d| !seen.insert(*d)) {
