@@ -468,7 +468,7 @@ pub async fn run(cfg: AgentConfig, shutdown: watch::Receiver<bool>) -> Result<()
     let sample = Duration::from_secs(u64::from(cfg.metrics_s));
     let (mut next_beat, mut next_sample) = (Instant::now(), Instant::now());
     let mut changed = true;
-    tracing::info!(tenant = %cfg.tenant, device = %cfg.device, nats = %cfg.nats, "agent started");
+    tracing::info!(tenant = %cfg.tenant, device = %cfg.device, nats = %crate::domain::redact::redact_url(&cfg.nats), "agent started");
     while !*shutdown.borrow() {
         let had = agent.deadline();
         agent.check_deadline(Utc::now()).await;

@@ -708,10 +708,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let store: Arc<dyn Store> = crate::store::open(&url).await?;
             let applied = store.migrate().await?;
+            let shown = crate::domain::redact::redact_url(&url);
             if applied.is_empty() {
-                println!("{url}: schema is up to date");
+                println!("{shown}: schema is up to date");
             } else {
-                println!("{url}: applied migrations {applied:?}");
+                println!("{shown}: applied migrations {applied:?}");
             }
             Ok(())
         }

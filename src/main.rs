@@ -27,7 +27,10 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("vigie: {e:#}");
+            // Errors quote what came from outside (a bundle's keys, a
+            // server's words, a URL): display-safe, and no secret in them.
+            let text = vigie::domain::redact::redact_text(&format!("{e:#}"));
+            eprintln!("vigie: {}", vigie::domain::SafeBlock::new(&text));
             std::process::ExitCode::FAILURE
         }
     }

@@ -143,6 +143,43 @@ fn tenants_users_and_an_audit_trail_that_verifies_and_exports() {
             );
         }
     }
+    // Without a key to trust, a valid signature is not "intact".
+    let (good, out, _) = vigie(
+        d,
+        &["audit", "verify", "--bundle", bundle.to_str().unwrap()],
+    );
+    assert!(
+        !good && out.contains("signer not trusted") && !out.contains("intact"),
+        "{out}"
+    );
+    // A validly signed bundle whose JSON key carries escape sequences: the
+    // error quoting it is shown, never executed.
+    let (body, _) = text.trim_end().rsplit_once('\n').unwrap();
+    let body = format!(
+        "{}\n",
+        body.replacen(
+            "\"format\"",
+            "\"\\u001b[2J\\u001b]0;pwned\\u0007format\"",
+            1
+        )
+    );
+    let signer = vigie::orders::SigningKey::generate().unwrap();
+    let sig = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        signer.sign(body.as_bytes()),
+    );
+    let hostile = format!("{body}ed25519 {} {sig}\n", signer.public_base64());
+    std::fs::write(&bundle, &hostile).unwrap();
+    let (good, out, err) = vigie(
+        d,
+        &["audit", "verify", "--bundle", bundle.to_str().unwrap()],
+    );
+    assert!(!good && out.contains("BROKEN"), "{out}");
+    assert!(
+        !out.contains('\u{1b}') && !err.contains('\u{1b}'),
+        "{out:?}"
+    );
+    assert!(out.contains("␛[2J"), "the key is shown: {out:?}");
     std::fs::write(&bundle, text.replacen("user/ana", "user/bob", 1)).unwrap();
     let (good, out, _) = vigie(
         d,

@@ -157,3 +157,28 @@ async fn an_audit_head_cannot_be_deleted_set_back_or_restarted() {
     .unwrap_err();
     assert!(e.to_string().contains("audit head"), "{e}");
 }
+
+#[tokio::test]
+async fn the_database_and_its_wal_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let (store, dir) = make().await;
+    store.migrate().await.unwrap();
+    store
+        .import_inventory(&support::storage_suite::inventory())
+        .await
+        .unwrap();
+    for name in ["vigie.db", "vigie.db-wal", "vigie.db-shm"] {
+        let mode = std::fs::metadata(dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{name}: {mode:o}");
+    }
+    // An existing file left readable by others is closed up at open.
+    let loose = dir.path().join("loose.db");
+    std::fs::write(&loose, b"").unwrap();
+    std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o644)).unwrap();
+    SqliteStore::open(loose.to_str().unwrap()).await.unwrap();
+    let mode = std::fs::metadata(&loose).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "{mode:o}");
+}

@@ -308,30 +308,34 @@ pub async fn audit_cmd(
         } => {
             let bytes =
                 std::fs::read(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let shown = crate::domain::SafeText::new(&file.display().to_string());
             match audit::check_bundle(&bytes, &trust) {
+                Ok(c) if c.trusted == Some(true) => {
+                    println!(
+                        "{shown}: intact: {} entries of tenant {}, signed by a trusted key ({})",
+                        c.entries, c.tenant, c.key
+                    );
+                    Ok(0)
+                }
                 Ok(c) if c.trusted == Some(false) => {
                     println!(
-                        "{}: signed by key {}, which is not one of --trust",
-                        file.display(),
+                        "{shown}: signed by key {}, which is not one of --trust",
                         c.key
                     );
                     Ok(1)
                 }
+                // Anyone can sign a bundle: without a key to trust, a valid
+                // signature proves nothing about who made it.
                 Ok(c) => {
-                    let trust = match c.trusted {
-                        Some(_) => "a trusted key".to_string(),
-                        None => format!("key {} (pass --trust KEY to require it)", c.key),
-                    };
                     println!(
-                        "{}: intact: {} entries of tenant {}, signed by {trust}",
-                        file.display(),
-                        c.entries,
-                        c.tenant
+                        "{shown}: signature valid, signer not trusted: {} entries of tenant {} signed by key {}; \
+                         pass --trust KEY (vigie keys show on the provider's side) to check who signed it",
+                        c.entries, c.tenant, c.key
                     );
-                    Ok(0)
+                    Ok(2)
                 }
                 Err(why) => {
-                    println!("{}: BROKEN: {why}", file.display());
+                    println!("{shown}: BROKEN: {}", crate::domain::SafeText::new(&why));
                     Ok(1)
                 }
             }

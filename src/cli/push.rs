@@ -177,7 +177,7 @@ pub async fn run(args: PushArgs, cmd: PushCommand, token: String) -> anyhow::Res
                 "{}",
                 serde_json::json!({ "error": { "code": e.code, "message": e.message } })
             );
-            eprintln!("vigie push: {}", e.message);
+            eprintln!("vigie push: {}", crate::domain::SafeText::new(&e.message));
             if matches!(e.code.as_str(), "bus") {
                 3
             } else {

@@ -52,6 +52,7 @@ impl SqliteStore {
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-65536");
         if !memory {
+            owner_only(std::path::Path::new(path))?;
             // Turning a new file to WAL takes an exclusive lock, and the
             // pool opens connections concurrently: a second one racing the
             // first was refused with "database is locked". One connection
@@ -92,6 +93,45 @@ impl SqliteStore {
     ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
         Ok(self.pool.begin().await?)
     }
+}
+
+/// Makes the database file (created empty when missing), and its `-wal`
+/// and `-shm` files when present, readable and writable by their owner
+/// only. SQLite gives the `-wal` and `-shm` files it creates the database
+/// file's mode, so a new database never exists with looser permissions.
+fn owner_only(path: &std::path::Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let fail = |p: &std::path::Path, e: std::io::Error| {
+        StoreError::Invalid(format!("{}: {e}", p.display()))
+    };
+    if !path.exists() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .or_else(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    std::fs::File::open(path)
+                } else {
+                    Err(e)
+                }
+            })
+            .map_err(|e| fail(path, e))?;
+    }
+    let mut name = path.as_os_str().to_owned();
+    for suffix in ["", "-wal", "-shm"] {
+        name.push(suffix);
+        let p = std::path::PathBuf::from(&name);
+        if let Ok(meta) = std::fs::metadata(&p)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| fail(&p, e))?;
+        }
+        name = path.as_os_str().to_owned();
+    }
+    Ok(())
 }
 
 async fn run_migration(pool: &SqlitePool, m: &Migration) -> Result<(), sqlx::Error> {
