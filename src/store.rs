@@ -244,6 +244,10 @@ impl crate::store::Store for $backend {
         read::delete_tenant(self.work(), tenant, audit).await
     }
 
+    async fn purge_tenant(&self, tenant: &Id) -> Result<(), StoreError> {
+        read::purge_tenant(self.work(), tenant).await
+    }
+
     async fn provider(&self) -> Result<(String, crate::domain::model::Tier), StoreError> {
         read::provider_tier(self.work()).await
     }
@@ -530,6 +534,10 @@ pub trait Store: Send + Sync + 'static {
         tenant: &Id,
         audit: &AuditEntry,
     ) -> Result<TenantUsage, StoreError>;
+
+    /// Deletes rows of a tenant that no longer exists (written by a worker
+    /// that had not yet learnt of the deletion); the audit log stays.
+    async fn purge_tenant(&self, tenant: &Id) -> Result<(), StoreError>;
 
     /// The provider's name and tier.
     async fn provider(&self) -> Result<(String, crate::domain::model::Tier), StoreError>;

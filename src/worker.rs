@@ -597,6 +597,7 @@ impl Worker {
         if let Err(e) = self.dead_letter_exhausted().await {
             tracing::warn!(error = %e, "given-up messages not dead-lettered yet; retrying at the next sweep");
         }
+        self.forget_deleted_tenants().await;
         let mut changes = Changes::default();
         let now = self.clock.now();
         self.state.sweep(now, &mut changes);
@@ -868,6 +869,26 @@ impl Worker {
             Err(e) => {
                 tracing::warn!(error = %e, "inventory not reloaded");
                 false
+            }
+        }
+    }
+
+    /// Tenants deleted since the last look (`vigie tenant delete` runs
+    /// beside the worker): forgotten, so that none of their messages is
+    /// stored again, and whatever was written since the delete removed.
+    async fn forget_deleted_tenants(&mut self) {
+        let live: std::collections::HashSet<crate::domain::Id> = match self.store.tenants().await {
+            Ok(t) => t.into_iter().map(|t| t.id).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "tenants not checked");
+                return;
+            }
+        };
+        for gone in self.state.tenants().difference(&live) {
+            tracing::warn!(tenant = %gone, "tenant deleted: its devices are forgotten and its late rows removed");
+            self.state.forget_tenant(gone);
+            if let Err(e) = self.store.purge_tenant(gone).await {
+                tracing::error!(tenant = %gone, error = %e, "rows of a deleted tenant not removed");
             }
         }
     }

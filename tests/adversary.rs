@@ -679,3 +679,73 @@ async fn hostile_arguments_are_refused_naming_the_field() {
         );
     }
 }
+
+/// Medium 13: a deleted tenant's telemetry keeps coming, and its id is
+/// taken again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_tenant_stays_deleted_and_its_id_is_never_reused() {
+    let Some(t) = Target::start(&[]).await else {
+        return;
+    };
+    let b = t.tenant_b.clone();
+    let device = t.devices_of(&b)[0].clone();
+    let scope = Scope::Tenant(b.clone());
+    for i in 0..5 {
+        let env = metrics(&b, &device, &format!("pre-{i}"), 10.0);
+        t.publish(&env.subject(), env.id.as_str(), encode(&env))
+            .await;
+    }
+    eventually("stored", Duration::from_secs(20), || async {
+        t.store
+            .ingest_counts(&scope)
+            .await
+            .is_ok_and(|c| c.metrics >= 5)
+    })
+    .await;
+    let tenant = t
+        .store
+        .tenants()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|x| x.id == b)
+        .unwrap();
+    vigie::admin::tenants::delete(t.store.as_ref(), &b, true, "test", Utc::now())
+        .await
+        .unwrap();
+    // The device goes on reporting while the worker runs.
+    let deadline = Instant::now() + Duration::from_secs(12);
+    let mut i = 0;
+    while Instant::now() < deadline {
+        let env = metrics(&b, &device, &format!("post-{i}"), 10.0);
+        t.publish(&env.subject(), env.id.as_str(), encode(&env))
+            .await;
+        i += 1;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // One sweep later nothing of the tenant is stored any more.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let left = t.store.ingest_counts(&scope).await.unwrap();
+    assert_eq!(left.metrics, 0, "samples of a deleted tenant: {left:?}");
+    assert!(
+        t.store
+            .fleet_page(&scope, &Default::default())
+            .await
+            .unwrap()
+            .rows
+            .is_empty()
+    );
+    // A new tenant with the same id would continue the old audit chain.
+    let again = vigie::admin::tenants::create(t.store.as_ref(), &tenant, "test", Utc::now()).await;
+    let e = again.unwrap_err().to_string();
+    assert!(e.contains("deleted tenant"), "{e}");
+    let mut inv = vigie::domain::model::Inventory::default();
+    inv.tenants.push(tenant);
+    let e = t
+        .store
+        .import_inventory(&inv)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("deleted tenant"), "{e}");
+}

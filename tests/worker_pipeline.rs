@@ -986,6 +986,9 @@ impl Store for Flaky {
     async fn audit_tenants(&self) -> Result<Vec<Id>, StoreError> {
         self.inner.audit_tenants().await
     }
+    async fn purge_tenant(&self, tenant: &Id) -> Result<(), StoreError> {
+        self.inner.purge_tenant(tenant).await
+    }
     async fn audit(
         &self,
         scope: &Scope,

@@ -272,7 +272,14 @@ impl FleetState {
     /// to pick up devices and links added to the inventory since `old` was;
     /// what `old` already knew (machines, trackers, unwritten changes) wins.
     pub fn adopt(&mut self, old: FleetState) {
-        self.devices.extend(old.devices);
+        // Only what the store still holds: a deleted tenant's devices,
+        // alerts and incidents are not brought back.
+        let tenants = self.tenants();
+        for (key, entry) in old.devices {
+            if self.devices.contains_key(&key) || self.others.contains_key(&key) {
+                self.devices.insert(key, entry);
+            }
+        }
         self.others.retain(|k, _| !self.devices.contains_key(k));
         let mut old_links: HashMap<(Id, Id, Id), LinkEntry> = HashMap::new();
         let mut slots: Vec<Option<LinkEntry>> = old.links.into_iter().map(Some).collect();
@@ -286,9 +293,46 @@ impl FleetState {
                 self.links[i] = entry;
             }
         }
-        self.alerts.extend(old.alerts);
-        self.incidents.extend(old.incidents);
+        self.alerts.extend(
+            old.alerts
+                .into_iter()
+                .filter(|((t, _), _)| tenants.contains(t)),
+        );
+        self.incidents.extend(
+            old.incidents
+                .into_iter()
+                .filter(|(_, i)| tenants.contains(&i.tenant)),
+        );
         self.incident_seq = old.incident_seq;
+    }
+
+    /// Tenants with devices tracked here.
+    pub fn tenants(&self) -> std::collections::HashSet<Id> {
+        self.devices
+            .keys()
+            .chain(self.others.keys())
+            .map(|(t, _)| t.clone())
+            .collect()
+    }
+
+    /// Forgets everything of a tenant that was deleted: its messages are
+    /// refused as of now (unknown device), nothing of it is written again.
+    pub fn forget_tenant(&mut self, tenant: &Id) {
+        self.devices.retain(|(t, _), _| t != tenant);
+        self.others.retain(|(t, _), _| t != tenant);
+        self.alerts.retain(|(t, _), _| t != tenant);
+        self.incidents.retain(|_, i| i.tenant != *tenant);
+        let links = std::mem::take(&mut self.links);
+        self.link_index.clear();
+        for l in links {
+            if l.row.tenant != *tenant {
+                self.link_index.insert(
+                    (l.row.tenant.clone(), l.row.ap.clone(), l.row.cpe.clone()),
+                    self.links.len(),
+                );
+                self.links.push(l);
+            }
+        }
     }
 
     /// Devices tracked.

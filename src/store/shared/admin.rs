@@ -19,11 +19,49 @@ fn tenant_args(t: &Tenant) -> Vec<Arg> {
     ]
 }
 
+/// Refuses an id that belonged to a deleted tenant: its audit log is kept
+/// (it outlives the tenant), and a new tenant of the same id would
+/// continue that chain and read that history.
+async fn refuse_reused_id(conn: &mut Conn, tenant: &Id) -> Result<(), StoreError> {
+    let used = query(
+        "SELECT 1 AS used FROM audit_log WHERE tenant_id = ?
+         AND NOT EXISTS (SELECT 1 FROM tenants WHERE id = ?) LIMIT 1"
+            .to_string(),
+        vec![Arg::Text(tenant.to_string()), Arg::Text(tenant.to_string())],
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    match used {
+        Some(_) => Err(StoreError::Conflict(format!(
+            "tenant id {tenant} belonged to a deleted tenant whose audit log is kept: choose another id"
+        ))),
+        None => Ok(()),
+    }
+}
+
 pub(super) async fn create_tenant(pool: &Pool, t: &Tenant, audit: &AuditEntry) -> Result<(), StoreError> {
+    let mut conn = pool.acquire().await?;
+    refuse_reused_id(&mut conn, &t.id).await?;
     let sql = "INSERT INTO tenants (name, tier, data_mode, retention_days, stale_after_s, offline_after_s, id)
          VALUES (?, ?, ?, ?, ?, ?, ?)"
         .to_string();
-    insert_audited(&mut *pool.acquire().await?, sql, tenant_args(t), audit, || format!("tenant {} exists", t.id)).await
+    insert_audited(&mut conn, sql, tenant_args(t), audit, || format!("tenant {} exists", t.id)).await
+}
+
+/// Deletes every row of a tenant already deleted (but its audit log), for
+/// rows a worker wrote before it learnt of the deletion. Audited by the
+/// delete itself.
+pub(super) async fn purge_tenant(pool: &Pool, tenant: &Id) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    for table in TENANT_TABLES {
+        let col = if table == "tenants" { "id" } else { "tenant_id" };
+        let sql = format!("DELETE FROM {table} WHERE {col} = ?");
+        query(sql, vec![Arg::Text(tenant.to_string())])
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 pub(super) async fn update_tenant(pool: &Pool, t: &Tenant, audit: &AuditEntry) -> Result<bool, StoreError> {

@@ -6,6 +6,21 @@
 pub(super) async fn import_inventory(pool: &Pool, inv: &Inventory) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     for t in &inv.tenants {
+        // An id of a deleted tenant is never reused (its audit log stays).
+        let reused = sqlx::query(AssertSqlSafe(dialect(
+            "SELECT 1 FROM audit_log WHERE tenant_id = ?
+             AND NOT EXISTS (SELECT 1 FROM tenants WHERE id = ?) LIMIT 1",
+        )))
+        .bind(t.id.arc())
+        .bind(t.id.arc())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if reused.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "tenant id {} belonged to a deleted tenant whose audit log is kept: choose another id",
+                t.id
+            )));
+        }
         sqlx::query(AssertSqlSafe(dialect(
             "INSERT INTO tenants (id, name, tier, data_mode, retention_days, stale_after_s, offline_after_s)
              VALUES (?, ?, ?, ?, ?, ?, ?)
