@@ -189,6 +189,60 @@ pub trait Reply: Send {
     async fn send(self: Box<Self>, payload: Bytes) -> Result<(), BusError>;
 }
 
+/// How much each stream may hold, so that no publisher can fill the NATS
+/// server's disk and stop ingest. The worker applies them at start (the
+/// `[streams]` settings); other clients only create a missing stream with
+/// the defaults and never change an existing one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// Telemetry kept at most, in bytes; the oldest go first.
+    pub telemetry_max_bytes: u64,
+    /// Telemetry messages kept per subject (one device's one kind): a
+    /// device that floods evicts only its own old messages.
+    pub telemetry_max_msgs_per_subject: u64,
+    pub events_max_bytes: u64,
+    pub orders_max_bytes: u64,
+    pub dlq_max_bytes: u64,
+    /// How long dead letters are kept, in seconds.
+    pub dlq_max_age_s: u64,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        Self {
+            telemetry_max_bytes: 8 << 30,
+            telemetry_max_msgs_per_subject: 100_000,
+            events_max_bytes: 1 << 30,
+            orders_max_bytes: 1 << 30,
+            dlq_max_bytes: 1 << 30,
+            dlq_max_age_s: 7 * 86_400,
+        }
+    }
+}
+
+impl StreamLimits {
+    /// The largest message a stream takes, in bytes. Telemetry envelopes
+    /// are at most 64 KiB (`envelope::MAX_BYTES`); twice that is stored
+    /// so that a slightly larger one is still dead-lettered with a reason,
+    /// and anything bigger is refused to its publisher by the server.
+    pub fn max_message_bytes(stream: Stream) -> u32 {
+        match stream {
+            Stream::Telemetry => 128 * 1024,
+            Stream::Events | Stream::Orders | Stream::Dlq => 1024 * 1024,
+        }
+    }
+
+    /// The byte limit of `stream`.
+    pub fn max_bytes(&self, stream: Stream) -> u64 {
+        match stream {
+            Stream::Telemetry => self.telemetry_max_bytes,
+            Stream::Events => self.events_max_bytes,
+            Stream::Orders => self.orders_max_bytes,
+            Stream::Dlq => self.dlq_max_bytes,
+        }
+    }
+}
+
 /// Where the answer to a request goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReplyTo {

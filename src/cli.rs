@@ -815,6 +815,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 ready_lag,
                 sessions,
                 api_reply_prefix,
+                streams: s.streams,
             };
             crate::headless::run_worker(&nats.url, &nats.auth()?, &database, ops, cfg).await
         }

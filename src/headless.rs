@@ -51,6 +51,8 @@ pub struct WorkerOps {
     pub sessions: Arc<crate::worker::auth::Sessions>,
     /// Api answers go only under this reply prefix.
     pub api_reply_prefix: String,
+    /// What each stream may hold; applied at start.
+    pub streams: crate::bus::StreamLimits,
 }
 
 /// Runs the worker on NATS until SIGINT/SIGTERM, then drains and returns.
@@ -67,6 +69,7 @@ pub async fn run_worker(
         tracing::info!(?applied, "database migrated");
     }
     let nats_bus = NatsBus::connect_with(nats, auth).await?;
+    nats_bus.configure_streams(&ops.streams).await?;
     let client = nats_bus.client().clone();
     let bus: Arc<dyn Bus> = Arc::new(nats_bus);
     let consumer = cfg.consumer.clone();

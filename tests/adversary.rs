@@ -389,7 +389,8 @@ async fn a_driver_that_echoes_a_large_configuration_never_hangs() {
     assert!(!running, "the helper outlived its command: {state}");
 }
 
-/// Medium 8: an 800 KB non-UTF-8 message, and subjects of the wrong shape.
+/// Medium 8: an 800 KB non-UTF-8 message, a 120 KB one, and subjects of
+/// the wrong shape.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poison_message_is_dead_lettered_and_its_batch_goes_on() {
     let Some(t) = Target::start(&[]).await else {
@@ -404,7 +405,16 @@ async fn a_poison_message_is_dead_lettered_and_its_batch_goes_on() {
             .await;
         good += 1;
     }
-    let poison: Vec<u8> = (0..800_000u32).map(|i| (i % 251) as u8 | 0x80).collect();
+    // 800 KB: refused to its publisher by the stream itself.
+    let huge: Vec<u8> = (0..800_000u32).map(|i| (i % 251) as u8 | 0x80).collect();
+    let e = t
+        .try_publish(&format!("vigie.tel.{a}.{device}.metrics"), "poison-0", huge)
+        .await
+        .unwrap_err();
+    assert!(e.contains("maximum") || e.contains("size"), "{e}");
+    // 120 KB of non-UTF-8: stored, then dead-lettered with its size and
+    // digest, cut to fit.
+    let poison: Vec<u8> = (0..120_000u32).map(|i| (i % 251) as u8 | 0x80).collect();
     let digest = ring::digest::digest(&ring::digest::SHA256, &poison);
     let sha: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
     t.publish(
@@ -439,7 +449,7 @@ async fn a_poison_message_is_dead_lettered_and_its_batch_goes_on() {
     }
     let big = letters
         .iter()
-        .find(|l| l["payload_bytes"] == 800_000)
+        .find(|l| l["payload_bytes"] == 120_000)
         .unwrap_or_else(|| panic!("{letters:?}"));
     assert_eq!(big["payload_sha256"], sha);
     assert_eq!(big["payload_truncated"], true);
@@ -748,4 +758,41 @@ async fn a_deleted_tenant_stays_deleted_and_its_id_is_never_reused() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("deleted tenant"), "{e}");
+}
+
+/// Medium 14: streams without limits let any publisher fill the disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_stream_is_bounded_and_clients_cannot_unbound_it() {
+    let Some(t) = Target::start(&[]).await else {
+        return;
+    };
+    let js = async_nats::jetstream::new(t.raw.clone());
+    let limits = vigie::bus::StreamLimits::default();
+    for stream in vigie::bus::Stream::ALL {
+        let mut s = js.get_stream(stream.name()).await.unwrap();
+        let c = s.info().await.unwrap().config.clone();
+        assert_eq!(
+            c.max_bytes as u64,
+            limits.max_bytes(stream),
+            "{}",
+            stream.name()
+        );
+        assert!(c.max_message_size > 0, "{}", stream.name());
+        assert!(c.max_age > Duration::ZERO, "{}", stream.name());
+    }
+    let mut tel = js.get_stream("VIGIE_TELEMETRY").await.unwrap();
+    assert_eq!(
+        tel.info().await.unwrap().config.max_messages_per_subject,
+        100_000
+    );
+    // A client that connects (a console, an agent) leaves the worker's
+    // settings as they are, even when they differ from its defaults.
+    let mut cfg = tel.info().await.unwrap().config.clone();
+    cfg.max_bytes = 123 << 20;
+    js.update_stream(cfg).await.unwrap();
+    vigie::bus::nats::NatsBus::connect(&t.nats.url())
+        .await
+        .unwrap();
+    let mut tel = js.get_stream("VIGIE_TELEMETRY").await.unwrap();
+    assert_eq!(tel.info().await.unwrap().config.max_bytes, 123 << 20);
 }

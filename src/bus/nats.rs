@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
 use async_nats::jetstream::context::PublishErrorKind;
-use async_nats::jetstream::stream::{Config as StreamConfig, RetentionPolicy, StorageType};
+use async_nats::jetstream::stream::{
+    Config as StreamConfig, DiscardPolicy, RetentionPolicy, StorageType,
+};
 use async_nats::jetstream::{self, AckKind};
 use async_nats::{Client, HeaderMap, RequestErrorKind};
 use async_trait::async_trait;
@@ -22,7 +24,7 @@ use crate::domain::redact::{Secret, redact_text, redact_url};
 
 use super::{
     AckToken, Bus, BusError, Consumer, ConsumerOptions, Delivery, Follower, OutMessage, PublishAck,
-    Reply, ReplyTo, Request, Service, Stream, StreamMessage,
+    Reply, ReplyTo, Request, Service, Stream, StreamLimits, StreamMessage,
 };
 
 /// Most unacknowledged messages a durable consumer may hold out; a fetch
@@ -233,19 +235,51 @@ impl NatsBus {
         Ok(bus)
     }
 
-    /// Creates or updates every stream with its subjects and limits.
+    /// The configuration of `stream` under `limits`.
+    fn stream_config(stream: Stream, limits: &StreamLimits) -> StreamConfig {
+        let max_age = match stream {
+            Stream::Dlq => Duration::from_secs(limits.dlq_max_age_s),
+            other => max_age(other),
+        };
+        StreamConfig {
+            name: stream.name().to_string(),
+            subjects: stream.subjects().iter().map(|x| (*x).to_string()).collect(),
+            retention: RetentionPolicy::Limits,
+            storage: StorageType::File,
+            max_age,
+            max_bytes: i64::try_from(limits.max_bytes(stream)).unwrap_or(i64::MAX),
+            max_messages_per_subject: match stream {
+                Stream::Telemetry => {
+                    i64::try_from(limits.telemetry_max_msgs_per_subject).unwrap_or(i64::MAX)
+                }
+                _ => -1,
+            },
+            max_message_size: i32::try_from(StreamLimits::max_message_bytes(stream))
+                .unwrap_or(i32::MAX),
+            discard: DiscardPolicy::Old,
+            duplicate_window: DUPLICATE_WINDOW,
+            ..Default::default()
+        }
+    }
+
+    /// Creates the streams that do not exist yet, with the default limits;
+    /// an existing stream is left as it is (the worker owns its settings).
     pub async fn ensure_streams(&self) -> Result<(), BusError> {
         for s in Stream::ALL {
             self.js
-                .create_or_update_stream(StreamConfig {
-                    name: s.name().to_string(),
-                    subjects: s.subjects().iter().map(|x| (*x).to_string()).collect(),
-                    retention: RetentionPolicy::Limits,
-                    storage: StorageType::File,
-                    max_age: max_age(s),
-                    duplicate_window: DUPLICATE_WINDOW,
-                    ..Default::default()
-                })
+                .get_or_create_stream(Self::stream_config(s, &StreamLimits::default()))
+                .await
+                .map_err(|e| BusError::Backend(format!("stream {}: {e}", s.name())))?;
+        }
+        Ok(())
+    }
+
+    /// Creates or updates every stream with its subjects and `limits`:
+    /// the worker's start.
+    pub async fn configure_streams(&self, limits: &StreamLimits) -> Result<(), BusError> {
+        for s in Stream::ALL {
+            self.js
+                .create_or_update_stream(Self::stream_config(s, limits))
                 .await
                 .map_err(|e| BusError::Backend(format!("stream {}: {e}", s.name())))?;
         }

@@ -86,6 +86,8 @@ pub struct Settings {
     pub worker: WorkerSettings,
     /// The periodic site, sector and trend rules of the worker.
     pub rules: crate::rules::site::SiteRuleConfig,
+    /// What each NATS stream may hold (applied by the worker).
+    pub streams: crate::bus::StreamLimits,
     pub log: LogSettings,
     /// Where the values came from, lowest precedence first.
     pub sources: Vec<String>,
@@ -100,7 +102,19 @@ struct Patch {
     demo: Option<DemoPatch>,
     worker: Option<WorkerPatch>,
     rules: Option<RulesPatch>,
+    streams: Option<StreamsPatch>,
     log: Option<LogPatch>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct StreamsPatch {
+    telemetry_max_bytes: S<u64>,
+    telemetry_max_msgs_per_subject: S<u64>,
+    events_max_bytes: S<u64>,
+    orders_max_bytes: S<u64>,
+    dlq_max_bytes: S<u64>,
+    dlq_max_age_s: S<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -235,6 +249,7 @@ impl Settings {
                 live_event_interval_s: 0,
             },
             rules: crate::rules::site::SiteRuleConfig::default(),
+            streams: crate::bus::StreamLimits::default(),
             log: LogSettings {
                 level: String::new(),
                 file: None,
@@ -413,6 +428,53 @@ impl Settings {
                 &r.trend_min_samples,
                 "rules.trend_min_samples",
                 between(1, 1_000_000),
+            )?;
+        }
+        if let Some(st) = &patch.streams {
+            let s = &mut self.streams;
+            let mib = 1 << 20;
+            let bytes = between(16 * mib, 1 << 50);
+            set(
+                layer,
+                &mut s.telemetry_max_bytes,
+                &st.telemetry_max_bytes,
+                "streams.telemetry_max_bytes",
+                &bytes,
+            )?;
+            set(
+                layer,
+                &mut s.telemetry_max_msgs_per_subject,
+                &st.telemetry_max_msgs_per_subject,
+                "streams.telemetry_max_msgs_per_subject",
+                between(100, 100_000_000),
+            )?;
+            set(
+                layer,
+                &mut s.events_max_bytes,
+                &st.events_max_bytes,
+                "streams.events_max_bytes",
+                &bytes,
+            )?;
+            set(
+                layer,
+                &mut s.orders_max_bytes,
+                &st.orders_max_bytes,
+                "streams.orders_max_bytes",
+                &bytes,
+            )?;
+            set(
+                layer,
+                &mut s.dlq_max_bytes,
+                &st.dlq_max_bytes,
+                "streams.dlq_max_bytes",
+                &bytes,
+            )?;
+            set(
+                layer,
+                &mut s.dlq_max_age_s,
+                &st.dlq_max_age_s,
+                "streams.dlq_max_age_s",
+                between(3_600, 90 * 86_400),
             )?;
         }
         if let Some(l) = &patch.log {

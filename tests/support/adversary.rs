@@ -148,14 +148,27 @@ impl Target {
 
     /// Publishes raw bytes to JetStream with a message id.
     pub async fn publish(&self, subject: &str, msg_id: &str, payload: Vec<u8>) {
+        self.try_publish(subject, msg_id, payload)
+            .await
+            .unwrap_or_else(|e| panic!("{subject}: {e}"));
+    }
+
+    /// The same, saying why the server refused it.
+    pub async fn try_publish(
+        &self,
+        subject: &str,
+        msg_id: &str,
+        payload: Vec<u8>,
+    ) -> Result<(), String> {
         let js = async_nats::jetstream::new(self.raw.clone());
         let mut headers = async_nats::HeaderMap::new();
         headers.insert("Nats-Msg-Id", msg_id);
         js.publish_with_headers(subject.to_string(), headers, Bytes::from(payload))
             .await
-            .unwrap()
+            .map_err(|e| e.to_string())?
             .await
-            .unwrap();
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     /// Messages in a stream now.
