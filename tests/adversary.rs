@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use vigie::bus::envelope::{Envelope, MsgId, encode};
 use vigie::bus::telemetry::{Metrics, PushOutcome, PushReport, Telemetry};
 use vigie::domain::access::Role;
-use vigie::store::Scope;
+use vigie::store::{Scope, Store as _};
 
 use support::adversary::{Target, code, script};
 
@@ -795,4 +795,165 @@ async fn every_stream_is_bounded_and_clients_cannot_unbound_it() {
         .unwrap();
     let mut tel = js.get_stream("VIGIE_TELEMETRY").await.unwrap();
     assert_eq!(tel.info().await.unwrap().config.max_bytes, 123 << 20);
+}
+
+/// High 7: two vigie installations in one PostgreSQL cluster. The
+/// database user of one (granted its installation's roles, as
+/// docs/OPERATIONS.md tells a DBA) tries to read the other's users and
+/// password hashes and to disable its super_admin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_installations_database_user_cannot_reach_another_installation() {
+    use sqlx::Connection as _;
+    use vigie::store::postgres::PgStore;
+    let Some(mine) = support::services::pg_schema().await else {
+        return;
+    };
+    let Some(theirs) = support::services::pg_schema().await else {
+        return;
+    };
+    let a = PgStore::connect_with(mine.options.clone()).await.unwrap();
+    let b = PgStore::connect_with(theirs.options.clone()).await.unwrap();
+    a.migrate().await.unwrap();
+    b.migrate().await.unwrap();
+    vigie::admin::users::ensure_local_admin(&b, "their-admin", Utc::now())
+        .await
+        .unwrap();
+    let (a_app, a_provider) = a.roles().await.unwrap();
+    let (b_app, b_provider) = b.roles().await.unwrap();
+    assert_ne!(a_app, b_app);
+    assert_ne!(a_provider, b_provider);
+    // Installation A's login user: its roles and nothing else.
+    let login = format!("inst_{}", mine.name);
+    let mut dba = sqlx::PgConnection::connect(&support::services::database_url())
+        .await
+        .unwrap();
+    let exec = |sql: String| sqlx::query(sqlx::AssertSqlSafe(sql));
+    exec(format!("CREATE ROLE {login} LOGIN"))
+        .execute(&mut dba)
+        .await
+        .unwrap();
+    exec(format!("GRANT {a_app}, {a_provider} TO {login}"))
+        .execute(&mut dba)
+        .await
+        .unwrap();
+    let url = support::services::database_url()
+        .replace("postgres://postgres@", &format!("postgres://{login}@"));
+    let mut attacker = sqlx::PgConnection::connect(&url).await.unwrap();
+    let try_sql = |sql: String| sqlx::query(sqlx::AssertSqlSafe(sql));
+    // As each role it has, and as the roles every installation once shared.
+    for role in [
+        a_app.as_str(),
+        a_provider.as_str(),
+        "vigie_app",
+        "vigie_provider",
+        b_provider.as_str(),
+    ] {
+        let became = try_sql(format!("SET ROLE {role}"))
+            .execute(&mut attacker)
+            .await;
+        if role.starts_with(&a_app[..18]) {
+            became.unwrap();
+        } else {
+            assert!(became.is_err(), "{login} became {role}");
+            continue;
+        }
+        for sql in [
+            format!("SELECT name, password_hash FROM {}.users", theirs.name),
+            format!("UPDATE {}.users SET disabled = true", theirs.name),
+            format!("SELECT * FROM {}.audit_log", theirs.name),
+        ] {
+            let e = try_sql(sql.clone())
+                .execute(&mut attacker)
+                .await
+                .unwrap_err();
+            assert!(
+                e.to_string().contains("permission denied"),
+                "{role}: {sql}: {e}"
+            );
+        }
+        try_sql("RESET ROLE".into())
+            .execute(&mut attacker)
+            .await
+            .unwrap();
+    }
+    drop(attacker);
+    exec(format!("DROP OWNED BY {login}"))
+        .execute(&mut dba)
+        .await
+        .unwrap();
+    exec(format!("DROP ROLE {login}"))
+        .execute(&mut dba)
+        .await
+        .unwrap();
+}
+
+/// Medium 9: the app role deletes its tenant's audit head; verify used to
+/// skip the tenant and pass a tampered entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audit_head_cannot_be_deleted_and_verify_finds_a_missing_one() {
+    use sqlx::Connection as _;
+    let Some(t) = Target::start(&[]).await else {
+        return;
+    };
+    let a = t.tenant_a.clone();
+    for i in 0..3 {
+        let e = vigie::domain::audit::AuditEntry::new(
+            &a,
+            Utc::now(),
+            "ana",
+            "push.create",
+            format!("push/{i}"),
+        );
+        t.store.append_audit(&e).await.unwrap();
+    }
+    let mut c = sqlx::PgConnection::connect_with(&t.schema.options)
+        .await
+        .unwrap();
+    for role in ["app_role", "provider_role"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT set_config('role', {role}, false) FROM vigie_installation"
+        )))
+        .execute(&mut c)
+        .await
+        .unwrap();
+        sqlx::query("BEGIN").execute(&mut c).await.unwrap();
+        sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+            .bind(a.as_str())
+            .execute(&mut c)
+            .await
+            .unwrap();
+        let e = sqlx::query("DELETE FROM audit_head WHERE tenant_id = $1")
+            .bind(a.as_str())
+            .execute(&mut c)
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("permission denied") || e.to_string().contains("audit head"),
+            "{role}: {e}"
+        );
+        sqlx::query("ROLLBACK").execute(&mut c).await.unwrap();
+        sqlx::query("RESET ROLE").execute(&mut c).await.unwrap();
+    }
+    // The owner (an intruder with the database) deletes it anyway and
+    // changes an entry: vigie audit verify says so and fails.
+    for sql in [
+        "ALTER TABLE audit_head DISABLE TRIGGER audit_head_guard",
+        "DELETE FROM audit_head",
+        "UPDATE audit_log SET actor = 'mallory' WHERE seq = 2",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args(["audit", "verify", "--database", &t.schema.url()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("BROKEN") && text.contains(a.as_str()),
+        "{text}"
+    );
 }

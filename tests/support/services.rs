@@ -63,8 +63,25 @@ impl Drop for PgSchema {
             rt.block_on(async {
                 use sqlx::Connection;
                 if let Ok(mut c) = sqlx::PgConnection::connect(&database_url()).await {
+                    // The installation's roles belong to the cluster: they
+                    // go with the schema.
+                    let roles: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(
+                        format!("SELECT app_role, provider_role FROM {name}.vigie_installation"),
+                    ))
+                    .fetch_all(&mut c)
+                    .await
+                    .unwrap_or_default();
                     let sql = format!("DROP SCHEMA IF EXISTS {name} CASCADE");
                     let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut c).await;
+                    for (app, provider) in roles {
+                        for role in [app, provider] {
+                            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                                "DROP ROLE IF EXISTS {role}"
+                            )))
+                            .execute(&mut c)
+                            .await;
+                        }
+                    }
                 }
             });
         })
