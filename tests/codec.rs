@@ -213,9 +213,19 @@ fn arb_id() -> impl Strategy<Value = Id> {
     "[A-Za-z0-9_-]{1,64}".prop_map(|s| Id::parse(&s).unwrap())
 }
 
+/// Any time an envelope may carry: 2000-01-01 up to 2200-01-01.
 fn arb_ts() -> impl Strategy<Value = DateTime<Utc>> {
-    (0i64..4_000_000_000, 0u32..1_000_000_000)
+    (946_684_800i64..7_258_118_400, 0u32..1_000_000_000)
         .prop_map(|(s, n)| Utc.timestamp_opt(s, n).single().unwrap())
+}
+
+/// Times outside that window, as far as chrono reaches.
+fn arb_bad_ts() -> impl Strategy<Value = DateTime<Utc>> {
+    prop_oneof![
+        -8_334_601_228_800i64..946_684_800,
+        7_258_118_400i64..8_210_266_876_799,
+    ]
+    .prop_map(|s| Utc.timestamp_opt(s, 0).single().unwrap())
 }
 
 fn arb_text() -> impl Strategy<Value = SafeText> {
@@ -267,6 +277,13 @@ proptest! {
         let env = Envelope { id: MsgId::parse(&id).unwrap(), ts, tenant, device, body };
         let bytes = encode(&env);
         prop_assert_eq!(decode(&bytes).unwrap(), env);
+    }
+
+    #[test]
+    fn times_outside_the_window_are_refused_naming_ts(ts in arb_bad_ts(), body in arb_body()) {
+        let env = Envelope { id: MsgId::parse("x").unwrap(), ts, tenant: Id::parse("a").unwrap(), device: Id::parse("d").unwrap(), body };
+        let e = decode(&encode(&env)).unwrap_err();
+        prop_assert!(e.to_string().contains("ts"), "{}", e);
     }
 
     #[test]

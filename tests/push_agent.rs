@@ -532,3 +532,46 @@ async fn a_failing_canary_stops_the_rollout() {
     );
     assert_eq!(std::fs::read(&file).unwrap(), OLD);
 }
+
+/// High 6: an agent inside a driver that never ends still answers SIGTERM
+/// at once, and the pending push is reverted at its next start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_stuck_in_its_driver_answers_sigterm_and_reverts_at_restart() {
+    let Some(rig) = Rig::start().await else {
+        return;
+    };
+    let file = rig.dir.path().join("router.conf");
+    std::fs::write(&file, OLD).unwrap();
+    let sh = |script: String| format!("[\"sh\", \"-c\", {script:?}]");
+    let config = rig.dir.path().join("stuck.toml");
+    let text = format!(
+        "tenant = \"{}\"\ndevice = \"{}\"\nnats = \"{}\"\nstate_dir = \"{}\"\n\
+         heartbeat_s = 1\nmetrics_s = 5\ntrusted_keys = [\"{}\"]\ncommand_timeout_s = 600\n\
+         [driver]\nkind = \"command\"\nread = {}\napply = {}\nrevert = {}\n",
+        rig.tenant,
+        rig.devices[1],
+        rig.nats.url(),
+        rig.dir.path().join("stuck-state").display(),
+        rig.key.public_base64(),
+        sh(format!("cat {}", file.display())),
+        // Echoes its input, then never ends (a helper holds the pipe).
+        sh("cat; (sleep 300) & sleep 300".into()),
+        sh(format!("cat > {}", file.display())),
+    );
+    std::fs::write(&config, text).unwrap();
+    let mut agent = AgentProc::spawn(&config);
+    let body: String = (0..217 * 1024 / 16).map(|_| "set mtu 9000 ok\n").collect();
+    rig.create(1, &body, 60).await;
+    // The apply is under way (the backup is taken, the command hangs).
+    std::thread::sleep(Duration::from_secs(3));
+    let took = agent.terminate(Duration::from_secs(10));
+    assert!(
+        took.is_some_and(|t| t < Duration::from_secs(5)),
+        "SIGTERM waited on the driver ({took:?}); agent log:\n{}",
+        agent.log()
+    );
+    // At its next start the pending push is reverted from the backup.
+    std::fs::write(&file, b"half-applied").unwrap();
+    let _again = AgentProc::spawn(&config);
+    wait_file(&file, OLD, Duration::from_secs(20));
+}

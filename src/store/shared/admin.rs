@@ -53,6 +53,13 @@ pub(super) async fn create_tenant(pool: &Pool, t: &Tenant, audit: &AuditEntry) -
 /// delete itself.
 pub(super) async fn purge_tenant(pool: &Pool, tenant: &Id) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
+    delete_rows(&mut tx, tenant).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes the tenant's rows of every table but the audit log, in `tx`.
+async fn delete_rows(tx: &mut Conn, tenant: &Id) -> Result<(), StoreError> {
     for table in TENANT_TABLES {
         let col = if table == "tenants" { "id" } else { "tenant_id" };
         let sql = format!("DELETE FROM {table} WHERE {col} = ?");
@@ -60,7 +67,6 @@ pub(super) async fn purge_tenant(pool: &Pool, tenant: &Id) -> Result<(), StoreEr
             .execute(&mut *tx)
             .await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
@@ -109,13 +115,7 @@ pub(super) async fn tenant_usage(pool: &Pool, tenant: &Id) -> Result<TenantUsage
 pub(super) async fn delete_tenant(pool: &Pool, tenant: &Id, audit: &AuditEntry) -> Result<TenantUsage, StoreError> {
     let usage = tenant_usage(pool, tenant).await?;
     let mut tx = pool.begin().await?;
-    for table in TENANT_TABLES {
-        let col = if table == "tenants" { "id" } else { "tenant_id" };
-        let sql = format!("DELETE FROM {table} WHERE {col} = ?");
-        query(sql, vec![Arg::Text(tenant.to_string())])
-            .execute(&mut *tx)
-            .await?;
-    }
+    delete_rows(&mut tx, tenant).await?;
     insert_audit(&mut tx, audit).await?;
     tx.commit().await?;
     Ok(usage)
