@@ -137,6 +137,7 @@ async fn a_reply_subject_outside_the_inbox_prefix_is_never_answered() {
         .await
         .unwrap();
     assert_eq!(code(&honest), Some("unauthenticated"));
+    t.assert_log_keeps_secrets(&[]);
 }
 
 /// High 3: 200 concurrent wrong passwords, and names of a megabyte.
@@ -217,6 +218,76 @@ async fn a_login_flood_is_throttled_and_costs_bounded_memory() {
         .unwrap();
     assert_eq!(code(&a), Some("bad-request"), "{a}");
     assert!(t.worker.metric("vigie_logins_throttled_total").unwrap_or(0) >= 150);
+    t.assert_log_keeps_secrets(&[]);
+}
+
+/// High 4: a provider wallboard floods the worker with parallel
+/// snapshots of the whole fleet while telemetry flows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_flood_costs_bounded_memory_and_loses_no_telemetry() {
+    let Some(t) = Target::start_sized(4_000, &[]).await else {
+        return;
+    };
+    let wall = t.user("noc-wall", Role::Wallboard, None).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (idle, _) = t.worker.rss_kib();
+    let until = Instant::now() + Duration::from_secs(10);
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let raw = t.raw.clone();
+        let wall = wall.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut taken, mut busy) = (0u32, 0u32);
+            while Instant::now() < until {
+                let body = json!({ "token": wall, "args": { "limit": 500 } });
+                let req = async_nats::Request::new()
+                    .payload(serde_json::to_vec(&body).unwrap().into())
+                    .timeout(Some(Duration::from_secs(30)));
+                let Ok(m) = raw
+                    .send_request("vigie.api._all.snapshot".to_string(), req)
+                    .await
+                else {
+                    continue;
+                };
+                let v: Value = serde_json::from_slice(&m.payload).unwrap_or_default();
+                match code(&v) {
+                    None => taken += 1,
+                    Some("busy") => busy += 1,
+                    Some(other) => panic!("{other}: {v}"),
+                }
+            }
+            (taken, busy)
+        }));
+    }
+    // Telemetry goes on meanwhile, and all of it is stored.
+    let a = t.tenant_a.clone();
+    let device = t.devices_of(&a)[0].clone();
+    let mut sent = 0;
+    while Instant::now() < until {
+        let env = metrics(&a, &device, &format!("flood-{sent}"), 15.0);
+        t.publish(&env.subject(), env.id.as_str(), encode(&env))
+            .await;
+        sent += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut taken = 0;
+    for task in tasks {
+        taken += task.await.unwrap().0;
+    }
+    assert!(taken > 0, "no snapshot was ever answered");
+    let (_, peak) = t.worker.rss_kib();
+    assert!(
+        peak.saturating_sub(idle) < 128 * 1024,
+        "peak {peak} KiB against {idle} KiB idle after {taken} snapshots"
+    );
+    let scope = Scope::Tenant(a.clone());
+    eventually("all telemetry stored", Duration::from_secs(20), || async {
+        t.store
+            .ingest_counts(&scope)
+            .await
+            .is_ok_and(|c| c.metrics >= sent)
+    })
+    .await;
     t.assert_log_keeps_secrets(&[]);
 }
 
@@ -333,6 +404,7 @@ async fn a_forged_confirm_is_refused_and_a_revert_after_it_raises_the_alert() {
             .all(|e| e.at > Utc::now() - chrono::Duration::hours(1)),
         "an audit entry took the device's clock"
     );
+    t.assert_log_keeps_secrets(&[]);
 }
 
 /// High 6: an apply tool that echoes a 217 KB configuration.
@@ -471,6 +543,7 @@ async fn a_poison_message_is_dead_lettered_and_its_batch_goes_on() {
     )
     .await;
     assert_eq!(t.worker.metric("vigie_batches_failed_total"), Some(0));
+    t.assert_log_keeps_secrets(&[]);
 }
 
 /// Medium 10: secrets in URLs never reach a log line or an error.
@@ -688,6 +761,7 @@ async fn hostile_arguments_are_refused_naming_the_field() {
             "{field}: {errors:?}"
         );
     }
+    t.assert_log_keeps_secrets(&[]);
 }
 
 /// Medium 13: a deleted tenant's telemetry keeps coming, and its id is
@@ -758,6 +832,7 @@ async fn a_deleted_tenant_stays_deleted_and_its_id_is_never_reused() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("deleted tenant"), "{e}");
+    t.assert_log_keeps_secrets(&[]);
 }
 
 /// Medium 14: streams without limits let any publisher fill the disk.
@@ -795,6 +870,7 @@ async fn every_stream_is_bounded_and_clients_cannot_unbound_it() {
         .unwrap();
     let mut tel = js.get_stream("VIGIE_TELEMETRY").await.unwrap();
     assert_eq!(tel.info().await.unwrap().config.max_bytes, 123 << 20);
+    t.assert_log_keeps_secrets(&[]);
 }
 
 /// High 7: two vigie installations in one PostgreSQL cluster. The
@@ -956,4 +1032,5 @@ async fn an_audit_head_cannot_be_deleted_and_verify_finds_a_missing_one() {
         text.contains("BROKEN") && text.contains(a.as_str()),
         "{text}"
     );
+    t.assert_log_keeps_secrets(&[]);
 }

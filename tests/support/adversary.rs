@@ -47,10 +47,24 @@ impl Target {
         nats_url: Option<String>,
         extra: &[&str],
     ) -> Option<Self> {
+        Self::start_with(nats, nats_url, 120, extra).await
+    }
+
+    /// With a fleet of about `devices` devices.
+    pub async fn start_sized(devices: usize, extra: &[&str]) -> Option<Self> {
+        Self::start_with(NatsServer::start()?, None, devices, extra).await
+    }
+
+    async fn start_with(
+        nats: NatsServer,
+        nats_url: Option<String>,
+        devices: usize,
+        extra: &[&str],
+    ) -> Option<Self> {
         let schema = pg_schema().await?;
         let pg = PgStore::connect_with(schema.options.clone()).await.unwrap();
         pg.migrate().await.unwrap();
-        let inv = vigie::sim::plan(21, 120).inventory;
+        let inv = vigie::sim::plan(21, devices).inventory;
         pg.import_inventory(&inv).await.unwrap();
         let store: Arc<dyn Store> = Arc::new(pg);
         let tenant_a = inv.tenants[0].id.clone();
