@@ -180,5 +180,38 @@ mod tests {
         assert!(!is_valid("vigie..x"));
         assert!(!is_valid("vigie.*"));
         assert!(!is_valid(""));
+        assert!(!is_valid("vigie.a\u{0}b"));
+    }
+
+    #[test]
+    fn answers_go_only_under_the_inbox_prefix() {
+        use crate::bus::{ReplyTo, reply_allowed};
+        let at = |s: &str| ReplyTo::Subject(s.to_string());
+        for (prefix, reply, ok) in [
+            ("_INBOX", "_INBOX.abc.1", true),
+            ("_INBOX.", "_INBOX.abc.1", true),
+            ("_INBOX", "_INBOX.console-acme.x.1", true),
+            ("_INBOX.console-acme", "_INBOX.console-acme.x.1", true),
+            ("_INBOX.console-acme", "_INBOX.console-beta.x.1", false),
+            ("_INBOX", "_INBOX", false),
+            ("_INBOX", "_INBOX.", false),
+            ("_INBOX", "_INBOXES.abc", false),
+            ("_INBOX", "_INBOX.*", false),
+            ("_INBOX", "_INBOX.>", false),
+            ("_INBOX", "_INBOX.a b", false),
+            ("_INBOX", "$JS.API.STREAM.PURGE.VIGIE_TELEMETRY", false),
+            ("_INBOX", "vigie.tel.acme.r1.metrics", false),
+            ("_INBOX", "", false),
+            ("", "_INBOX.abc", false),
+        ] {
+            assert_eq!(
+                reply_allowed(&at(reply), prefix),
+                ok,
+                "{prefix} / {reply:?}"
+            );
+        }
+        let long = format!("_INBOX.{}", "x".repeat(MAX_LEN));
+        assert!(!reply_allowed(&at(&long), "_INBOX"));
+        assert!(reply_allowed(&ReplyTo::InProcess, "_INBOX"));
     }
 }
