@@ -68,6 +68,28 @@ impl crate::store::Store for $backend {
         crate::store::scoped!(self, scope, read::status_counts, scope)
     }
 
+    async fn fleet_snapshot(
+        &self,
+        scope: &Scope,
+        incidents: u32,
+        pinned: crate::store::Pinned,
+    ) -> Result<crate::store::FleetSnapshot, StoreError> {
+        // One transaction whose view is fixed by its first read, taken
+        // before `pinned`: the reads after it see that point only, however
+        // many batches commit meanwhile.
+        let mut tx = self.snapshot_tx(scope).await?;
+        pinned();
+        let page = read::fleet_page(&mut *tx, scope, &FleetQuery::default()).await?;
+        let counts = read::status_counts(&mut *tx, scope).await?;
+        let incidents = read::incident_queue(&mut *tx, scope, incidents).await?;
+        tx.commit().await?;
+        Ok(crate::store::FleetSnapshot {
+            devices: page.rows,
+            counts,
+            incidents,
+        })
+    }
+
     async fn sites(&self, scope: &Scope) -> Result<Vec<SiteSummary>, StoreError> {
         crate::store::scoped!(self, scope, read::sites, scope)
     }
@@ -368,6 +390,28 @@ pub trait Store: Send + Sync + 'static {
 
     /// Devices per status.
     async fn status_counts(&self, scope: &Scope) -> Result<StatusCounts, StoreError>;
+
+    /// Every device of the scope, the counts and the newest `incidents`
+    /// open incidents, read in one transaction. `pinned` is called as soon
+    /// as the transaction's view is fixed (before the reads themselves),
+    /// so that a caller holding writes back can let them go early. This
+    /// default reads first and calls `pinned` at the end.
+    async fn fleet_snapshot(
+        &self,
+        scope: &Scope,
+        incidents: u32,
+        pinned: Pinned,
+    ) -> Result<FleetSnapshot, StoreError> {
+        let page = self.fleet_page(scope, &FleetQuery::default()).await?;
+        let counts = self.status_counts(scope).await?;
+        let incidents = self.incident_queue(scope, incidents).await?;
+        pinned();
+        Ok(FleetSnapshot {
+            devices: page.rows,
+            counts,
+            incidents,
+        })
+    }
 
     /// Sites with their device health.
     async fn sites(&self, scope: &Scope) -> Result<Vec<SiteSummary>, StoreError>;

@@ -136,6 +136,28 @@ impl PgStore {
         }
     }
 
+    /// A read-only transaction for `scope` whose view is fixed now:
+    /// repeatable read takes its snapshot at the first query, which runs
+    /// before this returns.
+    async fn snapshot_tx(
+        &self,
+        scope: &Scope,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+        let pool = match scope {
+            Scope::Tenant(_) => &self.tenant,
+            Scope::All => &self.work,
+        };
+        let mut tx = pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+            .bind(scope.tenant().map_or("", |t| t.as_str()))
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
     /// The connection pool, for tests and benchmarks.
     pub fn pool(&self) -> &PgPool {
         &self.pool

@@ -85,6 +85,20 @@ impl SqliteStore {
         &self.pool
     }
 
+    /// A transaction whose view is fixed now: in WAL mode a read
+    /// transaction keeps the database as it was at its first read, which
+    /// runs before this returns, while writers go on.
+    async fn snapshot_tx(
+        &self,
+        _scope: &Scope,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT COUNT(*) FROM tenants")
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
     /// A transaction for `scope`: SQLite enforces the tenant in the
     /// queries themselves.
     async fn scoped(

@@ -398,3 +398,17 @@ pub struct DeviceInterfaces {
     pub ts: DateTime<Utc>,
     pub interfaces: Vec<crate::bus::telemetry::Interface>,
 }
+
+/// What a console starts from: every device of the scope, the counts and
+/// the open incidents, all read at one point of the database's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FleetSnapshot {
+    pub devices: Vec<DeviceRow>,
+    pub counts: StatusCounts,
+    pub incidents: Vec<crate::domain::incident::Incident>,
+}
+
+/// Called once the read view of a [`FleetSnapshot`] is fixed: from then on
+/// writes no longer change what it reads (the caller releases the lock
+/// that kept writes out).
+pub type Pinned = Box<dyn FnOnce() + Send>;

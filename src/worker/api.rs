@@ -415,7 +415,7 @@ async fn answer(
     verb: &str,
     payload: &[u8],
 ) -> Result<serde_json::Value, ApiError> {
-    let (bus, store, lock) = (ctx.bus.as_ref(), ctx.store.as_ref(), &*ctx.publish_lock);
+    let (bus, store, lock) = (ctx.bus.as_ref(), ctx.store.as_ref(), &ctx.publish_lock);
     let scope = scope.clone();
     match verb {
         "whoami" => to_json(who),
@@ -424,16 +424,19 @@ async fn answer(
             let _in_flight = cache.begin(&who.user)?;
             let snap = cache
                 .take(&scope, || async {
-                    let _consistent = lock.lock().await;
+                    // Writes (and their events) wait only until the store's
+                    // read view is fixed: the view and the sequence then
+                    // agree, and the reads run while ingest goes on.
+                    let consistent = Arc::clone(lock).lock_owned().await;
                     let events_seq = bus.last_seq(Stream::Events).await?;
-                    let page = store.fleet_page(&scope, &FleetQuery::default()).await?;
-                    let counts = store.status_counts(&scope).await?;
-                    let incidents = store.incident_queue(&scope, 500).await?;
+                    let read = store
+                        .fleet_snapshot(&scope, 500, Box::new(move || drop(consistent)))
+                        .await?;
                     Ok(Snapshot {
                         events_seq,
-                        counts,
-                        devices: page.rows,
-                        incidents,
+                        counts: read.counts,
+                        devices: read.devices,
+                        incidents: read.incidents,
                     })
                 })
                 .await?;

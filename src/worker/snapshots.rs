@@ -7,9 +7,11 @@
 //! bounded in entries, in estimated bytes and per user; the oldest entries
 //! go first.
 //!
-//! Taking a snapshot reads the store under the worker's publish lock. So
-//! that a flood of snapshot requests cannot hold up ingest (nor copy the
-//! fleet once per request), callers of one scope share one take: a request
+//! Taking a snapshot holds the worker's publish lock only until the
+//! store's read view is fixed (`Store::fleet_snapshot`); the reads run
+//! after it, beside ingest. So that a flood of snapshot requests cannot
+//! hold up ingest even that often (nor copy the fleet once per request),
+//! callers of one scope share one take: a request
 //! that arrives while a take of its scope is under way waits for it and
 //! gets the same immutable snapshot, and a snapshot taken in the last
 //! [`SHARE_FOR`] is handed out again. That is consistent: a console
