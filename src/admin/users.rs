@@ -57,6 +57,13 @@ pub fn check_password(password: &str) -> Result<(), AdminError> {
             "the password is too short: at least {MIN_PASSWORD} characters"
         )));
     }
+    // A login takes no longer password: a longer one could never be used.
+    let max = crate::worker::auth::MAX_PASSWORD;
+    if password.len() > max {
+        return Err(invalid(format!(
+            "the password is too long: at most {max} bytes"
+        )));
+    }
     Ok(())
 }
 
