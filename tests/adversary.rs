@@ -640,6 +640,11 @@ async fn hostile_arguments_are_refused_naming_the_field() {
         )
         .await;
     refused(&big, "limit");
+    let long = "x".repeat(10_000);
+    let x = t.ask(&op, a.as_str(), "fleet", json!({ "text": long })).await;
+    refused(&x, "text");
+    let x = t.ask(&op, a.as_str(), "audit", json!({ "target": long })).await;
+    refused(&x, "target");
     for verb in ["incidents", "alerts", "audit", "push_list", "trends"] {
         let a = t
             .ask(&op, a.as_str(), verb, json!({ "limit": 4_294_967_295u32 }))

@@ -106,18 +106,34 @@ fn split_userinfo(url: &str) -> (String, Option<(String, Option<String>)>) {
     let Some((scheme, rest)) = url.split_once("://") else {
         return (url.to_string(), None);
     };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let decode = |s: &str| percent_decode(s).unwrap_or_else(|| s.to_string());
+    // NATS URLs take no query: a `?token=` is taken as the token, and the
+    // query never reaches the dialler (nor an error that quotes the URL).
+    let (rest, query_token) = match rest.split_once('?') {
+        Some((before, query)) => (
+            before,
+            query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("token="))
+                .map(|t| t.split('#').next().unwrap_or(t))
+                .map(decode),
+        ),
+        None => (rest, None),
+    };
+    let end = rest.find(['/', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
     match authority.rsplit_once('@') {
         Some((info, host)) => {
-            let decode = |s: &str| percent_decode(s).unwrap_or_else(|| s.to_string());
             let taken = match info.split_once(':') {
                 Some((u, p)) => (decode(u), Some(decode(p))),
                 None => (decode(info), None),
             };
             (format!("{scheme}://{host}{tail}"), Some(taken))
         }
-        None => (url.to_string(), None),
+        None => (
+            format!("{scheme}://{authority}{tail}"),
+            query_token.map(|t| (t, None)),
+        ),
     }
 }
 
@@ -715,6 +731,34 @@ impl Service for NatsService {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_taken_out_of_the_url_before_dialling() {
+        let cases = [
+            ("nats://h:4222", "nats://h:4222", None),
+            (
+                "nats://u:p%40ss@h:4222",
+                "nats://h:4222",
+                Some(("u", Some("p@ss"))),
+            ),
+            (
+                "nats://t0ken@h:4222",
+                "nats://h:4222",
+                Some(("t0ken", None)),
+            ),
+            ("tls://h:4222?token=q1", "tls://h:4222", Some(("q1", None))),
+            ("nats://h:4222/?x=1", "nats://h:4222/", None),
+        ];
+        for (url, dial, taken) in cases {
+            let (d, t) = split_userinfo(url);
+            assert_eq!(d, dial, "{url}");
+            assert_eq!(
+                t.as_ref().map(|(u, p)| (u.as_str(), p.as_deref())),
+                taken,
+                "{url}"
+            );
+        }
+    }
 
     #[test]
     fn filters_are_spelled_to_the_stream_length() {

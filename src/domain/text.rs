@@ -12,8 +12,8 @@
 //!   text cannot be visually reordered;
 //! * invisible characters (zero-width spaces and joiners, the word joiner
 //!   and invisible operators, the byte-order mark, the soft hyphen, tag
-//!   characters, blank fillers) are removed, so two names that look the
-//!   same are the same;
+//!   characters, variation selectors, blank fillers) are removed, so two
+//!   names that look the same are the same;
 //! * the line and paragraph separators (U+2028, U+2029) become a line feed
 //!   in blocks and `␤` in a line;
 //! * length is capped in characters, with a trailing `…` when cut.
@@ -56,10 +56,12 @@ fn is_invisible(c: char) -> bool {
             | '\u{2060}'..='\u{2064}'
             | '\u{206A}'..='\u{206F}'
             | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
             | '\u{FEFF}'
             | '\u{FFA0}'
             | '\u{FFF9}'..='\u{FFFB}'
             | '\u{E0000}'..='\u{E007F}'
+            | '\u{E0100}'..='\u{E01EF}'
     )
 }
 
@@ -255,6 +257,8 @@ mod tests {
             "\u{2063}",
             "\u{180E}",
             "\u{3164}",
+            "\u{FE0F}",
+            "\u{E0100}",
         ] {
             let sneaky = SafeText::new(&format!("rtr{hidden}-01"));
             assert_eq!(

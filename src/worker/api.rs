@@ -170,6 +170,11 @@ pub const FLEET_PAGE: u32 = 1_000;
 /// The most rows a list verb (`incidents`, `alerts`, `audit`,
 /// `push_list`, `trends`) answers.
 pub const MAX_LIST: u32 = 2_000;
+/// The longest `fleet` filter text and `audit` target, in characters.
+pub const MAX_FILTER: usize = 256;
+/// Api requests handled at once; more wait, unread, on the bus (whose
+/// own limits then drop a flood) instead of piling up as tasks.
+pub const MAX_IN_FLIGHT: usize = 256;
 /// The longest window of raw samples `signal` answers: 31 days.
 pub const MAX_SIGNAL_RANGE: chrono::Duration = chrono::Duration::days(31);
 
@@ -275,6 +280,7 @@ impl ApiContext {
 pub async fn serve(ctx: ApiContext) -> Result<(), BusError> {
     let mut service = ctx.bus.serve("vigie.api.*.*", QUEUE).await?;
     let cache: Cache = Arc::default();
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
     while let Some(req) = service.next().await {
         if !crate::bus::reply_allowed(&req.reply_to, &ctx.inbox_prefix) {
             let n = ctx
@@ -293,9 +299,13 @@ pub async fn serve(ctx: ApiContext) -> Result<(), BusError> {
             }
             continue;
         }
+        let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
+            break;
+        };
         let (ctx, cache) = (ctx.clone(), Arc::clone(&cache));
         tokio::spawn(async move {
             handle(ctx, cache, req).await;
+            drop(permit);
         });
     }
     Ok(())
@@ -464,6 +474,15 @@ async fn answer(
         }
         "fleet" => {
             let mut q: FleetQuery = args(payload)?;
+            if q.text
+                .as_ref()
+                .is_some_and(|t| t.chars().count() > MAX_FILTER)
+            {
+                return Err(ApiError::new(
+                    "bad-request",
+                    format!("text: at most {MAX_FILTER} characters"),
+                ));
+            }
             q.limit = capped(
                 "limit",
                 (q.limit != 0).then_some(q.limit),

@@ -141,6 +141,15 @@ pub(super) async fn answer(
         "audit" => {
             let a: AuditArgs = args(payload)?;
             let limit = super::api::capped("limit", a.limit, 200, super::api::MAX_LIST)?;
+            if a.target
+                .as_ref()
+                .is_some_and(|t| t.chars().count() > super::api::MAX_FILTER)
+            {
+                return Err(ApiError::new(
+                    "bad-request",
+                    format!("target: at most {} characters", super::api::MAX_FILTER),
+                ));
+            }
             to_json(store.audit(scope, a.target.as_deref(), limit).await?)
         }
         other => Err(ApiError::new(
