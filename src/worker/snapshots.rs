@@ -38,7 +38,7 @@ pub const MAX_ENTRIES: usize = 256;
 pub const MAX_PER_USER: usize = 4;
 /// Estimated bytes of kept snapshots at most. Entries share their
 /// snapshots, so this is an upper bound of what they hold.
-pub const MAX_BYTES: usize = 512 << 20;
+pub const MAX_BYTES: usize = 256 << 20;
 /// Snapshot requests of one user in flight at once; more are `busy`.
 pub const PER_USER: usize = 2;
 /// Takes (store reads under the publish lock) running at once.
