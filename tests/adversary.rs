@@ -641,9 +641,13 @@ async fn hostile_arguments_are_refused_naming_the_field() {
         .await;
     refused(&big, "limit");
     let long = "x".repeat(10_000);
-    let x = t.ask(&op, a.as_str(), "fleet", json!({ "text": long })).await;
+    let x = t
+        .ask(&op, a.as_str(), "fleet", json!({ "text": long }))
+        .await;
     refused(&x, "text");
-    let x = t.ask(&op, a.as_str(), "audit", json!({ "target": long })).await;
+    let x = t
+        .ask(&op, a.as_str(), "audit", json!({ "target": long }))
+        .await;
     refused(&x, "target");
     for verb in ["incidents", "alerts", "audit", "push_list", "trends"] {
         let a = t
