@@ -3,6 +3,7 @@
 //! JetStream (for servers). Streams, subjects and the envelope are specified
 //! in `docs/PROTOCOL.md`.
 
+pub mod dead_letter;
 pub mod envelope;
 pub mod event;
 pub mod memory;
