@@ -562,8 +562,23 @@ async fn an_agent_stuck_in_its_driver_answers_sigterm_and_reverts_at_restart() {
     let mut agent = AgentProc::spawn(&config);
     let body: String = (0..217 * 1024 / 16).map(|_| "set mtu 9000 ok\n").collect();
     rig.create(1, &body, 60).await;
-    // The apply is under way (the backup is taken, the command hangs).
-    std::thread::sleep(Duration::from_secs(3));
+    // Wait until the apply is under way: the pending push is on disk
+    // before the command starts, and the command then hangs.
+    let state = rig.dir.path().join("stuck-state").join("state.json");
+    let until = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&state)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .is_some_and(|v| v["pending"].is_object())
+    {
+        assert!(
+            Instant::now() < until,
+            "the apply never started: {}",
+            agent.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
     let took = agent.terminate(Duration::from_secs(10));
     assert!(
         took.is_some_and(|t| t < Duration::from_secs(5)),
