@@ -356,7 +356,28 @@ async fn a_forged_confirm_is_refused_and_a_revert_after_it_raises_the_alert() {
     // A confirm nobody ordered, for the apply's sequence and the next one.
     send(report(PushOutcome::Confirmed, seq, "c1")).await;
     send(report(PushOutcome::Confirmed, seq + 1, "c2")).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Both were read, and refused in the audit log.
+    let target = format!("push/{push}");
+    eventually(
+        "both forged confirms refused",
+        Duration::from_secs(10),
+        || async {
+            t.store
+                .audit(&Scope::Tenant(a.clone()), Some(&target), 50)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|e| {
+                    e.action == "push.confirmed"
+                        && e.reason
+                            .as_ref()
+                            .is_some_and(|r| r.as_str().starts_with("refused"))
+                })
+                .count()
+                == 2
+        },
+    )
+    .await;
     assert_eq!(
         status().await["state"],
         "applied",
