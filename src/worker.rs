@@ -218,7 +218,7 @@ pub struct Worker {
     in_flight: Option<InFlight>,
     last_inventory_reload: Option<Instant>,
     /// Messages given up at max_deliver whose dead letter is not out yet.
-    exhausted: Vec<Delivery>,
+    exhausted: std::collections::VecDeque<Delivery>,
     pushes: Arc<push::Pushes>,
     last_push_sweep: Instant,
     triage_tx: tokio::sync::mpsc::Sender<triage::TriageRequest>,
@@ -298,7 +298,7 @@ impl Worker {
             last_site_rules: Instant::now(),
             in_flight: None,
             last_inventory_reload: None,
-            exhausted: Vec::new(),
+            exhausted: std::collections::VecDeque::new(),
             pushes,
             last_push_sweep: Instant::now(),
             triage_tx,
@@ -832,13 +832,13 @@ impl Worker {
             );
             self.exhausted.drain(..over);
         }
-        while let Some(d) = self.exhausted.first() {
+        while let Some(d) = self.exhausted.front() {
             let error = format!(
                 "not stored after {} deliveries; each attempt failed",
                 d.delivered
             );
             self.dead_letter(d, "max-deliveries", error).await?;
-            self.exhausted.remove(0);
+            self.exhausted.pop_front();
             self.stats.exhausted.fetch_add(1, Ordering::Relaxed);
             self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
         }
@@ -859,17 +859,10 @@ impl Worker {
         reason: &str,
         error: String,
     ) -> Result<(), WorkerError> {
-        let subject_cut;
-        let subj = if d.subject.len() > crate::bus::subject::MAX_LEN {
-            subject_cut = d.subject.chars().take(256).collect::<String>();
-            subject_cut.as_str()
-        } else {
-            d.subject.as_str()
-        };
         let letter = DeadLetter::new(
             reason,
             &error,
-            subj,
+            &d.subject,
             d.delivered,
             self.clock.now(),
             &d.payload,

@@ -65,7 +65,14 @@ impl<'a> DeadLetter<'a> {
         Self {
             reason,
             error,
-            subject: &subject[..subject.len().min(super::subject::MAX_LEN)],
+            subject: {
+                // Cut on a character boundary: a subject is anyone's text.
+                let mut end = subject.len().min(super::subject::MAX_LEN);
+                while !subject.is_char_boundary(end) {
+                    end -= 1;
+                }
+                &subject[..end]
+            },
             delivered,
             received,
             payload_bytes: payload.len(),
@@ -114,5 +121,11 @@ mod tests {
             text.as_bytes(),
         );
         assert!(letter.payload.is_some_and(|p| p.len() == DLQ_PAYLOAD_MAX));
+        // A subject of multi-byte characters over the limit is cut on a
+        // character boundary, never inside one.
+        let subject = format!("vigie.tel.x{}", "é".repeat(400));
+        let cut = DeadLetter::new("x", "", &subject, 1, chrono::DateTime::UNIX_EPOCH, b"{}");
+        assert!(cut.subject.len() <= crate::bus::subject::MAX_LEN);
+        assert!(subject.starts_with(cut.subject));
     }
 }
