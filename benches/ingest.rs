@@ -33,13 +33,14 @@ use sqlx::Connection;
 use sqlx::postgres::PgConnectOptions;
 use vigie::bus::envelope::{Envelope, MsgId, encode};
 use vigie::bus::nats::NatsBus;
-use vigie::bus::telemetry::{Heartbeat, Metrics, Telemetry};
 use vigie::bus::{Bus, OutMessage, Stream};
+use vigie::clock::Clock;
 use vigie::domain::model::Inventory;
+use vigie::domain::telemetry::{Heartbeat, Metrics, Telemetry};
 use vigie::store::postgres::PgStore;
 use vigie::store::sqlite::SqliteStore;
 use vigie::store::{Scope, Store};
-use vigie::worker::{Clock, Worker, WorkerConfig};
+use vigie::worker::{Worker, WorkerConfig};
 
 #[path = "support/nats.rs"]
 mod nats;

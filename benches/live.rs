@@ -34,16 +34,17 @@ use ratatui::crossterm::event::Event as TermEvent;
 use vigie::bus::envelope::{Envelope, MsgId, encode};
 use vigie::bus::event::{Event, EventBody};
 use vigie::bus::memory::MemoryBus;
-use vigie::bus::telemetry::{Heartbeat, Telemetry};
 use vigie::bus::{Bus, OutMessage, Stream};
+use vigie::clock::Clock;
 use vigie::console::state::App;
 use vigie::console::update::{Msg, update};
 use vigie::console::views::{self, Ui};
+use vigie::domain::telemetry::{Heartbeat, Telemetry};
 use vigie::settings::keymap::KeyMap;
 use vigie::settings::theme::{Depth, Theme};
 use vigie::store::Store;
 use vigie::store::sqlite::SqliteStore;
-use vigie::worker::{Clock, Worker, WorkerConfig};
+use vigie::worker::{Worker, WorkerConfig};
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)

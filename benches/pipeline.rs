@@ -24,11 +24,12 @@ use chrono::{DateTime, Utc};
 use vigie::bus::Bus;
 use vigie::bus::envelope::{Envelope, encode};
 use vigie::bus::memory::{MemoryBus, MemoryLimits};
-use vigie::bus::telemetry::{Metrics, Telemetry};
+use vigie::clock::Clock;
+use vigie::domain::telemetry::{Metrics, Telemetry};
 use vigie::sim::{SimConfig, Simulator};
 use vigie::store::Store;
 use vigie::store::sqlite::SqliteStore;
-use vigie::worker::{Clock, Worker, WorkerConfig};
+use vigie::worker::{Worker, WorkerConfig};
 
 fn start() -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000, 0).unwrap()

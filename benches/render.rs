@@ -19,9 +19,9 @@ use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifi
 use vigie::console::state::App;
 use vigie::console::update::{Msg, update};
 use vigie::console::views::{self, Ui};
+use vigie::domain::fleet::StatusCounts;
 use vigie::settings::keymap::KeyMap;
 use vigie::settings::theme::{Depth, Theme};
-use vigie::store::StatusCounts;
 use vigie::worker::api::Snapshot;
 
 mod common;
@@ -77,12 +77,12 @@ fn device_answer(app: &App, buckets: u16) -> serde_json::Value {
 
 /// The worker's `trends` answer: 200 radios, the most fallen first.
 fn trends_answer(app: &App) -> serde_json::Value {
-    let rows: Vec<vigie::rules::site::SignalTrend> = app
+    let rows: Vec<vigie::domain::site::SignalTrend> = app
         .fleet
         .all()
         .take(200)
         .enumerate()
-        .map(|(i, r)| vigie::rules::site::SignalTrend {
+        .map(|(i, r)| vigie::domain::site::SignalTrend {
             tenant: r.tenant.clone(),
             device: r.id.clone(),
             site: r.site.clone(),

@@ -22,8 +22,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use crate::bus::envelope::{Envelope, MsgId, encode};
-use crate::bus::telemetry::{ConfigSnapshot, Heartbeat, PushOutcome, PushReport, Telemetry};
 use crate::bus::{Bus, Consumer, ConsumerOptions, Stream, subject};
+use crate::domain::telemetry::{ConfigSnapshot, Heartbeat, PushOutcome, PushReport, Telemetry};
 use crate::domain::{Id, SafeBlock, SafeText};
 use crate::orders::{Order, OrderKind, SignedOrder, verify};
 pub use config::{AgentConfig, DriverConfig};

@@ -9,7 +9,6 @@ pub mod event;
 pub mod memory;
 pub mod nats;
 pub mod subject;
-pub mod telemetry;
 
 use std::time::Duration;
 

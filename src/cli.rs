@@ -7,13 +7,14 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{CommandFactory, Parser, Subcommand};
 
+use crate::clock::Clock;
 use crate::console::ConsoleOptions;
 use crate::demo::{self, DemoOptions};
 use crate::settings::theme::{self, Theme};
 use crate::settings::{ColorMode, KeyMap, Paths, Settings};
 use crate::sim::SimConfig;
 use crate::store::Store;
-use crate::worker::{Clock, WorkerConfig};
+use crate::worker::WorkerConfig;
 
 mod admin;
 mod push;

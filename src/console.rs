@@ -31,9 +31,9 @@ use tokio::sync::mpsc;
 
 use crate::bus::event::Event;
 use crate::bus::{Bus, Stream, subject};
+use crate::clock::Clock;
 use crate::settings::keymap::KeyMap;
 use crate::settings::theme::Theme;
-use crate::worker::Clock;
 use crate::worker::api;
 use state::App;
 use update::{Msg, update};

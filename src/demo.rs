@@ -11,12 +11,13 @@ use tokio::sync::watch;
 use crate::bus::envelope::encode;
 use crate::bus::memory::MemoryBus;
 use crate::bus::{Bus, Consumer};
+use crate::clock::Clock;
 use crate::console::{self, ConsoleOptions};
 use crate::sim::agents::SimAgents;
 use crate::sim::{self, SimConfig, Simulator};
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
-use crate::worker::{Clock, Worker, WorkerConfig, api};
+use crate::worker::{Worker, WorkerConfig, api};
 
 /// How the demo runs.
 pub struct DemoOptions {

@@ -9,7 +9,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::bus::Bus;
-use crate::store::{FleetQuery, Scope, Store};
+use crate::domain::fleet::FleetQuery;
+use crate::store::{Scope, Store};
 use crate::worker::api;
 use crate::worker::api_views::Trends;
 
@@ -155,7 +156,7 @@ async fn site_rows(
     site: &crate::domain::Id,
 ) -> anyhow::Result<Vec<Value>> {
     let (detail, fleet): (
-        crate::store::SiteDetail,
+        crate::domain::site::SiteDetail,
         Vec<crate::domain::model::DeviceRow>,
     ) = match source {
         Source::Store(store) => (
@@ -230,7 +231,7 @@ async fn site_rows(
 
 /// A trend row with its change in dB, as the trends view shows it.
 fn with_change(r: &mut Value) {
-    let Ok(t) = serde_json::from_value::<crate::rules::site::SignalTrend>(r.clone()) else {
+    let Ok(t) = serde_json::from_value::<crate::domain::site::SignalTrend>(r.clone()) else {
         return;
     };
     if let (Value::Object(map), Some(c)) = (r, Trends::drop_db(&t)) {

@@ -7,9 +7,10 @@ use tokio::sync::watch;
 
 use crate::bus::Bus;
 use crate::bus::nats::{NatsAuth, NatsBus};
+use crate::clock::Clock;
 use crate::sim::{self, SimConfig, Simulator};
 use crate::store::Store;
-use crate::worker::{Clock, Worker, WorkerConfig, api};
+use crate::worker::{Worker, WorkerConfig, api};
 
 /// Turns SIGINT or SIGTERM into a shutdown signal.
 pub fn shutdown_on_signals() -> watch::Receiver<bool> {

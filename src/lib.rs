@@ -10,6 +10,7 @@ pub mod admin;
 pub mod agent;
 pub mod bus;
 pub mod cli;
+pub mod clock;
 pub mod console;
 pub mod demo;
 pub mod domain;

@@ -6,10 +6,10 @@ pub mod site;
 
 use serde::{Deserialize, Serialize};
 
-use crate::bus::telemetry::Metrics;
 use crate::domain::alert::AlertPolicy;
 use crate::domain::device::DeviceStatus;
 use crate::domain::model::{DeviceKind, Severity};
+use crate::domain::telemetry::Metrics;
 
 /// The id of the alert `rule` raises about `subject` (a device, site or
 /// sector): `{rule}-{subject}`, or a stable hash when that is too long for

@@ -15,12 +15,14 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::Id;
 use crate::domain::audit::AuditEntry;
+use crate::domain::fleet::{DeviceInterfaces, FleetPage, FleetQuery, StatusCounts};
 use crate::domain::incident::Incident;
 use crate::domain::model::{
     Alert, DeviceRow, Inventory, LinkRow, MetricSample, SignalSample, Tenant,
 };
-use crate::domain::push::{Push, Rollout};
-use crate::rules::site::{SectorHealth, SignalTrend};
+use crate::domain::push::{Push, PushQuery, Rollout, StoredConfig};
+use crate::domain::site::{ApLinks, SectorHealth, SignalTrend, SiteDetail, SiteSummary};
+use crate::domain::user::UserRecord;
 pub use types::*;
 
 /// Runs a read or write in one transaction opened by the backend for
@@ -140,11 +142,11 @@ impl crate::store::Store for $backend {
         Ok(())
     }
 
-    async fn ap_links(&self, scope: &crate::store::Scope) -> Result<Vec<crate::store::ApLinks>, StoreError> {
+    async fn ap_links(&self, scope: &crate::store::Scope) -> Result<Vec<crate::domain::site::ApLinks>, StoreError> {
         crate::store::scoped!(self, scope, read::ap_links, scope)
     }
 
-    async fn site_detail(&self, scope: &Scope, site: &Id, alerts: u32) -> Result<crate::store::SiteDetail, StoreError> {
+    async fn site_detail(&self, scope: &Scope, site: &Id, alerts: u32) -> Result<crate::domain::site::SiteDetail, StoreError> {
         crate::store::scoped!(self, scope, read::site_detail, scope, site, alerts)
     }
 
@@ -152,7 +154,7 @@ impl crate::store::Store for $backend {
         crate::store::scoped!(self, scope, read::device_links, scope, device)
     }
 
-    async fn device_interfaces(&self, scope: &Scope, device: &Id) -> Result<Option<crate::store::DeviceInterfaces>, StoreError> {
+    async fn device_interfaces(&self, scope: &Scope, device: &Id) -> Result<Option<crate::domain::fleet::DeviceInterfaces>, StoreError> {
         crate::store::scoped!(self, scope, read::device_interfaces, scope, device)
     }
 
@@ -163,7 +165,7 @@ impl crate::store::Store for $backend {
     async fn sector_health(
         &self,
         scope: &crate::store::Scope,
-    ) -> Result<Vec<crate::rules::site::SectorHealth>, StoreError> {
+    ) -> Result<Vec<crate::domain::site::SectorHealth>, StoreError> {
         crate::store::scoped!(self, scope, read::sector_health, scope)
     }
 
@@ -173,7 +175,7 @@ impl crate::store::Store for $backend {
         baseline_since: DateTime<Utc>,
         recent_since: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> Result<Vec<crate::rules::site::SignalTrend>, StoreError> {
+    ) -> Result<Vec<crate::domain::site::SignalTrend>, StoreError> {
         crate::store::scoped!(self, scope, read::signal_trends, scope, baseline_since, recent_since, until)
     }
 
@@ -219,7 +221,7 @@ impl crate::store::Store for $backend {
     async fn pushes(
         &self,
         scope: &Scope,
-        q: &crate::store::PushQuery,
+        q: &crate::domain::push::PushQuery,
     ) -> Result<Vec<crate::domain::push::Push>, StoreError> {
         crate::store::scoped!(self, scope, read::pushes, scope, q)
     }
@@ -278,19 +280,19 @@ impl crate::store::Store for $backend {
         read::set_provider(self.work(), name, tier, audit).await
     }
 
-    async fn insert_user(&self, u: &crate::store::UserRecord, audit: &crate::domain::audit::AuditEntry) -> Result<(), StoreError> {
+    async fn insert_user(&self, u: &crate::domain::user::UserRecord, audit: &crate::domain::audit::AuditEntry) -> Result<(), StoreError> {
         read::insert_user(self.work(), u, audit).await
     }
 
-    async fn update_user(&self, u: &crate::store::UserRecord, audit: &crate::domain::audit::AuditEntry) -> Result<bool, StoreError> {
+    async fn update_user(&self, u: &crate::domain::user::UserRecord, audit: &crate::domain::audit::AuditEntry) -> Result<bool, StoreError> {
         read::update_user(self.work(), u, audit).await
     }
 
-    async fn user(&self, name: &str) -> Result<Option<crate::store::UserRecord>, StoreError> {
+    async fn user(&self, name: &str) -> Result<Option<crate::domain::user::UserRecord>, StoreError> {
         read::user(self.work(), name).await
     }
 
-    async fn users(&self, scope: &Scope) -> Result<Vec<crate::store::UserRecord>, StoreError> {
+    async fn users(&self, scope: &Scope) -> Result<Vec<crate::domain::user::UserRecord>, StoreError> {
         crate::store::scoped!(self, scope, read::users, scope)
     }
 
@@ -332,7 +334,7 @@ impl crate::store::Store for $backend {
         &self,
         scope: &Scope,
         device: &Id,
-    ) -> Result<Option<crate::store::StoredConfig>, StoreError> {
+    ) -> Result<Option<crate::domain::push::StoredConfig>, StoreError> {
         crate::store::scoped!(self, scope, read::latest_config, scope, device)
     }
 }

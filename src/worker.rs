@@ -11,7 +11,6 @@ mod api_push;
 mod api_users;
 pub mod api_views;
 pub mod auth;
-pub mod clock;
 pub mod http;
 pub mod latency;
 pub mod push;
@@ -31,8 +30,8 @@ use tokio::sync::{Mutex, watch};
 use crate::bus::envelope;
 use crate::bus::event::Event;
 use crate::bus::{AckToken, Bus, BusError, Consumer, ConsumerOptions, Delivery, Stream, subject};
+use crate::clock::Clock;
 use crate::store::{BatchOutcome, Scope, Store, StoreError};
-pub use clock::Clock;
 use state::{Changes, FleetState, StatePolicy};
 
 /// Worker errors.

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use serde_json::{Value, json};
 use vigie::bus::envelope::{Envelope, MsgId, encode};
-use vigie::bus::telemetry::{Metrics, PushOutcome, PushReport, Telemetry};
 use vigie::domain::access::Role;
+use vigie::domain::telemetry::{Metrics, PushOutcome, PushReport, Telemetry};
 use vigie::store::{Scope, Store as _};
 
 use support::adversary::{Target, code, script};

@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 use vigie::bus::envelope::{DecodeError, Envelope, MAX_BYTES, MsgId, decode, decode_on, encode};
 use vigie::bus::event::Event;
-use vigie::bus::telemetry::{Heartbeat, Kind, LogLevel, LogLine, Metrics, Signal, Telemetry};
+use vigie::domain::telemetry::{Heartbeat, Kind, LogLevel, LogLine, Metrics, Signal, Telemetry};
 use vigie::domain::{Id, SafeText};
 
 const PROTOCOL: &str = include_str!("../docs/PROTOCOL.md");

@@ -8,11 +8,11 @@ use vigie::bus::event::{Event, EventBody};
 use vigie::console::state::{App, Mode};
 use vigie::console::update::{Effect, Msg, update};
 use vigie::domain::device::DeviceStatus;
+use vigie::domain::fleet::FleetSort;
 use vigie::domain::model::DeviceRow;
 use vigie::domain::{Id, SafeText};
 use vigie::settings::keymap::KeyMap;
 use vigie::settings::theme::Depth;
-use vigie::store::FleetSort;
 
 mod support;
 use support::console::{app_with, calls, key, press, render, rows, screen, screens, t0};

@@ -18,10 +18,10 @@ use vigie::domain::alert::AlertState;
 use vigie::domain::link::LinkState;
 use vigie::domain::model::{Alert, DeviceKind, LinkRow, Severity};
 use vigie::domain::series::{MetricSeries, Window};
-use vigie::rules::site::SignalTrend;
+use vigie::domain::site::SignalTrend;
+use vigie::domain::site::{SectorDevices, SiteDetail};
 use vigie::settings::keymap::KeyMap;
 use vigie::settings::theme::Depth;
-use vigie::store::{SectorDevices, SiteDetail};
 use vigie::worker::api_views::{DeviceDetail, Trends};
 
 fn snapshot_sizes(app: &mut App, keymap: &KeyMap, name: &str, check: impl Fn(&str)) {

@@ -11,18 +11,20 @@ use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use vigie::bus::envelope::{Envelope, MsgId, encode};
 use vigie::bus::memory::MemoryBus;
-use vigie::bus::telemetry::{Heartbeat, PushOutcome, PushReport, Telemetry};
 use vigie::bus::{Bus, Consumer, ConsumerOptions, Stream};
+use vigie::clock::Clock;
+use vigie::clock::ManualClock;
 use vigie::domain::Id;
 use vigie::domain::alert::AlertState;
 use vigie::domain::model::Severity;
+use vigie::domain::push::PushQuery;
 use vigie::domain::push::{Push, PushState, RevertReason, RolloutState};
+use vigie::domain::telemetry::{Heartbeat, PushOutcome, PushReport, Telemetry};
 use vigie::orders::{OrderKind, SignedOrder, SigningKey, TrustedKeys, verify};
 use vigie::store::sqlite::SqliteStore;
-use vigie::store::{PushQuery, Scope, Store};
-use vigie::worker::clock::ManualClock;
+use vigie::store::{Scope, Store};
 use vigie::worker::push::{CreatePush, CreateRollout, PUSH_UNCONFIRMED};
-use vigie::worker::{Clock, Worker, WorkerConfig};
+use vigie::worker::{Worker, WorkerConfig};
 
 fn t0() -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000, 0).unwrap()

@@ -16,9 +16,9 @@ use chrono::Utc;
 use vigie::bus::OutMessage;
 use vigie::bus::envelope::{Envelope, MsgId, encode};
 use vigie::bus::nats::NatsBus;
-use vigie::bus::telemetry::{Heartbeat, Metrics, Telemetry};
 use vigie::bus::{Bus, Stream};
 use vigie::domain::model::Inventory;
+use vigie::domain::telemetry::{Heartbeat, Metrics, Telemetry};
 use vigie::store::postgres::PgStore;
 use vigie::store::{Scope, Store};
 

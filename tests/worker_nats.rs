@@ -12,13 +12,14 @@ use bytes::Bytes;
 use chrono::{Duration, Utc};
 use vigie::bus::envelope::{Envelope, MsgId, encode};
 use vigie::bus::nats::NatsBus;
-use vigie::bus::telemetry::{Heartbeat, Metrics, Telemetry};
 use vigie::bus::{Bus, Stream};
+use vigie::clock::Clock;
 use vigie::domain::Id;
 use vigie::domain::device::DeviceStatus;
+use vigie::domain::telemetry::{Heartbeat, Metrics, Telemetry};
 use vigie::store::sqlite::SqliteStore;
 use vigie::store::{Scope, Store};
-use vigie::worker::{Clock, Worker, WorkerConfig};
+use vigie::worker::{Worker, WorkerConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telemetry_over_nats_is_stored_once_and_bad_input_dead_lettered() {

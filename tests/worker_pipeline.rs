@@ -15,18 +15,21 @@ use chrono::{DateTime, Duration, Utc};
 use vigie::bus::envelope::{Envelope, MsgId, encode};
 use vigie::bus::event::{Event, EventBody};
 use vigie::bus::memory::MemoryBus;
-use vigie::bus::telemetry::{Heartbeat, Metrics, Signal, Telemetry};
 use vigie::bus::{Bus, Stream};
+use vigie::clock::Clock;
+use vigie::clock::ManualClock;
 use vigie::domain::Id;
 use vigie::domain::alert::AlertState;
 use vigie::domain::device::{DeviceStatus, StatusThresholds};
+use vigie::domain::fleet::{FleetPage, FleetQuery, StatusCounts};
 use vigie::domain::link::LinkState;
 use vigie::domain::model::{DataMode, Device, DeviceKind, Inventory, Link, Site, Tenant, Tier};
+use vigie::domain::site::SiteSummary;
+use vigie::domain::telemetry::{Heartbeat, Metrics, Signal, Telemetry};
 use vigie::store::sqlite::SqliteStore;
 use vigie::store::*;
 use vigie::worker::api::{self, Snapshot};
-use vigie::worker::clock::ManualClock;
-use vigie::worker::{Clock, Worker, WorkerConfig};
+use vigie::worker::{Worker, WorkerConfig};
 
 fn id(s: &str) -> Id {
     Id::parse(s).unwrap()
@@ -719,8 +722,8 @@ async fn snapshot(bus: &dyn Bus, token: &str, scope: &str) -> Snapshot {
 }
 
 use vigie::domain::audit::AuditEntry;
+use vigie::domain::push::PushQuery;
 use vigie::domain::push::{Push, Rollout};
-use vigie::store::PushQuery;
 
 /// A store whose writes fail while a switch is on.
 struct Flaky {
@@ -742,7 +745,7 @@ impl Store for Flaky {
     async fn sector_health(
         &self,
         scope: &Scope,
-    ) -> Result<Vec<vigie::rules::site::SectorHealth>, StoreError> {
+    ) -> Result<Vec<vigie::domain::site::SectorHealth>, StoreError> {
         self.inner.sector_health(scope).await
     }
     async fn signal_trends(
@@ -751,7 +754,7 @@ impl Store for Flaky {
         baseline_since: DateTime<Utc>,
         recent_since: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> Result<Vec<vigie::rules::site::SignalTrend>, StoreError> {
+    ) -> Result<Vec<vigie::domain::site::SignalTrend>, StoreError> {
         self.inner
             .signal_trends(scope, baseline_since, recent_since, until)
             .await
@@ -810,7 +813,10 @@ impl Store for Flaky {
     ) -> Result<Vec<vigie::domain::model::Alert>, StoreError> {
         self.inner.alert_history(scope, device, limit).await
     }
-    async fn ap_links(&self, scope: &Scope) -> Result<Vec<vigie::store::ApLinks>, StoreError> {
+    async fn ap_links(
+        &self,
+        scope: &Scope,
+    ) -> Result<Vec<vigie::domain::site::ApLinks>, StoreError> {
         self.inner.ap_links(scope).await
     }
     async fn site_detail(
@@ -818,7 +824,7 @@ impl Store for Flaky {
         scope: &Scope,
         site: &Id,
         alerts: u32,
-    ) -> Result<vigie::store::SiteDetail, StoreError> {
+    ) -> Result<vigie::domain::site::SiteDetail, StoreError> {
         self.inner.site_detail(scope, site, alerts).await
     }
     async fn device_links(
@@ -832,7 +838,7 @@ impl Store for Flaky {
         &self,
         scope: &Scope,
         device: &Id,
-    ) -> Result<Option<vigie::store::DeviceInterfaces>, StoreError> {
+    ) -> Result<Option<vigie::domain::fleet::DeviceInterfaces>, StoreError> {
         self.inner.device_interfaces(scope, device).await
     }
     async fn incident(
@@ -946,22 +952,28 @@ impl Store for Flaky {
     }
     async fn insert_user(
         &self,
-        u: &vigie::store::UserRecord,
+        u: &vigie::domain::user::UserRecord,
         a: &AuditEntry,
     ) -> Result<(), StoreError> {
         self.inner.insert_user(u, a).await
     }
     async fn update_user(
         &self,
-        u: &vigie::store::UserRecord,
+        u: &vigie::domain::user::UserRecord,
         a: &AuditEntry,
     ) -> Result<bool, StoreError> {
         self.inner.update_user(u, a).await
     }
-    async fn user(&self, name: &str) -> Result<Option<vigie::store::UserRecord>, StoreError> {
+    async fn user(
+        &self,
+        name: &str,
+    ) -> Result<Option<vigie::domain::user::UserRecord>, StoreError> {
         self.inner.user(name).await
     }
-    async fn users(&self, scope: &Scope) -> Result<Vec<vigie::store::UserRecord>, StoreError> {
+    async fn users(
+        &self,
+        scope: &Scope,
+    ) -> Result<Vec<vigie::domain::user::UserRecord>, StoreError> {
         self.inner.users(scope).await
     }
     async fn audit_chain(
@@ -1001,7 +1013,7 @@ impl Store for Flaky {
         &self,
         scope: &Scope,
         device: &Id,
-    ) -> Result<Option<vigie::store::StoredConfig>, StoreError> {
+    ) -> Result<Option<vigie::domain::push::StoredConfig>, StoreError> {
         self.inner.latest_config(scope, device).await
     }
     async fn device(

@@ -24,8 +24,8 @@ pub fn check_tenant_id(id: &str) -> Result<Id, AdminError> {
 fn describe(t: &Tenant) -> String {
     format!(
         "tier={} data_mode={} retention_days={} stale_after_s={} offline_after_s={}",
-        crate::store::enum_name(&t.tier),
-        crate::store::enum_name(&t.data_mode),
+        crate::domain::enum_name(&t.tier),
+        crate::domain::enum_name(&t.data_mode),
         t.retention_days,
         t.thresholds.stale_after_s,
         t.thresholds.offline_after_s
@@ -48,7 +48,7 @@ pub async fn create(
         return Err(AdminError::Invalid(format!(
             "the {} tier allows {limit} tenants and there are {count}: \
              vigie provider configure --tier professional|enterprise",
-            crate::store::enum_name(&tier)
+            crate::domain::enum_name(&tier)
         )));
     }
     let audit = AuditEntry::new(
@@ -130,7 +130,7 @@ pub async fn set_provider(
     {
         return Err(AdminError::Invalid(format!(
             "there are {count} tenants; the {} tier allows {limit}",
-            crate::store::enum_name(&tier)
+            crate::domain::enum_name(&tier)
         )));
     }
     let audit = AuditEntry::new(
@@ -143,9 +143,9 @@ pub async fn set_provider(
     .change(
         &format!(
             "name={old_name} tier={}",
-            crate::store::enum_name(&old_tier)
+            crate::domain::enum_name(&old_tier)
         ),
-        &format!("name={name} tier={}", crate::store::enum_name(&tier)),
+        &format!("name={name} tier={}", crate::domain::enum_name(&tier)),
     );
     store.set_provider(&name, tier, &audit).await?;
     Ok((name, tier))

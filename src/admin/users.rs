@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use crate::domain::Id;
 use crate::domain::access::Role;
 use crate::domain::audit::AuditEntry;
-use crate::store::{Scope, Store, StoreError, UserRecord};
+use crate::domain::user::UserRecord;
+use crate::store::{Scope, Store, StoreError};
 use crate::worker::auth::hash_password;
 
 /// The audit chain of provider-wide changes (tenant ids cannot start with

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use crate::bus::telemetry::Metrics;
+use crate::domain::telemetry::Metrics;
 
 #[derive(Debug, Clone, Copy)]
 struct Counters {

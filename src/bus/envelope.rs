@@ -20,7 +20,7 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
-use super::telemetry::{Kind, Telemetry};
+use crate::domain::telemetry::{Kind, Telemetry};
 use crate::domain::{Id, SafeText};
 
 /// The envelope version this code reads and writes.

@@ -2,7 +2,7 @@
 
 use crate::domain::Id;
 
-use super::telemetry::Kind;
+use crate::domain::telemetry::Kind;
 
 /// `vigie.tel.{tenant}.{device}.{kind}`
 pub fn telemetry(tenant: &Id, device: &Id, kind: Kind) -> String {

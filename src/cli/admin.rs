@@ -81,7 +81,7 @@ impl TenantSettings {
 }
 
 fn parse_enum<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, String> {
-    crate::store::enum_parse(s).ok_or_else(|| format!("unknown value {s:?}"))
+    crate::domain::enum_parse(s).ok_or_else(|| format!("unknown value {s:?}"))
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -289,7 +289,7 @@ pub async fn provider(store: &dyn Store, cmd: ProviderCommand) -> anyhow::Result
         crate::domain::access::tenant_limit(tier).map_or("no limit".to_string(), |n| n.to_string());
     println!(
         "provider: {name}\ntier:     {}\ntenants:  {count} (limit: {limit})",
-        crate::store::enum_name(&tier)
+        crate::domain::enum_name(&tier)
     );
     Ok(())
 }

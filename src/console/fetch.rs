@@ -13,7 +13,7 @@ use super::update::{Effect, Reply};
 use crate::domain::Id;
 use crate::domain::access::Role;
 use crate::domain::audit::AuditEntry;
-use crate::store::SiteDetail;
+use crate::domain::site::SiteDetail;
 use crate::worker::api::ApiError;
 use crate::worker::api_views::{DeviceDetail, IncidentDetail, Trends};
 

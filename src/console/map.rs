@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::geo::Viewport;
 use super::lists::matches;
-use crate::store::{ApLinks, SiteSummary};
+use crate::domain::site::{ApLinks, SiteSummary};
 
 /// Where the map looks when the analyst has moved it; `None` in
 /// [`MapState::camera`] fits the sites in view.
@@ -107,8 +107,8 @@ impl MapState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fleet::StatusCounts;
     use crate::domain::{Id, SafeText};
-    use crate::store::StatusCounts;
 
     fn site(tenant: &str, name: &str, lon: f64, lat: f64) -> SiteSummary {
         SiteSummary {

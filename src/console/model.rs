@@ -10,8 +10,8 @@ use nucleo_matcher::{Matcher, Utf32String};
 
 use crate::domain::Id;
 use crate::domain::device::DeviceStatus;
+use crate::domain::fleet::{FleetSort, StatusCounts};
 use crate::domain::model::DeviceRow;
-use crate::store::{FleetSort, StatusCounts};
 
 /// Sort columns in the order `sort-next` cycles through them.
 pub const SORTS: [FleetSort; 8] = [

@@ -242,8 +242,8 @@ pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) -
         (Reply::Map, Ok(v)) => {
             #[derive(serde::Deserialize)]
             struct MapAnswer {
-                sites: Vec<crate::store::SiteSummary>,
-                aps: Vec<crate::store::ApLinks>,
+                sites: Vec<crate::domain::site::SiteSummary>,
+                aps: Vec<crate::domain::site::ApLinks>,
             }
             match serde_json::from_value::<MapAnswer>(v) {
                 Ok(m) => {

@@ -10,7 +10,7 @@ use crate::domain::Id;
 use crate::domain::device::DeviceStatus;
 use crate::domain::link::LinkState;
 use crate::domain::model::{DeviceRow, LinkRow};
-use crate::store::{SectorDevices, SiteDetail};
+use crate::domain::site::{SectorDevices, SiteDetail};
 
 /// One device line of the site view.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,7 +4,7 @@
 use super::lists::matches;
 use super::state::App;
 use crate::domain::model::DeviceRow;
-use crate::rules::site::SignalTrend;
+use crate::domain::site::SignalTrend;
 use crate::worker::api_views::Trends;
 
 /// One line of the ranking.

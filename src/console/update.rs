@@ -254,7 +254,7 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
     if a.need() > app.role {
         let text = format!(
             "{} needs the {} role; you are {}",
-            crate::store::enum_name(&a),
+            crate::domain::enum_name(&a),
             a.need(),
             app.role
         );

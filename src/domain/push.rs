@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::{Id, SafeText};
+
 /// Why a push was reverted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -308,6 +310,33 @@ impl Rollout {
             RolloutStep::Send(next.to_vec())
         }
     }
+}
+
+/// Which pushes to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushQuery {
+    #[serde(default)]
+    pub device: Option<Id>,
+    #[serde(default)]
+    pub rollout: Option<Id>,
+    /// Only pushes still in progress (draft, sent, applied).
+    #[serde(default)]
+    pub open_only: bool,
+    #[serde(default = "default_push_limit")]
+    pub limit: u32,
+}
+
+fn default_push_limit() -> u32 {
+    100
+}
+
+/// A device's configuration as it last reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredConfig {
+    pub ts: DateTime<Utc>,
+    pub format: SafeText,
+    pub body: String,
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::domain::Id;
 use crate::domain::SafeText;
 use crate::domain::alert::{AlertChange, AlertPolicy, AlertState, AlertTracker};
 use crate::domain::model::{Alert, Severity};
-use crate::store::SiteSummary;
+use crate::domain::site::{SectorHealth, SignalTrend, SiteSummary};
 
 /// Too many devices of a site offline.
 pub const SITE_OFFLINE: &str = "site-devices-offline";
@@ -80,30 +80,6 @@ impl SiteRuleConfig {
             ..AlertPolicy::default()
         }
     }
-}
-
-/// One sector's health, as the store reports it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SectorHealth {
-    pub tenant: Id,
-    pub site: Id,
-    pub sector: Id,
-    /// Client devices (CPEs) of the sector online now.
-    pub clients_online: u64,
-    /// Their average signal, when any reports one.
-    pub avg_signal_dbm: Option<f32>,
-}
-
-/// One device's signal over the two trend windows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SignalTrend {
-    pub tenant: Id,
-    pub device: Id,
-    pub site: Id,
-    pub recent_dbm: Option<f32>,
-    pub recent_n: u64,
-    pub baseline_dbm: Option<f32>,
-    pub baseline_n: u64,
 }
 
 /// What one rule says of one thing at one evaluation.
@@ -365,7 +341,7 @@ fn push_change(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::StatusCounts;
+    use crate::domain::fleet::StatusCounts;
 
     fn id(s: &str) -> Id {
         Id::parse(s).unwrap_or_else(|_| Id::parse("x").unwrap_or_else(|_| unreachable!()))

@@ -449,7 +449,7 @@ impl KeyMap {
             text.push_str(&format!(
                 "[[bind]]\nkeys = [{}]\naction = {}\ndesc = {}\n\n",
                 keys.join(", "),
-                quote(&crate::store::enum_name(&action)),
+                quote(&crate::domain::enum_name(&action)),
                 quote(&desc)
             ));
         }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::Simulator;
 use crate::bus::envelope::Envelope;
-use crate::bus::telemetry::{PushOutcome, PushReport, Telemetry};
+use crate::domain::telemetry::{PushOutcome, PushReport, Telemetry};
 use crate::domain::{Id, SafeText};
 use crate::orders::{OrderKind, SignedOrder, TrustedKeys, verify};
 

@@ -501,18 +501,21 @@ pub fn plan(seed: u64, devices: usize) -> FleetPlan {
 pub fn map_of(
     inv: &Inventory,
     links: impl Fn(usize) -> (u32, u32, u32),
-) -> (Vec<crate::store::SiteSummary>, Vec<crate::store::ApLinks>) {
+) -> (
+    Vec<crate::domain::site::SiteSummary>,
+    Vec<crate::domain::site::ApLinks>,
+) {
     let sites = inv
         .sites
         .iter()
-        .map(|s| crate::store::SiteSummary {
+        .map(|s| crate::domain::site::SiteSummary {
             tenant: s.tenant.clone(),
             id: s.id.clone(),
             name: s.name.clone(),
             region: s.region.clone(),
             lat: s.lat,
             lon: s.lon,
-            counts: crate::store::StatusCounts::default(),
+            counts: crate::domain::fleet::StatusCounts::default(),
         })
         .collect();
     let aps = inv
@@ -522,7 +525,7 @@ pub fn map_of(
         .enumerate()
         .map(|(i, d)| {
             let (up, degraded, down) = links(i);
-            crate::store::ApLinks {
+            crate::domain::site::ApLinks {
                 tenant: d.tenant.clone(),
                 site: d.site.clone(),
                 ap: d.id.clone(),

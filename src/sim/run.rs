@@ -8,11 +8,11 @@ use chrono::{DateTime, Duration, Utc};
 use super::fleet::{DevicePlan, FleetPlan};
 use super::rng::Rng;
 use crate::bus::envelope::{Envelope, MsgId};
-use crate::bus::telemetry::{
+use crate::domain::model::{DeviceKind, Inventory};
+use crate::domain::telemetry::{
     ConfigSnapshot, Heartbeat, Interface, Interfaces, LogLevel, LogLine, Metrics, Registration,
     Registrations, Signal, Telemetry,
 };
-use crate::domain::model::{DeviceKind, Inventory};
 use crate::domain::{SafeBlock, SafeText};
 
 /// How the simulator runs.

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::bus::envelope::{Envelope, MsgId};
-use crate::bus::telemetry::{Metrics, Telemetry};
 use crate::domain::model::Inventory;
+use crate::domain::telemetry::{Metrics, Telemetry};
 
 /// `n` metrics messages spread round-robin over the fleet's devices, with
 /// ids `{tag}-{i}`, stamped in order over the minute before `end` (a live

@@ -19,15 +19,14 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Executor, PgPool, Row};
 
 use super::migrate;
-use super::{
-    BatchOutcome, DeviceState, FleetPage, FleetQuery, IngestCounts, Maintenance, Scope,
-    SiteSummary, StatusCounts, StoreError, WriteBatch,
-};
+use super::{BatchOutcome, DeviceState, IngestCounts, Maintenance, Scope, StoreError, WriteBatch};
 use crate::domain::Id;
+use crate::domain::fleet::{FleetPage, FleetQuery, StatusCounts};
 use crate::domain::incident::Incident;
 use crate::domain::model::{
     Alert, DeviceRow, Inventory, LinkRow, MetricSample, SignalSample, Tenant,
 };
+use crate::domain::site::SiteSummary;
 
 /// Connections per worker: one batch being written, one being prepared,
 /// the api's reads and the periodic jobs.

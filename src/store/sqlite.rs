@@ -11,15 +11,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{AssertSqlSafe, Executor, Row, SqlitePool};
 
 use super::migrate::{self, Migration};
-use super::{
-    BatchOutcome, DeviceState, FleetPage, FleetQuery, IngestCounts, Maintenance, Scope,
-    SiteSummary, StatusCounts, StoreError, WriteBatch,
-};
+use super::{BatchOutcome, DeviceState, IngestCounts, Maintenance, Scope, StoreError, WriteBatch};
 use crate::domain::Id;
+use crate::domain::fleet::{FleetPage, FleetQuery, StatusCounts};
 use crate::domain::incident::Incident;
 use crate::domain::model::{
     Alert, DeviceRow, Inventory, LinkRow, MetricSample, SignalSample, Tenant,
 };
+use crate::domain::site::SiteSummary;
 
 /// A vigie database in one SQLite file.
 #[derive(Clone)]

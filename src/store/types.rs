@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::device::DeviceStatus;
+use crate::domain::fleet::StatusCounts;
 use crate::domain::incident::Incident;
 use crate::domain::link::LinkState;
 use crate::domain::model::{Alert, DeviceRow};
@@ -163,98 +164,6 @@ pub struct BatchOutcome {
     pub duplicates: u64,
 }
 
-/// Columns the fleet table sorts by.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FleetSort {
-    #[default]
-    Status,
-    Name,
-    Tenant,
-    Site,
-    Kind,
-    LastSeen,
-    Cpu,
-    Signal,
-}
-
-/// A fleet page request. Every field may be left out.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct FleetQuery {
-    /// Case-insensitive substring of name, id or site name.
-    pub text: Option<String>,
-    pub status: Option<DeviceStatus>,
-    pub sort: FleetSort,
-    pub descending: bool,
-    pub offset: u32,
-    /// 0 means no limit.
-    pub limit: u32,
-}
-
-/// A fleet page.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FleetPage {
-    pub rows: Vec<DeviceRow>,
-    /// Rows matching the query, before offset/limit.
-    pub total: u64,
-}
-
-/// Devices per status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusCounts {
-    pub online: u64,
-    pub stale: u64,
-    pub offline: u64,
-    pub pending: u64,
-}
-
-impl StatusCounts {
-    /// All devices.
-    pub fn total(&self) -> u64 {
-        self.online + self.stale + self.offline + self.pending
-    }
-
-    /// Adds one device of `status`.
-    pub fn add(&mut self, status: DeviceStatus, n: i64) {
-        let slot = match status {
-            DeviceStatus::Online => &mut self.online,
-            DeviceStatus::Stale => &mut self.stale,
-            DeviceStatus::Offline => &mut self.offline,
-            DeviceStatus::Pending => &mut self.pending,
-        };
-        *slot = slot.saturating_add_signed(n);
-    }
-}
-
-/// A site with its device health.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SiteSummary {
-    pub tenant: Id,
-    pub id: Id,
-    pub name: SafeText,
-    pub region: SafeText,
-    pub lat: f64,
-    pub lon: f64,
-    pub counts: StatusCounts,
-}
-
-/// One access point's links, for the map: where it stands, which way its
-/// sector faces, and how many of its links are in each state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ApLinks {
-    pub tenant: Id,
-    pub site: Id,
-    pub ap: Id,
-    /// The sector's azimuth, when the access point has a sector.
-    pub azimuth_deg: Option<u16>,
-    /// Links active or just discovered.
-    pub up: u32,
-    pub degraded: u32,
-    /// Links down or stale.
-    pub down: u32,
-}
-
 /// Rows per telemetry table.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IngestCounts {
@@ -290,63 +199,6 @@ pub fn from_ms(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
-/// The serde name of a unit enum variant (`Tier::Starter` → `starter`).
-pub fn enum_name<T: Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
-}
-
-/// Parses a serde name back into a unit enum variant.
-pub fn enum_parse<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
-    serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
-}
-
-/// Which pushes to list.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PushQuery {
-    #[serde(default)]
-    pub device: Option<Id>,
-    #[serde(default)]
-    pub rollout: Option<Id>,
-    /// Only pushes still in progress (draft, sent, applied).
-    #[serde(default)]
-    pub open_only: bool,
-    #[serde(default = "default_push_limit")]
-    pub limit: u32,
-}
-
-fn default_push_limit() -> u32 {
-    100
-}
-
-/// A device's configuration as it last reported it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredConfig {
-    pub ts: DateTime<Utc>,
-    pub format: SafeText,
-    pub body: String,
-}
-
-/// A user account as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserRecord {
-    pub name: String,
-    /// `None`: provider-wide.
-    pub tenant: Option<Id>,
-    pub role: crate::domain::access::Role,
-    /// Argon2id, in the PHC string format. Never shown.
-    #[serde(skip_serializing, default)]
-    pub password_hash: String,
-    pub disabled: bool,
-    pub created: DateTime<Utc>,
-    /// When the password, role or state last changed: sessions issued
-    /// before it are refused.
-    pub changed: DateTime<Utc>,
-}
-
 /// How many rows a tenant holds, table by table.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantUsage {
@@ -366,37 +218,6 @@ pub struct AuditHead {
     pub tenant: Id,
     pub seq: u64,
     pub hash: String,
-}
-
-/// A sector of a site with the devices in it, for the site view.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SectorDevices {
-    pub tenant: Id,
-    pub site: Id,
-    pub id: Id,
-    pub name: SafeText,
-    pub azimuth_deg: u16,
-    /// The sector's devices, by id.
-    pub devices: Vec<Id>,
-}
-
-/// What the site view shows beyond the live fleet: the site's sectors and
-/// their devices, the links of its access points, its recent alerts.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct SiteDetail {
-    pub sectors: Vec<SectorDevices>,
-    /// The site's devices in no sector (routers, appliances, …).
-    pub unsectored: Vec<Id>,
-    pub links: Vec<crate::domain::model::LinkRow>,
-    /// Newest first.
-    pub alerts: Vec<Alert>,
-}
-
-/// A device's interfaces as it last reported them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DeviceInterfaces {
-    pub ts: DateTime<Utc>,
-    pub interfaces: Vec<crate::bus::telemetry::Interface>,
 }
 
 /// What a console starts from: every device of the scope, the counts and

@@ -6,7 +6,8 @@ use super::api::{ApiError, args, strict, to_json};
 use super::push::{CreatePush, CreateRollout, Pushes};
 use crate::domain::Id;
 use crate::domain::access::Principal;
-use crate::store::{PushQuery, Scope, Store};
+use crate::domain::push::PushQuery;
+use crate::store::{Scope, Store};
 
 const VERBS: [&str; 10] = [
     "push_create",

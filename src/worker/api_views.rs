@@ -11,9 +11,10 @@ use super::api::{ApiError, args, strict, to_json};
 use crate::domain::Id;
 use crate::domain::model::{Alert, DeviceRow, LinkRow};
 use crate::domain::push::Push;
+use crate::domain::push::PushQuery;
 use crate::domain::series::{self, MetricSeries, Window};
-use crate::rules::site::SignalTrend;
-use crate::store::{PushQuery, Scope, Store};
+use crate::domain::site::SignalTrend;
+use crate::store::{Scope, Store};
 
 pub(super) const VERBS: [&str; 4] = ["device", "site", "trends", "incident"];
 
@@ -88,7 +89,7 @@ pub struct DeviceDetail {
     pub pushes: Vec<Push>,
     /// Its interfaces as it last reported them.
     #[serde(default)]
-    pub interfaces: Option<crate::store::DeviceInterfaces>,
+    pub interfaces: Option<crate::domain::fleet::DeviceInterfaces>,
 }
 
 /// The `trends` answer: devices whose signal fell the most first. The

@@ -15,14 +15,15 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::bus::event::{Event, EventBody};
-use crate::bus::telemetry::{PushOutcome, PushReport};
 use crate::bus::{Bus, BusError, subject};
+use crate::clock::Clock;
 use crate::domain::audit::AuditEntry;
+use crate::domain::push::PushQuery;
 use crate::domain::push::{Push, PushEvent, PushState, RevertReason};
+use crate::domain::telemetry::{PushOutcome, PushReport};
 use crate::domain::{Id, SafeText};
 use crate::orders::{Order, OrderKind, SigningKey};
-use crate::store::{PushQuery, Scope, Store, StoreError};
-use crate::worker::Clock;
+use crate::store::{Scope, Store, StoreError};
 
 mod rollout;
 

@@ -10,12 +10,12 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::bus::envelope::Envelope;
 use crate::bus::event::EventBody;
-use crate::bus::telemetry::Telemetry;
 use crate::domain::alert::{AlertChange, AlertPolicy, AlertState, AlertTracker};
 use crate::domain::device::{DeviceStatus, StatusInput, StatusMachine, StatusThresholds};
 use crate::domain::incident::{Incident, IncidentAction, dedup_key};
 use crate::domain::link::{LinkInput, LinkMachine, LinkPolicy, LinkState};
 use crate::domain::model::{Alert, DeviceRow, LinkRow, Severity};
+use crate::domain::telemetry::Telemetry;
 use crate::domain::{Id, SafeText};
 use crate::rules::{self, ThresholdRule};
 use crate::store::{
@@ -529,7 +529,7 @@ impl FleetState {
                 msg_id,
                 device: device.clone(),
                 ts: env.ts,
-                level: crate::store::enum_name(&l.level),
+                level: crate::domain::enum_name(&l.level),
                 message: l.message.clone(),
             }),
         }

@@ -66,7 +66,7 @@ pub async fn serve_api(
         Arc::clone(&bus),
         None,
         vigie::worker::push::PushSettings::default(),
-        vigie::worker::Clock::system(),
+        vigie::clock::Clock::system(),
     ));
     let task = tokio::spawn(vigie::worker::api::serve(vigie::worker::api::ApiContext {
         bus,

@@ -9,10 +9,10 @@ use vigie::console::state::App;
 use vigie::console::update::{Effect, Msg, update};
 use vigie::console::views::{self, Ui};
 use vigie::domain::device::DeviceStatus;
+use vigie::domain::fleet::StatusCounts;
 use vigie::domain::model::DeviceRow;
 use vigie::settings::keymap::KeyMap;
 use vigie::settings::theme::{Depth, Theme};
-use vigie::store::StatusCounts;
 use vigie::worker::api::Snapshot;
 
 pub fn t0() -> DateTime<Utc> {

@@ -7,13 +7,12 @@ use vigie::domain::Id;
 use vigie::domain::alert::AlertState;
 use vigie::domain::audit::AuditEntry;
 use vigie::domain::device::DeviceStatus;
+use vigie::domain::fleet::{FleetQuery, FleetSort};
 use vigie::domain::incident::{Incident, IncidentState};
 use vigie::domain::model::{Alert, Inventory, Severity};
+use vigie::domain::push::PushQuery;
 use vigie::domain::push::{PushState, RevertReason, Rollout, RolloutState};
-use vigie::store::{
-    DeviceState, FleetQuery, FleetSort, MetricRow, PushQuery, Scope, SignalRow, Store, StoreError,
-    WriteBatch,
-};
+use vigie::store::{DeviceState, MetricRow, Scope, SignalRow, Store, StoreError, WriteBatch};
 
 pub fn t0() -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000, 0).unwrap()

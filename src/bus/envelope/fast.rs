@@ -15,8 +15,8 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 use super::{Envelope, MsgId, VERSION};
-use crate::bus::telemetry::{Kind, Telemetry};
 use crate::domain::Id;
+use crate::domain::telemetry::{Kind, Telemetry};
 
 #[derive(Deserialize)]
 #[serde(field_identifier, rename_all = "lowercase")]

@@ -15,8 +15,9 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use super::Ui;
 use crate::console::geo::{Atlas, Braille, Layer, Viewport};
 use crate::console::state::App;
+use crate::domain::fleet::StatusCounts;
+use crate::domain::site::{ApLinks, SiteSummary};
 use crate::settings::theme::{Meaning, Theme};
-use crate::store::{ApLinks, SiteSummary, StatusCounts};
 
 /// Width of the site list, shown from `WIDE` columns on.
 const LIST: u16 = 34;

@@ -160,7 +160,7 @@ fn outcome(s: &PushState) -> (String, Meaning) {
         PushState::Applied { .. } => ("applied".into(), Meaning::Warning),
         PushState::Sent | PushState::Draft => (s.name().into(), Meaning::Pending),
         PushState::Reverted { reason } => (
-            format!("reverted ({})", crate::store::enum_name(reason)),
+            format!("reverted ({})", crate::domain::enum_name(reason)),
             Meaning::Major,
         ),
         PushState::Failed | PushState::Rejected => (s.name().into(), Meaning::Critical),

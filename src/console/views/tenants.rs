@@ -91,9 +91,9 @@ fn cells(r: &TenantRow<'_>, t: &Theme) -> Vec<(String, Style)> {
             },
         ),
         incidents,
-        (crate::store::enum_name(&r.tenant.tier), muted),
+        (crate::domain::enum_name(&r.tenant.tier), muted),
         (
-            crate::store::enum_name(&r.tenant.data_mode).replace('_', " "),
+            crate::domain::enum_name(&r.tenant.data_mode).replace('_', " "),
             muted,
         ),
         (format!("{}d", r.tenant.retention_days), muted),

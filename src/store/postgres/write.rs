@@ -303,7 +303,7 @@ async fn write_part(pool: &PgPool, b: Part<'_>) -> Result<u64, StoreError> {
         r.title.as_str(),
         r.severity.as_str(),
         r.state.as_str(),
-        crate::store::enum_name(&r.tier),
+        crate::domain::enum_name(&r.tier),
         r.assignee.as_ref().map(|a| a.as_str()),
         to_ms(r.opened),
         r.acknowledged.map(to_ms),

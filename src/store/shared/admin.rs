@@ -5,13 +5,14 @@
 
 use crate::domain::access::Role;
 use crate::domain::model::Tier;
-use crate::store::{AuditHead, TenantUsage, UserRecord};
+use crate::store::{AuditHead, TenantUsage};
+use crate::domain::user::UserRecord;
 
 fn tenant_args(t: &Tenant) -> Vec<Arg> {
     vec![
         Arg::Text(t.name.as_str().to_owned()),
-        Arg::Text(crate::store::enum_name(&t.tier)),
-        Arg::Text(crate::store::enum_name(&t.data_mode)),
+        Arg::Text(crate::domain::enum_name(&t.tier)),
+        Arg::Text(crate::domain::enum_name(&t.data_mode)),
         Arg::Int(i64::from(t.retention_days)),
         Arg::Int(i64::from(t.thresholds.stale_after_s)),
         Arg::Int(i64::from(t.thresholds.offline_after_s)),
@@ -126,7 +127,7 @@ pub(super) async fn provider_tier(pool: &Pool) -> Result<(String, Tier), StoreEr
         .fetch_one(pool)
         .await?;
     let tier: String = row.try_get("tier")?;
-    let tier = parse("tier", tier, crate::store::enum_parse)?;
+    let tier = parse("tier", tier, crate::domain::enum_parse)?;
     Ok((row.try_get("name")?, tier))
 }
 
@@ -134,7 +135,7 @@ pub(super) async fn set_provider(pool: &Pool, name: &str, tier: Tier, audit: &Au
     let sql = "UPDATE provider SET name = ?, tier = ? WHERE id = 1".to_string();
     let args = vec![
         Arg::Text(name.to_string()),
-        Arg::Text(crate::store::enum_name(&tier)),
+        Arg::Text(crate::domain::enum_name(&tier)),
     ];
     update_audited(&mut *pool.acquire().await?, sql, args, std::slice::from_ref(audit)).await?;
     Ok(())

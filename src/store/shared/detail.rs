@@ -7,7 +7,7 @@ pub(super) async fn site_detail(
     scope: &Scope,
     site: &Id,
     alerts: u32,
-) -> Result<crate::store::SiteDetail, StoreError> {
+) -> Result<crate::domain::site::SiteDetail, StoreError> {
     let site_args = || {
         let mut args = vec![Arg::Text(site.to_string())];
         args.extend(scope_args(scope));
@@ -23,7 +23,7 @@ pub(super) async fn site_detail(
         .iter()
         .map(|r| {
             let az: i64 = r.try_get("azimuth_deg")?;
-            Ok(crate::store::SectorDevices {
+            Ok(crate::domain::site::SectorDevices {
                 tenant: id(r, "tenant_id")?,
                 site: id(r, "site_id")?,
                 id: id(r, "id")?,
@@ -69,7 +69,7 @@ pub(super) async fn site_detail(
         args,
     )
     .await?;
-    Ok(crate::store::SiteDetail {
+    Ok(crate::domain::site::SiteDetail {
         sectors,
         unsectored,
         links,
@@ -136,7 +136,7 @@ pub(super) async fn device_interfaces(
     pool: &mut Conn,
     scope: &Scope,
     device: &Id,
-) -> Result<Option<crate::store::DeviceInterfaces>, StoreError> {
+) -> Result<Option<crate::domain::fleet::DeviceInterfaces>, StoreError> {
     let sql = format!(
         "SELECT ts, body FROM device_interfaces WHERE device_id = ?{}",
         tenant_filter(scope, "tenant_id")
@@ -147,7 +147,7 @@ pub(super) async fn device_interfaces(
         return Ok(None);
     };
     let body: String = r.try_get("body")?;
-    Ok(Some(crate::store::DeviceInterfaces {
+    Ok(Some(crate::domain::fleet::DeviceInterfaces {
         ts: ts(&r, "ts")?.unwrap_or_default(),
         interfaces: serde_json::from_str(&body).map_err(|_| StoreError::Corrupt {
             what: "interface list",

@@ -7,7 +7,7 @@
 
 use crate::domain::audit::AuditEntry;
 use crate::domain::push::{Push, PushState, RevertReason, Rollout, RolloutState};
-use crate::store::{PushQuery, StoredConfig};
+use crate::domain::push::{PushQuery, StoredConfig};
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
@@ -44,7 +44,7 @@ fn opt_text(row: &DbRow, col: &str) -> Result<Option<SafeText>, StoreError> {
 fn state_args(s: &PushState) -> [Arg; 3] {
     let (deadline, reason) = match s {
         PushState::Applied { deadline } => (Some(deadline.timestamp_millis()), None),
-        PushState::Reverted { reason } => (None, Some(crate::store::enum_name(reason))),
+        PushState::Reverted { reason } => (None, Some(crate::domain::enum_name(reason))),
         _ => (None, None),
     };
     [
@@ -427,7 +427,7 @@ pub(super) async fn insert_rollout(
     let args = vec![
         Arg::Text(r.tenant.to_string()),
         Arg::Text(r.id.to_string()),
-        Arg::Text(crate::store::enum_name(&r.state)),
+        Arg::Text(crate::domain::enum_name(&r.state)),
         Arg::Text(serde_json::to_string(&r.devices).unwrap_or_else(|_| "[]".into())),
         Arg::Int(i64::from(r.wave_size)),
         Arg::Int(i64::from(r.next_index)),
@@ -455,7 +455,7 @@ pub(super) async fn update_rollout(
          WHERE tenant_id = ? AND id = ? AND version = ?"
         .to_string();
     let args = vec![
-        Arg::Text(crate::store::enum_name(&r.state)),
+        Arg::Text(crate::domain::enum_name(&r.state)),
         Arg::Int(i64::from(r.next_index)),
         Arg::Int(i64::from(r.wave)),
         Arg::OptText(r.detail.as_ref().map(|d| d.to_string())),

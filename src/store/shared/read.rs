@@ -15,10 +15,10 @@ use crate::domain::model::{
     Alert, DeviceKind, DeviceRow, LinkRow, MetricSample, Severity, SignalSample, Tenant,
 };
 use crate::domain::{Id, SafeText};
-use crate::store::{
-    DeviceState, FleetPage, FleetQuery, FleetSort, IngestCounts, Scope, SiteSummary, StatusCounts,
-    StoreError, enum_parse, from_ms,
-};
+use crate::store::{DeviceState, IngestCounts, Scope, StoreError, from_ms};
+use crate::domain::fleet::{FleetPage, FleetQuery, FleetSort, StatusCounts};
+use crate::domain::site::SiteSummary;
+use crate::domain::enum_parse;
 
 type Query = sqlx::query::Query<'static, Db, Args>;
 
@@ -552,7 +552,7 @@ fn link_row(r: &DbRow) -> Result<LinkRow, StoreError> {
 pub(super) async fn ap_links(
     pool: &mut Conn,
     scope: &Scope,
-) -> Result<Vec<crate::store::ApLinks>, StoreError> {
+) -> Result<Vec<crate::domain::site::ApLinks>, StoreError> {
     let sql = format!(
         "SELECT l.tenant_id, d.site_id, l.ap_id, s.azimuth_deg,
              SUM(CASE WHEN l.state IN ('active', 'discovered') THEN 1 ELSE 0 END) AS up,
@@ -574,7 +574,7 @@ pub(super) async fn ap_links(
     rows.iter()
         .map(|r| {
             let az: Option<i64> = r.try_get("azimuth_deg")?;
-            Ok(crate::store::ApLinks {
+            Ok(crate::domain::site::ApLinks {
                 tenant: id(r, "tenant_id")?,
                 site: id(r, "site_id")?,
                 ap: id(r, "ap_id")?,
@@ -590,7 +590,7 @@ pub(super) async fn ap_links(
 pub(super) async fn sector_health(
     pool: &mut Conn,
     scope: &Scope,
-) -> Result<Vec<crate::rules::site::SectorHealth>, StoreError> {
+) -> Result<Vec<crate::domain::site::SectorHealth>, StoreError> {
     let sql = format!(
         "SELECT tenant_id, site_id, sector_id,
              SUM(CASE WHEN kind = 'cpe' AND status = 'online' THEN 1 ELSE 0 END) AS clients,
@@ -603,7 +603,7 @@ pub(super) async fn sector_health(
     rows.iter()
         .map(|r| {
             let clients: Option<i64> = r.try_get("clients")?;
-            Ok(crate::rules::site::SectorHealth {
+            Ok(crate::domain::site::SectorHealth {
                 tenant: id(r, "tenant_id")?,
                 site: id(r, "site_id")?,
                 sector: id(r, "sector_id")?,
@@ -620,7 +620,7 @@ pub(super) async fn signal_trends(
     baseline_since: DateTime<Utc>,
     recent_since: DateTime<Utc>,
     until: DateTime<Utc>,
-) -> Result<Vec<crate::rules::site::SignalTrend>, StoreError> {
+) -> Result<Vec<crate::domain::site::SignalTrend>, StoreError> {
     let sql = format!(
         "SELECT g.tenant_id, g.device_id, d.site_id, g.recent, g.recent_n, g.baseline, g.baseline_n
          FROM (SELECT tenant_id, device_id,
@@ -651,7 +651,7 @@ pub(super) async fn signal_trends(
                 let v: Option<i64> = r.try_get(c)?;
                 Ok(v.and_then(|v| u64::try_from(v).ok()).unwrap_or(0))
             };
-            Ok(crate::rules::site::SignalTrend {
+            Ok(crate::domain::site::SignalTrend {
                 tenant: id(r, "tenant_id")?,
                 device: id(r, "device_id")?,
                 site: id(r, "site_id")?,

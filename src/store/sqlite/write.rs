@@ -229,7 +229,7 @@ pub(super) async fn write_batch(
         .bind(i.title.as_str().to_owned())
         .bind(i.severity.as_str())
         .bind(i.state.as_str())
-        .bind(crate::store::enum_name(&i.tier))
+        .bind(crate::domain::enum_name(&i.tier))
         .bind(i.assignee.as_ref().map(|a| a.as_str().to_owned()))
         .bind(to_ms(i.opened))
         .bind(i.acknowledged.map(to_ms))

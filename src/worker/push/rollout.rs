@@ -5,9 +5,10 @@
 
 use super::{CreateRollout, PushError, Pushes, check_body, new_id};
 use crate::domain::audit::AuditEntry;
+use crate::domain::push::PushQuery;
 use crate::domain::push::{Push, PushState, Rollout, RolloutState, RolloutStep};
 use crate::domain::{Id, SafeText};
-use crate::store::{PushQuery, Scope};
+use crate::store::Scope;
 
 /// The most devices one rollout takes.
 pub const MAX_ROLLOUT_DEVICES: usize = 5_000;

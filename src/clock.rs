@@ -1,4 +1,4 @@
-//! Where the worker and the simulator read the time. Domain code never reads
+//! Where the worker, the console and the simulator read the time. Domain code never reads
 //! a clock; the edges do, through this, so that tests can hold time still and
 //! the demo can run it faster.
 
