@@ -28,6 +28,7 @@ use ratatui::backend::{CrosstermBackend, TestBackend};
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
+use vigie::api::Snapshot;
 use vigie::bus::event::{Event, EventBody};
 use vigie::console::state::App;
 use vigie::console::update::{Msg, update};
@@ -37,7 +38,6 @@ use vigie::domain::fleet::StatusCounts;
 use vigie::domain::model::DeviceRow;
 use vigie::settings::keymap::KeyMap;
 use vigie::settings::theme::{Depth, Theme};
-use vigie::worker::api::Snapshot;
 
 mod common;
 use common::{now, rows};

@@ -19,13 +19,13 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use vigie::api::call_value;
 use vigie::bus::event::{Event, EventBody};
 use vigie::bus::nats::NatsBus;
 use vigie::bus::{Bus, Follower, Stream};
 use vigie::domain::Id;
 use vigie::domain::push::{Push, PushState};
 use vigie::orders::SigningKey;
-use vigie::worker::api::call;
 
 #[path = "support/nats.rs"]
 mod nats;
@@ -184,7 +184,7 @@ async fn main() {
         let bus = &bus;
         let t = tenant.to_string();
         async move {
-            call::<Value>(
+            call_value::<Value>(
                 bus as &dyn Bus,
                 token,
                 &t,
@@ -198,7 +198,7 @@ async fn main() {
     };
     // The worker is up when its api answers.
     let until = Instant::now() + Duration::from_secs(30);
-    while call::<Value>(
+    while call_value::<Value>(
         &bus,
         token,
         tenant.as_str(),

@@ -16,13 +16,13 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+use vigie::api::Snapshot;
 use vigie::console::state::App;
 use vigie::console::update::{Msg, update};
 use vigie::console::views::{self, Ui};
 use vigie::domain::fleet::StatusCounts;
 use vigie::settings::keymap::KeyMap;
 use vigie::settings::theme::{Depth, Theme};
-use vigie::worker::api::Snapshot;
 
 mod common;
 use common::{now, rows};
@@ -58,7 +58,7 @@ fn device_answer(app: &App, buckets: u16) -> serde_json::Value {
     };
     let n = usize::from(buckets);
     let s = |f: &dyn Fn(usize) -> f32| (0..n).map(|i| Some(f(i))).collect::<Vec<_>>();
-    serde_json::to_value(vigie::worker::api_views::DeviceDetail {
+    serde_json::to_value(vigie::api::views::DeviceDetail {
         window: Window::ending(now(), 3_600, buckets),
         metrics: MetricSeries {
             cpu_pct: s(&|i| (i * 7 % 100) as f32),

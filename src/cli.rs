@@ -895,7 +895,7 @@ async fn whoami(
     token: &str,
     saved: Option<crate::domain::access::Principal>,
 ) -> anyhow::Result<crate::domain::access::Principal> {
-    let asked = crate::worker::api::call(
+    let asked = crate::api::call_value(
         bus,
         token,
         crate::bus::subject::ALL_TENANTS,

@@ -29,12 +29,12 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use crate::api;
 use crate::bus::event::Event;
 use crate::bus::{Bus, Stream, subject};
 use crate::clock::Clock;
 use crate::settings::keymap::KeyMap;
 use crate::settings::theme::Theme;
-use crate::worker::api;
 use state::App;
 use update::{Msg, update};
 
@@ -125,7 +125,7 @@ fn perform(effects: Vec<update::Effect>, bus: &Arc<dyn Bus>, token: &str, tx: &m
         {
             let (bus, tx, token) = (Arc::clone(bus), tx.clone(), token.to_string());
             tokio::spawn(async move {
-                let answer = api::call::<serde_json::Value>(
+                let answer = api::call_value::<serde_json::Value>(
                     bus.as_ref(),
                     &token,
                     &scope,

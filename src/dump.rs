@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::api;
+use crate::api::views::Trends;
 use crate::bus::Bus;
 use crate::domain::fleet::FleetQuery;
 use crate::store::{Scope, Store};
-use crate::worker::api;
-use crate::worker::api_views::Trends;
 
 /// The views that can be dumped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -118,7 +118,7 @@ pub async fn rows(
                 View::Audit => ("audit", serde_json::json!({ "limit": LIMIT })),
                 View::Site => ("site", serde_json::json!({})),
             };
-            let answer: Value = api::call(
+            let answer: Value = api::call_value(
                 bus.as_ref(),
                 token,
                 &scope,
@@ -168,7 +168,7 @@ async fn site_rows(
             let ask = |verb: &'static str, args: Value| {
                 let (bus, token, tenant) = (Arc::clone(bus), token.clone(), tenant.clone());
                 async move {
-                    api::call::<Value>(
+                    api::call_value::<Value>(
                         bus.as_ref(),
                         &token,
                         &tenant,

@@ -7,9 +7,6 @@
 //! idempotency on message ids absorbs the repeats.
 
 pub mod api;
-mod api_push;
-mod api_users;
-pub mod api_views;
 pub mod auth;
 pub mod http;
 pub mod latency;

@@ -12,13 +12,13 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
+use vigie::api::views::{DeviceDetail, Trends};
+use vigie::api::{self, ApiError};
 use vigie::bus::Bus;
 use vigie::bus::memory::MemoryBus;
 use vigie::domain::access::Role;
 use vigie::domain::model::DeviceKind;
 use vigie::store::{MetricRow, SignalRow, Store, WriteBatch};
-use vigie::worker::api::{self, ApiError};
-use vigie::worker::api_views::{DeviceDetail, Trends};
 
 fn t0() -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000, 0).unwrap()
@@ -70,7 +70,7 @@ async fn views(store: Arc<dyn Store>) {
     let ask = |verb: &'static str, scope: String, body: Value| {
         let (bus, token) = (Arc::clone(&bus), token.clone());
         async move {
-            api::call::<Value>(
+            api::call_value::<Value>(
                 bus.as_ref(),
                 &token,
                 &scope,
@@ -136,7 +136,7 @@ async fn views(store: Arc<dyn Store>) {
     .unwrap_err();
     assert_eq!(e.code, "bad-request", "{e}");
     let admin = support::auth::token_for(store.as_ref(), "root-v", Role::SuperAdmin, None).await;
-    let e = api::call::<Value>(
+    let e = api::call_value::<Value>(
         bus.as_ref(),
         &admin,
         "_all",

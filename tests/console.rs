@@ -291,8 +291,8 @@ fn push_flow_edit_review_send_countdown_confirm() {
         &keymap,
         Msg::Answer(
             Reply::Created,
-            Err(vigie::worker::api::ApiError::new(
-                "conflict",
+            Err(vigie::api::ApiError::new(
+                vigie::api::ErrorCode::Conflict,
                 "a push is in progress",
             )),
         ),
@@ -742,8 +742,8 @@ fn triage_from_the_queue_through_the_update_loop() {
         &keymap,
         Msg::Answer(
             Reply::Triage("escalate"),
-            Err(vigie::worker::api::ApiError::new(
-                "wrong-state",
+            Err(vigie::api::ApiError::new(
+                vigie::api::ErrorCode::WrongState,
                 "already at the top tier",
             )),
         ),

@@ -10,6 +10,7 @@ mod support;
 use chrono::Duration;
 use serde_json::{Value, json};
 use support::console::{app_with, calls, press, render, rows, screen, screens, t0};
+use vigie::api::views::{DeviceDetail, Trends};
 use vigie::console::lists::View;
 use vigie::console::state::App;
 use vigie::console::update::{Msg, Reply, update};
@@ -22,7 +23,6 @@ use vigie::domain::site::SignalTrend;
 use vigie::domain::site::{SectorDevices, SiteDetail};
 use vigie::settings::keymap::KeyMap;
 use vigie::settings::theme::Depth;
-use vigie::worker::api_views::{DeviceDetail, Trends};
 
 fn snapshot_sizes(app: &mut App, keymap: &KeyMap, name: &str, check: impl Fn(&str)) {
     for (size, s) in screens(app, keymap, check) {

@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use chrono::Utc;
 use serde_json::{Value, json};
+use vigie::api::{ApiError, call_value};
 use vigie::bus::Bus;
 use vigie::bus::nats::NatsBus;
 use vigie::domain::Id;
 use vigie::orders::{Order, OrderKind, SigningKey};
-use vigie::worker::api::{ApiError, call};
 
 use support::cluster::{AgentProc, NatsServer, WorkerProc};
 
@@ -110,7 +110,7 @@ impl Rig {
     }
 
     async fn api(&self, verb: &str, body: Value) -> Result<Value, ApiError> {
-        call(
+        call_value(
             self.bus.as_ref(),
             &self.token,
             self.tenant.as_str(),

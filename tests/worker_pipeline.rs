@@ -12,6 +12,7 @@ use std::time::Duration as StdDuration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
+use vigie::api::{self, Snapshot};
 use vigie::bus::envelope::{Envelope, MsgId, encode};
 use vigie::bus::event::{Event, EventBody};
 use vigie::bus::memory::MemoryBus;
@@ -28,7 +29,6 @@ use vigie::domain::site::SiteSummary;
 use vigie::domain::telemetry::{Heartbeat, Metrics, Signal, Telemetry};
 use vigie::store::sqlite::SqliteStore;
 use vigie::store::*;
-use vigie::worker::api::{self, Snapshot};
 use vigie::worker::{Worker, WorkerConfig};
 
 fn id(s: &str) -> Id {
@@ -660,12 +660,14 @@ async fn snapshot_and_events_meet_without_gap_or_double() {
     let store = Arc::clone(&rig.store);
     let bus = Arc::clone(&rig.bus);
     let token = support::auth::admin_token(store.as_ref()).await;
-    tokio::spawn(api::serve(api::ApiContext::of(
-        &rig.worker,
-        Arc::clone(&bus),
-        store,
-        Arc::new(support::auth::sessions()),
-    )));
+    tokio::spawn(vigie::worker::api::serve(
+        vigie::worker::api::ApiContext::of(
+            &rig.worker,
+            Arc::clone(&bus),
+            store,
+            Arc::new(support::auth::sessions()),
+        ),
+    ));
     rig.send("ws-0", t0(), hb(1)).await;
     rig.drain().await;
     let snap: Snapshot = snapshot(bus.as_ref(), &token, "_all").await;
@@ -695,7 +697,7 @@ async fn snapshot_and_events_meet_without_gap_or_double() {
     // A tenant scope sees only its tenant; a bad scope is a clear error.
     let other: Snapshot = snapshot(bus.as_ref(), &token, "nobody").await;
     assert!(other.devices.is_empty());
-    let e = api::call::<serde_json::Value>(
+    let e = api::call_value::<serde_json::Value>(
         bus.as_ref(),
         &token,
         "acme",
@@ -709,7 +711,7 @@ async fn snapshot_and_events_meet_without_gap_or_double() {
 }
 
 async fn snapshot(bus: &dyn Bus, token: &str, scope: &str) -> Snapshot {
-    api::call(
+    api::call_value(
         bus,
         token,
         scope,
@@ -1128,7 +1130,7 @@ async fn ask(
 ) -> Result<serde_json::Value, api::ApiError> {
     let (bus, token, tenant) = (Arc::clone(&rig.bus), token.to_string(), tenant.to_string());
     let call = tokio::spawn(async move {
-        api::call::<serde_json::Value>(
+        api::call_value::<serde_json::Value>(
             bus.as_ref(),
             &token,
             &tenant,
@@ -1184,12 +1186,14 @@ async fn triage_rig() -> (Rig, vigie::domain::incident::Incident, String, String
         Some(&inc.tenant),
     )
     .await;
-    tokio::spawn(api::serve(api::ApiContext::of(
-        &rig.worker,
-        Arc::clone(&rig.bus),
-        store,
-        Arc::new(support::auth::sessions()),
-    )));
+    tokio::spawn(vigie::worker::api::serve(
+        vigie::worker::api::ApiContext::of(
+            &rig.worker,
+            Arc::clone(&rig.bus),
+            store,
+            Arc::new(support::auth::sessions()),
+        ),
+    ));
     tokio::time::sleep(StdDuration::from_millis(100)).await;
     (rig, inc, operator, viewer)
 }
@@ -1354,7 +1358,7 @@ async fn snooze_wake_notes_reopen_and_the_incident_timeline() {
 
     // The timeline, read by a viewer: every action and the note, in order.
     let body = serde_json::json!({ "incident": inc.id });
-    let detail: vigie::worker::api_views::IncidentDetail = serde_json::from_value(
+    let detail: vigie::api::views::IncidentDetail = serde_json::from_value(
         ask(&mut rig, &viewer, &tenant, "incident", body)
             .await
             .unwrap(),
@@ -1428,7 +1432,7 @@ async fn merging_incidents_moves_their_alerts_and_closes_them() {
 
     // Why the CPU incident fired: three hits in a row of the CPU rule.
     let body = serde_json::json!({ "incident": second.id });
-    let detail: vigie::worker::api_views::IncidentDetail = serde_json::from_value(
+    let detail: vigie::api::views::IncidentDetail = serde_json::from_value(
         ask(&mut rig, &viewer, &tenant, "incident", body)
             .await
             .unwrap(),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Subcommand;
 
 use super::NatsArgs;
-use crate::worker::api::{ApiError, call};
+use crate::api::{ApiError, call_value};
 
 /// `vigie push …`
 #[derive(Debug, Subcommand)]
@@ -95,8 +95,15 @@ pub async fn run(args: PushArgs, cmd: PushCommand, token: String) -> anyhow::Res
     let ask = |verb: &'static str, body: serde_json::Value| {
         let bus = &bus;
         async move {
-            call::<serde_json::Value>(bus as &dyn crate::bus::Bus, token, t, verb, body, timeout)
-                .await
+            call_value::<serde_json::Value>(
+                bus as &dyn crate::bus::Bus,
+                token,
+                t,
+                verb,
+                body,
+                timeout,
+            )
+            .await
         }
     };
     let answer = match cmd {

@@ -10,9 +10,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::api::wire::Session;
 use crate::domain::access::Principal;
 use crate::settings::paths::Paths;
-use crate::worker::auth::Session;
 
 /// What `session.json` holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -131,8 +131,8 @@ pub async fn login(
     )
     .await
     .map_err(|e| anyhow::anyhow!("{}: {e}", nats.url))?;
-    let session: Session = crate::worker::api::decode_answer(&reply)
-        .map_err(|e| anyhow::anyhow!("login refused: {e}"))?;
+    let session: Session =
+        crate::api::decode_answer(&reply).map_err(|e| anyhow::anyhow!("login refused: {e}"))?;
     let saved = Saved {
         nats: nats.url.clone(),
         principal: session.principal,

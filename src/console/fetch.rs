@@ -10,12 +10,12 @@ use serde_json::{Value, json};
 use super::lists::View;
 use super::state::App;
 use super::update::{Effect, Reply};
+use crate::api::ApiError;
+use crate::api::views::{DeviceDetail, IncidentDetail, Trends};
 use crate::domain::Id;
 use crate::domain::access::Role;
 use crate::domain::audit::AuditEntry;
 use crate::domain::site::SiteDetail;
-use crate::worker::api::ApiError;
-use crate::worker::api_views::{DeviceDetail, IncidentDetail, Trends};
 
 /// The time ranges of charts and trends, `[` and `]` step through them.
 pub const RANGES: [(u32, &str); 5] = [

@@ -109,11 +109,8 @@ pub fn on_note_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                 d.error = Some("the note is empty".into());
                 return Vec::new();
             }
-            if text.chars().count() > crate::worker::triage::MAX_NOTE {
-                d.error = Some(format!(
-                    "at most {} characters",
-                    crate::worker::triage::MAX_NOTE
-                ));
+            if text.chars().count() > crate::api::MAX_NOTE {
+                d.error = Some(format!("at most {} characters", crate::api::MAX_NOTE));
                 return Vec::new();
             }
             let call = Effect::Call {

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use super::push::{Draft, Outcome};
 use super::state::{App, History, Mode};
 use super::update::{Effect, Reply};
+use crate::api::ApiError;
 use crate::domain::push::{Push, PushState};
-use crate::worker::api::ApiError;
 
 fn call(scope: &crate::domain::Id, verb: &'static str, body: Value, reply: Reply) -> Effect {
     Effect::Call {

@@ -3,9 +3,9 @@
 
 use super::lists::matches;
 use super::state::App;
+use crate::api::views::Trends;
 use crate::domain::model::DeviceRow;
 use crate::domain::site::SignalTrend;
-use crate::worker::api_views::Trends;
 
 /// One line of the ranking.
 #[derive(Debug, Clone, PartialEq)]

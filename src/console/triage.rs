@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 
 use super::state::App;
 use super::update::{Effect, Reply};
+use crate::api::ApiError;
 use crate::domain::Id;
 use crate::domain::incident::Incident;
-use crate::worker::api::ApiError;
 
 /// The incident under the cursor, when the queue is on screen.
 pub fn selected(app: &App) -> Option<&Incident> {

@@ -9,10 +9,10 @@ use ratatui::crossterm::event::{
 
 use super::model::SORTS;
 use super::state::{App, Connection, Mode};
+use crate::api::{ApiError, Snapshot};
 use crate::bus::event::{Event, EventBody};
 use crate::domain::device::DeviceStatus;
 use crate::settings::keymap::{Action, Key, KeyMap, Lookup};
-use crate::worker::api::{ApiError, Snapshot};
 
 /// Something that happened.
 #[derive(Debug)]

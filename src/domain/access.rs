@@ -52,57 +52,6 @@ impl std::fmt::Display for Role {
     }
 }
 
-/// The least role each api verb needs; `None` for verbs that are not
-/// known (refused as unknown) or need no login (`login`).
-pub fn need(verb: &str) -> Option<Role> {
-    Some(match verb {
-        "whoami" | "snapshot" | "snapshot_page" | "counts" | "sites" | "map" | "incidents" => {
-            Role::Wallboard
-        }
-        "fleet" | "tenants" | "alerts" | "signal" | "push_status" | "push_list"
-        | "rollout_status" | "config_latest" | "audit" | "device" | "site" | "trends"
-        | "incident" => Role::Viewer,
-        "push_create" | "push_confirm" | "push_revert" | "rollout_create" | "rollout_confirm"
-        | "incident_act" => Role::Operator,
-        "users" | "user_add" | "user_disable" | "user_enable" => Role::Admin,
-        _ => return None,
-    })
-}
-
-/// Every verb that needs a login, for tests and `vigie keymap`-style help.
-pub const VERBS: [&str; 30] = [
-    "whoami",
-    "snapshot",
-    "snapshot_page",
-    "counts",
-    "sites",
-    "map",
-    "incidents",
-    "fleet",
-    "tenants",
-    "alerts",
-    "signal",
-    "push_status",
-    "push_list",
-    "rollout_status",
-    "config_latest",
-    "audit",
-    "device",
-    "site",
-    "trends",
-    "incident",
-    "push_create",
-    "push_confirm",
-    "push_revert",
-    "rollout_create",
-    "rollout_confirm",
-    "incident_act",
-    "users",
-    "user_add",
-    "user_disable",
-    "user_enable",
-];
-
 /// The user behind a request, as the worker found it in its store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Principal {
@@ -130,20 +79,11 @@ pub enum Refusal {
     ProviderScope { user: String, own: Id, verb: String },
 }
 
-impl Refusal {
-    /// The api error code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Refusal::Role { .. } => "forbidden",
-            Refusal::OtherTenant { .. } | Refusal::ProviderScope { .. } => "other-tenant",
-        }
-    }
-}
-
 impl Principal {
-    /// Whether this principal may call `verb` on `scope` (`None` for every
-    /// tenant). Verbs with no known need are left to the caller to refuse.
-    pub fn may(&self, scope: Option<&Id>, verb: &str) -> Result<(), Refusal> {
+    /// Whether this principal may call `verb`, which needs the role
+    /// `need` (the api's verb table says which), on `scope` (`None` for
+    /// every tenant).
+    pub fn may(&self, scope: Option<&Id>, verb: &str, need: Role) -> Result<(), Refusal> {
         // `whoami` tells a user about themselves, whatever the scope.
         if verb == "whoami" {
             return Ok(());
@@ -167,8 +107,8 @@ impl Principal {
                 Some(_) => {}
             }
         }
-        match need(verb) {
-            Some(need) if self.role < need => Err(Refusal::Role {
+        match need {
+            need if self.role < need => Err(Refusal::Role {
                 verb: verb.to_string(),
                 need,
                 user: self.user.clone(),
@@ -198,20 +138,19 @@ mod tests {
     }
 
     #[test]
-    fn roles_are_ordered_and_each_verb_needs_the_least_role_that_may() {
+    fn a_role_may_what_it_needs_and_every_role_below_it_may_not() {
         let p = |role| Principal {
             user: "u".into(),
             role,
             tenant: Some(id("acme")),
         };
         let acme = id("acme");
-        for verb in VERBS {
-            let need = need(verb).unwrap_or(Role::SuperAdmin);
+        for need in Role::ALL {
             for role in Role::ALL {
                 assert_eq!(
-                    p(role).may(Some(&acme), verb).is_ok(),
+                    p(role).may(Some(&acme), "verb", need).is_ok(),
                     role >= need,
-                    "{role} {verb}"
+                    "{role} {need}"
                 );
             }
         }
@@ -224,17 +163,22 @@ mod tests {
             role: Role::Admin,
             tenant: Some(id("acme")),
         };
-        let e = admin.may(Some(&id("globex")), "snapshot");
+        let e = admin.may(Some(&id("globex")), "snapshot", Role::Wallboard);
         assert!(matches!(e, Err(Refusal::OtherTenant { .. })), "{e:?}");
-        assert!(admin.may(None, "snapshot").is_err());
+        assert!(admin.may(None, "snapshot", Role::Wallboard).is_err());
         let noc = Principal {
             user: "noc".into(),
             role: Role::Wallboard,
             tenant: None,
         };
-        assert!(noc.may(None, "snapshot").is_ok());
-        assert!(noc.may(Some(&id("globex")), "counts").is_ok());
-        let e = noc.may(None, "fleet").map_err(|e| e.to_string());
+        assert!(noc.may(None, "snapshot", Role::Wallboard).is_ok());
+        assert!(
+            noc.may(Some(&id("globex")), "counts", Role::Wallboard)
+                .is_ok()
+        );
+        let e = noc
+            .may(None, "fleet", Role::Viewer)
+            .map_err(|e| e.to_string());
         assert_eq!(
             e,
             Err("fleet needs the viewer role; noc is wallboard".into())

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::api::ApiError;
+use crate::api::{ApiError, ErrorCode};
 use crate::domain::access::Principal;
 use crate::store::Store;
 
@@ -129,7 +129,7 @@ impl Sessions {
     fn check(&self, token: &str, now: DateTime<Utc>) -> Result<Claims, ApiError> {
         let bad = || {
             ApiError::new(
-                "unauthenticated",
+                ErrorCode::Unauthenticated,
                 "the session token is not valid: vigie login",
             )
         };
@@ -147,7 +147,7 @@ impl Sessions {
             .ok_or_else(bad)?;
         if claims.exp <= now.timestamp_millis() {
             return Err(ApiError::new(
-                "unauthenticated",
+                ErrorCode::Unauthenticated,
                 "the session has expired: vigie login",
             ));
         }
@@ -164,19 +164,19 @@ impl Sessions {
         let claims = self.check(token, now)?;
         let user = store.user(&claims.user).await?.ok_or_else(|| {
             ApiError::new(
-                "unauthenticated",
+                ErrorCode::Unauthenticated,
                 format!("user {} no longer exists", claims.user),
             )
         })?;
         if user.disabled {
             return Err(ApiError::new(
-                "unauthenticated",
+                ErrorCode::Unauthenticated,
                 format!("user {} is disabled", user.name),
             ));
         }
         if claims.iat < user.changed.timestamp_millis() {
             return Err(ApiError::new(
-                "unauthenticated",
+                ErrorCode::Unauthenticated,
                 format!(
                     "the session of {} ended when the account changed: vigie login",
                     user.name
@@ -204,23 +204,23 @@ impl Sessions {
         password: &str,
         now: DateTime<Utc>,
     ) -> Result<Session, ApiError> {
-        let denied = || ApiError::new("unauthenticated", "wrong user name or password");
+        let denied = || ApiError::new(ErrorCode::Unauthenticated, "wrong user name or password");
         if name.is_empty() || name.len() > MAX_USER_NAME {
             return Err(ApiError::new(
-                "bad-request",
+                ErrorCode::BadRequest,
                 format!("user: 1 to {MAX_USER_NAME} bytes"),
             ));
         }
         if password.len() > MAX_PASSWORD {
             return Err(ApiError::new(
-                "bad-request",
+                ErrorCode::BadRequest,
                 format!("password: at most {MAX_PASSWORD} bytes"),
             ));
         }
         let throttle = || self.throttle.lock().unwrap_or_else(|p| p.into_inner());
         if let Err(wait) = throttle().reserve(name, now) {
             return Err(ApiError::new(
-                "throttled",
+                ErrorCode::Throttled,
                 format!(
                     "too many failed logins for {}: try again in {wait} s",
                     crate::domain::SafeText::new(name)
@@ -229,7 +229,7 @@ impl Sessions {
         }
         let busy = || {
             ApiError::new(
-                "throttled",
+                ErrorCode::Throttled,
                 "too many logins at once: try again in a few seconds",
             )
         };
@@ -256,7 +256,7 @@ impl Sessions {
         throttle().succeeded(name);
         if user.disabled {
             return Err(ApiError::new(
-                "unauthenticated",
+                ErrorCode::Unauthenticated,
                 format!("user {} is disabled", user.name),
             ));
         }

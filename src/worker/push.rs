@@ -12,8 +12,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 
+use crate::api::ErrorCode;
+pub use crate::api::args::{CreatePush, CreateRollout};
 use crate::bus::event::{Event, EventBody};
 use crate::bus::{Bus, BusError, subject};
 use crate::clock::Clock;
@@ -81,49 +82,18 @@ pub enum PushError {
 
 impl PushError {
     /// The api error code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            PushError::Invalid(_) => "bad-request",
-            PushError::NotFound(_) => "not-found",
-            PushError::Conflict(_) => "conflict",
-            PushError::WrongState(_) => "wrong-state",
-            PushError::NoKey => "push-disabled",
-            PushError::Store(StoreError::Conflict(_)) => "conflict",
-            PushError::Store(_) => "storage",
-            PushError::Bus(_) => "bus",
+            PushError::Invalid(_) => ErrorCode::BadRequest,
+            PushError::NotFound(_) => ErrorCode::NotFound,
+            PushError::Conflict(_) => ErrorCode::Conflict,
+            PushError::WrongState(_) => ErrorCode::WrongState,
+            PushError::NoKey => ErrorCode::PushDisabled,
+            PushError::Store(StoreError::Conflict(_)) => ErrorCode::Conflict,
+            PushError::Store(_) => ErrorCode::Storage,
+            PushError::Bus(_) => ErrorCode::Bus,
         }
     }
-}
-
-/// `push_create`: one device.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreatePush {
-    pub device: Id,
-    pub body: String,
-    pub reason: String,
-    #[serde(default)]
-    pub window_s: Option<u32>,
-    /// The configuration the body was edited from (kept for the diff).
-    #[serde(default)]
-    pub previous: Option<String>,
-    #[serde(default)]
-    pub actor: Option<String>,
-}
-
-/// `rollout_create`: the same configuration to several devices.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateRollout {
-    pub devices: Vec<Id>,
-    pub body: String,
-    pub reason: String,
-    #[serde(default)]
-    pub window_s: Option<u32>,
-    #[serde(default)]
-    pub wave_size: Option<u32>,
-    #[serde(default)]
-    pub actor: Option<String>,
 }
 
 /// A push report as the worker received it.

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use crate::domain::model::DeviceRow;
 use crate::store::Scope;
 
-use super::api::{ApiError, Snapshot};
+use crate::api::{ApiError, ErrorCode, Snapshot};
 
 /// How long a taken snapshot stays available for its remaining pages.
 pub const KEEP: Duration = Duration::from_secs(120);
@@ -134,7 +134,7 @@ impl Snapshots {
         let n = inner.in_flight.entry(user.to_string()).or_insert(0);
         if *n >= PER_USER {
             return Err(ApiError::new(
-                "busy",
+                ErrorCode::Busy,
                 format!("{user} already has {PER_USER} snapshots being taken; wait for them"),
             ));
         }
@@ -162,7 +162,7 @@ impl Snapshots {
             .takes
             .acquire()
             .await
-            .map_err(|_| ApiError::new("internal", "the snapshot desk is closed"))?;
+            .map_err(|_| ApiError::new(ErrorCode::Internal, "the snapshot desk is closed"))?;
         let snap = Arc::new(take().await?);
         *newest = Some((Instant::now(), Arc::clone(&snap)));
         Ok(snap)
@@ -212,7 +212,7 @@ impl Snapshots {
             .map(|e| Arc::clone(&e.snap))
             .ok_or_else(|| {
                 ApiError::new(
-                    "not-found",
+                    ErrorCode::NotFound,
                     "no such snapshot of yours (they last 2 minutes): take a new one",
                 )
             })
@@ -276,12 +276,21 @@ mod tests {
         let id = s.keep("ana", &Scope::All, snap());
         assert_eq!(id.len(), 32, "128 bits of hex");
         assert!(s.get("ana", &Scope::All, &id).is_ok());
-        let other = s.get("bob", &Scope::All, &id).err().map(|e| e.code);
-        assert_eq!(other.as_deref(), Some("not-found"));
-        let scope = s.get("ana", &tenant("acme"), &id).err().map(|e| e.code);
-        assert_eq!(scope.as_deref(), Some("not-found"));
-        let never = s.get("ana", &Scope::All, "0").err().map(|e| e.code);
-        assert_eq!(never.as_deref(), Some("not-found"));
+        let other = s
+            .get("bob", &Scope::All, &id)
+            .err()
+            .map(|e| e.code.as_str());
+        assert_eq!(other, Some("not-found"));
+        let scope = s
+            .get("ana", &tenant("acme"), &id)
+            .err()
+            .map(|e| e.code.as_str());
+        assert_eq!(scope, Some("not-found"));
+        let never = s
+            .get("ana", &Scope::All, "0")
+            .err()
+            .map(|e| e.code.as_str());
+        assert_eq!(never, Some("not-found"));
         assert_ne!(s.keep("ana", &Scope::All, snap()), id, "ids are not reused");
     }
 
@@ -305,10 +314,7 @@ mod tests {
         let a = s.begin("ana");
         let b = s.begin("ana");
         assert!(a.is_ok() && b.is_ok());
-        assert_eq!(
-            s.begin("ana").err().map(|e| e.code).as_deref(),
-            Some("busy")
-        );
+        assert_eq!(s.begin("ana").err().map(|e| e.code.as_str()), Some("busy"));
         assert!(s.begin("bob").is_ok());
         drop(a);
         assert!(s.begin("ana").is_ok());

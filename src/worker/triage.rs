@@ -5,12 +5,12 @@
 //! the incident like any other change, with an audit entry. A note changes
 //! nothing but the audit log: the incident's timeline is its audit trail.
 
-use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 
 use super::Worker;
-use super::api::{ApiError, strict, to_json};
 use super::state::Changes;
+use crate::api::args::{IncidentAct, TriageAction};
+use crate::api::{ApiError, ErrorCode, MAX_MERGE, MAX_NOTE, MAX_SNOOZE_S};
 use crate::domain::access::Principal;
 use crate::domain::audit::AuditEntry;
 use crate::domain::incident::{Incident, IncidentAction};
@@ -58,84 +58,64 @@ pub struct TriageRequest {
     pub action: Triage,
     pub actor: String,
     pub reason: Option<String>,
-    /// The incident after the action (for `Explain`, the reasons).
-    pub reply: oneshot::Sender<Result<serde_json::Value, ApiError>>,
+    pub reply: oneshot::Sender<Result<TriageReply, ApiError>>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ActArgs {
-    incident: Id,
-    /// acknowledge, take, assign, escalate, resolve, snooze, wake, reopen
-    /// or note.
-    action: String,
-    /// For assign: who.
-    #[serde(default)]
-    to: Option<String>,
-    /// For snooze: how long, in seconds.
-    #[serde(default)]
-    for_s: Option<u32>,
-    /// For merge: the incidents whose alerts join this one…
-    #[serde(default)]
-    from: Vec<Id>,
-    /// …or the alerts that join it.
-    #[serde(default)]
-    alerts: Vec<Id>,
-    /// Why; for note, the note itself.
-    #[serde(default)]
-    reason: Option<String>,
+/// What the worker's loop answers a triage request.
+#[derive(Debug)]
+pub enum TriageReply {
+    /// The incident after the action.
+    Incident(Box<Incident>),
+    /// For `Explain`: why each alert is in its state.
+    Why(Vec<crate::domain::alert::Why>),
 }
-
-/// The longest snooze: a week.
-pub const MAX_SNOOZE_S: u32 = 7 * 86_400;
-/// The longest note, in characters.
-pub const MAX_NOTE: usize = 4_000;
-/// The most incidents merged at once.
-pub const MAX_MERGE: usize = 100;
 
 /// The api verb `incident_act`.
-pub(super) async fn answer(
+pub(super) async fn act(
     tx: Option<&mpsc::Sender<TriageRequest>>,
     who: &Principal,
     scope: &Scope,
-    payload: &[u8],
-) -> Result<serde_json::Value, ApiError> {
-    let a: ActArgs = strict(payload)?;
+    a: IncidentAct,
+) -> Result<Incident, ApiError> {
     let tenant = scope.tenant().cloned().ok_or_else(|| {
         ApiError::new(
-            "bad-request",
+            ErrorCode::BadRequest,
             "incident_act acts on one tenant: call vigie.api.{tenant}.incident_act",
         )
     })?;
     let by = SafeText::from(who.user.clone());
-    let action = match (a.action.as_str(), a.to) {
-        ("acknowledge", _) => Triage::Act(IncidentAction::Acknowledge { by }),
-        ("take", _) => Triage::Act(IncidentAction::Start { by }),
-        ("assign", Some(to)) if !to.trim().is_empty() => Triage::Act(IncidentAction::Assign {
-            to: SafeText::from(to.trim().to_string()),
-        }),
-        ("assign", _) => return Err(ApiError::new("bad-request", "assign needs \"to\"")),
-        ("escalate", _) => Triage::Act(IncidentAction::Escalate),
-        ("resolve", _) => Triage::Act(IncidentAction::Resolve { by }),
-        ("reopen", _) => Triage::Act(IncidentAction::Reopen),
-        ("wake", _) => Triage::Act(IncidentAction::Wake),
-        ("snooze", _) => {
+    let action = match (a.action, a.to) {
+        (TriageAction::Acknowledge, _) => Triage::Act(IncidentAction::Acknowledge { by }),
+        (TriageAction::Take, _) => Triage::Act(IncidentAction::Start { by }),
+        (TriageAction::Assign, Some(to)) if !to.trim().is_empty() => {
+            Triage::Act(IncidentAction::Assign {
+                to: SafeText::from(to.trim().to_string()),
+            })
+        }
+        (TriageAction::Assign, _) => {
+            return Err(ApiError::new(ErrorCode::BadRequest, "assign needs \"to\""));
+        }
+        (TriageAction::Escalate, _) => Triage::Act(IncidentAction::Escalate),
+        (TriageAction::Resolve, _) => Triage::Act(IncidentAction::Resolve { by }),
+        (TriageAction::Reopen, _) => Triage::Act(IncidentAction::Reopen),
+        (TriageAction::Wake, _) => Triage::Act(IncidentAction::Wake),
+        (TriageAction::Snooze, _) => {
             let secs = a
                 .for_s
                 .filter(|s| (60..=MAX_SNOOZE_S).contains(s))
                 .ok_or_else(|| {
                     ApiError::new(
-                        "bad-request",
+                        ErrorCode::BadRequest,
                         format!("snooze needs \"for_s\" from 60 to {MAX_SNOOZE_S} seconds"),
                     )
                 })?;
             Triage::SnoozeFor(chrono::Duration::seconds(i64::from(secs)))
         }
-        ("merge", _) => {
+        (TriageAction::Merge, _) => {
             let n = a.from.len() + a.alerts.len();
             if (a.from.is_empty() == a.alerts.is_empty()) || n > MAX_MERGE {
                 return Err(ApiError::new(
-                    "bad-request",
+                    ErrorCode::BadRequest,
                     format!(
                         "merge needs \"from\" (incident ids) or \"alerts\" (alert ids), 1 to {MAX_MERGE}, not both"
                     ),
@@ -146,26 +126,20 @@ pub(super) async fn answer(
                 alerts: a.alerts,
             }
         }
-        ("note", _) => {
+        (TriageAction::Note, _) => {
             let text = a.reason.as_deref().map(str::trim).unwrap_or("");
             if text.is_empty() || text.chars().count() > MAX_NOTE {
                 return Err(ApiError::new(
-                    "bad-request",
+                    ErrorCode::BadRequest,
                     format!("a note needs its text in \"reason\", at most {MAX_NOTE} characters"),
                 ));
             }
             Triage::Note
         }
-        (other, _) => {
-            return Err(ApiError::new(
-                "bad-request",
-                format!(
-                    "no incident action {other:?}: acknowledge, take, assign, escalate, resolve, snooze, wake, reopen, merge, note"
-                ),
-            ));
-        }
     };
-    let tx = tx.ok_or_else(|| ApiError::new("unavailable", "this api has no worker for triage"))?;
+    let tx = tx.ok_or_else(|| {
+        ApiError::new(ErrorCode::Unavailable, "this api has no worker for triage")
+    })?;
     let (reply, answer) = oneshot::channel();
     let req = TriageRequest {
         tenant,
@@ -175,20 +149,26 @@ pub(super) async fn answer(
         reason: a.reason,
         reply,
     };
-    ask(tx, req, answer).await
+    match ask(tx, req, answer).await? {
+        TriageReply::Incident(i) => Ok(*i),
+        TriageReply::Why(_) => Err(ApiError::new(
+            ErrorCode::Internal,
+            "the worker answered an action with reasons",
+        )),
+    }
 }
 
 async fn ask(
     tx: &mpsc::Sender<TriageRequest>,
     req: TriageRequest,
-    answer: oneshot::Receiver<Result<serde_json::Value, ApiError>>,
-) -> Result<serde_json::Value, ApiError> {
+    answer: oneshot::Receiver<Result<TriageReply, ApiError>>,
+) -> Result<TriageReply, ApiError> {
     tx.send(req)
         .await
-        .map_err(|_| ApiError::new("unavailable", "the worker is stopping"))?;
+        .map_err(|_| ApiError::new(ErrorCode::Unavailable, "the worker is stopping"))?;
     answer
         .await
-        .map_err(|_| ApiError::new("unavailable", "the worker dropped the request"))?
+        .map_err(|_| ApiError::new(ErrorCode::Unavailable, "the worker dropped the request"))?
 }
 
 /// Why each of an incident's alerts is in its state, as the worker's loop
@@ -211,8 +191,13 @@ pub(super) async fn explain(
         reason: None,
         reply,
     };
-    let v = ask(tx, req, answer).await?;
-    serde_json::from_value(v).map_err(|e| ApiError::new("internal", e.to_string()))
+    match ask(tx, req, answer).await? {
+        TriageReply::Why(why) => Ok(why),
+        TriageReply::Incident(_) => Err(ApiError::new(
+            ErrorCode::Internal,
+            "the worker answered a question with an incident",
+        )),
+    }
 }
 
 impl Worker {
@@ -221,8 +206,11 @@ impl Worker {
     pub async fn triage_pending(&mut self) {
         while let Ok(req) = self.triage_rx.try_recv() {
             let answer = match &req.action {
-                Triage::Explain(alerts) => to_json(self.explain(&req.tenant, alerts)),
-                _ => self.triage(&req).await.and_then(to_json),
+                Triage::Explain(alerts) => Ok(TriageReply::Why(self.explain(&req.tenant, alerts))),
+                _ => self
+                    .triage(&req)
+                    .await
+                    .map(|i| TriageReply::Incident(Box::new(i))),
             };
             let _ = req.reply.send(answer);
         }
@@ -252,7 +240,7 @@ impl Worker {
             .cloned();
         let not_found = || {
             ApiError::new(
-                "not-found",
+                ErrorCode::NotFound,
                 format!("no incident {} in tenant {}", req.incident, req.tenant),
             )
         };
@@ -276,11 +264,11 @@ impl Worker {
                     .ok_or_else(not_found)?;
                 let before = i.state.as_str().to_string();
                 i.apply(IncidentAction::Reopen, now)
-                    .map_err(|e| ApiError::new("wrong-state", e.to_string()))?;
+                    .map_err(|e| ApiError::new(ErrorCode::WrongState, e.to_string()))?;
                 let mut changes = Changes::default();
                 self.state.reopen(i.clone(), &mut changes).map_err(|other| {
                     ApiError::new(
-                        "conflict",
+                        ErrorCode::Conflict,
                         format!(
                             "incident {other} is open for the same alerts: triage that one instead"
                         ),
@@ -304,7 +292,7 @@ impl Worker {
                         .take_alerts(&req.tenant, &req.incident, alerts, now, &mut changes)
                 };
                 let (merged, closed) =
-                    merged.map_err(|e| ApiError::new("wrong-state", e.to_string()))?;
+                    merged.map_err(|e| ApiError::new(ErrorCode::WrongState, e.to_string()))?;
                 self.commit_triage(changes).await?;
                 for c in &closed {
                     let entry = AuditEntry::new(
@@ -328,7 +316,10 @@ impl Worker {
             }
             (Triage::Act(a), _) => self.act(req, a.clone(), now).await?,
             (Triage::Explain(_), _) => {
-                return Err(ApiError::new("internal", "explain is not a triage action"));
+                return Err(ApiError::new(
+                    ErrorCode::Internal,
+                    "explain is not a triage action",
+                ));
             }
         };
         let name = req.action.name();
@@ -394,10 +385,10 @@ impl Worker {
             .triage(&req.tenant, &req.incident, action, now, &mut changes)
             .map_err(|e| match e {
                 None => ApiError::new(
-                    "not-found",
+                    ErrorCode::NotFound,
                     format!("no open incident {} in tenant {}", req.incident, req.tenant),
                 ),
-                Some(e) => ApiError::new("wrong-state", e.to_string()),
+                Some(e) => ApiError::new(ErrorCode::WrongState, e.to_string()),
             })?;
         self.commit_triage(changes).await?;
         Ok((incident, before))
@@ -408,6 +399,6 @@ impl Worker {
         self.begin_write(super::Prepared::local(changes)).await;
         self.flush()
             .await
-            .map_err(|e| ApiError::new("storage", e.to_string()))
+            .map_err(|e| ApiError::new(ErrorCode::Storage, e.to_string()))
     }
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+use vigie::api::Snapshot;
 use vigie::console::state::App;
 use vigie::console::update::{Effect, Msg, update};
 use vigie::console::views::{self, Ui};
@@ -13,7 +14,6 @@ use vigie::domain::fleet::StatusCounts;
 use vigie::domain::model::DeviceRow;
 use vigie::settings::keymap::KeyMap;
 use vigie::settings::theme::{Depth, Theme};
-use vigie::worker::api::Snapshot;
 
 pub fn t0() -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000, 0).unwrap()
