@@ -126,7 +126,7 @@ async fn main() {
         vigie::admin::users::ensure_local_admin(store.as_ref(), "bench", now)
             .await
             .unwrap();
-        vigie::worker::auth::Sessions::new(SESSION_KEY.as_bytes(), chrono::Duration::hours(1))
+        vigie::auth::Sessions::new(SESSION_KEY.as_bytes(), chrono::Duration::hours(1))
             .issue("bench", now)
             .0
     };

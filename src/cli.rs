@@ -807,9 +807,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     crate::settings::secret::load_or_create(&paths.config_dir.join("session.key"))?
                 }
             };
-            let sessions = Arc::new(crate::worker::auth::Sessions::new(
+            let sessions = Arc::new(crate::auth::Sessions::new(
                 secret.expose(),
-                crate::worker::auth::DEFAULT_TTL,
+                crate::auth::DEFAULT_TTL,
             ));
             let ops = crate::headless::WorkerOps {
                 listen,

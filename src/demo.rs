@@ -194,7 +194,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     .await?;
     // The console's user is a local provider-wide administrator: whoever
     // reads this database file sees all of it anyway.
-    let sessions = Arc::new(crate::worker::auth::Sessions::ephemeral());
+    let sessions = Arc::new(crate::auth::Sessions::ephemeral());
     let mut console_opts = opts.console;
     // Sessions run on the wall clock, whatever the simulation's speed.
     crate::admin::users::ensure_local_admin(store.as_ref(), &console_opts.user, chrono::Utc::now())

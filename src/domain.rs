@@ -17,6 +17,7 @@ pub mod series;
 pub mod site;
 pub mod telemetry;
 pub mod text;
+pub mod threshold;
 pub mod user;
 
 pub use ids::{Id, IdError};

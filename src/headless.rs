@@ -49,7 +49,7 @@ pub struct WorkerOps {
     /// Consumer lag above which /readyz fails.
     pub ready_lag: u64,
     /// Checks the sessions of api requests.
-    pub sessions: Arc<crate::worker::auth::Sessions>,
+    pub sessions: Arc<crate::auth::Sessions>,
     /// Api answers go only under this reply prefix.
     pub api_reply_prefix: String,
     /// What each stream may hold; applied at start.

@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod agent;
 pub mod api;
+pub mod auth;
 pub mod bus;
 pub mod cli;
 pub mod clock;

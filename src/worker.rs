@@ -7,13 +7,11 @@
 //! idempotency on message ids absorbs the repeats.
 
 pub mod api;
-pub mod auth;
 pub mod http;
 pub mod latency;
 pub mod push;
 pub mod snapshots;
 pub mod state;
-pub mod throttle;
 pub mod triage;
 
 use std::collections::HashMap;

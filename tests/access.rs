@@ -235,7 +235,7 @@ async fn matrix(store: Arc<dyn Store>) {
                 )
                 .await
                 .unwrap();
-            api::decode_answer::<vigie::worker::auth::Session>(&reply)
+            api::decode_answer::<vigie::api::wire::Session>(&reply)
         }
     };
     let s = login("operator-own", "a long test password").await.unwrap();
@@ -250,14 +250,14 @@ async fn matrix(store: Arc<dyn Store>) {
     assert_eq!(wrong, nobody);
     // Guessing slows down, for names that exist or not, even with the
     // right password.
-    for _ in 0..vigie::worker::throttle::FREE {
+    for _ in 0..vigie::auth::throttle::FREE {
         let _ = login("viewer-own", "guess").await;
     }
     let held = login("viewer-own", "a long test password")
         .await
         .unwrap_err();
     assert_eq!(held.code, "throttled", "{held}");
-    for _ in 0..vigie::worker::throttle::FREE {
+    for _ in 0..vigie::auth::throttle::FREE {
         let _ = login("nobody", "guess").await;
     }
     assert_eq!(

@@ -3,12 +3,12 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::auth::hash_password;
 use crate::domain::Id;
 use crate::domain::access::Role;
 use crate::domain::audit::AuditEntry;
 use crate::domain::user::UserRecord;
 use crate::store::{Scope, Store, StoreError};
-use crate::worker::auth::hash_password;
 
 /// The audit chain of provider-wide changes (tenant ids cannot start with
 /// `_`, see [`check_tenant_id`]).
@@ -59,7 +59,7 @@ pub fn check_password(password: &str) -> Result<(), AdminError> {
         )));
     }
     // A login takes no longer password: a longer one could never be used.
-    let max = crate::worker::auth::MAX_PASSWORD;
+    let max = crate::auth::MAX_PASSWORD;
     if password.len() > max {
         return Err(invalid(format!(
             "the password is too long: at most {max} bytes"

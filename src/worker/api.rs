@@ -17,11 +17,11 @@ use tokio::sync::Mutex;
 use crate::api::verbs::{self as v, Verb};
 use crate::api::wire::Answer;
 use crate::api::{ApiError, ErrorCode};
+use crate::auth::Sessions;
 use crate::bus::{Bus, BusError, Request, subject};
 use crate::domain::Id;
 use crate::domain::access::Principal;
 use crate::store::{Scope, Store, StoreError};
-use crate::worker::auth::Sessions;
 use crate::worker::push::{PushError, Pushes};
 use crate::worker::snapshots::Snapshots;
 

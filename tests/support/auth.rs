@@ -1,10 +1,10 @@
 //! Sessions for tests: workers started by the tests sign sessions with
 //! [`SECRET`], so a test makes its own token for a user it creates.
 
+use vigie::auth::Sessions;
 use vigie::domain::Id;
 use vigie::domain::access::Role;
 use vigie::store::Store;
-use vigie::worker::auth::Sessions;
 
 /// The session key of every worker the tests start (`VIGIE_SESSION_KEY`).
 pub const SECRET: &str = "vigie-test-session-secret-0123456789";

@@ -58,7 +58,7 @@ const COLUMNS: [Column; 7] = [
 
 /// The threshold of one of the built-in device rules.
 fn rule_threshold(name: &str) -> f64 {
-    crate::rules::default_threshold_rules()
+    crate::domain::threshold::default_threshold_rules()
         .iter()
         .find(|r| r.name == name)
         .map_or(0.0, |r| f64::from(r.threshold))

@@ -3,12 +3,16 @@
 //! behind every api request looked up in the store each time, so that a
 //! disabled user or a changed password or role takes effect at once.
 
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub mod password;
+pub mod throttle;
+
+pub use password::{MAX_PASSWORD, hash_password, password_matches};
+
+use crate::api::wire::Session;
 use crate::api::{ApiError, ErrorCode};
 use crate::domain::access::Principal;
 use crate::store::Store;
@@ -18,24 +22,6 @@ const PREFIX: &str = "vgs1";
 
 /// How long a session lasts unless configured.
 pub const DEFAULT_TTL: chrono::Duration = chrono::Duration::hours(12);
-
-/// Hashes a password with Argon2id (the crate's defaults: 19 MiB, 2 passes).
-pub fn hash_password(password: &str) -> Result<String, String> {
-    let salt = SaltString::generate(&mut OsRng);
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| format!("could not hash the password: {e}"))
-}
-
-/// True when `password` matches the stored hash.
-pub fn password_matches(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| {
-        argon2::Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
-}
 
 /// What a token says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,7 +38,7 @@ struct Claims {
 pub struct Sessions {
     key: ring::hmac::Key,
     ttl: chrono::Duration,
-    throttle: std::sync::Mutex<super::throttle::Throttle>,
+    throttle: std::sync::Mutex<throttle::Throttle>,
     /// Password checks running at once: each takes 19 MiB and a core for
     /// tens of milliseconds, so an unauthenticated flood must queue here.
     hashing: tokio::sync::Semaphore,
@@ -60,8 +46,6 @@ pub struct Sessions {
 
 /// The longest user name a login takes, in bytes.
 pub const MAX_USER_NAME: usize = 64;
-/// The longest password a login takes, in bytes.
-pub const MAX_PASSWORD: usize = 1_024;
 /// How long a login waits for a free password check before `throttled`.
 pub const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -77,14 +61,6 @@ impl std::fmt::Debug for Sessions {
             .field("ttl", &self.ttl)
             .finish()
     }
-}
-
-/// The answer to `login`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Session {
-    pub token: String,
-    pub principal: Principal,
-    pub expires: DateTime<Utc>,
 }
 
 impl Sessions {
