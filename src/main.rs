@@ -18,7 +18,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     match runtime.block_on(vigie::cli::run(cli)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => std::process::ExitCode::from(code),
         // Output piped into `head` and closed early is not a failure.
         Err(e)
             if e.downcast_ref::<std::io::Error>()

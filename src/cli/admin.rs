@@ -175,7 +175,9 @@ fn tenant_id(s: &str) -> anyhow::Result<Id> {
     Id::parse(s).map_err(|e| anyhow::anyhow!("tenant {s:?}: {e}"))
 }
 
-pub async fn tenant(store: &dyn Store, cmd: TenantCommand) -> anyhow::Result<()> {
+/// The tenant commands; exit code 1 when a delete without `--force`
+/// only said what it would delete.
+pub async fn tenant(store: &dyn Store, cmd: TenantCommand) -> anyhow::Result<u8> {
     let now = Utc::now();
     match cmd {
         TenantCommand::Create { id, name, settings } => {
@@ -230,11 +232,11 @@ pub async fn tenant(store: &dyn Store, cmd: TenantCommand) -> anyhow::Result<()>
                     usage.total(),
                     lines.join("\n")
                 );
-                std::process::exit(1);
+                return Ok(1);
             }
         }
     }
-    Ok(())
+    Ok(0)
 }
 
 pub async fn user(store: &dyn Store, cmd: UserCommand) -> anyhow::Result<()> {
@@ -392,4 +394,18 @@ pub async fn audit_cmd(
             Ok(0)
         }
     }
+}
+
+/// `vigie migrate`: applies the schema's migrations to the database.
+pub async fn migrate(url: &str) -> anyhow::Result<()> {
+    super::ensure_sqlite_dir(url)?;
+    let store: std::sync::Arc<dyn Store> = crate::store::open(url).await?;
+    let applied = store.migrate().await?;
+    let shown = crate::domain::redact::redact_url(url);
+    if applied.is_empty() {
+        println!("{shown}: schema is up to date");
+    } else {
+        println!("{shown}: applied migrations {applied:?}");
+    }
+    Ok(())
 }

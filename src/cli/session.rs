@@ -142,3 +142,26 @@ pub async fn login(
     save(&file(paths), &saved)?;
     Ok(saved)
 }
+
+/// `vigie login`: logs in and says as whom, until when.
+pub async fn login_command(
+    paths: &Paths,
+    nats: super::args::NatsArgs,
+    user: String,
+) -> anyhow::Result<()> {
+    crate::logging::to_stderr("warn");
+    let saved = login(paths, &nats, &user, std::time::Duration::from_secs(10)).await?;
+    println!(
+        "logged in as {} ({}{}) until {}; session in {}",
+        saved.principal.user,
+        saved.principal.role,
+        saved
+            .principal
+            .tenant
+            .as_ref()
+            .map_or(String::new(), |t| format!(" of {t}")),
+        saved.expires.format("%Y-%m-%d %H:%M UTC"),
+        file(paths).display()
+    );
+    Ok(())
+}

@@ -1,0 +1,394 @@
+//! The command line: every flag and subcommand of `vigie` (the admin and
+//! push subcommands' own flags live beside their code).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::settings::ColorMode;
+
+/// vigie: the terminal console for managed-service operations.
+#[derive(Debug, Parser)]
+#[command(name = "vigie", version, about, long_about = None)]
+pub struct Cli {
+    /// Settings file (default: vigie.toml in the config directory; see `vigie config path`).
+    #[arg(long, global = true, env = "VIGIE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options shared by the commands that open the console.
+#[derive(Debug, Clone, clap::Args, Default)]
+pub struct ConsoleArgs {
+    /// Theme name (default, dark, light, high-contrast, mono) or path to a theme file.
+    #[arg(long)]
+    pub theme: Option<String>,
+    /// Keymap name (default, emacs) or path to a keymap file.
+    #[arg(long)]
+    pub keymap: Option<String>,
+    /// Colour depth: auto, truecolor, 256, 16 or never.
+    #[arg(long, value_enum)]
+    pub color: Option<ColorMode>,
+    /// Most redraws per second.
+    #[arg(long)]
+    pub fps: Option<u32>,
+    /// Tenant to open on ("_all" for every tenant).
+    #[arg(long)]
+    pub tenant: Option<String>,
+}
+
+/// What a console or wallboard watches: the embedded database, or a
+/// worker over NATS.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConsoleSource {
+    /// SQLite database file (default: vigie.db in the data directory).
+    #[arg(long, value_name = "PATH", conflicts_with = "nats")]
+    pub db: Option<PathBuf>,
+    /// Follow a `vigie worker` over NATS instead of running one in-process.
+    #[arg(long, value_name = "URL", env = "VIGIE_NATS_URL")]
+    pub nats: Option<String>,
+    #[command(flatten)]
+    pub nats_auth: NatsAuthArgs,
+}
+
+/// Where and how to reach NATS (`worker` and `sim`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct NatsArgs {
+    /// NATS server URL.
+    #[arg(
+        long = "nats",
+        value_name = "URL",
+        env = "VIGIE_NATS_URL",
+        default_value = "nats://127.0.0.1:4222"
+    )]
+    pub url: String,
+    #[command(flatten)]
+    pub auth: NatsAuthArgs,
+}
+
+impl NatsArgs {
+    /// The credentials and TLS settings.
+    pub fn auth(&self) -> anyhow::Result<crate::bus::nats::NatsAuth> {
+        self.auth.auth()
+    }
+}
+
+/// How to authenticate to NATS (every command that connects to it).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct NatsAuthArgs {
+    /// NATS credentials file (JWT and NKey seed).
+    #[arg(long = "nats-creds", value_name = "FILE", env = "VIGIE_NATS_CREDS")]
+    pub creds: Option<PathBuf>,
+    /// CA certificate (PEM) that signed the NATS server's; turns TLS on.
+    #[arg(long = "nats-tls-ca", value_name = "FILE", env = "VIGIE_NATS_TLS_CA")]
+    pub tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for mutual TLS.
+    #[arg(long = "nats-tls-cert", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// Client key (PEM) for mutual TLS.
+    #[arg(long = "nats-tls-key", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// NATS user name (with --nats-password).
+    #[arg(long = "nats-user", value_name = "NAME", env = "VIGIE_NATS_USER")]
+    pub nats_user: Option<String>,
+    /// NATS password, as env:VAR or file:PATH.
+    #[arg(
+        long = "nats-password",
+        value_name = "SECRET",
+        env = "VIGIE_NATS_PASSWORD"
+    )]
+    pub nats_password: Option<String>,
+    /// NATS token, as env:VAR or file:PATH.
+    #[arg(long = "nats-token", value_name = "SECRET", env = "VIGIE_NATS_TOKEN")]
+    pub nats_token: Option<String>,
+    /// Prefix of this client's request inboxes (default _INBOX): give
+    /// each NATS user its own, so that only it can read its answers.
+    #[arg(
+        long = "nats-inbox-prefix",
+        value_name = "PREFIX",
+        env = "VIGIE_NATS_INBOX_PREFIX"
+    )]
+    pub nats_inbox_prefix: Option<String>,
+}
+
+impl NatsAuthArgs {
+    /// The credentials and TLS settings; secrets are read from where
+    /// their flags point.
+    pub fn auth(&self) -> anyhow::Result<crate::bus::nats::NatsAuth> {
+        let secret = |spec: &Option<String>, what: &str| {
+            spec.as_deref()
+                .map(|s| crate::settings::secret::resolve_short(s, what))
+                .transpose()
+        };
+        Ok(crate::bus::nats::NatsAuth {
+            creds: self.creds.clone(),
+            tls_ca: self.tls_ca.clone(),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            user: self.nats_user.clone(),
+            password: secret(&self.nats_password, "--nats-password")?,
+            token: secret(&self.nats_token, "--nats-token")?,
+            inbox_prefix: self.nats_inbox_prefix.clone(),
+        })
+    }
+}
+
+/// Options shaping the simulated fleet (`demo` and `sim`).
+#[derive(Debug, Clone, clap::Args, Default)]
+pub struct SimArgs {
+    /// Seed of the simulated fleet (same seed, same fleet).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// About how many devices to simulate.
+    #[arg(long)]
+    pub devices: Option<usize>,
+    /// Most telemetry messages per second (0: no cap).
+    #[arg(long)]
+    pub rate: Option<u32>,
+    /// Simulated seconds per real second.
+    #[arg(long)]
+    pub speed: Option<f64>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The console: on the embedded database (default), or on a worker over NATS.
+    Console {
+        #[command(flatten)]
+        source: ConsoleSource,
+        #[command(flatten)]
+        ui: ConsoleArgs,
+    },
+    /// A read-only wall screen: fleet health in big numbers, the incident
+    /// queue and the alert tail in turn; no input but quit; survives
+    /// resizes. On the embedded database, or a worker over NATS (log in
+    /// with a wallboard account).
+    Wallboard {
+        #[command(flatten)]
+        source: ConsoleSource,
+        /// Seconds each view stays on screen.
+        #[arg(long, value_name = "S", default_value_t = 15,
+              value_parser = clap::value_parser!(u32).range(2..=3600))]
+        rotate_s: u32,
+        #[command(flatten)]
+        ui: ConsoleArgs,
+    },
+    /// A live simulated MSP fleet: simulator, worker and console in one process.
+    Demo {
+        /// SQLite database file (default: vigie.db in the data directory).
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+        /// Start from an empty database.
+        #[arg(long)]
+        fresh: bool,
+        #[command(flatten)]
+        fleet: SimArgs,
+        #[command(flatten)]
+        ui: ConsoleArgs,
+    },
+    /// The headless worker: ingest telemetry from NATS JetStream into the database, serve consoles.
+    Worker {
+        #[command(flatten)]
+        nats: NatsArgs,
+        /// Database URL: sqlite:PATH or postgres://USER@HOST/DB (default: the embedded database).
+        #[arg(long, value_name = "URL", env = "VIGIE_DATABASE_URL")]
+        database: Option<String>,
+        /// Durable consumer name: one worker per consumer (several workers
+        /// take a partition each, see --partition).
+        #[arg(long, default_value = "vigie-worker")]
+        consumer: String,
+        /// Serve /metrics, /healthz and /readyz on this address (e.g. 127.0.0.1:9464).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+        /// /readyz fails while the consumer's lag is above this many messages.
+        #[arg(long, value_name = "N", default_value_t = 100_000)]
+        ready_lag: u64,
+        /// Take only partition K of the telemetry (scale-out: one worker per
+        /// partition; the NATS server maps subjects to partitions, see
+        /// docs/OPERATIONS.md). The durable consumer becomes CONSUMER-pK.
+        #[arg(long, value_name = "K", requires = "partitions")]
+        partition: Option<u32>,
+        /// How many partitions the server's mapping makes (the N of
+        /// `{{partition(N,1,2)}}`): the worker tracks the devices of its
+        /// partition only.
+        #[arg(long, value_name = "N", requires = "partition",
+              value_parser = clap::value_parser!(u32).range(1..))]
+        partitions: Option<u32>,
+        /// Deliveries after which a message is dead-lettered as max-deliveries.
+        #[arg(long, value_name = "N", default_value_t = 10,
+              value_parser = clap::value_parser!(u32).range(2..))]
+        max_deliver: u32,
+        /// The key that signs configuration orders (default: signing.key in
+        /// the config directory, when it exists). Without one, pushes are
+        /// refused.
+        #[arg(long, value_name = "FILE", env = "VIGIE_SIGNING_KEY")]
+        signing_key: Option<PathBuf>,
+        /// The secret that signs session tokens: `file:PATH` or `env:VAR`
+        /// (default: session.key in the config directory, made at first
+        /// start). Workers that serve one api must share it.
+        #[arg(long, value_name = "SECRET", env = "VIGIE_SESSION_KEY")]
+        session_key: Option<String>,
+        /// Answer api requests only at reply subjects under this prefix;
+        /// others are dropped and counted (vigie_api_replies_refused_total).
+        /// Clients' --nats-inbox-prefix must lie under it.
+        #[arg(long, value_name = "PREFIX", env = "VIGIE_API_REPLY_PREFIX",
+              default_value = crate::bus::DEFAULT_INBOX_PREFIX)]
+        api_reply_prefix: String,
+    },
+    /// Log in to a worker; the session (mode 600) serves console, push and dump.
+    Login {
+        #[command(flatten)]
+        nats: NatsArgs,
+        #[arg(long, env = "VIGIE_USER")]
+        user: String,
+    },
+    /// Tenants of the provider (on the worker's database).
+    Tenant {
+        /// Database URL (default: the embedded database).
+        #[arg(long, global = true, value_name = "URL", env = "VIGIE_DATABASE_URL")]
+        database: Option<String>,
+        #[command(subcommand)]
+        what: super::admin::TenantCommand,
+    },
+    /// Users and roles (on the worker's database).
+    User {
+        /// Database URL (default: the embedded database).
+        #[arg(long, global = true, value_name = "URL", env = "VIGIE_DATABASE_URL")]
+        database: Option<String>,
+        #[command(subcommand)]
+        what: super::admin::UserCommand,
+    },
+    /// The provider's name and tier (on the worker's database).
+    Provider {
+        /// Database URL (default: the embedded database).
+        #[arg(long, global = true, value_name = "URL", env = "VIGIE_DATABASE_URL")]
+        database: Option<String>,
+        #[command(subcommand)]
+        what: super::admin::ProviderCommand,
+    },
+    /// Check the audit log's hash chains; export signed evidence bundles.
+    Audit {
+        /// Database URL (default: the embedded database).
+        #[arg(long, global = true, value_name = "URL", env = "VIGIE_DATABASE_URL")]
+        database: Option<String>,
+        #[command(subcommand)]
+        what: super::admin::AuditCommand,
+    },
+    /// Keymaps: print the one in effect (a shipped one patched by your
+    /// keymap.toml) in the file format, problems on standard error.
+    Keymap {
+        #[command(subcommand)]
+        what: KeymapCommand,
+    },
+    /// Config pushes with confirm and automatic revert, for scripts (JSON out).
+    Push {
+        #[command(flatten)]
+        args: super::push::PushArgs,
+        #[command(subcommand)]
+        what: super::push::PushCommand,
+    },
+    /// The agent of a managed host: outbound only; its settings file is
+    /// given with --config (see docs/OPERATIONS.md).
+    Agent,
+    /// Publish a simulated fleet's telemetry to NATS JetStream.
+    Sim {
+        #[command(flatten)]
+        nats: NatsArgs,
+        /// Write the fleet's inventory into this database first (the worker's), e.g. sqlite:PATH.
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
+        #[command(flatten)]
+        fleet: SimArgs,
+        /// The worker's public key (`vigie keys show`): the simulated agents
+        /// then answer its config pushes.
+        #[arg(long, value_name = "BASE64")]
+        trust: Option<String>,
+    },
+    /// Create or upgrade the database schema.
+    Migrate {
+        /// Database URL: sqlite:PATH (default: the embedded database).
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
+    },
+    /// Print a view's rows as JSON or CSV (fleet, sites, incidents, alerts,
+    /// tenants, map, trends, audit, site).
+    Dump {
+        view: crate::dump::View,
+        #[arg(long, value_enum, default_value_t)]
+        format: crate::dump::Format,
+        /// Ask a worker over NATS (its api) instead of reading a database.
+        #[arg(long, value_name = "URL", conflicts_with = "database")]
+        nats: Option<String>,
+        #[command(flatten)]
+        nats_auth: NatsAuthArgs,
+        /// Read this database (default: the embedded one).
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
+        /// One tenant's rows only (default: every tenant).
+        #[arg(long, value_name = "TENANT")]
+        tenant: Option<String>,
+        /// The site of the `site` view.
+        #[arg(long, value_name = "SITE")]
+        site: Option<String>,
+    },
+    /// The worker's Ed25519 key that signs configuration orders.
+    Keys {
+        #[command(subcommand)]
+        what: KeysCommand,
+    },
+    /// Settings helpers.
+    Config {
+        #[command(subcommand)]
+        what: ConfigCommand,
+    },
+    /// Print shell completions.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    Man,
+}
+
+/// `vigie keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Write a new signing key (mode 600; never over an existing file) and
+    /// print its id and public key for the agents' configuration.
+    Generate {
+        /// Where to write it (default: signing.key in the config directory).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Print the id and public key of a signing key.
+    Show {
+        /// The key file (default: signing.key in the config directory).
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+    },
+}
+
+/// `vigie keymap …`
+#[derive(Debug, Subcommand)]
+pub enum KeymapCommand {
+    /// Print the keymap in effect.
+    Print {
+        /// A shipped keymap (default, emacs) or a file (default: the
+        /// settings' console.keymap).
+        #[arg(long)]
+        keymap: Option<String>,
+    },
+}
+
+/// `vigie config …`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print where vigie reads settings and keeps data.
+    Path,
+    /// Print the settings in effect (file, variables and defaults merged);
+    /// secrets show as how they are given, never their value.
+    Show,
+}
