@@ -1,6 +1,7 @@
 //! Reaching the services integration tests need. Under CI (`CI=true`) a
-//! missing service fails the test; elsewhere the test is skipped with a
-//! note, so `cargo test` works on a laptop without NATS or PostgreSQL.
+//! missing service fails the test; elsewhere the test is skipped, so
+//! `cargo test` works on a laptop without NATS or PostgreSQL, and says so
+//! in its output: a `SKIPPED` line per test, with the count so far.
 
 /// The NATS URL for tests: `VIGIE_TEST_NATS`, else the local server.
 pub fn nats_url() -> String {
@@ -12,16 +13,29 @@ pub fn required() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
 }
 
+/// Tests of this test binary skipped so far.
+static SKIPPED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// Handles a service that could not be reached: panics under CI, otherwise
-/// notes the skip and returns `None`.
+/// reports the skip and returns `None`.
 pub fn unavailable<T>(service: &str, why: impl std::fmt::Display) -> Option<T> {
     if required() {
         panic!(
             "{service} is required under CI and is not reachable: {why} (run scripts/services.sh)"
         );
     }
-    eprintln!(
-        "skipped: {service} not reachable ({why}); run scripts/services.sh to test against it"
+    let n = SKIPPED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    // Straight to the terminal: the test harness captures eprintln! and
+    // shows it only for a failure, which would pass a skip off as a pass.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: {service} not reachable ({why}); run scripts/services.sh \
+         ({n} skipped in this test binary so far; CI=true makes this a failure)"
     );
     None
 }
