@@ -100,6 +100,16 @@ pub enum BusError {
     Closed,
     #[error("bus backend: {0}")]
     Backend(String),
+    #[error("message not encodable: {0}")]
+    Encode(String),
+}
+
+/// A value as the JSON bytes of a message. A value that cannot be encoded
+/// is an error, never an empty message.
+pub fn json_payload<T: serde::Serialize>(value: &T) -> Result<bytes::Bytes, BusError> {
+    serde_json::to_vec(value)
+        .map(bytes::Bytes::from)
+        .map_err(|e| BusError::Encode(e.to_string()))
 }
 
 /// The answer to a publish.

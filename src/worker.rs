@@ -21,7 +21,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use tokio::sync::{Mutex, watch};
 
 use crate::bus::envelope;
@@ -612,9 +611,16 @@ impl Worker {
                 now,
                 body,
             );
+            let payload = match crate::bus::json_payload(&event) {
+                Ok(p) => p,
+                Err(e) => {
+                    self.give_back(&f.tokens).await;
+                    return Err(e.into());
+                }
+            };
             out.push(crate::bus::OutMessage {
                 subject: event.subject(),
-                payload: Bytes::from(serde_json::to_vec(&event).unwrap_or_default()),
+                payload,
                 msg_id: event.id,
             });
         }

@@ -83,7 +83,7 @@ pub(super) async fn worker(s: &Settings, paths: &Paths, f: WorkerFlags) -> anyho
         ready_lag: f.ready_lag,
         sessions,
         api_reply_prefix: f.api_reply_prefix,
-        streams: s.streams.clone(),
+        streams: s.streams,
     };
     crate::headless::run_worker(&f.nats.url, &f.nats.auth()?, &database, ops, cfg).await
 }

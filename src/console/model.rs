@@ -363,11 +363,6 @@ impl FleetModel {
         (self.sort, self.descending)
     }
 
-    /// True when the view must be rebuilt before drawing.
-    pub fn needs_refresh(&self) -> bool {
-        self.view_dirty || self.narrow || !self.changed.is_empty()
-    }
-
     /// Rebuilds the filtered, sorted view if anything changed: the whole
     /// view after a new sort, filter or snapshot; otherwise only the rows
     /// that changed are taken out and merged back in their places, so a

@@ -26,6 +26,14 @@ pub enum IdError {
 pub struct Id(Arc<str>);
 
 impl Id {
+    /// An id written in this crate's code (a constant). Such ids are
+    /// checked by the tests of the module that declares them, so an
+    /// invalid one is a bug found on the first test run, never input.
+    #[allow(clippy::expect_used)]
+    pub fn from_static(s: &'static str) -> Self {
+        Self::parse(s).expect("an id constant of this crate is valid")
+    }
+
     /// Checks and wraps `s`.
     pub fn parse(s: &str) -> Result<Self, IdError> {
         if s.is_empty() {

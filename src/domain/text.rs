@@ -130,11 +130,6 @@ macro_rules! safe_type {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
-
-            /// Consumes the value, giving back the display-safe string.
-            pub fn into_string(self) -> String {
-                self.0
-            }
         }
 
         impl From<&str> for $name {
@@ -202,7 +197,7 @@ safe_type!(
 impl From<SafeText> for LongText {
     fn from(t: SafeText) -> Self {
         // Already display-safe and shorter than the cap.
-        Self(t.into_string())
+        Self(t.0)
     }
 }
 

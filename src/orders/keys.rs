@@ -203,7 +203,7 @@ mod tests {
 
     #[test]
     fn generated_keys_are_private_files_and_load_back() {
-        let dir = tempfile::tempdir().unwrap_or_else(|_| unreachable!());
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("signing.key");
         let key = SigningKey::generate_into(&path).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(key.id().0.len(), 16);
@@ -217,10 +217,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            let meta = std::fs::metadata(&path).unwrap_or_else(|_| unreachable!());
+            let meta = std::fs::metadata(&path).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(meta.permissions().mode() & 0o777, 0o600);
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640))
-                .unwrap_or_else(|_| unreachable!());
+                .unwrap_or_else(|e| panic!("{e}"));
             let e = SigningKey::load(&path).unwrap_err();
             assert!(e.to_string().contains("mode 640"), "{e}");
             assert!(e.to_string().contains("chmod 600"), "{e}");
@@ -229,14 +229,14 @@ mod tests {
 
     #[test]
     fn bad_files_say_why() {
-        let dir = tempfile::tempdir().unwrap_or_else(|_| unreachable!());
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("k");
-        std::fs::write(&path, "hello\n").unwrap_or_else(|_| unreachable!());
+        std::fs::write(&path, "hello\n").unwrap_or_else(|e| panic!("{e}"));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-                .unwrap_or_else(|_| unreachable!());
+                .unwrap_or_else(|e| panic!("{e}"));
         }
         let e = SigningKey::load(&path).unwrap_err().to_string();
         assert!(e.contains("not a vigie signing key"), "{e}");

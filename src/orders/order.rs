@@ -180,7 +180,7 @@ mod tests {
     use super::*;
 
     fn id(s: &str) -> Id {
-        Id::parse(s).unwrap_or_else(|_| unreachable!())
+        Id::parse(s).unwrap_or_else(|e| panic!("{s:?}: {e}"))
     }
 
     fn t0() -> DateTime<Utc> {

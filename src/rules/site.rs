@@ -344,7 +344,7 @@ mod tests {
     use crate::domain::fleet::StatusCounts;
 
     fn id(s: &str) -> Id {
-        Id::parse(s).unwrap_or_else(|_| Id::parse("x").unwrap_or_else(|_| unreachable!()))
+        Id::parse(s).unwrap_or_else(|e| panic!("{s:?}: {e}"))
     }
 
     fn site(offline: u64, online: u64) -> SiteSummary {

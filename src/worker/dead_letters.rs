@@ -52,11 +52,9 @@ impl Worker {
             self.clock.now(),
             &d.payload,
         );
-        let body = serde_json::to_vec(&letter).unwrap_or_default();
+        let body = crate::bus::json_payload(&letter)?;
         let id = format!("dlq-{}-{}", d.token.stream_seq, reason);
-        self.bus
-            .publish(&subject::dlq(reason), &id, Bytes::from(body))
-            .await?;
+        self.bus.publish(&subject::dlq(reason), &id, body).await?;
         Ok(())
     }
 }

@@ -10,7 +10,6 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::api::ErrorCode;
@@ -369,10 +368,8 @@ impl Pushes {
         let subject = subject::order(&order.tenant, &order.device);
         let msg_id = format!("ord-{}-{}-{}", order.push, order.kind.as_str(), order.seq);
         let signed = order.sign(key);
-        let body = serde_json::to_vec(&signed).unwrap_or_default();
-        self.bus
-            .publish(&subject, &msg_id, Bytes::from(body))
-            .await?;
+        let body = crate::bus::json_payload(&signed)?;
+        self.bus.publish(&subject, &msg_id, body).await?;
         Ok(())
     }
 
@@ -389,12 +386,11 @@ impl Pushes {
             self.clock.now(),
             EventBody::Push(light),
         );
-        let payload = serde_json::to_vec(&event).unwrap_or_default();
-        if let Err(e) = self
-            .bus
-            .publish(&event.subject(), &event.id, Bytes::from(payload))
-            .await
-        {
+        let published = match crate::bus::json_payload(&event) {
+            Ok(payload) => self.bus.publish(&event.subject(), &event.id, payload).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = published {
             tracing::warn!(error = %e, push = %push.id, "push event not published");
         }
     }

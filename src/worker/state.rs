@@ -113,10 +113,6 @@ pub struct FleetState {
     others: HashMap<Key, DeviceEntry>,
 }
 
-fn alert_id(device: &Id, rule: &str) -> Id {
-    crate::rules::alert_id(rule, device)
-}
-
 impl FleetState {
     /// A state that tracks nothing.
     pub fn empty(policy: StatePolicy) -> Self {
@@ -436,8 +432,4 @@ fn crossed_at(
         DeviceStatus::Online | DeviceStatus::Pending => return seen,
     };
     (seen + Duration::seconds(i64::from(after))).min(now)
-}
-
-fn alert_id_of(device: &Id, rule: &str) -> Id {
-    alert_id(device, rule)
 }

@@ -64,7 +64,7 @@ impl FleetState {
         let flapping = tracker.flapping;
         let state = tracker.state;
         let (name, site) = (dev.row.name.clone(), dev.row.site.clone());
-        let id = alert_id(device, rule);
+        let id = rules::alert_id(rule, device);
         let key = (tenant.clone(), id.clone());
         let alert = self.alerts.entry(key).or_insert_with(|| Alert {
             tenant: tenant.clone(),
@@ -94,7 +94,7 @@ impl FleetState {
                 self.attach_incident(tenant, &site, rule, severity, alert_id, title, now);
             if let Some(a) = self
                 .alerts
-                .get_mut(&(tenant.clone(), alert_id_of(device, rule)))
+                .get_mut(&(tenant.clone(), rules::alert_id(rule, device)))
             {
                 a.incident = Some(incident.id.clone());
             }
@@ -104,7 +104,7 @@ impl FleetState {
         }
         if let Some(a) = self
             .alerts
-            .get(&(tenant.clone(), alert_id_of(device, rule)))
+            .get(&(tenant.clone(), rules::alert_id(rule, device)))
         {
             out.batch.alerts.push(a.clone());
             if eval.notify {
