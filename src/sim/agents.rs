@@ -165,44 +165,7 @@ impl SimAgents {
                 let r = report(&order.push, order.seq, PushOutcome::Rejected, Some("busy"));
                 self.say(sim, i, now, r, &mut out);
             }
-            OrderKind::Apply => {
-                let nth = self.agents.get(&i).map_or(0, |a| a.applies);
-                if let Some(a) = self.agents.get_mut(&i) {
-                    a.applies += 1;
-                }
-                let will = behaviour(&device, nth);
-                if will == Behaviour::Fail {
-                    let mut r = report(
-                        &order.push,
-                        order.seq,
-                        PushOutcome::Failed,
-                        Some("apply-failed"),
-                    );
-                    r.detail = Some(SafeText::from("line 2: syntax error near unexpected token"));
-                    self.say(sim, i, now, r, &mut out);
-                    return out;
-                }
-                let deadline = now + Duration::seconds(i64::from(order.window_s));
-                let backup = sim.config(i);
-                sim.set_config(i, order.body.clone());
-                if let Some(a) = self.agents.get_mut(&i) {
-                    a.pending = Some(Pending {
-                        push: order.push.clone(),
-                        seq: order.seq,
-                        deadline,
-                        backup,
-                    });
-                }
-                let mut r = report(&order.push, order.seq, PushOutcome::Applied, None);
-                r.deadline = Some(deadline);
-                self.say(sim, i, now, r, &mut out);
-                out.push(sim.config_snapshot(i, now));
-                if will == Behaviour::Unreachable {
-                    // The new configuration cut it off; it comes back (with
-                    // the old one) well after its window.
-                    sim.take_down(i, deadline + Duration::minutes(20));
-                }
-            }
+            OrderKind::Apply => self.apply(sim, i, &device, &order, now, &mut out),
             OrderKind::Confirm | OrderKind::Revert => {
                 let Some(p) = pending.filter(|p| p.push == order.push) else {
                     let r = report(
@@ -228,6 +191,55 @@ impl SimAgents {
             }
         }
         out
+    }
+
+    /// An apply order: the device fails, applies (and keeps a backup and
+    /// its window), or applies and cuts itself off, as its behaviour says.
+    fn apply(
+        &mut self,
+        sim: &mut Simulator,
+        i: usize,
+        device: &Id,
+        order: &crate::orders::Order,
+        now: DateTime<Utc>,
+        out: &mut Vec<Envelope>,
+    ) {
+        let nth = self.agents.get(&i).map_or(0, |a| a.applies);
+        if let Some(a) = self.agents.get_mut(&i) {
+            a.applies += 1;
+        }
+        let will = behaviour(device, nth);
+        if will == Behaviour::Fail {
+            let mut r = report(
+                &order.push,
+                order.seq,
+                PushOutcome::Failed,
+                Some("apply-failed"),
+            );
+            r.detail = Some(SafeText::from("line 2: syntax error near unexpected token"));
+            self.say(sim, i, now, r, out);
+            return;
+        }
+        let deadline = now + Duration::seconds(i64::from(order.window_s));
+        let backup = sim.config(i);
+        sim.set_config(i, order.body.clone());
+        if let Some(a) = self.agents.get_mut(&i) {
+            a.pending = Some(Pending {
+                push: order.push.clone(),
+                seq: order.seq,
+                deadline,
+                backup,
+            });
+        }
+        let mut r = report(&order.push, order.seq, PushOutcome::Applied, None);
+        r.deadline = Some(deadline);
+        self.say(sim, i, now, r, out);
+        out.push(sim.config_snapshot(i, now));
+        if will == Behaviour::Unreachable {
+            // The new configuration cut it off; it comes back (with
+            // the old one) well after its window.
+            sim.take_down(i, deadline + Duration::minutes(20));
+        }
     }
 
     /// Local revert timers, and reports held while devices were down.

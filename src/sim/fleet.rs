@@ -233,6 +233,151 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
+    /// Ridgeline: ~24 towers, each a router and three sector APs with CPEs.
+    fn towers(&mut self, tw: &Id, wisp_n: usize) {
+        let towers = (wisp_n / 60).clamp(1, 24);
+        let per_tower = wisp_n / towers;
+        for t in 0..towers {
+            let town = &COLORADO[t % COLORADO.len()];
+            let n = t / COLORADO.len() + 1;
+            let site = self.site(&tw, town, n, "Tower");
+            let code = site.as_str().to_string();
+            self.device(
+                Place::new(&tw, &site),
+                TOWER_ROUTER,
+                format!("{code}-rtr"),
+                format!("{code}-rtr"),
+                None,
+            );
+            let cpes = per_tower.saturating_sub(4);
+            for (s, (dir, az)) in [("n", 0u16), ("se", 120), ("sw", 240)]
+                .into_iter()
+                .enumerate()
+            {
+                let sector = id(&format!("{code}-{dir}"));
+                self.plan.inventory.sectors.push(Sector {
+                    tenant: tw.clone(),
+                    site: site.clone(),
+                    id: sector.clone(),
+                    name: SafeText::from(format!("{} sector {}", town.name, dir.to_uppercase())),
+                    azimuth_deg: az,
+                });
+                let ap = self.device(
+                    Place::new(&tw, &site).in_sector(&sector),
+                    SECTOR_AP,
+                    format!("{code}-ap-{dir}"),
+                    format!("{code}-ap-{dir}"),
+                    None,
+                );
+                let share = cpes / 3 + usize::from(s < cpes % 3);
+                for c in 0..share {
+                    let who = *self.rng.pick(SURNAMES);
+                    let cid = format!("{code}-{dir}-cpe{c:03}");
+                    let name = format!(
+                        "cpe-{who}-{}{:03}",
+                        town.code,
+                        (t * 131 + s * 37 + c) % 1000
+                    );
+                    let cpe = self.device(
+                        Place::new(&tw, &site).in_sector(&sector),
+                        SUBSCRIBER_CPE,
+                        cid,
+                        name,
+                        Some(ap.clone()),
+                    );
+                    self.plan.inventory.links.push(Link {
+                        tenant: tw.clone(),
+                        id: id(&format!("{}-l", cpe.as_str())),
+                        ap: ap.clone(),
+                        cpe,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Harbor Health: clinics with a router, a firewall, APs and workstations.
+    fn clinics(&mut self, tc: &Id, clinic_n: usize) {
+        let clinics = (clinic_n / 25).clamp(1, 10);
+        for c in 0..clinics {
+            let town = &FLORIDA[c % FLORIDA.len()];
+            let site = self.site(&tc, town, c / FLORIDA.len() + 1, "Clinic");
+            let code = site.as_str().to_string();
+            self.device(
+                Place::new(&tc, &site),
+                CLINIC_ROUTER,
+                format!("{code}-rtr"),
+                format!("{code}-edge"),
+                None,
+            );
+            self.device(
+                Place::new(&tc, &site),
+                CLINIC_FIREWALL,
+                format!("{code}-fw"),
+                format!("{code}-fw"),
+                None,
+            );
+            for a in 0..2 {
+                self.device(
+                    Place::new(&tc, &site),
+                    CLINIC_AP,
+                    format!("{code}-ap{a}"),
+                    format!("{code}-wifi-{a}"),
+                    None,
+                );
+            }
+            for w in 0..(clinic_n / clinics).saturating_sub(4) {
+                self.device(
+                    Place::new(&tc, &site),
+                    CLINIC_WORKSTATION,
+                    format!("{code}-ws{w:02}"),
+                    format!("{code}-exam-{w:02}"),
+                    None,
+                );
+            }
+        }
+    }
+
+    /// Alpenfracht: depots with a router, a firewall, an AP and sensors.
+    fn depots(&mut self, tl: &Id, logi_n: usize) {
+        let depots = (logi_n / 25).clamp(1, 8);
+        for d in 0..depots {
+            let town = &ALPS[d % ALPS.len()];
+            let site = self.site(&tl, town, d / ALPS.len() + 1, "Depot");
+            let code = site.as_str().to_string();
+            self.device(
+                Place::new(&tl, &site),
+                DEPOT_ROUTER,
+                format!("{code}-rtr"),
+                format!("{code}-rtr"),
+                None,
+            );
+            self.device(
+                Place::new(&tl, &site),
+                DEPOT_FIREWALL,
+                format!("{code}-fw"),
+                format!("{code}-fw"),
+                None,
+            );
+            self.device(
+                Place::new(&tl, &site),
+                DEPOT_AP,
+                format!("{code}-ap"),
+                format!("{code}-ap"),
+                None,
+            );
+            for s in 0..(logi_n / depots).saturating_sub(3) {
+                self.device(
+                    Place::new(&tl, &site),
+                    DEPOT_SENSOR,
+                    format!("{code}-s{s:02}"),
+                    format!("{code}-cold-{s:02}"),
+                    None,
+                );
+            }
+        }
+    }
+
     fn device(
         &mut self,
         at: Place<'_>,
@@ -352,144 +497,9 @@ pub fn plan(seed: u64, devices: usize) -> FleetPlan {
     let clinic_n = total * 18 / 100;
     let logi_n = total - wisp_n - clinic_n;
 
-    // Ridgeline: ~24 towers, each a router and three sector APs with CPEs.
-    let towers = (wisp_n / 60).clamp(1, 24);
-    let per_tower = wisp_n / towers;
-    for t in 0..towers {
-        let town = &COLORADO[t % COLORADO.len()];
-        let n = t / COLORADO.len() + 1;
-        let site = b.site(&tw, town, n, "Tower");
-        let code = site.as_str().to_string();
-        b.device(
-            Place::new(&tw, &site),
-            TOWER_ROUTER,
-            format!("{code}-rtr"),
-            format!("{code}-rtr"),
-            None,
-        );
-        let cpes = per_tower.saturating_sub(4);
-        for (s, (dir, az)) in [("n", 0u16), ("se", 120), ("sw", 240)]
-            .into_iter()
-            .enumerate()
-        {
-            let sector = id(&format!("{code}-{dir}"));
-            b.plan.inventory.sectors.push(Sector {
-                tenant: tw.clone(),
-                site: site.clone(),
-                id: sector.clone(),
-                name: SafeText::from(format!("{} sector {}", town.name, dir.to_uppercase())),
-                azimuth_deg: az,
-            });
-            let ap = b.device(
-                Place::new(&tw, &site).in_sector(&sector),
-                SECTOR_AP,
-                format!("{code}-ap-{dir}"),
-                format!("{code}-ap-{dir}"),
-                None,
-            );
-            let share = cpes / 3 + usize::from(s < cpes % 3);
-            for c in 0..share {
-                let who = *b.rng.pick(SURNAMES);
-                let cid = format!("{code}-{dir}-cpe{c:03}");
-                let name = format!(
-                    "cpe-{who}-{}{:03}",
-                    town.code,
-                    (t * 131 + s * 37 + c) % 1000
-                );
-                let cpe = b.device(
-                    Place::new(&tw, &site).in_sector(&sector),
-                    SUBSCRIBER_CPE,
-                    cid,
-                    name,
-                    Some(ap.clone()),
-                );
-                b.plan.inventory.links.push(Link {
-                    tenant: tw.clone(),
-                    id: id(&format!("{}-l", cpe.as_str())),
-                    ap: ap.clone(),
-                    cpe,
-                });
-            }
-        }
-    }
-
-    // Harbor Health: clinics with a router, a firewall, APs and workstations.
-    let clinics = (clinic_n / 25).clamp(1, 10);
-    for c in 0..clinics {
-        let town = &FLORIDA[c % FLORIDA.len()];
-        let site = b.site(&tc, town, c / FLORIDA.len() + 1, "Clinic");
-        let code = site.as_str().to_string();
-        b.device(
-            Place::new(&tc, &site),
-            CLINIC_ROUTER,
-            format!("{code}-rtr"),
-            format!("{code}-edge"),
-            None,
-        );
-        b.device(
-            Place::new(&tc, &site),
-            CLINIC_FIREWALL,
-            format!("{code}-fw"),
-            format!("{code}-fw"),
-            None,
-        );
-        for a in 0..2 {
-            b.device(
-                Place::new(&tc, &site),
-                CLINIC_AP,
-                format!("{code}-ap{a}"),
-                format!("{code}-wifi-{a}"),
-                None,
-            );
-        }
-        for w in 0..(clinic_n / clinics).saturating_sub(4) {
-            b.device(
-                Place::new(&tc, &site),
-                CLINIC_WORKSTATION,
-                format!("{code}-ws{w:02}"),
-                format!("{code}-exam-{w:02}"),
-                None,
-            );
-        }
-    }
-
-    // Alpenfracht: depots with a router, a firewall, an AP and sensors.
-    let depots = (logi_n / 25).clamp(1, 8);
-    for d in 0..depots {
-        let town = &ALPS[d % ALPS.len()];
-        let site = b.site(&tl, town, d / ALPS.len() + 1, "Depot");
-        let code = site.as_str().to_string();
-        b.device(
-            Place::new(&tl, &site),
-            DEPOT_ROUTER,
-            format!("{code}-rtr"),
-            format!("{code}-rtr"),
-            None,
-        );
-        b.device(
-            Place::new(&tl, &site),
-            DEPOT_FIREWALL,
-            format!("{code}-fw"),
-            format!("{code}-fw"),
-            None,
-        );
-        b.device(
-            Place::new(&tl, &site),
-            DEPOT_AP,
-            format!("{code}-ap"),
-            format!("{code}-ap"),
-            None,
-        );
-        for s in 0..(logi_n / depots).saturating_sub(3) {
-            b.device(
-                Place::new(&tl, &site),
-                DEPOT_SENSOR,
-                format!("{code}-s{s:02}"),
-                format!("{code}-cold-{s:02}"),
-                None,
-            );
-        }
-    }
+    b.towers(&tw, wisp_n);
+    b.clinics(&tc, clinic_n);
+    b.depots(&tl, logi_n);
     let mut plan = b.plan;
     plan.inventory.devices = plan.devices.iter().map(|d| d.device.clone()).collect();
     plan

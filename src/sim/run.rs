@@ -328,74 +328,20 @@ impl Simulator {
         out.push(hb);
         let metrics = self.metrics(i, at);
         out.push(metrics);
-        let d = &self.devices[i];
-        let kind = d.plan.device.kind;
+        let kind = self.devices[i].plan.device.kind;
         if kind == DeviceKind::Cpe
-            && let Some(ap) = d.plan.ap.clone()
+            && let Some(e) = self.signal(i, at)
         {
-            let rssi = self.rssi(i, at);
-            let snr = f64::from(rssi) + 95.0 + self.rng.noise(1.0);
-            let e = self.envelope(
-                i,
-                at,
-                Telemetry::Signal(Signal {
-                    peer: ap,
-                    rssi_dbm: rssi,
-                    snr_db: Some(snr.clamp(0.0, 60.0) as f32),
-                    tx_rate_mbps: Some((f64::from(rssi) + 130.0).max(6.0) as f32),
-                    rx_rate_mbps: None,
-                }),
-            );
             out.push(e);
         }
         if kind == DeviceKind::AccessPoint && self.devices[i].reports.is_multiple_of(2) {
-            let clients = self.clients.get(&i).cloned().unwrap_or_default();
-            let mut regs = Vec::new();
-            for c in clients {
-                if self.devices[c].down_until.is_some_and(|u| u > at) || self.devices[c].silent {
-                    continue;
-                }
-                let rssi =
-                    (f64::from(self.rssi(c, at)) + self.rng.noise(1.5)).clamp(-120.0, -1.0) as f32;
-                regs.push(Registration {
-                    device: Some(self.devices[c].plan.device.id.clone()),
-                    mac: None,
-                    rssi_dbm: rssi,
-                    uptime_s: (at - self.devices[c].boot).num_seconds().max(0) as u64,
-                });
-            }
-            let e = self.envelope(
-                i,
-                at,
-                Telemetry::Registrations(Registrations { clients: regs }),
-            );
+            let e = self.registrations(i, at);
             out.push(e);
         }
         if matches!(kind, DeviceKind::Router | DeviceKind::Appliance)
             && self.devices[i].reports % 5 == 1
         {
-            let d = &self.devices[i];
-            let body = Telemetry::Interfaces(Interfaces {
-                interfaces: vec![
-                    Interface {
-                        name: SafeText::new("ether1-wan"),
-                        up: true,
-                        speed_mbps: Some(1000),
-                        rx_bytes: d.rx_total,
-                        tx_bytes: d.tx_total,
-                        errors: Some(0),
-                    },
-                    Interface {
-                        name: SafeText::new("bridge1"),
-                        up: true,
-                        speed_mbps: None,
-                        rx_bytes: d.tx_total / 2,
-                        tx_bytes: d.rx_total / 2,
-                        errors: None,
-                    },
-                ],
-            });
-            let e = self.envelope(i, at, body);
+            let e = self.interfaces(i, at);
             out.push(e);
         }
         if first {
@@ -414,6 +360,74 @@ impl Simulator {
             );
             out.push(e);
         }
+    }
+
+    /// A CPE's signal towards its access point.
+    fn signal(&mut self, i: usize, at: DateTime<Utc>) -> Option<Envelope> {
+        let ap = self.devices[i].plan.ap.clone()?;
+        let rssi = self.rssi(i, at);
+        let snr = f64::from(rssi) + 95.0 + self.rng.noise(1.0);
+        Some(self.envelope(
+            i,
+            at,
+            Telemetry::Signal(Signal {
+                peer: ap,
+                rssi_dbm: rssi,
+                snr_db: Some(snr.clamp(0.0, 60.0) as f32),
+                tx_rate_mbps: Some((f64::from(rssi) + 130.0).max(6.0) as f32),
+                rx_rate_mbps: None,
+            }),
+        ))
+    }
+
+    /// An access point's registration table: its clients that are up.
+    fn registrations(&mut self, i: usize, at: DateTime<Utc>) -> Envelope {
+        let clients = self.clients.get(&i).cloned().unwrap_or_default();
+        let mut regs = Vec::new();
+        for c in clients {
+            if self.devices[c].down_until.is_some_and(|u| u > at) || self.devices[c].silent {
+                continue;
+            }
+            let rssi =
+                (f64::from(self.rssi(c, at)) + self.rng.noise(1.5)).clamp(-120.0, -1.0) as f32;
+            regs.push(Registration {
+                device: Some(self.devices[c].plan.device.id.clone()),
+                mac: None,
+                rssi_dbm: rssi,
+                uptime_s: (at - self.devices[c].boot).num_seconds().max(0) as u64,
+            });
+        }
+        self.envelope(
+            i,
+            at,
+            Telemetry::Registrations(Registrations { clients: regs }),
+        )
+    }
+
+    /// A router's or an appliance's interfaces and their counters.
+    fn interfaces(&mut self, i: usize, at: DateTime<Utc>) -> Envelope {
+        let d = &self.devices[i];
+        let body = Telemetry::Interfaces(Interfaces {
+            interfaces: vec![
+                Interface {
+                    name: SafeText::new("ether1-wan"),
+                    up: true,
+                    speed_mbps: Some(1000),
+                    rx_bytes: d.rx_total,
+                    tx_bytes: d.tx_total,
+                    errors: Some(0),
+                },
+                Interface {
+                    name: SafeText::new("bridge1"),
+                    up: true,
+                    speed_mbps: None,
+                    rx_bytes: d.tx_total / 2,
+                    tx_bytes: d.rx_total / 2,
+                    errors: None,
+                },
+            ],
+        });
+        self.envelope(i, at, body)
     }
 
     fn heartbeat(&mut self, i: usize, at: DateTime<Utc>) -> Envelope {

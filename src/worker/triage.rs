@@ -238,12 +238,7 @@ impl Worker {
             .open_incidents()
             .find(|i| i.tenant == req.tenant && i.id == req.incident)
             .cloned();
-        let not_found = || {
-            ApiError::new(
-                ErrorCode::NotFound,
-                format!("no incident {} in tenant {}", req.incident, req.tenant),
-            )
-        };
+        let not_found = || not_found(req);
         let (incident, before) = match (&req.action, open) {
             // A note: the incident as it is, open or not.
             (Triage::Note, Some(i)) => (i, None),
@@ -256,59 +251,9 @@ impl Worker {
                 (i, None)
             }
             // Reopening: the incident is no longer in the worker's state.
-            (Triage::Act(IncidentAction::Reopen), None) => {
-                let (mut i, _) = self
-                    .store
-                    .incident(&scope, &req.incident)
-                    .await?
-                    .ok_or_else(not_found)?;
-                let before = i.state.as_str().to_string();
-                i.apply(IncidentAction::Reopen, now)
-                    .map_err(|e| ApiError::new(ErrorCode::WrongState, e.to_string()))?;
-                let mut changes = Changes::default();
-                self.state.reopen(i.clone(), &mut changes).map_err(|other| {
-                    ApiError::new(
-                        ErrorCode::Conflict,
-                        format!(
-                            "incident {other} is open for the same alerts: triage that one instead"
-                        ),
-                    )
-                })?;
-                self.commit_triage(changes).await?;
-                (i, Some(before))
-            }
+            (Triage::Act(IncidentAction::Reopen), None) => self.reopen(req, &scope, now).await?,
             (Triage::Merge { incidents, alerts }, _) => {
-                let before = self
-                    .state
-                    .open_incidents()
-                    .find(|i| i.tenant == req.tenant && i.id == req.incident)
-                    .map_or(0, |i| i.alerts.len());
-                let mut changes = Changes::default();
-                let merged = if alerts.is_empty() {
-                    self.state
-                        .merge(&req.tenant, &req.incident, incidents, now, &mut changes)
-                } else {
-                    self.state
-                        .take_alerts(&req.tenant, &req.incident, alerts, now, &mut changes)
-                };
-                let (merged, closed) =
-                    merged.map_err(|e| ApiError::new(ErrorCode::WrongState, e.to_string()))?;
-                self.commit_triage(changes).await?;
-                for c in &closed {
-                    let entry = AuditEntry::new(
-                        &req.tenant,
-                        now,
-                        req.actor.as_str(),
-                        "incident.merged",
-                        format!("incident/{}", c.id),
-                    )
-                    .change("open", "closed")
-                    .because(format!("merged into {}", req.incident).as_str());
-                    if let Err(e) = self.store.append_audit(&entry).await {
-                        tracing::error!(error = %e, incident = %c.id, "merge not audited");
-                    }
-                }
-                (merged, Some(format!("{before} alerts")))
+                self.merge_into(req, incidents, alerts, now).await?
             }
             (Triage::SnoozeFor(d), _) => {
                 let until = now + *d;
@@ -322,41 +267,7 @@ impl Worker {
                 ));
             }
         };
-        let name = req.action.name();
-        let mut audit = AuditEntry::new(
-            &req.tenant,
-            now,
-            req.actor.as_str(),
-            &format!("incident.{name}"),
-            format!("incident/{}", req.incident),
-        );
-        if let Some(before) = before {
-            let after = match (&req.action, incident.snoozed_until) {
-                (Triage::Merge { .. }, _) => format!("{} alerts", incident.alerts.len()),
-                (_, Some(u)) if incident.is_snoozed(now) => {
-                    format!(
-                        "{} snoozed until {}",
-                        incident.state.as_str(),
-                        u.to_rfc3339()
-                    )
-                }
-                _ => incident.state.as_str().to_string(),
-            };
-            audit = audit.change(&before, &after);
-        }
-        match (&req.reason, &req.action) {
-            (Some(r), _) => audit = audit.because(r.as_str()),
-            (None, Triage::Merge { incidents, alerts }) => {
-                let (what, ids) = if alerts.is_empty() {
-                    ("merged", incidents)
-                } else {
-                    ("took alerts", alerts)
-                };
-                let ids: Vec<&str> = ids.iter().map(Id::as_str).collect();
-                audit = audit.because(format!("{what} {}", ids.join(", ")).as_str());
-            }
-            (None, _) => {}
-        }
+        let audit = triage_audit(req, &incident, before, now);
         if let Err(e) = self.store.append_audit(&audit).await {
             tracing::error!(error = %e, incident = %req.incident, "triage not audited");
             if req.action == Triage::Note {
@@ -364,6 +275,79 @@ impl Worker {
             }
         }
         Ok(incident)
+    }
+
+    /// Reopens a resolved incident: read back from the store and put back
+    /// in the open set, unless another is open for the same alerts.
+    async fn reopen(
+        &mut self,
+        req: &TriageRequest,
+        scope: &Scope,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(Incident, Option<String>), ApiError> {
+        let (mut i, _) = self
+            .store
+            .incident(&scope, &req.incident)
+            .await?
+            .ok_or_else(|| not_found(req))?;
+        let before = i.state.as_str().to_string();
+        i.apply(IncidentAction::Reopen, now)
+            .map_err(|e| ApiError::new(ErrorCode::WrongState, e.to_string()))?;
+        let mut changes = Changes::default();
+        self.state
+            .reopen(i.clone(), &mut changes)
+            .map_err(|other| {
+                ApiError::new(
+                    ErrorCode::Conflict,
+                    format!(
+                        "incident {other} is open for the same alerts: triage that one instead"
+                    ),
+                )
+            })?;
+        self.commit_triage(changes).await?;
+        Ok((i, Some(before)))
+    }
+
+    /// Moves the alerts of other incidents (closed when left empty), or
+    /// some alerts, into this one; each closed incident is audited.
+    async fn merge_into(
+        &mut self,
+        req: &TriageRequest,
+        incidents: &[Id],
+        alerts: &[Id],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(Incident, Option<String>), ApiError> {
+        let before = self
+            .state
+            .open_incidents()
+            .find(|i| i.tenant == req.tenant && i.id == req.incident)
+            .map_or(0, |i| i.alerts.len());
+        let mut changes = Changes::default();
+        let merged = if alerts.is_empty() {
+            self.state
+                .merge(&req.tenant, &req.incident, incidents, now, &mut changes)
+        } else {
+            self.state
+                .take_alerts(&req.tenant, &req.incident, alerts, now, &mut changes)
+        };
+        let (merged, closed) =
+            merged.map_err(|e| ApiError::new(ErrorCode::WrongState, e.to_string()))?;
+        self.commit_triage(changes).await?;
+        for c in &closed {
+            let entry = AuditEntry::new(
+                &req.tenant,
+                now,
+                req.actor.as_str(),
+                "incident.merged",
+                format!("incident/{}", c.id),
+            )
+            .change("open", "closed")
+            .because(format!("merged into {}", req.incident).as_str());
+            if let Err(e) = self.store.append_audit(&entry).await {
+                tracing::error!(error = %e, incident = %c.id, "merge not audited");
+            }
+        }
+        Ok((merged, Some(format!("{before} alerts"))))
     }
 
     /// Applies `action` to an open incident, written and announced; the
@@ -401,4 +385,58 @@ impl Worker {
             .await
             .map_err(|e| ApiError::new(ErrorCode::Storage, e.to_string()))
     }
+}
+
+/// No such incident in the request's tenant.
+fn not_found(req: &TriageRequest) -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        format!("no incident {} in tenant {}", req.incident, req.tenant),
+    )
+}
+
+/// The audit entry of a triage action: what changed (`before` → the
+/// incident now) and why.
+fn triage_audit(
+    req: &TriageRequest,
+    incident: &Incident,
+    before: Option<String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AuditEntry {
+    let name = req.action.name();
+    let mut audit = AuditEntry::new(
+        &req.tenant,
+        now,
+        req.actor.as_str(),
+        &format!("incident.{name}"),
+        format!("incident/{}", req.incident),
+    );
+    if let Some(before) = before {
+        let after = match (&req.action, incident.snoozed_until) {
+            (Triage::Merge { .. }, _) => format!("{} alerts", incident.alerts.len()),
+            (_, Some(u)) if incident.is_snoozed(now) => {
+                format!(
+                    "{} snoozed until {}",
+                    incident.state.as_str(),
+                    u.to_rfc3339()
+                )
+            }
+            _ => incident.state.as_str().to_string(),
+        };
+        audit = audit.change(&before, &after);
+    }
+    match (&req.reason, &req.action) {
+        (Some(r), _) => audit = audit.because(r.as_str()),
+        (None, Triage::Merge { incidents, alerts }) => {
+            let (what, ids) = if alerts.is_empty() {
+                ("merged", incidents)
+            } else {
+                ("took alerts", alerts)
+            };
+            let ids: Vec<&str> = ids.iter().map(Id::as_str).collect();
+            audit = audit.because(format!("{what} {}", ids.join(", ")).as_str());
+        }
+        (None, _) => {}
+    }
+    audit
 }
