@@ -240,10 +240,10 @@ impl Builder<'_> {
         for t in 0..towers {
             let town = &COLORADO[t % COLORADO.len()];
             let n = t / COLORADO.len() + 1;
-            let site = self.site(&tw, town, n, "Tower");
+            let site = self.site(tw, town, n, "Tower");
             let code = site.as_str().to_string();
             self.device(
-                Place::new(&tw, &site),
+                Place::new(tw, &site),
                 TOWER_ROUTER,
                 format!("{code}-rtr"),
                 format!("{code}-rtr"),
@@ -263,7 +263,7 @@ impl Builder<'_> {
                     azimuth_deg: az,
                 });
                 let ap = self.device(
-                    Place::new(&tw, &site).in_sector(&sector),
+                    Place::new(tw, &site).in_sector(&sector),
                     SECTOR_AP,
                     format!("{code}-ap-{dir}"),
                     format!("{code}-ap-{dir}"),
@@ -279,7 +279,7 @@ impl Builder<'_> {
                         (t * 131 + s * 37 + c) % 1000
                     );
                     let cpe = self.device(
-                        Place::new(&tw, &site).in_sector(&sector),
+                        Place::new(tw, &site).in_sector(&sector),
                         SUBSCRIBER_CPE,
                         cid,
                         name,
@@ -301,17 +301,17 @@ impl Builder<'_> {
         let clinics = (clinic_n / 25).clamp(1, 10);
         for c in 0..clinics {
             let town = &FLORIDA[c % FLORIDA.len()];
-            let site = self.site(&tc, town, c / FLORIDA.len() + 1, "Clinic");
+            let site = self.site(tc, town, c / FLORIDA.len() + 1, "Clinic");
             let code = site.as_str().to_string();
             self.device(
-                Place::new(&tc, &site),
+                Place::new(tc, &site),
                 CLINIC_ROUTER,
                 format!("{code}-rtr"),
                 format!("{code}-edge"),
                 None,
             );
             self.device(
-                Place::new(&tc, &site),
+                Place::new(tc, &site),
                 CLINIC_FIREWALL,
                 format!("{code}-fw"),
                 format!("{code}-fw"),
@@ -319,7 +319,7 @@ impl Builder<'_> {
             );
             for a in 0..2 {
                 self.device(
-                    Place::new(&tc, &site),
+                    Place::new(tc, &site),
                     CLINIC_AP,
                     format!("{code}-ap{a}"),
                     format!("{code}-wifi-{a}"),
@@ -328,7 +328,7 @@ impl Builder<'_> {
             }
             for w in 0..(clinic_n / clinics).saturating_sub(4) {
                 self.device(
-                    Place::new(&tc, &site),
+                    Place::new(tc, &site),
                     CLINIC_WORKSTATION,
                     format!("{code}-ws{w:02}"),
                     format!("{code}-exam-{w:02}"),
@@ -343,24 +343,24 @@ impl Builder<'_> {
         let depots = (logi_n / 25).clamp(1, 8);
         for d in 0..depots {
             let town = &ALPS[d % ALPS.len()];
-            let site = self.site(&tl, town, d / ALPS.len() + 1, "Depot");
+            let site = self.site(tl, town, d / ALPS.len() + 1, "Depot");
             let code = site.as_str().to_string();
             self.device(
-                Place::new(&tl, &site),
+                Place::new(tl, &site),
                 DEPOT_ROUTER,
                 format!("{code}-rtr"),
                 format!("{code}-rtr"),
                 None,
             );
             self.device(
-                Place::new(&tl, &site),
+                Place::new(tl, &site),
                 DEPOT_FIREWALL,
                 format!("{code}-fw"),
                 format!("{code}-fw"),
                 None,
             );
             self.device(
-                Place::new(&tl, &site),
+                Place::new(tl, &site),
                 DEPOT_AP,
                 format!("{code}-ap"),
                 format!("{code}-ap"),
@@ -368,7 +368,7 @@ impl Builder<'_> {
             );
             for s in 0..(logi_n / depots).saturating_sub(3) {
                 self.device(
-                    Place::new(&tl, &site),
+                    Place::new(tl, &site),
                     DEPOT_SENSOR,
                     format!("{code}-s{s:02}"),
                     format!("{code}-cold-{s:02}"),

@@ -287,7 +287,7 @@ impl Worker {
     ) -> Result<(Incident, Option<String>), ApiError> {
         let (mut i, _) = self
             .store
-            .incident(&scope, &req.incident)
+            .incident(scope, &req.incident)
             .await?
             .ok_or_else(|| not_found(req))?;
         let before = i.state.as_str().to_string();

@@ -82,40 +82,17 @@ fn head(app: &App, r: &DeviceRow, t: &Theme) -> Vec<Line<'static>> {
 
 /// A sparkline: its label, its series, its scale (the series' own when
 /// `None`) and the latest value as text.
-type Spark<'a> = (&'a str, &'a [Option<f32>], Option<(f32, f32)>, String);
-
-pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
-    let t = ui.theme;
+/// Sparklines of the window: a label, the line, the latest value.
+fn sparklines<'a>(
+    app: &App,
+    d: &'a crate::api::views::DeviceDetail,
+    t: &Theme,
+    width: u16,
+    lines: &mut Vec<Line<'a>>,
+) {
     let muted = t.style(Meaning::Muted);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(t.style(Meaning::Border))
-        .title(Span::styled(" Device ", t.style(Meaning::Title)))
-        .style(t.style(Meaning::Base));
-    let inner = block.inner(area);
-    f.render_widget(block, area);
-    let Some(r) = app.fleet.get(app.selected) else {
-        f.render_widget(
-            Paragraph::new(Span::styled("No device selected.", muted)),
-            inner,
-        );
-        return;
-    };
-    let mut lines = head(app, r, t);
-    let range = app.fetched.detail_range().0;
-    let key = device_key(&r.tenant, &r.id, range);
-    let Some(d) = app.fetched.detail.current(&key) else {
-        let why = match &app.fetched.detail.error {
-            Some(e) if app.fetched.detail.key == key => format!("Not read: {e}"),
-            _ => "Asking the worker for its history…".to_string(),
-        };
-        lines.push(Line::default());
-        lines.push(Line::from(Span::styled(why, muted)));
-        f.render_widget(Paragraph::new(lines), inner);
-        return;
-    };
     // Sparklines: a label, the line, the latest value.
-    let w = usize::from(inner.width).saturating_sub(4 + 1 + 11).max(4);
+    let w = usize::from(width).saturating_sub(4 + 1 + 11).max(4);
     lines.push(Line::from(Span::styled(
         format!("last {}  ([ ] change)", app.fetched.detail_range().1),
         muted,
@@ -156,6 +133,16 @@ pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
             Span::raw(format!(" {now:>10}")),
         ]));
     }
+}
+
+/// The interfaces as the device last reported them.
+fn interfaces<'a>(
+    app: &App,
+    d: &'a crate::api::views::DeviceDetail,
+    t: &Theme,
+    lines: &mut Vec<Line<'a>>,
+) {
+    let muted = t.style(Meaning::Muted);
     if let Some(ifs) = &d.interfaces {
         lines.push(Line::from(Span::styled(
             format!(
@@ -190,6 +177,17 @@ pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
             ]));
         }
     }
+}
+
+/// The device's links and the peer at their other end.
+fn links<'a>(
+    app: &App,
+    r: &DeviceRow,
+    d: &'a crate::api::views::DeviceDetail,
+    t: &Theme,
+    lines: &mut Vec<Line<'a>>,
+) {
+    let muted = t.style(Meaning::Muted);
     if !d.links.is_empty() {
         lines.push(Line::from(Span::styled(
             format!("Links ({})", d.links.len()),
@@ -208,6 +206,16 @@ pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
             ]));
         }
     }
+}
+
+/// The newest alerts and config pushes.
+fn history<'a>(
+    app: &App,
+    d: &'a crate::api::views::DeviceDetail,
+    t: &Theme,
+    lines: &mut Vec<Line<'a>>,
+) {
+    let muted = t.style(Meaning::Muted);
     lines.push(Line::from(Span::styled(
         format!("Alerts ({})", d.alerts.len()),
         t.style(Meaning::ColumnHeader),
@@ -237,5 +245,43 @@ pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
             Span::raw(format!("{}: {}", p.actor, p.reason)),
         ]));
     }
+}
+
+type Spark<'a> = (&'a str, &'a [Option<f32>], Option<(f32, f32)>, String);
+
+pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
+    let t = ui.theme;
+    let muted = t.style(Meaning::Muted);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.style(Meaning::Border))
+        .title(Span::styled(" Device ", t.style(Meaning::Title)))
+        .style(t.style(Meaning::Base));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let Some(r) = app.fleet.get(app.selected) else {
+        f.render_widget(
+            Paragraph::new(Span::styled("No device selected.", muted)),
+            inner,
+        );
+        return;
+    };
+    let mut lines = head(app, r, t);
+    let range = app.fetched.detail_range().0;
+    let key = device_key(&r.tenant, &r.id, range);
+    let Some(d) = app.fetched.detail.current(&key) else {
+        let why = match &app.fetched.detail.error {
+            Some(e) if app.fetched.detail.key == key => format!("Not read: {e}"),
+            _ => "Asking the worker for its history…".to_string(),
+        };
+        lines.push(Line::default());
+        lines.push(Line::from(Span::styled(why, muted)));
+        f.render_widget(Paragraph::new(lines), inner);
+        return;
+    };
+    sparklines(app, d, t, inner.width, &mut lines);
+    interfaces(app, d, t, &mut lines);
+    links(app, r, d, t, &mut lines);
+    history(app, d, t, &mut lines);
     f.render_widget(Paragraph::new(lines), inner);
 }

@@ -11,12 +11,11 @@ use super::{Ui, age};
 use crate::console::incident::{NoteDraft, key, selected};
 use crate::console::state::App;
 use crate::domain::alert::AlertState;
-use crate::settings::theme::Meaning;
+use crate::settings::theme::{Meaning, Theme};
 
 pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     let t = ui.theme;
     let muted = t.style(Meaning::Muted);
-    let head = t.style(Meaning::ColumnHeader);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.style(Meaning::Border))
@@ -31,6 +30,28 @@ pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
         );
         return;
     };
+    let state = state_line(app, i, t);
+    let mut lines = vec![
+        Line::from(Span::styled(i.title.to_string(), t.style(Meaning::Title))),
+        Line::from(state),
+    ];
+    let Some(d) = app.fetched.incident.current(&key(i)) else {
+        let why = match &app.fetched.incident.error {
+            Some(e) if app.fetched.incident.key == key(i) => format!("Not read: {e}"),
+            _ => "Asking the worker for its alerts and timeline…".to_string(),
+        };
+        lines.push(Line::from(Span::styled(why, muted)));
+        f.render_widget(Paragraph::new(lines), inner);
+        return;
+    };
+    alerts_and_timeline(app, d, t, &mut lines);
+    why(d, t, &mut lines);
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// The incident's severity, state, tier, assignee and age.
+fn state_line<'a>(app: &App, i: &crate::domain::incident::Incident, t: &Theme) -> Vec<Span<'a>> {
+    let muted = t.style(Meaning::Muted);
     let (sev, sev_style) = super::incidents::severity_cell(i.severity, t);
     let mut state = vec![
         Span::styled(format!("{sev} "), sev_style),
@@ -54,19 +75,18 @@ pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     if i.is_snoozed(app.now) {
         state.push(Span::styled(" · snoozed", muted));
     }
-    let mut lines = vec![
-        Line::from(Span::styled(i.title.to_string(), t.style(Meaning::Title))),
-        Line::from(state),
-    ];
-    let Some(d) = app.fetched.incident.current(&key(i)) else {
-        let why = match &app.fetched.incident.error {
-            Some(e) if app.fetched.incident.key == key(i) => format!("Not read: {e}"),
-            _ => "Asking the worker for its alerts and timeline…".to_string(),
-        };
-        lines.push(Line::from(Span::styled(why, muted)));
-        f.render_widget(Paragraph::new(lines), inner);
-        return;
-    };
+    state
+}
+
+/// Its alerts, newest first, and what was done about it.
+fn alerts_and_timeline<'a>(
+    app: &App,
+    d: &'a crate::api::views::IncidentDetail,
+    t: &Theme,
+    lines: &mut Vec<Line<'a>>,
+) {
+    let muted = t.style(Meaning::Muted);
+    let head = t.style(Meaning::ColumnHeader);
     lines.push(Line::from(Span::styled(
         format!("ALERTS ({})", d.alerts.len()),
         head,
@@ -106,6 +126,13 @@ pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
             lines.push(Line::from(Span::raw(format!("      “{r}”"))));
         }
     }
+}
+
+/// Why each alert is in its state: the rule, the counters against its
+/// hysteresis, the last evaluations and its flapping.
+fn why<'a>(d: &'a crate::api::views::IncidentDetail, t: &Theme, lines: &mut Vec<Line<'a>>) {
+    let muted = t.style(Meaning::Muted);
+    let head = t.style(Meaning::ColumnHeader);
     if !d.why.is_empty() {
         lines.push(Line::from(Span::styled("WHY", head)));
     }
@@ -151,7 +178,6 @@ pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
         }
         lines.push(Line::from(spans));
     }
-    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
 /// The note editor, over the body.
