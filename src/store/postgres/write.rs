@@ -207,6 +207,14 @@ async fn samples(
     write_part(pool, part).await
 }
 
+/// `$query.bind($a).bind($b)…`: the batch statement's 72 parameters,
+/// in the order of `BATCH_SQL`'s `$1, $2, …`.
+macro_rules! bind_all {
+    ($query:expr, $($value:expr),+ $(,)?) => {
+        $query$(.bind($value))+
+    };
+}
+
 async fn write_part(pool: &PgPool, b: Part<'_>) -> Result<u64, StoreError> {
     let (m1, m2, m3, m4, m5, m6, m7, m8) = columns!(
         b.metrics,
@@ -312,80 +320,14 @@ async fn write_part(pool: &PgPool, b: Part<'_>) -> Result<u64, StoreError> {
         serde_json::to_string(&r.alerts).unwrap_or_else(|_| "[]".into()),
         r.snoozed_until.map(to_ms)
     );
-    let inserted: i64 = sqlx::query_scalar(BATCH_SQL)
-        .bind(m1)
-        .bind(m2)
-        .bind(m3)
-        .bind(m4)
-        .bind(m5)
-        .bind(m6)
-        .bind(m7)
-        .bind(m8)
-        .bind(s1)
-        .bind(s2)
-        .bind(s3)
-        .bind(s4)
-        .bind(s5)
-        .bind(s6)
-        .bind(s7)
-        .bind(l1)
-        .bind(l2)
-        .bind(l3)
-        .bind(l4)
-        .bind(l5)
-        .bind(l6)
-        .bind(c1)
-        .bind(c2)
-        .bind(c3)
-        .bind(c4)
-        .bind(c5)
-        .bind(c6)
-        .bind(i1)
-        .bind(i2)
-        .bind(i3)
-        .bind(i4)
-        .bind(d1)
-        .bind(d2)
-        .bind(d3)
-        .bind(d4)
-        .bind(d5)
-        .bind(d6)
-        .bind(d7)
-        .bind(d8)
-        .bind(d9)
-        .bind(d10)
-        .bind(k1)
-        .bind(k2)
-        .bind(k3)
-        .bind(k4)
-        .bind(k5)
-        .bind(a1)
-        .bind(a2)
-        .bind(a3)
-        .bind(a4)
-        .bind(a5)
-        .bind(a6)
-        .bind(a7)
-        .bind(a8)
-        .bind(a9)
-        .bind(a10)
-        .bind(a11)
-        .bind(a12)
-        .bind(n1)
-        .bind(n2)
-        .bind(n3)
-        .bind(n4)
-        .bind(n5)
-        .bind(n6)
-        .bind(n7)
-        .bind(n8)
-        .bind(n9)
-        .bind(n10)
-        .bind(n11)
-        .bind(n12)
-        .bind(n13)
-        .bind(n14)
-        .fetch_one(pool)
-        .await?;
+    let query = sqlx::query_scalar(BATCH_SQL);
+    let inserted: i64 = bind_all![
+        query, m1, m2, m3, m4, m5, m6, m7, m8, s1, s2, s3, s4, s5, s6, s7, l1, l2, l3, l4, l5, l6,
+        c1, c2, c3, c4, c5, c6, i1, i2, i3, i4, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, k1, k2,
+        k3, k4, k5, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, n1, n2, n3, n4, n5, n6, n7,
+        n8, n9, n10, n11, n12, n13, n14
+    ]
+    .fetch_one(pool)
+    .await?;
     Ok(u64::try_from(inserted).unwrap_or(0))
 }

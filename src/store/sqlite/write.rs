@@ -65,9 +65,25 @@ pub(super) async fn write_batch(
     b: &WriteBatch,
 ) -> Result<BatchOutcome, StoreError> {
     let mut tx = pool.begin().await?;
+    let inserted = write_samples(&mut tx, b).await?;
+    write_state(&mut tx, b).await?;
+    write_alerts(&mut tx, b).await?;
+    tx.commit().await?;
+    let rows = b.sample_rows() as u64;
+    Ok(BatchOutcome {
+        inserted,
+        duplicates: rows.saturating_sub(inserted),
+    })
+}
+
+/// The telemetry rows; how many were new.
+async fn write_samples(
+    tx: &mut Transaction<'static, Sqlite>,
+    b: &WriteBatch,
+) -> Result<u64, StoreError> {
     let mut inserted = 0u64;
     inserted += insert_rows(
-        &mut tx,
+        tx,
         "INSERT OR IGNORE INTO metric_samples (tenant_id, msg_id, device_id, ts, cpu_pct, mem_pct, rx_bps, tx_bps)",
         8,
         &b.metrics,
@@ -84,7 +100,7 @@ pub(super) async fn write_batch(
     )
     .await?;
     inserted += insert_rows(
-        &mut tx,
+        tx,
         "INSERT OR IGNORE INTO signal_samples (tenant_id, msg_id, device_id, peer_id, ts, rssi_dbm, snr_db)",
         7,
         &b.signals,
@@ -100,7 +116,7 @@ pub(super) async fn write_batch(
     )
     .await?;
     inserted += insert_rows(
-        &mut tx,
+        tx,
         "INSERT OR IGNORE INTO log_lines (tenant_id, msg_id, device_id, ts, level, message)",
         6,
         &b.logs,
@@ -115,7 +131,7 @@ pub(super) async fn write_batch(
     )
     .await?;
     inserted += insert_rows(
-        &mut tx,
+        tx,
         "INSERT OR IGNORE INTO config_snapshots (tenant_id, msg_id, device_id, ts, format, body)",
         6,
         &b.configs,
@@ -129,6 +145,14 @@ pub(super) async fn write_batch(
         },
     )
     .await?;
+    Ok(inserted)
+}
+
+/// Devices' and links' state, and devices' interfaces.
+async fn write_state(
+    tx: &mut Transaction<'static, Sqlite>,
+    b: &WriteBatch,
+) -> Result<(), StoreError> {
     for i in &b.interfaces {
         sqlx::query(
             "INSERT INTO device_interfaces (tenant_id, device_id, ts, body) VALUES (?, ?, ?, ?)
@@ -139,7 +163,7 @@ pub(super) async fn write_batch(
         .bind(i.device.arc())
         .bind(to_ms(i.ts))
         .bind(i.json.clone())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
     for chunk in b.devices.chunks(ROWS_PER_STATEMENT) {
@@ -166,7 +190,7 @@ pub(super) async fn write_batch(
                 .bind(d.uptime_s.map(int))
                 .bind(d.firmware.as_ref().map(|f| f.as_str().to_owned()));
         }
-        q.execute(&mut *tx).await?;
+        q.execute(&mut **tx).await?;
     }
     for chunk in b.links.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
@@ -185,8 +209,16 @@ pub(super) async fn write_batch(
                 .bind(l.signal_dbm.map(f64::from))
                 .bind(to_ms(l.updated));
         }
-        q.execute(&mut *tx).await?;
+        q.execute(&mut **tx).await?;
     }
+    Ok(())
+}
+
+/// Alerts and incidents.
+async fn write_alerts(
+    tx: &mut Transaction<'static, Sqlite>,
+    b: &WriteBatch,
+) -> Result<(), StoreError> {
     for a in &b.alerts {
         sqlx::query(
             "INSERT INTO alerts (tenant_id, id, rule, device_id, site_id, severity, state, summary, flapping,
@@ -208,7 +240,7 @@ pub(super) async fn write_batch(
         .bind(to_ms(a.started))
         .bind(to_ms(a.updated))
         .bind(a.incident.as_ref().map(|i| i.arc()))
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
     for i in &b.incidents {
@@ -237,15 +269,10 @@ pub(super) async fn write_batch(
         .bind(i64::from(i.reopen_count))
         .bind(alerts)
         .bind(i.snoozed_until.map(to_ms))
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
-    tx.commit().await?;
-    let rows = b.sample_rows() as u64;
-    Ok(BatchOutcome {
-        inserted,
-        duplicates: rows.saturating_sub(inserted),
-    })
+    Ok(())
 }
 
 include!("../shared/write.rs");
