@@ -261,12 +261,74 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
         app.notify(text, true, 5);
         return Vec::new();
     }
-    let page = app.page.max(1);
-    match a {
+    let effects = match a {
         Action::Quit => {
             app.quit = true;
             return vec![Effect::Quit];
         }
+        Action::None => Vec::new(),
+        Action::MoveDown
+        | Action::MoveUp
+        | Action::PageDown
+        | Action::PageUp
+        | Action::GoTop
+        | Action::GoBottom
+        | Action::Open
+        | Action::Back
+        | Action::Forward => navigate(app, a),
+        Action::Filter
+        | Action::Clear
+        | Action::SortNext
+        | Action::SortReverse
+        | Action::StatusNext
+        | Action::GroupNext
+        | Action::Help
+        | Action::Palette
+        | Action::PauseTail
+        | Action::QueueResolved => list(app, a),
+        Action::Mark
+        | Action::MarkRange
+        | Action::IncidentMerge
+        | Action::IncidentAck
+        | Action::IncidentTake
+        | Action::IncidentEscalate
+        | Action::IncidentResolve
+        | Action::IncidentSnooze
+        | Action::IncidentWake
+        | Action::IncidentReopen
+        | Action::IncidentNote => marks(app, a),
+        Action::ViewFleet
+        | Action::ViewIncidents
+        | Action::ViewAlerts
+        | Action::ViewTenants
+        | Action::ViewMap
+        | Action::ViewSite
+        | Action::ViewTrends
+        | Action::ViewAudit
+        | Action::RangeLonger
+        | Action::RangeShorter
+        | Action::ChartNext
+        | Action::MapZoomIn
+        | Action::MapZoomOut
+        | Action::MapFit
+        | Action::PanWest
+        | Action::PanEast
+        | Action::PanNorth
+        | Action::PanSouth => views(app, a),
+        Action::PushEdit | Action::PushConfirm | Action::PushRevert | Action::PushHistory => {
+            push(app, a)
+        }
+    };
+    if effects.is_empty() {
+        app.clamp();
+    }
+    effects
+}
+
+/// Moving the selection, opening, and going back and forth.
+fn navigate(app: &mut App, a: Action) -> Vec<Effect> {
+    let page = app.page.max(1);
+    match a {
         Action::MoveDown => {
             app.selected = app.selected.saturating_add(1);
             follow(app);
@@ -285,6 +347,17 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
         }
         Action::GoTop => app.selected = 0,
         Action::GoBottom => app.selected = app.view_len().saturating_sub(1),
+        Action::Open => open(app),
+        Action::Back => app.go_back(),
+        Action::Forward => app.go_forward(),
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// The list's filter, sort, status and grouping; help, the palette, the tail.
+fn list(app: &mut App, a: Action) -> Vec<Effect> {
+    match a {
         Action::Filter => {
             app.help = false;
             app.mode = Mode::Filter;
@@ -345,6 +418,29 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
         }
         Action::GroupNext => {}
         Action::Help => app.help = !app.help,
+        Action::Palette => {
+            app.mode = Mode::Palette;
+            app.palette.clear();
+        }
+        Action::PauseTail => app.tail.toggle(),
+        Action::QueueResolved => {
+            app.queue_resolved = !app.queue_resolved;
+            let shown = if app.queue_resolved {
+                "shown"
+            } else {
+                "hidden"
+            };
+            app.notify(format!("resolved incidents {shown}"), false, 3);
+        }
+
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Marks, merges and incident triage.
+fn marks(app: &mut App, a: Action) -> Vec<Effect> {
+    match a {
         Action::Mark if matches!(app.view, View::Incidents | View::Alerts) => {
             super::incident::toggle_mark(app)
         }
@@ -368,10 +464,25 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
                 app.selected = app.selected.saturating_add(1);
             }
         }
-        Action::PushEdit => return super::push_flow::open_editor(app),
-        Action::PushConfirm => return super::push_flow::act_on_urgent(app, "confirm"),
-        Action::PushRevert => return super::push_flow::act_on_urgent(app, "revert"),
-        Action::PushHistory => return super::push_flow::open_history(app),
+        Action::IncidentAck => return super::triage::act(app, "acknowledge", None),
+        Action::IncidentTake => return super::triage::act(app, "take", None),
+        Action::IncidentEscalate => return super::triage::act(app, "escalate", None),
+        Action::IncidentResolve => return super::triage::act(app, "resolve", None),
+        Action::IncidentSnooze => {
+            let len = format!("{}s", super::incident::SNOOZE_S);
+            return super::triage::act(app, "snooze", Some(&len));
+        }
+        Action::IncidentWake => return super::triage::act(app, "wake", None),
+        Action::IncidentReopen => return super::triage::act(app, "reopen", None),
+        Action::IncidentNote => super::incident::open_note(app),
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Switching views; the charts' range and measure; the map's camera.
+fn views(app: &mut App, a: Action) -> Vec<Effect> {
+    match a {
         Action::ViewFleet => app.show(View::Fleet),
         Action::ViewIncidents => app.show(View::Incidents),
         Action::ViewAlerts => app.show(View::Alerts),
@@ -394,37 +505,20 @@ pub fn act(app: &mut App, a: Action) -> Vec<Effect> {
         Action::PanEast => camera(app, Some((1.0, 0.25, 0.0))),
         Action::PanNorth => camera(app, Some((1.0, 0.0, 0.25))),
         Action::PanSouth => camera(app, Some((1.0, 0.0, -0.25))),
-        Action::Open => open(app),
-        Action::Back => app.go_back(),
-        Action::Forward => app.go_forward(),
-        Action::Palette => {
-            app.mode = Mode::Palette;
-            app.palette.clear();
-        }
-        Action::PauseTail => app.tail.toggle(),
-        Action::IncidentAck => return super::triage::act(app, "acknowledge", None),
-        Action::IncidentTake => return super::triage::act(app, "take", None),
-        Action::IncidentEscalate => return super::triage::act(app, "escalate", None),
-        Action::IncidentResolve => return super::triage::act(app, "resolve", None),
-        Action::IncidentSnooze => {
-            let len = format!("{}s", super::incident::SNOOZE_S);
-            return super::triage::act(app, "snooze", Some(&len));
-        }
-        Action::IncidentWake => return super::triage::act(app, "wake", None),
-        Action::IncidentReopen => return super::triage::act(app, "reopen", None),
-        Action::IncidentNote => super::incident::open_note(app),
-        Action::QueueResolved => {
-            app.queue_resolved = !app.queue_resolved;
-            let shown = if app.queue_resolved {
-                "shown"
-            } else {
-                "hidden"
-            };
-            app.notify(format!("resolved incidents {shown}"), false, 3);
-        }
-        Action::None => {}
+        _ => {}
     }
-    app.clamp();
+    Vec::new()
+}
+
+/// Config pushes.
+fn push(app: &mut App, a: Action) -> Vec<Effect> {
+    match a {
+        Action::PushEdit => return super::push_flow::open_editor(app),
+        Action::PushConfirm => return super::push_flow::act_on_urgent(app, "confirm"),
+        Action::PushRevert => return super::push_flow::act_on_urgent(app, "revert"),
+        Action::PushHistory => return super::push_flow::open_history(app),
+        _ => {}
+    }
     Vec::new()
 }
 
