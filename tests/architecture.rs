@@ -105,16 +105,25 @@ fn relative(path: &Path) -> String {
         .replace('\\', "/")
 }
 
-/// The code of a file without comments and without its unit tests (a
-/// `#[cfg(test)]` module, which may use fixtures from anywhere).
+/// The code of a file without comments and without the items marked
+/// `#[cfg(test)]` (unit tests may use fixtures from anywhere).
 fn code(text: &str) -> String {
     let mut out = String::new();
-    for line in text.lines() {
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
         let t = line.trim_start();
-        if t.starts_with("#[cfg(test)]") {
-            break;
-        }
         if t.starts_with("//") {
+            continue;
+        }
+        if t.starts_with("#[cfg(test)]") {
+            // Skip the item: up to its `;`, or to the brace closing it.
+            let mut depth = 0i32;
+            for item in lines.by_ref() {
+                depth += item.matches('{').count() as i32 - item.matches('}').count() as i32;
+                if depth <= 0 && (item.contains('}') || item.trim_end().ends_with(';')) {
+                    break;
+                }
+            }
             continue;
         }
         out.push_str(line);
@@ -316,6 +325,11 @@ fn the_checks_see_a_circle_a_broken_rule_and_a_long_function() {
         BTreeSet::from(["store".to_string(), "worker".to_string()])
     );
     assert!(imports(&code("// crate::worker\n#[cfg(test)]\nuse crate::sim;")).is_empty());
+    let after_tests = "#[cfg(test)]\nmod tests {\n    use crate::sim;\n}\nuse crate::worker;\n";
+    assert_eq!(
+        imports(&code(after_tests)),
+        BTreeSet::from(["worker".to_string()])
+    );
     let body = format!("fn long() {{\n{}}}\n", "    x();\n".repeat(130));
     assert_eq!(functions(&body), vec![("long".to_string(), 132)]);
     assert!(functions("trait T {\n    fn f(&self)\n        -> u8;\n}\n").is_empty());
