@@ -12,6 +12,7 @@ pub mod incident;
 pub mod lists;
 pub mod map;
 pub mod model;
+pub mod msg;
 pub mod palette;
 pub mod push;
 pub mod push_flow;

@@ -4,8 +4,10 @@
 //! answers, so that an answer to an older question (the selection moved
 //! on) is dropped, and asked again only when stale. Pure, like `update`.
 
+use crate::api::args::{AuditArgs, DeviceArgs, IncidentArgs, SiteArgs, TrendArgs};
+use crate::api::verbs;
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::lists::View;
 use super::state::App;
@@ -219,12 +221,13 @@ fn ask_device(
         return None;
     }
     fetch.ask(key.clone(), now);
-    Some(Effect::Call {
-        scope: tenant.to_string(),
-        verb: "device",
-        body: json!({ "device": device, "until": now, "range_s": range_s, "buckets": buckets }),
-        reply: reply(key),
-    })
+    let args = DeviceArgs {
+        device: device.clone(),
+        until: Some(now),
+        range_s: Some(range_s),
+        buckets: Some(buckets),
+    };
+    Some(Effect::call::<verbs::Device>(tenant, &args, reply(key)))
 }
 
 /// The calls the view on screen needs now.
@@ -258,12 +261,12 @@ pub fn plan(app: &mut App) -> Vec<Effect> {
             let (key, tenant, id) = (super::incident::key(i), i.tenant.clone(), i.id.clone());
             if app.fetched.incident.due(&key, now, INCIDENT_EVERY_S, speed) {
                 app.fetched.incident.ask(key.clone(), now);
-                out.push(Effect::Call {
-                    scope: tenant.to_string(),
-                    verb: "incident",
-                    body: json!({ "incident": id }),
-                    reply: Reply::Incident(key),
-                });
+                let args = IncidentArgs { incident: id };
+                out.push(Effect::call::<verbs::IncidentOf>(
+                    tenant,
+                    &args,
+                    Reply::Incident(key),
+                ));
             }
         }
         View::Site => {
@@ -273,12 +276,12 @@ pub fn plan(app: &mut App) -> Vec<Effect> {
             let key = format!("{}/{}", s.tenant, s.id);
             if app.fetched.site.due(&key, now, SITE_EVERY_S, speed) {
                 app.fetched.site.ask(key.clone(), now);
-                out.push(Effect::Call {
-                    scope: s.tenant.to_string(),
-                    verb: "site",
-                    body: json!({ "site": s.id }),
-                    reply: Reply::Site(key),
-                });
+                let args = SiteArgs { site: s.id.clone() };
+                out.push(Effect::call::<verbs::Site>(
+                    &s.tenant,
+                    &args,
+                    Reply::Site(key),
+                ));
             }
         }
         View::Trends => {
@@ -286,12 +289,16 @@ pub fn plan(app: &mut App) -> Vec<Effect> {
             let key = range_s.to_string();
             if app.fetched.trends.due(&key, now, TRENDS_EVERY_S, speed) {
                 app.fetched.trends.ask(key.clone(), now);
-                out.push(Effect::Call {
-                    scope: app.api_scope.clone(),
-                    verb: "trends",
-                    body: json!({ "until": now, "range_s": range_s }),
-                    reply: Reply::Trends(key),
-                });
+                let args = TrendArgs {
+                    until: Some(now),
+                    range_s: Some(range_s),
+                    limit: None,
+                };
+                out.push(Effect::call::<verbs::TrendsOf>(
+                    &app.api_scope,
+                    &args,
+                    Reply::Trends(key),
+                ));
             }
             let rows = super::trends::rows(app);
             if let Some(t) = rows.get(app.selected) {
@@ -309,12 +316,15 @@ pub fn plan(app: &mut App) -> Vec<Effect> {
         }
         View::Audit if app.fetched.audit.due("", now, AUDIT_EVERY_S, speed) => {
             app.fetched.audit.ask(String::new(), now);
-            out.push(Effect::Call {
-                scope: app.api_scope.clone(),
-                verb: "audit",
-                body: json!({ "limit": 500 }),
-                reply: Reply::Audit,
-            });
+            let args = AuditArgs {
+                target: None,
+                limit: Some(500),
+            };
+            out.push(Effect::call::<verbs::Audit>(
+                &app.api_scope,
+                &args,
+                Reply::Audit,
+            ));
         }
         _ => {}
     }

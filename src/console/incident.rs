@@ -3,6 +3,8 @@
 //! timeline of actions and notes, from the worker), notes written in a
 //! text area, snooze, wake and reopen. Pure, like `update`.
 
+use crate::api::args::{IncidentAct, TriageAction};
+use crate::api::verbs::IncidentActOn;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::TextArea;
 
@@ -113,12 +115,11 @@ pub fn on_note_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                 d.error = Some(format!("at most {} characters", crate::api::MAX_NOTE));
                 return Vec::new();
             }
-            let call = Effect::Call {
-                scope: d.tenant.to_string(),
-                verb: "incident_act",
-                body: serde_json::json!({ "incident": d.incident, "action": "note", "reason": text }),
-                reply: Reply::Triage("note"),
+            let args = IncidentAct {
+                reason: Some(text.to_string()),
+                ..IncidentAct::new(d.incident.clone(), TriageAction::Note)
             };
+            let call = Effect::call::<IncidentActOn>(&d.tenant, &args, Reply::Triage("note"));
             app.note = None;
             app.mode = Mode::Normal;
             return vec![call];
@@ -227,12 +228,15 @@ pub fn merge_alerts(app: &mut App) -> Vec<Effect> {
         return Vec::new();
     }
     let alerts: Vec<Id> = app.alert_marks.drain(..).map(|(_, a)| a).collect();
-    vec![Effect::Call {
-        scope: tenant.to_string(),
-        verb: "incident_act",
-        body: serde_json::json!({ "incident": target, "action": "merge", "alerts": alerts }),
-        reply: Reply::Triage("merge"),
-    }]
+    let args = IncidentAct {
+        alerts,
+        ..IncidentAct::new(target, TriageAction::Merge)
+    };
+    vec![Effect::call::<IncidentActOn>(
+        tenant,
+        &args,
+        Reply::Triage("merge"),
+    )]
 }
 
 /// `M`: the marked incidents' alerts join the selected one, which must be
@@ -273,12 +277,15 @@ pub fn merge(app: &mut App) -> Vec<Effect> {
         return Vec::new();
     }
     app.incident_marks.clear();
-    vec![Effect::Call {
-        scope: tenant.to_string(),
-        verb: "incident_act",
-        body: serde_json::json!({ "incident": id, "action": "merge", "from": from }),
-        reply: Reply::Triage("merge"),
-    }]
+    let args = IncidentAct {
+        from,
+        ..IncidentAct::new(id, TriageAction::Merge)
+    };
+    vec![Effect::call::<IncidentActOn>(
+        tenant,
+        &args,
+        Reply::Triage("merge"),
+    )]
 }
 
 /// Parses a snooze length: `90s`, `30m`, `2h`, `1d` (a bare number is

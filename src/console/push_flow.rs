@@ -3,23 +3,17 @@
 //! events and the worker's answers. Pure, like `update`: IO is returned as
 //! effects.
 
+use crate::api::args::{CreatePush, CreateRollout, DeviceRef, PushRef, RolloutRef};
+use crate::api::verbs;
+use crate::domain::push::PushQuery;
 use ratatui::crossterm::event::KeyEvent;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::push::{Draft, Outcome};
 use super::state::{App, History, Mode};
 use super::update::{Effect, Reply};
 use crate::api::ApiError;
 use crate::domain::push::{Push, PushState};
-
-fn call(scope: &crate::domain::Id, verb: &'static str, body: Value, reply: Reply) -> Effect {
-    Effect::Call {
-        scope: scope.to_string(),
-        verb,
-        body,
-        reply,
-    }
-}
 
 /// `p`: the editor on the selected device, once its configuration arrives.
 pub fn open_editor(app: &mut App) -> Vec<Effect> {
@@ -53,10 +47,11 @@ pub fn open_editor(app: &mut App) -> Vec<Effect> {
         (t, d, name, devices)
     };
     let draft = Draft::new(tenant.clone(), device.clone(), name, app.push_window_s).bulk(devices);
-    let effect = call(
+    let effect = Effect::call::<verbs::ConfigLatest>(
         &tenant,
-        "config_latest",
-        json!({ "device": device }),
+        &DeviceRef {
+            device: device.clone(),
+        },
         Reply::Config,
     );
     app.editor = Some(Box::new(draft));
@@ -84,23 +79,34 @@ pub fn on_editor_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
         Outcome::Send if d.is_bulk() => {
-            let body = json!({
-                "devices": d.devices,
-                "body": d.body(),
-                "reason": d.reason.trim(),
-                "window_s": d.window_s,
-            });
-            vec![call(&d.tenant, "rollout_create", body, Reply::Created)]
+            let args = CreateRollout {
+                devices: d.devices.clone(),
+                body: d.body(),
+                reason: d.reason.trim().to_string(),
+                window_s: Some(d.window_s),
+                wave_size: None,
+                actor: None,
+            };
+            vec![Effect::call::<verbs::RolloutCreate>(
+                &d.tenant,
+                &args,
+                Reply::Created,
+            )]
         }
         Outcome::Send => {
-            let body = json!({
-                "device": d.device,
-                "body": d.body(),
-                "previous": d.previous,
-                "reason": d.reason.trim(),
-                "window_s": d.window_s,
-            });
-            vec![call(&d.tenant, "push_create", body, Reply::Created)]
+            let args = CreatePush {
+                device: d.device.clone(),
+                body: d.body(),
+                previous: Some(d.previous.clone()),
+                reason: d.reason.trim().to_string(),
+                window_s: Some(d.window_s),
+                actor: None,
+            };
+            vec![Effect::call::<verbs::PushCreate>(
+                &d.tenant,
+                &args,
+                Reply::Created,
+            )]
         }
     }
 }
@@ -112,12 +118,19 @@ pub fn act_on_urgent(app: &mut App, what: &'static str) -> Vec<Effect> {
         return Vec::new();
     };
     // A rollout's wave is confirmed as one: the next wave depends on it.
-    let (verb, body) = match (&p.rollout, what) {
-        (Some(r), "confirm") => ("rollout_confirm", json!({ "rollout": r })),
-        (_, "confirm") => ("push_confirm", json!({ "push": p.id })),
-        _ => ("push_revert", json!({ "push": p.id })),
+    let reply = Reply::Action(what);
+    let push = PushRef {
+        push: p.id.clone(),
+        reason: None,
     };
-    vec![call(&p.tenant, verb, body, Reply::Action(what))]
+    vec![match (&p.rollout, what) {
+        (Some(r), "confirm") => {
+            let rollout = RolloutRef { rollout: r.clone() };
+            Effect::call::<verbs::RolloutConfirm>(&p.tenant, &rollout, reply)
+        }
+        (_, "confirm") => Effect::call::<verbs::PushConfirm>(&p.tenant, &push, reply),
+        _ => Effect::call::<verbs::PushRevert>(&p.tenant, &push, reply),
+    }]
 }
 
 /// `H`: the selected device's push history.
@@ -125,12 +138,12 @@ pub fn open_history(app: &mut App) -> Vec<Effect> {
     let Some(row) = app.selected_row() else {
         return Vec::new();
     };
-    let effect = call(
-        &row.tenant,
-        "push_list",
-        json!({ "device": row.id, "limit": 50 }),
-        Reply::History,
-    );
+    let query = PushQuery {
+        device: Some(row.id.clone()),
+        limit: 50,
+        ..PushQuery::default()
+    };
+    let effect = Effect::call::<verbs::PushList>(&row.tenant, &query, Reply::History);
     app.history = Some(History {
         device: row.id.clone(),
         name: row.name.to_string(),

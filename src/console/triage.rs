@@ -2,7 +2,9 @@
 //! resolve, snooze, wake and reopen the selected incident. Each is an api
 //! call the worker applies; its incident event updates every console.
 
-use serde_json::{Value, json};
+use crate::api::args::{IncidentAct, TriageAction};
+use crate::api::verbs::IncidentActOn;
+use serde_json::Value;
 
 use super::state::App;
 use super::update::{Effect, Reply};
@@ -41,7 +43,11 @@ pub fn act(app: &mut App, action: &'static str, to: Option<&str>) -> Vec<Effect>
             return Vec::new();
         }
     }
-    let mut extra = serde_json::Map::new();
+    let Some(kind) = TriageAction::parse(action) else {
+        app.notify(format!("no incident action {action:?}"), true, 4);
+        return Vec::new();
+    };
+    let (mut for_s, mut assignee) = (None, None);
     match (action, to) {
         ("snooze", Some(len)) => {
             let Some(secs) = super::incident::parse_length(len) else {
@@ -52,11 +58,9 @@ pub fn act(app: &mut App, action: &'static str, to: Option<&str>) -> Vec<Effect>
                 );
                 return Vec::new();
             };
-            extra.insert("for_s".into(), secs.into());
+            for_s = Some(secs);
         }
-        (_, Some(to)) => {
-            extra.insert("to".into(), to.into());
-        }
+        (_, Some(to)) => assignee = Some(to.to_string()),
         (_, None) => {}
     }
     if bulk {
@@ -65,16 +69,12 @@ pub fn act(app: &mut App, action: &'static str, to: Option<&str>) -> Vec<Effect>
     targets
         .into_iter()
         .map(|(tenant, id)| {
-            let mut body = json!({ "incident": id, "action": action });
-            for (k, v) in &extra {
-                body[k] = v.clone();
-            }
-            Effect::Call {
-                scope: tenant.to_string(),
-                verb: "incident_act",
-                body,
-                reply: Reply::Triage(action),
-            }
+            let args = IncidentAct {
+                for_s,
+                to: assignee.clone(),
+                ..IncidentAct::new(id, kind)
+            };
+            Effect::call::<IncidentActOn>(tenant, &args, Reply::Triage(action))
         })
         .collect()
 }

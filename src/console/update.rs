@@ -2,81 +2,19 @@
 //! message and returns the effects (IO) to run.
 
 use super::lists::View;
-use chrono::{DateTime, Utc};
+use crate::api::args::NoArgs;
+use crate::api::verbs;
+use crate::domain::push::PushQuery;
 use ratatui::crossterm::event::{
     Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
 };
 
 use super::model::SORTS;
+pub use super::msg::{Effect, Msg, Reply};
 use super::state::{App, Connection, Mode};
-use crate::api::{ApiError, Snapshot};
-use crate::bus::event::{Event, EventBody};
+use crate::bus::event::EventBody;
 use crate::domain::device::DeviceStatus;
 use crate::settings::keymap::{Action, Key, KeyMap, Lookup};
-
-/// Something that happened.
-#[derive(Debug)]
-pub enum Msg {
-    /// A terminal event.
-    Term(TermEvent),
-    /// A consistent snapshot from the worker.
-    Snapshot(Box<Snapshot>),
-    /// A live event, with its stream sequence.
-    Event(u64, Box<Event>),
-    /// The link to the worker failed.
-    Disconnected(String),
-    /// The clock ticked.
-    Tick(DateTime<Utc>),
-    /// The worker's answer to an api call.
-    Answer(Reply, Result<serde_json::Value, ApiError>),
-}
-
-/// What an api answer is for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reply {
-    /// The device's configuration, for the editor.
-    Config,
-    /// A push was created.
-    Created,
-    /// A confirm or revert was asked for.
-    Action(&'static str),
-    /// The pushes in progress (at connection).
-    OpenPushes,
-    /// A device's push history.
-    History,
-    /// An incident triage action.
-    Triage(&'static str),
-    /// The tenants in scope.
-    Tenants,
-    /// The map's sites and links.
-    Map,
-    /// A device's detail (its key: see `fetch::device_key`).
-    Device(String),
-    /// A site's sectors, links and alerts.
-    Site(String),
-    /// The signal trends of a range.
-    Trends(String),
-    /// The chart of the selected trend's device.
-    Chart(String),
-    /// The audit log.
-    Audit,
-    /// An incident's alerts and timeline.
-    Incident(String),
-}
-
-/// IO the run loop performs for `update`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    Quit,
-    /// Call an api verb on `scope` and hand the answer back as
-    /// [`Msg::Answer`].
-    Call {
-        scope: String,
-        verb: &'static str,
-        body: serde_json::Value,
-        reply: Reply,
-    },
-}
 
 /// Applies one message.
 pub fn update(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
@@ -91,12 +29,11 @@ pub fn update(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
     // The map asks for its sites and links while it is on screen.
     if app.view == View::Map && app.map.due(app.now) {
         app.map.asked = Some(app.now);
-        effects.push(Effect::Call {
-            scope: app.api_scope.clone(),
-            verb: "map",
-            body: serde_json::json!({}),
-            reply: Reply::Map,
-        });
+        effects.push(Effect::call::<verbs::Map>(
+            &app.api_scope,
+            &NoArgs {},
+            Reply::Map,
+        ));
     }
     effects
 }
@@ -129,18 +66,16 @@ fn apply(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
                 return Vec::new();
             }
             vec![
-                Effect::Call {
-                    scope: app.api_scope.clone(),
-                    verb: "push_list",
-                    body: serde_json::json!({ "open_only": true, "limit": 1000 }),
-                    reply: Reply::OpenPushes,
-                },
-                Effect::Call {
-                    scope: app.api_scope.clone(),
-                    verb: "tenants",
-                    body: serde_json::json!({}),
-                    reply: Reply::Tenants,
-                },
+                Effect::call::<verbs::PushList>(
+                    &app.api_scope,
+                    &PushQuery {
+                        open_only: true,
+                        limit: 1000,
+                        ..PushQuery::default()
+                    },
+                    Reply::OpenPushes,
+                ),
+                Effect::call::<verbs::Tenants>(&app.api_scope, &NoArgs {}, Reply::Tenants),
             ]
         }
         Msg::Event(seq, e) => {
