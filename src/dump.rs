@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::api;
+use crate::api::args::{AuditArgs, LimitArgs, NoArgs, SiteArgs, TrendArgs};
 use crate::api::views::Trends;
+use crate::api::{self, Verb, verbs};
 use crate::bus::Bus;
 use crate::domain::fleet::FleetQuery;
 use crate::store::{Scope, Store};
@@ -104,36 +105,44 @@ pub async fn rows(
                 .map_or(crate::bus::subject::ALL_TENANTS.to_string(), |t| {
                     t.to_string()
                 });
-            let (verb, args) = match view {
-                View::Fleet => ("fleet", serde_json::json!({})),
-                View::Sites => ("sites", serde_json::json!({})),
-                View::Incidents => ("incidents", serde_json::json!({ "limit": LIMIT })),
-                View::Alerts => ("alerts", serde_json::json!({ "limit": LIMIT })),
-                View::Tenants => ("tenants", serde_json::json!({})),
-                View::Map => ("map", serde_json::json!({})),
-                View::Trends => (
-                    "trends",
-                    serde_json::json!({ "range_s": TRENDS_RANGE_S, "limit": 2_000 }),
-                ),
-                View::Audit => ("audit", serde_json::json!({ "limit": LIMIT })),
-                View::Site => ("site", serde_json::json!({})),
-            };
-            let answer: Value = api::call_value(
-                bus.as_ref(),
+            let api = Api {
+                bus: bus.as_ref(),
                 token,
-                &scope,
-                verb,
-                args,
-                Duration::from_secs(30),
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("the worker answered {verb}: {e}"))?;
-            match (view, answer) {
-                (View::Fleet | View::Trends, Value::Object(mut page)) => {
-                    page.remove("rows").unwrap_or_default()
+                scope: &scope,
+            };
+            let limited = LimitArgs {
+                limit: Some(LIMIT),
+                device: None,
+            };
+            match view {
+                View::Fleet => serde_json::to_value(
+                    api.ask::<verbs::Fleet>(&FleetQuery::default()).await?.rows,
+                )?,
+                View::Sites => serde_json::to_value(api.ask::<verbs::Sites>(&NoArgs {}).await?)?,
+                View::Incidents => {
+                    serde_json::to_value(api.ask::<verbs::Incidents>(&limited).await?)?
                 }
-                (View::Map, Value::Object(mut map)) => map.remove("aps").unwrap_or_default(),
-                (_, v) => v,
+                View::Alerts => serde_json::to_value(api.ask::<verbs::Alerts>(&limited).await?)?,
+                View::Tenants => {
+                    serde_json::to_value(api.ask::<verbs::Tenants>(&NoArgs {}).await?)?
+                }
+                View::Map => serde_json::to_value(api.ask::<verbs::Map>(&NoArgs {}).await?.aps)?,
+                View::Trends => {
+                    let args = TrendArgs {
+                        until: None,
+                        range_s: Some(TRENDS_RANGE_S),
+                        limit: Some(2_000),
+                    };
+                    serde_json::to_value(api.ask::<verbs::TrendsOf>(&args).await?.rows)?
+                }
+                View::Audit => {
+                    let args = AuditArgs {
+                        target: None,
+                        limit: Some(LIMIT),
+                    };
+                    serde_json::to_value(api.ask::<verbs::Audit>(&args).await?)?
+                }
+                View::Site => Value::Null,
             }
         }
     };
@@ -145,6 +154,27 @@ pub async fn rows(
             Ok(rows)
         }
         other => anyhow::bail!("expected rows, got {other}"),
+    }
+}
+
+/// A worker's api, with a session, for one scope.
+struct Api<'a> {
+    bus: &'a dyn Bus,
+    token: &'a str,
+    scope: &'a str,
+}
+
+impl Api<'_> {
+    async fn ask<V: Verb>(&self, args: &V::Args) -> anyhow::Result<V::Answer> {
+        api::call::<V>(
+            self.bus,
+            self.token,
+            self.scope,
+            args,
+            Duration::from_secs(30),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("the worker answered {}: {e}", V::NAME))
     }
 }
 
@@ -165,28 +195,15 @@ async fn site_rows(
         ),
         Source::Api(bus, token) => {
             let tenant = scope.tenant().map(ToString::to_string).unwrap_or_default();
-            let ask = |verb: &'static str, args: Value| {
-                let (bus, token, tenant) = (Arc::clone(bus), token.clone(), tenant.clone());
-                async move {
-                    api::call_value::<Value>(
-                        bus.as_ref(),
-                        &token,
-                        &tenant,
-                        verb,
-                        args,
-                        Duration::from_secs(30),
-                    )
-                    .await
-                    .map_err(|e| anyhow::anyhow!("the worker answered {verb}: {e}"))
-                }
+            let api = Api {
+                bus: bus.as_ref(),
+                token,
+                scope: &tenant,
             };
-            let detail = ask("site", serde_json::json!({ "site": site })).await?;
-            let mut page = ask("fleet", serde_json::json!({})).await?;
-            let rows = page.get_mut("rows").map(Value::take).unwrap_or_default();
-            (
-                serde_json::from_value(detail)?,
-                serde_json::from_value(rows)?,
-            )
+            let args = SiteArgs { site: site.clone() };
+            let detail = api.ask::<verbs::Site>(&args).await?;
+            let page = api.ask::<verbs::Fleet>(&FleetQuery::default()).await?;
+            (detail, page.rows)
         }
     };
     let links = crate::console::site::link_summary(&detail.links);

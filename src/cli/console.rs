@@ -165,18 +165,17 @@ async fn whoami(
     token: &str,
     saved: Option<crate::domain::access::Principal>,
 ) -> anyhow::Result<crate::domain::access::Principal> {
-    let asked = crate::api::call_value(
+    let asked = crate::api::call::<crate::api::verbs::Whoami>(
         bus,
         token,
         crate::bus::subject::ALL_TENANTS,
-        "whoami",
-        serde_json::json!({}),
+        &crate::api::args::NoArgs {},
         std::time::Duration::from_secs(5),
     )
     .await;
     match asked {
         Ok(me) => Ok(me),
-        Err(e) if e.code == "bus" => {
+        Err(e) if e.code == crate::api::ErrorCode::Bus => {
             tracing::warn!(error = %e, "the worker does not answer yet");
             Ok(saved.unwrap_or(crate::domain::access::Principal {
                 user: "VIGIE_TOKEN".into(),

@@ -8,7 +8,10 @@ use std::time::Duration;
 use clap::Subcommand;
 
 use super::NatsArgs;
-use crate::api::{ApiError, call_value};
+use crate::api::args::{CreatePush, CreateRollout, PushRef, RolloutRef};
+use crate::api::{ApiError, ErrorCode, Verb, call, verbs};
+use crate::domain::Id;
+use crate::domain::push::PushQuery;
 
 /// `vigie push …`
 #[derive(Debug, Subcommand)]
@@ -89,91 +92,13 @@ pub async fn run(args: PushArgs, cmd: PushCommand, token: String) -> anyhow::Res
                 return Ok(3);
             }
         };
-    let timeout = Duration::from_secs(args.timeout.max(1));
-    let t = args.tenant.as_str();
-    let token = token.as_str();
-    let ask = |verb: &'static str, body: serde_json::Value| {
-        let bus = &bus;
-        async move {
-            call_value::<serde_json::Value>(
-                bus as &dyn crate::bus::Bus,
-                token,
-                t,
-                verb,
-                body,
-                timeout,
-            )
-            .await
-        }
+    let api = Client {
+        bus: &bus,
+        token: token.as_str(),
+        tenant: args.tenant.as_str(),
+        timeout: Duration::from_secs(args.timeout.max(1)),
     };
-    let answer = match cmd {
-        PushCommand::Create {
-            devices,
-            file,
-            reason,
-            window,
-            wave_size,
-            wait,
-        } => {
-            let body = if file.as_os_str() == "-" {
-                let mut s = String::new();
-                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
-                s
-            } else {
-                std::fs::read_to_string(&file)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
-            };
-            if devices.len() == 1 {
-                let created = ask(
-                    "push_create",
-                    serde_json::json!({
-                        "device": devices[0], "body": body, "reason": reason,
-                        "window_s": window,
-                    }),
-                )
-                .await;
-                match (created, wait) {
-                    (Ok(p), true) => wait_answer(&ask, p).await,
-                    (other, _) => other,
-                }
-            } else {
-                ask(
-                    "rollout_create",
-                    serde_json::json!({
-                        "devices": devices, "body": body, "reason": reason,
-                        "window_s": window, "wave_size": wave_size,
-                    }),
-                )
-                .await
-            }
-        }
-        PushCommand::Confirm { id } if is_rollout(&id) => {
-            ask("rollout_confirm", serde_json::json!({ "rollout": id })).await
-        }
-        PushCommand::Confirm { id } => ask("push_confirm", serde_json::json!({ "push": id })).await,
-        PushCommand::Revert { id, reason } => {
-            ask(
-                "push_revert",
-                serde_json::json!({ "push": id, "reason": reason }),
-            )
-            .await
-        }
-        PushCommand::Status { id } if is_rollout(&id) => {
-            ask("rollout_status", serde_json::json!({ "rollout": id })).await
-        }
-        PushCommand::Status { id } => ask("push_status", serde_json::json!({ "push": id })).await,
-        PushCommand::List {
-            device,
-            open,
-            limit,
-        } => {
-            ask(
-                "push_list",
-                serde_json::json!({ "device": device, "open_only": open, "limit": limit }),
-            )
-            .await
-        }
-    };
+    let answer = answer(&api, cmd).await?;
     Ok(match answer {
         Ok(v) => {
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
@@ -194,23 +119,147 @@ pub async fn run(args: PushArgs, cmd: PushCommand, token: String) -> anyhow::Res
     })
 }
 
+/// The worker's api, for one tenant, with the saved session.
+struct Client<'a> {
+    bus: &'a crate::bus::nats::NatsBus,
+    token: &'a str,
+    tenant: &'a str,
+    timeout: Duration,
+}
+
+impl Client<'_> {
+    /// Calls `V` and gives its answer back as JSON, to print.
+    async fn call<V: Verb>(&self, args: &V::Args) -> Result<serde_json::Value, ApiError> {
+        let answer = call::<V>(self.bus, self.token, self.tenant, args, self.timeout).await?;
+        serde_json::to_value(answer).map_err(|e| ApiError::new(ErrorCode::BadAnswer, e.to_string()))
+    }
+}
+
+fn id(what: &str, s: &str) -> anyhow::Result<Id> {
+    Id::parse(s).map_err(|e| anyhow::anyhow!("{what} {s:?}: {e}"))
+}
+
+/// What the command asks the worker, and its answer. The outer error is
+/// the command line's (a file not read, an id not valid).
+async fn answer(
+    api: &Client<'_>,
+    cmd: PushCommand,
+) -> anyhow::Result<Result<serde_json::Value, ApiError>> {
+    Ok(match cmd {
+        PushCommand::Create {
+            devices,
+            file,
+            reason,
+            window,
+            wave_size,
+            wait,
+        } => {
+            let body = if file.as_os_str() == "-" {
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
+                s
+            } else {
+                std::fs::read_to_string(&file)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
+            };
+            let devices = devices
+                .iter()
+                .map(|d| id("device", d))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            if let [device] = devices.as_slice() {
+                let args = CreatePush {
+                    device: device.clone(),
+                    body,
+                    reason,
+                    window_s: window,
+                    previous: None,
+                    actor: None,
+                };
+                let created = api.call::<verbs::PushCreate>(&args).await;
+                match (created, wait) {
+                    (Ok(p), true) => wait_answer(api, p).await,
+                    (other, _) => other,
+                }
+            } else {
+                let args = CreateRollout {
+                    devices,
+                    body,
+                    reason,
+                    window_s: window,
+                    wave_size,
+                    actor: None,
+                };
+                api.call::<verbs::RolloutCreate>(&args).await
+            }
+        }
+        PushCommand::Confirm { id: r } if is_rollout(&r) => {
+            let args = RolloutRef {
+                rollout: id("rollout", &r)?,
+            };
+            api.call::<verbs::RolloutConfirm>(&args).await
+        }
+        PushCommand::Confirm { id: p } => {
+            let args = PushRef {
+                push: id("push", &p)?,
+                reason: None,
+            };
+            api.call::<verbs::PushConfirm>(&args).await
+        }
+        PushCommand::Revert { id: p, reason } => {
+            let args = PushRef {
+                push: id("push", &p)?,
+                reason,
+            };
+            api.call::<verbs::PushRevert>(&args).await
+        }
+        PushCommand::Status { id: r } if is_rollout(&r) => {
+            let args = RolloutRef {
+                rollout: id("rollout", &r)?,
+            };
+            api.call::<verbs::RolloutStatusOf>(&args).await
+        }
+        PushCommand::Status { id: p } => {
+            let args = PushRef {
+                push: id("push", &p)?,
+                reason: None,
+            };
+            api.call::<verbs::PushStatus>(&args).await
+        }
+        PushCommand::List {
+            device,
+            open,
+            limit,
+        } => {
+            let args = PushQuery {
+                device: device.as_deref().map(|d| id("device", d)).transpose()?,
+                rollout: None,
+                open_only: open,
+                limit,
+            };
+            api.call::<verbs::PushList>(&args).await
+        }
+    })
+}
+
 /// Polls a new push until the device answered or the order expired.
-async fn wait_answer<F, Fut>(
-    ask: &F,
+async fn wait_answer(
+    api: &Client<'_>,
     push: serde_json::Value,
-) -> Result<serde_json::Value, ApiError>
-where
-    F: Fn(&'static str, serde_json::Value) -> Fut,
-    Fut: std::future::Future<Output = Result<serde_json::Value, ApiError>>,
-{
-    let id = push["id"].clone();
+) -> Result<serde_json::Value, ApiError> {
+    let Some(push_id) = push["id"].as_str().and_then(|s| Id::parse(s).ok()) else {
+        return Ok(push);
+    };
     let mut last = push;
     for _ in 0..1_500 {
         if last["state"] != "sent" {
             return Ok(last);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-        last = ask("push_status", serde_json::json!({ "push": id })).await?;
+        let args = PushRef {
+            push: push_id.clone(),
+            reason: None,
+        };
+        last = api.call::<verbs::PushStatus>(&args).await?;
     }
     Ok(last)
 }

@@ -122,17 +122,17 @@ pub async fn login(
 ) -> anyhow::Result<Saved> {
     let password = read_password(&format!("password for {user}: "))?;
     let bus = crate::bus::nats::NatsBus::connect_with(&nats.url, &nats.auth()?).await?;
-    let body = serde_json::json!({ "args": { "user": user, "password": password } });
-    let reply = crate::bus::Bus::request(
-        &bus,
-        &crate::bus::subject::api(crate::bus::subject::ALL_TENANTS, "login"),
-        bytes::Bytes::from(serde_json::to_vec(&body)?),
-        timeout,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{}: {e}", nats.url))?;
+    let args = crate::api::args::LoginArgs {
+        user: user.to_string(),
+        password,
+    };
     let session: Session =
-        crate::api::decode_answer(&reply).map_err(|e| anyhow::anyhow!("login refused: {e}"))?;
+        crate::api::client::login(&bus, crate::bus::subject::ALL_TENANTS, &args, timeout)
+            .await
+            .map_err(|e| match e.code {
+                crate::api::ErrorCode::Bus => anyhow::anyhow!("{}: {}", nats.url, e.message),
+                _ => anyhow::anyhow!("login refused: {e}"),
+            })?;
     let saved = Saved {
         nats: nats.url.clone(),
         principal: session.principal,

@@ -239,8 +239,16 @@ fn keep_newest(app: &mut App, p: Push) {
     }
 }
 
-fn pushes(v: Value) -> Vec<Push> {
-    serde_json::from_value(v).unwrap_or_default()
+/// An answer read as `T`; one that does not read is said on screen
+/// (`what` not read), never taken for an empty one.
+fn decoded<T: serde::de::DeserializeOwned>(app: &mut App, what: &str, v: Value) -> Option<T> {
+    match serde_json::from_value(v) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            app.notify(format!("{what} not read: {e}"), true, 6);
+            None
+        }
+    }
 }
 
 /// The worker answered.
@@ -248,22 +256,16 @@ pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) -
     match (reply, answer) {
         (Reply::Triage(action), answer) => super::triage::on_answer(app, action, answer),
         (Reply::Tenants, Ok(v)) => {
-            app.tenants = serde_json::from_value(v).unwrap_or_default();
-            app.clamp();
+            if let Some(tenants) = decoded(app, "tenants", v) {
+                app.tenants = tenants;
+                app.clamp();
+            }
         }
         (Reply::Tenants, Err(e)) => app.notify(format!("tenants not read: {}", e.message), true, 6),
         (Reply::Map, Ok(v)) => {
-            #[derive(serde::Deserialize)]
-            struct MapAnswer {
-                sites: Vec<crate::domain::site::SiteSummary>,
-                aps: Vec<crate::domain::site::ApLinks>,
-            }
-            match serde_json::from_value::<MapAnswer>(v) {
-                Ok(m) => {
-                    app.map.load(m.sites, m.aps);
-                    app.clamp();
-                }
-                Err(e) => app.notify(format!("map not read: {e}"), true, 6),
+            if let Some(m) = decoded::<crate::api::wire::MapView>(app, "map", v) {
+                app.map.load(m.sites, m.aps);
+                app.clamp();
             }
         }
         (Reply::Map, Err(e)) => app.notify(format!("map not read: {}", e.message), true, 6),
@@ -323,13 +325,15 @@ pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) -
             app.notify(format!("{what} refused: {}", e.message), true, 8);
         }
         (Reply::OpenPushes, Ok(v)) => {
-            for p in pushes(v) {
+            for p in decoded::<Vec<Push>>(app, "pushes", v).unwrap_or_default() {
                 keep_newest(app, p);
             }
         }
         (Reply::History, Ok(v)) => {
-            if let Some(h) = app.history.as_mut() {
-                h.pushes = pushes(v);
+            if let Some(list) = decoded::<Vec<Push>>(app, "push history", v)
+                && let Some(h) = app.history.as_mut()
+            {
+                h.pushes = list;
             }
         }
         (Reply::OpenPushes | Reply::History, Err(e)) => {
