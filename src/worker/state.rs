@@ -302,6 +302,13 @@ impl FleetState {
             .map(|d| d.machine.status)
     }
 
+    /// One device's row as tracked (its values may be written later).
+    pub fn device_row(&self, tenant: &Id, device: &Id) -> Option<&DeviceRow> {
+        self.devices
+            .get(&(tenant.clone(), device.clone()))
+            .map(|d| &d.row)
+    }
+
     /// Alerts currently firing.
     pub fn firing_alerts(&self) -> Vec<&Alert> {
         self.alerts

@@ -13,6 +13,13 @@ pub(super) struct LinkEntry {
 }
 
 impl FleetState {
+    /// The state of the link between an access point and a CPE.
+    pub fn link_state(&self, tenant: &Id, ap: &Id, cpe: &Id) -> Option<LinkState> {
+        self.link_index
+            .get(&(tenant.clone(), ap.clone(), cpe.clone()))
+            .map(|&i| self.links[i].machine.state)
+    }
+
     /// The link between a device and its peer, whichever end reports.
     pub(super) fn link_between(&self, tenant: &Id, device: &Id, peer: &Id) -> Option<usize> {
         self.link_index
