@@ -759,6 +759,27 @@ fn triage_from_the_queue_through_the_update_loop() {
 }
 
 #[test]
+fn the_palette_passes_the_same_role_gate_as_the_keys() {
+    let (mut app, keymap) = app_with(rows(30), 24);
+    incidents_and_alerts(&mut app, &keymap, 20);
+    press(&mut app, &keymap, "2");
+    app.role = vigie::domain::access::Role::Viewer;
+    for line in [":assign bob\n", ":snooze 30m\n"] {
+        let e = press(&mut app, &keymap, line);
+        assert!(calls(&e).is_empty(), "{line:?} asked the worker: {e:?}");
+        assert!(
+            last_toast(&app).contains("needs the operator role; you are viewer"),
+            "{line:?}: {}",
+            last_toast(&app)
+        );
+    }
+    // An operator's palette acts.
+    app.role = vigie::domain::access::Role::Operator;
+    let e = press(&mut app, &keymap, ":assign bob\n");
+    assert_eq!(calls(&e).len(), 1, "{e:?}");
+}
+
+#[test]
 fn the_wallboard_shows_big_numbers_rotates_and_takes_no_input_but_quit() {
     use vigie::console::lists::View;
     let (mut app, keymap) = app_with(rows(300), 24);

@@ -5,34 +5,47 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::lists::View;
 use super::state::{App, Mode};
 use super::update::Effect;
+use crate::settings::keymap::Action;
 
-/// Commands, with what they take.
-pub const COMMANDS: [(&str, &str); 16] = [
-    ("fleet", "the fleet"),
-    ("incidents", "the incident queue"),
-    ("alerts", "the live alert tail"),
-    ("tenants", "per-tenant health, tier and data mode"),
-    ("map", "the sites on a map"),
-    ("device", "NAME: the fleet, on that device"),
-    ("tenant", "NAME: the fleet of one tenant"),
+/// Commands: the name, the key action whose role gate the command
+/// passes (the same as the key's), and what it does.
+pub const COMMANDS: [(&str, Action, &str); 16] = [
+    ("fleet", Action::ViewFleet, "the fleet"),
+    ("incidents", Action::ViewIncidents, "the incident queue"),
+    ("alerts", Action::ViewAlerts, "the live alert tail"),
+    (
+        "tenants",
+        Action::ViewTenants,
+        "per-tenant health, tier and data mode",
+    ),
+    ("map", Action::ViewMap, "the sites on a map"),
+    ("device", Action::Filter, "NAME: the fleet, on that device"),
+    ("tenant", Action::Filter, "NAME: the fleet of one tenant"),
     (
         "site",
+        Action::ViewSite,
         "NAME: one site's sectors, devices, links and alerts",
     ),
     (
         "trends",
+        Action::ViewTrends,
         "signal trends: a chart and the most degraded links",
     ),
-    ("audit", "the audit log"),
-    ("filter", "TEXT: filter the view"),
-    ("assign", "NAME: assign the selected incident"),
+    ("audit", Action::ViewAudit, "the audit log"),
+    ("filter", Action::Filter, "TEXT: filter the view"),
+    (
+        "assign",
+        Action::IncidentTake,
+        "NAME: assign the selected incident",
+    ),
     (
         "snooze",
+        Action::IncidentSnooze,
         "LENGTH: snooze the selected incident (30m, 2h, 1d)",
     ),
-    ("back", "the view before"),
-    ("help", "every key"),
-    ("quit", "leave vigie"),
+    ("back", Action::Back, "the view before"),
+    ("help", Action::Help, "every key"),
+    ("quit", Action::Quit, "leave vigie"),
 ];
 
 pub fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
@@ -87,9 +100,9 @@ fn extend<'a>(typed: &str, words: impl Iterator<Item = &'a str>) -> Option<Strin
 /// device, tenant or site name after one.
 pub fn complete(app: &App, line: &str) -> String {
     let Some((cmd, arg)) = line.split_once(' ') else {
-        let names = COMMANDS.iter().map(|(c, _)| *c);
+        let names = COMMANDS.iter().map(|(c, _, _)| *c);
         return match extend(line, names) {
-            Some(c) if COMMANDS.iter().any(|(n, _)| *n == c) => format!("{c} "),
+            Some(c) if COMMANDS.iter().any(|(n, _, _)| *n == c) => format!("{c} "),
             Some(c) => c,
             None => line.to_string(),
         };
@@ -118,6 +131,19 @@ fn filter_fleet(app: &mut App, text: &str) {
 pub fn run(app: &mut App, line: &str) -> Vec<Effect> {
     let (cmd, arg) = line.split_once(' ').unwrap_or((line, ""));
     let arg = arg.trim();
+    // The same gate as the keys: the worker refuses anyway, but the
+    // console does not ask.
+    if let Some((_, action, _)) = COMMANDS.iter().find(|(c, _, _)| *c == cmd)
+        && action.need() > app.role
+    {
+        let text = format!(
+            ":{cmd} needs the {} role; you are {}",
+            action.need(),
+            app.role
+        );
+        app.notify(text, true, 5);
+        return Vec::new();
+    }
     match (cmd, arg.is_empty()) {
         ("", _) => {}
         ("fleet", _) => app.show(View::Fleet),
@@ -179,7 +205,7 @@ pub fn run(app: &mut App, line: &str) -> Vec<Effect> {
         _ => app.notify(
             format!(
                 "unknown command :{cmd} — {} (tab completes)",
-                COMMANDS.map(|(c, _)| c).join(", ")
+                COMMANDS.map(|(c, _, _)| c).join(", ")
             ),
             true,
             6,
