@@ -51,6 +51,11 @@ pub const SQLITE: &[Migration] = &[
         name: "installation roles",
         sql: include_str!("../../migrations/sqlite/0008_installation_roles.sql"),
     },
+    Migration {
+        version: 9,
+        name: "samples by time",
+        sql: include_str!("../../migrations/sqlite/0009_samples_by_time.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations: the same versions as SQLite's.
@@ -94,6 +99,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 8,
         name: "installation roles",
         sql: include_str!("../../migrations/postgres/0008_installation_roles.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "samples by time",
+        sql: include_str!("../../migrations/postgres/0009_samples_by_time.sql"),
     },
 ];
 

@@ -201,3 +201,52 @@ crate::store::impl_store!(SqliteStore, {
         })
     }
 });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store as _;
+
+    /// A database made before migration 9 keeps its telemetry rows, and a
+    /// redelivered row is still absorbed afterwards.
+    #[tokio::test]
+    async fn samples_keyed_by_time_keep_the_rows_of_an_older_database() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("v.db");
+        let store = SqliteStore::open(path.to_str().unwrap_or_default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        sqlx::query(
+            "CREATE TABLE vigie_migrations (
+                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        for m in migrate::SQLITE.iter().filter(|m| m.version < 9) {
+            run_migration(&store.pool, m)
+                .await
+                .unwrap_or_else(|e| panic!("migration {}: {e}", m.version));
+        }
+        let insert = "INSERT OR IGNORE INTO metric_samples
+            (tenant_id, msg_id, device_id, ts, cpu_pct, mem_pct, rx_bps, tx_bps)
+            VALUES ('acme', 'm-1', 'rtr-1', 1000, 5.0, 6.0, 7, 8)";
+        sqlx::query(insert)
+            .execute(&store.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let applied = store.migrate().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(applied, vec![9]);
+        let again = sqlx::query(insert)
+            .execute(&store.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(again.rows_affected(), 0, "a redelivered row is absorbed");
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM metric_samples WHERE cpu_pct = 5.0")
+            .fetch_one(&store.pool)
+            .await
+            .and_then(|r| r.try_get(0))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(n, 1);
+    }
+}
