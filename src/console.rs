@@ -9,6 +9,7 @@
 pub mod fetch;
 pub mod geo;
 pub mod incident;
+pub mod layout;
 pub mod lists;
 pub mod map;
 pub mod model;

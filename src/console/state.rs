@@ -328,10 +328,25 @@ impl App {
         self.clamp();
     }
 
+    /// Where the view on screen puts its table (see `layout`).
+    pub fn body_kind(&self) -> super::layout::Body {
+        use super::layout::Body;
+        use super::lists::View;
+        match self.view {
+            View::Fleet if self.fetched.detail_open => Body::TableAndPane,
+            View::Incidents if self.fetched.incident_open => Body::TableAndPane,
+            View::Site => Body::Site {
+                sectors: super::site::sectors(self).len(),
+            },
+            View::Trends => Body::Trends,
+            _ => Body::Table,
+        }
+    }
+
     /// Keeps the selection inside the view and visible (in the rows the
     /// view's table has at this size).
     pub fn clamp(&mut self) {
-        self.page = super::views::table_rows(self);
+        self.page = super::layout::table_rows(self.size, self.body_kind());
         let n = self.view_len();
         if n == 0 {
             self.selected = 0;

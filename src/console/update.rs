@@ -469,9 +469,11 @@ fn on_mouse(app: &mut App, m: ratatui::crossterm::event::MouseEvent) -> Vec<Effe
         MouseEventKind::ScrollDown => act(app, Action::MoveDown),
         MouseEventKind::ScrollUp => act(app, Action::MoveUp),
         MouseEventKind::Down(MouseButton::Left)
-            if !map && !app.help && m.column < super::views::table_width(app) =>
+            if !map
+                && !app.help
+                && m.column < super::layout::table_width(app.size, app.body_kind()) =>
         {
-            let top = super::views::first_row_y(app);
+            let top = super::layout::first_row_y(app.size, app.body_kind());
             let Some(line) = m.row.checked_sub(top) else {
                 return Vec::new();
             };
@@ -523,7 +525,7 @@ fn camera(app: &mut App, how: Option<(f64, f64, f64)>) {
     if app.view != View::Map {
         return;
     }
-    let dots = super::views::map_dots(app.size);
+    let dots = super::layout::map_dots(app.size);
     app.map.move_camera(&app.filter_input, dots, how);
 }
 

@@ -34,77 +34,8 @@ pub struct Ui<'a> {
     pub keymap: &'a KeyMap,
 }
 
-/// The map raster's size in dots on a terminal of `size` cells.
-pub fn map_dots(size: (u16, u16)) -> (u16, u16) {
-    map::dots(size)
-}
-
-/// The body of a terminal of `size` cells: all but the header and the
-/// status bar.
-fn body_of(size: (u16, u16)) -> Rect {
-    Rect::new(0, 1, size.0, size.1.saturating_sub(2))
-}
-
-/// Wide enough for the detail pane beside the fleet; else it goes below.
-const DETAIL_BESIDE: u16 = 140;
-/// The detail pane's size: its width beside, its height below.
-const DETAIL_WIDTH: u16 = 60;
-const DETAIL_HEIGHT: u16 = 13;
-
-/// The fleet table and the detail pane, side by side or one above the
-/// other.
-fn detail_split(body: Rect) -> (Rect, Rect) {
-    if body.width >= DETAIL_BESIDE {
-        let [a, b] =
-            Layout::horizontal([Constraint::Min(60), Constraint::Length(DETAIL_WIDTH)]).areas(body);
-        (a, b)
-    } else {
-        let below = DETAIL_HEIGHT.min(body.height.saturating_sub(4));
-        let [a, b] = Layout::vertical([Constraint::Min(3), Constraint::Length(below)]).areas(body);
-        (a, b)
-    }
-}
-
-/// The columns the table of the view on screen spans (a pane or a side
-/// panel may take the rest), for mouse clicks.
-pub fn table_width(app: &App) -> u16 {
-    let body = body_of(app.size);
-    match app.view {
-        View::Fleet if app.fetched.detail_open => detail_split(body).0.width,
-        View::Incidents if app.fetched.incident_open => detail_split(body).0.width,
-        _ => body.width,
-    }
-}
-
-/// The screen line of the table's first row in the view on screen (below
-/// its column titles), for mouse clicks.
-pub fn first_row_y(app: &App) -> u16 {
-    let body = body_of(app.size);
-    let above = match app.view {
-        View::Site => site::above_table(app, body),
-        View::Trends => trends::above_table(body),
-        _ => 0,
-    };
-    body.y + above + 1
-}
-
-/// How many rows the table of the view on screen shows (its column titles
-/// take a line), for scrolling and paging.
-pub fn table_rows(app: &App) -> usize {
-    let body = body_of(app.size);
-    let table = match app.view {
-        View::Fleet if app.fetched.detail_open => detail_split(body).0,
-        View::Incidents if app.fetched.incident_open => detail_split(body).0,
-        View::Site => return site::table_rows(app, body),
-        View::Trends => return trends::table_rows(body),
-        _ => body,
-    };
-    usize::from(table.height.saturating_sub(1)).max(1)
-}
-
-/// Smallest usable terminal.
-pub const MIN_WIDTH: u16 = 60;
-pub const MIN_HEIGHT: u16 = 10;
+use super::layout::detail_split;
+pub use super::layout::{MIN_HEIGHT, MIN_WIDTH};
 
 /// Draws the whole screen.
 pub fn draw(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>) {

@@ -19,9 +19,7 @@ use crate::domain::fleet::StatusCounts;
 use crate::domain::site::{ApLinks, SiteSummary};
 use crate::settings::theme::{Meaning, Theme};
 
-/// Width of the site list, shown from `WIDE` columns on.
-const LIST: u16 = 34;
-const WIDE: u16 = 100;
+use crate::console::layout::{MAP_LIST as LIST, MAP_WIDE as WIDE};
 
 /// Ink classes in the raster, strongest last.
 const INK_WORLD: u8 = 1;
@@ -32,15 +30,6 @@ const INK_DOWN: u8 = 5;
 
 /// Length of an access point's spoke, in dots.
 const SPOKE: f64 = 6.0;
-
-/// The map raster's size in dots for a terminal of `size` cells, as
-/// [`map`] lays it out (the camera keys need it).
-pub fn dots(size: (u16, u16)) -> (u16, u16) {
-    let (w, h) = size;
-    let w = if w >= WIDE { w - LIST } else { w };
-    // Header and status bar, the block's borders, the site line.
-    (w.saturating_sub(2) * 2, h.saturating_sub(5) * 4)
-}
 
 fn meaning(ink: u8) -> Meaning {
     match ink {

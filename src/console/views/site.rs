@@ -12,6 +12,7 @@ use super::chart::dbm;
 use super::detail::{link_meaning, status_meaning};
 use super::list::{self, Column};
 use super::{Ui, age};
+use crate::console::layout::{NARROW_SECTORS, SITE_SIDE, SITE_WIDE};
 use crate::console::site::{SectorTally, SiteRow, detail, rows, sectors, short_sector};
 use crate::console::state::App;
 use crate::domain::alert::AlertState;
@@ -54,30 +55,6 @@ const COLUMNS: [Column; 7] = [
         drop: 3,
     },
 ];
-
-/// Width of the side panel on a wide terminal.
-const SIDE: u16 = 52;
-/// Wide enough for the side panel.
-const WIDE: u16 = 140;
-/// Sector lines above the devices on a narrow terminal.
-const NARROW_SECTORS: usize = 4;
-
-/// Lines above the devices table's titles: the summary, and on a narrow
-/// terminal the sectors.
-pub(super) fn above_table(app: &App, body: Rect) -> u16 {
-    let n = if body.width >= WIDE {
-        1
-    } else {
-        2 + sectors(app).len().min(NARROW_SECTORS)
-    };
-    u16::try_from(n).unwrap_or(u16::MAX)
-}
-
-/// Rows of the devices table at this size.
-pub(super) fn table_rows(app: &App, body: Rect) -> usize {
-    let above = usize::from(above_table(app, body));
-    usize::from(body.height).saturating_sub(above + 1).max(1)
-}
 
 fn cells(app: &App, r: &SiteRow<'_>, t: &Theme) -> Vec<(String, Style)> {
     let muted = t.style(Meaning::Muted);
@@ -228,9 +205,9 @@ pub(super) fn view(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
         f.render_widget(Paragraph::new(Span::styled(why, muted)), rest);
         return;
     }
-    let table = if rest.width >= WIDE {
+    let table = if rest.width >= SITE_WIDE {
         let [table, panel] =
-            Layout::horizontal([Constraint::Min(40), Constraint::Length(SIDE)]).areas(rest);
+            Layout::horizontal([Constraint::Min(40), Constraint::Length(SITE_SIDE)]).areas(rest);
         side(app, t, f, panel);
         table
     } else {

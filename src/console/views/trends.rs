@@ -13,6 +13,7 @@ use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragrap
 use super::list::{self, Column};
 use super::{Ui, thousands};
 use crate::console::fetch::{ChartMeasure, device_key};
+use crate::console::layout::chart_height;
 use crate::console::state::App;
 use crate::console::trends::{TrendRow, rows};
 use crate::domain::link::LinkPolicy;
@@ -66,21 +67,6 @@ fn rule_threshold(name: &str) -> f64 {
 
 /// A signal change at least this large (down) is marked.
 const MARK_DB: f32 = 5.0;
-
-/// The chart's height in a body of `height` rows.
-fn chart_height(height: u16) -> u16 {
-    (height * 9 / 20).max(7).min(height.saturating_sub(4))
-}
-
-/// Lines above the ranking's titles: the chart.
-pub(super) fn above_table(body: Rect) -> u16 {
-    chart_height(body.height)
-}
-
-/// Rows of the ranking at this size.
-pub(super) fn table_rows(body: Rect) -> usize {
-    usize::from(body.height.saturating_sub(chart_height(body.height) + 1)).max(1)
-}
 
 fn cells(r: &TrendRow<'_>, t: &Theme) -> Vec<(String, Style)> {
     let muted = t.style(Meaning::Muted);
