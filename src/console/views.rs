@@ -37,6 +37,18 @@ pub struct Ui<'a> {
 use super::layout::detail_split;
 pub use super::layout::{MIN_HEIGHT, MIN_WIDTH};
 
+/// A side or bottom pane's border and title; the area inside it.
+fn pane_frame(t: &Theme, title: &str, f: &mut Frame<'_>, area: Rect) -> Rect {
+    let block = ratatui::widgets::Block::default()
+        .borders(ratatui::widgets::Borders::ALL)
+        .border_style(t.style(Meaning::Border))
+        .title(Span::styled(title.to_string(), t.style(Meaning::Title)))
+        .style(t.style(Meaning::Base));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    inner
+}
+
 /// Draws the whole screen.
 pub fn draw(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>) {
     let area = f.area();

@@ -5,7 +5,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::Paragraph;
 
 use super::chart::{bits, dbm, spark};
 use super::{Ui, age};
@@ -252,13 +252,7 @@ type Spark<'a> = (&'a str, &'a [Option<f32>], Option<(f32, f32)>, String);
 pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     let t = ui.theme;
     let muted = t.style(Meaning::Muted);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(t.style(Meaning::Border))
-        .title(Span::styled(" Device ", t.style(Meaning::Title)))
-        .style(t.style(Meaning::Base));
-    let inner = block.inner(area);
-    f.render_widget(block, area);
+    let inner = super::pane_frame(t, " Device ", f, area);
     let Some(r) = app.fleet.get(app.selected) else {
         f.render_widget(
             Paragraph::new(Span::styled("No device selected.", muted)),

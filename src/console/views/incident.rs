@@ -16,13 +16,7 @@ use crate::settings::theme::{Meaning, Theme};
 pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     let t = ui.theme;
     let muted = t.style(Meaning::Muted);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(t.style(Meaning::Border))
-        .title(Span::styled(" Incident ", t.style(Meaning::Title)))
-        .style(t.style(Meaning::Base));
-    let inner = block.inner(area);
-    f.render_widget(block, area);
+    let inner = super::pane_frame(t, " Incident ", f, area);
     let Some(i) = selected(app) else {
         f.render_widget(
             Paragraph::new(Span::styled("No incident selected.", muted)),
