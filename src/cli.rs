@@ -68,26 +68,7 @@ async fn with_settings(command: Command, s: &Settings, paths: &Paths) -> anyhow:
         Command::Config {
             what: ConfigCommand::Show,
         } => local::config_show(s),
-        Command::Dump {
-            view,
-            format,
-            nats,
-            nats_auth,
-            database,
-            tenant,
-            site,
-        } => {
-            let flags = dump::DumpFlags {
-                view,
-                format,
-                nats,
-                nats_auth,
-                database,
-                tenant,
-                site,
-            };
-            dump::run(paths, flags).await?;
-        }
+        Command::Dump(flags) => dump::run(paths, flags).await?,
         Command::Tenant { database, what } => {
             crate::logging::to_stderr("warn");
             return admin::tenant(admin_store(paths, database).await?.as_ref(), what).await;
@@ -133,34 +114,7 @@ async fn with_settings(command: Command, s: &Settings, paths: &Paths) -> anyhow:
             ui,
         } => source.run(s, paths, &ui, Some(rotate_s)).await?,
         Command::Console { source, ui } => source.run(s, paths, &ui, None).await?,
-        Command::Worker {
-            nats,
-            database,
-            consumer,
-            listen,
-            ready_lag,
-            max_deliver,
-            partition,
-            partitions,
-            signing_key,
-            session_key,
-            api_reply_prefix,
-        } => {
-            let flags = serve::WorkerFlags {
-                nats,
-                database,
-                consumer,
-                listen,
-                ready_lag,
-                max_deliver,
-                partition,
-                partitions,
-                signing_key,
-                session_key,
-                api_reply_prefix,
-            };
-            serve::worker(s, paths, flags).await?;
-        }
+        Command::Worker(flags) => serve::worker(s, paths, flags).await?,
         Command::Sim {
             nats,
             database,

@@ -190,54 +190,7 @@ pub enum Command {
         ui: ConsoleArgs,
     },
     /// The headless worker: ingest telemetry from NATS JetStream into the database, serve consoles.
-    Worker {
-        #[command(flatten)]
-        nats: NatsArgs,
-        /// Database URL: sqlite:PATH or postgres://USER@HOST/DB (default: the embedded database).
-        #[arg(long, value_name = "URL", env = "VIGIE_DATABASE_URL")]
-        database: Option<String>,
-        /// Durable consumer name: one worker per consumer (several workers
-        /// take a partition each, see --partition).
-        #[arg(long, default_value = "vigie-worker")]
-        consumer: String,
-        /// Serve /metrics, /healthz and /readyz on this address (e.g. 127.0.0.1:9464).
-        #[arg(long, value_name = "ADDR")]
-        listen: Option<std::net::SocketAddr>,
-        /// /readyz fails while the consumer's lag is above this many messages.
-        #[arg(long, value_name = "N", default_value_t = 100_000)]
-        ready_lag: u64,
-        /// Take only partition K of the telemetry (scale-out: one worker per
-        /// partition; the NATS server maps subjects to partitions, see
-        /// docs/OPERATIONS.md). The durable consumer becomes CONSUMER-pK.
-        #[arg(long, value_name = "K", requires = "partitions")]
-        partition: Option<u32>,
-        /// How many partitions the server's mapping makes (the N of
-        /// `{{partition(N,1,2)}}`): the worker tracks the devices of its
-        /// partition only.
-        #[arg(long, value_name = "N", requires = "partition",
-              value_parser = clap::value_parser!(u32).range(1..))]
-        partitions: Option<u32>,
-        /// Deliveries after which a message is dead-lettered as max-deliveries.
-        #[arg(long, value_name = "N", default_value_t = 10,
-              value_parser = clap::value_parser!(u32).range(2..))]
-        max_deliver: u32,
-        /// The key that signs configuration orders (default: signing.key in
-        /// the config directory, when it exists). Without one, pushes are
-        /// refused.
-        #[arg(long, value_name = "FILE", env = "VIGIE_SIGNING_KEY")]
-        signing_key: Option<PathBuf>,
-        /// The secret that signs session tokens: `file:PATH` or `env:VAR`
-        /// (default: session.key in the config directory, made at first
-        /// start). Workers that serve one api must share it.
-        #[arg(long, value_name = "SECRET", env = "VIGIE_SESSION_KEY")]
-        session_key: Option<String>,
-        /// Answer api requests only at reply subjects under this prefix;
-        /// others are dropped and counted (vigie_api_replies_refused_total).
-        /// Clients' --nats-inbox-prefix must lie under it.
-        #[arg(long, value_name = "PREFIX", env = "VIGIE_API_REPLY_PREFIX",
-              default_value = crate::bus::DEFAULT_INBOX_PREFIX)]
-        api_reply_prefix: String,
-    },
+    Worker(WorkerArgs),
     /// Log in to a worker; the session (mode 600) serves console, push and dump.
     Login {
         #[command(flatten)]
@@ -315,25 +268,7 @@ pub enum Command {
     },
     /// Print a view's rows as JSON or CSV (fleet, sites, incidents, alerts,
     /// tenants, map, trends, audit, site).
-    Dump {
-        view: crate::dump::View,
-        #[arg(long, value_enum, default_value_t)]
-        format: crate::dump::Format,
-        /// Ask a worker over NATS (its api) instead of reading a database.
-        #[arg(long, value_name = "URL", conflicts_with = "database")]
-        nats: Option<String>,
-        #[command(flatten)]
-        nats_auth: NatsAuthArgs,
-        /// Read this database (default: the embedded one).
-        #[arg(long, value_name = "URL")]
-        database: Option<String>,
-        /// One tenant's rows only (default: every tenant).
-        #[arg(long, value_name = "TENANT")]
-        tenant: Option<String>,
-        /// The site of the `site` view.
-        #[arg(long, value_name = "SITE")]
-        site: Option<String>,
-    },
+    Dump(DumpArgs),
     /// The worker's Ed25519 key that signs configuration orders.
     Keys {
         #[command(subcommand)]
@@ -391,4 +326,77 @@ pub enum ConfigCommand {
     /// Print the settings in effect (file, variables and defaults merged);
     /// secrets show as how they are given, never their value.
     Show,
+}
+
+// `vigie worker`'s flags (its help is the variant's).
+#[derive(Debug, clap::Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    /// Database URL: sqlite:PATH or postgres://USER@HOST/DB (default: the embedded database).
+    #[arg(long, value_name = "URL", env = "VIGIE_DATABASE_URL")]
+    pub database: Option<String>,
+    /// Durable consumer name: one worker per consumer (several workers
+    /// take a partition each, see --partition).
+    #[arg(long, default_value = "vigie-worker")]
+    pub consumer: String,
+    /// Serve /metrics, /healthz and /readyz on this address (e.g. 127.0.0.1:9464).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// /readyz fails while the consumer's lag is above this many messages.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub ready_lag: u64,
+    /// Take only partition K of the telemetry (scale-out: one worker per
+    /// partition; the NATS server maps subjects to partitions, see
+    /// docs/OPERATIONS.md). The durable consumer becomes CONSUMER-pK.
+    #[arg(long, value_name = "K", requires = "partitions")]
+    pub partition: Option<u32>,
+    /// How many partitions the server's mapping makes (the N of
+    /// `{{partition(N,1,2)}}`): the worker tracks the devices of its
+    /// partition only.
+    #[arg(long, value_name = "N", requires = "partition",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub partitions: Option<u32>,
+    /// Deliveries after which a message is dead-lettered as max-deliveries.
+    #[arg(long, value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(2..))]
+    pub max_deliver: u32,
+    /// The key that signs configuration orders (default: signing.key in
+    /// the config directory, when it exists). Without one, pushes are
+    /// refused.
+    #[arg(long, value_name = "FILE", env = "VIGIE_SIGNING_KEY")]
+    pub signing_key: Option<PathBuf>,
+    /// The secret that signs session tokens: `file:PATH` or `env:VAR`
+    /// (default: session.key in the config directory, made at first
+    /// start). Workers that serve one api must share it.
+    #[arg(long, value_name = "SECRET", env = "VIGIE_SESSION_KEY")]
+    pub session_key: Option<String>,
+    /// Answer api requests only at reply subjects under this prefix;
+    /// others are dropped and counted (vigie_api_replies_refused_total).
+    /// Clients' --nats-inbox-prefix must lie under it.
+    #[arg(long, value_name = "PREFIX", env = "VIGIE_API_REPLY_PREFIX",
+          default_value = crate::bus::DEFAULT_INBOX_PREFIX)]
+    pub api_reply_prefix: String,
+}
+
+// `vigie dump`'s flags (its help is the variant's).
+#[derive(Debug, clap::Args)]
+pub struct DumpArgs {
+    pub view: crate::dump::View,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: crate::dump::Format,
+    /// Ask a worker over NATS (its api) instead of reading a database.
+    #[arg(long, value_name = "URL", conflicts_with = "database")]
+    pub nats: Option<String>,
+    #[command(flatten)]
+    pub nats_auth: NatsAuthArgs,
+    /// Read this database (default: the embedded one).
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+    /// One tenant's rows only (default: every tenant).
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// The site of the `site` view.
+    #[arg(long, value_name = "SITE")]
+    pub site: Option<String>,
 }

@@ -4,22 +4,11 @@
 use std::io::Write as _;
 use std::sync::Arc;
 
-use super::args::NatsAuthArgs;
+use super::args::DumpArgs;
 use super::{database_url, session};
 use crate::settings::Paths;
 
-/// `vigie dump`'s flags.
-pub(super) struct DumpFlags {
-    pub view: crate::dump::View,
-    pub format: crate::dump::Format,
-    pub nats: Option<String>,
-    pub nats_auth: NatsAuthArgs,
-    pub database: Option<String>,
-    pub tenant: Option<String>,
-    pub site: Option<String>,
-}
-
-pub(super) async fn run(paths: &Paths, f: DumpFlags) -> anyhow::Result<()> {
+pub(super) async fn run(paths: &Paths, f: DumpArgs) -> anyhow::Result<()> {
     // Standard output is the data; only problems go to standard error.
     crate::logging::to_stderr("warn");
     let scope = match f.tenant {

@@ -3,28 +3,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::args::{NatsArgs, SimArgs};
+use super::args::{NatsArgs, SimArgs, WorkerArgs};
 use super::{database_url, ensure_sqlite_dir, worker_config};
 use crate::settings::{Paths, Settings};
 use crate::worker::WorkerConfig;
 
-/// `vigie worker`'s flags.
-pub(super) struct WorkerFlags {
-    pub nats: NatsArgs,
-    pub database: Option<String>,
-    pub consumer: String,
-    pub listen: Option<std::net::SocketAddr>,
-    pub ready_lag: u64,
-    pub max_deliver: u32,
-    pub partition: Option<u32>,
-    pub partitions: Option<u32>,
-    pub signing_key: Option<PathBuf>,
-    pub session_key: Option<String>,
-    pub api_reply_prefix: String,
-}
-
 /// `vigie worker`: NATS in, the database out, the api, the timers.
-pub(super) async fn worker(s: &Settings, paths: &Paths, f: WorkerFlags) -> anyhow::Result<()> {
+pub(super) async fn worker(s: &Settings, paths: &Paths, f: WorkerArgs) -> anyhow::Result<()> {
     crate::logging::json_to_stderr(&s.log.level);
     if !crate::bus::subject::is_valid(f.api_reply_prefix.trim_end_matches('.')) {
         anyhow::bail!(
