@@ -30,13 +30,13 @@ use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
 use vigie::api::Snapshot;
 use vigie::bus::event::{Event, EventBody};
+use vigie::console::KeyMap;
 use vigie::console::state::App;
 use vigie::console::update::{Msg, update};
 use vigie::console::views::{self, Ui};
 use vigie::domain::device::DeviceStatus;
 use vigie::domain::fleet::StatusCounts;
 use vigie::domain::model::DeviceRow;
-use vigie::settings::keymap::KeyMap;
 use vigie::settings::theme::{Depth, Theme};
 
 mod common;

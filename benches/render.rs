@@ -17,11 +17,11 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use vigie::api::Snapshot;
+use vigie::console::KeyMap;
 use vigie::console::state::App;
 use vigie::console::update::{Msg, update};
 use vigie::console::views::{self, Ui};
 use vigie::domain::fleet::StatusCounts;
-use vigie::settings::keymap::KeyMap;
 use vigie::settings::theme::{Depth, Theme};
 
 mod common;

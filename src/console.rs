@@ -6,6 +6,8 @@
 //! go through the pure [`update::update`]; the screen is drawn at most once
 //! per tick and only when something changed.
 
+pub mod actions;
+pub mod command;
 pub mod fetch;
 pub mod geo;
 pub mod incident;
@@ -35,10 +37,22 @@ use crate::api;
 use crate::bus::event::Event;
 use crate::bus::{Bus, Stream, subject};
 use crate::clock::Clock;
-use crate::settings::keymap::KeyMap;
 use crate::settings::theme::Theme;
 use state::App;
 use update::{Msg, update};
+
+/// The console's keymap: keys bound to the commands of its registry.
+pub type KeyMap = crate::settings::keymap::KeyMap<command::Invocation>;
+
+impl KeyMap {
+    /// The first key of the normal mode bound to the command written as
+    /// `written` (`"quit"`, `"range +1"`), for the hints on screen.
+    pub fn key_named(&self, written: &str) -> Option<&str> {
+        let inv =
+            command::Invocation::read(crate::settings::keymap::Section::Normal, written).ok()?;
+        self.key_for(&inv)
+    }
+}
 
 /// How the console runs.
 pub struct ConsoleOptions {

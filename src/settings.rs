@@ -9,12 +9,13 @@
 
 pub mod config;
 pub mod keymap;
+pub mod keys;
 pub mod paths;
 pub mod secret;
 pub mod theme;
 
 pub use config::{ColorMode, ConfigError, Settings};
-pub use keymap::{Action, KeyMap};
+pub use keymap::KeyMap;
 pub use paths::Paths;
 pub use theme::Theme;
 

@@ -35,3 +35,32 @@ fn generate_then_show_and_refuse_to_overwrite() {
         assert!(err.contains("chmod 600"), "{err}");
     }
 }
+
+#[test]
+fn keymap_print_writes_every_mode_and_a_bad_user_patch_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = vigie(dir.path(), &["keymap", "print", "--keymap", "emacs"]);
+    assert!(ok && err.is_empty(), "{err}");
+    for section in [
+        "[[normal]]",
+        "[[filter]]",
+        "[[palette]]",
+        "[[note]]",
+        "[[editor]]",
+    ] {
+        assert!(out.contains(section), "{section} missing:\n{out}");
+    }
+    assert!(out.contains("run = \"triage acknowledge\""), "{out}");
+    assert!(out.starts_with("replace = true"), "{out}");
+    std::fs::write(
+        dir.path().join("keymap.toml"),
+        "[[normal]]\nkeys = [\"x\"]\nrun = \"pan up\"\n",
+    )
+    .unwrap();
+    let (ok, _, err) = vigie(dir.path(), &["keymap", "print"]);
+    assert!(ok);
+    assert!(
+        err.contains("keymap.toml:3: [normal] pan: \"up\" is not a direction"),
+        "{err}"
+    );
+}

@@ -5,13 +5,13 @@
 use chrono::{DateTime, Duration, Utc};
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use vigie::bus::event::{Event, EventBody};
+use vigie::console::KeyMap;
 use vigie::console::state::{App, Mode};
 use vigie::console::update::{Effect, Msg, update};
 use vigie::domain::device::DeviceStatus;
 use vigie::domain::fleet::FleetSort;
 use vigie::domain::model::DeviceRow;
 use vigie::domain::{Id, SafeText};
-use vigie::settings::keymap::KeyMap;
 use vigie::settings::theme::Depth;
 
 mod support;
@@ -942,4 +942,56 @@ fn an_answer_older_than_the_event_does_not_undo_it() {
     );
     let s = screen(&render(&app, &keymap, 160, 48, Depth::Ansi16));
     assert!(s.contains("reverts in 4:32"), "{s}");
+}
+
+#[test]
+fn commands_take_arguments_from_the_palette_and_the_keymap() {
+    use vigie::console::lists::View;
+    let (mut app, _) = app_with(rows(30), 24);
+    let dir = tempfile::tempdir().unwrap();
+    // A user's patch: a key with an argument, a filter-mode key, an
+    // unbound default key, and a key in the form before sections.
+    std::fs::write(
+        dir.path().join("keymap.toml"),
+        "[[normal]]\nkeys = [\"F\"]\nrun = \"view audit\"\n\n\
+         [[normal]]\nkeys = [\"q\"]\nrun = \"none\"\n\n\
+         [[filter]]\nkeys = [\"ctrl-g\"]\nrun = \"cancel\"\n\n\
+         [[bind]]\nkeys = [\"W\"]\naction = \"pan-west\"\n",
+    )
+    .unwrap();
+    let (keymap, problems) = KeyMap::load("default", dir.path());
+    assert!(problems.is_empty(), "{problems:?}");
+    press(&mut app, &keymap, "F");
+    assert_eq!(app.view, View::Audit);
+    assert!(press(&mut app, &keymap, "q").is_empty());
+    assert!(!app.quit, "q was unbound");
+    press(&mut app, &keymap, "1/zrh");
+    assert_eq!(app.filter_input, "zrh");
+    update(&mut app, &keymap, ctrl('g'));
+    assert_eq!((app.mode, app.filter_input.as_str()), (Mode::Normal, ""));
+
+    // The palette runs the same commands, arguments and all.
+    press(&mut app, &keymap, ":view trends\n");
+    assert_eq!(app.view, View::Trends);
+    let before = app.fetched.trends_range;
+    press(&mut app, &keymap, ":range +2\n");
+    assert_eq!(app.fetched.trends_range, before + 2);
+    press(&mut app, &keymap, ":range 0\n");
+    assert!(
+        last_toast(&app).contains("range: needs a step"),
+        "{}",
+        last_toast(&app)
+    );
+    press(&mut app, &keymap, ":pan up\n");
+    assert!(
+        last_toast(&app).contains("\"up\" is not a direction: west, east, north, south"),
+        "{}",
+        last_toast(&app)
+    );
+    // A wallboard credential may not ask for the audit log either way.
+    app.role = vigie::domain::access::Role::Wallboard;
+    press(&mut app, &keymap, ":view audit\n");
+    assert!(last_toast(&app).contains("view audit needs the viewer role"));
+    press(&mut app, &keymap, "F");
+    assert_eq!(app.view, View::Trends);
 }

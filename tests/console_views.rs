@@ -11,6 +11,7 @@ use chrono::Duration;
 use serde_json::{Value, json};
 use support::console::{app_with, calls, press, render, rows, screen, screens, t0};
 use vigie::api::views::{DeviceDetail, Trends};
+use vigie::console::KeyMap;
 use vigie::console::lists::View;
 use vigie::console::state::App;
 use vigie::console::update::{Msg, Reply, update};
@@ -21,7 +22,6 @@ use vigie::domain::model::{Alert, DeviceKind, LinkRow, Severity};
 use vigie::domain::series::{MetricSeries, Window};
 use vigie::domain::site::SignalTrend;
 use vigie::domain::site::{SectorDevices, SiteDetail};
-use vigie::settings::keymap::KeyMap;
 use vigie::settings::theme::Depth;
 
 fn snapshot_sizes(app: &mut App, keymap: &KeyMap, name: &str, check: impl Fn(&str)) {

@@ -10,9 +10,10 @@ use super::args::{ConsoleArgs, ConsoleSource, NatsAuthArgs, SimArgs};
 use super::{session, worker_config};
 use crate::clock::Clock;
 use crate::console::ConsoleOptions;
+use crate::console::KeyMap;
 use crate::demo::{self, DemoOptions};
 use crate::settings::theme::{self, Theme};
-use crate::settings::{KeyMap, Paths, Settings};
+use crate::settings::{Paths, Settings};
 use crate::sim::SimConfig;
 
 impl ConsoleSource {

@@ -4,7 +4,8 @@
 use clap::CommandFactory as _;
 
 use super::args::{Cli, KeysCommand};
-use crate::settings::{KeyMap, Paths, Settings};
+use crate::console::KeyMap;
+use crate::settings::{Paths, Settings};
 
 /// `vigie config path`: where vigie looks for everything.
 pub(super) fn config_path(cli: &Cli, paths: &Paths) {

@@ -5,12 +5,12 @@
 
 use crate::api::args::{IncidentAct, TriageAction};
 use crate::api::verbs::IncidentActOn;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
 
 use super::lists::{View, matches};
 use super::state::{App, Mode};
-use super::update::{Effect, Reply};
+use super::update::{Edit, Effect, Reply};
 use crate::domain::Id;
 use crate::domain::incident::Incident;
 
@@ -87,24 +87,20 @@ pub fn open_note(app: &mut App) {
     app.mode = Mode::Note;
 }
 
-/// Keys while a note is being written: ctrl-s saves, esc drops it.
-pub fn on_note_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
+/// Keys while a note is being written: save sends it, cancel drops it,
+/// anything else is typed.
+pub fn on_note_key(app: &mut App, edit: Option<Edit>, k: KeyEvent) -> Vec<Effect> {
     let Some(d) = app.note.as_mut() else {
         app.mode = Mode::Normal;
         return Vec::new();
     };
-    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
-    match k.code {
-        KeyCode::Char('c') if ctrl => {
-            app.quit = true;
-            return vec![Effect::Quit];
-        }
-        KeyCode::Esc => {
+    match edit {
+        Some(Edit::Cancel) => {
             app.note = None;
             app.mode = Mode::Normal;
             app.notify("note dropped", false, 3);
         }
-        KeyCode::Char('s') if ctrl => {
+        Some(Edit::Save) => {
             let text = d.editor.lines().join("\n");
             let text = text.trim();
             if text.is_empty() {

@@ -84,3 +84,22 @@ impl Effect {
         }
     }
 }
+
+/// An edit of the text being typed (the filter, a `:` command, a note, the
+/// push editor), as the keymap of that mode names it. Keys bound to none
+/// are typed into the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edit {
+    /// Keep the filter, run the command, go to the next field or send.
+    Accept,
+    /// Leave without keeping what was typed (the editor: back a step).
+    Cancel,
+    DeleteBack,
+    ClearLine,
+    /// Complete the palette's command or name.
+    Complete,
+    /// The push review's other field.
+    NextField,
+    /// Save the note; take the edited config to its review.
+    Save,
+}

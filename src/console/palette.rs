@@ -1,77 +1,43 @@
-//! The `:` command palette: commands with completion, run on enter.
+//! The `:` command palette: the registry's commands (and a few short
+//! names) typed with their arguments, completed with tab, run on enter
+//! through the same gate as keys.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::lists::View;
+use super::command::{self, ArgKind, Invocation, Names, PALETTE_ALIASES};
+use super::msg::Edit;
 use super::state::{App, Mode};
 use super::update::Effect;
-use crate::settings::keymap::Action;
+use crate::settings::keymap::Section;
 
-/// Commands: the name, the key action whose role gate the command
-/// passes (the same as the key's), and what it does.
-pub const COMMANDS: [(&str, Action, &str); 16] = [
-    ("fleet", Action::ViewFleet, "the fleet"),
-    ("incidents", Action::ViewIncidents, "the incident queue"),
-    ("alerts", Action::ViewAlerts, "the live alert tail"),
-    (
-        "tenants",
-        Action::ViewTenants,
-        "per-tenant health, tier and data mode",
-    ),
-    ("map", Action::ViewMap, "the sites on a map"),
-    ("device", Action::Filter, "NAME: the fleet, on that device"),
-    ("tenant", Action::Filter, "NAME: the fleet of one tenant"),
-    (
-        "site",
-        Action::ViewSite,
-        "NAME: one site's sectors, devices, links and alerts",
-    ),
-    (
-        "trends",
-        Action::ViewTrends,
-        "signal trends: a chart and the most degraded links",
-    ),
-    ("audit", Action::ViewAudit, "the audit log"),
-    ("filter", Action::Filter, "TEXT: filter the view"),
-    (
-        "assign",
-        Action::IncidentTake,
-        "NAME: assign the selected incident",
-    ),
-    (
-        "snooze",
-        Action::IncidentSnooze,
-        "LENGTH: snooze the selected incident (30m, 2h, 1d)",
-    ),
-    ("back", Action::Back, "the view before"),
-    ("help", Action::Help, "every key"),
-    ("quit", Action::Quit, "leave vigie"),
-];
+/// The longest line the palette takes.
+const MAX_LINE: usize = 128;
 
-pub fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
-    match k.code {
-        KeyCode::Esc => {
+/// A key while the palette is open: `edit` is what the palette's keymap
+/// binds it to; other printable keys are typed.
+pub fn on_key(app: &mut App, edit: Option<Edit>, k: KeyEvent) -> Vec<Effect> {
+    match edit {
+        Some(Edit::Cancel) => {
             app.mode = Mode::Normal;
             app.palette.clear();
         }
-        KeyCode::Enter => {
+        Some(Edit::Accept) => {
             app.mode = Mode::Normal;
             let line = std::mem::take(&mut app.palette);
             return run(app, line.trim());
         }
-        KeyCode::Tab => app.palette = complete(app, &app.palette),
-        KeyCode::Backspace if app.palette.pop().is_none() => app.mode = Mode::Normal,
-        KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
-            return vec![Effect::Quit];
+        Some(Edit::Complete) => app.palette = complete(app, &app.palette),
+        Some(Edit::DeleteBack) if app.palette.pop().is_none() => app.mode = Mode::Normal,
+        Some(Edit::ClearLine) => app.palette.clear(),
+        None => {
+            if let KeyCode::Char(c) = k.code
+                && !k.modifiers.contains(KeyModifiers::CONTROL)
+                && app.palette.chars().count() < MAX_LINE
+            {
+                app.palette.push(c);
+            }
         }
-        KeyCode::Char('u') if k.modifiers.contains(KeyModifiers::CONTROL) => app.palette.clear(),
-        KeyCode::Char(c)
-            if !k.modifiers.contains(KeyModifiers::CONTROL)
-                && app.palette.chars().count() < 128 =>
-        {
-            app.palette.push(c);
-        }
-        _ => {}
+        Some(_) => {}
     }
     Vec::new()
 }
@@ -96,22 +62,42 @@ fn extend<'a>(typed: &str, words: impl Iterator<Item = &'a str>) -> Option<Strin
     Some(first[..end].to_string())
 }
 
-/// `line` completed as far as it is unambiguous: a command name, or the
-/// device, tenant or site name after one.
+/// The names the palette takes first: the short ones, then the commands
+/// of the normal mode.
+fn names() -> impl Iterator<Item = &'static str> {
+    PALETTE_ALIASES.iter().map(|(a, _)| *a).chain(
+        command::COMMANDS
+            .iter()
+            .filter(|c| c.sections.contains(&Section::Normal) && c.name != "none")
+            .map(|c| c.name),
+    )
+}
+
+/// `line` completed as far as it is unambiguous: a command name, then its
+/// argument (a view, a direction, a triage action, a device, tenant or
+/// site name).
 pub fn complete(app: &App, line: &str) -> String {
     let Some((cmd, arg)) = line.split_once(' ') else {
-        let names = COMMANDS.iter().map(|(c, _, _)| *c);
-        return match extend(line, names) {
-            Some(c) if COMMANDS.iter().any(|(n, _, _)| *n == c) => format!("{c} "),
+        return match extend(line, names()) {
+            Some(c) if names().any(|n| n == c) => format!("{c} "),
             Some(c) => c,
             None => line.to_string(),
         };
     };
-    let mut words: Vec<String> = match cmd {
-        "device" => app.fleet.all().map(|r| r.name.to_string()).collect(),
-        "tenant" => app.fleet.all().map(|r| r.tenant.to_string()).collect(),
-        "site" => app.fleet.all().map(|r| r.site_name.to_string()).collect(),
-        _ => return line.to_string(),
+    let kind = match PALETTE_ALIASES.iter().find(|(a, _)| *a == cmd) {
+        Some((_, to)) => Invocation::from_palette(to).ok().map(|i| i.command.arg),
+        None => command::named(cmd).map(|c| c.arg),
+    };
+    let mut words: Vec<String> = match kind {
+        Some(ArgKind::Name(Names::Device)) => app.fleet.all().map(|r| r.name.to_string()).collect(),
+        Some(ArgKind::Name(Names::Tenant)) => {
+            app.fleet.all().map(|r| r.tenant.to_string()).collect()
+        }
+        Some(ArgKind::Name(Names::Site)) => {
+            app.fleet.all().map(|r| r.site_name.to_string()).collect()
+        }
+        Some(k) => k.words().into_iter().map(str::to_string).collect(),
+        None => return line.to_string(),
     };
     words.sort_unstable();
     words.dedup();
@@ -121,97 +107,31 @@ pub fn complete(app: &App, line: &str) -> String {
     }
 }
 
-fn filter_fleet(app: &mut App, text: &str) {
-    app.show(View::Fleet);
-    app.filter_input = text.to_string();
-    app.apply_filter();
-}
-
 /// Runs one command line.
 pub fn run(app: &mut App, line: &str) -> Vec<Effect> {
-    let (cmd, arg) = line.split_once(' ').unwrap_or((line, ""));
-    let arg = arg.trim();
-    // The same gate as the keys: the worker refuses anyway, but the
-    // console does not ask.
-    if let Some((_, action, _)) = COMMANDS.iter().find(|(c, _, _)| *c == cmd)
-        && action.need() > app.role
-    {
-        let text = format!(
-            ":{cmd} needs the {} role; you are {}",
-            action.need(),
-            app.role
-        );
-        app.notify(text, true, 5);
+    if line.is_empty() {
         return Vec::new();
     }
-    match (cmd, arg.is_empty()) {
-        ("", _) => {}
-        ("fleet", _) => app.show(View::Fleet),
-        ("incidents", _) => app.show(View::Incidents),
-        ("alerts", _) => app.show(View::Alerts),
-        ("tenants", _) => app.show(View::Tenants),
-        ("map", _) => app.show(View::Map),
-        ("trends", _) => app.show(View::Trends),
-        ("audit", _) => app.show(View::Audit),
-        ("site", false) => {
-            let named = app
-                .fleet
-                .all()
-                .find(|r| r.site_name.as_str().eq_ignore_ascii_case(arg));
-            let site = named.or_else(|| {
-                let lower = arg.to_lowercase();
-                app.fleet
-                    .all()
-                    .find(|r| r.site_name.as_str().to_lowercase().contains(&lower))
-            });
-            match site.map(|r| super::fetch::SiteRef {
-                tenant: r.tenant.clone(),
-                id: r.site.clone(),
-                name: r.site_name.to_string(),
-            }) {
-                Some(s) => super::fetch::open_site(app, s),
-                None => app.notify(format!("no site matches {arg:?}"), true, 4),
-            }
+    match Invocation::from_palette(line) {
+        Ok(inv) => command::run(app, &inv),
+        Err(e) if e.starts_with("unknown command") => {
+            let cmd = line.split_once(' ').map_or(line, |(c, _)| c);
+            let known: Vec<&str> = names().collect();
+            app.notify(
+                format!(
+                    "unknown command :{cmd} — {} (tab completes)",
+                    known.join(", ")
+                ),
+                true,
+                6,
+            );
+            Vec::new()
         }
-        ("back", _) => app.go_back(),
-        ("help", _) => app.help = true,
-        ("quit" | "q", _) => {
-            app.quit = true;
-            return vec![Effect::Quit];
+        Err(e) => {
+            app.notify(format!(":{e}"), true, 5);
+            Vec::new()
         }
-        ("device" | "tenant", false) => {
-            filter_fleet(app, arg);
-            if app.fleet.is_empty() {
-                app.notify(format!("no {cmd} matches {arg:?}"), true, 4);
-            } else if cmd == "device" {
-                // The exact name first, if there is one.
-                let exact = (0..app.fleet.len())
-                    .find(|&i| app.fleet.get(i).is_some_and(|r| r.name.as_str() == arg));
-                app.selected = exact.unwrap_or(0);
-                app.clamp();
-            }
-        }
-        ("assign", false) => return super::triage::act(app, "assign", Some(arg)),
-        ("assign", true) => app.notify(":assign needs a name", true, 4),
-        ("snooze", false) => return super::triage::act(app, "snooze", Some(arg)),
-        ("snooze", true) => app.notify(":snooze needs a length: 30m, 2h, 1d", true, 4),
-        ("filter", _) => {
-            app.filter_input = arg.to_string();
-            app.apply_filter();
-        }
-        ("device" | "tenant" | "site", true) => {
-            app.notify(format!(":{cmd} needs a name (tab completes)"), true, 4);
-        }
-        _ => app.notify(
-            format!(
-                "unknown command :{cmd} — {} (tab completes)",
-                COMMANDS.map(|(c, _, _)| c).join(", ")
-            ),
-            true,
-            6,
-        ),
     }
-    Vec::new()
 }
 
 #[cfg(test)]
@@ -228,5 +148,8 @@ mod tests {
         assert_eq!(complete(&app, "inc"), "incidents ");
         assert_eq!(complete(&app, "f"), "f");
         assert_eq!(complete(&app, "fl"), "fleet ");
+        assert_eq!(complete(&app, "view tr"), "view trends");
+        assert_eq!(complete(&app, "pan w"), "pan west");
+        assert_eq!(complete(&app, "triage ac"), "triage acknowledge");
     }
 }

@@ -5,6 +5,7 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::TextArea;
 
+use super::msg::Edit;
 use crate::domain::Id;
 use crate::domain::push::{Push, PushState};
 
@@ -107,8 +108,6 @@ pub enum Outcome {
     Cancel,
     /// Send the push.
     Send,
-    /// The run loop should quit (ctrl-c).
-    Quit,
 }
 
 impl Draft {
@@ -185,21 +184,18 @@ impl Draft {
         !self.reason.trim().is_empty() && typed_ok
     }
 
-    /// Handles a key.
-    pub fn key(&mut self, k: KeyEvent) -> Outcome {
-        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl && k.code == KeyCode::Char('c') {
-            return Outcome::Quit;
-        }
+    /// Handles a key: `edit` is what the editor's keymap binds it to;
+    /// a key an edit does not apply to in this step is typed.
+    pub fn key(&mut self, edit: Option<Edit>, k: KeyEvent) -> Outcome {
         match self.step {
             Step::Loading | Step::Sending => {
-                if k.code == KeyCode::Esc {
+                if edit == Some(Edit::Cancel) {
                     return Outcome::Cancel;
                 }
             }
-            Step::Edit => match k.code {
-                KeyCode::Esc => return Outcome::Cancel,
-                KeyCode::Char('s') if ctrl => {
+            Step::Edit => match edit {
+                Some(Edit::Cancel) => return Outcome::Cancel,
+                Some(Edit::Save) => {
                     if self.changed() {
                         self.step = Step::Review;
                         self.focus = Field::Reason;
@@ -213,43 +209,52 @@ impl Draft {
                     self.editor.input(k);
                 }
             },
-            Step::Review => {
-                let field = match self.focus {
-                    Field::Reason => &mut self.reason,
-                    Field::Confirm => &mut self.typed,
-                };
-                match k.code {
-                    KeyCode::Esc => self.step = Step::Edit,
-                    KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => {
-                        self.focus = match self.focus {
-                            Field::Reason => Field::Confirm,
-                            Field::Confirm => Field::Reason,
-                        }
-                    }
-                    KeyCode::Enter if self.focus == Field::Reason => self.focus = Field::Confirm,
-                    KeyCode::Enter => {
-                        if self.ready() {
-                            self.step = Step::Sending;
-                            return Outcome::Send;
-                        }
-                        self.error = Some(if self.reason.trim().is_empty() {
-                            "a reason is required".into()
-                        } else {
-                            format!("type {} to confirm", self.expected())
-                        });
-                    }
-                    KeyCode::Backspace => {
-                        field.pop();
-                        self.error = None;
-                    }
-                    KeyCode::Char('u') if ctrl => field.clear(),
-                    KeyCode::Char(c) if !ctrl && field.chars().count() < 200 => {
-                        field.push(c);
-                        self.error = None;
-                    }
-                    _ => {}
+            Step::Review => return self.review_key(edit, k),
+        }
+        Outcome::Nothing
+    }
+
+    /// A key on the review step: the reason, then the typed confirmation.
+    fn review_key(&mut self, edit: Option<Edit>, k: KeyEvent) -> Outcome {
+        let field = match self.focus {
+            Field::Reason => &mut self.reason,
+            Field::Confirm => &mut self.typed,
+        };
+        match edit {
+            Some(Edit::Cancel) => self.step = Step::Edit,
+            Some(Edit::NextField) => {
+                self.focus = match self.focus {
+                    Field::Reason => Field::Confirm,
+                    Field::Confirm => Field::Reason,
                 }
             }
+            Some(Edit::Accept) if self.focus == Field::Reason => self.focus = Field::Confirm,
+            Some(Edit::Accept) => {
+                if self.ready() {
+                    self.step = Step::Sending;
+                    return Outcome::Send;
+                }
+                self.error = Some(if self.reason.trim().is_empty() {
+                    "a reason is required".into()
+                } else {
+                    format!("type {} to confirm", self.expected())
+                });
+            }
+            Some(Edit::DeleteBack) => {
+                field.pop();
+                self.error = None;
+            }
+            Some(Edit::ClearLine) => field.clear(),
+            None => {
+                if let KeyCode::Char(c) = k.code
+                    && !k.modifiers.contains(KeyModifiers::CONTROL)
+                    && field.chars().count() < 200
+                {
+                    field.push(c);
+                    self.error = None;
+                }
+            }
+            Some(_) => {}
         }
         Outcome::Nothing
     }
@@ -285,12 +290,31 @@ pub fn most_urgent<'a>(
 mod tests {
     use super::*;
 
-    fn key(code: KeyCode) -> KeyEvent {
-        KeyEvent::new(code, KeyModifiers::NONE)
+    /// A key as the default keymap's editor section binds it.
+    fn key(code: KeyCode) -> (Option<Edit>, KeyEvent) {
+        let edit = match code {
+            KeyCode::Enter => Some(Edit::Accept),
+            KeyCode::Esc => Some(Edit::Cancel),
+            KeyCode::Tab | KeyCode::Up | KeyCode::Down => Some(Edit::NextField),
+            KeyCode::Backspace => Some(Edit::DeleteBack),
+            _ => None,
+        };
+        (edit, KeyEvent::new(code, KeyModifiers::NONE))
     }
 
-    fn ctrl(c: char) -> KeyEvent {
-        KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
+    fn ctrl(c: char) -> (Option<Edit>, KeyEvent) {
+        let edit = match c {
+            's' => Some(Edit::Save),
+            'u' => Some(Edit::ClearLine),
+            _ => None,
+        };
+        (edit, KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+    }
+
+    impl Draft {
+        fn press(&mut self, (edit, k): (Option<Edit>, KeyEvent)) -> Outcome {
+            self.key(edit, k)
+        }
     }
 
     fn id(s: &str) -> Id {
@@ -313,40 +337,39 @@ mod tests {
     fn edit_review_and_typed_confirmation() {
         let mut d = Draft::new(id("acme"), id("rtr-1"), "edge router".into(), 300);
         d.loaded(Some("mtu 1500\n".into()));
-        assert_eq!(d.key(ctrl('s')), Outcome::Nothing);
+        assert_eq!(d.press(ctrl('s')), Outcome::Nothing);
         assert_eq!(d.error.as_deref(), Some("nothing changed"));
-        d.key(key(KeyCode::End));
+        d.press(key(KeyCode::End));
         for c in "0".chars() {
-            d.key(key(KeyCode::Char(c)));
+            d.press(key(KeyCode::Char(c)));
         }
         assert_eq!(d.body(), "mtu 15000\n");
-        d.key(ctrl('s'));
+        d.press(ctrl('s'));
         assert_eq!(d.step, Step::Review);
         // Enter with no reason moves on; the confirmation must match.
-        d.key(key(KeyCode::Enter));
+        d.press(key(KeyCode::Enter));
         assert_eq!(d.focus, Field::Confirm);
-        assert_eq!(d.key(key(KeyCode::Enter)), Outcome::Nothing);
+        assert_eq!(d.press(key(KeyCode::Enter)), Outcome::Nothing);
         assert_eq!(d.error.as_deref(), Some("a reason is required"));
-        d.key(key(KeyCode::Tab));
+        d.press(key(KeyCode::Tab));
         for c in "jumbo".chars() {
-            d.key(key(KeyCode::Char(c)));
+            d.press(key(KeyCode::Char(c)));
         }
-        d.key(key(KeyCode::Tab));
+        d.press(key(KeyCode::Tab));
         for c in "edge".chars() {
-            d.key(key(KeyCode::Char(c)));
+            d.press(key(KeyCode::Char(c)));
         }
-        assert_eq!(d.key(key(KeyCode::Enter)), Outcome::Nothing);
+        assert_eq!(d.press(key(KeyCode::Enter)), Outcome::Nothing);
         assert_eq!(d.error.as_deref(), Some("type edge router to confirm"));
         for c in " router".chars() {
-            d.key(key(KeyCode::Char(c)));
+            d.press(key(KeyCode::Char(c)));
         }
-        assert_eq!(d.key(key(KeyCode::Enter)), Outcome::Send);
+        assert_eq!(d.press(key(KeyCode::Enter)), Outcome::Send);
         assert_eq!(d.step, Step::Sending);
         d.refused("conflict: busy".into());
         assert_eq!(d.step, Step::Review);
-        assert_eq!(d.key(key(KeyCode::Esc)), Outcome::Nothing);
+        assert_eq!(d.press(key(KeyCode::Esc)), Outcome::Nothing);
         assert_eq!(d.step, Step::Edit);
-        assert_eq!(d.key(key(KeyCode::Esc)), Outcome::Cancel);
-        assert_eq!(d.key(ctrl('c')), Outcome::Quit);
+        assert_eq!(d.press(key(KeyCode::Esc)), Outcome::Cancel);
     }
 }

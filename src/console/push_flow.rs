@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::push::{Draft, Outcome};
 use super::state::{App, History, Mode};
-use super::update::{Effect, Reply};
+use super::update::{Edit, Effect, Reply};
 use crate::api::ApiError;
 use crate::domain::push::{Push, PushState};
 
@@ -61,17 +61,13 @@ pub fn open_editor(app: &mut App) -> Vec<Effect> {
 }
 
 /// Keys while the editor is open.
-pub fn on_editor_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
+pub fn on_editor_key(app: &mut App, edit: Option<Edit>, k: KeyEvent) -> Vec<Effect> {
     let Some(d) = app.editor.as_mut() else {
         app.mode = Mode::Normal;
         return Vec::new();
     };
-    match d.key(k) {
+    match d.key(edit, k) {
         Outcome::Nothing => Vec::new(),
-        Outcome::Quit => {
-            app.quit = true;
-            vec![Effect::Quit]
-        }
         Outcome::Cancel => {
             app.editor = None;
             app.mode = Mode::Normal;

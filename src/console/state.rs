@@ -8,7 +8,7 @@ use super::model::FleetModel;
 use crate::domain::Id;
 use crate::domain::incident::Incident;
 use crate::domain::push::Push;
-use crate::settings::keymap::Key;
+use crate::settings::keymap::{Key, Section};
 
 /// Where typed keys go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +22,19 @@ pub enum Mode {
     Palette,
     /// Writing a note on an incident.
     Note,
+}
+
+impl Mode {
+    /// The keymap section whose keys the mode takes.
+    pub fn section(self) -> Section {
+        match self {
+            Mode::Normal => Section::Normal,
+            Mode::Filter => Section::Filter,
+            Mode::Push => Section::Editor,
+            Mode::Palette => Section::Palette,
+            Mode::Note => Section::Note,
+        }
+    }
 }
 
 /// The push history of one device, as an overlay.

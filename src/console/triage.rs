@@ -19,21 +19,26 @@ pub fn selected(app: &App) -> Option<&Incident> {
 
 /// `action` on the selected incident (`to`: for assign). Resolving asks
 /// for the same key again within five seconds.
-pub fn act(app: &mut App, action: &'static str, to: Option<&str>) -> Vec<Effect> {
+pub fn act(app: &mut App, kind: TriageAction, to: Option<&str>) -> Vec<Effect> {
+    let action = kind.as_str();
     let Some(i) = selected(app) else {
         app.notify("select an incident first (2 shows the queue)", true, 4);
         return Vec::new();
     };
     // Marked incidents take the action together (not a merge, not a
     // reopen: those have their own keys).
-    let bulk = !app.incident_marks.is_empty() && !matches!(action, "merge" | "reopen" | "note");
+    let bulk = !app.incident_marks.is_empty()
+        && !matches!(
+            kind,
+            TriageAction::Merge | TriageAction::Reopen | TriageAction::Note
+        );
     let targets: Vec<(Id, Id)> = if bulk {
         app.incident_marks.clone()
     } else {
         vec![(i.tenant.clone(), i.id.clone())]
     };
     let (id, title) = (i.id.clone(), i.title.to_string());
-    if action == "resolve" {
+    if kind == TriageAction::Resolve {
         let what = if bulk {
             format!("the {} marked incidents", targets.len())
         } else {
@@ -43,13 +48,9 @@ pub fn act(app: &mut App, action: &'static str, to: Option<&str>) -> Vec<Effect>
             return Vec::new();
         }
     }
-    let Some(kind) = TriageAction::parse(action) else {
-        app.notify(format!("no incident action {action:?}"), true, 4);
-        return Vec::new();
-    };
     let (mut for_s, mut assignee) = (None, None);
-    match (action, to) {
-        ("snooze", Some(len)) => {
+    match (kind, to) {
+        (TriageAction::Snooze, Some(len)) => {
             let Some(secs) = super::incident::parse_length(len) else {
                 app.notify(
                     format!("snooze for how long? {len:?}: try 30m, 2h, 1d"),

@@ -23,9 +23,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use super::KeyMap;
 use super::lists::View;
 use super::state::App;
-use crate::settings::keymap::KeyMap;
 use crate::settings::theme::{Meaning, Theme};
 
 /// What drawing needs besides the state.

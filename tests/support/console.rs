@@ -6,13 +6,13 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use vigie::api::Snapshot;
+use vigie::console::KeyMap;
 use vigie::console::state::App;
 use vigie::console::update::{Effect, Msg, update};
 use vigie::console::views::{self, Ui};
 use vigie::domain::device::DeviceStatus;
 use vigie::domain::fleet::StatusCounts;
 use vigie::domain::model::DeviceRow;
-use vigie::settings::keymap::KeyMap;
 use vigie::settings::theme::{Depth, Theme};
 
 pub fn t0() -> DateTime<Utc> {

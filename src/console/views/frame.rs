@@ -9,7 +9,6 @@ use super::{Ui, thousands};
 use crate::console::lists::View;
 use crate::console::state::{App, Connection, Mode};
 use crate::domain::push::PushState;
-use crate::settings::keymap::Action;
 use crate::settings::theme::Meaning;
 use ratatui::style::Modifier;
 
@@ -92,11 +91,8 @@ fn countdown(app: &App, ui: &Ui<'_>) -> Vec<Span<'static>> {
         ),
         t.style(Meaning::Warning).add_modifier(Modifier::REVERSED),
     )];
-    for (action, label) in [
-        (Action::PushConfirm, "confirm"),
-        (Action::PushRevert, "revert"),
-    ] {
-        if let Some(k) = ui.keymap.key_for(action) {
+    for (action, label) in [("push-confirm", "confirm"), ("push-revert", "revert")] {
+        if let Some(k) = ui.keymap.key_named(action) {
             spans.push(Span::styled(format!(" {k}"), t.style(Meaning::KeyHint)));
             spans.push(Span::styled(
                 format!(" {label} "),
@@ -165,7 +161,7 @@ fn list_info(app: &App) -> String {
 fn rest(app: &App, ui: &Ui<'_>) -> Line<'static> {
     let t = ui.theme;
     if let Some(every) = app.wallboard {
-        let quit = ui.keymap.key_for(Action::Quit).unwrap_or("q").to_string();
+        let quit = ui.keymap.key_named("quit").unwrap_or("q").to_string();
         return Line::from(vec![
             Span::styled(
                 format!(
@@ -205,46 +201,46 @@ fn rest(app: &App, ui: &Ui<'_>) -> Line<'static> {
         Line::from(Span::styled(format!(" {} ", toast.text), style))
     } else {
         let mut spans = Vec::new();
-        let hints: &[(Action, &str)] = match app.view {
+        let hints: &[(&str, &str)] = match app.view {
             View::Fleet => &[
-                (Action::Quit, "quit"),
-                (Action::Filter, "filter"),
-                (Action::StatusNext, "status"),
-                (Action::SortNext, "sort"),
-                (Action::Palette, "cmd"),
-                (Action::Help, "help"),
+                ("quit", "quit"),
+                ("filter", "filter"),
+                ("status-next", "status"),
+                ("sort-next", "sort"),
+                ("palette", "cmd"),
+                ("help", "help"),
             ],
             View::Map => &[
-                (Action::Quit, "quit"),
-                (Action::MapZoomIn, "zoom"),
-                (Action::MapZoomOut, "out"),
-                (Action::MapFit, "fit"),
-                (Action::Open, "open"),
-                (Action::Help, "help"),
+                ("quit", "quit"),
+                ("zoom in", "zoom"),
+                ("zoom out", "out"),
+                ("zoom fit", "fit"),
+                ("open", "open"),
+                ("help", "help"),
             ],
             View::Site => &[
-                (Action::Quit, "quit"),
-                (Action::Open, "device"),
-                (Action::Filter, "filter"),
-                (Action::Back, "back"),
-                (Action::Help, "help"),
+                ("quit", "quit"),
+                ("open", "device"),
+                ("filter", "filter"),
+                ("back", "back"),
+                ("help", "help"),
             ],
             View::Trends => &[
-                (Action::Quit, "quit"),
-                (Action::RangeShorter, "shorter"),
-                (Action::RangeLonger, "longer"),
-                (Action::Open, "device"),
-                (Action::Help, "help"),
+                ("quit", "quit"),
+                ("range -1", "shorter"),
+                ("range +1", "longer"),
+                ("open", "device"),
+                ("help", "help"),
             ],
             _ => &[
-                (Action::Quit, "quit"),
-                (Action::Filter, "filter"),
-                (Action::Palette, "cmd"),
-                (Action::Help, "help"),
+                ("quit", "quit"),
+                ("filter", "filter"),
+                ("palette", "cmd"),
+                ("help", "help"),
             ],
         };
         for &(action, label) in hints {
-            if let Some(k) = ui.keymap.key_for(action) {
+            if let Some(k) = ui.keymap.key_named(action) {
                 spans.push(Span::styled(format!(" {k}"), t.style(Meaning::KeyHint)));
                 spans.push(Span::styled(
                     format!(" {label} "),

@@ -1,0 +1,420 @@
+//! The handlers of the command registry (`command.rs`): what each command
+//! does to the console's state, and the effects it asks for. The role
+//! gate has passed before any of them runs.
+
+use super::command::{Arg, Direction, Motion, Zoom};
+use super::lists::View;
+use super::model::SORTS;
+use super::msg::Effect;
+use super::state::{App, Mode};
+use crate::api::args::TriageAction;
+use crate::domain::device::DeviceStatus;
+
+pub fn quit(app: &mut App, _: &Arg) -> Vec<Effect> {
+    app.quit = true;
+    vec![Effect::Quit]
+}
+
+/// Moves the selection.
+pub fn motion(app: &mut App, arg: &Arg) -> Vec<Effect> {
+    let page = app.page.max(1);
+    let Arg::Motion(m) = arg else {
+        return Vec::new();
+    };
+    match m {
+        Motion::Down => {
+            app.selected = app.selected.saturating_add(1);
+            follow(app);
+        }
+        Motion::Up => {
+            app.selected = app.selected.saturating_sub(1);
+            follow(app);
+        }
+        Motion::PageDown => {
+            app.selected = app.selected.saturating_add(page);
+            app.offset = app.offset.saturating_add(page);
+        }
+        Motion::PageUp => {
+            app.selected = app.selected.saturating_sub(page);
+            app.offset = app.offset.saturating_sub(page);
+        }
+        Motion::Top => app.selected = 0,
+        Motion::Bottom => app.selected = app.view_len().saturating_sub(1),
+    }
+    Vec::new()
+}
+
+pub fn back(app: &mut App, _: &Arg) -> Vec<Effect> {
+    app.go_back();
+    Vec::new()
+}
+
+pub fn forward(app: &mut App, _: &Arg) -> Vec<Effect> {
+    app.go_forward();
+    Vec::new()
+}
+
+/// With text: the view filtered by it. Without: the filter line takes the
+/// keys.
+pub fn filter(app: &mut App, arg: &Arg) -> Vec<Effect> {
+    match arg {
+        Arg::Text(t) => {
+            app.filter_input = t.clone();
+            app.apply_filter();
+        }
+        _ => {
+            app.help = false;
+            app.mode = Mode::Filter;
+        }
+    }
+    Vec::new()
+}
+
+/// `esc`: closes what is open, innermost first, else clears the filter.
+pub fn clear(app: &mut App, _: &Arg) -> Vec<Effect> {
+    if app.help {
+        app.help = false;
+    } else if app.view == View::Fleet && app.fetched.detail_open {
+        app.fetched.detail_open = false;
+        app.clamp();
+    } else if app.view == View::Incidents && app.fetched.incident_open {
+        app.fetched.incident_open = false;
+        app.clamp();
+    } else if app.history.is_some() {
+        app.history = None;
+    } else if app.view == View::Incidents && !app.incident_marks.is_empty() {
+        app.incident_marks.clear();
+    } else if app.view == View::Alerts && !app.alert_marks.is_empty() {
+        app.alert_marks.clear();
+    } else if !app.marks.is_empty() {
+        app.marks.clear();
+    } else {
+        app.filter_input.clear();
+        if app.view == View::Fleet {
+            app.fleet.set_status(None);
+        }
+        app.apply_filter();
+    }
+    Vec::new()
+}
+
+pub fn sort_next(app: &mut App, _: &Arg) -> Vec<Effect> {
+    let (sort, desc) = app.fleet.sort();
+    let i = SORTS.iter().position(|s| *s == sort).unwrap_or(0);
+    app.fleet.set_sort(SORTS[(i + 1) % SORTS.len()], desc);
+    app.fleet.refresh();
+    Vec::new()
+}
+
+pub fn sort_reverse(app: &mut App, _: &Arg) -> Vec<Effect> {
+    let (sort, desc) = app.fleet.sort();
+    app.fleet.set_sort(sort, !desc);
+    app.fleet.refresh();
+    Vec::new()
+}
+
+pub fn status_next(app: &mut App, _: &Arg) -> Vec<Effect> {
+    let next = match app.fleet.status_filter() {
+        None => Some(DeviceStatus::Online),
+        Some(DeviceStatus::Online) => Some(DeviceStatus::Stale),
+        Some(DeviceStatus::Stale) => Some(DeviceStatus::Offline),
+        Some(DeviceStatus::Offline) => Some(DeviceStatus::Pending),
+        Some(DeviceStatus::Pending) => None,
+    };
+    app.fleet.set_status(next);
+    app.fleet.refresh();
+    app.selected = 0;
+    Vec::new()
+}
+
+pub fn group_next(app: &mut App, _: &Arg) -> Vec<Effect> {
+    if app.view == View::Fleet {
+        let next = app.fleet.group().next();
+        app.fleet.set_group(next);
+        app.fleet.refresh();
+        app.selected = 0;
+    }
+    Vec::new()
+}
+
+pub fn help(app: &mut App, _: &Arg) -> Vec<Effect> {
+    app.help = !app.help;
+    Vec::new()
+}
+
+pub fn palette(app: &mut App, _: &Arg) -> Vec<Effect> {
+    app.mode = Mode::Palette;
+    app.palette.clear();
+    Vec::new()
+}
+
+pub fn pause_tail(app: &mut App, _: &Arg) -> Vec<Effect> {
+    app.tail.toggle();
+    Vec::new()
+}
+
+pub fn queue_resolved(app: &mut App, _: &Arg) -> Vec<Effect> {
+    app.queue_resolved = !app.queue_resolved;
+    let shown = if app.queue_resolved {
+        "shown"
+    } else {
+        "hidden"
+    };
+    app.notify(format!("resolved incidents {shown}"), false, 3);
+    Vec::new()
+}
+
+/// Marks the row (a device, an incident, an alert) for a bulk action.
+pub fn mark(app: &mut App, _: &Arg) -> Vec<Effect> {
+    if matches!(app.view, View::Incidents | View::Alerts) {
+        super::incident::toggle_mark(app);
+    } else if let Some(r) = app.selected_row() {
+        let key = (r.tenant.clone(), r.id.clone());
+        match app.marks.iter().position(|m| *m == key) {
+            Some(i) => {
+                app.marks.remove(i);
+            }
+            None => app.marks.push(key),
+        }
+        app.selected = app.selected.saturating_add(1);
+    }
+    Vec::new()
+}
+
+/// Marks every row from the last marked one to the selection.
+pub fn mark_range(app: &mut App, _: &Arg) -> Vec<Effect> {
+    if matches!(app.view, View::Incidents | View::Alerts) {
+        super::incident::toggle_range(app);
+    } else if app.view == View::Fleet {
+        mark_devices(app);
+    }
+    Vec::new()
+}
+
+fn mark_devices(app: &mut App) {
+    let from = app
+        .marks
+        .last()
+        .and_then(|(t, d)| {
+            (0..app.fleet.len()).find(|&i| {
+                app.fleet
+                    .get(i)
+                    .is_some_and(|r| r.tenant == *t && r.id == *d)
+            })
+        })
+        .unwrap_or(app.selected);
+    let (lo, hi) = (from.min(app.selected), from.max(app.selected));
+    for i in lo..=hi {
+        if let Some(r) = app.fleet.get(i) {
+            let key = (r.tenant.clone(), r.id.clone());
+            if !app.marks.contains(&key) {
+                app.marks.push(key);
+            }
+        }
+    }
+}
+
+/// Triage of the selected incident (or the marked ones); a merge of the
+/// marked incidents or alerts; a note.
+pub fn triage(app: &mut App, arg: &Arg) -> Vec<Effect> {
+    let Arg::Triage(action, text) = arg else {
+        return Vec::new();
+    };
+    match action {
+        TriageAction::Merge if app.view == View::Alerts => super::incident::merge_alerts(app),
+        TriageAction::Merge => super::incident::merge(app),
+        TriageAction::Note => {
+            super::incident::open_note(app);
+            Vec::new()
+        }
+        TriageAction::Snooze if text.is_none() => {
+            let len = format!("{}s", super::incident::SNOOZE_S);
+            super::triage::act(app, *action, Some(&len))
+        }
+        _ => super::triage::act(app, *action, text.as_deref()),
+    }
+}
+
+pub fn push_edit(app: &mut App, _: &Arg) -> Vec<Effect> {
+    super::push_flow::open_editor(app)
+}
+
+pub fn push_confirm(app: &mut App, _: &Arg) -> Vec<Effect> {
+    super::push_flow::act_on_urgent(app, "confirm")
+}
+
+pub fn push_revert(app: &mut App, _: &Arg) -> Vec<Effect> {
+    super::push_flow::act_on_urgent(app, "revert")
+}
+
+pub fn push_history(app: &mut App, _: &Arg) -> Vec<Effect> {
+    super::push_flow::open_history(app)
+}
+
+/// Puts a view on screen; the site view opens on the selected site.
+pub fn view(app: &mut App, arg: &Arg) -> Vec<Effect> {
+    match arg {
+        Arg::View(View::Site) => match super::fetch::selected_site(app) {
+            Some(site) => super::fetch::open_site(app, site),
+            None if app.fetched.site_ref.is_some() => app.show(View::Site),
+            None => app.notify("select a device or a site first", true, 4),
+        },
+        Arg::View(v) => app.show(*v),
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// A longer (positive) or shorter time range, one step a unit.
+pub fn range(app: &mut App, arg: &Arg) -> Vec<Effect> {
+    if let Arg::Step(n) = arg {
+        let trends = app.view == View::Trends;
+        for _ in 0..n.unsigned_abs() {
+            app.fetched.step_range(trends, *n > 0);
+        }
+    }
+    Vec::new()
+}
+
+pub fn chart_next(app: &mut App, _: &Arg) -> Vec<Effect> {
+    app.fetched.chart_measure = app.fetched.chart_measure.next();
+    Vec::new()
+}
+
+pub fn zoom(app: &mut App, arg: &Arg) -> Vec<Effect> {
+    match arg {
+        Arg::Zoom(Zoom::In) => camera(app, Some((0.5, 0.0, 0.0))),
+        Arg::Zoom(Zoom::Out) => camera(app, Some((2.0, 0.0, 0.0))),
+        Arg::Zoom(Zoom::Fit) => camera(app, None),
+        _ => {}
+    }
+    Vec::new()
+}
+
+pub fn pan(app: &mut App, arg: &Arg) -> Vec<Effect> {
+    let by = match arg {
+        Arg::Direction(Direction::West) => (-0.25, 0.0),
+        Arg::Direction(Direction::East) => (0.25, 0.0),
+        Arg::Direction(Direction::North) => (0.0, 0.25),
+        Arg::Direction(Direction::South) => (0.0, -0.25),
+        _ => return Vec::new(),
+    };
+    camera(app, Some((1.0, by.0, by.1)));
+    Vec::new()
+}
+
+/// Moves the map's camera (`None`: fit the sites again).
+fn camera(app: &mut App, how: Option<(f64, f64, f64)>) {
+    if app.view != View::Map {
+        return;
+    }
+    let dots = super::layout::map_dots(app.size);
+    app.map.move_camera(&app.filter_input, dots, how);
+}
+
+/// Keeps the map's selected site in sight.
+fn follow(app: &mut App) {
+    if app.view == View::Map {
+        app.clamp();
+        app.map.follow(&app.filter_input, app.selected);
+    }
+}
+
+/// The fleet filtered by `text`.
+fn filter_fleet(app: &mut App, text: &str) {
+    app.show(View::Fleet);
+    app.filter_input = text.to_string();
+    app.apply_filter();
+}
+
+/// The fleet, on the named device (its exact name first).
+pub fn device(app: &mut App, arg: &Arg) -> Vec<Effect> {
+    let Arg::Text(name) = arg else {
+        return Vec::new();
+    };
+    filter_fleet(app, name);
+    if app.fleet.is_empty() {
+        app.notify(format!("no device matches {name:?}"), true, 4);
+    } else {
+        let exact = (0..app.fleet.len())
+            .find(|&i| app.fleet.get(i).is_some_and(|r| r.name.as_str() == name));
+        app.selected = exact.unwrap_or(0);
+        app.clamp();
+    }
+    Vec::new()
+}
+
+/// The fleet of the named tenant.
+pub fn tenant(app: &mut App, arg: &Arg) -> Vec<Effect> {
+    let Arg::Text(name) = arg else {
+        return Vec::new();
+    };
+    filter_fleet(app, name);
+    if app.fleet.is_empty() {
+        app.notify(format!("no tenant matches {name:?}"), true, 4);
+    }
+    Vec::new()
+}
+
+/// The named site's view (the exact name first, else the first that
+/// contains it).
+pub fn site(app: &mut App, arg: &Arg) -> Vec<Effect> {
+    let Arg::Text(name) = arg else {
+        return Vec::new();
+    };
+    let named = app
+        .fleet
+        .all()
+        .find(|r| r.site_name.as_str().eq_ignore_ascii_case(name));
+    let site = named.or_else(|| {
+        let lower = name.to_lowercase();
+        app.fleet
+            .all()
+            .find(|r| r.site_name.as_str().to_lowercase().contains(&lower))
+    });
+    match site.map(|r| super::fetch::SiteRef {
+        tenant: r.tenant.clone(),
+        id: r.site.clone(),
+        name: r.site_name.to_string(),
+    }) {
+        Some(s) => super::fetch::open_site(app, s),
+        None => app.notify(format!("no site matches {name:?}"), true, 4),
+    }
+    Vec::new()
+}
+
+/// `enter`: the fleet's device opens (or closes) its detail pane; the
+/// map's site opens the site view; a site's or a trend's device opens in
+/// the fleet with its detail.
+pub fn open(app: &mut App, _: &Arg) -> Vec<Effect> {
+    let device = match app.view {
+        View::Fleet => {
+            app.fetched.detail_open = !app.fetched.detail_open;
+            app.clamp();
+            return Vec::new();
+        }
+        View::Incidents => {
+            app.fetched.incident_open = !app.fetched.incident_open;
+            app.clamp();
+            return Vec::new();
+        }
+        View::Map => {
+            if let Some(site) = super::fetch::selected_site(app) {
+                super::fetch::open_site(app, site);
+            }
+            return Vec::new();
+        }
+        View::Site => super::site::rows(app)
+            .get(app.selected)
+            .map(|r| (r.device.tenant.clone(), r.device.id.clone())),
+        View::Trends => super::trends::rows(app)
+            .get(app.selected)
+            .map(|r| (r.trend.tenant.clone(), r.trend.device.clone())),
+        _ => None,
+    };
+    if let Some((tenant, id)) = device {
+        super::fetch::open_device(app, &tenant, &id);
+        app.clamp();
+    }
+    Vec::new()
+}
