@@ -31,7 +31,7 @@ use ratatui::{Terminal, TerminalOptions, Viewport};
 use vigie::api::Snapshot;
 use vigie::bus::event::{Event, EventBody};
 use vigie::console::KeyMap;
-use vigie::console::state::App;
+use vigie::console::app::App;
 use vigie::console::update::{Msg, update};
 use vigie::console::views::{self, Ui};
 use vigie::domain::device::DeviceStatus;

@@ -37,7 +37,7 @@ use vigie::bus::memory::MemoryBus;
 use vigie::bus::{Bus, OutMessage, Stream};
 use vigie::clock::Clock;
 use vigie::console::KeyMap;
-use vigie::console::state::App;
+use vigie::console::app::App;
 use vigie::console::update::{Msg, update};
 use vigie::console::views::{self, Ui};
 use vigie::domain::telemetry::{Heartbeat, Telemetry};

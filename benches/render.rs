@@ -18,7 +18,7 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use vigie::api::Snapshot;
 use vigie::console::KeyMap;
-use vigie::console::state::App;
+use vigie::console::app::App;
 use vigie::console::update::{Msg, update};
 use vigie::console::views::{self, Ui};
 use vigie::domain::fleet::StatusCounts;
@@ -179,8 +179,8 @@ fn measure(n: usize, mode: Mode) -> (usize, f64, f64, f64) {
         answer(&mut app, &keymap, e);
         // What is timed is the view with its data, not a "loading" line.
         assert!(match mode {
-            Mode::Detail => app.fetched.detail.data.is_some(),
-            Mode::Trends => app.fetched.chart.data.is_some(),
+            Mode::Detail => app.screens.fleet.detail.data.is_some(),
+            Mode::Trends => app.screens.trends.chart.data.is_some(),
             Mode::Fleet | Mode::Map => true,
         });
         let t = Instant::now();

@@ -7,6 +7,7 @@
 //! per tick and only when something changed.
 
 pub mod actions;
+pub mod app;
 pub mod command;
 pub mod fetch;
 pub mod geo;
@@ -19,6 +20,7 @@ pub mod msg;
 pub mod palette;
 pub mod push;
 pub mod push_flow;
+pub mod screens;
 pub mod site;
 pub mod state;
 pub mod terminal;
@@ -38,7 +40,7 @@ use crate::bus::event::Event;
 use crate::bus::{Bus, Stream, subject};
 use crate::clock::Clock;
 use crate::settings::theme::Theme;
-use state::App;
+use app::App;
 use update::{Msg, update};
 
 /// The console's keymap: keys bound to the commands of its registry.
@@ -195,7 +197,7 @@ pub async fn run(bus: Arc<dyn Bus>, opts: ConsoleOptions) -> anyhow::Result<()> 
     app.clock_speed = opts.clock.speed();
     app.api_scope = opts.scope.clone();
     app.role = opts.role;
-    app.push_window_s = opts.push_window_s;
+    app.screens.pushes.window_s = opts.push_window_s;
     if opts.wallboard.is_some() {
         app.wallboard = opts.wallboard;
         app.view = lists::View::Board;

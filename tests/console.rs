@@ -6,7 +6,8 @@ use chrono::{DateTime, Duration, Utc};
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use vigie::bus::event::{Event, EventBody};
 use vigie::console::KeyMap;
-use vigie::console::state::{App, Mode};
+use vigie::console::app::App;
+use vigie::console::state::Mode;
 use vigie::console::update::{Effect, Msg, update};
 use vigie::domain::device::DeviceStatus;
 use vigie::domain::fleet::FleetSort;
@@ -298,7 +299,9 @@ fn push_flow_edit_review_send_countdown_confirm() {
         ),
     );
     assert!(
-        app.editor
+        app.screens
+            .pushes
+            .editor
             .as_ref()
             .unwrap()
             .error
@@ -309,7 +312,7 @@ fn push_flow_edit_review_send_countdown_confirm() {
     press(&mut app, &keymap, "\n");
     let sent = push_json(&app, serde_json::json!({ "state": "sent" }), t0());
     update(&mut app, &keymap, Msg::Answer(Reply::Created, Ok(sent)));
-    assert!(app.editor.is_none());
+    assert!(app.screens.pushes.editor.is_none());
     assert_eq!(app.mode, Mode::Normal);
     // Applied: the countdown shows on the fleet view.
     let deadline = t0() + Duration::seconds(272);
@@ -369,7 +372,7 @@ fn push_history_overlay() {
     update(&mut app, &keymap, Msg::Answer(Reply::History, Ok(list)));
     snapshot_sizes(&mut app, &keymap, "push_history", |_| {});
     press(&mut app, &keymap, "\u{1b}");
-    assert!(app.history.is_none());
+    assert!(app.screens.pushes.history.is_none());
 }
 
 /// Marked devices make a rollout: the editor opens on the first one's
@@ -434,7 +437,7 @@ fn marked_devices_make_a_rollout_confirmed_by_their_count() {
     assert_eq!(sent[0].1["body"], "ntp 10.0.0.10\n");
     let rollout = serde_json::json!({ "id": "rollout-1", "devices": picked });
     update(&mut app, &keymap, Msg::Answer(Reply::Created, Ok(rollout)));
-    assert!(app.marks.is_empty() && app.editor.is_none());
+    assert!(app.screens.fleet.marks.is_empty() && app.screens.pushes.editor.is_none());
     // A wave's push applied: C confirms the rollout's wave.
     let mut applied = push_json(
         &app,
@@ -461,7 +464,7 @@ fn marks_across_customers_do_not_make_a_rollout() {
     assert!(calls(&e).is_empty());
     assert!(app.toast().unwrap().text.contains("several customers"));
     press(&mut app, &keymap, "\u{1b}");
-    assert!(app.marks.is_empty(), "esc clears the marks");
+    assert!(app.screens.fleet.marks.is_empty(), "esc clears the marks");
 }
 
 #[test]
@@ -471,7 +474,7 @@ fn a_viewer_sees_no_push_keys_and_a_push_key_says_which_role_it_needs() {
     app.user = "noc".into();
     let effects = press(&mut app, &keymap, "p");
     assert!(effects.is_empty(), "nothing is asked of the worker");
-    assert!(app.editor.is_none());
+    assert!(app.screens.pushes.editor.is_none());
     let toast = app
         .toasts
         .back()
@@ -877,23 +880,23 @@ fn the_map_asks_for_its_sites_fits_zooms_pans_follows_and_opens_a_site() {
     });
     let wide = screen(&render(&app, &keymap, 160, 48, Depth::Ansi16));
     assert!(wide.contains("Sites") && wide.contains("links"), "{wide}");
-    let fit = app.map.viewport("", (200, 160)).span;
+    let fit = app.screens.map.viewport("", (200, 160)).span;
     press(&mut app, &keymap, "+");
-    let zoomed = app.map.camera.unwrap();
+    let zoomed = app.screens.map.camera.unwrap();
     assert!(zoomed.span < fit);
     let s = screen(&render(&app, &keymap, 160, 48, Depth::Ansi16));
     assert!(!s.contains("(fit)"), "{s}");
     press(&mut app, &keymap, "l");
-    assert!(app.map.camera.unwrap().lon > zoomed.lon);
+    assert!(app.screens.map.camera.unwrap().lon > zoomed.lon);
     press(&mut app, &keymap, "K");
-    assert!(app.map.camera.unwrap().lat > zoomed.lat);
+    assert!(app.screens.map.camera.unwrap().lat > zoomed.lat);
     // Walking the sites keeps the selected one in the middle.
     press(&mut app, &keymap, "j");
-    let site = app.map.shown("").nth(app.selected).unwrap().clone();
-    let c = app.map.camera.unwrap();
+    let site = app.screens.map.shown("").nth(app.selected).unwrap().clone();
+    let c = app.screens.map.camera.unwrap();
     assert_eq!((c.lon, c.lat), (site.lon, site.lat));
     press(&mut app, &keymap, "0");
-    assert!(app.map.camera.is_none());
+    assert!(app.screens.map.camera.is_none());
     // The filter narrows the sites; enter opens the site view, which asks
     // the worker for that site.
     press(&mut app, &keymap, "/");
@@ -905,7 +908,7 @@ fn the_map_asks_for_its_sites_fits_zooms_pans_follows_and_opens_a_site() {
     let asked = calls(&press(&mut app, &keymap, "\n"));
     assert_eq!(app.view, View::Site);
     assert_eq!(asked, [("site", serde_json::json!({ "site": site.id }))]);
-    let chosen = app.fetched.site_ref.clone().unwrap();
+    let chosen = app.screens.site.site_ref.clone().unwrap();
     assert_eq!((chosen.tenant, chosen.id), (site.tenant, site.id));
 }
 
@@ -973,9 +976,9 @@ fn commands_take_arguments_from_the_palette_and_the_keymap() {
     // The palette runs the same commands, arguments and all.
     press(&mut app, &keymap, ":view trends\n");
     assert_eq!(app.view, View::Trends);
-    let before = app.fetched.trends_range;
+    let before = app.screens.trends.range_index;
     press(&mut app, &keymap, ":range +2\n");
-    assert_eq!(app.fetched.trends_range, before + 2);
+    assert_eq!(app.screens.trends.range_index, before + 2);
     press(&mut app, &keymap, ":range 0\n");
     assert!(
         last_toast(&app).contains("range: needs a step"),

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use support::console::{app_with, calls, press, render, rows, screen, screens, t0};
 use vigie::api::views::{DeviceDetail, Trends};
 use vigie::console::KeyMap;
+use vigie::console::app::App;
 use vigie::console::lists::View;
-use vigie::console::state::App;
 use vigie::console::update::{Msg, Reply, update};
 use vigie::domain::Id;
 use vigie::domain::alert::AlertState;
@@ -120,7 +120,7 @@ fn the_detail_pane_follows_the_selection_and_drops_stale_answers() {
     let (mut app, keymap) = app_with(rows(300), 24);
     let first = app.fleet.get(0).unwrap().clone();
     let asked = press(&mut app, &keymap, "\n");
-    assert!(app.fetched.detail_open);
+    assert!(app.screens.fleet.detail_open);
     let c = calls(&asked);
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].0, "device");
@@ -135,11 +135,11 @@ fn the_detail_pane_follows_the_selection_and_drops_stale_answers() {
     assert_eq!(calls(&moved)[0].1["device"], second.id.as_str());
     let answer = detail_of(&app, &first.tenant, &first.id, 3_600, 60);
     update(&mut app, &keymap, Msg::Answer(stale, Ok(answer)));
-    assert!(app.fetched.detail.data.is_none());
+    assert!(app.screens.fleet.detail.data.is_none());
     let fresh = reply_key(&moved).remove(0);
     let answer = detail_of(&app, &second.tenant, &second.id, 3_600, 60);
     update(&mut app, &keymap, Msg::Answer(fresh, Ok(answer)));
-    assert!(app.fetched.detail.data.is_some());
+    assert!(app.screens.fleet.detail.data.is_some());
     // Not asked again until it is stale.
     let soon = update(&mut app, &keymap, Msg::Tick(t0() + Duration::seconds(2)));
     assert!(calls(&soon).is_empty());
@@ -157,7 +157,7 @@ fn the_detail_pane_follows_the_selection_and_drops_stale_answers() {
     let longer = calls(&press(&mut app, &keymap, "]"));
     assert_eq!(longer[0].1["range_s"], 6 * 3_600);
     press(&mut app, &keymap, "\u{1b}");
-    assert!(!app.fetched.detail_open);
+    assert!(!app.screens.fleet.detail_open);
 }
 
 /// The site of the selected device as the worker's `site` verb answers.
@@ -255,7 +255,7 @@ fn the_site_view_lists_sectors_devices_links_and_alerts() {
     app.selected = 2;
     let opened = calls(&press(&mut app, &keymap, "\n"));
     assert_eq!(app.view, View::Fleet);
-    assert!(app.fetched.detail_open);
+    assert!(app.screens.fleet.detail_open);
     assert_eq!(app.selected_row().unwrap().id, device.id);
     assert_eq!(opened[0].0, "device");
     // Back returns to the site, where it was.
@@ -579,7 +579,7 @@ fn marked_incidents_of_one_customer_merge_into_the_selected_one() {
     );
     press(&mut app, &keymap, "j ");
     assert_eq!(
-        app.incident_marks,
+        app.screens.incidents.marks,
         [(all[2].tenant.clone(), all[2].id.clone())]
     );
     // Once the hint has gone, the status bar counts the marks.
@@ -599,7 +599,7 @@ fn marked_incidents_of_one_customer_merge_into_the_selected_one() {
             json!({ "incident": all[0].id, "action": "merge", "from": [all[2].id] })
         )]
     );
-    assert!(app.incident_marks.is_empty());
+    assert!(app.screens.incidents.marks.is_empty());
     // Another customer's incident does not merge.
     app.selected = 2;
     press(&mut app, &keymap, " ");
@@ -607,7 +607,7 @@ fn marked_incidents_of_one_customer_merge_into_the_selected_one() {
     assert!(calls(&press(&mut app, &keymap, "MM")).is_empty());
     assert!(app.toast().unwrap().text.contains("one customer"));
     press(&mut app, &keymap, "\u{1b}");
-    assert!(app.incident_marks.is_empty());
+    assert!(app.screens.incidents.marks.is_empty());
 }
 
 #[test]
@@ -694,7 +694,7 @@ fn the_mouse_scrolls_selects_and_opens() {
     assert_eq!(app.selected, 5, "the column titles select nothing");
     // A click on the selected row opens it: the detail pane.
     let asked = update(&mut app, &keymap, click(7));
-    assert!(app.fetched.detail_open);
+    assert!(app.screens.fleet.detail_open);
     assert_eq!(calls(&asked)[0].0, "device");
     // On the map the wheel zooms.
     press(&mut app, &keymap, "\u{1b}5");
@@ -704,7 +704,7 @@ fn the_mouse_scrolls_selects_and_opens() {
         Msg::Answer(Reply::Map, Ok(json!({ "sites": [], "aps": [] }))),
     );
     update(&mut app, &keymap, mouse(MouseEventKind::ScrollUp, 10, 10));
-    assert!(app.map.camera.is_some(), "zoomed in");
+    assert!(app.screens.map.camera.is_some(), "zoomed in");
 }
 
 #[test]
@@ -714,9 +714,9 @@ fn marked_incidents_are_triaged_together_and_x_marks_a_range() {
     // Queue order: inc-0, inc-2, inc-1. Space marks the first and moves
     // down; x marks from the last mark to here.
     press(&mut app, &keymap, "2 x");
-    assert_eq!(app.incident_marks.len(), 2);
+    assert_eq!(app.screens.incidents.marks.len(), 2);
     press(&mut app, &keymap, "jx");
-    assert_eq!(app.incident_marks.len(), 3);
+    assert_eq!(app.screens.incidents.marks.len(), 3);
     let acked = calls(&press(&mut app, &keymap, "a"));
     assert_eq!(acked.len(), 3);
     assert!(
@@ -731,7 +731,10 @@ fn marked_incidents_are_triaged_together_and_x_marks_a_range() {
     for i in &all[..3] {
         assert!(ids.contains(&i.id.as_str()), "{ids:?}");
     }
-    assert!(app.incident_marks.is_empty(), "the marks are used up");
+    assert!(
+        app.screens.incidents.marks.is_empty(),
+        "the marks are used up"
+    );
     // Resolving marked incidents asks once for all of them.
     press(&mut app, &keymap, "g g x");
     assert!(calls(&press(&mut app, &keymap, "r")).is_empty());
@@ -740,7 +743,7 @@ fn marked_incidents_are_triaged_together_and_x_marks_a_range() {
     // In the fleet, x marks the devices from the last mark to here: space
     // marks row 0 and moves to 1, three downs reach row 4.
     press(&mut app, &keymap, "1 jjjx");
-    assert_eq!(app.marks.len(), 5);
+    assert_eq!(app.screens.fleet.marks.len(), 5);
 }
 
 #[test]
@@ -756,7 +759,7 @@ fn marked_alerts_of_the_tail_merge_into_the_selected_alerts_incident() {
     }
     // Tail, newest first: al-3, al-2, al-1, al-0.
     press(&mut app, &keymap, "3 x");
-    assert_eq!(app.alert_marks.len(), 2);
+    assert_eq!(app.screens.alerts.marks.len(), 2);
     let s = screen(&render(&app, &keymap, 160, 48, Depth::Ansi16));
     assert!(s.contains("●"), "{s}");
     app.selected = 3;
@@ -772,5 +775,5 @@ fn marked_alerts_of_the_tail_merge_into_the_selected_alerts_incident() {
             json!({ "incident": "inc-0", "action": "merge", "alerts": ["al-3", "al-2"] })
         )]
     );
-    assert!(app.alert_marks.is_empty());
+    assert!(app.screens.alerts.marks.is_empty());
 }

@@ -2,11 +2,12 @@
 //! does to the console's state, and the effects it asks for. The role
 //! gate has passed before any of them runs.
 
+use super::app::App;
 use super::command::{Arg, Direction, Motion, Zoom};
 use super::lists::View;
 use super::model::SORTS;
 use super::msg::Effect;
-use super::state::{App, Mode};
+use super::state::Mode;
 use crate::api::args::TriageAction;
 use crate::domain::device::DeviceStatus;
 
@@ -74,20 +75,20 @@ pub fn filter(app: &mut App, arg: &Arg) -> Vec<Effect> {
 pub fn clear(app: &mut App, _: &Arg) -> Vec<Effect> {
     if app.help {
         app.help = false;
-    } else if app.view == View::Fleet && app.fetched.detail_open {
-        app.fetched.detail_open = false;
+    } else if app.view == View::Fleet && app.screens.fleet.detail_open {
+        app.screens.fleet.detail_open = false;
         app.clamp();
-    } else if app.view == View::Incidents && app.fetched.incident_open {
-        app.fetched.incident_open = false;
+    } else if app.view == View::Incidents && app.screens.incidents.open {
+        app.screens.incidents.open = false;
         app.clamp();
-    } else if app.history.is_some() {
-        app.history = None;
-    } else if app.view == View::Incidents && !app.incident_marks.is_empty() {
-        app.incident_marks.clear();
-    } else if app.view == View::Alerts && !app.alert_marks.is_empty() {
-        app.alert_marks.clear();
-    } else if !app.marks.is_empty() {
-        app.marks.clear();
+    } else if app.screens.pushes.history.is_some() {
+        app.screens.pushes.history = None;
+    } else if app.view == View::Incidents && !app.screens.incidents.marks.is_empty() {
+        app.screens.incidents.marks.clear();
+    } else if app.view == View::Alerts && !app.screens.alerts.marks.is_empty() {
+        app.screens.alerts.marks.clear();
+    } else if !app.screens.fleet.marks.is_empty() {
+        app.screens.fleet.marks.clear();
     } else {
         app.filter_input.clear();
         if app.view == View::Fleet {
@@ -149,13 +150,13 @@ pub fn palette(app: &mut App, _: &Arg) -> Vec<Effect> {
 }
 
 pub fn pause_tail(app: &mut App, _: &Arg) -> Vec<Effect> {
-    app.tail.toggle();
+    app.screens.alerts.tail.toggle();
     Vec::new()
 }
 
 pub fn queue_resolved(app: &mut App, _: &Arg) -> Vec<Effect> {
-    app.queue_resolved = !app.queue_resolved;
-    let shown = if app.queue_resolved {
+    app.screens.incidents.resolved = !app.screens.incidents.resolved;
+    let shown = if app.screens.incidents.resolved {
         "shown"
     } else {
         "hidden"
@@ -170,11 +171,11 @@ pub fn mark(app: &mut App, _: &Arg) -> Vec<Effect> {
         super::incident::toggle_mark(app);
     } else if let Some(r) = app.selected_row() {
         let key = (r.tenant.clone(), r.id.clone());
-        match app.marks.iter().position(|m| *m == key) {
+        match app.screens.fleet.marks.iter().position(|m| *m == key) {
             Some(i) => {
-                app.marks.remove(i);
+                app.screens.fleet.marks.remove(i);
             }
-            None => app.marks.push(key),
+            None => app.screens.fleet.marks.push(key),
         }
         app.selected = app.selected.saturating_add(1);
     }
@@ -193,6 +194,8 @@ pub fn mark_range(app: &mut App, _: &Arg) -> Vec<Effect> {
 
 fn mark_devices(app: &mut App) {
     let from = app
+        .screens
+        .fleet
         .marks
         .last()
         .and_then(|(t, d)| {
@@ -207,8 +210,8 @@ fn mark_devices(app: &mut App) {
     for i in lo..=hi {
         if let Some(r) = app.fleet.get(i) {
             let key = (r.tenant.clone(), r.id.clone());
-            if !app.marks.contains(&key) {
-                app.marks.push(key);
+            if !app.screens.fleet.marks.contains(&key) {
+                app.screens.fleet.marks.push(key);
             }
         }
     }
@@ -256,7 +259,7 @@ pub fn view(app: &mut App, arg: &Arg) -> Vec<Effect> {
     match arg {
         Arg::View(View::Site) => match super::fetch::selected_site(app) {
             Some(site) => super::fetch::open_site(app, site),
-            None if app.fetched.site_ref.is_some() => app.show(View::Site),
+            None if app.screens.site.site_ref.is_some() => app.show(View::Site),
             None => app.notify("select a device or a site first", true, 4),
         },
         Arg::View(v) => app.show(*v),
@@ -268,16 +271,24 @@ pub fn view(app: &mut App, arg: &Arg) -> Vec<Effect> {
 /// A longer (positive) or shorter time range, one step a unit.
 pub fn range(app: &mut App, arg: &Arg) -> Vec<Effect> {
     if let Arg::Step(n) = arg {
-        let trends = app.view == View::Trends;
-        for _ in 0..n.unsigned_abs() {
-            app.fetched.step_range(trends, *n > 0);
-        }
+        let at = if app.view == View::Trends {
+            &mut app.screens.trends.range_index
+        } else {
+            &mut app.screens.fleet.range_index
+        };
+        *at = step_range(*at, *n);
     }
     Vec::new()
 }
 
+/// `at`, `by` ranges longer (or shorter), within the ranges there are.
+fn step_range(at: usize, by: i8) -> usize {
+    let last = super::fetch::RANGES.len() - 1;
+    at.saturating_add_signed(isize::from(by)).min(last)
+}
+
 pub fn chart_next(app: &mut App, _: &Arg) -> Vec<Effect> {
-    app.fetched.chart_measure = app.fetched.chart_measure.next();
+    app.screens.trends.measure = app.screens.trends.measure.next();
     Vec::new()
 }
 
@@ -309,14 +320,18 @@ fn camera(app: &mut App, how: Option<(f64, f64, f64)>) {
         return;
     }
     let dots = super::layout::map_dots(app.size);
-    app.map.move_camera(&app.filter_input, dots, how);
+    app.screens
+        .map
+        .move_camera(&app.shared.filter_input, dots, how);
 }
 
 /// Keeps the map's selected site in sight.
 fn follow(app: &mut App) {
     if app.view == View::Map {
         app.clamp();
-        app.map.follow(&app.filter_input, app.selected);
+        app.screens
+            .map
+            .follow(&app.shared.filter_input, app.shared.selected);
     }
 }
 
@@ -389,12 +404,12 @@ pub fn site(app: &mut App, arg: &Arg) -> Vec<Effect> {
 pub fn open(app: &mut App, _: &Arg) -> Vec<Effect> {
     let device = match app.view {
         View::Fleet => {
-            app.fetched.detail_open = !app.fetched.detail_open;
+            app.screens.fleet.detail_open = !app.screens.fleet.detail_open;
             app.clamp();
             return Vec::new();
         }
         View::Incidents => {
-            app.fetched.incident_open = !app.fetched.incident_open;
+            app.screens.incidents.open = !app.screens.incidents.open;
             app.clamp();
             return Vec::new();
         }

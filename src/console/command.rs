@@ -8,8 +8,8 @@
 pub mod args;
 
 use super::actions as act;
+use super::app::App;
 use super::msg::{Edit, Effect};
-use super::state::App;
 use crate::domain::access::Role;
 use crate::settings::keymap::{Bindable, Section};
 pub use args::{Arg, ArgKind, Direction, Motion, Names, Zoom};

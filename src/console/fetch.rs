@@ -9,15 +9,13 @@ use crate::api::verbs;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::app::App;
 use super::lists::View;
-use super::state::App;
 use super::update::{Effect, Reply};
 use crate::api::ApiError;
-use crate::api::views::{DeviceDetail, IncidentDetail, Trends};
+use crate::api::views::DeviceDetail;
 use crate::domain::Id;
 use crate::domain::access::Role;
-use crate::domain::audit::AuditEntry;
-use crate::domain::site::SiteDetail;
 
 /// The time ranges of charts and trends, `[` and `]` step through them.
 pub const RANGES: [(u32, &str); 5] = [
@@ -131,76 +129,6 @@ pub struct SiteRef {
     pub name: String,
 }
 
-/// Everything the deeper views fetch.
-#[derive(Debug)]
-pub struct Fetched {
-    /// The fleet's detail pane is open.
-    pub detail_open: bool,
-    pub detail: Fetch<DeviceDetail>,
-    /// The site on the site view.
-    pub site_ref: Option<SiteRef>,
-    pub site: Fetch<SiteDetail>,
-    pub trends: Fetch<Trends>,
-    /// The chart of the selected trend's device.
-    pub chart: Fetch<DeviceDetail>,
-    /// What that chart shows.
-    pub chart_measure: ChartMeasure,
-    pub audit: Fetch<Vec<AuditEntry>>,
-    /// The incident queue's pane is open.
-    pub incident_open: bool,
-    pub incident: Fetch<IncidentDetail>,
-    /// Indexes into [`RANGES`]: the detail pane's (an hour at first) and
-    /// the trends view's (a day at first).
-    pub detail_range: usize,
-    pub trends_range: usize,
-}
-
-impl Default for Fetched {
-    fn default() -> Self {
-        Self {
-            detail_open: false,
-            detail: Fetch::default(),
-            site_ref: None,
-            site: Fetch::default(),
-            trends: Fetch::default(),
-            chart: Fetch::default(),
-            chart_measure: ChartMeasure::Signal,
-            audit: Fetch::default(),
-            incident_open: false,
-            incident: Fetch::default(),
-            detail_range: 0,
-            trends_range: 2,
-        }
-    }
-}
-
-impl Fetched {
-    /// The detail pane's range in seconds and its name.
-    pub fn detail_range(&self) -> (u32, &'static str) {
-        RANGES[self.detail_range.min(RANGES.len() - 1)]
-    }
-
-    /// The trends view's range in seconds and its name.
-    pub fn trends_range(&self) -> (u32, &'static str) {
-        RANGES[self.trends_range.min(RANGES.len() - 1)]
-    }
-
-    /// One step longer (`true`) or shorter, for the trends view or else
-    /// the detail pane.
-    pub fn step_range(&mut self, trends: bool, longer: bool) {
-        let at = if trends {
-            &mut self.trends_range
-        } else {
-            &mut self.detail_range
-        };
-        *at = if longer {
-            (*at + 1).min(RANGES.len() - 1)
-        } else {
-            at.saturating_sub(1)
-        };
-    }
-}
-
 /// The key of a device question: which device, over which range.
 pub fn device_key(tenant: &Id, device: &Id, range_s: u32) -> String {
     format!("{tenant}/{device}/{range_s}")
@@ -238,15 +166,15 @@ pub fn plan(app: &mut App) -> Vec<Effect> {
     let (now, speed) = (app.now, app.clock_speed);
     let mut out = Vec::new();
     match app.view {
-        View::Fleet if app.fetched.detail_open => {
-            let range_s = app.fetched.detail_range().0;
+        View::Fleet if app.screens.fleet.detail_open => {
+            let range_s = app.screens.fleet.range().0;
             let Some(r) = app.fleet.get(app.selected) else {
                 return out;
             };
             let (tenant, id) = (r.tenant.clone(), r.id.clone());
             let ask = (&tenant, &id, range_s, DETAIL_BUCKETS);
             out.extend(ask_device(
-                &mut app.fetched.detail,
+                &mut app.screens.fleet.detail,
                 ask,
                 now,
                 DETAIL_EVERY_S,
@@ -254,13 +182,18 @@ pub fn plan(app: &mut App) -> Vec<Effect> {
                 Reply::Device,
             ));
         }
-        View::Incidents if app.fetched.incident_open => {
+        View::Incidents if app.screens.incidents.open => {
             let Some(i) = super::incident::selected(app) else {
                 return out;
             };
             let (key, tenant, id) = (super::incident::key(i), i.tenant.clone(), i.id.clone());
-            if app.fetched.incident.due(&key, now, INCIDENT_EVERY_S, speed) {
-                app.fetched.incident.ask(key.clone(), now);
+            if app
+                .screens
+                .incidents
+                .detail
+                .due(&key, now, INCIDENT_EVERY_S, speed)
+            {
+                app.screens.incidents.detail.ask(key.clone(), now);
                 let args = IncidentArgs { incident: id };
                 out.push(Effect::call::<verbs::IncidentOf>(
                     tenant,
@@ -270,12 +203,12 @@ pub fn plan(app: &mut App) -> Vec<Effect> {
             }
         }
         View::Site => {
-            let Some(s) = app.fetched.site_ref.clone() else {
+            let Some(s) = app.screens.site.site_ref.clone() else {
                 return out;
             };
             let key = format!("{}/{}", s.tenant, s.id);
-            if app.fetched.site.due(&key, now, SITE_EVERY_S, speed) {
-                app.fetched.site.ask(key.clone(), now);
+            if app.screens.site.detail.due(&key, now, SITE_EVERY_S, speed) {
+                app.screens.site.detail.ask(key.clone(), now);
                 let args = SiteArgs { site: s.id.clone() };
                 out.push(Effect::call::<verbs::Site>(
                     &s.tenant,
@@ -285,10 +218,15 @@ pub fn plan(app: &mut App) -> Vec<Effect> {
             }
         }
         View::Trends => {
-            let range_s = app.fetched.trends_range().0;
+            let range_s = app.screens.trends.range().0;
             let key = range_s.to_string();
-            if app.fetched.trends.due(&key, now, TRENDS_EVERY_S, speed) {
-                app.fetched.trends.ask(key.clone(), now);
+            if app
+                .screens
+                .trends
+                .trends
+                .due(&key, now, TRENDS_EVERY_S, speed)
+            {
+                app.screens.trends.trends.ask(key.clone(), now);
                 let args = TrendArgs {
                     until: Some(now),
                     range_s: Some(range_s),
@@ -305,7 +243,7 @@ pub fn plan(app: &mut App) -> Vec<Effect> {
                 let (tenant, id) = (t.trend.tenant.clone(), t.trend.device.clone());
                 let ask = (&tenant, &id, range_s, CHART_BUCKETS);
                 out.extend(ask_device(
-                    &mut app.fetched.chart,
+                    &mut app.screens.trends.chart,
                     ask,
                     now,
                     TRENDS_EVERY_S,
@@ -314,8 +252,8 @@ pub fn plan(app: &mut App) -> Vec<Effect> {
                 ));
             }
         }
-        View::Audit if app.fetched.audit.due("", now, AUDIT_EVERY_S, speed) => {
-            app.fetched.audit.ask(String::new(), now);
+        View::Audit if app.screens.audit.log.due("", now, AUDIT_EVERY_S, speed) => {
+            app.screens.audit.log.ask(String::new(), now);
             let args = AuditArgs {
                 target: None,
                 limit: Some(500),
@@ -333,14 +271,14 @@ pub fn plan(app: &mut App) -> Vec<Effect> {
 
 /// Takes the worker's answer to one of the calls of [`plan`].
 pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) {
-    let f = &mut app.fetched;
+    let f = &mut app.screens;
     match reply {
-        Reply::Device(key) => f.detail.take(&key, answer),
-        Reply::Site(key) => f.site.take(&key, answer),
-        Reply::Trends(key) => f.trends.take(&key, answer),
-        Reply::Chart(key) => f.chart.take(&key, answer),
-        Reply::Audit => f.audit.take("", answer),
-        Reply::Incident(key) => f.incident.take(&key, answer),
+        Reply::Device(key) => f.fleet.detail.take(&key, answer),
+        Reply::Site(key) => f.site.detail.take(&key, answer),
+        Reply::Trends(key) => f.trends.trends.take(&key, answer),
+        Reply::Chart(key) => f.trends.chart.take(&key, answer),
+        Reply::Audit => f.audit.log.take("", answer),
+        Reply::Incident(key) => f.incidents.detail.take(&key, answer),
         _ => return,
     }
     app.clamp();
@@ -348,8 +286,8 @@ pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) {
 
 /// Opens the site view on `site`.
 pub fn open_site(app: &mut App, site: SiteRef) {
-    if app.fetched.site_ref.as_ref() != Some(&site) {
-        app.fetched.site = Fetch::default();
+    if app.screens.site.site_ref.as_ref() != Some(&site) {
+        app.screens.site.detail = Fetch::default();
         app.positions
             .set(View::Site, super::lists::Place::default());
         if app.view == View::Site {
@@ -357,7 +295,7 @@ pub fn open_site(app: &mut App, site: SiteRef) {
             app.offset = 0;
         }
     }
-    app.fetched.site_ref = Some(site);
+    app.screens.site.site_ref = Some(site);
     app.show(View::Site);
 }
 
@@ -365,6 +303,7 @@ pub fn open_site(app: &mut App, site: SiteRef) {
 pub fn selected_site(app: &App) -> Option<SiteRef> {
     match app.view {
         View::Map => app
+            .screens
             .map
             .shown(&app.filter_input)
             .nth(app.selected)
@@ -378,7 +317,7 @@ pub fn selected_site(app: &App) -> Option<SiteRef> {
             id: r.site.clone(),
             name: r.site_name.to_string(),
         }),
-        View::Site => app.fetched.site_ref.clone(),
+        View::Site => app.screens.site.site_ref.clone(),
         _ => None,
     }
 }
@@ -398,6 +337,6 @@ pub fn open_device(app: &mut App, tenant: &Id, device: &Id) {
             .is_some_and(|r| r.id == *device && r.tenant == *tenant)
     });
     app.selected = at.unwrap_or(0);
-    app.fetched.detail_open = true;
+    app.screens.fleet.detail_open = true;
     app.clamp();
 }

@@ -8,8 +8,9 @@ use crate::api::verbs::IncidentActOn;
 use ratatui::crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
 
+use super::app::App;
 use super::lists::{View, matches};
-use super::state::{App, Mode};
+use super::state::Mode;
 use super::update::{Edit, Effect, Reply};
 use crate::domain::Id;
 use crate::domain::incident::Incident;
@@ -35,7 +36,7 @@ pub fn queue(app: &App) -> Vec<&Incident> {
     let mut out: Vec<&Incident> = app
         .incidents
         .values()
-        .filter(|i| i.state.is_open() || app.queue_resolved)
+        .filter(|i| i.state.is_open() || app.screens.incidents.resolved)
         .filter(|i| {
             let who = i.assignee.as_ref().map_or("", |a| a.as_str());
             matches(
@@ -77,7 +78,7 @@ pub fn open_note(app: &mut App) {
     };
     let mut editor = TextArea::default();
     editor.set_placeholder_text("What you found, did or handed over…");
-    app.note = Some(Box::new(NoteDraft {
+    app.screens.incidents.note = Some(Box::new(NoteDraft {
         tenant: i.tenant.clone(),
         incident: i.id.clone(),
         title: i.title.to_string(),
@@ -90,13 +91,13 @@ pub fn open_note(app: &mut App) {
 /// Keys while a note is being written: save sends it, cancel drops it,
 /// anything else is typed.
 pub fn on_note_key(app: &mut App, edit: Option<Edit>, k: KeyEvent) -> Vec<Effect> {
-    let Some(d) = app.note.as_mut() else {
+    let Some(d) = app.screens.incidents.note.as_mut() else {
         app.mode = Mode::Normal;
         return Vec::new();
     };
     match edit {
         Some(Edit::Cancel) => {
-            app.note = None;
+            app.screens.incidents.note = None;
             app.mode = Mode::Normal;
             app.notify("note dropped", false, 3);
         }
@@ -116,7 +117,7 @@ pub fn on_note_key(app: &mut App, edit: Option<Edit>, k: KeyEvent) -> Vec<Effect
                 ..IncidentAct::new(d.incident.clone(), TriageAction::Note)
             };
             let call = Effect::call::<IncidentActOn>(&d.tenant, &args, Reply::Triage("note"));
-            app.note = None;
+            app.screens.incidents.note = None;
             app.mode = Mode::Normal;
             return vec![call];
         }
@@ -163,8 +164,8 @@ pub fn toggle_mark(app: &mut App) {
         return;
     };
     match app.view {
-        View::Alerts => toggle(&mut app.alert_marks, key),
-        _ => toggle(&mut app.incident_marks, key),
+        View::Alerts => toggle(&mut app.screens.alerts.marks, key),
+        _ => toggle(&mut app.screens.incidents.marks, key),
     }
     app.selected = app.selected.saturating_add(1);
 }
@@ -173,17 +174,17 @@ pub fn toggle_mark(app: &mut App) {
 pub fn toggle_range(app: &mut App) {
     let at = app.selected;
     if app.view == View::Alerts {
-        let rows = super::lists::alert_tail(&app.tail.alerts, &app.filter_input)
+        let rows = super::lists::alert_tail(&app.screens.alerts.tail.alerts, &app.filter_input)
             .iter()
             .map(|a| (a.tenant.clone(), a.id.clone()))
             .collect();
-        mark_range(&mut app.alert_marks, rows, at);
+        mark_range(&mut app.screens.alerts.marks, rows, at);
     } else {
         let rows = queue(app)
             .iter()
             .map(|i| (i.tenant.clone(), i.id.clone()))
             .collect();
-        mark_range(&mut app.incident_marks, rows, at);
+        mark_range(&mut app.screens.incidents.marks, rows, at);
     }
 }
 
@@ -192,7 +193,7 @@ pub fn selected_alert(app: &App) -> Option<&crate::domain::model::Alert> {
     if app.view != View::Alerts {
         return None;
     }
-    super::lists::alert_tail(&app.tail.alerts, &app.filter_input)
+    super::lists::alert_tail(&app.screens.alerts.tail.alerts, &app.filter_input)
         .get(app.selected)
         .copied()
 }
@@ -208,22 +209,22 @@ pub fn merge_alerts(app: &mut App) -> Vec<Effect> {
         return Vec::new();
     };
     let tenant = a.tenant.clone();
-    if app.alert_marks.is_empty() {
+    if app.screens.alerts.marks.is_empty() {
         app.notify("mark the alerts to merge with space first", true, 4);
         return Vec::new();
     }
-    if app.alert_marks.iter().any(|(t, _)| *t != tenant) {
+    if app.screens.alerts.marks.iter().any(|(t, _)| *t != tenant) {
         app.notify("only alerts of one customer merge", true, 5);
         return Vec::new();
     }
     let ask = format!(
         "move {} alerts into incident {target}? press again",
-        app.alert_marks.len()
+        app.screens.alerts.marks.len()
     );
     if !app.confirmed(&target, ask) {
         return Vec::new();
     }
-    let alerts: Vec<Id> = app.alert_marks.drain(..).map(|(_, a)| a).collect();
+    let alerts: Vec<Id> = app.screens.alerts.marks.drain(..).map(|(_, a)| a).collect();
     let args = IncidentAct {
         alerts,
         ..IncidentAct::new(target, TriageAction::Merge)
@@ -252,12 +253,20 @@ pub fn merge(app: &mut App) -> Vec<Effect> {
         target.title.to_string(),
     );
     let from: Vec<Id> = app
-        .incident_marks
+        .screens
+        .incidents
+        .marks
         .iter()
         .filter(|(t, i)| *t == tenant && *i != id)
         .map(|(_, i)| i.clone())
         .collect();
-    if app.incident_marks.iter().any(|(t, _)| *t != tenant) {
+    if app
+        .screens
+        .incidents
+        .marks
+        .iter()
+        .any(|(t, _)| *t != tenant)
+    {
         app.notify("only incidents of one customer merge", true, 5);
         return Vec::new();
     }
@@ -272,7 +281,7 @@ pub fn merge(app: &mut App) -> Vec<Effect> {
     if !app.confirmed(&id, ask) {
         return Vec::new();
     }
-    app.incident_marks.clear();
+    app.screens.incidents.marks.clear();
     let args = IncidentAct {
         from,
         ..IncidentAct::new(id, TriageAction::Merge)

@@ -143,8 +143,8 @@ pub fn alert_tail<'a>(tail: &'a VecDeque<Alert>, filter: &str) -> Vec<&'a Alert>
 
 /// The audit log as fetched, newest first; only entries matching the
 /// filter (actor, action, target, tenant, reason).
-pub fn audit_rows(app: &super::state::App) -> Vec<&crate::domain::audit::AuditEntry> {
-    let Some(all) = app.fetched.audit.data.as_ref() else {
+pub fn audit_rows(app: &super::app::App) -> Vec<&crate::domain::audit::AuditEntry> {
+    let Some(all) = app.screens.audit.log.data.as_ref() else {
         return Vec::new();
     };
     all.iter()
@@ -176,8 +176,10 @@ pub struct TenantRow<'a> {
 }
 
 /// How many tenants match the filter (cheap: no health).
-pub fn tenant_count(app: &super::state::App) -> usize {
-    app.tenants
+pub fn tenant_count(app: &super::app::App) -> usize {
+    app.screens
+        .tenants
+        .tenants
         .iter()
         .filter(|t| matches(&app.filter_input, &[t.id.as_str(), t.name.as_str()]))
         .count()
@@ -185,9 +187,11 @@ pub fn tenant_count(app: &super::state::App) -> usize {
 
 /// The tenants matching the filter, the least healthy first: critical
 /// incidents, then offline devices.
-pub fn tenant_rows(app: &super::state::App) -> Vec<TenantRow<'_>> {
+pub fn tenant_rows(app: &super::app::App) -> Vec<TenantRow<'_>> {
     use crate::domain::device::DeviceStatus;
     let mut rows: Vec<TenantRow<'_>> = app
+        .screens
+        .tenants
         .tenants
         .iter()
         .filter(|t| matches(&app.filter_input, &[t.id.as_str(), t.name.as_str()]))

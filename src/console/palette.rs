@@ -4,9 +4,10 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::app::App;
 use super::command::{self, ArgKind, Invocation, Names, PALETTE_ALIASES};
 use super::msg::Edit;
-use super::state::{App, Mode};
+use super::state::Mode;
 use super::update::Effect;
 use crate::settings::keymap::Section;
 

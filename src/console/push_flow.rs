@@ -9,8 +9,10 @@ use crate::domain::push::PushQuery;
 use ratatui::crossterm::event::KeyEvent;
 use serde_json::Value;
 
+use super::app::App;
 use super::push::{Draft, Outcome};
-use super::state::{App, History, Mode};
+use super::screens::pushes::History;
+use super::state::Mode;
 use super::update::{Edit, Effect, Reply};
 use crate::api::ApiError;
 use crate::domain::push::{Push, PushState};
@@ -19,7 +21,7 @@ use crate::domain::push::{Push, PushState};
 pub fn open_editor(app: &mut App) -> Vec<Effect> {
     // Marked devices make a rollout, edited from the first one's
     // configuration; they must be one customer's.
-    let (tenant, device, name, devices) = if app.marks.is_empty() {
+    let (tenant, device, name, devices) = if app.screens.fleet.marks.is_empty() {
         let Some(row) = app.selected_row() else {
             app.notify("no device selected", true, 4);
             return Vec::new();
@@ -32,7 +34,7 @@ pub fn open_editor(app: &mut App) -> Vec<Effect> {
         )
     } else {
         let tenants: std::collections::BTreeSet<&crate::domain::Id> =
-            app.marks.iter().map(|(t, _)| t).collect();
+            app.screens.fleet.marks.iter().map(|(t, _)| t).collect();
         if tenants.len() > 1 {
             app.notify(
                 "the marked devices belong to several customers: a rollout is for one",
@@ -41,12 +43,24 @@ pub fn open_editor(app: &mut App) -> Vec<Effect> {
             );
             return Vec::new();
         }
-        let devices: Vec<_> = app.marks.iter().map(|(_, d)| d.clone()).collect();
-        let (t, d) = app.marks[0].clone();
+        let devices: Vec<_> = app
+            .screens
+            .fleet
+            .marks
+            .iter()
+            .map(|(_, d)| d.clone())
+            .collect();
+        let (t, d) = app.screens.fleet.marks[0].clone();
         let name = format!("{} devices", devices.len());
         (t, d, name, devices)
     };
-    let draft = Draft::new(tenant.clone(), device.clone(), name, app.push_window_s).bulk(devices);
+    let draft = Draft::new(
+        tenant.clone(),
+        device.clone(),
+        name,
+        app.screens.pushes.window_s,
+    )
+    .bulk(devices);
     let effect = Effect::call::<verbs::ConfigLatest>(
         &tenant,
         &DeviceRef {
@@ -54,7 +68,7 @@ pub fn open_editor(app: &mut App) -> Vec<Effect> {
         },
         Reply::Config,
     );
-    app.editor = Some(Box::new(draft));
+    app.screens.pushes.editor = Some(Box::new(draft));
     app.mode = Mode::Push;
     app.help = false;
     vec![effect]
@@ -62,14 +76,14 @@ pub fn open_editor(app: &mut App) -> Vec<Effect> {
 
 /// Keys while the editor is open.
 pub fn on_editor_key(app: &mut App, edit: Option<Edit>, k: KeyEvent) -> Vec<Effect> {
-    let Some(d) = app.editor.as_mut() else {
+    let Some(d) = app.screens.pushes.editor.as_mut() else {
         app.mode = Mode::Normal;
         return Vec::new();
     };
     match d.key(edit, k) {
         Outcome::Nothing => Vec::new(),
         Outcome::Cancel => {
-            app.editor = None;
+            app.screens.pushes.editor = None;
             app.mode = Mode::Normal;
             app.notify("push cancelled: nothing was sent", false, 4);
             Vec::new()
@@ -140,7 +154,7 @@ pub fn open_history(app: &mut App) -> Vec<Effect> {
         ..PushQuery::default()
     };
     let effect = Effect::call::<verbs::PushList>(&row.tenant, &query, Reply::History);
-    app.history = Some(History {
+    app.screens.pushes.history = Some(History {
         device: row.id.clone(),
         name: row.name.to_string(),
         pushes: Vec::new(),
@@ -157,13 +171,15 @@ fn device_name(app: &App, p: &Push) -> String {
 /// A push event: keep it, and say so when it reaches an outcome.
 pub fn on_push(app: &mut App, p: Push) {
     if app
+        .screens
+        .pushes
         .pushes
         .get(&p.id)
         .is_some_and(|old| old.version > p.version)
     {
         return;
     }
-    let known = app.pushes.get(&p.id).map(|old| old.state);
+    let known = app.screens.pushes.pushes.get(&p.id).map(|old| old.state);
     if known != Some(p.state) {
         let name = device_name(app, &p);
         let (text, error) = match p.state {
@@ -199,7 +215,7 @@ pub fn on_push(app: &mut App, p: Push) {
             app.notify(text, error, 8);
         }
     }
-    if let Some(h) = app.history.as_mut()
+    if let Some(h) = app.screens.pushes.history.as_mut()
         && h.device == p.device
     {
         match h.pushes.iter_mut().find(|x| x.id == p.id) {
@@ -207,18 +223,20 @@ pub fn on_push(app: &mut App, p: Push) {
             None => h.pushes.insert(0, p.clone()),
         }
     }
-    app.pushes.insert(p.id.clone(), p);
+    app.screens.pushes.pushes.insert(p.id.clone(), p);
     // Finished pushes are kept for a while for the toasts, not for ever.
-    if app.pushes.len() > 500 {
+    if app.screens.pushes.pushes.len() > 500 {
         let done: Vec<_> = app
+            .screens
+            .pushes
             .pushes
             .iter()
             .filter(|(_, p)| p.state.is_final())
             .map(|(k, _)| k.clone())
-            .take(app.pushes.len() - 500)
+            .take(app.screens.pushes.pushes.len() - 500)
             .collect();
         for k in done {
-            app.pushes.remove(&k);
+            app.screens.pushes.pushes.remove(&k);
         }
     }
 }
@@ -227,11 +245,13 @@ pub fn on_push(app: &mut App, p: Push) {
 /// events travel apart, and the device's "applied" can come first.
 fn keep_newest(app: &mut App, p: Push) {
     if app
+        .screens
+        .pushes
         .pushes
         .get(&p.id)
         .is_none_or(|old| old.version <= p.version)
     {
-        app.pushes.insert(p.id.clone(), p);
+        app.screens.pushes.pushes.insert(p.id.clone(), p);
     }
 }
 
@@ -253,26 +273,26 @@ pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) -
         (Reply::Triage(action), answer) => super::triage::on_answer(app, action, answer),
         (Reply::Tenants, Ok(v)) => {
             if let Some(tenants) = decoded(app, "tenants", v) {
-                app.tenants = tenants;
+                app.screens.tenants.tenants = tenants;
                 app.clamp();
             }
         }
         (Reply::Tenants, Err(e)) => app.notify(format!("tenants not read: {}", e.message), true, 6),
         (Reply::Map, Ok(v)) => {
             if let Some(m) = decoded::<crate::api::wire::MapView>(app, "map", v) {
-                app.map.load(m.sites, m.aps);
+                app.screens.map.load(m.sites, m.aps);
                 app.clamp();
             }
         }
         (Reply::Map, Err(e)) => app.notify(format!("map not read: {}", e.message), true, 6),
         (Reply::Config, Ok(v)) => {
-            if let Some(d) = app.editor.as_mut() {
+            if let Some(d) = app.screens.pushes.editor.as_mut() {
                 let body = v.get("body").and_then(Value::as_str).map(String::from);
                 d.loaded(body);
             }
         }
         (Reply::Config, Err(e)) => {
-            app.editor = None;
+            app.screens.pushes.editor = None;
             app.mode = Mode::Normal;
             app.notify(format!("configuration not read: {}", e.message), true, 8);
         }
@@ -288,8 +308,8 @@ pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) -
                 false,
                 8,
             );
-            app.marks.clear();
-            app.editor = None;
+            app.screens.fleet.marks.clear();
+            app.screens.pushes.editor = None;
             app.mode = Mode::Normal;
         }
         (Reply::Created, Ok(v)) => {
@@ -302,10 +322,10 @@ pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) -
                 );
                 keep_newest(app, p);
             }
-            app.editor = None;
+            app.screens.pushes.editor = None;
             app.mode = Mode::Normal;
         }
-        (Reply::Created, Err(e)) => match app.editor.as_mut() {
+        (Reply::Created, Err(e)) => match app.screens.pushes.editor.as_mut() {
             Some(d) => d.refused(format!("{}: {}", e.code, e.message)),
             None => app.notify(format!("push refused: {}", e.message), true, 8),
         },
@@ -327,7 +347,7 @@ pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) -
         }
         (Reply::History, Ok(v)) => {
             if let Some(list) = decoded::<Vec<Push>>(app, "push history", v)
-                && let Some(h) = app.history.as_mut()
+                && let Some(h) = app.screens.pushes.history.as_mut()
             {
                 h.pushes = list;
             }

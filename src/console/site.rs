@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
+use super::app::App;
 use super::lists::matches;
-use super::state::App;
 use crate::domain::Id;
 use crate::domain::device::DeviceStatus;
 use crate::domain::link::LinkState;
@@ -37,8 +37,11 @@ pub struct SectorTally<'a> {
 
 /// The site detail, when it answers the site on screen.
 pub fn detail(app: &App) -> Option<&SiteDetail> {
-    let s = app.fetched.site_ref.as_ref()?;
-    app.fetched.site.current(&format!("{}/{}", s.tenant, s.id))
+    let s = app.screens.site.site_ref.as_ref()?;
+    app.screens
+        .site
+        .detail
+        .current(&format!("{}/{}", s.tenant, s.id))
 }
 
 /// A sector's name without the site's first word when it repeats it
@@ -85,7 +88,7 @@ pub fn link_summary(links: &[LinkRow]) -> HashMap<&Id, (usize, LinkState, Option
 /// sector; access points first within a sector. Only those matching the
 /// view's filter (name, kind, status).
 pub fn rows(app: &App) -> Vec<SiteRow<'_>> {
-    let (Some(site), Some(d)) = (app.fetched.site_ref.as_ref(), detail(app)) else {
+    let (Some(site), Some(d)) = (app.screens.site.site_ref.as_ref(), detail(app)) else {
         return Vec::new();
     };
     let links = link_summary(&d.links);
@@ -121,7 +124,7 @@ pub fn sectors(app: &App) -> Vec<SectorTally<'_>> {
     let Some(d) = detail(app) else {
         return Vec::new();
     };
-    let Some(site) = app.fetched.site_ref.as_ref() else {
+    let Some(site) = app.screens.site.site_ref.as_ref() else {
         return Vec::new();
     };
     d.sectors

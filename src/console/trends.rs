@@ -1,8 +1,8 @@
 //! The trends view's rows: the worker's ranking of signal changes, joined
 //! with the live fleet for names, filtered by the view's filter. Pure.
 
+use super::app::App;
 use super::lists::matches;
-use super::state::App;
 use crate::api::views::Trends;
 use crate::domain::model::DeviceRow;
 use crate::domain::site::SignalTrend;
@@ -19,9 +19,10 @@ pub struct TrendRow<'a> {
 
 /// The trends, when they answer the range on screen.
 pub fn current(app: &App) -> Option<&Trends> {
-    app.fetched
+    app.screens
         .trends
-        .current(&app.fetched.trends_range().0.to_string())
+        .trends
+        .current(&app.screens.trends.range().0.to_string())
 }
 
 /// The ranking as the worker sent it (the most fallen first), with names.

@@ -6,7 +6,7 @@ use crate::api::args::{IncidentAct, TriageAction};
 use crate::api::verbs::IncidentActOn;
 use serde_json::Value;
 
-use super::state::App;
+use super::app::App;
 use super::update::{Effect, Reply};
 use crate::api::ApiError;
 use crate::domain::Id;
@@ -27,13 +27,13 @@ pub fn act(app: &mut App, kind: TriageAction, to: Option<&str>) -> Vec<Effect> {
     };
     // Marked incidents take the action together (not a merge, not a
     // reopen: those have their own keys).
-    let bulk = !app.incident_marks.is_empty()
+    let bulk = !app.screens.incidents.marks.is_empty()
         && !matches!(
             kind,
             TriageAction::Merge | TriageAction::Reopen | TriageAction::Note
         );
     let targets: Vec<(Id, Id)> = if bulk {
-        app.incident_marks.clone()
+        app.screens.incidents.marks.clone()
     } else {
         vec![(i.tenant.clone(), i.id.clone())]
     };
@@ -65,7 +65,7 @@ pub fn act(app: &mut App, kind: TriageAction, to: Option<&str>) -> Vec<Effect> {
         (_, None) => {}
     }
     if bulk {
-        app.incident_marks.clear();
+        app.screens.incidents.marks.clear();
     }
     targets
         .into_iter()
@@ -98,7 +98,7 @@ pub fn on_answer(app: &mut App, action: &'static str, answer: Result<Value, ApiE
             };
             app.notify(format!("{}: {done}", i.title), false, 4);
             // The pane's timeline shows the change at its next ask.
-            app.fetched.incident.asked = None;
+            app.screens.incidents.detail.asked = None;
             app.incidents.insert((i.tenant.clone(), i.id.clone()), i);
             app.clamp();
         }

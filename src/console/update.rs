@@ -10,9 +10,10 @@ use ratatui::crossterm::event::{
 };
 
 use super::KeyMap;
+use super::app::App;
 use super::command::{self, Arg, Invocation, Motion, Zoom};
 pub use super::msg::{Edit, Effect, Msg, Reply};
-use super::state::{App, Connection, Mode};
+use super::state::{Connection, Mode};
 use crate::bus::event::EventBody;
 use crate::settings::keymap::{Key, Lookup, Section};
 
@@ -27,8 +28,8 @@ pub fn update(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
         effects.extend(super::fetch::plan(app));
     }
     // The map asks for its sites and links while it is on screen.
-    if app.view == View::Map && app.map.due(app.now) {
-        app.map.asked = Some(app.now);
+    if app.view == View::Map && app.screens.map.due(app.now) {
+        app.screens.map.asked = Some(app.now);
         effects.push(Effect::call::<verbs::Map>(
             &app.api_scope,
             &NoArgs {},
@@ -95,7 +96,7 @@ fn apply(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
                 }
                 EventBody::Push(p) => super::push_flow::on_push(app, p),
                 EventBody::Alert(a) => {
-                    app.tail.push(a);
+                    app.screens.alerts.tail.push(a);
                     if app.view == View::Alerts {
                         app.clamp();
                     }

@@ -24,8 +24,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::KeyMap;
+use super::app::App;
 use super::lists::View;
-use super::state::App;
 use crate::settings::theme::{Meaning, Theme};
 
 /// What drawing needs besides the state.
@@ -64,13 +64,13 @@ pub fn draw(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>) {
     .areas(area);
     frame::header(app, ui, f, header);
     match app.view {
-        View::Fleet if app.fetched.detail_open => {
+        View::Fleet if app.screens.fleet.detail_open => {
             let (table, pane) = detail_split(body);
             fleet::table(app, ui, f, table);
             detail::pane(app, ui, f, pane);
         }
         View::Fleet => fleet::table(app, ui, f, body),
-        View::Incidents if app.fetched.incident_open => {
+        View::Incidents if app.screens.incidents.open => {
             let (table, pane) = detail_split(body);
             incidents::table(app, ui, f, table);
             incident::pane(app, ui, f, pane);
@@ -85,13 +85,13 @@ pub fn draw(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>) {
         View::Map => map::map(app, ui, f, body),
     }
     frame::footer(app, ui, f, footer);
-    if let Some(h) = &app.history {
+    if let Some(h) = &app.screens.pushes.history {
         push::history(app, h, ui, f, body);
     }
-    if let Some(d) = &app.editor {
+    if let Some(d) = &app.screens.pushes.editor {
         push::editor(d, ui, f, body);
     }
-    if let Some(d) = &app.note {
+    if let Some(d) = &app.screens.incidents.note {
         incident::note(d, ui, f, body);
     }
     if app.help {

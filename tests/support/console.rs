@@ -7,7 +7,7 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use vigie::api::Snapshot;
 use vigie::console::KeyMap;
-use vigie::console::state::App;
+use vigie::console::app::App;
 use vigie::console::update::{Effect, Msg, update};
 use vigie::console::views::{self, Ui};
 use vigie::domain::device::DeviceStatus;

@@ -6,8 +6,8 @@ use ratatui::style::Style;
 
 use super::list::{self, Column};
 use super::{Ui, incidents::severity_cell};
+use crate::console::app::App;
 use crate::console::lists::alert_tail;
-use crate::console::state::App;
 use crate::domain::alert::AlertState;
 use crate::domain::model::Alert;
 use crate::settings::theme::{Meaning, Theme};
@@ -61,7 +61,9 @@ fn cells(app: &App, a: &Alert, t: &Theme) -> Vec<(String, Style)> {
     };
     let mut sev = severity_cell(a.severity, t);
     if app
-        .alert_marks
+        .screens
+        .alerts
+        .marks
         .iter()
         .any(|(tn, id)| *tn == a.tenant && *id == a.id)
     {
@@ -85,7 +87,7 @@ fn cells(app: &App, a: &Alert, t: &Theme) -> Vec<(String, Style)> {
 
 pub(super) fn table(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     let t = ui.theme;
-    let tail = alert_tail(&app.tail.alerts, &app.filter_input);
+    let tail = alert_tail(&app.screens.alerts.tail.alerts, &app.filter_input);
     let rows = tail.iter().skip(app.offset).map(|a| cells(app, a, t));
     let why = (
         "Waiting for alerts: new ones appear here as they fire and clear.",

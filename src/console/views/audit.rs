@@ -7,8 +7,8 @@ use ratatui::style::Style;
 
 use super::list::{self, Column};
 use super::{Ui, age};
+use crate::console::app::App;
 use crate::console::lists::audit_rows;
-use crate::console::state::App;
 use crate::domain::audit::AuditEntry;
 use crate::settings::theme::{Meaning, Theme};
 
@@ -76,9 +76,11 @@ pub(super) fn table(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     let t = ui.theme;
     let rows = audit_rows(app);
     let lines = rows.iter().skip(app.offset).map(|e| cells(app, e, t));
-    let waiting = match &app.fetched.audit.error {
+    let waiting = match &app.screens.audit.log.error {
         Some(e) => format!("Audit log not read: {e}"),
-        None if app.fetched.audit.data.is_none() => "Asking the worker for the audit log…".into(),
+        None if app.screens.audit.log.data.is_none() => {
+            "Asking the worker for the audit log…".into()
+        }
         None => "Nothing audited yet.".to_string(),
     };
     let why = (

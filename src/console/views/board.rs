@@ -8,8 +8,8 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use tui_big_text::{BigText, PixelSize};
 
 use super::{Ui, thousands};
+use crate::console::app::App;
 use crate::console::lists::incident_queue;
-use crate::console::state::App;
 use crate::settings::theme::Meaning;
 
 /// One big number with its label, in a box.

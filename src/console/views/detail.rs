@@ -9,8 +9,8 @@ use ratatui::widgets::Paragraph;
 
 use super::chart::{bits, dbm, spark};
 use super::{Ui, age};
+use crate::console::app::App;
 use crate::console::fetch::device_key;
-use crate::console::state::App;
 use crate::domain::device::DeviceStatus;
 use crate::domain::link::LinkState;
 use crate::domain::model::DeviceRow;
@@ -94,7 +94,7 @@ fn sparklines<'a>(
     // Sparklines: a label, the line, the latest value.
     let w = usize::from(width).saturating_sub(4 + 1 + 11).max(4);
     lines.push(Line::from(Span::styled(
-        format!("last {}  ([ ] change)", app.fetched.detail_range().1),
+        format!("last {}  ([ ] change)", app.screens.fleet.range().1),
         muted,
     )));
     let m = &d.metrics;
@@ -261,11 +261,11 @@ pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
         return;
     };
     let mut lines = head(app, r, t);
-    let range = app.fetched.detail_range().0;
+    let range = app.screens.fleet.range().0;
     let key = device_key(&r.tenant, &r.id, range);
-    let Some(d) = app.fetched.detail.current(&key) else {
-        let why = match &app.fetched.detail.error {
-            Some(e) if app.fetched.detail.key == key => format!("Not read: {e}"),
+    let Some(d) = app.screens.fleet.detail.current(&key) else {
+        let why = match &app.screens.fleet.detail.error {
+            Some(e) if app.screens.fleet.detail.key == key => format!("Not read: {e}"),
             _ => "Asking the worker for its history…".to_string(),
         };
         lines.push(Line::default());

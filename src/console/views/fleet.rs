@@ -9,8 +9,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::Ui;
+use crate::console::app::App;
 use crate::console::model::Grouping;
-use crate::console::state::{App, Connection};
+use crate::console::state::Connection;
 use crate::domain::device::DeviceStatus;
 use crate::domain::model::DeviceRow;
 use crate::settings::theme::{Meaning, Theme};
@@ -152,7 +153,12 @@ fn cell<'a>(
     match col {
         Col::Status => {
             let (text, m) = status_text(r.status);
-            if app.marks.contains(&(r.tenant.clone(), r.id.clone())) {
+            if app
+                .screens
+                .fleet
+                .marks
+                .contains(&(r.tenant.clone(), r.id.clone()))
+            {
                 // The status glyph gives way to the mark.
                 let word = text.split_once(' ').map_or(text, |(_, w)| w);
                 let _ = write!(scratch, "✓ {word}");

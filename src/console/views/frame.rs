@@ -6,8 +6,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{Ui, thousands};
+use crate::console::app::App;
 use crate::console::lists::View;
-use crate::console::state::{App, Connection, Mode};
+use crate::console::state::{Connection, Mode};
 use crate::domain::push::PushState;
 use crate::settings::theme::Meaning;
 use ratatui::style::Modifier;
@@ -66,6 +67,8 @@ pub(super) fn header(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
 fn countdown(app: &App, ui: &Ui<'_>) -> Vec<Span<'static>> {
     let t = ui.theme;
     let applied = app
+        .screens
+        .pushes
         .pushes
         .values()
         .filter(|p| matches!(p.state, PushState::Applied { .. }))
@@ -128,7 +131,7 @@ fn list_info(app: &App) -> String {
     match app.view {
         View::Incidents => {
             let open = app.open_incidents();
-            let marked = match app.incident_marks.len() {
+            let marked = match app.screens.incidents.marks.len() {
                 0 => String::new(),
                 n => format!(" · {n} marked"),
             };
@@ -139,8 +142,8 @@ fn list_info(app: &App) -> String {
             )
         }
         View::Alerts => {
-            let paused = match app.tail.paused {
-                Some(_) => format!(" · PAUSED, {} waiting", app.tail.waiting()),
+            let paused = match app.screens.alerts.tail.paused {
+                Some(_) => format!(" · PAUSED, {} waiting", app.screens.alerts.tail.waiting()),
                 None => String::new(),
             };
             format!("  {} alerts{paused}{filtered}", app.view_len())
@@ -151,7 +154,7 @@ fn list_info(app: &App) -> String {
         View::Trends => format!(
             "  {} devices · last {}{filtered}",
             app.view_len(),
-            app.fetched.trends_range().1
+            app.screens.trends.range().1
         ),
         View::Audit => format!("  {} entries{filtered}", app.view_len()),
         View::Fleet | View::Board => String::new(),
@@ -260,8 +263,8 @@ fn rest(app: &App, ui: &Ui<'_>) -> Line<'static> {
             sort,
             if desc { " ↓" } else { "" }
         );
-        if !app.marks.is_empty() {
-            info.push_str(&format!(" · {} marked", app.marks.len()));
+        if !app.screens.fleet.marks.is_empty() {
+            info.push_str(&format!(" · {} marked", app.screens.fleet.marks.len()));
         }
         match app.fleet.group() {
             crate::console::model::Grouping::Tenant => info.push_str(" · by customer"),

@@ -8,12 +8,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use super::Ui;
 use crate::settings::theme::Meaning;
 
-pub(super) fn overlay(
-    app: &crate::console::state::App,
-    ui: &Ui<'_>,
-    f: &mut Frame<'_>,
-    area: Rect,
-) {
+pub(super) fn overlay(app: &crate::console::app::App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     let t = ui.theme;
     let help = ui.keymap.help_for(app.role);
     let key_w = help

@@ -8,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::{Ui, age};
+use crate::console::app::App;
 use crate::console::incident::{NoteDraft, key, selected};
-use crate::console::state::App;
 use crate::domain::alert::AlertState;
 use crate::settings::theme::{Meaning, Theme};
 
@@ -29,9 +29,9 @@ pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
         Line::from(Span::styled(i.title.to_string(), t.style(Meaning::Title))),
         Line::from(state),
     ];
-    let Some(d) = app.fetched.incident.current(&key(i)) else {
-        let why = match &app.fetched.incident.error {
-            Some(e) if app.fetched.incident.key == key(i) => format!("Not read: {e}"),
+    let Some(d) = app.screens.incidents.detail.current(&key(i)) else {
+        let why = match &app.screens.incidents.detail.error {
+            Some(e) if app.screens.incidents.detail.key == key(i) => format!("Not read: {e}"),
             _ => "Asking the worker for its alerts and timeline…".to_string(),
         };
         lines.push(Line::from(Span::styled(why, muted)));

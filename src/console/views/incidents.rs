@@ -6,7 +6,7 @@ use ratatui::style::Style;
 
 use super::list::{self, Column};
 use super::{Ui, age};
-use crate::console::state::App;
+use crate::console::app::App;
 use crate::domain::incident::{EscalationTier, Incident, IncidentState};
 use crate::domain::model::Severity;
 use crate::settings::theme::{Meaning, Theme};
@@ -101,7 +101,9 @@ fn cells(app: &App, i: &Incident, t: &Theme) -> Vec<(String, Style)> {
     };
     let mut sev = severity_cell(i.severity, t);
     if app
-        .incident_marks
+        .screens
+        .incidents
+        .marks
         .iter()
         .any(|(tn, id)| *tn == i.tenant && *id == i.id)
     {

@@ -56,7 +56,7 @@ fn fit(cols: &[Column], width: u16) -> Vec<(usize, u16, u16)> {
 /// (`why.0` with no filter, `why.1` with one).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn view(
-    app: &crate::console::state::App,
+    app: &crate::console::app::App,
     f: &mut ratatui::Frame<'_>,
     area: Rect,
     t: &Theme,

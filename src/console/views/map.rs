@@ -13,8 +13,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::Ui;
+use crate::console::app::App;
 use crate::console::geo::{Atlas, Braille, Layer, Viewport};
-use crate::console::state::App;
 use crate::domain::fleet::StatusCounts;
 use crate::domain::site::{ApLinks, SiteSummary};
 use crate::settings::theme::{Meaning, Theme};
@@ -65,7 +65,7 @@ pub(super) fn map(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
         (area, None)
     };
     let filter = app.filter_input.as_str();
-    let shown: Vec<&SiteSummary> = app.map.shown(filter).collect();
+    let shown: Vec<&SiteSummary> = app.screens.map.shown(filter).collect();
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.style(Meaning::Border))
@@ -73,12 +73,12 @@ pub(super) fn map(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     let inner = block.inner(main);
     let [canvas, info] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
     let dots = (canvas.width * 2, canvas.height * 4);
-    let view = app.map.viewport(filter, dots);
+    let view = app.screens.map.viewport(filter, dots);
     let title = format!(
         " Map · {} sites · {} across{} ",
         shown.len(),
         span_text(view.span),
-        if app.map.camera.is_some() {
+        if app.screens.map.camera.is_some() {
             ""
         } else {
             " (fit)"
@@ -102,10 +102,10 @@ pub(super) fn map(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
             )
         })
         .collect();
-    draw_spokes(&app.map.aps, &place, &mut raster);
+    draw_spokes(&app.screens.map.aps, &place, &mut raster);
     paint(&raster, t, f.buffer_mut(), canvas);
     markers(app, &shown, &view, t, f.buffer_mut(), canvas);
-    let line = match (&atlas, app.map.loaded) {
+    let line = match (&atlas, app.screens.map.loaded) {
         (Err(e), _) => Line::from(Span::styled(
             format!("map unavailable: {e}"),
             t.style(Meaning::Error),
@@ -267,6 +267,7 @@ fn site_line(app: &App, site: Option<&SiteSummary>, t: &Theme) -> Line<'static> 
     let c = app.fleet.site_counts(&s.tenant, &s.id);
     let (mut up, mut degraded, mut down) = (0, 0, 0);
     for ap in app
+        .screens
         .map
         .aps
         .iter()

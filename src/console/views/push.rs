@@ -7,8 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::{Ui, age};
+use crate::console::app::App;
 use crate::console::push::{DiffLine, Draft, Field, Step, diff};
-use crate::console::state::{App, History};
+use crate::console::screens::pushes::History;
 use crate::domain::push::PushState;
 use crate::domain::text::sanitize;
 use crate::settings::theme::Meaning;

@@ -12,9 +12,9 @@ use super::chart::dbm;
 use super::detail::{link_meaning, status_meaning};
 use super::list::{self, Column};
 use super::{Ui, age};
+use crate::console::app::App;
 use crate::console::layout::{NARROW_SECTORS, SITE_SIDE, SITE_WIDE};
 use crate::console::site::{SectorTally, SiteRow, detail, rows, sectors, short_sector};
-use crate::console::state::App;
 use crate::domain::alert::AlertState;
 use crate::settings::theme::{Meaning, Theme};
 
@@ -60,7 +60,8 @@ fn cells(app: &App, r: &SiteRow<'_>, t: &Theme) -> Vec<(String, Style)> {
     let muted = t.style(Meaning::Muted);
     let d = r.device;
     let site = app
-        .fetched
+        .screens
+        .site
         .site_ref
         .as_ref()
         .map_or("", |s| s.name.as_str());
@@ -93,7 +94,7 @@ fn cells(app: &App, r: &SiteRow<'_>, t: &Theme) -> Vec<(String, Style)> {
 }
 
 fn summary(app: &App, t: &Theme) -> Line<'static> {
-    let Some(s) = app.fetched.site_ref.as_ref() else {
+    let Some(s) = app.screens.site.site_ref.as_ref() else {
         return Line::default();
     };
     let c = app.fleet.site_counts(&s.tenant, &s.id);
@@ -159,7 +160,8 @@ fn side(app: &App, t: &Theme, f: &mut Frame<'_>, area: Rect) {
     let muted = t.style(Meaning::Muted);
     let mut lines = vec![Line::from(Span::styled("SECTORS", head))];
     let site = app
-        .fetched
+        .screens
+        .site
         .site_ref
         .as_ref()
         .map_or("", |s| s.name.as_str());
@@ -190,7 +192,7 @@ pub(super) fn view(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     let t = ui.theme;
     let muted = t.style(Meaning::Muted);
     f.buffer_mut().set_style(area, t.style(Meaning::Base));
-    if app.fetched.site_ref.is_none() {
+    if app.screens.site.site_ref.is_none() {
         let msg = "No site chosen: enter on the map, 6 on a device, or :site NAME.";
         f.render_widget(Paragraph::new(Span::styled(msg, muted)), area);
         return;
@@ -198,7 +200,7 @@ pub(super) fn view(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     let [top, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
     f.render_widget(Paragraph::new(summary(app, t)), top);
     if detail(app).is_none() {
-        let why = match &app.fetched.site.error {
+        let why = match &app.screens.site.detail.error {
             Some(e) => format!("Not read: {e}"),
             None => "Asking the worker for the site's sectors and links…".to_string(),
         };
@@ -219,7 +221,8 @@ pub(super) fn view(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
         ])
         .areas(rest);
         let site = app
-            .fetched
+            .screens
+            .site
             .site_ref
             .as_ref()
             .map_or("", |s| s.name.as_str());

@@ -7,8 +7,8 @@ use ratatui::style::Style;
 
 use super::list::{self, Column};
 use super::{Ui, thousands};
+use crate::console::app::App;
 use crate::console::lists::{TenantRow, tenant_rows};
-use crate::console::state::App;
 use crate::settings::theme::{Meaning, Theme};
 
 const COLUMNS: [Column; 9] = [

@@ -12,9 +12,9 @@ use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragrap
 
 use super::list::{self, Column};
 use super::{Ui, thousands};
+use crate::console::app::App;
 use crate::console::fetch::{ChartMeasure, device_key};
 use crate::console::layout::chart_height;
-use crate::console::state::App;
 use crate::console::trends::{TrendRow, rows};
 use crate::domain::link::LinkPolicy;
 use crate::settings::theme::{Meaning, Theme};
@@ -141,13 +141,13 @@ fn runs(series: &[Option<f32>], range_s: u32) -> Vec<Vec<(f64, f64)>> {
 
 fn chart(app: &App, rows: &[TrendRow<'_>], t: &Theme, f: &mut Frame<'_>, area: Rect) {
     let muted = t.style(Meaning::Muted);
-    let range_s = app.fetched.trends_range().0;
+    let range_s = app.screens.trends.range().0;
     let selected = rows.get(app.selected);
     let name = selected.map_or(String::new(), |r| {
         r.device
             .map_or(r.trend.device.to_string(), |d| d.name.to_string())
     });
-    let measure = app.fetched.chart_measure;
+    let measure = app.screens.trends.measure;
     let (title, threshold, unit) = match measure {
         ChartMeasure::Signal => (
             " Signal ",
@@ -163,7 +163,7 @@ fn chart(app: &App, rows: &[TrendRow<'_>], t: &Theme, f: &mut Frame<'_>, area: R
         .title(Line::from(vec![
             Span::styled(title, t.style(Meaning::Title)),
             Span::styled(
-                format!("{name} · last {} ", app.fetched.trends_range().1),
+                format!("{name} · last {} ", app.screens.trends.range().1),
                 muted,
             ),
             Span::styled(
@@ -174,11 +174,13 @@ fn chart(app: &App, rows: &[TrendRow<'_>], t: &Theme, f: &mut Frame<'_>, area: R
         ]))
         .style(t.style(Meaning::Base));
     let key = selected.map(|r| device_key(&r.trend.tenant, &r.trend.device, range_s));
-    let data = key.as_deref().and_then(|k| app.fetched.chart.current(k));
+    let data = key
+        .as_deref()
+        .and_then(|k| app.screens.trends.chart.current(k));
     let Some(d) = data else {
         let why = if selected.is_none() {
             "No device to chart."
-        } else if app.fetched.chart.error.is_some() {
+        } else if app.screens.trends.chart.error.is_some() {
             "The chart could not be read."
         } else {
             "Asking the worker for the device's history…"
@@ -220,7 +222,7 @@ fn chart(app: &App, rows: &[TrendRow<'_>], t: &Theme, f: &mut Frame<'_>, area: R
             .data(r)
     }));
     let label = |s: f64| Span::styled(format!("{s:.0}"), muted);
-    let range = app.fetched.trends_range().1;
+    let range = app.screens.trends.range().1;
     let chart = Chart::new(sets)
         .block(block)
         .x_axis(
@@ -251,7 +253,7 @@ pub(super) fn view(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     .areas(area);
     chart(app, &all, t, f, top);
     let lines = all.iter().skip(app.offset).map(|r| cells(r, t));
-    let waiting = match &app.fetched.trends.error {
+    let waiting = match &app.screens.trends.trends.error {
         Some(e) => format!("Trends not read: {e}"),
         None if crate::console::trends::current(app).is_none() => {
             "Asking the worker for the signal trends…".to_string()

@@ -1,0 +1,1 @@
+//! The wallboard's big numbers and top incidents.
