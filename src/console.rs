@@ -28,6 +28,7 @@ pub mod trends;
 pub mod triage;
 pub mod update;
 pub mod views;
+pub mod widgets;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

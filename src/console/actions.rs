@@ -167,7 +167,9 @@ pub fn queue_resolved(app: &mut App, _: &Arg) -> Vec<Effect> {
 
 /// Marks the row (a device, an incident, an alert) for a bulk action.
 pub fn mark(app: &mut App, _: &Arg) -> Vec<Effect> {
-    if matches!(app.view, View::Incidents | View::Alerts) {
+    if app.view == View::Alerts {
+        super::screens::alerts::mark(&mut app.shared, &mut app.screens.alerts);
+    } else if app.view == View::Incidents {
         super::incident::toggle_mark(app);
     } else if let Some(r) = app.selected_row() {
         let key = (r.tenant.clone(), r.id.clone());
@@ -184,7 +186,9 @@ pub fn mark(app: &mut App, _: &Arg) -> Vec<Effect> {
 
 /// Marks every row from the last marked one to the selection.
 pub fn mark_range(app: &mut App, _: &Arg) -> Vec<Effect> {
-    if matches!(app.view, View::Incidents | View::Alerts) {
+    if app.view == View::Alerts {
+        super::screens::alerts::mark_to_here(&app.shared, &mut app.screens.alerts);
+    } else if app.view == View::Incidents {
         super::incident::toggle_range(app);
     } else if app.view == View::Fleet {
         mark_devices(app);
@@ -224,7 +228,9 @@ pub fn triage(app: &mut App, arg: &Arg) -> Vec<Effect> {
         return Vec::new();
     };
     match action {
-        TriageAction::Merge if app.view == View::Alerts => super::incident::merge_alerts(app),
+        TriageAction::Merge if app.view == View::Alerts => {
+            super::screens::alerts::merge(&mut app.shared, &mut app.screens.alerts)
+        }
         TriageAction::Merge => super::incident::merge(app),
         TriageAction::Note => {
             super::incident::open_note(app);

@@ -5,7 +5,7 @@ use std::ops::{Deref, DerefMut};
 
 use chrono::{DateTime, Utc};
 
-use crate::console::screens::Screens;
+use crate::console::screens::{self, Screens};
 use crate::console::state::Shared;
 use crate::domain::push::Push;
 
@@ -47,19 +47,17 @@ impl App {
 
     /// Rows in the view on screen.
     pub fn view_len(&self) -> usize {
-        use crate::console::lists::{View, alert_tail};
+        use crate::console::lists::View;
         match self.shared.view {
             View::Fleet => self.shared.fleet.len(),
             View::Incidents => crate::console::incident::queue(self).len(),
-            View::Alerts => {
-                alert_tail(&self.screens.alerts.tail.alerts, &self.shared.filter_input).len()
-            }
+            View::Alerts => screens::alerts::rows(&self.shared, &self.screens.alerts).len(),
             View::Board => 0,
-            View::Tenants => crate::console::lists::tenant_count(self),
+            View::Tenants => screens::tenants::count(&self.shared, &self.screens.tenants),
             View::Map => self.screens.map.shown(&self.shared.filter_input).count(),
             View::Site => crate::console::site::rows(self).len(),
             View::Trends => crate::console::trends::rows(self).len(),
-            View::Audit => crate::console::lists::audit_rows(self).len(),
+            View::Audit => screens::audit::rows(&self.shared, &self.screens.audit).len(),
         }
     }
 

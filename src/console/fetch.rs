@@ -4,7 +4,7 @@
 //! answers, so that an answer to an older question (the selection moved
 //! on) is dropped, and asked again only when stale. Pure, like `update`.
 
-use crate::api::args::{AuditArgs, DeviceArgs, IncidentArgs, SiteArgs, TrendArgs};
+use crate::api::args::{DeviceArgs, IncidentArgs, SiteArgs, TrendArgs};
 use crate::api::verbs;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -34,7 +34,6 @@ pub const CHART_BUCKETS: u16 = 160;
 const DETAIL_EVERY_S: f64 = 10.0;
 const SITE_EVERY_S: f64 = 15.0;
 const TRENDS_EVERY_S: f64 = 60.0;
-const AUDIT_EVERY_S: f64 = 30.0;
 const INCIDENT_EVERY_S: f64 = 15.0;
 
 /// What the trends view charts for the selected device.
@@ -81,14 +80,14 @@ impl<T> Default for Fetch<T> {
 impl<T> Fetch<T> {
     /// True when `key` should be asked for: something else was asked, or
     /// it was asked `every_s` real seconds ago or more.
-    fn due(&self, key: &str, now: DateTime<Utc>, every_s: f64, speed: f64) -> bool {
+    pub fn due(&self, key: &str, now: DateTime<Utc>, every_s: f64, speed: f64) -> bool {
         self.key != key
             || self.asked.is_none_or(|t| {
                 (now - t).num_milliseconds() as f64 / 1000.0 / speed.max(1e-9) >= every_s
             })
     }
 
-    fn ask(&mut self, key: String, now: DateTime<Utc>) {
+    pub fn ask(&mut self, key: String, now: DateTime<Utc>) {
         if self.key != key {
             self.data = None;
             self.error = None;
@@ -98,7 +97,7 @@ impl<T> Fetch<T> {
     }
 
     /// Takes an answer to `key`; an answer to an older question is dropped.
-    fn take(&mut self, key: &str, answer: Result<Value, ApiError>)
+    pub fn take(&mut self, key: &str, answer: Result<Value, ApiError>)
     where
         T: serde::de::DeserializeOwned,
     {
@@ -252,18 +251,7 @@ pub fn plan(app: &mut App) -> Vec<Effect> {
                 ));
             }
         }
-        View::Audit if app.screens.audit.log.due("", now, AUDIT_EVERY_S, speed) => {
-            app.screens.audit.log.ask(String::new(), now);
-            let args = AuditArgs {
-                target: None,
-                limit: Some(500),
-            };
-            out.push(Effect::call::<verbs::Audit>(
-                &app.api_scope,
-                &args,
-                Reply::Audit,
-            ));
-        }
+        View::Audit => out = super::screens::audit::plan(&app.shared, &mut app.screens.audit),
         _ => {}
     }
     out
@@ -277,7 +265,7 @@ pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) {
         Reply::Site(key) => f.site.detail.take(&key, answer),
         Reply::Trends(key) => f.trends.trends.take(&key, answer),
         Reply::Chart(key) => f.trends.chart.take(&key, answer),
-        Reply::Audit => f.audit.log.take("", answer),
+        Reply::Audit => super::screens::audit::on_answer(&mut f.audit, answer),
         Reply::Incident(key) => f.incidents.detail.take(&key, answer),
         _ => return,
     }

@@ -9,7 +9,7 @@ use ratatui::crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
 
 use super::app::App;
-use super::lists::{View, matches};
+use super::lists::{View, mark_range, matches, toggle};
 use super::state::Mode;
 use super::update::{Edit, Effect, Reply};
 use crate::domain::Id;
@@ -129,111 +129,23 @@ pub fn on_note_key(app: &mut App, edit: Option<Edit>, k: KeyEvent) -> Vec<Effect
     Vec::new()
 }
 
-/// Marks `key`, or unmarks it when marked.
-fn toggle(marks: &mut Vec<(Id, Id)>, key: (Id, Id)) {
-    match marks.iter().position(|m| *m == key) {
-        Some(at) => {
-            marks.remove(at);
-        }
-        None => marks.push(key),
-    }
-}
-
-/// Marks every key of `rows` from the last marked one to `at`.
-fn mark_range(marks: &mut Vec<(Id, Id)>, rows: Vec<(Id, Id)>, at: usize) {
-    let from = marks
-        .last()
-        .and_then(|m| rows.iter().position(|r| r == m))
-        .unwrap_or(at);
-    let (lo, hi) = (from.min(at), from.max(at));
-    for key in rows.into_iter().skip(lo).take(hi + 1 - lo) {
-        if !marks.contains(&key) {
-            marks.push(key);
-        }
-    }
-}
-
-/// `space` in the queue or the alert tail: marks or unmarks the selected
-/// incident or alert.
+/// `space` in the queue: marks or unmarks the selected incident.
 pub fn toggle_mark(app: &mut App) {
-    let key = match app.view {
-        View::Alerts => selected_alert(app).map(|a| (a.tenant.clone(), a.id.clone())),
-        _ => selected(app).map(|i| (i.tenant.clone(), i.id.clone())),
-    };
-    let Some(key) = key else {
+    let Some(key) = selected(app).map(|i| (i.tenant.clone(), i.id.clone())) else {
         return;
     };
-    match app.view {
-        View::Alerts => toggle(&mut app.screens.alerts.marks, key),
-        _ => toggle(&mut app.screens.incidents.marks, key),
-    }
+    toggle(&mut app.screens.incidents.marks, key);
     app.selected = app.selected.saturating_add(1);
 }
 
-/// `x` in the queue or the alert tail: marks from the last mark to here.
+/// `x` in the queue: marks from the last mark to here.
 pub fn toggle_range(app: &mut App) {
     let at = app.selected;
-    if app.view == View::Alerts {
-        let rows = super::lists::alert_tail(&app.screens.alerts.tail.alerts, &app.filter_input)
-            .iter()
-            .map(|a| (a.tenant.clone(), a.id.clone()))
-            .collect();
-        mark_range(&mut app.screens.alerts.marks, rows, at);
-    } else {
-        let rows = queue(app)
-            .iter()
-            .map(|i| (i.tenant.clone(), i.id.clone()))
-            .collect();
-        mark_range(&mut app.screens.incidents.marks, rows, at);
-    }
-}
-
-/// The alert under the cursor, when the alert tail is on screen.
-pub fn selected_alert(app: &App) -> Option<&crate::domain::model::Alert> {
-    if app.view != View::Alerts {
-        return None;
-    }
-    super::lists::alert_tail(&app.screens.alerts.tail.alerts, &app.filter_input)
-        .get(app.selected)
-        .copied()
-}
-
-/// `M` in the alert tail: the marked alerts join the selected alert's
-/// incident (one customer's; asked twice).
-pub fn merge_alerts(app: &mut App) -> Vec<Effect> {
-    let Some(a) = selected_alert(app) else {
-        return Vec::new();
-    };
-    let Some(target) = a.incident.clone() else {
-        app.notify("the selected alert has no incident to merge into", true, 5);
-        return Vec::new();
-    };
-    let tenant = a.tenant.clone();
-    if app.screens.alerts.marks.is_empty() {
-        app.notify("mark the alerts to merge with space first", true, 4);
-        return Vec::new();
-    }
-    if app.screens.alerts.marks.iter().any(|(t, _)| *t != tenant) {
-        app.notify("only alerts of one customer merge", true, 5);
-        return Vec::new();
-    }
-    let ask = format!(
-        "move {} alerts into incident {target}? press again",
-        app.screens.alerts.marks.len()
-    );
-    if !app.confirmed(&target, ask) {
-        return Vec::new();
-    }
-    let alerts: Vec<Id> = app.screens.alerts.marks.drain(..).map(|(_, a)| a).collect();
-    let args = IncidentAct {
-        alerts,
-        ..IncidentAct::new(target, TriageAction::Merge)
-    };
-    vec![Effect::call::<IncidentActOn>(
-        tenant,
-        &args,
-        Reply::Triage("merge"),
-    )]
+    let rows = queue(app)
+        .iter()
+        .map(|i| (i.tenant.clone(), i.id.clone()))
+        .collect();
+    mark_range(&mut app.screens.incidents.marks, rows, at);
 }
 
 /// `M`: the marked incidents' alerts join the selected one, which must be

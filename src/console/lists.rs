@@ -1,13 +1,8 @@
 //! The incident queue and the alert tail as the console keeps them: pure
 //! functions over the state, used by drawing and by key handling alike.
 
-use std::collections::VecDeque;
-
+use crate::domain::Id;
 use crate::domain::incident::Incident;
-use crate::domain::model::Alert;
-
-/// Alerts kept for the tail.
-pub const TAIL: usize = 2_000;
 
 /// Which view has the screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -128,187 +123,26 @@ pub fn incident_queue<'a>(
     out
 }
 
-/// The alert tail, newest first; only those matching `filter` (rule,
-/// summary, tenant).
-pub fn alert_tail<'a>(tail: &'a VecDeque<Alert>, filter: &str) -> Vec<&'a Alert> {
-    tail.iter()
-        .filter(|a| {
-            matches(
-                filter,
-                &[a.rule.as_str(), a.summary.as_str(), a.tenant.as_str()],
-            )
-        })
-        .collect()
-}
-
-/// The audit log as fetched, newest first; only entries matching the
-/// filter (actor, action, target, tenant, reason).
-pub fn audit_rows(app: &super::app::App) -> Vec<&crate::domain::audit::AuditEntry> {
-    let Some(all) = app.screens.audit.log.data.as_ref() else {
-        return Vec::new();
-    };
-    all.iter()
-        .filter(|e| {
-            let reason = e.reason.as_ref().map_or("", |r| r.as_str());
-            matches(
-                &app.filter_input,
-                &[
-                    e.actor.as_str(),
-                    e.action.as_str(),
-                    e.target.as_str(),
-                    e.tenant.as_str(),
-                    reason,
-                ],
-            )
-        })
-        .collect()
-}
-
-/// One tenant's line in the tenants view.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TenantRow<'a> {
-    pub tenant: &'a crate::domain::model::Tenant,
-    pub devices: u64,
-    pub online: u64,
-    pub offline: u64,
-    pub incidents: u64,
-    pub critical: u64,
-}
-
-/// How many tenants match the filter (cheap: no health).
-pub fn tenant_count(app: &super::app::App) -> usize {
-    app.screens
-        .tenants
-        .tenants
-        .iter()
-        .filter(|t| matches(&app.filter_input, &[t.id.as_str(), t.name.as_str()]))
-        .count()
-}
-
-/// The tenants matching the filter, the least healthy first: critical
-/// incidents, then offline devices.
-pub fn tenant_rows(app: &super::app::App) -> Vec<TenantRow<'_>> {
-    use crate::domain::device::DeviceStatus;
-    let mut rows: Vec<TenantRow<'_>> = app
-        .screens
-        .tenants
-        .tenants
-        .iter()
-        .filter(|t| matches(&app.filter_input, &[t.id.as_str(), t.name.as_str()]))
-        .map(|tenant| TenantRow {
-            tenant,
-            devices: 0,
-            online: 0,
-            offline: 0,
-            incidents: 0,
-            critical: 0,
-        })
-        .collect();
-    // One pass over the fleet, each row found by its tenant in a map.
-    let at: std::collections::HashMap<&crate::domain::Id, usize> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (&r.tenant.id, i))
-        .collect();
-    let mut tally = vec![(0u64, 0u64, 0u64, 0u64, 0u64); rows.len()];
-    for d in app.fleet.all() {
-        if let Some(&i) = at.get(&d.tenant) {
-            tally[i].0 += 1;
-            match d.status {
-                DeviceStatus::Online => tally[i].1 += 1,
-                DeviceStatus::Offline | DeviceStatus::Stale => tally[i].2 += 1,
-                DeviceStatus::Pending => {}
-            }
+/// Marks `key`, or unmarks it when marked.
+pub fn toggle(marks: &mut Vec<(Id, Id)>, key: (Id, Id)) {
+    match marks.iter().position(|m| *m == key) {
+        Some(at) => {
+            marks.remove(at);
         }
-    }
-    for inc in app.incidents.values().filter(|i| i.state.is_open()) {
-        if let Some(&i) = at.get(&inc.tenant) {
-            tally[i].3 += 1;
-            tally[i].4 += u64::from(inc.severity == crate::domain::model::Severity::Critical);
-        }
-    }
-    for (r, t) in rows.iter_mut().zip(tally) {
-        (r.devices, r.online, r.offline, r.incidents, r.critical) = t;
-    }
-    rows.sort_by(|a, b| {
-        b.critical
-            .cmp(&a.critical)
-            .then(b.offline.cmp(&a.offline))
-            .then(a.tenant.id.cmp(&b.tenant.id))
-    });
-    rows
-}
-
-/// The alert tail, paused or not.
-#[derive(Debug, Clone, Default)]
-pub struct Tail {
-    pub alerts: VecDeque<Alert>,
-    /// While paused, new alerts wait here and the list holds still.
-    pub paused: Option<Vec<Alert>>,
-}
-
-impl Tail {
-    pub fn push(&mut self, a: Alert) {
-        match &mut self.paused {
-            Some(waiting) => {
-                waiting.push(a);
-                if waiting.len() > TAIL {
-                    waiting.remove(0);
-                }
-            }
-            None => {
-                self.alerts.push_front(a);
-                self.alerts.truncate(TAIL);
-            }
-        }
-    }
-
-    /// Pauses, or resumes with what arrived meanwhile.
-    pub fn toggle(&mut self) {
-        match self.paused.take() {
-            Some(waiting) => {
-                for a in waiting {
-                    self.push(a);
-                }
-            }
-            None => self.paused = Some(Vec::new()),
-        }
-    }
-
-    pub fn waiting(&self) -> usize {
-        self.paused.as_ref().map_or(0, Vec::len)
+        None => marks.push(key),
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_paused_tail_holds_still_and_resumes_in_order() {
-        let mut t = Tail::default();
-        let a = |n: &str| Alert {
-            tenant: crate::domain::Id::parse("acme").unwrap_or_else(|e| panic!("{e}")),
-            id: crate::domain::Id::parse(n).unwrap_or_else(|e| panic!("{e}")),
-            rule: "cpu-high".into(),
-            device: None,
-            site: None,
-            severity: crate::domain::model::Severity::Minor,
-            state: crate::domain::alert::AlertState::Firing,
-            summary: n.into(),
-            flapping: false,
-            started: chrono::DateTime::UNIX_EPOCH,
-            updated: chrono::DateTime::UNIX_EPOCH,
-            incident: None,
-        };
-        t.push(a("a1"));
-        t.toggle();
-        t.push(a("a2"));
-        t.push(a("a3"));
-        assert_eq!(t.alerts.len(), 1);
-        assert_eq!(t.waiting(), 2);
-        t.toggle();
-        let ids: Vec<&str> = t.alerts.iter().map(|x| x.id.as_str()).collect();
-        assert_eq!(ids, ["a3", "a2", "a1"]);
+/// Marks every key of `rows` from the last marked one to `at`.
+pub fn mark_range(marks: &mut Vec<(Id, Id)>, rows: Vec<(Id, Id)>, at: usize) {
+    let from = marks
+        .last()
+        .and_then(|m| rows.iter().position(|r| r == m))
+        .unwrap_or(at);
+    let (lo, hi) = (from.min(at), from.max(at));
+    for key in rows.into_iter().skip(lo).take(hi + 1 - lo) {
+        if !marks.contains(&key) {
+            marks.push(key);
+        }
     }
 }

@@ -255,31 +255,16 @@ fn keep_newest(app: &mut App, p: Push) {
     }
 }
 
-/// An answer read as `T`; one that does not read is said on screen
-/// (`what` not read), never taken for an empty one.
-fn decoded<T: serde::de::DeserializeOwned>(app: &mut App, what: &str, v: Value) -> Option<T> {
-    match serde_json::from_value(v) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            app.notify(format!("{what} not read: {e}"), true, 6);
-            None
-        }
-    }
-}
-
 /// The worker answered.
 pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) -> Vec<Effect> {
     match (reply, answer) {
         (Reply::Triage(action), answer) => super::triage::on_answer(app, action, answer),
-        (Reply::Tenants, Ok(v)) => {
-            if let Some(tenants) = decoded(app, "tenants", v) {
-                app.screens.tenants.tenants = tenants;
-                app.clamp();
-            }
+        (Reply::Tenants, answer) => {
+            super::screens::tenants::on_answer(&mut app.shared, &mut app.screens.tenants, answer);
+            app.clamp();
         }
-        (Reply::Tenants, Err(e)) => app.notify(format!("tenants not read: {}", e.message), true, 6),
         (Reply::Map, Ok(v)) => {
-            if let Some(m) = decoded::<crate::api::wire::MapView>(app, "map", v) {
+            if let Some(m) = app.decoded::<crate::api::wire::MapView>("map", v) {
                 app.screens.map.load(m.sites, m.aps);
                 app.clamp();
             }
@@ -341,12 +326,12 @@ pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) -
             app.notify(format!("{what} refused: {}", e.message), true, 8);
         }
         (Reply::OpenPushes, Ok(v)) => {
-            for p in decoded::<Vec<Push>>(app, "pushes", v).unwrap_or_default() {
+            for p in app.decoded::<Vec<Push>>("pushes", v).unwrap_or_default() {
                 keep_newest(app, p);
             }
         }
         (Reply::History, Ok(v)) => {
-            if let Some(list) = decoded::<Vec<Push>>(app, "push history", v)
+            if let Some(list) = app.decoded::<Vec<Push>>("push history", v)
                 && let Some(h) = app.screens.pushes.history.as_mut()
             {
                 h.pushes = list;

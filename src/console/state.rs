@@ -176,6 +176,22 @@ impl Shared {
         armed
     }
 
+    /// An answer read as `T`; one that does not read is said on screen
+    /// (`what` not read), never taken for an empty one.
+    pub fn decoded<T: serde::de::DeserializeOwned>(
+        &mut self,
+        what: &str,
+        v: serde_json::Value,
+    ) -> Option<T> {
+        match serde_json::from_value(v) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.notify(format!("{what} not read: {e}"), true, 6);
+                None
+            }
+        }
+    }
+
     /// Shows a message for `secs` seconds.
     pub fn notify(&mut self, text: impl Into<String>, error: bool, secs: i64) {
         self.toasts.push_back(Toast {

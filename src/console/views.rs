@@ -1,23 +1,16 @@
 //! Drawing. Every function here only reads the state.
 
-mod alerts;
-mod audit;
-mod board;
-mod chart;
 mod detail;
 mod fleet;
 mod frame;
 mod help;
 mod incident;
 mod incidents;
-mod list;
 mod map;
 mod push;
 mod site;
-mod tenants;
 mod trends;
 
-use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -26,6 +19,7 @@ use ratatui::widgets::Paragraph;
 use super::KeyMap;
 use super::app::App;
 use super::lists::View;
+use super::screens;
 use crate::settings::theme::{Meaning, Theme};
 
 /// What drawing needs besides the state.
@@ -36,18 +30,7 @@ pub struct Ui<'a> {
 
 use super::layout::detail_split;
 pub use super::layout::{MIN_HEIGHT, MIN_WIDTH};
-
-/// A side or bottom pane's border and title; the area inside it.
-fn pane_frame(t: &Theme, title: &str, f: &mut Frame<'_>, area: Rect) -> Rect {
-    let block = ratatui::widgets::Block::default()
-        .borders(ratatui::widgets::Borders::ALL)
-        .border_style(t.style(Meaning::Border))
-        .title(Span::styled(title.to_string(), t.style(Meaning::Title)))
-        .style(t.style(Meaning::Base));
-    let inner = block.inner(area);
-    f.render_widget(block, area);
-    inner
-}
+pub use super::widgets::{age, thousands};
 
 /// Draws the whole screen.
 pub fn draw(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>) {
@@ -77,11 +60,13 @@ pub fn draw(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>) {
         }
         View::Site => site::view(app, ui, f, body),
         View::Trends => trends::view(app, ui, f, body),
-        View::Audit => audit::table(app, ui, f, body),
+        View::Audit => screens::audit::draw(&app.shared, &app.screens.audit, ui.theme, f, body),
         View::Incidents => incidents::table(app, ui, f, body),
-        View::Alerts => alerts::table(app, ui, f, body),
-        View::Board => board::board(app, ui, f, body),
-        View::Tenants => tenants::table(app, ui, f, body),
+        View::Alerts => screens::alerts::draw(&app.shared, &app.screens.alerts, ui.theme, f, body),
+        View::Board => screens::board::draw(&app.shared, ui.theme, f, body),
+        View::Tenants => {
+            screens::tenants::draw(&app.shared, &app.screens.tenants, ui.theme, f, body)
+        }
         View::Map => map::map(app, ui, f, body),
     }
     frame::footer(app, ui, f, footer);
@@ -115,49 +100,4 @@ fn too_small(ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
         Paragraph::new(lines).style(ui.theme.style(Meaning::Base)),
         area,
     );
-}
-
-/// A compact age: `12s`, `4m`, `3h`, `2d`; `—` when unknown.
-pub fn age(now: DateTime<Utc>, then: Option<DateTime<Utc>>) -> String {
-    let Some(t) = then else {
-        return "—".into();
-    };
-    let s = (now - t).num_seconds().max(0);
-    match s {
-        0..60 => format!("{s}s"),
-        60..3_600 => format!("{}m", s / 60),
-        3_600..86_400 => format!("{}h", s / 3_600),
-        _ => format!("{}d", s / 86_400),
-    }
-}
-
-/// `12,345`
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ages_and_numbers() {
-        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
-        let ago = |s| Some(now - chrono::Duration::seconds(s));
-        assert_eq!(age(now, ago(5)), "5s");
-        assert_eq!(age(now, ago(125)), "2m");
-        assert_eq!(age(now, ago(7_300)), "2h");
-        assert_eq!(age(now, ago(200_000)), "2d");
-        assert_eq!(age(now, None), "—");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-        assert_eq!(thousands(12), "12");
-    }
 }

@@ -7,34 +7,15 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::chart::{bits, dbm, spark};
-use super::{Ui, age};
+use super::Ui;
 use crate::console::app::App;
 use crate::console::fetch::device_key;
-use crate::domain::device::DeviceStatus;
-use crate::domain::link::LinkState;
+use crate::console::widgets::age;
+use crate::console::widgets::chart::{bits, dbm, spark};
+use crate::console::widgets::{link_meaning, status_meaning};
 use crate::domain::model::DeviceRow;
 use crate::domain::series::last;
 use crate::settings::theme::{Meaning, Theme};
-
-pub(super) fn status_meaning(s: DeviceStatus) -> Meaning {
-    match s {
-        DeviceStatus::Online => Meaning::Ok,
-        DeviceStatus::Stale => Meaning::Stale,
-        DeviceStatus::Offline => Meaning::Offline,
-        DeviceStatus::Pending => Meaning::Pending,
-    }
-}
-
-pub(super) fn link_meaning(s: LinkState) -> Meaning {
-    match s {
-        LinkState::Active => Meaning::Ok,
-        LinkState::Discovered => Meaning::Info,
-        LinkState::Degraded => Meaning::Warning,
-        LinkState::Down => Meaning::Offline,
-        LinkState::Stale => Meaning::Stale,
-    }
-}
 
 /// `9.0 MB`
 fn bytes(b: u64) -> String {
@@ -224,7 +205,7 @@ fn history<'a>(
         lines.push(Line::from(Span::styled(" none", muted)));
     }
     for a in d.alerts.iter().take(3) {
-        let (sev, style) = super::incidents::severity_cell(a.severity, t);
+        let (sev, style) = crate::console::widgets::severity_cell(a.severity, t);
         lines.push(Line::from(vec![
             Span::styled(format!(" {:>3} ", age(app.now, Some(a.updated))), muted),
             Span::styled(format!("{sev:<8} "), style),
@@ -252,7 +233,7 @@ type Spark<'a> = (&'a str, &'a [Option<f32>], Option<(f32, f32)>, String);
 pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     let t = ui.theme;
     let muted = t.style(Meaning::Muted);
-    let inner = super::pane_frame(t, " Device ", f, area);
+    let inner = crate::console::widgets::pane_frame(t, " Device ", f, area);
     let Some(r) = app.fleet.get(app.selected) else {
         f.render_widget(
             Paragraph::new(Span::styled("No device selected.", muted)),

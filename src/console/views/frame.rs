@@ -5,10 +5,12 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{Ui, thousands};
+use super::Ui;
 use crate::console::app::App;
 use crate::console::lists::View;
+use crate::console::screens;
 use crate::console::state::{Connection, Mode};
+use crate::console::widgets::thousands;
 use crate::domain::push::PushState;
 use crate::settings::theme::Meaning;
 use ratatui::style::Modifier;
@@ -141,14 +143,11 @@ fn list_info(app: &App) -> String {
                 open
             )
         }
-        View::Alerts => {
-            let paused = match app.screens.alerts.tail.paused {
-                Some(_) => format!(" · PAUSED, {} waiting", app.screens.alerts.tail.waiting()),
-                None => String::new(),
-            };
-            format!("  {} alerts{paused}{filtered}", app.view_len())
-        }
-        View::Tenants => format!("  {} tenants{filtered}", app.view_len()),
+        View::Alerts => format!(
+            "  {}{filtered}",
+            screens::alerts::info(&app.screens.alerts, app.view_len())
+        ),
+        View::Tenants => format!("  {}{filtered}", screens::tenants::info(app.view_len())),
         View::Map => format!("  {} sites{filtered}", app.view_len()),
         View::Site => format!("  {} devices{filtered}", app.view_len()),
         View::Trends => format!(
@@ -156,7 +155,7 @@ fn list_info(app: &App) -> String {
             app.view_len(),
             app.screens.trends.range().1
         ),
-        View::Audit => format!("  {} entries{filtered}", app.view_len()),
+        View::Audit => format!("  {}{filtered}", screens::audit::info(app.view_len())),
         View::Fleet | View::Board => String::new(),
     }
 }

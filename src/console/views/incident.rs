@@ -7,16 +7,17 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::{Ui, age};
+use super::Ui;
 use crate::console::app::App;
 use crate::console::incident::{NoteDraft, key, selected};
+use crate::console::widgets::age;
 use crate::domain::alert::AlertState;
 use crate::settings::theme::{Meaning, Theme};
 
 pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     let t = ui.theme;
     let muted = t.style(Meaning::Muted);
-    let inner = super::pane_frame(t, " Incident ", f, area);
+    let inner = crate::console::widgets::pane_frame(t, " Incident ", f, area);
     let Some(i) = selected(app) else {
         f.render_widget(
             Paragraph::new(Span::styled("No incident selected.", muted)),
@@ -46,7 +47,7 @@ pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
 /// The incident's severity, state, tier, assignee and age.
 fn state_line<'a>(app: &App, i: &crate::domain::incident::Incident, t: &Theme) -> Vec<Span<'a>> {
     let muted = t.style(Meaning::Muted);
-    let (sev, sev_style) = super::incidents::severity_cell(i.severity, t);
+    let (sev, sev_style) = crate::console::widgets::severity_cell(i.severity, t);
     let mut state = vec![
         Span::styled(format!("{sev} "), sev_style),
         Span::raw(i.state.as_str().replace('_', " ")),

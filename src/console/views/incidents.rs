@@ -4,11 +4,12 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
-use super::list::{self, Column};
-use super::{Ui, age};
+use super::Ui;
 use crate::console::app::App;
+use crate::console::widgets::age;
+use crate::console::widgets::list::{self, Column};
+use crate::console::widgets::severity_cell;
 use crate::domain::incident::{EscalationTier, Incident, IncidentState};
-use crate::domain::model::Severity;
 use crate::settings::theme::{Meaning, Theme};
 
 const COLUMNS: [Column; 8] = [
@@ -53,17 +54,6 @@ const COLUMNS: [Column; 8] = [
         drop: 1,
     },
 ];
-
-pub(super) fn severity_cell(s: Severity, t: &Theme) -> (String, Style) {
-    let (text, m) = match s {
-        Severity::Critical => ("critical", Meaning::Critical),
-        Severity::Major => ("major", Meaning::Major),
-        Severity::Minor => ("minor", Meaning::Minor),
-        Severity::Warning => ("warning", Meaning::Warning),
-        Severity::Info => ("info", Meaning::Info),
-    };
-    (text.to_string(), t.style(m))
-}
 
 fn cells(app: &App, i: &Incident, t: &Theme) -> Vec<(String, Style)> {
     let muted = t.style(Meaning::Muted);

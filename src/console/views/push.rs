@@ -6,10 +6,11 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::{Ui, age};
+use super::Ui;
 use crate::console::app::App;
 use crate::console::push::{DiffLine, Draft, Field, Step, diff};
 use crate::console::screens::pushes::History;
+use crate::console::widgets::age;
 use crate::domain::push::PushState;
 use crate::domain::text::sanitize;
 use crate::settings::theme::Meaning;

@@ -8,13 +8,14 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::chart::dbm;
-use super::detail::{link_meaning, status_meaning};
-use super::list::{self, Column};
-use super::{Ui, age};
+use super::Ui;
 use crate::console::app::App;
 use crate::console::layout::{NARROW_SECTORS, SITE_SIDE, SITE_WIDE};
 use crate::console::site::{SectorTally, SiteRow, detail, rows, sectors, short_sector};
+use crate::console::widgets::age;
+use crate::console::widgets::chart::dbm;
+use crate::console::widgets::list::{self, Column};
+use crate::console::widgets::{link_meaning, status_meaning};
 use crate::domain::alert::AlertState;
 use crate::settings::theme::{Meaning, Theme};
 
@@ -173,7 +174,7 @@ fn side(app: &App, t: &Theme, f: &mut Frame<'_>, area: Rect) {
         lines.push(Line::from(Span::styled("none", muted)));
     }
     for a in alerts {
-        let (sev, style) = super::incidents::severity_cell(a.severity, t);
+        let (sev, style) = crate::console::widgets::severity_cell(a.severity, t);
         let state = if a.state == AlertState::Firing {
             Span::styled(format!("{sev:<8}"), style)
         } else {

@@ -10,12 +10,13 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph};
 
-use super::list::{self, Column};
-use super::{Ui, thousands};
+use super::Ui;
 use crate::console::app::App;
 use crate::console::fetch::{ChartMeasure, device_key};
 use crate::console::layout::chart_height;
 use crate::console::trends::{TrendRow, rows};
+use crate::console::widgets::list::{self, Column};
+use crate::console::widgets::thousands;
 use crate::domain::link::LinkPolicy;
 use crate::settings::theme::{Meaning, Theme};
 

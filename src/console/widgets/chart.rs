@@ -4,7 +4,7 @@
 /// The series as `width` block characters scaled between `lo` and `hi`
 /// (the series' own range when `None`); the newest at the right. A column
 /// with no sample is a space.
-pub(super) fn spark(series: &[Option<f32>], width: usize, range: Option<(f32, f32)>) -> String {
+pub fn spark(series: &[Option<f32>], width: usize, range: Option<(f32, f32)>) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     if series.is_empty() || width == 0 {
         return " ".repeat(width);
@@ -34,7 +34,7 @@ pub(super) fn spark(series: &[Option<f32>], width: usize, range: Option<(f32, f3
 }
 
 /// `12.3 Mb/s`
-pub(super) fn bits(bps: f32) -> String {
+pub fn bits(bps: f32) -> String {
     let (v, unit) = match bps {
         b if b >= 1e9 => (b / 1e9, "Gb/s"),
         b if b >= 1e6 => (b / 1e6, "Mb/s"),
@@ -45,7 +45,7 @@ pub(super) fn bits(bps: f32) -> String {
 }
 
 /// `-71 dBm`, or `—`.
-pub(super) fn dbm(v: Option<f32>) -> String {
+pub fn dbm(v: Option<f32>) -> String {
     v.map_or_else(|| "—".to_string(), |v| format!("{v:.0} dBm"))
 }
 

@@ -9,7 +9,7 @@ use crate::settings::theme::{Meaning, Theme};
 
 /// A column: title, width (0: takes what is left), drop order when the
 /// terminal is narrow (0: never dropped; higher goes first).
-pub(super) struct Column {
+pub struct Column {
     pub title: &'static str,
     pub width: u16,
     pub drop: u8,
@@ -55,8 +55,8 @@ fn fit(cols: &[Column], width: u16) -> Vec<(usize, u16, u16)> {
 /// A list view: its rows, or when there are none a line that says why
 /// (`why.0` with no filter, `why.1` with one).
 #[allow(clippy::too_many_arguments)]
-pub(super) fn view(
-    app: &crate::console::app::App,
+pub fn view(
+    app: &crate::console::state::Shared,
     f: &mut ratatui::Frame<'_>,
     area: Rect,
     t: &Theme,
