@@ -14,7 +14,6 @@ use crate::settings::theme::{Meaning, Theme};
 
 /// One big number with its label, in a box.
 fn tile(f: &mut Frame<'_>, area: Rect, t: &Theme, label: &str, value: u64, m: Meaning) {
-    let t = t;
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.style(Meaning::Border))
@@ -43,7 +42,6 @@ fn tile(f: &mut Frame<'_>, area: Rect, t: &Theme, label: &str, value: u64, m: Me
 }
 
 pub fn draw(sh: &Shared, t: &Theme, f: &mut Frame<'_>, area: Rect) {
-    let t = t;
     let c = sh.fleet.counts();
     let queue = incident_queue(sh.incidents.values(), "");
     let [tiles, list] = Layout::vertical([
