@@ -48,7 +48,8 @@ fn device_answer(app: &App, buckets: u16) -> serde_json::Value {
     use vigie::domain::series::{MetricSeries, Window};
     let row = match app.view {
         vigie::console::lists::View::Trends => {
-            let t = &vigie::console::trends::rows(app)[app.selected];
+            let t = &vigie::console::screens::trends::rows(&app.shared, &app.screens.trends)
+                [app.selected];
             app.fleet
                 .find(&t.trend.tenant, &t.trend.device)
                 .unwrap()

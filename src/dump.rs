@@ -206,7 +206,7 @@ async fn site_rows(
             (detail, page.rows)
         }
     };
-    let links = crate::console::site::link_summary(&detail.links);
+    let links = crate::console::screens::site::link_summary(&detail.links);
     let groups = detail
         .sectors
         .iter()

@@ -251,7 +251,9 @@ fn the_site_view_lists_sectors_devices_links_and_alerts() {
     );
     assert!(wide.contains("alert number 0"), "{wide}");
     // Enter opens the device in the fleet with its detail pane.
-    let device = vigie::console::site::rows(&app)[2].device.clone();
+    let device = vigie::console::screens::site::rows(&app.shared, &app.screens.site)[2]
+        .device
+        .clone();
     app.selected = 2;
     let opened = calls(&press(&mut app, &keymap, "\n"));
     assert_eq!(app.view, View::Fleet);
@@ -308,7 +310,9 @@ fn the_trends_view_ranks_falling_signal_and_charts_the_selected_device() {
         Msg::Answer(reply_key(&asked).remove(0), Ok(answer)),
     );
     // With the ranking in, the selected device's chart is asked for.
-    let top = vigie::console::trends::rows(&app)[0].trend.clone();
+    let top = vigie::console::screens::trends::rows(&app.shared, &app.screens.trends)[0]
+        .trend
+        .clone();
     let c = calls(&chart_ask);
     assert_eq!(c[0].0, "device");
     assert_eq!(c[0].1["device"], top.device.as_str());

@@ -393,7 +393,7 @@ pub fn site(app: &mut App, arg: &Arg) -> Vec<Effect> {
             .all()
             .find(|r| r.site_name.as_str().to_lowercase().contains(&lower))
     });
-    match site.map(|r| super::fetch::SiteRef {
+    match site.map(|r| super::lists::SiteRef {
         tenant: r.tenant.clone(),
         id: r.site.clone(),
         name: r.site_name.to_string(),
@@ -425,10 +425,10 @@ pub fn open(app: &mut App, _: &Arg) -> Vec<Effect> {
             }
             return Vec::new();
         }
-        View::Site => super::site::rows(app)
+        View::Site => super::screens::site::rows(&app.shared, &app.screens.site)
             .get(app.selected)
             .map(|r| (r.device.tenant.clone(), r.device.id.clone())),
-        View::Trends => super::trends::rows(app)
+        View::Trends => super::screens::trends::rows(&app.shared, &app.screens.trends)
             .get(app.selected)
             .map(|r| (r.trend.tenant.clone(), r.trend.device.clone())),
         _ => None,

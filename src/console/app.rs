@@ -55,8 +55,8 @@ impl App {
             View::Board => 0,
             View::Tenants => screens::tenants::count(&self.shared, &self.screens.tenants),
             View::Map => self.screens.map.shown(&self.shared.filter_input).count(),
-            View::Site => crate::console::site::rows(self).len(),
-            View::Trends => crate::console::trends::rows(self).len(),
+            View::Site => screens::site::rows(&self.shared, &self.screens.site).len(),
+            View::Trends => screens::trends::rows(&self.shared, &self.screens.trends).len(),
             View::Audit => screens::audit::rows(&self.shared, &self.screens.audit).len(),
         }
     }
@@ -146,7 +146,7 @@ impl App {
             View::Fleet if self.screens.fleet.detail_open => Body::TableAndPane,
             View::Incidents if self.screens.incidents.open => Body::TableAndPane,
             View::Site => Body::Site {
-                sectors: crate::console::site::sectors(self).len(),
+                sectors: screens::site::sectors(&self.shared, &self.screens.site).len(),
             },
             View::Trends => Body::Trends,
             _ => Body::Table,

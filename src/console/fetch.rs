@@ -4,7 +4,7 @@
 //! answers, so that an answer to an older question (the selection moved
 //! on) is dropped, and asked again only when stale. Pure, like `update`.
 
-use crate::api::args::{DeviceArgs, IncidentArgs, SiteArgs, TrendArgs};
+use crate::api::args::{DeviceArgs, IncidentArgs};
 use crate::api::verbs;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -32,28 +32,7 @@ pub const CHART_BUCKETS: u16 = 160;
 
 /// Real seconds before each is asked for again while on screen.
 const DETAIL_EVERY_S: f64 = 10.0;
-const SITE_EVERY_S: f64 = 15.0;
-const TRENDS_EVERY_S: f64 = 60.0;
 const INCIDENT_EVERY_S: f64 = 15.0;
-
-/// What the trends view charts for the selected device.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum ChartMeasure {
-    #[default]
-    Signal,
-    Cpu,
-    Memory,
-}
-
-impl ChartMeasure {
-    pub fn next(self) -> Self {
-        match self {
-            ChartMeasure::Signal => ChartMeasure::Cpu,
-            ChartMeasure::Cpu => ChartMeasure::Memory,
-            ChartMeasure::Memory => ChartMeasure::Signal,
-        }
-    }
-}
 
 /// One answer kept with the question it answers.
 #[derive(Debug)]
@@ -120,14 +99,6 @@ impl<T> Fetch<T> {
     }
 }
 
-/// A site chosen for the site view.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SiteRef {
-    pub tenant: Id,
-    pub id: Id,
-    pub name: String,
-}
-
 /// The key of a device question: which device, over which range.
 pub fn device_key(tenant: &Id, device: &Id, range_s: u32) -> String {
     format!("{tenant}/{device}/{range_s}")
@@ -135,12 +106,11 @@ pub fn device_key(tenant: &Id, device: &Id, range_s: u32) -> String {
 
 /// The `device` call for (tenant, device, range, buckets) into `fetch`,
 /// when it is due.
-fn ask_device(
+pub fn ask_device(
     fetch: &mut Fetch<DeviceDetail>,
     (tenant, device, range_s, buckets): (&Id, &Id, u32, u16),
-    now: DateTime<Utc>,
+    (now, speed): (DateTime<Utc>, f64),
     every_s: f64,
-    speed: f64,
     reply: fn(String) -> Reply,
 ) -> Option<Effect> {
     let key = device_key(tenant, device, range_s);
@@ -175,9 +145,8 @@ pub fn plan(app: &mut App) -> Vec<Effect> {
             out.extend(ask_device(
                 &mut app.screens.fleet.detail,
                 ask,
-                now,
+                (now, speed),
                 DETAIL_EVERY_S,
-                speed,
                 Reply::Device,
             ));
         }
@@ -201,56 +170,8 @@ pub fn plan(app: &mut App) -> Vec<Effect> {
                 ));
             }
         }
-        View::Site => {
-            let Some(s) = app.screens.site.site_ref.clone() else {
-                return out;
-            };
-            let key = format!("{}/{}", s.tenant, s.id);
-            if app.screens.site.detail.due(&key, now, SITE_EVERY_S, speed) {
-                app.screens.site.detail.ask(key.clone(), now);
-                let args = SiteArgs { site: s.id.clone() };
-                out.push(Effect::call::<verbs::Site>(
-                    &s.tenant,
-                    &args,
-                    Reply::Site(key),
-                ));
-            }
-        }
-        View::Trends => {
-            let range_s = app.screens.trends.range().0;
-            let key = range_s.to_string();
-            if app
-                .screens
-                .trends
-                .trends
-                .due(&key, now, TRENDS_EVERY_S, speed)
-            {
-                app.screens.trends.trends.ask(key.clone(), now);
-                let args = TrendArgs {
-                    until: Some(now),
-                    range_s: Some(range_s),
-                    limit: None,
-                };
-                out.push(Effect::call::<verbs::TrendsOf>(
-                    &app.api_scope,
-                    &args,
-                    Reply::Trends(key),
-                ));
-            }
-            let rows = super::trends::rows(app);
-            if let Some(t) = rows.get(app.selected) {
-                let (tenant, id) = (t.trend.tenant.clone(), t.trend.device.clone());
-                let ask = (&tenant, &id, range_s, CHART_BUCKETS);
-                out.extend(ask_device(
-                    &mut app.screens.trends.chart,
-                    ask,
-                    now,
-                    TRENDS_EVERY_S,
-                    speed,
-                    Reply::Chart,
-                ));
-            }
-        }
+        View::Site => out = super::screens::site::plan(&app.shared, &mut app.screens.site),
+        View::Trends => out = super::screens::trends::plan(&app.shared, &mut app.screens.trends),
         View::Audit => out = super::screens::audit::plan(&app.shared, &mut app.screens.audit),
         _ => {}
     }
@@ -262,9 +183,10 @@ pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) {
     let f = &mut app.screens;
     match reply {
         Reply::Device(key) => f.fleet.detail.take(&key, answer),
-        Reply::Site(key) => f.site.detail.take(&key, answer),
-        Reply::Trends(key) => f.trends.trends.take(&key, answer),
-        Reply::Chart(key) => f.trends.chart.take(&key, answer),
+        Reply::Site(key) => super::screens::site::on_answer(&mut f.site, &key, answer),
+        reply @ (Reply::Trends(_) | Reply::Chart(_)) => {
+            super::screens::trends::on_answer(&mut f.trends, reply, answer)
+        }
         Reply::Audit => super::screens::audit::on_answer(&mut f.audit, answer),
         Reply::Incident(key) => f.incidents.detail.take(&key, answer),
         _ => return,
@@ -273,7 +195,7 @@ pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) {
 }
 
 /// Opens the site view on `site`.
-pub fn open_site(app: &mut App, site: SiteRef) {
+pub fn open_site(app: &mut App, site: super::lists::SiteRef) {
     if app.screens.site.site_ref.as_ref() != Some(&site) {
         app.screens.site.detail = Fetch::default();
         app.positions
@@ -288,19 +210,19 @@ pub fn open_site(app: &mut App, site: SiteRef) {
 }
 
 /// The site of the selection in the fleet or on the map, if any.
-pub fn selected_site(app: &App) -> Option<SiteRef> {
+pub fn selected_site(app: &App) -> Option<super::lists::SiteRef> {
     match app.view {
         View::Map => app
             .screens
             .map
             .shown(&app.filter_input)
             .nth(app.selected)
-            .map(|s| SiteRef {
+            .map(|s| super::lists::SiteRef {
                 tenant: s.tenant.clone(),
                 id: s.id.clone(),
                 name: s.name.to_string(),
             }),
-        View::Fleet => app.fleet.get(app.selected).map(|r| SiteRef {
+        View::Fleet => app.fleet.get(app.selected).map(|r| super::lists::SiteRef {
             tenant: r.tenant.clone(),
             id: r.site.clone(),
             name: r.site_name.to_string(),

@@ -146,3 +146,11 @@ pub fn mark_range(marks: &mut Vec<(Id, Id)>, rows: Vec<(Id, Id)>, at: usize) {
         }
     }
 }
+
+/// A site chosen for the site view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteRef {
+    pub tenant: Id,
+    pub id: Id,
+    pub name: String,
+}

@@ -8,8 +8,6 @@ mod incident;
 mod incidents;
 mod map;
 mod push;
-mod site;
-mod trends;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -58,8 +56,8 @@ pub fn draw(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>) {
             incidents::table(app, ui, f, table);
             incident::pane(app, ui, f, pane);
         }
-        View::Site => site::view(app, ui, f, body),
-        View::Trends => trends::view(app, ui, f, body),
+        View::Site => screens::site::draw(&app.shared, &app.screens.site, ui.theme, f, body),
+        View::Trends => screens::trends::draw(&app.shared, &app.screens.trends, ui.theme, f, body),
         View::Audit => screens::audit::draw(&app.shared, &app.screens.audit, ui.theme, f, body),
         View::Incidents => incidents::table(app, ui, f, body),
         View::Alerts => screens::alerts::draw(&app.shared, &app.screens.alerts, ui.theme, f, body),

@@ -149,11 +149,10 @@ fn list_info(app: &App) -> String {
         ),
         View::Tenants => format!("  {}{filtered}", screens::tenants::info(app.view_len())),
         View::Map => format!("  {} sites{filtered}", app.view_len()),
-        View::Site => format!("  {} devices{filtered}", app.view_len()),
+        View::Site => format!("  {}{filtered}", screens::site::info(app.view_len())),
         View::Trends => format!(
-            "  {} devices · last {}{filtered}",
-            app.view_len(),
-            app.screens.trends.range().1
+            "  {}{filtered}",
+            screens::trends::info(&app.screens.trends, app.view_len())
         ),
         View::Audit => format!("  {}{filtered}", screens::audit::info(app.view_len())),
         View::Fleet | View::Board => String::new(),
