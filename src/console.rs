@@ -14,7 +14,6 @@ pub mod geo;
 pub mod incident;
 pub mod layout;
 pub mod lists;
-pub mod map;
 pub mod model;
 pub mod msg;
 pub mod palette;

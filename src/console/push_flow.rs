@@ -263,13 +263,10 @@ pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) -
             super::screens::tenants::on_answer(&mut app.shared, &mut app.screens.tenants, answer);
             app.clamp();
         }
-        (Reply::Map, Ok(v)) => {
-            if let Some(m) = app.decoded::<crate::api::wire::MapView>("map", v) {
-                app.screens.map.load(m.sites, m.aps);
-                app.clamp();
-            }
+        (Reply::Map, answer) => {
+            super::screens::map::on_answer(&mut app.shared, &mut app.screens.map, answer);
+            app.clamp();
         }
-        (Reply::Map, Err(e)) => app.notify(format!("map not read: {}", e.message), true, 6),
         (Reply::Config, Ok(v)) => {
             if let Some(d) = app.screens.pushes.editor.as_mut() {
                 let body = v.get("body").and_then(Value::as_str).map(String::from);

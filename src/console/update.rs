@@ -28,13 +28,8 @@ pub fn update(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
         effects.extend(super::fetch::plan(app));
     }
     // The map asks for its sites and links while it is on screen.
-    if app.view == View::Map && app.screens.map.due(app.now) {
-        app.screens.map.asked = Some(app.now);
-        effects.push(Effect::call::<verbs::Map>(
-            &app.api_scope,
-            &NoArgs {},
-            Reply::Map,
-        ));
+    if app.view == View::Map {
+        effects.extend(super::screens::map::plan(&app.shared, &mut app.screens.map));
     }
     effects
 }

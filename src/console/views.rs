@@ -6,7 +6,6 @@ mod frame;
 mod help;
 mod incident;
 mod incidents;
-mod map;
 mod push;
 
 use ratatui::Frame;
@@ -65,7 +64,7 @@ pub fn draw(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>) {
         View::Tenants => {
             screens::tenants::draw(&app.shared, &app.screens.tenants, ui.theme, f, body)
         }
-        View::Map => map::map(app, ui, f, body),
+        View::Map => screens::map::draw(&app.shared, &app.screens.map, ui.theme, f, body),
     }
     frame::footer(app, ui, f, footer);
     if let Some(h) = &app.screens.pushes.history {

@@ -148,7 +148,7 @@ fn list_info(app: &App) -> String {
             screens::alerts::info(&app.screens.alerts, app.view_len())
         ),
         View::Tenants => format!("  {}{filtered}", screens::tenants::info(app.view_len())),
-        View::Map => format!("  {} sites{filtered}", app.view_len()),
+        View::Map => format!("  {}{filtered}", screens::map::info(app.view_len())),
         View::Site => format!("  {}{filtered}", screens::site::info(app.view_len())),
         View::Trends => format!(
             "  {}{filtered}",
