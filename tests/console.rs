@@ -690,7 +690,9 @@ fn triage_from_the_queue_through_the_update_loop() {
     assert!(last_toast(&app).contains("select an incident"));
     press(&mut app, &keymap, "2");
     // The queue's first row: the critical incident whose SLA is breached.
-    let first = vigie::console::triage::selected(&app).unwrap().clone();
+    let first = vigie::console::screens::incidents::selected(&app.shared, &app.screens.incidents)
+        .unwrap()
+        .clone();
     assert_eq!(first.title.as_str(), "Config push not confirmed on edge-1");
     let e = press(&mut app, &keymap, "a");
     assert_eq!(

@@ -487,7 +487,9 @@ fn the_incident_pane_shows_alerts_and_timeline_and_takes_notes_snoozes_and_reope
     let all = incidents(&mut app, &keymap);
     press(&mut app, &keymap, "2");
     assert_eq!(app.view_len(), 3, "the resolved one is hidden");
-    let top = vigie::console::incident::selected(&app).unwrap().clone();
+    let top = vigie::console::screens::incidents::selected(&app.shared, &app.screens.incidents)
+        .unwrap()
+        .clone();
     assert_eq!(top.id, all[0].id, "critical first");
     // enter: the pane, which asks for the incident's alerts and timeline.
     let asked = press(&mut app, &keymap, "\n");
@@ -549,7 +551,7 @@ fn the_incident_pane_shows_alerts_and_timeline_and_takes_notes_snoozes_and_reope
         &keymap,
         Msg::Answer(Reply::Triage("snooze"), Ok(answer)),
     );
-    let queue = vigie::console::incident::queue(&app);
+    let queue = vigie::console::screens::incidents::queue(&app.shared, &app.screens.incidents);
     assert_eq!(queue.last().unwrap().id, top.id);
     let s = screen(&render(&app, &keymap, 160, 48, Depth::Ansi16));
     assert!(s.contains("zZ 1h"), "{s}");

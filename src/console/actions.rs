@@ -170,7 +170,7 @@ pub fn mark(app: &mut App, _: &Arg) -> Vec<Effect> {
     if app.view == View::Alerts {
         super::screens::alerts::mark(&mut app.shared, &mut app.screens.alerts);
     } else if app.view == View::Incidents {
-        super::incident::toggle_mark(app);
+        super::screens::incidents::mark(&mut app.shared, &mut app.screens.incidents);
     } else if let Some(r) = app.selected_row() {
         let key = (r.tenant.clone(), r.id.clone());
         match app.screens.fleet.marks.iter().position(|m| *m == key) {
@@ -189,7 +189,7 @@ pub fn mark_range(app: &mut App, _: &Arg) -> Vec<Effect> {
     if app.view == View::Alerts {
         super::screens::alerts::mark_to_here(&app.shared, &mut app.screens.alerts);
     } else if app.view == View::Incidents {
-        super::incident::toggle_range(app);
+        super::screens::incidents::mark_to_here(&app.shared, &mut app.screens.incidents);
     } else if app.view == View::Fleet {
         mark_devices(app);
     }
@@ -231,16 +231,31 @@ pub fn triage(app: &mut App, arg: &Arg) -> Vec<Effect> {
         TriageAction::Merge if app.view == View::Alerts => {
             super::screens::alerts::merge(&mut app.shared, &mut app.screens.alerts)
         }
-        TriageAction::Merge => super::incident::merge(app),
+        TriageAction::Merge => {
+            super::screens::incidents::triage::merge(&mut app.shared, &mut app.screens.incidents)
+        }
         TriageAction::Note => {
-            super::incident::open_note(app);
+            super::screens::incidents::triage::open_note(
+                &mut app.shared,
+                &mut app.screens.incidents,
+            );
             Vec::new()
         }
         TriageAction::Snooze if text.is_none() => {
-            let len = format!("{}s", super::incident::SNOOZE_S);
-            super::triage::act(app, *action, Some(&len))
+            let len = format!("{}s", super::screens::incidents::SNOOZE_S);
+            super::screens::incidents::triage::act(
+                &mut app.shared,
+                &mut app.screens.incidents,
+                *action,
+                Some(&len),
+            )
         }
-        _ => super::triage::act(app, *action, text.as_deref()),
+        _ => super::screens::incidents::triage::act(
+            &mut app.shared,
+            &mut app.screens.incidents,
+            *action,
+            text.as_deref(),
+        ),
     }
 }
 

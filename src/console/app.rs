@@ -50,7 +50,9 @@ impl App {
         use crate::console::lists::View;
         match self.shared.view {
             View::Fleet => self.shared.fleet.len(),
-            View::Incidents => crate::console::incident::queue(self).len(),
+            View::Incidents => {
+                screens::incidents::queue(&self.shared, &self.screens.incidents).len()
+            }
             View::Alerts => screens::alerts::rows(&self.shared, &self.screens.alerts).len(),
             View::Board => 0,
             View::Tenants => screens::tenants::count(&self.shared, &self.screens.tenants),

@@ -4,7 +4,7 @@
 //! answers, so that an answer to an older question (the selection moved
 //! on) is dropped, and asked again only when stale. Pure, like `update`.
 
-use crate::api::args::{DeviceArgs, IncidentArgs};
+use crate::api::args::DeviceArgs;
 use crate::api::verbs;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -32,7 +32,6 @@ pub const CHART_BUCKETS: u16 = 160;
 
 /// Real seconds before each is asked for again while on screen.
 const DETAIL_EVERY_S: f64 = 10.0;
-const INCIDENT_EVERY_S: f64 = 15.0;
 
 /// One answer kept with the question it answers.
 #[derive(Debug)]
@@ -150,25 +149,8 @@ pub fn plan(app: &mut App) -> Vec<Effect> {
                 Reply::Device,
             ));
         }
-        View::Incidents if app.screens.incidents.open => {
-            let Some(i) = super::incident::selected(app) else {
-                return out;
-            };
-            let (key, tenant, id) = (super::incident::key(i), i.tenant.clone(), i.id.clone());
-            if app
-                .screens
-                .incidents
-                .detail
-                .due(&key, now, INCIDENT_EVERY_S, speed)
-            {
-                app.screens.incidents.detail.ask(key.clone(), now);
-                let args = IncidentArgs { incident: id };
-                out.push(Effect::call::<verbs::IncidentOf>(
-                    tenant,
-                    &args,
-                    Reply::Incident(key),
-                ));
-            }
+        View::Incidents => {
+            out = super::screens::incidents::plan(&app.shared, &mut app.screens.incidents)
         }
         View::Site => out = super::screens::site::plan(&app.shared, &mut app.screens.site),
         View::Trends => out = super::screens::trends::plan(&app.shared, &mut app.screens.trends),
@@ -188,7 +170,9 @@ pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) {
             super::screens::trends::on_answer(&mut f.trends, reply, answer)
         }
         Reply::Audit => super::screens::audit::on_answer(&mut f.audit, answer),
-        Reply::Incident(key) => f.incidents.detail.take(&key, answer),
+        Reply::Incident(key) => {
+            super::screens::incidents::on_answer(&mut f.incidents, &key, answer)
+        }
         _ => return,
     }
     app.clamp();

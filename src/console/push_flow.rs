@@ -258,7 +258,15 @@ fn keep_newest(app: &mut App, p: Push) {
 /// The worker answered.
 pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) -> Vec<Effect> {
     match (reply, answer) {
-        (Reply::Triage(action), answer) => super::triage::on_answer(app, action, answer),
+        (Reply::Triage(action), answer) => {
+            super::screens::incidents::triage::on_answer(
+                &mut app.shared,
+                &mut app.screens.incidents,
+                action,
+                answer,
+            );
+            app.clamp();
+        }
         (Reply::Tenants, answer) => {
             super::screens::tenants::on_answer(&mut app.shared, &mut app.screens.tenants, answer);
             app.clamp();

@@ -148,7 +148,12 @@ fn on_key(app: &mut App, keymap: &KeyMap, k: KeyEvent) -> Vec<Effect> {
         Mode::Filter => on_filter_key(app, edit, k),
         Mode::Push => super::push_flow::on_editor_key(app, edit, k),
         Mode::Palette => super::palette::on_key(app, edit, k),
-        Mode::Note => super::incident::on_note_key(app, edit, k),
+        Mode::Note => super::screens::incidents::triage::on_note_key(
+            &mut app.shared,
+            &mut app.screens.incidents,
+            edit,
+            k,
+        ),
         Mode::Normal => Vec::new(),
     }
 }

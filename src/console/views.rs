@@ -4,8 +4,6 @@ mod detail;
 mod fleet;
 mod frame;
 mod help;
-mod incident;
-mod incidents;
 mod push;
 
 use ratatui::Frame;
@@ -52,13 +50,15 @@ pub fn draw(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>) {
         View::Fleet => fleet::table(app, ui, f, body),
         View::Incidents if app.screens.incidents.open => {
             let (table, pane) = detail_split(body);
-            incidents::table(app, ui, f, table);
-            incident::pane(app, ui, f, pane);
+            screens::incidents::draw(&app.shared, &app.screens.incidents, ui.theme, f, table);
+            screens::incidents::pane::pane(&app.shared, &app.screens.incidents, ui.theme, f, pane);
         }
         View::Site => screens::site::draw(&app.shared, &app.screens.site, ui.theme, f, body),
         View::Trends => screens::trends::draw(&app.shared, &app.screens.trends, ui.theme, f, body),
         View::Audit => screens::audit::draw(&app.shared, &app.screens.audit, ui.theme, f, body),
-        View::Incidents => incidents::table(app, ui, f, body),
+        View::Incidents => {
+            screens::incidents::draw(&app.shared, &app.screens.incidents, ui.theme, f, body)
+        }
         View::Alerts => screens::alerts::draw(&app.shared, &app.screens.alerts, ui.theme, f, body),
         View::Board => screens::board::draw(&app.shared, ui.theme, f, body),
         View::Tenants => {
@@ -74,7 +74,7 @@ pub fn draw(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>) {
         push::editor(d, ui, f, body);
     }
     if let Some(d) = &app.screens.incidents.note {
-        incident::note(d, ui, f, body);
+        screens::incidents::pane::note(d, ui.theme, f, body);
     }
     if app.help {
         help::overlay(app, ui, f, body);

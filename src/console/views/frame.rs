@@ -131,18 +131,10 @@ fn list_info(app: &App) -> String {
         format!(" · /{}", app.filter_input)
     };
     match app.view {
-        View::Incidents => {
-            let open = app.open_incidents();
-            let marked = match app.screens.incidents.marks.len() {
-                0 => String::new(),
-                n => format!(" · {n} marked"),
-            };
-            format!(
-                "  {} of {} open incidents{marked}{filtered}",
-                app.view_len(),
-                open
-            )
-        }
+        View::Incidents => format!(
+            "  {}{filtered}",
+            screens::incidents::info(&app.shared, &app.screens.incidents, app.view_len())
+        ),
         View::Alerts => format!(
             "  {}{filtered}",
             screens::alerts::info(&app.screens.alerts, app.view_len())

@@ -2,50 +2,48 @@
 //! and its timeline of actions and notes (newest first); and the note
 //! editor drawn over the screen while a note is written.
 
+use super::{NoteDraft, State, key, selected};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::Ui;
-use crate::console::app::App;
-use crate::console::incident::{NoteDraft, key, selected};
+use crate::console::state::Shared;
 use crate::console::widgets::age;
 use crate::domain::alert::AlertState;
 use crate::settings::theme::{Meaning, Theme};
 
-pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
-    let t = ui.theme;
+pub fn pane(sh: &Shared, me: &State, t: &Theme, f: &mut Frame<'_>, area: Rect) {
     let muted = t.style(Meaning::Muted);
     let inner = crate::console::widgets::pane_frame(t, " Incident ", f, area);
-    let Some(i) = selected(app) else {
+    let Some(i) = selected(sh, me) else {
         f.render_widget(
             Paragraph::new(Span::styled("No incident selected.", muted)),
             inner,
         );
         return;
     };
-    let state = state_line(app, i, t);
+    let state = state_line(sh, i, t);
     let mut lines = vec![
         Line::from(Span::styled(i.title.to_string(), t.style(Meaning::Title))),
         Line::from(state),
     ];
-    let Some(d) = app.screens.incidents.detail.current(&key(i)) else {
-        let why = match &app.screens.incidents.detail.error {
-            Some(e) if app.screens.incidents.detail.key == key(i) => format!("Not read: {e}"),
+    let Some(d) = me.detail.current(&key(i)) else {
+        let why = match &me.detail.error {
+            Some(e) if me.detail.key == key(i) => format!("Not read: {e}"),
             _ => "Asking the worker for its alerts and timeline…".to_string(),
         };
         lines.push(Line::from(Span::styled(why, muted)));
         f.render_widget(Paragraph::new(lines), inner);
         return;
     };
-    alerts_and_timeline(app, d, t, &mut lines);
+    alerts_and_timeline(sh, d, t, &mut lines);
     why(d, t, &mut lines);
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
 /// The incident's severity, state, tier, assignee and age.
-fn state_line<'a>(app: &App, i: &crate::domain::incident::Incident, t: &Theme) -> Vec<Span<'a>> {
+fn state_line<'a>(sh: &Shared, i: &crate::domain::incident::Incident, t: &Theme) -> Vec<Span<'a>> {
     let muted = t.style(Meaning::Muted);
     let (sev, sev_style) = crate::console::widgets::severity_cell(i.severity, t);
     let mut state = vec![
@@ -56,7 +54,7 @@ fn state_line<'a>(app: &App, i: &crate::domain::incident::Incident, t: &Theme) -
                 " · {:?} · {} · opened {} ago",
                 i.tier,
                 i.assignee.as_ref().map_or("unassigned", |a| a.as_str()),
-                age(app.now, Some(i.opened))
+                age(sh.now, Some(i.opened))
             ),
             muted,
         ),
@@ -67,7 +65,7 @@ fn state_line<'a>(app: &App, i: &crate::domain::incident::Incident, t: &Theme) -
             t.style(Meaning::Warning),
         ));
     }
-    if i.is_snoozed(app.now) {
+    if i.is_snoozed(sh.now) {
         state.push(Span::styled(" · snoozed", muted));
     }
     state
@@ -75,7 +73,7 @@ fn state_line<'a>(app: &App, i: &crate::domain::incident::Incident, t: &Theme) -
 
 /// Its alerts, newest first, and what was done about it.
 fn alerts_and_timeline<'a>(
-    app: &App,
+    sh: &Shared,
     d: &'a crate::api::views::IncidentDetail,
     t: &Theme,
     lines: &mut Vec<Line<'a>>,
@@ -94,7 +92,7 @@ fn alerts_and_timeline<'a>(
         };
         let flap = if a.flapping { " · flapping" } else { "" };
         lines.push(Line::from(vec![
-            Span::styled(format!("{:>4} ", age(app.now, Some(a.started))), muted),
+            Span::styled(format!("{:>4} ", age(sh.now, Some(a.started))), muted),
             Span::styled(format!("{:<9}", a.state.as_str()), style),
             Span::raw(format!("{}{flap}", a.summary)),
         ]));
@@ -109,7 +107,7 @@ fn alerts_and_timeline<'a>(
     for e in d.timeline.iter().rev() {
         let what = e.action.strip_prefix("incident.").unwrap_or(&e.action);
         let mut spans = vec![
-            Span::styled(format!("{:>4} ", age(app.now, Some(e.at))), muted),
+            Span::styled(format!("{:>4} ", age(sh.now, Some(e.at))), muted),
             Span::styled(format!("{} ", e.actor), t.style(Meaning::Accent)),
             Span::raw(what.to_string()),
         ];
@@ -176,8 +174,7 @@ fn why<'a>(d: &'a crate::api::views::IncidentDetail, t: &Theme, lines: &mut Vec<
 }
 
 /// The note editor, over the body.
-pub(super) fn note(d: &NoteDraft, ui: &Ui<'_>, f: &mut Frame<'_>, body: Rect) {
-    let t = ui.theme;
+pub fn note(d: &NoteDraft, t: &Theme, f: &mut Frame<'_>, body: Rect) {
     let w = body.width.min(72);
     let h = body.height.min(12);
     let area = Rect::new(
