@@ -5,11 +5,11 @@
 use super::app::App;
 use super::command::{Arg, Direction, Motion, Zoom};
 use super::lists::View;
-use super::model::SORTS;
 use super::msg::Effect;
+use super::screens::fleet;
 use super::state::Mode;
 use crate::api::args::TriageAction;
-use crate::domain::device::DeviceStatus;
+use crate::domain::Id;
 
 pub fn quit(app: &mut App, _: &Arg) -> Vec<Effect> {
     app.quit = true;
@@ -100,41 +100,22 @@ pub fn clear(app: &mut App, _: &Arg) -> Vec<Effect> {
 }
 
 pub fn sort_next(app: &mut App, _: &Arg) -> Vec<Effect> {
-    let (sort, desc) = app.fleet.sort();
-    let i = SORTS.iter().position(|s| *s == sort).unwrap_or(0);
-    app.fleet.set_sort(SORTS[(i + 1) % SORTS.len()], desc);
-    app.fleet.refresh();
+    fleet::sort_next(&mut app.shared);
     Vec::new()
 }
 
 pub fn sort_reverse(app: &mut App, _: &Arg) -> Vec<Effect> {
-    let (sort, desc) = app.fleet.sort();
-    app.fleet.set_sort(sort, !desc);
-    app.fleet.refresh();
+    fleet::sort_reverse(&mut app.shared);
     Vec::new()
 }
 
 pub fn status_next(app: &mut App, _: &Arg) -> Vec<Effect> {
-    let next = match app.fleet.status_filter() {
-        None => Some(DeviceStatus::Online),
-        Some(DeviceStatus::Online) => Some(DeviceStatus::Stale),
-        Some(DeviceStatus::Stale) => Some(DeviceStatus::Offline),
-        Some(DeviceStatus::Offline) => Some(DeviceStatus::Pending),
-        Some(DeviceStatus::Pending) => None,
-    };
-    app.fleet.set_status(next);
-    app.fleet.refresh();
-    app.selected = 0;
+    fleet::status_next(&mut app.shared);
     Vec::new()
 }
 
 pub fn group_next(app: &mut App, _: &Arg) -> Vec<Effect> {
-    if app.view == View::Fleet {
-        let next = app.fleet.group().next();
-        app.fleet.set_group(next);
-        app.fleet.refresh();
-        app.selected = 0;
-    }
+    fleet::group_next(&mut app.shared);
     Vec::new()
 }
 
@@ -171,15 +152,8 @@ pub fn mark(app: &mut App, _: &Arg) -> Vec<Effect> {
         super::screens::alerts::mark(&mut app.shared, &mut app.screens.alerts);
     } else if app.view == View::Incidents {
         super::screens::incidents::mark(&mut app.shared, &mut app.screens.incidents);
-    } else if let Some(r) = app.selected_row() {
-        let key = (r.tenant.clone(), r.id.clone());
-        match app.screens.fleet.marks.iter().position(|m| *m == key) {
-            Some(i) => {
-                app.screens.fleet.marks.remove(i);
-            }
-            None => app.screens.fleet.marks.push(key),
-        }
-        app.selected = app.selected.saturating_add(1);
+    } else {
+        fleet::mark(&mut app.shared, &mut app.screens.fleet);
     }
     Vec::new()
 }
@@ -191,34 +165,9 @@ pub fn mark_range(app: &mut App, _: &Arg) -> Vec<Effect> {
     } else if app.view == View::Incidents {
         super::screens::incidents::mark_to_here(&app.shared, &mut app.screens.incidents);
     } else if app.view == View::Fleet {
-        mark_devices(app);
+        fleet::mark_to_here(&app.shared, &mut app.screens.fleet);
     }
     Vec::new()
-}
-
-fn mark_devices(app: &mut App) {
-    let from = app
-        .screens
-        .fleet
-        .marks
-        .last()
-        .and_then(|(t, d)| {
-            (0..app.fleet.len()).find(|&i| {
-                app.fleet
-                    .get(i)
-                    .is_some_and(|r| r.tenant == *t && r.id == *d)
-            })
-        })
-        .unwrap_or(app.selected);
-    let (lo, hi) = (from.min(app.selected), from.max(app.selected));
-    for i in lo..=hi {
-        if let Some(r) = app.fleet.get(i) {
-            let key = (r.tenant.clone(), r.id.clone());
-            if !app.screens.fleet.marks.contains(&key) {
-                app.screens.fleet.marks.push(key);
-            }
-        }
-    }
 }
 
 /// Triage of the selected incident (or the marked ones); a merge of the
@@ -425,7 +374,7 @@ pub fn site(app: &mut App, arg: &Arg) -> Vec<Effect> {
 pub fn open(app: &mut App, _: &Arg) -> Vec<Effect> {
     let device = match app.view {
         View::Fleet => {
-            app.screens.fleet.detail_open = !app.screens.fleet.detail_open;
+            fleet::open(&mut app.screens.fleet);
             app.clamp();
             return Vec::new();
         }
@@ -449,8 +398,27 @@ pub fn open(app: &mut App, _: &Arg) -> Vec<Effect> {
         _ => None,
     };
     if let Some((tenant, id)) = device {
-        super::fetch::open_device(app, &tenant, &id);
+        open_device(app, &tenant, &id);
         app.clamp();
     }
     Vec::new()
+}
+
+/// Puts the fleet on screen on one device, with its detail pane open.
+pub fn open_device(app: &mut App, tenant: &Id, device: &Id) {
+    let Some(name) = app.fleet.find(tenant, device).map(|r| r.name.to_string()) else {
+        app.notify(format!("device {device} is not in the fleet"), true, 4);
+        return;
+    };
+    app.show(View::Fleet);
+    app.filter_input = name;
+    app.apply_filter();
+    let at = (0..app.fleet.len()).find(|&i| {
+        app.fleet
+            .get(i)
+            .is_some_and(|r| r.id == *device && r.tenant == *tenant)
+    });
+    app.selected = at.unwrap_or(0);
+    app.screens.fleet.detail_open = true;
+    app.clamp();
 }

@@ -30,9 +30,6 @@ pub const RANGES: [(u32, &str); 5] = [
 pub const DETAIL_BUCKETS: u16 = 60;
 pub const CHART_BUCKETS: u16 = 160;
 
-/// Real seconds before each is asked for again while on screen.
-const DETAIL_EVERY_S: f64 = 10.0;
-
 /// One answer kept with the question it answers.
 #[derive(Debug)]
 pub struct Fetch<T> {
@@ -131,24 +128,9 @@ pub fn plan(app: &mut App) -> Vec<Effect> {
     if app.role < Role::Viewer {
         return Vec::new();
     }
-    let (now, speed) = (app.now, app.clock_speed);
     let mut out = Vec::new();
     match app.view {
-        View::Fleet if app.screens.fleet.detail_open => {
-            let range_s = app.screens.fleet.range().0;
-            let Some(r) = app.fleet.get(app.selected) else {
-                return out;
-            };
-            let (tenant, id) = (r.tenant.clone(), r.id.clone());
-            let ask = (&tenant, &id, range_s, DETAIL_BUCKETS);
-            out.extend(ask_device(
-                &mut app.screens.fleet.detail,
-                ask,
-                (now, speed),
-                DETAIL_EVERY_S,
-                Reply::Device,
-            ));
-        }
+        View::Fleet => out = super::screens::fleet::plan(&app.shared, &mut app.screens.fleet),
         View::Incidents => {
             out = super::screens::incidents::plan(&app.shared, &mut app.screens.incidents)
         }
@@ -164,7 +146,7 @@ pub fn plan(app: &mut App) -> Vec<Effect> {
 pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) {
     let f = &mut app.screens;
     match reply {
-        Reply::Device(key) => f.fleet.detail.take(&key, answer),
+        Reply::Device(key) => super::screens::fleet::on_answer(&mut f.fleet, &key, answer),
         Reply::Site(key) => super::screens::site::on_answer(&mut f.site, &key, answer),
         reply @ (Reply::Trends(_) | Reply::Chart(_)) => {
             super::screens::trends::on_answer(&mut f.trends, reply, answer)
@@ -214,23 +196,4 @@ pub fn selected_site(app: &App) -> Option<super::lists::SiteRef> {
         View::Site => app.screens.site.site_ref.clone(),
         _ => None,
     }
-}
-
-/// Puts the fleet on screen on one device, with its detail pane open.
-pub fn open_device(app: &mut App, tenant: &Id, device: &Id) {
-    let Some(name) = app.fleet.find(tenant, device).map(|r| r.name.to_string()) else {
-        app.notify(format!("device {device} is not in the fleet"), true, 4);
-        return;
-    };
-    app.show(View::Fleet);
-    app.filter_input = name;
-    app.apply_filter();
-    let at = (0..app.fleet.len()).find(|&i| {
-        app.fleet
-            .get(i)
-            .is_some_and(|r| r.id == *device && r.tenant == *tenant)
-    });
-    app.selected = at.unwrap_or(0);
-    app.screens.fleet.detail_open = true;
-    app.clamp();
 }

@@ -1,7 +1,5 @@
 //! Drawing. Every function here only reads the state.
 
-mod detail;
-mod fleet;
 mod frame;
 mod help;
 mod push;
@@ -44,10 +42,10 @@ pub fn draw(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>) {
     match app.view {
         View::Fleet if app.screens.fleet.detail_open => {
             let (table, pane) = detail_split(body);
-            fleet::table(app, ui, f, table);
-            detail::pane(app, ui, f, pane);
+            screens::fleet::draw(&app.shared, &app.screens.fleet, ui.theme, f, table);
+            screens::fleet::detail::pane(&app.shared, &app.screens.fleet, ui.theme, f, pane);
         }
-        View::Fleet => fleet::table(app, ui, f, body),
+        View::Fleet => screens::fleet::draw(&app.shared, &app.screens.fleet, ui.theme, f, body),
         View::Incidents if app.screens.incidents.open => {
             let (table, pane) = detail_split(body);
             screens::incidents::draw(&app.shared, &app.screens.incidents, ui.theme, f, table);

@@ -7,9 +7,9 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::Ui;
-use crate::console::app::App;
+use super::State;
 use crate::console::fetch::device_key;
+use crate::console::state::Shared;
 use crate::console::widgets::age;
 use crate::console::widgets::chart::{bits, dbm, spark};
 use crate::console::widgets::{link_meaning, status_meaning};
@@ -36,14 +36,14 @@ fn uptime(s: u64) -> String {
     }
 }
 
-fn head(app: &App, r: &DeviceRow, t: &Theme) -> Vec<Line<'static>> {
+fn head(sh: &Shared, r: &DeviceRow, t: &Theme) -> Vec<Line<'static>> {
     let muted = t.style(Meaning::Muted);
     let mut status = vec![
         Span::styled(
-            format!("{} {}", r.status.as_str(), age(app.now, r.status_since)),
+            format!("{} {}", r.status.as_str(), age(sh.now, r.status_since)),
             t.style(status_meaning(r.status)),
         ),
-        Span::styled(format!(" · seen {}", age(app.now, r.last_seen)), muted),
+        Span::styled(format!(" · seen {}", age(sh.now, r.last_seen)), muted),
     ];
     if let Some(up) = r.uptime_s {
         status.push(Span::styled(format!(" · up {}", uptime(up)), muted));
@@ -65,7 +65,7 @@ fn head(app: &App, r: &DeviceRow, t: &Theme) -> Vec<Line<'static>> {
 /// `None`) and the latest value as text.
 /// Sparklines of the window: a label, the line, the latest value.
 fn sparklines<'a>(
-    app: &App,
+    me: &State,
     d: &'a crate::api::views::DeviceDetail,
     t: &Theme,
     width: u16,
@@ -75,7 +75,7 @@ fn sparklines<'a>(
     // Sparklines: a label, the line, the latest value.
     let w = usize::from(width).saturating_sub(4 + 1 + 11).max(4);
     lines.push(Line::from(Span::styled(
-        format!("last {}  ([ ] change)", app.screens.fleet.range().1),
+        format!("last {}  ([ ] change)", me.range().1),
         muted,
     )));
     let m = &d.metrics;
@@ -118,7 +118,7 @@ fn sparklines<'a>(
 
 /// The interfaces as the device last reported them.
 fn interfaces<'a>(
-    app: &App,
+    sh: &Shared,
     d: &'a crate::api::views::DeviceDetail,
     t: &Theme,
     lines: &mut Vec<Line<'a>>,
@@ -129,7 +129,7 @@ fn interfaces<'a>(
             format!(
                 "Interfaces ({}) · {} ago",
                 ifs.interfaces.len(),
-                age(app.now, Some(ifs.ts))
+                age(sh.now, Some(ifs.ts))
             ),
             t.style(Meaning::ColumnHeader),
         )));
@@ -162,7 +162,7 @@ fn interfaces<'a>(
 
 /// The device's links and the peer at their other end.
 fn links<'a>(
-    app: &App,
+    sh: &Shared,
     r: &DeviceRow,
     d: &'a crate::api::views::DeviceDetail,
     t: &Theme,
@@ -176,7 +176,7 @@ fn links<'a>(
         )));
         for l in d.links.iter().take(3) {
             let peer = if l.ap == r.id { &l.cpe } else { &l.ap };
-            let name = app
+            let name = sh
                 .fleet
                 .find(&l.tenant, peer)
                 .map_or(peer.to_string(), |p| p.name.to_string());
@@ -191,7 +191,7 @@ fn links<'a>(
 
 /// The newest alerts and config pushes.
 fn history<'a>(
-    app: &App,
+    sh: &Shared,
     d: &'a crate::api::views::DeviceDetail,
     t: &Theme,
     lines: &mut Vec<Line<'a>>,
@@ -207,7 +207,7 @@ fn history<'a>(
     for a in d.alerts.iter().take(3) {
         let (sev, style) = crate::console::widgets::severity_cell(a.severity, t);
         lines.push(Line::from(vec![
-            Span::styled(format!(" {:>3} ", age(app.now, Some(a.updated))), muted),
+            Span::styled(format!(" {:>3} ", age(sh.now, Some(a.updated))), muted),
             Span::styled(format!("{sev:<8} "), style),
             Span::raw(format!("{} · {}", a.rule, a.state.as_str())),
         ]));
@@ -221,7 +221,7 @@ fn history<'a>(
     }
     for p in d.pushes.iter().take(3) {
         lines.push(Line::from(vec![
-            Span::styled(format!(" {:>3} ", age(app.now, Some(p.created))), muted),
+            Span::styled(format!(" {:>3} ", age(sh.now, Some(p.created))), muted),
             Span::styled(format!("{:<9} ", p.state.name()), t.style(Meaning::Accent)),
             Span::raw(format!("{}: {}", p.actor, p.reason)),
         ]));
@@ -230,23 +230,22 @@ fn history<'a>(
 
 type Spark<'a> = (&'a str, &'a [Option<f32>], Option<(f32, f32)>, String);
 
-pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
-    let t = ui.theme;
+pub fn pane(sh: &Shared, me: &State, t: &Theme, f: &mut Frame<'_>, area: Rect) {
     let muted = t.style(Meaning::Muted);
     let inner = crate::console::widgets::pane_frame(t, " Device ", f, area);
-    let Some(r) = app.fleet.get(app.selected) else {
+    let Some(r) = sh.fleet.get(sh.selected) else {
         f.render_widget(
             Paragraph::new(Span::styled("No device selected.", muted)),
             inner,
         );
         return;
     };
-    let mut lines = head(app, r, t);
-    let range = app.screens.fleet.range().0;
+    let mut lines = head(sh, r, t);
+    let range = me.range().0;
     let key = device_key(&r.tenant, &r.id, range);
-    let Some(d) = app.screens.fleet.detail.current(&key) else {
-        let why = match &app.screens.fleet.detail.error {
-            Some(e) if app.screens.fleet.detail.key == key => format!("Not read: {e}"),
+    let Some(d) = me.detail.current(&key) else {
+        let why = match &me.detail.error {
+            Some(e) if me.detail.key == key => format!("Not read: {e}"),
             _ => "Asking the worker for its history…".to_string(),
         };
         lines.push(Line::default());
@@ -254,9 +253,9 @@ pub(super) fn pane(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
         f.render_widget(Paragraph::new(lines), inner);
         return;
     };
-    sparklines(app, d, t, inner.width, &mut lines);
-    interfaces(app, d, t, &mut lines);
-    links(app, r, d, t, &mut lines);
-    history(app, d, t, &mut lines);
+    sparklines(me, d, t, inner.width, &mut lines);
+    interfaces(sh, d, t, &mut lines);
+    links(sh, r, d, t, &mut lines);
+    history(sh, d, t, &mut lines);
     f.render_widget(Paragraph::new(lines), inner);
 }
