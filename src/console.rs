@@ -7,6 +7,7 @@
 //! per tick and only when something changed.
 
 pub mod actions;
+pub mod answers;
 pub mod app;
 pub mod command;
 pub mod fetch;
@@ -16,8 +17,6 @@ pub mod lists;
 pub mod model;
 pub mod msg;
 pub mod palette;
-pub mod push;
-pub mod push_flow;
 pub mod screens;
 pub mod state;
 pub mod terminal;

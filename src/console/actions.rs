@@ -209,19 +209,20 @@ pub fn triage(app: &mut App, arg: &Arg) -> Vec<Effect> {
 }
 
 pub fn push_edit(app: &mut App, _: &Arg) -> Vec<Effect> {
-    super::push_flow::open_editor(app)
+    let (sh, s) = (&mut app.shared, &mut app.screens);
+    super::screens::pushes::open_editor(sh, &mut s.pushes, &s.fleet.marks)
 }
 
 pub fn push_confirm(app: &mut App, _: &Arg) -> Vec<Effect> {
-    super::push_flow::act_on_urgent(app, "confirm")
+    super::screens::pushes::act_on_urgent(&mut app.shared, &mut app.screens.pushes, "confirm")
 }
 
 pub fn push_revert(app: &mut App, _: &Arg) -> Vec<Effect> {
-    super::push_flow::act_on_urgent(app, "revert")
+    super::screens::pushes::act_on_urgent(&mut app.shared, &mut app.screens.pushes, "revert")
 }
 
 pub fn push_history(app: &mut App, _: &Arg) -> Vec<Effect> {
-    super::push_flow::open_history(app)
+    super::screens::pushes::open_history(&mut app.shared, &mut app.screens.pushes)
 }
 
 /// Puts a view on screen; the site view opens on the selected site.

@@ -41,8 +41,7 @@ impl App {
     /// The applied push to act on: the selected device's, else the one
     /// whose window closes first.
     pub fn urgent_push(&self) -> Option<&Push> {
-        let dev = self.selected_row().map(|r| (&r.tenant, &r.id));
-        crate::console::push::most_urgent(self.screens.pushes.pushes.values(), dev)
+        screens::pushes::urgent(&self.shared, &self.screens.pushes)
     }
 
     /// Rows in the view on screen.

@@ -142,24 +142,6 @@ pub fn plan(app: &mut App) -> Vec<Effect> {
     out
 }
 
-/// Takes the worker's answer to one of the calls of [`plan`].
-pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) {
-    let f = &mut app.screens;
-    match reply {
-        Reply::Device(key) => super::screens::fleet::on_answer(&mut f.fleet, &key, answer),
-        Reply::Site(key) => super::screens::site::on_answer(&mut f.site, &key, answer),
-        reply @ (Reply::Trends(_) | Reply::Chart(_)) => {
-            super::screens::trends::on_answer(&mut f.trends, reply, answer)
-        }
-        Reply::Audit => super::screens::audit::on_answer(&mut f.audit, answer),
-        Reply::Incident(key) => {
-            super::screens::incidents::on_answer(&mut f.incidents, &key, answer)
-        }
-        _ => return,
-    }
-    app.clamp();
-}
-
 /// Opens the site view on `site`.
 pub fn open_site(app: &mut App, site: super::lists::SiteRef) {
     if app.screens.site.site_ref.as_ref() != Some(&site) {

@@ -89,7 +89,9 @@ fn apply(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
                 EventBody::Incident(i) => {
                     app.incidents.insert((i.tenant.clone(), i.id.clone()), i);
                 }
-                EventBody::Push(p) => super::push_flow::on_push(app, p),
+                EventBody::Push(p) => {
+                    super::screens::pushes::on_push(&mut app.shared, &mut app.screens.pushes, p)
+                }
                 EventBody::Alert(a) => {
                     app.screens.alerts.tail.push(a);
                     if app.view == View::Alerts {
@@ -105,7 +107,7 @@ fn apply(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
             app.notify(format!("connection lost: {why}"), true, 5);
             Vec::new()
         }
-        Msg::Answer(reply, answer) => super::push_flow::on_answer(app, reply, answer),
+        Msg::Answer(reply, answer) => super::answers::on_answer(app, reply, answer),
         Msg::Tick(now) => {
             app.now = now;
             app.rotate();
@@ -146,7 +148,9 @@ fn on_key(app: &mut App, keymap: &KeyMap, k: KeyEvent) -> Vec<Effect> {
     }
     match app.mode {
         Mode::Filter => on_filter_key(app, edit, k),
-        Mode::Push => super::push_flow::on_editor_key(app, edit, k),
+        Mode::Push => {
+            super::screens::pushes::on_editor_key(&mut app.shared, &mut app.screens.pushes, edit, k)
+        }
         Mode::Palette => super::palette::on_key(app, edit, k),
         Mode::Note => super::screens::incidents::triage::on_note_key(
             &mut app.shared,

@@ -2,7 +2,6 @@
 
 mod frame;
 mod help;
-mod push;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -66,10 +65,10 @@ pub fn draw(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>) {
     }
     frame::footer(app, ui, f, footer);
     if let Some(h) = &app.screens.pushes.history {
-        push::history(app, h, ui, f, body);
+        screens::pushes::draw::history(&app.shared, h, ui.theme, f, body);
     }
     if let Some(d) = &app.screens.pushes.editor {
-        push::editor(d, ui, f, body);
+        screens::pushes::draw::editor(d, ui.theme, f, body);
     }
     if let Some(d) = &app.screens.incidents.note {
         screens::incidents::pane::note(d, ui.theme, f, body);

@@ -5,7 +5,7 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::TextArea;
 
-use super::msg::Edit;
+use crate::console::msg::Edit;
 use crate::domain::Id;
 use crate::domain::push::{Push, PushState};
 

@@ -6,28 +6,26 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::Ui;
-use crate::console::app::App;
-use crate::console::push::{DiffLine, Draft, Field, Step, diff};
-use crate::console::screens::pushes::History;
+use super::History;
+use super::editor::{DiffLine, Draft, Field, Step, diff};
+use crate::console::state::Shared;
 use crate::console::widgets::age;
 use crate::domain::push::PushState;
 use crate::domain::text::sanitize;
-use crate::settings::theme::Meaning;
+use crate::settings::theme::{Meaning, Theme};
 
-fn block<'a>(ui: &Ui<'_>, title: String) -> Block<'a> {
+fn block<'a>(t: &Theme, title: String) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
-        .border_style(ui.theme.style(Meaning::Border))
-        .title(Span::styled(title, ui.theme.style(Meaning::Title)))
+        .border_style(t.style(Meaning::Border))
+        .title(Span::styled(title, t.style(Meaning::Title)))
 }
 
 /// The editor, over the body.
-pub(super) fn editor(d: &Draft, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
-    let t = ui.theme;
+pub fn editor(d: &Draft, t: &Theme, f: &mut Frame<'_>, area: Rect) {
     f.render_widget(Clear, area);
     let title = format!(" push to {} ({}/{}) ", d.name, d.tenant, d.device);
-    let outer = block(ui, title);
+    let outer = block(t, title);
     let inner = outer.inner(area);
     f.render_widget(outer.style(t.style(Meaning::Base)), area);
     match d.step {
@@ -53,12 +51,11 @@ pub(super) fn editor(d: &Draft, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
             }
             f.render_widget(Paragraph::new(Line::from(spans)), hint);
         }
-        Step::Review | Step::Sending => review(d, ui, f, inner),
+        Step::Review | Step::Sending => review(d, t, f, inner),
     }
 }
 
-fn review(d: &Draft, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
-    let t = ui.theme;
+fn review(d: &Draft, t: &Theme, f: &mut Frame<'_>, area: Rect) {
     let [diff_area, reason, window, confirm, status] = Layout::vertical([
         Constraint::Min(1),
         Constraint::Length(1),
@@ -170,8 +167,7 @@ fn outcome(s: &PushState) -> (String, Meaning) {
 }
 
 /// The push history of one device, over the body.
-pub(super) fn history(app: &App, h: &History, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
-    let t = ui.theme;
+pub fn history(sh: &Shared, h: &History, t: &Theme, f: &mut Frame<'_>, area: Rect) {
     let rect = Rect {
         x: area.x + 1,
         y: area.y,
@@ -179,7 +175,7 @@ pub(super) fn history(app: &App, h: &History, ui: &Ui<'_>, f: &mut Frame<'_>, ar
         height: area.height,
     };
     f.render_widget(Clear, rect);
-    let b = block(ui, format!(" pushes to {} — esc closes ", h.name));
+    let b = block(t, format!(" pushes to {} — esc closes ", h.name));
     let inner = b.inner(rect);
     f.render_widget(b.style(t.style(Meaning::Base)), rect);
     let mut lines = vec![Line::from(Span::styled(
@@ -206,7 +202,7 @@ pub(super) fn history(app: &App, h: &History, ui: &Ui<'_>, f: &mut Frame<'_>, ar
                 format!(
                     " {:<16} {:<5} ",
                     p.created.format("%Y-%m-%d %H:%M"),
-                    age(app.now, Some(p.created))
+                    age(sh.now, Some(p.created))
                 ),
                 t.style(Meaning::Base),
             ),
