@@ -228,8 +228,8 @@ pub fn push_history(app: &mut App, _: &Arg) -> Vec<Effect> {
 /// Puts a view on screen; the site view opens on the selected site.
 pub fn view(app: &mut App, arg: &Arg) -> Vec<Effect> {
     match arg {
-        Arg::View(View::Site) => match super::fetch::selected_site(app) {
-            Some(site) => super::fetch::open_site(app, site),
+        Arg::View(View::Site) => match selected_site(app) {
+            Some(site) => open_site(app, site),
             None if app.screens.site.site_ref.is_some() => app.show(View::Site),
             None => app.notify("select a device or a site first", true, 4),
         },
@@ -363,7 +363,7 @@ pub fn site(app: &mut App, arg: &Arg) -> Vec<Effect> {
         id: r.site.clone(),
         name: r.site_name.to_string(),
     }) {
-        Some(s) => super::fetch::open_site(app, s),
+        Some(s) => open_site(app, s),
         None => app.notify(format!("no site matches {name:?}"), true, 4),
     }
     Vec::new()
@@ -385,8 +385,8 @@ pub fn open(app: &mut App, _: &Arg) -> Vec<Effect> {
             return Vec::new();
         }
         View::Map => {
-            if let Some(site) = super::fetch::selected_site(app) {
-                super::fetch::open_site(app, site);
+            if let Some(site) = selected_site(app) {
+                open_site(app, site);
             }
             return Vec::new();
         }
@@ -422,4 +422,42 @@ pub fn open_device(app: &mut App, tenant: &Id, device: &Id) {
     app.selected = at.unwrap_or(0);
     app.screens.fleet.detail_open = true;
     app.clamp();
+}
+
+/// Opens the site view on `site`.
+pub fn open_site(app: &mut App, site: super::lists::SiteRef) {
+    if app.screens.site.site_ref.as_ref() != Some(&site) {
+        app.screens.site.detail = super::fetch::Fetch::default();
+        app.positions
+            .set(View::Site, super::lists::Place::default());
+        if app.view == View::Site {
+            app.selected = 0;
+            app.offset = 0;
+        }
+    }
+    app.screens.site.site_ref = Some(site);
+    app.show(View::Site);
+}
+
+/// The site of the selection in the fleet or on the map, if any.
+pub fn selected_site(app: &App) -> Option<super::lists::SiteRef> {
+    match app.view {
+        View::Map => app
+            .screens
+            .map
+            .shown(&app.filter_input)
+            .nth(app.selected)
+            .map(|s| super::lists::SiteRef {
+                tenant: s.tenant.clone(),
+                id: s.id.clone(),
+                name: s.name.to_string(),
+            }),
+        View::Fleet => app.fleet.get(app.selected).map(|r| super::lists::SiteRef {
+            tenant: r.tenant.clone(),
+            id: r.site.clone(),
+            name: r.site_name.to_string(),
+        }),
+        View::Site => app.screens.site.site_ref.clone(),
+        _ => None,
+    }
 }

@@ -46,20 +46,7 @@ impl App {
 
     /// Rows in the view on screen.
     pub fn view_len(&self) -> usize {
-        use crate::console::lists::View;
-        match self.shared.view {
-            View::Fleet => self.shared.fleet.len(),
-            View::Incidents => {
-                screens::incidents::queue(&self.shared, &self.screens.incidents).len()
-            }
-            View::Alerts => screens::alerts::rows(&self.shared, &self.screens.alerts).len(),
-            View::Board => 0,
-            View::Tenants => screens::tenants::count(&self.shared, &self.screens.tenants),
-            View::Map => self.screens.map.shown(&self.shared.filter_input).count(),
-            View::Site => screens::site::rows(&self.shared, &self.screens.site).len(),
-            View::Trends => screens::trends::rows(&self.shared, &self.screens.trends).len(),
-            View::Audit => screens::audit::rows(&self.shared, &self.screens.audit).len(),
-        }
+        (screens::of(self.shared.view).len)(self)
     }
 
     /// Puts `v` on screen, keeping each view's place and filter.
@@ -141,17 +128,7 @@ impl App {
 
     /// Where the view on screen puts its table (see `layout`).
     pub fn body_kind(&self) -> crate::console::layout::Body {
-        use crate::console::layout::Body;
-        use crate::console::lists::View;
-        match self.shared.view {
-            View::Fleet if self.screens.fleet.detail_open => Body::TableAndPane,
-            View::Incidents if self.screens.incidents.open => Body::TableAndPane,
-            View::Site => Body::Site {
-                sectors: screens::site::sectors(&self.shared, &self.screens.site).len(),
-            },
-            View::Trends => Body::Trends,
-            _ => Body::Table,
-        }
+        (screens::of(self.shared.view).body)(self)
     }
 
     /// Keeps the selection inside the view and visible (in the rows the

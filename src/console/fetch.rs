@@ -1,21 +1,18 @@
-//! What the deeper views ask the worker for while they are on screen: a
-//! device's detail, a site's sectors and links, the signal trends and a
-//! trend's chart, the audit log. Each is kept with the question it
-//! answers, so that an answer to an older question (the selection moved
-//! on) is dropped, and asked again only when stale. Pure, like `update`.
+//! What a screen asks the worker for while it is on screen, kept with the
+//! question it answers: an answer to an older question (the selection
+//! moved on) is dropped, and a question is asked again only when stale.
+//! The time ranges of charts, and the device question the fleet's pane
+//! and the trends' chart share. Pure, like `update`.
 
 use crate::api::args::DeviceArgs;
 use crate::api::verbs;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::app::App;
-use super::lists::View;
 use super::update::{Effect, Reply};
 use crate::api::ApiError;
 use crate::api::views::DeviceDetail;
 use crate::domain::Id;
-use crate::domain::access::Role;
 
 /// The time ranges of charts and trends, `[` and `]` step through them.
 pub const RANGES: [(u32, &str); 5] = [
@@ -121,61 +118,4 @@ pub fn ask_device(
         buckets: Some(buckets),
     };
     Some(Effect::call::<verbs::Device>(tenant, &args, reply(key)))
-}
-
-/// The calls the view on screen needs now.
-pub fn plan(app: &mut App) -> Vec<Effect> {
-    if app.role < Role::Viewer {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    match app.view {
-        View::Fleet => out = super::screens::fleet::plan(&app.shared, &mut app.screens.fleet),
-        View::Incidents => {
-            out = super::screens::incidents::plan(&app.shared, &mut app.screens.incidents)
-        }
-        View::Site => out = super::screens::site::plan(&app.shared, &mut app.screens.site),
-        View::Trends => out = super::screens::trends::plan(&app.shared, &mut app.screens.trends),
-        View::Audit => out = super::screens::audit::plan(&app.shared, &mut app.screens.audit),
-        _ => {}
-    }
-    out
-}
-
-/// Opens the site view on `site`.
-pub fn open_site(app: &mut App, site: super::lists::SiteRef) {
-    if app.screens.site.site_ref.as_ref() != Some(&site) {
-        app.screens.site.detail = Fetch::default();
-        app.positions
-            .set(View::Site, super::lists::Place::default());
-        if app.view == View::Site {
-            app.selected = 0;
-            app.offset = 0;
-        }
-    }
-    app.screens.site.site_ref = Some(site);
-    app.show(View::Site);
-}
-
-/// The site of the selection in the fleet or on the map, if any.
-pub fn selected_site(app: &App) -> Option<super::lists::SiteRef> {
-    match app.view {
-        View::Map => app
-            .screens
-            .map
-            .shown(&app.filter_input)
-            .nth(app.selected)
-            .map(|s| super::lists::SiteRef {
-                tenant: s.tenant.clone(),
-                id: s.id.clone(),
-                name: s.name.to_string(),
-            }),
-        View::Fleet => app.fleet.get(app.selected).map(|r| super::lists::SiteRef {
-            tenant: r.tenant.clone(),
-            id: r.site.clone(),
-            name: r.site_name.to_string(),
-        }),
-        View::Site => app.screens.site.site_ref.clone(),
-        _ => None,
-    }
 }

@@ -52,7 +52,8 @@ impl View {
         }
     }
 
-    fn index(self) -> usize {
+    /// The view's place in `View::ALL` and in the screens table.
+    pub fn index(self) -> usize {
         match self {
             View::Fleet => 0,
             View::Incidents => 1,

@@ -25,11 +25,7 @@ pub fn update(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
     let live = matches!(msg, Msg::Event(..));
     let mut effects = apply(app, keymap, msg);
     if !live {
-        effects.extend(super::fetch::plan(app));
-    }
-    // The map asks for its sites and links while it is on screen.
-    if app.view == View::Map {
-        effects.extend(super::screens::map::plan(&app.shared, &mut app.screens.map));
+        effects.extend((super::screens::of(app.view).plan)(app));
     }
     effects
 }

@@ -10,7 +10,6 @@ use ratatui::widgets::Paragraph;
 
 use super::KeyMap;
 use super::app::App;
-use super::lists::View;
 use super::screens;
 use crate::settings::theme::{Meaning, Theme};
 
@@ -20,7 +19,6 @@ pub struct Ui<'a> {
     pub keymap: &'a KeyMap,
 }
 
-use super::layout::detail_split;
 pub use super::layout::{MIN_HEIGHT, MIN_WIDTH};
 pub use super::widgets::{age, thousands};
 
@@ -38,31 +36,7 @@ pub fn draw(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>) {
     ])
     .areas(area);
     frame::header(app, ui, f, header);
-    match app.view {
-        View::Fleet if app.screens.fleet.detail_open => {
-            let (table, pane) = detail_split(body);
-            screens::fleet::draw(&app.shared, &app.screens.fleet, ui.theme, f, table);
-            screens::fleet::detail::pane(&app.shared, &app.screens.fleet, ui.theme, f, pane);
-        }
-        View::Fleet => screens::fleet::draw(&app.shared, &app.screens.fleet, ui.theme, f, body),
-        View::Incidents if app.screens.incidents.open => {
-            let (table, pane) = detail_split(body);
-            screens::incidents::draw(&app.shared, &app.screens.incidents, ui.theme, f, table);
-            screens::incidents::pane::pane(&app.shared, &app.screens.incidents, ui.theme, f, pane);
-        }
-        View::Site => screens::site::draw(&app.shared, &app.screens.site, ui.theme, f, body),
-        View::Trends => screens::trends::draw(&app.shared, &app.screens.trends, ui.theme, f, body),
-        View::Audit => screens::audit::draw(&app.shared, &app.screens.audit, ui.theme, f, body),
-        View::Incidents => {
-            screens::incidents::draw(&app.shared, &app.screens.incidents, ui.theme, f, body)
-        }
-        View::Alerts => screens::alerts::draw(&app.shared, &app.screens.alerts, ui.theme, f, body),
-        View::Board => screens::board::draw(&app.shared, ui.theme, f, body),
-        View::Tenants => {
-            screens::tenants::draw(&app.shared, &app.screens.tenants, ui.theme, f, body)
-        }
-        View::Map => screens::map::draw(&app.shared, &app.screens.map, ui.theme, f, body),
-    }
+    (screens::of(app.view).draw)(app, ui.theme, f, body);
     frame::footer(app, ui, f, footer);
     if let Some(h) = &app.screens.pushes.history {
         screens::pushes::draw::history(&app.shared, h, ui.theme, f, body);

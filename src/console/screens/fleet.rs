@@ -363,7 +363,7 @@ fn layout(cols: &[(Col, &'static str, u16)], width: u16) -> Vec<(Col, &'static s
     out
 }
 
-pub fn draw(sh: &Shared, me: &State, t: &Theme, f: &mut Frame<'_>, area: Rect) {
+fn table(sh: &Shared, me: &State, t: &Theme, f: &mut Frame<'_>, area: Rect) {
     if sh.fleet.is_empty() {
         let msg = match (&sh.connection, sh.fleet.total()) {
             (Connection::Connecting, _) => "Loading the fleet…".to_string(),
@@ -432,5 +432,16 @@ pub fn draw(sh: &Shared, me: &State, t: &Theme, f: &mut Frame<'_>, area: Rect) {
                 style,
             );
         }
+    }
+}
+
+/// The screen: the table, and the pane beside or below it when open.
+pub fn draw(sh: &Shared, me: &State, t: &Theme, f: &mut Frame<'_>, area: Rect) {
+    if me.detail_open {
+        let (rows, side) = crate::console::layout::detail_split(area);
+        table(sh, me, t, f, rows);
+        detail::pane(sh, me, t, f, side);
+    } else {
+        table(sh, me, t, f, area);
     }
 }

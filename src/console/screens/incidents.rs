@@ -273,7 +273,7 @@ fn until(
     }
 }
 
-pub fn draw(sh: &Shared, me: &State, t: &Theme, f: &mut Frame<'_>, area: Rect) {
+fn table(sh: &Shared, me: &State, t: &Theme, f: &mut Frame<'_>, area: Rect) {
     let queue = queue(sh, me);
     let rows = queue.iter().skip(sh.offset).map(|i| cells(sh, me, i, t));
     let why = (
@@ -281,4 +281,15 @@ pub fn draw(sh: &Shared, me: &State, t: &Theme, f: &mut Frame<'_>, area: Rect) {
         "No incident matches the filter. esc clears it.",
     );
     list::view(sh, f, area, t, &COLUMNS, queue.len(), why, rows);
+}
+
+/// The screen: the table, and the pane beside or below it when open.
+pub fn draw(sh: &Shared, me: &State, t: &Theme, f: &mut Frame<'_>, area: Rect) {
+    if me.open {
+        let (rows, side) = crate::console::layout::detail_split(area);
+        table(sh, me, t, f, rows);
+        pane::pane(sh, me, t, f, side);
+    } else {
+        table(sh, me, t, f, area);
+    }
 }

@@ -130,24 +130,9 @@ fn list_info(app: &App) -> String {
     } else {
         format!(" · /{}", app.filter_input)
     };
-    match app.view {
-        View::Incidents => format!(
-            "  {}{filtered}",
-            screens::incidents::info(&app.shared, &app.screens.incidents, app.view_len())
-        ),
-        View::Alerts => format!(
-            "  {}{filtered}",
-            screens::alerts::info(&app.screens.alerts, app.view_len())
-        ),
-        View::Tenants => format!("  {}{filtered}", screens::tenants::info(app.view_len())),
-        View::Map => format!("  {}{filtered}", screens::map::info(app.view_len())),
-        View::Site => format!("  {}{filtered}", screens::site::info(app.view_len())),
-        View::Trends => format!(
-            "  {}{filtered}",
-            screens::trends::info(&app.screens.trends, app.view_len())
-        ),
-        View::Audit => format!("  {}{filtered}", screens::audit::info(app.view_len())),
-        View::Fleet | View::Board => String::new(),
+    match (screens::of(app.view).info)(app, app.view_len()) {
+        words if words.is_empty() => String::new(),
+        words => format!("  {words}{filtered}"),
     }
 }
 
