@@ -334,3 +334,241 @@ fn the_checks_see_a_circle_a_broken_rule_and_a_long_function() {
     assert_eq!(functions(&body), vec![("long".to_string(), 132)]);
     assert!(functions("trait T {\n    fn f(&self)\n        -> u8;\n}\n").is_empty());
 }
+
+/// `src/console/screens/fleet/detail.rs` → `console::screens::fleet::detail`.
+fn module_path(path: &Path) -> String {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let rel = path.strip_prefix(&src).unwrap().with_extension("");
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("::")
+}
+
+/// The modules of the crate that `code`, in module `here`, names: `crate::`
+/// paths, `super::` paths (and `super::{a, b}` groups), and `use` of a
+/// child module; each resolved to the longest prefix in `known`.
+fn module_imports(here: &str, code: &str, known: &BTreeSet<String>) -> BTreeSet<String> {
+    let parent = |m: &str| {
+        m.rsplit_once("::")
+            .map_or(String::new(), |(p, _)| p.to_string())
+    };
+    let ident = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    // The path segments after a start, and each path of a `{…}` group.
+    fn paths(rest: &str) -> Vec<String> {
+        let mut segs = String::new();
+        let mut chars = rest.char_indices();
+        while let Some((i, c)) = chars.next() {
+            if c == '{' {
+                let close = rest[i..].find('}').map_or(rest.len(), |j| i + j);
+                return rest[i + 1..close]
+                    .split(',')
+                    .map(|p| format!("{segs}{}", p.trim()))
+                    .collect();
+            }
+            if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
+                segs.push(c);
+            } else {
+                break;
+            }
+        }
+        vec![segs]
+    }
+    let resolve = |base: String, path: &str| -> Option<String> {
+        // `super::Item` names the parent module itself.
+        let mut best = known.contains(&base).then(|| base.clone());
+        let mut at = base.clone();
+        for seg in path.split("::").filter(|s| !s.is_empty()) {
+            let seg = ident(seg);
+            if seg.is_empty() {
+                break;
+            }
+            at = if at.is_empty() {
+                seg
+            } else {
+                format!("{at}::{seg}")
+            };
+            if known.contains(&at) {
+                best = Some(at.clone());
+            }
+        }
+        best
+    };
+    let mut out = BTreeSet::new();
+    for (start, base) in [("crate::", String::new()), ("super::", parent(here))] {
+        let mut rest = code;
+        while let Some(i) = rest.find(start) {
+            let before = rest[..i].chars().last();
+            let tail = &rest[i + start.len()..];
+            rest = tail;
+            if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+                continue;
+            }
+            let mut base = base.clone();
+            let mut tail = tail;
+            while let Some(t) = tail.strip_prefix("super::") {
+                base = parent(&base);
+                tail = t;
+            }
+            rest = tail;
+            for p in paths(tail) {
+                out.extend(resolve(base.clone(), &p));
+            }
+        }
+    }
+    // A child module named by a path (`fleet::draw`, `use editor::Draft`).
+    let mut rest = code;
+    while let Some(i) = rest.find("::") {
+        let head: String = rest[..i]
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let before = rest[..i - head.len()].chars().last();
+        if !head.is_empty() && before != Some(':') {
+            let child = format!("{here}::{head}");
+            if known.contains(&child) {
+                out.insert(child);
+            }
+        }
+        rest = &rest[i + 2..];
+    }
+    out.remove(here);
+    out
+}
+
+/// The screen a module belongs to (`console::screens::fleet` and its
+/// submodules: `fleet`), if any.
+fn screen_of(module: &str) -> Option<String> {
+    let rest = module.strip_prefix("console::screens::")?;
+    Some(rest.split("::").next().unwrap_or(rest).to_string())
+}
+
+/// The import circles a screen is in with any module outside it: a
+/// screen imports only what is below every screen (so no circle spans two
+/// screens, nor a screen and the modules that hold or call them all).
+fn screen_circles(g: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
+    let reach = |from: &str| -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![from.to_string()];
+        while let Some(n) = todo.pop() {
+            for d in g.get(&n).into_iter().flatten() {
+                if seen.insert(d.clone()) {
+                    todo.push(d.clone());
+                }
+            }
+        }
+        seen
+    };
+    let mut out = BTreeSet::new();
+    for a in g.keys() {
+        let Some(screen) = screen_of(a) else {
+            continue;
+        };
+        for b in reach(a) {
+            if screen_of(&b).as_ref() != Some(&screen) && reach(&b).contains(a) {
+                let other = screen_of(&b).unwrap_or_else(|| b.clone());
+                out.insert(format!("{screen} ↔ {other}"));
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+fn console_graph() -> BTreeMap<String, BTreeSet<String>> {
+    let files: Vec<(String, String)> = sources()
+        .into_iter()
+        .filter(|p| module_of(p) == "console")
+        .map(|p| (module_path(&p), code(&std::fs::read_to_string(&p).unwrap())))
+        .collect();
+    let known: BTreeSet<String> = files.iter().map(|(m, _)| m.clone()).collect();
+    files
+        .iter()
+        .map(|(m, c)| (m.clone(), module_imports(m, c, &known)))
+        .collect()
+}
+
+#[test]
+fn no_screen_is_in_an_import_circle_with_another_module() {
+    let g = console_graph();
+    assert!(
+        g.contains_key("console::screens::fleet") && g.contains_key("console::app"),
+        "the console's modules were not found: {:?}",
+        g.keys().collect::<Vec<_>>()
+    );
+    let circles = screen_circles(&g);
+    assert!(
+        circles.is_empty(),
+        "screens in an import circle with a module outside them: {}",
+        circles.join(", ")
+    );
+}
+
+#[test]
+fn the_screen_check_sees_a_circle_through_a_shared_module() {
+    let known: BTreeSet<String> = [
+        "console::app",
+        "console::state",
+        "console::screens",
+        "console::screens::site",
+        "console::screens::fleet",
+        "console::screens::fleet::detail",
+    ]
+    .map(String::from)
+    .into();
+    let site = "use super::super::state::Shared;\nuse crate::console::{app::App, lists};\n";
+    assert_eq!(
+        module_imports("console::screens::site", site, &known),
+        BTreeSet::from(["console::state".to_string(), "console::app".to_string()])
+    );
+    let fleet = "pub mod detail;\nfn f() { detail::pane(); }\n";
+    assert_eq!(
+        module_imports("console::screens::fleet", fleet, &known),
+        BTreeSet::from(["console::screens::fleet::detail".to_string()])
+    );
+    let edges = |pairs: &[(&str, &str)]| {
+        let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (a, b) in pairs {
+            g.entry(a.to_string()).or_default().insert(b.to_string());
+            g.entry(b.to_string()).or_default();
+        }
+        g
+    };
+    // A submodule and its screen may import each other; two screens may
+    // share a module below them.
+    let fine = edges(&[
+        ("console::screens::fleet", "console::screens::fleet::detail"),
+        ("console::screens::fleet::detail", "console::screens::fleet"),
+        ("console::screens::fleet", "console::state"),
+        ("console::screens::site", "console::state"),
+    ]);
+    assert!(screen_circles(&fine).is_empty());
+    // A screen that reaches the app, which holds every screen, makes one
+    // with the app, and through it with every other screen that does.
+    let bad = edges(&[
+        ("console::screens::site", "console::app"),
+        ("console::app", "console::screens"),
+        ("console::screens", "console::screens::fleet"),
+        ("console::screens::fleet::detail", "console::screens::site"),
+        ("console::screens::fleet", "console::screens::fleet::detail"),
+    ]);
+    assert_eq!(
+        screen_circles(&bad),
+        [
+            "fleet ↔ console::app",
+            "fleet ↔ console::screens",
+            "fleet ↔ site",
+            "site ↔ console::app",
+            "site ↔ console::screens",
+            "site ↔ fleet",
+        ]
+        .map(String::from)
+    );
+}

@@ -9,7 +9,7 @@ use crate::api::verbs;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::update::{Effect, Reply};
+use super::msg::{Effect, Reply};
 use crate::api::ApiError;
 use crate::api::views::DeviceDetail;
 use crate::domain::Id;
