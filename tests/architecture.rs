@@ -361,8 +361,7 @@ fn module_imports(here: &str, code: &str, known: &BTreeSet<String>) -> BTreeSet<
     // The path segments after a start, and each path of a `{…}` group.
     fn paths(rest: &str) -> Vec<String> {
         let mut segs = String::new();
-        let mut chars = rest.char_indices();
-        while let Some((i, c)) = chars.next() {
+        for (i, c) in rest.char_indices() {
             if c == '{' {
                 let close = rest[i..].find('}').map_or(rest.len(), |j| i + j);
                 return rest[i + 1..close]
