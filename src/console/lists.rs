@@ -155,3 +155,18 @@ pub struct SiteRef {
     pub id: Id,
     pub name: String,
 }
+
+impl View {
+    /// The least role that may look at the view.
+    pub fn need(self) -> crate::domain::access::Role {
+        match self {
+            View::Site | View::Trends | View::Audit => crate::domain::access::Role::Viewer,
+            _ => crate::domain::access::Role::Wallboard,
+        }
+    }
+
+    /// The view by its name.
+    pub fn parse(name: &str) -> Option<View> {
+        View::ALL.into_iter().find(|v| v.name() == name)
+    }
+}

@@ -121,21 +121,6 @@ fn one_of(what: &str, words: &[&str], got: &str) -> String {
     }
 }
 
-impl View {
-    /// The least role that may look at the view.
-    pub fn need(self) -> Role {
-        match self {
-            View::Site | View::Trends | View::Audit => Role::Viewer,
-            _ => Role::Wallboard,
-        }
-    }
-
-    /// The view by its name.
-    pub fn parse(name: &str) -> Option<View> {
-        View::ALL.into_iter().find(|v| v.name() == name)
-    }
-}
-
 impl ArgKind {
     /// Reads `text` (what follows the command's name, trimmed).
     pub fn parse(self, text: &str) -> Result<Arg, String> {
