@@ -1000,3 +1000,35 @@ fn commands_take_arguments_from_the_palette_and_the_keymap() {
     press(&mut app, &keymap, "F");
     assert_eq!(app.view, View::Trends);
 }
+
+#[test]
+fn ctrl_c_quits_from_every_mode_and_the_editor_keeps_its_own_keys() {
+    // Filter, palette, note, and the push editor while editing: ctrl-c
+    // is the keymap's quit in each of their sections.
+    for opener in ["/", ":", "2n", "p"] {
+        let (mut app, keymap) = app_with(rows(30), 24);
+        incidents_and_alerts(&mut app, &keymap, 20);
+        app.role = vigie::domain::access::Role::Operator;
+        press(&mut app, &keymap, opener);
+        assert_ne!(app.mode, Mode::Normal, "{opener:?} opened no mode");
+        let e = update(&mut app, &keymap, ctrl('c'));
+        assert!(app.quit && e.contains(&Effect::Quit), "{opener:?}: {e:?}");
+    }
+    // In the editor, up, down, enter and backspace edit the text; they
+    // are the review's keys only on the review.
+    let (mut app, keymap) = app_with(rows(30), 24);
+    press(&mut app, &keymap, "p");
+    update(
+        &mut app,
+        &keymap,
+        Msg::Answer(
+            vigie::console::update::Reply::Config,
+            Ok(serde_json::json!({ "ts": t0(), "format": "routeros", "body": "a\nb\n" })),
+        ),
+    );
+    update(&mut app, &keymap, key(KeyCode::Down));
+    press(&mut app, &keymap, "x\n");
+    update(&mut app, &keymap, key(KeyCode::Backspace));
+    let body = app.screens.pushes.editor.as_ref().unwrap().body();
+    assert_eq!(body, "a\nxb\n");
+}
