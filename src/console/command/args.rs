@@ -124,23 +124,24 @@ fn one_of(what: &str, words: &[&str], got: &str) -> String {
 impl ArgKind {
     /// Reads `text` (what follows the command's name, trimmed).
     pub fn parse(self, text: &str) -> Result<Arg, String> {
-        let words = self.words();
+        // The words are listed only when the argument is not one of them.
+        let words = || self.words();
         let unexpected = || Err(format!("takes no argument, not {text:?}"));
         match self {
             ArgKind::None if text.is_empty() => Ok(Arg::None),
             ArgKind::None => unexpected(),
             ArgKind::Motion => word(&MOTIONS, text)
                 .map(Arg::Motion)
-                .ok_or_else(|| one_of("a motion", &words, text)),
+                .ok_or_else(|| one_of("a motion", &words(), text)),
             ArgKind::Direction => word(&DIRECTIONS, text)
                 .map(Arg::Direction)
-                .ok_or_else(|| one_of("a direction", &words, text)),
+                .ok_or_else(|| one_of("a direction", &words(), text)),
             ArgKind::Zoom => word(&ZOOMS, text)
                 .map(Arg::Zoom)
-                .ok_or_else(|| one_of("a zoom", &words, text)),
+                .ok_or_else(|| one_of("a zoom", &words(), text)),
             ArgKind::View => View::parse(text)
                 .map(Arg::View)
-                .ok_or_else(|| one_of("a view", &words, text)),
+                .ok_or_else(|| one_of("a view", &words(), text)),
             ArgKind::Step => match text.parse::<i8>() {
                 Ok(n) if n != 0 && n.abs() <= MAX_STEP => Ok(Arg::Step(n)),
                 _ => Err(format!(
@@ -179,8 +180,8 @@ impl ArgKind {
 fn triage(text: &str) -> Result<Arg, String> {
     let (w, rest) = text.split_once(' ').unwrap_or((text, ""));
     let rest = rest.trim();
-    let words = ArgKind::Triage.words();
-    let action = TriageAction::parse(w).ok_or_else(|| one_of("a triage action", &words, w))?;
+    let action = TriageAction::parse(w)
+        .ok_or_else(|| one_of("a triage action", &ArgKind::Triage.words(), w))?;
     match action {
         TriageAction::Assign if rest.is_empty() => Err("assign needs a name".into()),
         TriageAction::Assign => Ok(Arg::Triage(action, Some(rest.to_string()))),
