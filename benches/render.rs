@@ -47,7 +47,7 @@ enum Mode {
 fn device_answer(app: &App, buckets: u16) -> serde_json::Value {
     use vigie::domain::series::{MetricSeries, Window};
     let row = match app.view {
-        vigie::console::lists::View::Trends => {
+        vigie::console::nav::View::Trends => {
             let t = &vigie::console::screens::trends::rows(&app.shared, &app.screens.trends)
                 [app.selected];
             app.fleet
@@ -101,7 +101,7 @@ fn answer(app: &mut App, keymap: &KeyMap, effects: Vec<vigie::console::update::E
     for e in effects {
         if let vigie::console::update::Effect::Call { reply, verb, .. } = e {
             let body = match verb {
-                "device" if app.view == vigie::console::lists::View::Trends => {
+                "device" if app.view == vigie::console::nav::View::Trends => {
                     device_answer(app, 160)
                 }
                 "device" => device_answer(app, 60),

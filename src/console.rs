@@ -13,9 +13,9 @@ pub mod command;
 pub mod fetch;
 pub mod geo;
 pub mod layout;
-pub mod lists;
 pub mod model;
 pub mod msg;
+pub mod nav;
 pub mod palette;
 pub mod screens;
 pub mod state;
@@ -195,7 +195,7 @@ pub async fn run(bus: Arc<dyn Bus>, opts: ConsoleOptions) -> anyhow::Result<()> 
     app.screens.pushes.window_s = opts.push_window_s;
     if opts.wallboard.is_some() {
         app.wallboard = opts.wallboard;
-        app.view = lists::View::Board;
+        app.view = nav::View::Board;
     }
     for p in &opts.problems {
         app.notify(p.clone(), true, 15);

@@ -632,7 +632,7 @@ fn views_keep_their_place_and_the_palette_completes_and_runs() {
     press(&mut app, &keymap, "1");
     assert_eq!(app.selected, 3, "back where the fleet was");
     update(&mut app, &keymap, ctrl('o'));
-    assert_eq!(app.view, vigie::console::lists::View::Incidents);
+    assert_eq!(app.view, vigie::console::nav::View::Incidents);
 
     // The tail holds still while paused, then catches up.
     press(&mut app, &keymap, "3P");
@@ -652,14 +652,14 @@ fn views_keep_their_place_and_the_palette_completes_and_runs() {
     update(&mut app, &keymap, key(KeyCode::Tab));
     assert_eq!(app.palette, "incidents ");
     update(&mut app, &keymap, key(KeyCode::Enter));
-    assert_eq!(app.view, vigie::console::lists::View::Incidents);
+    assert_eq!(app.view, vigie::console::nav::View::Incidents);
     press(&mut app, &keymap, ":device ");
     press(&mut app, &keymap, &name[..name.len() - 2]);
     update(&mut app, &keymap, key(KeyCode::Tab));
     let s = screen(&render(&app, &keymap, 80, 24, Depth::Ansi16));
     assert!(s.contains(":device "), "the palette line shows:\n{s}");
     update(&mut app, &keymap, key(KeyCode::Enter));
-    assert_eq!(app.view, vigie::console::lists::View::Fleet);
+    assert_eq!(app.view, vigie::console::nav::View::Fleet);
     assert!(
         app.selected_row()
             .unwrap()
@@ -786,7 +786,7 @@ fn the_palette_passes_the_same_role_gate_as_the_keys() {
 
 #[test]
 fn the_wallboard_shows_big_numbers_rotates_and_takes_no_input_but_quit() {
-    use vigie::console::lists::View;
+    use vigie::console::nav::View;
     let (mut app, keymap) = app_with(rows(300), 24);
     incidents_and_alerts(&mut app, &keymap, 20);
     app.wallboard = Some(15);
@@ -859,7 +859,7 @@ fn map_answer() -> serde_json::Value {
 
 #[test]
 fn the_map_asks_for_its_sites_fits_zooms_pans_follows_and_opens_a_site() {
-    use vigie::console::lists::View;
+    use vigie::console::nav::View;
     use vigie::console::update::Reply;
     let (mut app, keymap) = app_with(rows(300), 24);
     // On screen, the map asks the worker; until it answers it says so.
@@ -951,7 +951,7 @@ fn an_answer_older_than_the_event_does_not_undo_it() {
 
 #[test]
 fn commands_take_arguments_from_the_palette_and_the_keymap() {
-    use vigie::console::lists::View;
+    use vigie::console::nav::View;
     let (mut app, _) = app_with(rows(30), 24);
     let dir = tempfile::tempdir().unwrap();
     // A user's patch: a key with an argument, a filter-mode key, an

@@ -13,7 +13,7 @@ use support::console::{app_with, calls, press, render, rows, screen, screens, t0
 use vigie::api::views::{DeviceDetail, Trends};
 use vigie::console::KeyMap;
 use vigie::console::app::App;
-use vigie::console::lists::View;
+use vigie::console::nav::View;
 use vigie::console::update::{Msg, Reply, update};
 use vigie::domain::Id;
 use vigie::domain::alert::AlertState;

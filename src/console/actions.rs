@@ -4,8 +4,8 @@
 
 use super::app::App;
 use super::command::{Arg, Direction, Motion, Zoom};
-use super::lists::View;
 use super::msg::Effect;
+use super::nav::View;
 use super::screens::fleet;
 use super::state::Mode;
 use crate::api::args::TriageAction;
@@ -358,7 +358,7 @@ pub fn site(app: &mut App, arg: &Arg) -> Vec<Effect> {
             .all()
             .find(|r| r.site_name.as_str().to_lowercase().contains(&lower))
     });
-    match site.map(|r| super::lists::SiteRef {
+    match site.map(|r| super::nav::SiteRef {
         tenant: r.tenant.clone(),
         id: r.site.clone(),
         name: r.site_name.to_string(),
@@ -425,11 +425,10 @@ pub fn open_device(app: &mut App, tenant: &Id, device: &Id) {
 }
 
 /// Opens the site view on `site`.
-pub fn open_site(app: &mut App, site: super::lists::SiteRef) {
+pub fn open_site(app: &mut App, site: super::nav::SiteRef) {
     if app.screens.site.site_ref.as_ref() != Some(&site) {
         app.screens.site.detail = super::fetch::Fetch::default();
-        app.positions
-            .set(View::Site, super::lists::Place::default());
+        app.positions.set(View::Site, super::nav::Place::default());
         if app.view == View::Site {
             app.selected = 0;
             app.offset = 0;
@@ -440,19 +439,19 @@ pub fn open_site(app: &mut App, site: super::lists::SiteRef) {
 }
 
 /// The site of the selection in the fleet or on the map, if any.
-pub fn selected_site(app: &App) -> Option<super::lists::SiteRef> {
+pub fn selected_site(app: &App) -> Option<super::nav::SiteRef> {
     match app.view {
         View::Map => app
             .screens
             .map
             .shown(&app.filter_input)
             .nth(app.selected)
-            .map(|s| super::lists::SiteRef {
+            .map(|s| super::nav::SiteRef {
                 tenant: s.tenant.clone(),
                 id: s.id.clone(),
                 name: s.name.to_string(),
             }),
-        View::Fleet => app.fleet.get(app.selected).map(|r| super::lists::SiteRef {
+        View::Fleet => app.fleet.get(app.selected).map(|r| super::nav::SiteRef {
             tenant: r.tenant.clone(),
             id: r.site.clone(),
             name: r.site_name.to_string(),

@@ -50,7 +50,7 @@ impl App {
     }
 
     /// Puts `v` on screen, keeping each view's place and filter.
-    pub fn show(&mut self, v: crate::console::lists::View) {
+    pub fn show(&mut self, v: crate::console::nav::View) {
         if v == self.shared.view {
             return;
         }
@@ -78,8 +78,8 @@ impl App {
         }
     }
 
-    fn switch(&mut self, v: crate::console::lists::View) {
-        let here = crate::console::lists::Place {
+    fn switch(&mut self, v: crate::console::nav::View) {
+        let here = crate::console::nav::Place {
             selected: self.shared.selected,
             offset: self.shared.offset,
             filter: std::mem::take(&mut self.shared.filter_input),
@@ -105,7 +105,7 @@ impl App {
             / 1000.0
             / self.shared.clock_speed.max(1e-9);
         if real_s >= f64::from(every.max(1)) {
-            let rot = crate::console::lists::ROTATION;
+            let rot = crate::console::nav::ROTATION;
             let at = rot
                 .iter()
                 .position(|v| *v == self.shared.view)
@@ -118,7 +118,7 @@ impl App {
 
     /// Applies the typed filter to the view on screen, from its first row.
     pub fn apply_filter(&mut self) {
-        if self.shared.view == crate::console::lists::View::Fleet {
+        if self.shared.view == crate::console::nav::View::Fleet {
             self.shared.fleet.set_filter(&self.shared.filter_input);
             self.shared.fleet.refresh();
         }

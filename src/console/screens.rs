@@ -21,8 +21,8 @@ use ratatui::layout::Rect;
 
 use super::app::App;
 use super::layout::Body;
-use super::lists::View;
 use super::msg::Effect;
+use super::nav::View;
 use crate::domain::access::Role;
 use crate::settings::theme::Theme;
 

@@ -58,15 +58,15 @@ pub struct Toast {
 #[derive(Debug)]
 pub struct Shared {
     /// The view on screen.
-    pub view: super::lists::View,
+    pub view: super::nav::View,
     /// Selection and scroll of the views not on screen.
-    pub positions: super::lists::Positions,
+    pub positions: super::nav::Positions,
     /// The `:` command being typed.
     pub palette: String,
     /// Views visited before this one (`ctrl-o` goes back).
-    pub back: Vec<super::lists::View>,
+    pub back: Vec<super::nav::View>,
     /// Views left by going back (`tab` goes forward again).
-    pub forward: Vec<super::lists::View>,
+    pub forward: Vec<super::nav::View>,
     /// Wallboard mode: read-only, the views rotate every this many real
     /// seconds.
     pub wallboard: Option<u32>,
@@ -114,8 +114,8 @@ impl Shared {
     /// A console with no data yet.
     pub fn new(scope: &str, user: &str, now: DateTime<Utc>) -> Self {
         Self {
-            view: super::lists::View::Fleet,
-            positions: super::lists::Positions::default(),
+            view: super::nav::View::Fleet,
+            positions: super::nav::Positions::default(),
             palette: String::new(),
             back: Vec::new(),
             forward: Vec::new(),
@@ -207,7 +207,7 @@ impl Shared {
     /// The selected device's row.
     /// The selected device, when the fleet is on screen.
     pub fn selected_row(&self) -> Option<&crate::domain::model::DeviceRow> {
-        if self.view != super::lists::View::Fleet {
+        if self.view != super::nav::View::Fleet {
             return None;
         }
         self.fleet.get(self.selected)

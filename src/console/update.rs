@@ -1,7 +1,7 @@
 //! `update`: the only place the console's state changes. Pure: it takes a
 //! message and returns the effects (IO) to run.
 
-use super::lists::View;
+use super::nav::View;
 use crate::api::args::NoArgs;
 use crate::api::verbs;
 use crate::domain::push::PushQuery;

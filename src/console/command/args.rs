@@ -3,7 +3,7 @@
 //! value does (the help's text when a keymap gives none).
 
 use crate::api::args::TriageAction;
-use crate::console::lists::View;
+use crate::console::nav::View;
 use crate::domain::access::Role;
 
 /// Where the selection moves.

@@ -9,8 +9,8 @@ use ratatui::style::Style;
 
 use crate::api::args::{IncidentAct, TriageAction};
 use crate::api::verbs::IncidentActOn;
-use crate::console::lists::{View, mark_range, matches, toggle};
 use crate::console::msg::{Effect, Reply};
+use crate::console::nav::{View, mark_range, matches, toggle};
 use crate::console::state::Shared;
 use crate::console::widgets::list::{self, Column};
 use crate::console::widgets::severity_cell;

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use tui_big_text::{BigText, PixelSize};
 
-use crate::console::lists::incident_queue;
+use crate::console::nav::incident_queue;
 use crate::console::state::Shared;
 use crate::console::widgets::thousands;
 use crate::settings::theme::{Meaning, Theme};

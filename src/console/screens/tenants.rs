@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use serde_json::Value;
 
 use crate::api::ApiError;
-use crate::console::lists::matches;
+use crate::console::nav::matches;
 use crate::console::state::Shared;
 use crate::console::widgets::list::{self, Column};
 use crate::console::widgets::thousands;

@@ -7,7 +7,7 @@ use ratatui::widgets::Paragraph;
 
 use super::Ui;
 use crate::console::app::App;
-use crate::console::lists::View;
+use crate::console::nav::View;
 use crate::console::screens;
 use crate::console::state::{Connection, Mode};
 use crate::console::widgets::thousands;

@@ -1,5 +1,7 @@
-//! The incident queue and the alert tail as the console keeps them: pure
-//! functions over the state, used by drawing and by key handling alike.
+//! Where the user is and can go: the views and their order, each view's
+//! place while another has the screen, the site a site view is on, the
+//! least role of each view, and the filter and mark helpers the lists of
+//! several screens share. Below every screen.
 
 use crate::domain::Id;
 use crate::domain::incident::Incident;
