@@ -40,6 +40,15 @@ pub fn severity_cell(s: Severity, t: &Theme) -> (String, Style) {
     (text.to_string(), t.style(m))
 }
 
+/// A severity as a cell, with a dot before it when the row is marked.
+pub fn severity_cell_marked(s: Severity, marked: bool, t: &Theme) -> (String, Style) {
+    let mut cell = severity_cell(s, t);
+    if marked {
+        cell.0.insert(0, '●');
+    }
+    cell
+}
+
 pub fn status_meaning(s: DeviceStatus) -> Meaning {
     match s {
         DeviceStatus::Online => Meaning::Ok,

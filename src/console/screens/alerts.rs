@@ -13,7 +13,7 @@ use crate::console::msg::{Effect, Reply};
 use crate::console::nav::{View, mark_range, matches, toggle};
 use crate::console::state::Shared;
 use crate::console::widgets::list::{self, Column};
-use crate::console::widgets::severity_cell;
+use crate::console::widgets::severity_cell_marked;
 use crate::domain::Id;
 use crate::domain::alert::AlertState;
 use crate::domain::model::Alert;
@@ -206,14 +206,11 @@ fn cells(me: &State, a: &Alert, t: &Theme) -> Vec<(String, Style)> {
         AlertState::Pending => ("pending", muted),
         AlertState::Ok => ("ok", muted),
     };
-    let mut sev = severity_cell(a.severity, t);
-    if me
+    let marked = me
         .marks
         .iter()
-        .any(|(tn, id)| *tn == a.tenant && *id == a.id)
-    {
-        sev.0.insert(0, '●');
-    }
+        .any(|(tn, id)| *tn == a.tenant && *id == a.id);
+    let sev = severity_cell_marked(a.severity, marked, t);
     vec![
         (a.updated.format("%H:%M:%S").to_string(), muted),
         sev,

@@ -22,7 +22,7 @@ use crate::console::nav::{View, mark_range, matches, toggle};
 use crate::console::state::Shared;
 use crate::console::widgets::age;
 use crate::console::widgets::list::{self, Column};
-use crate::console::widgets::severity_cell;
+use crate::console::widgets::severity_cell_marked;
 use crate::domain::Id;
 use crate::domain::incident::{EscalationTier, Incident, IncidentState};
 use crate::settings::theme::{Meaning, Theme};
@@ -228,14 +228,11 @@ fn cells(sh: &Shared, me: &State, i: &Incident, t: &Theme) -> Vec<(String, Style
         };
         (text, style)
     };
-    let mut sev = severity_cell(i.severity, t);
-    if me
+    let marked = me
         .marks
         .iter()
-        .any(|(tn, id)| *tn == i.tenant && *id == i.id)
-    {
-        sev.0.insert(0, '●');
-    }
+        .any(|(tn, id)| *tn == i.tenant && *id == i.id);
+    let sev = severity_cell_marked(i.severity, marked, t);
     vec![
         sev,
         state,
