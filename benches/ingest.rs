@@ -221,7 +221,7 @@ struct Run {
 
 /// The worker from the first fetch until every message is stored and acked.
 async fn worker_run(nats: &str, store: Arc<dyn Store>, consumer: &str, n: usize) -> Run {
-    let bus: Arc<dyn Bus> = Arc::new(NatsBus::connect(nats).await.unwrap());
+    let bus: Arc<dyn Bus> = Arc::new(NatsBus::connect_and_setup(nats).await.unwrap());
     let cfg = WorkerConfig {
         consumer: consumer.into(),
         fetch_wait: Duration::from_millis(5),
@@ -267,7 +267,7 @@ async fn latency(
     rate: f64,
     secs: u64,
 ) -> (u64, u64, u64) {
-    let bus: Arc<dyn Bus> = Arc::new(NatsBus::connect(nats).await.unwrap());
+    let bus: Arc<dyn Bus> = Arc::new(NatsBus::connect_and_setup(nats).await.unwrap());
     let cfg = WorkerConfig {
         consumer: "bench-latency".into(),
         ..WorkerConfig::default()
@@ -359,7 +359,11 @@ async fn worker_rss(nats: &Nats, base: &str, devices: usize) -> (u64, usize) {
         })
         .collect();
     msgs.extend(metrics(&inv, n, "rss-m"));
-    publish(&NatsBus::connect(&nats.url()).await.unwrap(), &msgs).await;
+    publish(
+        &NatsBus::connect_and_setup(&nats.url()).await.unwrap(),
+        &msgs,
+    )
+    .await;
     let sep = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{sep}options=-csearch_path%3D{name}");
     let config = tempfile::tempdir().unwrap();
@@ -411,7 +415,7 @@ fn main() {
         let nats = Nats::start();
         let client = async_nats::connect(nats.url()).await.unwrap();
         let js = jetstream::new(client.clone());
-        let bus = NatsBus::connect(&nats.url()).await.unwrap();
+        let bus = NatsBus::connect_and_setup(&nats.url()).await.unwrap();
         let inv = vigie::sim::plan(7, 2_000).inventory;
         let msgs = metrics(&inv, n, "b");
         println!(

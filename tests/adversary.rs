@@ -895,7 +895,7 @@ async fn every_stream_is_bounded_and_clients_cannot_unbound_it() {
     let mut cfg = tel.info().await.unwrap().config.clone();
     cfg.max_bytes = 123 << 20;
     js.update_stream(cfg).await.unwrap();
-    vigie::bus::nats::NatsBus::connect(&t.nats.url())
+    vigie::bus::nats::NatsBus::connect_and_setup(&t.nats.url())
         .await
         .unwrap();
     let mut tel = js.get_stream("VIGIE_TELEMETRY").await.unwrap();

@@ -10,7 +10,7 @@ use vigie::bus::nats::NatsBus;
 
 async fn make() -> Option<Arc<dyn Bus>> {
     let url = support::services::nats_url();
-    match NatsBus::connect(&url).await {
+    match NatsBus::connect_and_setup(&url).await {
         Ok(bus) => Some(Arc::new(bus)),
         Err(e) => support::services::unavailable("NATS JetStream", e),
     }

@@ -205,7 +205,7 @@ async fn dumps_through_a_worker_over_nats() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (store, inv) = fleet_db(dir.path()).await;
-    let bus: Arc<dyn Bus> = Arc::new(NatsBus::connect(&nats.url()).await.unwrap());
+    let bus: Arc<dyn Bus> = Arc::new(NatsBus::connect_and_setup(&nats.url()).await.unwrap());
     let serve = support::auth::serve_api(store, Arc::clone(&bus)).await;
     let url = nats.url();
     let db = format!("sqlite:{}", dir.path().join("v.db").display());

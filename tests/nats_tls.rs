@@ -124,6 +124,7 @@ async fn the_bus_connects_with_mutual_tls_and_refuses_without_it() {
     .await
     .expect("connects in time")
     .expect("mutual TLS accepted");
+    bus.ensure_streams().await.unwrap();
     let ack = bus
         .publish(
             "vigie.tel.acme.rtr-1.metrics",

@@ -64,7 +64,7 @@ impl Rig {
             .collect();
         let key_file = dir.path().join("signing.key");
         let key = SigningKey::generate_into(&key_file).unwrap();
-        let bus: Arc<dyn Bus> = Arc::new(NatsBus::connect(&nats.url()).await.unwrap());
+        let bus: Arc<dyn Bus> = Arc::new(NatsBus::connect_and_setup(&nats.url()).await.unwrap());
         let mut rig = Self {
             nats,
             dir,

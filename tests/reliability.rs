@@ -32,7 +32,7 @@ fn metrics(inv: &Inventory, n: usize, tag: &str) -> Vec<Envelope> {
 
 /// Publishes raw messages with their bus ids, many acks in flight.
 async fn publish_raw(url: &str, messages: Vec<(String, String, Bytes)>) {
-    let bus = NatsBus::connect(url).await.unwrap();
+    let bus = NatsBus::connect_and_setup(url).await.unwrap();
     let out = messages
         .into_iter()
         .map(|(subject, msg_id, payload)| OutMessage {
@@ -54,7 +54,7 @@ async fn publish(url: &str, envelopes: &[Envelope]) {
 
 /// Streams on the test's server, a schema with the fleet on PostgreSQL.
 async fn setup(nats: &NatsServer, db: Option<&str>) -> Option<(Arc<dyn Store>, Inventory, Setup)> {
-    NatsBus::connect(&nats.url()).await.unwrap();
+    NatsBus::connect_and_setup(&nats.url()).await.unwrap();
     let inv = vigie::sim::plan(7, 150).inventory;
     let (store, keep): (PgStore, Setup) = match db {
         Some(url) => (
@@ -263,7 +263,7 @@ async fn a_tenth_malformed_all_dead_lettered_with_reasons_the_rest_stored() {
     publish_raw(&nats.url(), raw).await;
     let worker = WorkerProc::spawn(&nats.url(), &db.url(), "vigie-worker");
     wait_stored(&store, good_count, Duration::from_secs(180), &worker).await;
-    let bus = NatsBus::connect(&nats.url()).await.unwrap();
+    let bus = NatsBus::connect_and_setup(&nats.url()).await.unwrap();
     let bad: usize = expected.values().sum();
     assert_eq!(bad, N / 10);
     let mut dlq = bus.follow(Stream::Dlq, "vigie.dlq.>", 1).await.unwrap();
@@ -416,7 +416,7 @@ async fn partition_of_agrees_with_the_server_mapping() {
     let Some(nats) = NatsServer::start_partitioned(7) else {
         return;
     };
-    let bus = NatsBus::connect(&nats.url()).await.unwrap();
+    let bus = NatsBus::connect_and_setup(&nats.url()).await.unwrap();
     let mut c = bus
         .consumer(
             Stream::Telemetry,

@@ -23,7 +23,7 @@ use vigie::worker::{Worker, WorkerConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telemetry_over_nats_is_stored_once_and_bad_input_dead_lettered() {
-    let bus = match NatsBus::connect(&support::services::nats_url()).await {
+    let bus = match NatsBus::connect_and_setup(&support::services::nats_url()).await {
         Ok(b) => Arc::new(b) as Arc<dyn Bus>,
         Err(e) => {
             let _: Option<()> = support::services::unavailable("NATS JetStream", e);

@@ -1,7 +1,9 @@
 //! The NATS JetStream implementation of the [`Bus`] contract.
 //!
-//! Streams are created or updated at connect, each with its explicit subject
-//! list (so no stream swallows another's subjects). Publishes carry the
+//! Streams are created or updated only by their owner (the worker, and
+//! `vigie nats init`), each with its explicit subject list (so no stream
+//! swallows another's subjects); every other client binds to them and
+//! needs no `$JS.API.STREAM.*` right. Publishes carry the
 //! message id in `Nats-Msg-Id` and wait for the stream's ack; durable
 //! consumers are pull consumers with explicit ack; followers are ordered
 //! consumers from a start sequence; the api is core request/reply in a
@@ -11,6 +13,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
 use async_nats::jetstream::context::PublishErrorKind;
+use async_nats::jetstream::stream::ConsumerErrorKind;
 use async_nats::jetstream::stream::{
     Config as StreamConfig, DiscardPolicy, RetentionPolicy, StorageType,
 };
@@ -75,6 +78,18 @@ pub fn filter_for(stream: Stream, filter: &str) -> String {
     format!("{prefix}{stars}")
 }
 
+/// The error for a stream that does not exist on the server, if that is
+/// what `e` says (JetStream error 10059).
+fn missing_stream(stream: Stream, e: &impl std::fmt::Display) -> Option<BusError> {
+    let text = e.to_string();
+    (text.contains("10059") || text.to_ascii_lowercase().contains("stream not found")).then(|| {
+        BusError::Backend(format!(
+            "stream {} does not exist on this NATS server: start `vigie worker` (or run `vigie nats setup`) first",
+            stream.name()
+        ))
+    })
+}
+
 /// The bus on a NATS server with JetStream.
 #[derive(Clone)]
 pub struct NatsBus {
@@ -83,13 +98,19 @@ pub struct NatsBus {
 }
 
 impl NatsBus {
-    /// Connects to `url` and creates or updates the four streams.
-    pub async fn connect(url: &str) -> Result<Self, BusError> {
-        Self::connect_with(url, &NatsAuth::default()).await
+    /// Connects to `url` with no credentials and creates the streams that
+    /// do not exist yet: a local server's owner (tests, benchmarks).
+    pub async fn connect_and_setup(url: &str) -> Result<Self, BusError> {
+        let bus = Self::connect_with(url, &NatsAuth::default()).await?;
+        bus.ensure_streams().await?;
+        Ok(bus)
     }
 
-    /// Connects with credentials and/or TLS. The client reconnects by
-    /// itself for as long as it runs; what was acknowledged stays so.
+    /// Connects with credentials and/or TLS and binds to the streams as
+    /// they are: nothing about them is created or changed (that needs the
+    /// stream rights only the worker's credentials hold). The client
+    /// reconnects by itself for as long as it runs; what was acknowledged
+    /// stays so.
     pub async fn connect_with(url: &str, auth: &NatsAuth) -> Result<Self, BusError> {
         let (dial, opts) = auth
             .apply(url, async_nats::ConnectOptions::new().name("vigie"))
@@ -100,12 +121,19 @@ impl NatsBus {
                 redact_url(url)
             )))
         })?;
-        let bus = Self {
+        Ok(Self {
             js: jetstream::new(client.clone()),
             client,
-        };
-        bus.ensure_streams().await?;
-        Ok(bus)
+        })
+    }
+
+    /// A handle on `stream` that asks the server nothing (no stream right
+    /// needed); a stream that does not exist shows on first use.
+    async fn bind(&self, stream: Stream) -> Result<jetstream::stream::Stream<()>, BusError> {
+        self.js
+            .get_stream_no_info(stream.name())
+            .await
+            .map_err(backend)
     }
 
     /// The configuration of `stream` under `limits`.
@@ -196,7 +224,8 @@ impl Bus for NatsBus {
             async_nats::jetstream::context::PublishAckFuture,
         )| async move {
             let ack = ack.await.map_err(|e| match e.kind() {
-                PublishErrorKind::StreamNotFound => BusError::NoStream(subject),
+                PublishErrorKind::StreamNotFound => missing_stream(stream, &"stream not found")
+                    .unwrap_or(BusError::NoStream(subject)),
                 _ => backend(e),
             })?;
             Ok::<_, BusError>(PublishAck {
@@ -234,7 +263,7 @@ impl Bus for NatsBus {
         filter: &str,
         opts: ConsumerOptions,
     ) -> Result<Box<dyn Consumer>, BusError> {
-        let s = self.js.get_stream(stream.name()).await.map_err(backend)?;
+        let s = self.bind(stream).await?;
         // A filter of the stream's whole namespace takes the stream whole
         // (no filter), so that messages of any subject shape it holds reach
         // the consumer and are dead-lettered, never left behind.
@@ -261,21 +290,36 @@ impl Bus for NatsBus {
         };
         // Messages that reach max_deliver are announced on this advisory;
         // listen before the consumer exists so that none is missed.
-        let advisories = self
-            .client
-            .subscribe(format!(
-                "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{}.{name}",
-                stream.name()
-            ))
-            .await
-            .map_err(backend)?;
+        // (Only when deliveries are bounded: an agent's credentials need
+        // no right to advisories.)
+        let advisories = match opts.max_deliver {
+            Some(_) => Some(
+                self.client
+                    .subscribe(format!(
+                        "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{}.{name}",
+                        stream.name()
+                    ))
+                    .await
+                    .map_err(backend)?,
+            ),
+            None => None,
+        };
         // Create, or update an existing durable to the asked-for settings.
         let consumer = match s.create_consumer(config.clone()).await {
             Ok(c) => c,
-            Err(_) => s
+            // No answer at all: the server dropped a request this user may
+            // not send (asking again would only wait again).
+            Err(e) if e.kind() == ConsumerErrorKind::TimedOut => {
+                return Err(BusError::Backend(format!(
+                    "NATS did not answer the creation of consumer {name} on {}: may these credentials publish to $JS.API.CONSUMER.CREATE.{}.{name}.>?",
+                    stream.name(),
+                    stream.name()
+                )));
+            }
+            Err(first) => s
                 .get_or_create_consumer(name, config)
                 .await
-                .map_err(backend)?,
+                .map_err(|e| missing_stream(stream, &first).unwrap_or_else(|| backend(e)))?,
         };
         let info = consumer.cached_info();
         let more = info.num_pending > 0 || info.num_ack_pending > 0;
@@ -294,7 +338,7 @@ impl Bus for NatsBus {
         filter: &str,
         from_seq: u64,
     ) -> Result<Box<dyn Follower>, BusError> {
-        let s = self.js.get_stream(stream.name()).await.map_err(backend)?;
+        let s = self.bind(stream).await?;
         let deliver_policy = if from_seq <= 1 {
             DeliverPolicy::All
         } else {
@@ -302,14 +346,21 @@ impl Bus for NatsBus {
                 start_sequence: from_seq,
             }
         };
+        // Named, so that the create request carries its filter in its
+        // subject (`$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>`),
+        // which is what a permission scoped to one tenant can allow.
+        let inbox = self.client.new_inbox();
+        let unique = inbox.rsplit('.').next().unwrap_or(&inbox);
+        let name = format!("vigie_follow_{unique}");
         let messages = s
             .create_consumer(pull::OrderedConfig {
+                name: Some(name),
                 filter_subject: filter_for(stream, filter),
                 deliver_policy,
                 ..Default::default()
             })
             .await
-            .map_err(backend)?
+            .map_err(|e| missing_stream(stream, &e).unwrap_or_else(|| backend(e)))?
             .messages()
             .await
             .map_err(backend)?;
@@ -361,8 +412,8 @@ impl Bus for NatsBus {
 struct NatsConsumer {
     consumer: jetstream::consumer::Consumer<pull::Config>,
     client: Client,
-    stream: jetstream::stream::Stream,
-    advisories: async_nats::Subscriber,
+    stream: jetstream::stream::Stream<()>,
+    advisories: Option<async_nats::Subscriber>,
     /// More messages are known to wait: the last one delivered said others
     /// were pending after it, or was a redelivery (they come in groups).
     more: bool,
@@ -483,7 +534,10 @@ impl Consumer for NatsConsumer {
     async fn exhausted(&mut self) -> Result<Vec<Delivery>, BusError> {
         use futures_util::FutureExt as _;
         let mut out = Vec::new();
-        while let Some(Some(advisory)) = self.advisories.next().now_or_never() {
+        let Some(advisories) = self.advisories.as_mut() else {
+            return Ok(out);
+        };
+        while let Some(Some(advisory)) = advisories.next().now_or_never() {
             let Ok(a) = serde_json::from_slice::<MaxDeliveries>(&advisory.payload) else {
                 tracing::warn!("unreadable max-deliveries advisory");
                 continue;

@@ -43,6 +43,52 @@ fn find_binary(name: &str, extra: &[&str]) -> Option<PathBuf> {
     })
 }
 
+/// The oldest nats-server vigie supports (docs/OPERATIONS.md says why).
+pub const NATS_MIN: (u32, u32) = (2, 10);
+
+/// A nats-server of at least [`NATS_MIN`]: `VIGIE_NATS_SERVER`, else the
+/// first on PATH, in /usr/local/bin or in /usr/sbin that is recent enough.
+pub fn nats_server_binary() -> Result<PathBuf, String> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(p) = std::env::var_os("VIGIE_NATS_SERVER") {
+        candidates.push(PathBuf::from(p));
+    }
+    candidates.extend(find_binary("nats-server", &[]));
+    candidates.extend(
+        ["/usr/local/bin", "/usr/sbin"]
+            .iter()
+            .map(|d| Path::new(d).join("nats-server")),
+    );
+    let mut seen = Vec::new();
+    for bin in candidates.into_iter().filter(|b| b.is_file()) {
+        let out = Command::new(&bin).arg("--version").output();
+        let text = out
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        // "nats-server: v2.15.1"
+        let version = text
+            .rsplit_once(" v")
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default();
+        let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+        let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+        if (major, minor) >= NATS_MIN {
+            return Ok(bin);
+        }
+        seen.push(format!("{} is {version:?}", bin.display()));
+    }
+    Err(format!(
+        "no nats-server {}.{} or later ({})",
+        NATS_MIN.0,
+        NATS_MIN.1,
+        if seen.is_empty() {
+            "none installed".to_string()
+        } else {
+            seen.join(", ")
+        }
+    ))
+}
+
 /// `/usr/lib/postgresql/*/bin`: the directories matching one `*`.
 fn glob_dirs(pattern: &str) -> Vec<PathBuf> {
     let Some((head, tail)) = pattern.split_once('*') else {
@@ -72,8 +118,9 @@ impl NatsServer {
     /// Starts one, or `None` (skipped) when nats-server is not installed
     /// outside CI.
     pub fn start() -> Option<Self> {
-        let Some(bin) = find_binary("nats-server", &["/usr/sbin", "/usr/local/sbin"]) else {
-            return unavailable("nats-server", "not on PATH");
+        let bin = match nats_server_binary() {
+            Ok(bin) => bin,
+            Err(why) => return unavailable("nats-server", why),
         };
         let mut s = Self {
             port: free_port(),
