@@ -2,5 +2,6 @@
 //! tenants, users, the provider's tier, and the audit log's checks.
 
 pub mod audit;
+pub mod inventory;
 pub mod tenants;
 pub mod users;

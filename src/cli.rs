@@ -11,6 +11,7 @@ mod admin;
 mod args;
 mod console;
 mod dump;
+mod inventory;
 mod local;
 mod push;
 mod serve;
@@ -72,6 +73,11 @@ async fn with_settings(command: Command, s: &Settings, paths: &Paths) -> anyhow:
         Command::Tenant { database, what } => {
             crate::logging::to_stderr("warn");
             return admin::tenant(admin_store(paths, database).await?.as_ref(), what).await;
+        }
+        Command::Inventory { database, what } => {
+            crate::logging::to_stderr("warn");
+            let store = admin_store(paths, database).await?;
+            inventory::run(store.as_ref(), what, &admin::actor()).await?;
         }
         Command::User { database, what } => {
             crate::logging::to_stderr("warn");

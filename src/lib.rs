@@ -18,6 +18,7 @@ pub mod demo;
 pub mod domain;
 pub mod dump;
 pub mod headless;
+pub mod inventory;
 pub mod logging;
 pub mod orders;
 pub mod rules;

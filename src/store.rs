@@ -54,6 +54,10 @@ impl crate::store::Store for $backend {
         write::write_batch(self.work(), batch).await
     }
 
+    async fn inventory(&self, scope: &Scope) -> Result<Inventory, StoreError> {
+        crate::store::scoped!(self, scope, read::inventory, scope)
+    }
+
     async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         read::tenants(self.work()).await
     }
@@ -376,6 +380,10 @@ pub trait Store: Send + Sync + 'static {
     /// Creates or updates tenants, sites, sectors, devices and links. Live
     /// state (status, last seen, samples) is kept.
     async fn import_inventory(&self, inv: &Inventory) -> Result<(), StoreError>;
+
+    /// Every site, sector, device and link of the scope (no tenants, no
+    /// live state), ordered by tenant and id: what an import would write.
+    async fn inventory(&self, scope: &Scope) -> Result<Inventory, StoreError>;
 
     /// Writes one worker batch in one transaction. Idempotent: samples whose
     /// message id is already stored are skipped and counted as duplicates.

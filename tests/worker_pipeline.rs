@@ -631,6 +631,12 @@ impl Store for Flaky {
     ) -> Result<(), StoreError> {
         self.inner.import_inventory(inv).await
     }
+    async fn inventory(
+        &self,
+        scope: &Scope,
+    ) -> Result<vigie::domain::model::Inventory, StoreError> {
+        self.inner.inventory(scope).await
+    }
     async fn tenants(&self) -> Result<Vec<vigie::domain::model::Tenant>, StoreError> {
         self.inner.tenants().await
     }
@@ -1409,5 +1415,42 @@ async fn marked_alerts_move_into_one_incident() {
     assert_eq!(
         last.reason.as_ref().map(|r| r.to_string()),
         Some(format!("took alerts {moved}"))
+    );
+}
+
+/// A device onboarded with `vigie inventory import` while the worker runs
+/// is known to it by the device's first message: stored, not dead-lettered.
+#[tokio::test]
+async fn a_device_imported_while_the_worker_runs_is_taken_at_its_first_message() {
+    let mut rig = Rig::new(2).await;
+    let csv = "tenant,site,site_name,lat,lon,device,device_name,kind\n\
+               acme,hq,HQ,39.7,-105.2,rtr-new,New router,router\n";
+    // The site is described as stored, so only the device is new.
+    let stored = rig.store.inventory(&Scope::All).await.unwrap();
+    let hq = &stored.sites[0];
+    let csv = csv.replace(
+        "HQ,39.7,-105.2",
+        &format!("{},{},{}", hq.name, hq.lat, hq.lon),
+    );
+    let done = vigie::admin::inventory::import(
+        rig.store.as_ref(),
+        "new.csv",
+        &csv,
+        vigie::inventory::Format::Csv,
+        false,
+        "os:test",
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.plan.summary(), "1 device to add; 1 unchanged");
+    assert_eq!(rig.status("rtr-new"), None, "not known before its message");
+    rig.send("rtr-new", t0(), metrics(12.0)).await;
+    rig.drain().await;
+    assert!(rig.status("rtr-new").is_some());
+    assert!(rig.dead_letters().await.is_empty());
+    assert_eq!(
+        rig.store.ingest_counts(&Scope::All).await.unwrap().metrics,
+        1
     );
 }

@@ -164,7 +164,7 @@ pub enum AuditCommand {
 }
 
 /// The actor admin commands are recorded under.
-fn actor() -> String {
+pub(super) fn actor() -> String {
     format!(
         "os:{}",
         std::env::var("USER").unwrap_or_else(|_| "unknown".into())

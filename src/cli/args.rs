@@ -206,6 +206,15 @@ pub enum Command {
         #[command(subcommand)]
         what: super::admin::TenantCommand,
     },
+    /// The fleet's sites, sectors, devices and links: import a CSV, TOML or
+    /// JSON file, or export them (on the worker's database).
+    Inventory {
+        /// Database URL (default: the embedded database).
+        #[arg(long, global = true, value_name = "URL", env = "VIGIE_DATABASE_URL")]
+        database: Option<String>,
+        #[command(subcommand)]
+        what: super::inventory::InventoryCommand,
+    },
     /// Users and roles (on the worker's database).
     User {
         /// Database URL (default: the embedded database).

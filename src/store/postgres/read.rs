@@ -17,3 +17,4 @@ include!("../shared/read.rs");
 include!("../shared/detail.rs");
 include!("../shared/push.rs");
 include!("../shared/admin.rs");
+include!("../shared/inventory.rs");
