@@ -13,6 +13,7 @@ mod console;
 mod dump;
 mod inventory;
 mod local;
+mod nats;
 mod push;
 mod serve;
 pub mod session;
@@ -50,6 +51,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             return Ok(0);
         }
         Some(Command::Man) => return local::man().map(|()| 0),
+        Some(Command::Nats { what }) => return nats::run(what, &paths).map(|()| 0),
+        Some(Command::Device { what }) => {
+            crate::logging::to_stderr("warn");
+            return nats::device(what, &paths).await.map(|()| 0);
+        }
         _ => {}
     }
     let s = settings(&cli, &paths)?;
@@ -136,7 +142,9 @@ async fn with_settings(command: Command, s: &Settings, paths: &Paths) -> anyhow:
         | Command::Push { .. }
         | Command::Login { .. }
         | Command::Completions { .. }
-        | Command::Man => {}
+        | Command::Man
+        | Command::Nats { .. }
+        | Command::Device { .. } => {}
     }
     Ok(0)
 }

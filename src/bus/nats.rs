@@ -26,6 +26,8 @@ use futures_util::StreamExt;
 use crate::domain::redact::{redact_text, redact_url};
 
 mod auth;
+pub mod deployment;
+pub mod jwt;
 pub use auth::NatsAuth;
 
 use super::{

@@ -239,6 +239,17 @@ pub enum Command {
         #[command(subcommand)]
         what: super::admin::AuditCommand,
     },
+    /// A secure NATS deployment: operator and account keys, the server's
+    /// configuration, credentials for the worker and each agent.
+    Nats {
+        #[command(subcommand)]
+        what: super::nats::NatsCommand,
+    },
+    /// Managed devices: revoke an agent's credentials.
+    Device {
+        #[command(subcommand)]
+        what: super::nats::DeviceCommand,
+    },
     /// Keymaps: print the one in effect (a shipped one patched by your
     /// keymap.toml) in the file format, problems on standard error.
     Keymap {

@@ -144,6 +144,33 @@ impl NatsServer {
         Some(s)
     }
 
+    /// Starts one with exactly the configuration file `conf` (which says
+    /// where to listen: on `port`), or `None` (skipped) when nats-server is
+    /// not installed outside CI.
+    pub fn start_with_file(conf: &Path, port: u16) -> Option<Self> {
+        let bin = match nats_server_binary() {
+            Ok(bin) => bin,
+            Err(why) => return unavailable("nats-server", why),
+        };
+        let child = Command::new(&bin)
+            .arg("-c")
+            .arg(conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nats-server");
+        assert!(
+            wait_for_port(port, Duration::from_secs(10)),
+            "nats-server did not listen on {port}"
+        );
+        Some(Self {
+            port,
+            dir: tempfile::tempdir().expect("temp dir"),
+            bin,
+            child: Some(child),
+        })
+    }
+
     /// The directory the server's files live in (for certificates).
     pub fn dir(&self) -> &Path {
         self.dir.path()

@@ -1,0 +1,253 @@
+//! A secure deployment as `vigie nats init` writes it, run by nats-server
+//! with exactly that configuration file: the worker's credentials manage
+//! the streams, an agent's credentials (`vigie nats creds agent`) reach
+//! only its own subjects, and `vigie device revoke` disconnects the agent
+//! without restarting the server.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use vigie::bus::nats::{NatsAuth, NatsBus};
+use vigie::bus::{Bus, ConsumerOptions, Stream, StreamLimits};
+
+use support::cluster::{NatsServer, free_port};
+
+fn vigie(dir: &Path, args: &[&str]) -> String {
+    let (ok, out, err) = support::cli::vigie_env(dir, args, &[]);
+    assert!(ok, "vigie {args:?}: {out}{err}");
+    out
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// A raw client with `creds` and the server errors it is told of.
+async fn raw(
+    url: &str,
+    creds: &Path,
+    inbox: &str,
+) -> (async_nats::Client, mpsc::UnboundedReceiver<String>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let client = async_nats::ConnectOptions::with_credentials_file(creds)
+        .await
+        .unwrap()
+        .custom_inbox_prefix(inbox)
+        .event_callback(move |e| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(e.to_string());
+            }
+        })
+        .connect(url)
+        .await
+        .unwrap();
+    (client, rx)
+}
+
+/// The next event that contains `want`, within 5 s.
+async fn told(rx: &mut mpsc::UnboundedReceiver<String>, want: &str) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let e = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("not told {want:?} within 10 s"))
+            .expect("events");
+        if e.contains(want) {
+            return e;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_keeps_each_agent_to_its_own_subjects_and_drops_a_revoked_one() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let dir = h.join("nats");
+    let port = free_port();
+    let d = dir.to_str().unwrap();
+    vigie(
+        h,
+        &[
+            "nats",
+            "init",
+            "--dir",
+            d,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ],
+    );
+    for secret in [
+        "keys/operator.nk",
+        "keys/VIGIE-signing.nk",
+        "creds/worker.creds",
+        "creds/system.creds",
+    ] {
+        assert_eq!(mode(&dir.join(secret)), 0o600, "{secret}");
+    }
+    let again = support::cli::vigie_env(h, &["nats", "init", "--dir", d], &[]);
+    assert!(
+        !again.0 && again.2.contains("holds a deployment already"),
+        "{again:?}"
+    );
+
+    let Some(nats) = NatsServer::start_with_file(&dir.join("nats-server.conf"), port) else {
+        return;
+    };
+    let url = nats.url();
+    // Without credentials: refused.
+    assert!(
+        NatsBus::connect_with(&url, &NatsAuth::default())
+            .await
+            .is_err()
+    );
+    // The worker's credentials manage the streams.
+    let worker = NatsBus::connect_with(
+        &url,
+        &NatsAuth {
+            creds: Some(dir.join("creds/worker.creds")),
+            ..NatsAuth::default()
+        },
+    )
+    .await
+    .unwrap();
+    worker
+        .configure_streams(&StreamLimits::default())
+        .await
+        .unwrap();
+
+    // An agent's credentials: its telemetry is stored, its orders reach it.
+    let out = vigie(
+        h,
+        &[
+            "nats", "creds", "agent", "--dir", d, "--tenant", "acme", "--device", "rtr-1",
+        ],
+    );
+    assert!(
+        out.contains("nats_inbox_prefix = \"_INBOX.agent-acme-rtr-1\""),
+        "{out}"
+    );
+    let creds = dir.join("creds/agent-acme-rtr-1.creds");
+    assert_eq!(mode(&creds), 0o600);
+    let agent = NatsBus::connect_with(
+        &url,
+        &NatsAuth {
+            creds: Some(creds.clone()),
+            inbox_prefix: Some("_INBOX.agent-acme-rtr-1".into()),
+            ..NatsAuth::default()
+        },
+    )
+    .await
+    .unwrap();
+    agent
+        .publish(
+            "vigie.tel.acme.rtr-1.metrics",
+            "m-1",
+            Bytes::from_static(b"{}"),
+        )
+        .await
+        .unwrap();
+    let mut orders = agent
+        .consumer(
+            Stream::Orders,
+            "agent-acme-rtr-1",
+            "vigie.ord.acme.rtr-1",
+            ConsumerOptions::default(),
+        )
+        .await
+        .unwrap();
+    worker
+        .publish("vigie.ord.acme.rtr-1", "o-1", Bytes::from_static(b"order"))
+        .await
+        .unwrap();
+    assert_eq!(
+        orders.fetch(1, Duration::from_secs(5)).await.unwrap().len(),
+        1
+    );
+
+    // Everything else, from a raw client with the same credentials, is
+    // refused by the server.
+    let (client, mut events) = raw(&url, &creds, "_INBOX.agent-acme-rtr-1").await;
+    for subject in [
+        "vigie.tel.acme.rtr-2.metrics",
+        "vigie.tel.globex.sw-1.metrics",
+        "vigie.api.acme.fleet",
+        "$JS.API.STREAM.INFO.VIGIE_TELEMETRY",
+        "$JS.API.STREAM.DELETE.VIGIE_TELEMETRY",
+        "$JS.API.CONSUMER.CREATE.VIGIE_ORDERS.agent-acme-rtr-2.vigie.ord.acme.rtr-2",
+    ] {
+        client
+            .publish(subject, Bytes::from_static(b"{}"))
+            .await
+            .unwrap();
+        client.flush().await.unwrap();
+        told(
+            &mut events,
+            &format!("Permissions Violation for Publish to \"{subject}\""),
+        )
+        .await;
+    }
+    for subject in ["vigie.tel.>", "vigie.ord.acme.rtr-2", "_INBOX.>"] {
+        let _sub = client.subscribe(subject).await.unwrap();
+        client.flush().await.unwrap();
+        told(
+            &mut events,
+            &format!("Permissions Violation for Subscription to \"{subject}\""),
+        )
+        .await;
+    }
+    // Nothing it sent is in the stream but its own message.
+    let mut tel = worker
+        .follow(Stream::Telemetry, "vigie.tel.>", 1)
+        .await
+        .unwrap();
+    let first = tel.next().await.unwrap();
+    assert_eq!(first.subject, "vigie.tel.acme.rtr-1.metrics");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), tel.next())
+            .await
+            .is_err()
+    );
+
+    // Revoked: the connection is dropped within 10 s, and refused after.
+    let revoke_started = std::time::Instant::now();
+    let out = vigie(
+        h,
+        &[
+            "device",
+            "revoke",
+            "--nats-dir",
+            d,
+            "--nats",
+            &url,
+            "--tenant",
+            "acme",
+            "--device",
+            "rtr-1",
+        ],
+    );
+    assert!(out.contains("revoked 1 credential"), "{out}");
+    told(&mut events, "disconnected").await;
+    assert!(revoke_started.elapsed() < Duration::from_secs(10));
+    let again = async_nats::ConnectOptions::with_credentials_file(&creds)
+        .await
+        .unwrap()
+        .connect(&url)
+        .await;
+    assert!(again.is_err(), "a revoked agent connected again");
+    // The worker is not affected.
+    worker
+        .publish(
+            "vigie.tel.acme.rtr-3.metrics",
+            "w-1",
+            Bytes::from_static(b"{}"),
+        )
+        .await
+        .unwrap();
+}
