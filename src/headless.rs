@@ -106,7 +106,12 @@ pub async fn run_worker(
         "worker started"
     );
     let shutdown = shutdown_on_signals();
+    let watchdog = service_manager_ready(Arc::clone(&stats));
     let result = worker.run(shutdown).await;
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    if let Some(w) = watchdog {
+        w.abort();
+    }
     api_task.abort();
     if let Some(t) = http_task {
         t.abort();
@@ -120,6 +125,39 @@ pub async fn run_worker(
         "worker stopped"
     );
     Ok(result?)
+}
+
+/// Tells systemd (`Type=notify`) the worker is ready, and when it asks
+/// for a watchdog (`WatchdogSec=`), pings it at half the interval for as
+/// long as the worker's loop keeps turning: a worker stuck in a call is
+/// restarted, one waiting for its database is not. Nothing when not run
+/// by systemd.
+fn service_manager_ready(
+    stats: Arc<crate::worker::WorkerStats>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    use std::sync::atomic::Ordering::Relaxed;
+    if let Err(e) = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]) {
+        tracing::warn!(error = %e, "could not tell systemd the worker is ready");
+    }
+    let mut usec = 0u64;
+    if !sd_notify::watchdog_enabled(false, &mut usec) || usec == 0 {
+        return None;
+    }
+    let every = std::time::Duration::from_micros(usec / 2);
+    tracing::info!(every_ms = every.as_millis(), "systemd watchdog on");
+    Some(tokio::spawn(async move {
+        let mut seen = stats.turns.load(Relaxed);
+        loop {
+            tokio::time::sleep(every).await;
+            let now = stats.turns.load(Relaxed);
+            if now != seen {
+                seen = now;
+                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+            } else {
+                tracing::warn!("the worker's loop has not turned since the last watchdog ping");
+            }
+        }
+    }))
 }
 
 /// Publishes the simulated fleet's telemetry to NATS until SIGINT/SIGTERM.

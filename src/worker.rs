@@ -95,6 +95,9 @@ impl Default for WorkerConfig {
 /// Counters, shared with whoever wants to read them.
 #[derive(Debug, Default)]
 pub struct WorkerStats {
+    /// Turns of the worker's loop (and of its wait for the database): the
+    /// sign of life the service manager's watchdog is given.
+    pub turns: AtomicU64,
     /// Messages decoded and applied.
     pub accepted: AtomicU64,
     /// Messages sent to the dead-letter stream.
@@ -332,6 +335,7 @@ impl Worker {
         // is bounded by the fetch wait and one batch, and finishing it keeps
         // the state, the database and the acks in step.
         loop {
+            self.stats.turns.fetch_add(1, Ordering::Relaxed);
             if *shutdown.borrow() {
                 return self.flush().await;
             }
@@ -381,6 +385,7 @@ impl Worker {
         let mut delay = self.cfg.retry_delay;
         loop {
             tokio::time::sleep(delay).await;
+            self.stats.turns.fetch_add(1, Ordering::Relaxed);
             match self.store.ping().await {
                 Ok(()) => break,
                 Err(e) => {
