@@ -1,8 +1,9 @@
 //! A secure deployment as `vigie nats init` writes it, run by nats-server
 //! with exactly that configuration file: the worker's credentials manage
-//! the streams, an agent's credentials (`vigie nats creds agent`) reach
-//! only its own subjects, and `vigie device revoke` disconnects the agent
-//! without restarting the server.
+//! the streams; an agent's, a tenant console's and the simulator's
+//! (`vigie nats creds …`) reach only their own subjects; and
+//! `vigie device revoke` disconnects the agent without restarting the
+//! server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -66,7 +67,7 @@ async fn told(rx: &mut mpsc::UnboundedReceiver<String>, want: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_server_keeps_each_agent_to_its_own_subjects_and_drops_a_revoked_one() {
+async fn each_party_reaches_only_its_own_subjects_and_a_revoked_agent_is_dropped() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
     let dir = h.join("nats");
@@ -213,6 +214,122 @@ async fn the_server_keeps_each_agent_to_its_own_subjects_and_drops_a_revoked_one
         tokio::time::timeout(Duration::from_millis(500), tel.next())
             .await
             .is_err()
+    );
+
+    // A console of acme: acme's events and api, nobody else's.
+    let out = vigie(
+        h,
+        &["nats", "creds", "console", "--dir", d, "--tenant", "acme"],
+    );
+    assert!(
+        out.contains("--nats-inbox-prefix _INBOX.console-acme"),
+        "{out}"
+    );
+    let console_creds = dir.join("creds/console-acme.creds");
+    let console = NatsBus::connect_with(
+        &url,
+        &NatsAuth {
+            creds: Some(console_creds.clone()),
+            inbox_prefix: Some("_INBOX.console-acme".into()),
+            ..NatsAuth::default()
+        },
+    )
+    .await
+    .unwrap();
+    worker
+        .publish(
+            "vigie.evt.globex.device",
+            "e-1",
+            Bytes::from_static(b"theirs"),
+        )
+        .await
+        .unwrap();
+    worker
+        .publish("vigie.evt.acme.device", "e-2", Bytes::from_static(b"ours"))
+        .await
+        .unwrap();
+    let mut acme = console
+        .follow(Stream::Events, "vigie.evt.acme.>", 1)
+        .await
+        .unwrap();
+    assert_eq!(acme.next().await.unwrap().subject, "vigie.evt.acme.device");
+    let (c, mut c_events) = raw(&url, &console_creds, "_INBOX.console-acme").await;
+    for subject in [
+        "vigie.api.globex.fleet",
+        "vigie.api._all.fleet",
+        "vigie.tel.acme.rtr-1.metrics",
+        "$JS.API.CONSUMER.CREATE.VIGIE_EVENTS.x.vigie.evt.globex.>",
+        "$JS.API.CONSUMER.CREATE.VIGIE_EVENTS.x.vigie.evt.>",
+        "$JS.API.STREAM.INFO.VIGIE_EVENTS",
+    ] {
+        c.publish(subject, Bytes::from_static(b"{}")).await.unwrap();
+        c.flush().await.unwrap();
+        told(
+            &mut c_events,
+            &format!("Permissions Violation for Publish to \"{subject}\""),
+        )
+        .await;
+    }
+    for subject in ["_INBOX.>", "_INBOX.console-globex.>", "vigie.evt.>"] {
+        let _sub = c.subscribe(subject).await.unwrap();
+        c.flush().await.unwrap();
+        told(
+            &mut c_events,
+            &format!("Permissions Violation for Subscription to \"{subject}\""),
+        )
+        .await;
+    }
+    // A provider console follows every tenant.
+    vigie(
+        h,
+        &["nats", "creds", "console", "--dir", d, "--tenant", "_all"],
+    );
+    let provider = NatsBus::connect_with(
+        &url,
+        &NatsAuth {
+            creds: Some(dir.join("creds/console-_all.creds")),
+            inbox_prefix: Some("_INBOX.console-_all".into()),
+            ..NatsAuth::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut all = provider
+        .follow(Stream::Events, "vigie.evt.>", 1)
+        .await
+        .unwrap();
+    assert_eq!(all.next().await.unwrap().subject, "vigie.evt.globex.device");
+
+    // `vigie sim` with its credentials publishes the fleet's telemetry.
+    vigie(h, &["nats", "creds", "sim", "--dir", d]);
+    let mut sim = std::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args([
+            "sim",
+            "--nats",
+            &url,
+            "--devices",
+            "20",
+            "--nats-inbox-prefix",
+            "_INBOX.sim",
+        ])
+        .arg("--nats-creds")
+        .arg(dir.join("creds/sim.creds"))
+        .env("VIGIE_CONFIG_DIR", h)
+        .env("VIGIE_DATA_DIR", h)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut simulated = worker
+        .follow(Stream::Telemetry, "vigie.tel.>", 2)
+        .await
+        .unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(20), simulated.next()).await;
+    let _ = sim.kill();
+    let _ = sim.wait();
+    assert!(
+        matches!(got, Ok(Some(_))),
+        "the simulator's telemetry never arrived"
     );
 
     // Revoked: the connection is dropped within 10 s, and refused after.

@@ -37,6 +37,21 @@ pub enum CredsCommand {
         #[arg(long)]
         device: String,
     },
+    /// Credentials for consoles, dumps and pushes of one tenant (or, with
+    /// `--tenant _all`, of the provider): that tenant's api verbs and
+    /// events, nothing of another's, no telemetry, no stream rights.
+    Console {
+        #[arg(long, value_name = "DIR", env = "VIGIE_NATS_DIR")]
+        dir: Option<PathBuf>,
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Credentials for `vigie sim`: every device's telemetry, and its
+    /// simulated agents' orders.
+    Sim {
+        #[arg(long, value_name = "DIR", env = "VIGIE_NATS_DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -99,6 +114,27 @@ pub fn run(what: NatsCommand, paths: &crate::settings::Paths) -> anyhow::Result<
             println!(
                 "nats_inbox_prefix = \"{}\"",
                 deployment::agent_inbox(&tenant, &device)
+            );
+        }
+        NatsCommand::Creds(CredsCommand::Console { dir, tenant }) => {
+            if tenant != crate::bus::subject::ALL_TENANTS {
+                check_ids(&tenant, "console")?;
+            }
+            let d = Deployment::at(&dir_or_default(dir, paths));
+            let perms = deployment::console_permissions(&tenant);
+            let creds = d.issue_to(&format!("console:{tenant}"), &perms, now)?;
+            println!(
+                "--nats-creds {} --nats-inbox-prefix {}",
+                creds.display(),
+                deployment::console_inbox(&tenant)
+            );
+        }
+        NatsCommand::Creds(CredsCommand::Sim { dir }) => {
+            let d = Deployment::at(&dir_or_default(dir, paths));
+            let creds = d.issue_to("sim", &deployment::sim_permissions(), now)?;
+            println!(
+                "--nats-creds {} --nats-inbox-prefix _INBOX.sim",
+                creds.display()
             );
         }
     }

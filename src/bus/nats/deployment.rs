@@ -281,6 +281,22 @@ impl Deployment {
         Ok(self.creds(&holder.replace([':', '/'], "-")))
     }
 
+    /// Credentials for a party that is not an agent (a console of one
+    /// tenant or of all, the simulator): `holder` names it, `perms` are
+    /// what it may do. Returns the credentials file's path.
+    pub fn issue_to(
+        &self,
+        holder: &str,
+        perms: &Permissions,
+        now: i64,
+    ) -> Result<PathBuf, JwtError> {
+        let issued = self.issue(holder, perms, None, now)?;
+        let mut all = self.issued()?;
+        all.push(issued);
+        self.record(&all)?;
+        Ok(self.creds(&holder.replace([':', '/'], "-")))
+    }
+
     /// Revokes every user issued to `holder`: signs the account again and
     /// returns its JWT, for [`push_account`] to send to the server.
     pub fn revoke(&self, holder: &str, now: i64) -> Result<(String, usize), JwtError> {
@@ -326,6 +342,46 @@ pub fn agent_permissions(tenant: &str, device: &str) -> Permissions {
             format!("$JS.ACK.VIGIE_ORDERS.{durable}.>"),
         ],
         subscribe: vec![format!("{}.>", agent_inbox(tenant, device))],
+    }
+}
+
+/// A console's inbox prefix (`scope` is a tenant or `_all`).
+pub fn console_inbox(scope: &str) -> String {
+    format!("_INBOX.console-{scope}")
+}
+
+/// What a console of `scope` (a tenant, or `_all` for the provider) may
+/// do: that scope's api verbs (login among them), following that scope's
+/// events, and its own inbox. Never telemetry, orders or stream rights.
+pub fn console_permissions(scope: &str) -> Permissions {
+    let events = if scope == crate::bus::subject::ALL_TENANTS {
+        "vigie.evt.>".to_string()
+    } else {
+        format!("vigie.evt.{scope}.>")
+    };
+    Permissions {
+        publish: vec![
+            format!("vigie.api.{scope}.>"),
+            format!("$JS.API.CONSUMER.CREATE.VIGIE_EVENTS.*.{events}"),
+            "$JS.API.CONSUMER.MSG.NEXT.VIGIE_EVENTS.*".into(),
+            "$JS.API.CONSUMER.DELETE.VIGIE_EVENTS.*".into(),
+        ],
+        subscribe: vec![format!("{}.>", console_inbox(scope))],
+    }
+}
+
+/// What the simulator may do: publish every device's telemetry, and (for
+/// its agents, which answer pushes) pull and acknowledge orders.
+pub fn sim_permissions() -> Permissions {
+    Permissions {
+        publish: vec![
+            "vigie.tel.>".into(),
+            "$JS.API.CONSUMER.CREATE.VIGIE_ORDERS.>".into(),
+            "$JS.API.CONSUMER.INFO.VIGIE_ORDERS.>".into(),
+            "$JS.API.CONSUMER.MSG.NEXT.VIGIE_ORDERS.>".into(),
+            "$JS.ACK.VIGIE_ORDERS.>".into(),
+        ],
+        subscribe: vec!["_INBOX.sim.>".into()],
     }
 }
 
