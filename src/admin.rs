@@ -2,6 +2,7 @@
 //! tenants, users, the provider's tier, and the audit log's checks.
 
 pub mod audit;
+pub mod enrolment;
 pub mod inventory;
 pub mod tenants;
 pub mod users;

@@ -9,6 +9,7 @@
 
 pub mod args;
 pub mod client;
+pub mod enrol;
 pub mod error;
 pub mod verbs;
 pub mod views;

@@ -11,6 +11,7 @@ mod admin;
 mod args;
 mod console;
 mod dump;
+mod enrol;
 mod inventory;
 mod local;
 mod nats;
@@ -28,6 +29,7 @@ pub use args::{
 /// `vigie audit verify` do).
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     let paths = Paths::discover();
+    let config = cli.config.clone();
     // The commands that work without (or before) the settings file.
     match cli.command {
         Some(Command::Config {
@@ -37,14 +39,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             return Ok(0);
         }
         Some(Command::Keys { ref what }) => return local::keys(&paths, what).map(|()| 0),
-        Some(Command::Agent) => return serve::agent(cli.config).await.map(|()| 0),
+        Some(Command::Agent { what: None }) => return serve::agent(cli.config).await.map(|()| 0),
+        Some(Command::Agent {
+            what: Some(args::AgentCommand::Enrol(a)),
+        }) => {
+            crate::logging::to_stderr("warn");
+            let nats = nats_settings(config.as_deref(), &paths)?;
+            return enrol::agent_enrol(a, &nats).await.map(|()| 0);
+        }
         Some(Command::Push { args, what }) => {
             crate::logging::to_stderr("warn");
+            let nats = nats_settings(config.as_deref(), &paths)?;
             let (token, _) = session::token(&paths, chrono::Utc::now())?;
-            return push::run(args, what, token).await;
+            return push::run(args, what, token, &nats).await;
         }
         Some(Command::Login { nats, user }) => {
-            return session::login_command(&paths, nats, user).await.map(|()| 0);
+            let settings = nats_settings(config.as_deref(), &paths)?;
+            return session::login_command(&paths, nats, &settings, user)
+                .await
+                .map(|()| 0);
         }
         Some(Command::Completions { shell }) => {
             local::completions(shell);
@@ -54,7 +67,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Nats { what }) => return nats::run(what, &paths).map(|()| 0),
         Some(Command::Device { what }) => {
             crate::logging::to_stderr("warn");
-            return nats::device(what, &paths).await.map(|()| 0);
+            let nats::DeviceCommand::Revoke { database, .. } = &what;
+            let store = admin_store(&paths, database.clone()).await?;
+            return nats::device(what, &paths, store.as_ref(), &admin::actor())
+                .await
+                .map(|()| 0);
         }
         _ => {}
     }
@@ -75,10 +92,15 @@ async fn with_settings(command: Command, s: &Settings, paths: &Paths) -> anyhow:
         Command::Config {
             what: ConfigCommand::Show,
         } => local::config_show(s),
-        Command::Dump(flags) => dump::run(paths, flags).await?,
+        Command::Dump(flags) => dump::run(paths, &s.nats, flags).await?,
         Command::Tenant { database, what } => {
             crate::logging::to_stderr("warn");
             return admin::tenant(admin_store(paths, database).await?.as_ref(), what).await;
+        }
+        Command::Enrol { database, what } => {
+            crate::logging::to_stderr("warn");
+            let store = admin_store(paths, database).await?;
+            enrol::create(store.as_ref(), what, &admin::actor()).await?;
         }
         Command::Inventory { database, what } => {
             crate::logging::to_stderr("warn");
@@ -138,7 +160,7 @@ async fn with_settings(command: Command, s: &Settings, paths: &Paths) -> anyhow:
             what: ConfigCommand::Path,
         }
         | Command::Keys { .. }
-        | Command::Agent
+        | Command::Agent { .. }
         | Command::Push { .. }
         | Command::Login { .. }
         | Command::Completions { .. }
@@ -150,11 +172,24 @@ async fn with_settings(command: Command, s: &Settings, paths: &Paths) -> anyhow:
 }
 
 fn settings(cli: &Cli, paths: &Paths) -> anyhow::Result<Settings> {
-    let (file, required) = match &cli.config {
-        Some(f) => (f.clone(), true),
+    load_settings(cli.config.as_deref(), paths)
+}
+
+fn load_settings(config: Option<&std::path::Path>, paths: &Paths) -> anyhow::Result<Settings> {
+    let (file, required) = match config {
+        Some(f) => (f.to_path_buf(), true),
         None => (paths.config_file(), false),
     };
     Ok(Settings::load(&file, required, std::env::vars())?)
+}
+
+/// The settings' `[nats]`, for the commands that run before the rest of
+/// the settings are needed.
+fn nats_settings(
+    config: Option<&std::path::Path>,
+    paths: &Paths,
+) -> anyhow::Result<crate::settings::nats::NatsSettings> {
+    Ok(load_settings(config, paths)?.nats)
 }
 
 /// The database a command works on: `--database URL`, or the embedded

@@ -5,6 +5,7 @@ pub mod access;
 pub mod alert;
 pub mod audit;
 pub mod device;
+pub mod enrolment;
 pub mod fleet;
 pub mod ids;
 pub mod incident;

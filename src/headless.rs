@@ -54,6 +54,8 @@ pub struct WorkerOps {
     pub api_reply_prefix: String,
     /// What each stream may hold; applied at start.
     pub streams: crate::bus::StreamLimits,
+    /// Serves enrolments when set (the deployment's signing key).
+    pub enroller: Option<Arc<crate::worker::enrol::Enroller>>,
 }
 
 /// Runs the worker on NATS until SIGINT/SIGTERM, then drains and returns.
@@ -94,6 +96,14 @@ pub async fn run_worker(
         }
         None => None,
     };
+    let enrol_task = ops.enroller.clone().map(|e| {
+        tokio::spawn(crate::worker::enrol::serve(
+            Arc::clone(&bus),
+            Arc::clone(&store),
+            e,
+            ops.api_reply_prefix.clone(),
+        ))
+    });
     let api_task = tokio::spawn(api::serve(
         api::ApiContext::of(&worker, Arc::clone(&bus), store, ops.sessions)
             .with_inbox_prefix(&ops.api_reply_prefix),
@@ -113,6 +123,9 @@ pub async fn run_worker(
         w.abort();
     }
     api_task.abort();
+    if let Some(t) = enrol_task {
+        t.abort();
+    }
     if let Some(t) = http_task {
         t.abort();
     }

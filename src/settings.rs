@@ -10,6 +10,7 @@
 pub mod config;
 pub mod keymap;
 pub mod keys;
+pub mod nats;
 pub mod paths;
 pub mod secret;
 pub mod theme;

@@ -58,6 +58,28 @@ impl crate::store::Store for $backend {
         crate::store::scoped!(self, scope, read::inventory, scope)
     }
 
+    async fn create_enrolment(
+        &self,
+        code_hash: &str,
+        e: &crate::domain::enrolment::Enrolment,
+        audit: &crate::domain::audit::AuditEntry,
+    ) -> Result<(), StoreError> {
+        read::create_enrolment(self.work(), code_hash, e, audit).await
+    }
+
+    async fn redeem_enrolment(
+        &self,
+        code_hash: &str,
+        agent_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<crate::domain::enrolment::Enrolment, crate::domain::enrolment::Refusal>, StoreError> {
+        read::redeem_enrolment(self.work(), code_hash, agent_key, now).await
+    }
+
+    async fn enrolled_keys(&self, tenant: &Id, device: &Id) -> Result<Vec<String>, StoreError> {
+        read::enrolled_keys(self.work(), tenant, device).await
+    }
+
     async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         read::tenants(self.work()).await
     }
@@ -347,30 +369,6 @@ impl crate::store::Store for $backend {
 pub(crate) use impl_store;
 pub(crate) use scoped;
 
-/// Errors of any storage backend.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database: {0}")]
-    Db(#[from] sqlx::Error),
-    #[error("migration {version} ({name}) failed: {source}")]
-    Migration {
-        version: i64,
-        name: &'static str,
-        source: sqlx::Error,
-    },
-    #[error(
-        "the database was migrated by a newer vigie (schema version {found}, this build knows {known})"
-    )]
-    TooNew { found: i64, known: i64 },
-    #[error("unknown {what} {value:?} in the database")]
-    Corrupt { what: &'static str, value: String },
-    #[error("{0}")]
-    Invalid(String),
-    /// A uniqueness rule refused the write (a second open push on a device).
-    #[error("{0}")]
-    Conflict(String),
-}
-
 /// The storage API.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -380,6 +378,30 @@ pub trait Store: Send + Sync + 'static {
     /// Creates or updates tenants, sites, sectors, devices and links. Live
     /// state (status, last seen, samples) is kept.
     async fn import_inventory(&self, inv: &Inventory) -> Result<(), StoreError>;
+
+    /// Stores an enrolment code (only `code_hash`, its SHA-256) with its
+    /// audit entry.
+    async fn create_enrolment(
+        &self,
+        code_hash: &str,
+        e: &crate::domain::enrolment::Enrolment,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// Marks a code used by `agent_key`, once: its enrolment, or why it is
+    /// refused (unknown, used, expired).
+    async fn redeem_enrolment(
+        &self,
+        code_hash: &str,
+        agent_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<
+        Result<crate::domain::enrolment::Enrolment, crate::domain::enrolment::Refusal>,
+        StoreError,
+    >;
+
+    /// The public keys of the agents enrolled for a device (to revoke).
+    async fn enrolled_keys(&self, tenant: &Id, device: &Id) -> Result<Vec<String>, StoreError>;
 
     /// Every site, sector, device and link of the scope (no tenants, no
     /// live state), ordered by tenant and id: what an import would write.

@@ -8,6 +8,7 @@
 
 pub mod api;
 mod dead_letters;
+pub mod enrol;
 pub mod http;
 pub mod latency;
 pub mod push;

@@ -13,11 +13,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
 use vigie::bus::nats::{NatsAuth, NatsBus};
 use vigie::bus::{Bus, ConsumerOptions, Stream, StreamLimits};
 
 use support::cluster::{NatsServer, free_port};
+use support::nats_client::{raw, told};
 
 fn vigie(dir: &Path, args: &[&str]) -> String {
     let (ok, out, err) = support::cli::vigie_env(dir, args, &[]);
@@ -27,43 +27,6 @@ fn vigie(dir: &Path, args: &[&str]) -> String {
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
-}
-
-/// A raw client with `creds` and the server errors it is told of.
-async fn raw(
-    url: &str,
-    creds: &Path,
-    inbox: &str,
-) -> (async_nats::Client, mpsc::UnboundedReceiver<String>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let client = async_nats::ConnectOptions::with_credentials_file(creds)
-        .await
-        .unwrap()
-        .custom_inbox_prefix(inbox)
-        .event_callback(move |e| {
-            let tx = tx.clone();
-            async move {
-                let _ = tx.send(e.to_string());
-            }
-        })
-        .connect(url)
-        .await
-        .unwrap();
-    (client, rx)
-}
-
-/// The next event that contains `want`, within 5 s.
-async fn told(rx: &mut mpsc::UnboundedReceiver<String>, want: &str) -> String {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let e = tokio::time::timeout_at(deadline, rx.recv())
-            .await
-            .unwrap_or_else(|_| panic!("not told {want:?} within 10 s"))
-            .expect("events");
-        if e.contains(want) {
-            return e;
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -637,6 +637,32 @@ impl Store for Flaky {
     ) -> Result<vigie::domain::model::Inventory, StoreError> {
         self.inner.inventory(scope).await
     }
+    async fn create_enrolment(
+        &self,
+        code_hash: &str,
+        e: &vigie::domain::enrolment::Enrolment,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.inner.create_enrolment(code_hash, e, audit).await
+    }
+    async fn redeem_enrolment(
+        &self,
+        code_hash: &str,
+        agent_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<
+        Result<vigie::domain::enrolment::Enrolment, vigie::domain::enrolment::Refusal>,
+        StoreError,
+    > {
+        self.inner.redeem_enrolment(code_hash, agent_key, now).await
+    }
+    async fn enrolled_keys(
+        &self,
+        tenant: &vigie::domain::Id,
+        device: &vigie::domain::Id,
+    ) -> Result<Vec<String>, StoreError> {
+        self.inner.enrolled_keys(tenant, device).await
+    }
     async fn tenants(&self) -> Result<Vec<vigie::domain::model::Tenant>, StoreError> {
         self.inner.tenants().await
     }

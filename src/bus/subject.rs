@@ -32,6 +32,12 @@ pub fn api(scope: &str, verb: &str) -> String {
 /// The api scope that spans every tenant (tenant ids never start with `_`).
 pub const ALL_TENANTS: &str = "_all";
 
+/// Where an agent asks to be enrolled (see `api::enrol`).
+pub const ENROL: &str = "vigie.enrol";
+
+/// The inbox prefix of enrolment answers: all a bootstrap credential may read.
+pub const ENROL_INBOX: &str = "_INBOX.enrol";
+
 /// The tokens of a telemetry subject.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TelemetrySubject<'a> {

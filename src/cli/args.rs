@@ -56,22 +56,39 @@ pub struct ConsoleSource {
 /// Where and how to reach NATS (`worker` and `sim`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct NatsArgs {
-    /// NATS server URL.
-    #[arg(
-        long = "nats",
-        value_name = "URL",
-        env = "VIGIE_NATS_URL",
-        default_value = "nats://127.0.0.1:4222"
-    )]
-    pub url: String,
+    /// NATS server URL (default: `[nats] url` of the settings, else
+    /// nats://127.0.0.1:4222).
+    #[arg(long = "nats", value_name = "URL", env = "VIGIE_NATS_URL")]
+    pub url: Option<String>,
     #[command(flatten)]
     pub auth: NatsAuthArgs,
 }
 
+/// What `vigie agent` does besides running.
+#[derive(Debug, Clone, Subcommand)]
+pub enum AgentCommand {
+    /// Enrols this host with a one-time code: makes its key pair here,
+    /// gets its credentials from the worker over the bootstrap credential,
+    /// and writes agent.toml and agent.creds (mode 600) to --state-dir.
+    Enrol(super::enrol::AgentEnrolArgs),
+}
+
+/// The URL when neither a flag, its variable nor the settings give one.
+pub const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
+
 impl NatsArgs {
-    /// The credentials and TLS settings.
-    pub fn auth(&self) -> anyhow::Result<crate::bus::nats::NatsAuth> {
-        self.auth.auth()
+    /// The URL to dial and how to authenticate: flags (and their
+    /// variables) first, then the settings' `[nats]`, then the defaults.
+    pub fn resolve(
+        &self,
+        s: &crate::settings::nats::NatsSettings,
+    ) -> anyhow::Result<(String, crate::bus::nats::NatsAuth)> {
+        let url = self
+            .url
+            .clone()
+            .or_else(|| s.url.clone())
+            .unwrap_or_else(|| DEFAULT_NATS_URL.to_string());
+        Ok((url, self.auth.auth(s)?))
     }
 }
 
@@ -85,10 +102,14 @@ pub struct NatsAuthArgs {
     #[arg(long = "nats-tls-ca", value_name = "FILE", env = "VIGIE_NATS_TLS_CA")]
     pub tls_ca: Option<PathBuf>,
     /// Client certificate (PEM) for mutual TLS.
-    #[arg(long = "nats-tls-cert", value_name = "FILE", requires = "tls_key")]
+    #[arg(
+        long = "nats-tls-cert",
+        value_name = "FILE",
+        env = "VIGIE_NATS_TLS_CERT"
+    )]
     pub tls_cert: Option<PathBuf>,
     /// Client key (PEM) for mutual TLS.
-    #[arg(long = "nats-tls-key", value_name = "FILE", requires = "tls_cert")]
+    #[arg(long = "nats-tls-key", value_name = "FILE", env = "VIGIE_NATS_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
     /// NATS user name (with --nats-password).
     #[arg(long = "nats-user", value_name = "NAME", env = "VIGIE_NATS_USER")]
@@ -114,23 +135,55 @@ pub struct NatsAuthArgs {
 }
 
 impl NatsAuthArgs {
-    /// The credentials and TLS settings; secrets are read from where
-    /// their flags point.
-    pub fn auth(&self) -> anyhow::Result<crate::bus::nats::NatsAuth> {
-        let secret = |spec: &Option<String>, what: &str| {
-            spec.as_deref()
-                .map(|s| crate::settings::secret::resolve_short(s, what))
+    /// The credentials and TLS settings, each from its flag (or
+    /// variable), else from the settings' `[nats]`; secrets are read from
+    /// where they point. A user, password or token given on the command
+    /// line replaces the settings' way of authenticating whole.
+    pub fn auth(
+        &self,
+        s: &crate::settings::nats::NatsSettings,
+    ) -> anyhow::Result<crate::bus::nats::NatsAuth> {
+        let secret = |spec: Option<&str>, what: &str| {
+            spec.map(|v| crate::settings::secret::resolve_short(v, what))
                 .transpose()
         };
+        let given_here = self.nats_user.is_some()
+            || self.nats_password.is_some()
+            || self.nats_token.is_some()
+            || self.creds.is_some();
+        let pick = |flag: &Option<String>, setting: &Option<String>| {
+            if given_here {
+                flag.clone()
+            } else {
+                flag.clone().or_else(|| setting.clone())
+            }
+        };
+        let (user, password, token) = (
+            pick(&self.nats_user, &s.user),
+            pick(&self.nats_password, &s.password),
+            pick(&self.nats_token, &s.token),
+        );
+        let creds = if given_here {
+            self.creds.clone()
+        } else {
+            s.creds.clone()
+        };
+        let (tls_cert, tls_key) = match (&self.tls_cert, &self.tls_key) {
+            (None, None) => (s.tls_cert.clone(), s.tls_key.clone()),
+            (c, k) => (c.clone(), k.clone()),
+        };
         Ok(crate::bus::nats::NatsAuth {
-            creds: self.creds.clone(),
-            tls_ca: self.tls_ca.clone(),
-            tls_cert: self.tls_cert.clone(),
-            tls_key: self.tls_key.clone(),
-            user: self.nats_user.clone(),
-            password: secret(&self.nats_password, "--nats-password")?,
-            token: secret(&self.nats_token, "--nats-token")?,
-            inbox_prefix: self.nats_inbox_prefix.clone(),
+            creds,
+            tls_ca: self.tls_ca.clone().or_else(|| s.tls_ca.clone()),
+            tls_cert,
+            tls_key,
+            user,
+            password: secret(password.as_deref(), "--nats-password (or nats.password)")?,
+            token: secret(token.as_deref(), "--nats-token (or nats.token)")?,
+            inbox_prefix: self
+                .nats_inbox_prefix
+                .clone()
+                .or_else(|| s.inbox_prefix.clone()),
         })
     }
 }
@@ -265,7 +318,18 @@ pub enum Command {
     },
     /// The agent of a managed host: outbound only; its settings file is
     /// given with --config (see docs/OPERATIONS.md).
-    Agent,
+    Agent {
+        #[command(subcommand)]
+        what: Option<AgentCommand>,
+    },
+    /// One-time enrolment codes for agents (on the worker's database).
+    Enrol {
+        /// Database URL (default: the embedded database).
+        #[arg(long, global = true, value_name = "URL", env = "VIGIE_DATABASE_URL")]
+        database: Option<String>,
+        #[command(subcommand)]
+        what: super::enrol::EnrolCommand,
+    },
     /// Publish a simulated fleet's telemetry to NATS JetStream.
     Sim {
         #[command(flatten)]
@@ -397,6 +461,11 @@ pub struct WorkerArgs {
     #[arg(long, value_name = "PREFIX", env = "VIGIE_API_REPLY_PREFIX",
           default_value = crate::bus::DEFAULT_INBOX_PREFIX)]
     pub api_reply_prefix: String,
+    /// The NATS deployment `vigie nats init` made: with it, the worker
+    /// serves enrolments (`vigie agent enrol`), signing each agent's
+    /// credentials with the account's signing key.
+    #[arg(long, value_name = "DIR", env = "VIGIE_NATS_DIR")]
+    pub nats_dir: Option<PathBuf>,
 }
 
 // `vigie dump`'s flags (its help is the variant's).
@@ -419,4 +488,50 @@ pub struct DumpArgs {
     /// The site of the `site` view.
     #[arg(long, value_name = "SITE")]
     pub site: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::nats::NatsSettings;
+
+    fn args(flags: &[&str]) -> NatsArgs {
+        #[derive(clap::Parser)]
+        struct T {
+            #[command(flatten)]
+            nats: NatsArgs,
+        }
+        let mut all = vec!["t"];
+        all.extend_from_slice(flags);
+        <T as clap::Parser>::parse_from(all).nats
+    }
+
+    #[test]
+    fn flags_win_over_the_settings_which_win_over_the_defaults() {
+        let settings = NatsSettings {
+            url: Some("tls://nats.example:4222".into()),
+            creds: Some("/etc/vigie/console.creds".into()),
+            inbox_prefix: Some("_INBOX.console-acme".into()),
+            ..NatsSettings::default()
+        };
+        let (url, auth) = args(&[]).resolve(&settings).unwrap();
+        assert_eq!(url, "tls://nats.example:4222");
+        assert_eq!(auth.creds, settings.creds);
+        assert_eq!(auth.inbox_prefix.as_deref(), Some("_INBOX.console-acme"));
+        let (url, auth) = args(&["--nats", "nats://other:4222", "--nats-creds", "/x.creds"])
+            .resolve(&settings)
+            .unwrap();
+        assert_eq!(url, "nats://other:4222");
+        assert_eq!(
+            auth.creds.as_deref(),
+            Some(std::path::Path::new("/x.creds"))
+        );
+        // A user given here replaces the settings' credentials whole.
+        let (_, auth) = args(&["--nats-user", "ana", "--nats-password", "env:PATH"])
+            .resolve(&settings)
+            .unwrap();
+        assert_eq!((auth.user.as_deref(), auth.creds), (Some("ana"), None));
+        let (url, _) = args(&[]).resolve(&NatsSettings::default()).unwrap();
+        assert_eq!(url, DEFAULT_NATS_URL);
+    }
 }

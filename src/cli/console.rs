@@ -135,7 +135,7 @@ async fn console_over_nats(
     let log = s.log.file.clone().unwrap_or_else(|| paths.default_log());
     let _guard = crate::logging::to_file(&log, &s.log.level)?;
     let (token, saved) = session::token(paths, chrono::Utc::now())?;
-    let bus = crate::bus::nats::NatsBus::connect_with(&url, &nats_auth.auth()?).await?;
+    let bus = crate::bus::nats::NatsBus::connect_with(&url, &nats_auth.auth(&s.nats)?).await?;
     let mut opts = console_options(s, ui, paths, Clock::system())?;
     let me = whoami(&bus, &token, saved).await?;
     if let Some(own) = &me.tenant {

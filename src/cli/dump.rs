@@ -8,7 +8,11 @@ use super::args::DumpArgs;
 use super::{database_url, session};
 use crate::settings::Paths;
 
-pub(super) async fn run(paths: &Paths, f: DumpArgs) -> anyhow::Result<()> {
+pub(super) async fn run(
+    paths: &Paths,
+    nats: &crate::settings::nats::NatsSettings,
+    f: DumpArgs,
+) -> anyhow::Result<()> {
     // Standard output is the data; only problems go to standard error.
     crate::logging::to_stderr("warn");
     let scope = match f.tenant {
@@ -19,7 +23,9 @@ pub(super) async fn run(paths: &Paths, f: DumpArgs) -> anyhow::Result<()> {
     };
     let source = match f.nats {
         Some(url) => crate::dump::Source::Api(
-            Arc::new(crate::bus::nats::NatsBus::connect_with(&url, &f.nats_auth.auth()?).await?),
+            Arc::new(
+                crate::bus::nats::NatsBus::connect_with(&url, &f.nats_auth.auth(nats)?).await?,
+            ),
             session::token(paths, chrono::Utc::now())?.0,
         ),
         None => {

@@ -73,6 +73,10 @@ pub enum DeviceCommand {
         tenant: String,
         #[arg(long)]
         device: String,
+        /// The worker's database, for the keys of enrolled agents and the
+        /// audit log (default: the embedded database).
+        #[arg(long, value_name = "URL", env = "VIGIE_DATABASE_URL")]
+        database: Option<String>,
     },
 }
 
@@ -141,20 +145,42 @@ pub fn run(what: NatsCommand, paths: &crate::settings::Paths) -> anyhow::Result<
     Ok(())
 }
 
-pub async fn device(what: DeviceCommand, paths: &crate::settings::Paths) -> anyhow::Result<()> {
+pub async fn device(
+    what: DeviceCommand,
+    paths: &crate::settings::Paths,
+    store: &dyn crate::store::Store,
+    actor: &str,
+) -> anyhow::Result<()> {
     let DeviceCommand::Revoke {
         nats_dir,
         url,
         tenant,
         device,
+        database: _,
     } = what;
     check_ids(&tenant, &device)?;
+    let (t, dv) = (
+        crate::domain::Id::parse(&tenant)?,
+        crate::domain::Id::parse(&device)?,
+    );
+    let enrolled = store.enrolled_keys(&t, &dv).await?;
     let d = Deployment::at(&dir_or_default(nats_dir, paths));
+    let now = chrono::Utc::now();
     let (jwt, n) = d.revoke(
         &format!("agent:{tenant}/{device}"),
-        chrono::Utc::now().timestamp(),
+        &enrolled,
+        now.timestamp(),
     )?;
     deployment::push_account(&url, &d.creds("system"), &jwt).await?;
+    let audit = crate::domain::audit::AuditEntry::new(
+        &t,
+        now,
+        actor,
+        "device.revoke",
+        format!("device/{device}"),
+    )
+    .change("none", &format!("{n} NATS credential(s) revoked"));
+    store.append_audit(&audit).await?;
     println!("revoked {n} credential(s) of {tenant}/{device}; the server refuses them from now on");
     Ok(())
 }

@@ -78,20 +78,25 @@ fn is_rollout(id: &str) -> bool {
 }
 
 /// Runs a push command; returns the process exit code.
-pub async fn run(args: PushArgs, cmd: PushCommand, token: String) -> anyhow::Result<u8> {
+pub async fn run(
+    args: PushArgs,
+    cmd: PushCommand,
+    token: String,
+    nats: &crate::settings::nats::NatsSettings,
+) -> anyhow::Result<u8> {
     let _ = crate::domain::Id::parse(&args.tenant)
         .map_err(|e| anyhow::anyhow!("--tenant {:?}: {e}", args.tenant))?;
-    let bus =
-        match crate::bus::nats::NatsBus::connect_with(&args.nats.url, &args.nats.auth()?).await {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!(
-                    "vigie push: {}: {e}",
-                    crate::domain::redact::redact_url(&args.nats.url)
-                );
-                return Ok(3);
-            }
-        };
+    let (url, auth) = args.nats.resolve(nats)?;
+    let bus = match crate::bus::nats::NatsBus::connect_with(&url, &auth).await {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!(
+                "vigie push: {}: {e}",
+                crate::domain::redact::redact_url(&url)
+            );
+            return Ok(3);
+        }
+    };
     let api = Client {
         bus: &bus,
         token: token.as_str(),

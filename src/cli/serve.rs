@@ -37,6 +37,17 @@ pub(super) async fn worker(s: &Settings, paths: &Paths, f: WorkerArgs) -> anyhow
             None
         }
     };
+    let enroller = match &f.nats_dir {
+        Some(dir) => {
+            let (account, signer) = crate::bus::nats::deployment::Deployment::at(dir).signer()?;
+            Some(Arc::new(crate::worker::enrol::Enroller {
+                account,
+                signer,
+                trusted_keys: signing_key.iter().map(|k| k.public_base64()).collect(),
+            }))
+        }
+        None => None,
+    };
     let mut cfg = WorkerConfig {
         consumer,
         filter,
@@ -69,8 +80,10 @@ pub(super) async fn worker(s: &Settings, paths: &Paths, f: WorkerArgs) -> anyhow
         sessions,
         api_reply_prefix: f.api_reply_prefix,
         streams: s.streams,
+        enroller,
     };
-    crate::headless::run_worker(&f.nats.url, &f.nats.auth()?, &database, ops, cfg).await
+    let (url, auth) = f.nats.resolve(&s.nats)?;
+    crate::headless::run_worker(&url, &auth, &database, ops, cfg).await
 }
 
 /// `vigie sim`: the simulated fleet's telemetry, published to NATS.
@@ -86,14 +99,8 @@ pub(super) async fn sim(
         ensure_sqlite_dir(db)?;
     }
     let cfg = super::console::sim_config(s, fleet)?;
-    crate::headless::run_sim(
-        &nats.url,
-        &nats.auth()?,
-        database.as_deref(),
-        cfg,
-        trust.as_deref(),
-    )
-    .await
+    let (url, auth) = nats.resolve(&s.nats)?;
+    crate::headless::run_sim(&url, &auth, database.as_deref(), cfg, trust.as_deref()).await
 }
 
 /// `vigie agent --config agent.toml`: a device's agent.

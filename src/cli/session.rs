@@ -117,11 +117,13 @@ pub fn read_password(prompt: &str) -> anyhow::Result<String> {
 pub async fn login(
     paths: &Paths,
     nats: &crate::cli::NatsArgs,
+    settings: &crate::settings::nats::NatsSettings,
     user: &str,
     timeout: Duration,
 ) -> anyhow::Result<Saved> {
     let password = read_password(&format!("password for {user}: "))?;
-    let bus = crate::bus::nats::NatsBus::connect_with(&nats.url, &nats.auth()?).await?;
+    let (url, auth) = nats.resolve(settings)?;
+    let bus = crate::bus::nats::NatsBus::connect_with(&url, &auth).await?;
     let args = crate::api::args::LoginArgs {
         user: user.to_string(),
         password,
@@ -130,11 +132,13 @@ pub async fn login(
         crate::api::client::login(&bus, crate::bus::subject::ALL_TENANTS, &args, timeout)
             .await
             .map_err(|e| match e.code {
-                crate::api::ErrorCode::Bus => anyhow::anyhow!("{}: {}", nats.url, e.message),
+                crate::api::ErrorCode::Bus => {
+                    anyhow::anyhow!("{}: {}", crate::domain::redact::redact_url(&url), e.message)
+                }
                 _ => anyhow::anyhow!("login refused: {e}"),
             })?;
     let saved = Saved {
-        nats: nats.url.clone(),
+        nats: url.clone(),
         principal: session.principal,
         token: session.token,
         expires: session.expires,
@@ -147,10 +151,18 @@ pub async fn login(
 pub async fn login_command(
     paths: &Paths,
     nats: super::args::NatsArgs,
+    settings: &crate::settings::nats::NatsSettings,
     user: String,
 ) -> anyhow::Result<()> {
     crate::logging::to_stderr("warn");
-    let saved = login(paths, &nats, &user, std::time::Duration::from_secs(10)).await?;
+    let saved = login(
+        paths,
+        &nats,
+        settings,
+        &user,
+        std::time::Duration::from_secs(10),
+    )
+    .await?;
     println!(
         "logged in as {} ({}{}) until {}; session in {}",
         saved.principal.user,

@@ -89,6 +89,9 @@ pub struct Settings {
     /// What each NATS stream may hold (applied by the worker).
     pub streams: crate::bus::StreamLimits,
     pub log: LogSettings,
+    /// Where NATS is and how to authenticate to it: the `--nats*` flags'
+    /// defaults.
+    pub nats: super::nats::NatsSettings,
     /// Where the values came from, lowest precedence first.
     pub sources: Vec<String>,
 }
@@ -104,6 +107,7 @@ struct Patch {
     rules: Option<RulesPatch>,
     streams: Option<StreamsPatch>,
     log: Option<LogPatch>,
+    nats: Option<super::nats::NatsPatch>,
 }
 
 #[derive(Deserialize, Default)]
@@ -254,6 +258,7 @@ impl Settings {
                 level: String::new(),
                 file: None,
             },
+            nats: super::nats::NatsSettings::default(),
             sources: Vec::new(),
         }
     }
@@ -261,6 +266,11 @@ impl Settings {
     fn apply(&mut self, layer: &Layer<'_>) -> Result<(), ConfigError> {
         let patch: Patch =
             toml::from_str(layer.text).map_err(|e| layer.error(e.span(), e.message()))?;
+        if let Some(n) = &patch.nats {
+            self.nats
+                .apply(n)
+                .map_err(|(span, why)| layer.error(Some(span), why))?;
+        }
         if let Some(c) = &patch.console {
             let s = &mut self.console;
             set(layer, &mut s.theme, &c.theme, "console.theme", any)?;

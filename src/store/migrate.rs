@@ -56,6 +56,11 @@ pub const SQLITE: &[Migration] = &[
         name: "samples by time",
         sql: include_str!("../../migrations/sqlite/0009_samples_by_time.sql"),
     },
+    Migration {
+        version: 10,
+        name: "enrolments",
+        sql: include_str!("../../migrations/sqlite/0010_enrolments.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations: the same versions as SQLite's.
@@ -104,6 +109,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 9,
         name: "samples by time",
         sql: include_str!("../../migrations/postgres/0009_samples_by_time.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "enrolments",
+        sql: include_str!("../../migrations/postgres/0010_enrolments.sql"),
     },
 ];
 

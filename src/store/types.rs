@@ -10,6 +10,30 @@ use crate::domain::link::LinkState;
 use crate::domain::model::{Alert, DeviceRow};
 use crate::domain::{Id, SafeBlock, SafeText};
 
+/// Errors of any storage backend.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration {version} ({name}) failed: {source}")]
+    Migration {
+        version: i64,
+        name: &'static str,
+        source: sqlx::Error,
+    },
+    #[error(
+        "the database was migrated by a newer vigie (schema version {found}, this build knows {known})"
+    )]
+    TooNew { found: i64, known: i64 },
+    #[error("unknown {what} {value:?} in the database")]
+    Corrupt { what: &'static str, value: String },
+    #[error("{0}")]
+    Invalid(String),
+    /// A uniqueness rule refused the write (a second open push on a device).
+    #[error("{0}")]
+    Conflict(String),
+}
+
 /// Whose data a query may touch.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Scope {

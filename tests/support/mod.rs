@@ -6,5 +6,6 @@ pub mod bus_contract;
 pub mod cli;
 pub mod cluster;
 pub mod console;
+pub mod nats_client;
 pub mod services;
 pub mod storage_suite;

@@ -1117,6 +1117,71 @@ pub async fn site_and_device_detail_reads(store: Arc<dyn Store>) {
     );
 }
 
+pub async fn enrolment_codes_are_redeemed_once_and_round_trip(store: Arc<dyn Store>) {
+    use vigie::domain::enrolment::{Enrolment, Refusal};
+    store.migrate().await.unwrap();
+    store.import_inventory(&inventory()).await.unwrap();
+    let now = t0();
+    let e = Enrolment {
+        tenant: id("acme"),
+        device: id("ap-1"),
+        site: Some(id("s1")),
+        kind: Some(vigie::domain::model::DeviceKind::Router),
+        created_by: "os:noc".into(),
+        created_at: now,
+        expires_at: now + Duration::hours(1),
+    };
+    let audit = AuditEntry::new(
+        &e.tenant,
+        now,
+        "os:noc",
+        "enrol.create",
+        "device/ap-1".into(),
+    );
+    store.create_enrolment("h1", &e, &audit).await.unwrap();
+    let expired = Enrolment {
+        expires_at: now - Duration::seconds(1),
+        ..e.clone()
+    };
+    store
+        .create_enrolment("h2", &expired, &audit)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.create_enrolment("h1", &e, &audit).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.redeem_enrolment("nope", "UKEY", now).await.unwrap(),
+        Err(Refusal::Unknown)
+    );
+    assert!(matches!(
+        store.redeem_enrolment("h2", "UKEY", now).await.unwrap(),
+        Err(Refusal::Expired { .. })
+    ));
+    let got = store
+        .redeem_enrolment("h1", "UKEY1", now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, e);
+    assert!(matches!(
+        store.redeem_enrolment("h1", "UKEY2", now).await.unwrap(),
+        Err(Refusal::Used { .. })
+    ));
+    assert_eq!(
+        store.enrolled_keys(&id("acme"), &id("ap-1")).await.unwrap(),
+        vec!["UKEY1".to_string()]
+    );
+    assert!(
+        store
+            .enrolled_keys(&id("acme"), &id("x"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 #[macro_export]
 macro_rules! storage_suite {
     ($make:expr) => {
@@ -1127,7 +1192,8 @@ macro_rules! storage_suite {
             pushes_are_compare_and_set_with_their_audit, order_sequences_rise_and_audit_dedups,
             rollouts_are_compare_and_set, audit_chains_hold_under_concurrent_appends,
             tenants_users_and_the_provider_tier, site_and_device_detail_reads,
-            a_fleet_snapshot_reads_one_point_in_time);
+            a_fleet_snapshot_reads_one_point_in_time,
+            enrolment_codes_are_redeemed_once_and_round_trip);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(

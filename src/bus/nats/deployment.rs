@@ -39,7 +39,7 @@ fn io(path: &Path, e: impl std::fmt::Display) -> JwtError {
 }
 
 /// Writes `text` to `path`, readable by its owner only.
-fn write_secret(path: &Path, text: &str) -> Result<(), JwtError> {
+pub fn write_secret(path: &Path, text: &str) -> Result<(), JwtError> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     let mut f = std::fs::OpenOptions::new()
@@ -166,6 +166,7 @@ impl Deployment {
         )?;
         let mut issued = Vec::new();
         issued.push(self.issue("worker", &worker_permissions(), None, now)?);
+        issued.push(self.issue("bootstrap", &bootstrap_permissions(), None, now)?);
         // The system user, signed by the system account itself.
         let sys_user = KeyPair::new_user();
         let perms = Permissions {
@@ -269,6 +270,15 @@ impl Deployment {
         })
     }
 
+    /// vigie's account public key and the key that signs its users (what
+    /// the worker's enrolment service needs).
+    pub fn signer(&self) -> Result<(String, KeyPair), JwtError> {
+        Ok((
+            self.load_key(ACCOUNT)?.public_key(),
+            self.load_key("VIGIE-signing")?,
+        ))
+    }
+
     /// Credentials for the agent of `device` of `tenant`: allowed only its
     /// own telemetry, its own orders consumer and its own inbox. Returns
     /// the credentials file's path.
@@ -299,8 +309,24 @@ impl Deployment {
 
     /// Revokes every user issued to `holder`: signs the account again and
     /// returns its JWT, for [`push_account`] to send to the server.
-    pub fn revoke(&self, holder: &str, now: i64) -> Result<(String, usize), JwtError> {
+    pub fn revoke(
+        &self,
+        holder: &str,
+        extra: &[String],
+        now: i64,
+    ) -> Result<(String, usize), JwtError> {
         let mut all = self.issued()?;
+        // Keys issued elsewhere (by the worker, at enrolment) join the list.
+        for key in extra {
+            if !all.iter().any(|i| &i.key == key) {
+                all.push(Issued {
+                    holder: holder.to_string(),
+                    key: key.clone(),
+                    at: now,
+                    revoked: None,
+                });
+            }
+        }
         let mut n = 0;
         for i in all
             .iter_mut()
@@ -345,6 +371,16 @@ pub fn agent_permissions(tenant: &str, device: &str) -> Permissions {
     }
 }
 
+/// What a bootstrap credential may do: ask for an enrolment and read the
+/// answer, nothing else. Hosts share it; an answer is of no use without
+/// the seed that stays on the host that asked.
+pub fn bootstrap_permissions() -> Permissions {
+    Permissions {
+        publish: vec![crate::bus::subject::ENROL.into()],
+        subscribe: vec![format!("{}.>", crate::bus::subject::ENROL_INBOX)],
+    }
+}
+
 /// A console's inbox prefix (`scope` is a tenant or `_all`).
 pub fn console_inbox(scope: &str) -> String {
     format!("_INBOX.console-{scope}")
@@ -362,6 +398,9 @@ pub fn console_permissions(scope: &str) -> Permissions {
     Permissions {
         publish: vec![
             format!("vigie.api.{scope}.>"),
+            // `vigie login` asks at the provider-wide subject; the worker
+            // answers only with the user's own session.
+            format!("vigie.api.{}.login", crate::bus::subject::ALL_TENANTS),
             format!("$JS.API.CONSUMER.CREATE.VIGIE_EVENTS.*.{events}"),
             "$JS.API.CONSUMER.MSG.NEXT.VIGIE_EVENTS.*".into(),
             "$JS.API.CONSUMER.DELETE.VIGIE_EVENTS.*".into(),

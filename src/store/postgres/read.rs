@@ -18,3 +18,4 @@ include!("../shared/detail.rs");
 include!("../shared/push.rs");
 include!("../shared/admin.rs");
 include!("../shared/inventory.rs");
+include!("../shared/enrolment.rs");

@@ -80,7 +80,8 @@ pub(super) async fn update_tenant(pool: &Pool, t: &Tenant, audit: &AuditEntry) -
 
 /// The tables that hold a tenant's rows, children first (the order a
 /// delete takes). The audit log is not among them: it outlives the tenant.
-const TENANT_TABLES: [&str; 16] = [
+const TENANT_TABLES: [&str; 17] = [
+    "enrolments",
     "users",
     "pushes",
     "rollouts",
