@@ -76,17 +76,32 @@ server_version() { # the version the server on :4222 announces
   info=$(exec 3<>/dev/tcp/127.0.0.1/4222 && timeout 3 head -n 1 <&3) || return 1
   printf '%s' "$info" | sed -n 's/.*"version":"\([0-9.]*\)".*/\1/p'
 }
-if port_open 4222 && ! at_least "$(server_version || true)" "$NATS_MIN"; then
-  echo "services: the nats-server on :4222 is $(server_version || echo unknown), older than $NATS_MIN: replacing it"
-  $SUDO start-stop-daemon --stop --oknodo --retry 10 --exec /usr/sbin/nats-server >/dev/null || true
-  $SUDO pkill -x nats-server 2>/dev/null || true
-  for _ in $(seq 1 20); do port_open 4222 || break; sleep 0.5; done
+# Its JetStream store is sized so that vigie's stream limits (11 GiB by
+# default: they reserve, they do not allocate) fit however little disk is
+# free; without it nats-server caps the store at 75% of the free disk.
+NATS_CONF=/var/lib/nats-server/vigie-services.conf
+$SUDO mkdir -p /var/lib/nats-server
+printf 'jetstream {\n  store_dir: "/var/lib/nats-server"\n  max_file_store: 64GB\n}\n' | $SUDO tee "$NATS_CONF" >/dev/null
+if port_open 4222; then
+  if ! at_least "$(server_version || true)" "$NATS_MIN"; then
+    echo "services: the nats-server on :4222 is $(server_version || echo unknown), older than $NATS_MIN: replacing it"
+    restart=1
+  elif ! pgrep -ax nats-server | grep -q -- "$NATS_CONF"; then
+    echo "services: the nats-server on :4222 runs without $NATS_CONF: restarting it with it"
+    restart=1
+  else
+    restart=0
+  fi
+  if [ "$restart" -eq 1 ]; then
+    $SUDO start-stop-daemon --stop --oknodo --retry 10 --exec /usr/sbin/nats-server >/dev/null || true
+    $SUDO pkill -x nats-server 2>/dev/null || true
+    for _ in $(seq 1 20); do port_open 4222 || break; sleep 0.5; done
+  fi
 fi
 if ! port_open 4222; then
   echo "services: starting nats-server with JetStream on 127.0.0.1:4222"
-  $SUDO mkdir -p /var/lib/nats-server
   $SUDO start-stop-daemon --start --oknodo --background --exec "$NATS_BIN" -- \
-    -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+    -c "$NATS_CONF" -a 127.0.0.1 -p 4222 -js -l /var/log/nats-server.log
 fi
 wait_for nats 30 port_open 4222
 jetstream_on() {

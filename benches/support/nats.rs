@@ -19,7 +19,13 @@ impl Nats {
             .unwrap()
             .port();
         let dir = tempfile::tempdir().unwrap();
+        // The streams' limits (11 GiB by default) reserve store: give the
+        // server more than the disk may have free (nothing is allocated).
+        let conf = dir.path().join("nats.conf");
+        std::fs::write(&conf, "jetstream { max_file_store: 64GB }\n").unwrap();
         let child = Command::new("nats-server")
+            .arg("-c")
+            .arg(&conf)
             .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
             .arg(dir.path())
             .stdout(Stdio::null())

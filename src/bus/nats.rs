@@ -92,6 +92,26 @@ fn missing_stream(stream: Stream, e: &impl std::fmt::Display) -> Option<BusError
     })
 }
 
+/// A stream that could not be made, said plainly when the server's
+/// JetStream store is smaller than the stream's limit (error 10047).
+fn store_too_small(stream: Stream, limits: &StreamLimits, e: &impl std::fmt::Display) -> BusError {
+    let text = e.to_string();
+    if !text.contains("10047") {
+        return BusError::Backend(format!("stream {}: {text}", stream.name()));
+    }
+    BusError::Backend(format!(
+        "stream {}: its limit of {} bytes does not fit in the NATS server's JetStream store: \
+         raise max_file_store in the server's jetstream {{ }} block (the four streams take {} bytes), \
+         or lower the [streams] limits in vigie.toml",
+        stream.name(),
+        limits.max_bytes(stream),
+        Stream::ALL
+            .iter()
+            .map(|s| limits.max_bytes(*s))
+            .sum::<u64>()
+    ))
+}
+
 /// The bus on a NATS server with JetStream.
 #[derive(Clone)]
 pub struct NatsBus {
@@ -184,7 +204,7 @@ impl NatsBus {
             self.js
                 .create_or_update_stream(Self::stream_config(s, limits))
                 .await
-                .map_err(|e| BusError::Backend(format!("stream {}: {e}", s.name())))?;
+                .map_err(|e| store_too_small(s, limits, &e))?;
         }
         Ok(())
     }

@@ -106,6 +106,12 @@ fn glob_dirs(pattern: &str) -> Vec<PathBuf> {
     out
 }
 
+/// JetStream's store, sized so that vigie's stream limits (11 GiB by
+/// default) fit whatever the disk has free: the limits reserve, they do
+/// not allocate, and nats-server would otherwise take 75% of the free
+/// disk as its ceiling.
+pub const JETSTREAM_STORE: &str = "\njetstream { max_file_store: 64GB }\n";
+
 /// A nats-server with JetStream, owned by one test.
 pub struct NatsServer {
     pub port: u16,
@@ -122,14 +128,13 @@ impl NatsServer {
             Ok(bin) => bin,
             Err(why) => return unavailable("nats-server", why),
         };
-        let mut s = Self {
+        let s = Self {
             port: free_port(),
             dir: tempfile::tempdir().expect("temp dir"),
             bin,
             child: None,
         };
-        s.spawn();
-        Some(s)
+        Some(s.with_config(String::new()))
     }
 
     /// Starts one with the configuration `make` writes into the server's
@@ -139,9 +144,7 @@ impl NatsServer {
         let mut s = Self::start()?;
         s.kill();
         let config = make(s.dir.path());
-        std::fs::write(s.dir.path().join("nats.conf"), config).expect("write nats.conf");
-        s.spawn();
-        Some(s)
+        Some(s.with_config(config))
     }
 
     /// Starts one with exactly the configuration file `conf` (which says
@@ -184,9 +187,15 @@ impl NatsServer {
         let conf = format!(
             "mappings = {{\n  \"vigie.tel.*.*.*\": \"vigie.tel.{{{{wildcard(1)}}}}.{{{{wildcard(2)}}}}.{{{{wildcard(3)}}}}.{{{{partition({partitions},1,2)}}}}\"\n}}\n"
         );
-        std::fs::write(s.dir.path().join("nats.conf"), conf).expect("write nats.conf");
-        s.spawn();
-        Some(s)
+        Some(s.with_config(conf))
+    }
+
+    /// Starts it with `config` and the JetStream store of [`JETSTREAM_STORE`].
+    fn with_config(mut self, config: String) -> Self {
+        std::fs::write(self.dir.path().join("nats.conf"), config + JETSTREAM_STORE)
+            .expect("write nats.conf");
+        self.spawn();
+        self
     }
 
     pub fn url(&self) -> String {

@@ -214,7 +214,9 @@ impl Deployment {
              system_account: {sys}\n\
              resolver: {{\n  type: full\n  dir: \"{resolver}\"\n  allow_delete: false\n  interval: \"2m\"\n}}\n\
              resolver_preload: {{\n  {sys}: \"{sys_jwt}\"\n  {acc}: \"{acc_jwt}\"\n}}\n\
-             jetstream: {{\n  store_dir: \"{js}\"\n}}\n",
+             # The store's ceiling: at least the sum of the worker's stream limits\n\
+             # ([streams] in vigie.toml, 11 GiB by default), which it reserves.\n\
+             jetstream: {{\n  store_dir: \"{js}\"\n  max_file_store: 16GB\n}}\n",
             resolver = path("resolver"),
             js = path("jetstream"),
         )
