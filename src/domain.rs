@@ -9,6 +9,7 @@ pub mod enrolment;
 pub mod fleet;
 pub mod ids;
 pub mod incident;
+pub mod length;
 pub mod link;
 pub mod model;
 pub mod names;

@@ -59,19 +59,9 @@ pub struct AgentEnrolArgs {
 
 /// `30m`, `24h`, `7d`, `90s`.
 fn length(s: &str) -> anyhow::Result<chrono::Duration> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let n: i64 = s[..split]
-        .parse()
-        .map_err(|_| anyhow::anyhow!("--ttl {s:?}: a number and s, m, h or d (24h)"))?;
-    let unit = match &s[split..] {
-        "s" => 1,
-        "m" | "" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        other => anyhow::bail!("--ttl {s:?}: unknown unit {other:?} (s, m, h, d)"),
-    };
-    Ok(chrono::Duration::seconds(n.saturating_mul(unit)))
+    crate::domain::length::parse_length(s)
+        .map(|secs| chrono::Duration::seconds(i64::from(secs)))
+        .ok_or_else(|| anyhow::anyhow!("--ttl {s:?}: a number and s, m, h or d (24h)"))
 }
 
 fn id(flag: &str, s: &str) -> anyhow::Result<Id> {

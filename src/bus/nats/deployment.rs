@@ -286,11 +286,7 @@ impl Deployment {
     /// the credentials file's path.
     pub fn issue_agent(&self, tenant: &str, device: &str, now: i64) -> Result<PathBuf, JwtError> {
         let holder = format!("agent:{tenant}/{device}");
-        let issued = self.issue(&holder, &agent_permissions(tenant, device), None, now)?;
-        let mut all = self.issued()?;
-        all.push(issued);
-        self.record(&all)?;
-        Ok(self.creds(&holder.replace([':', '/'], "-")))
+        self.issue_to(&holder, &agent_permissions(tenant, device), now)
     }
 
     /// Credentials for a party that is not an agent (a console of one

@@ -186,12 +186,10 @@ fn triage(text: &str) -> Result<Arg, String> {
         TriageAction::Assign if rest.is_empty() => Err("assign needs a name".into()),
         TriageAction::Assign => Ok(Arg::Triage(action, Some(rest.to_string()))),
         TriageAction::Snooze if rest.is_empty() => Ok(Arg::Triage(action, None)),
-        TriageAction::Snooze => {
-            match crate::console::screens::incidents::triage::parse_length(rest) {
-                Some(_) => Ok(Arg::Triage(action, Some(rest.to_string()))),
-                None => Err(format!("snooze for how long? {rest:?}: try 30m, 2h, 1d")),
-            }
-        }
+        TriageAction::Snooze => match crate::domain::length::parse_length(rest) {
+            Some(_) => Ok(Arg::Triage(action, Some(rest.to_string()))),
+            None => Err(format!("snooze for how long? {rest:?}: try 30m, 2h, 1d")),
+        },
         _ if !rest.is_empty() => Err(format!("{w} takes nothing after it, not {rest:?}")),
         _ => Ok(Arg::Triage(action, None)),
     }

@@ -50,7 +50,7 @@ pub fn act(sh: &mut Shared, me: &mut State, kind: TriageAction, to: Option<&str>
     let (mut for_s, mut assignee) = (None, None);
     match (kind, to) {
         (TriageAction::Snooze, Some(len)) => {
-            let Some(secs) = parse_length(len) else {
+            let Some(secs) = crate::domain::length::parse_length(len) else {
                 sh.notify(
                     format!("snooze for how long? {len:?}: try 30m, 2h, 1d"),
                     true,
@@ -221,40 +221,4 @@ pub fn merge(sh: &mut Shared, me: &mut State) -> Vec<Effect> {
         &args,
         Reply::Triage("merge"),
     )]
-}
-
-/// Parses a snooze length: `90s`, `30m`, `2h`, `1d` (a bare number is
-/// minutes).
-pub fn parse_length(s: &str) -> Option<u32> {
-    let s = s.trim();
-    let (n, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, _)) => (&s[..i], &s[i..]),
-        None => (s, "m"),
-    };
-    let n: u32 = n.parse().ok()?;
-    let mult = match unit.trim() {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        _ => return None,
-    };
-    n.checked_mul(mult)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn snooze_lengths() {
-        assert_eq!(parse_length("30m"), Some(1_800));
-        assert_eq!(parse_length("2h"), Some(7_200));
-        assert_eq!(parse_length("1d"), Some(86_400));
-        assert_eq!(parse_length("45"), Some(2_700));
-        assert_eq!(parse_length("90s"), Some(90));
-        assert_eq!(parse_length("soon"), None);
-        assert_eq!(parse_length("5w"), None);
-        assert_eq!(parse_length(""), None);
-    }
 }
