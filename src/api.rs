@@ -11,6 +11,7 @@ pub mod args;
 pub mod client;
 pub mod enrol;
 pub mod error;
+pub mod grant;
 pub mod verbs;
 pub mod views;
 pub mod wire;

@@ -130,6 +130,14 @@ impl Sessions {
         Ok(claims)
     }
 
+    /// When a genuine, unexpired `token` expires.
+    pub fn expires(&self, token: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+        let claims = self.check(token, now)?;
+        DateTime::from_timestamp_millis(claims.exp).ok_or_else(|| {
+            ApiError::new(ErrorCode::Unauthenticated, "the session token is not valid")
+        })
+    }
+
     /// The user behind `token`, as the store has them now.
     pub async fn principal(
         &self,
@@ -245,6 +253,7 @@ impl Sessions {
                 tenant: user.tenant,
             },
             expires,
+            nats: None,
         })
     }
 }

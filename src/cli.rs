@@ -9,6 +9,7 @@ use crate::worker::WorkerConfig;
 
 mod admin;
 mod args;
+pub mod connect;
 mod console;
 mod dump;
 mod enrol;
@@ -50,8 +51,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Push { args, what }) => {
             crate::logging::to_stderr("warn");
             let nats = nats_settings(config.as_deref(), &paths)?;
-            let (token, _) = session::token(&paths, chrono::Utc::now())?;
-            return push::run(args, what, token, &nats).await;
+            return push::run(args, what, &paths, &nats).await;
         }
         Some(Command::Login { nats, user }) => {
             let settings = nats_settings(config.as_deref(), &paths)?;

@@ -56,6 +56,8 @@ pub struct WorkerOps {
     pub streams: crate::bus::StreamLimits,
     /// Serves enrolments when set (the deployment's signing key).
     pub enroller: Option<Arc<crate::worker::enrol::Enroller>>,
+    /// Signs users' NATS credentials at login when set.
+    pub grants: Option<Arc<crate::worker::grant::Granter>>,
 }
 
 /// Runs the worker on NATS until SIGINT/SIGTERM, then drains and returns.
@@ -106,7 +108,8 @@ pub async fn run_worker(
     });
     let api_task = tokio::spawn(api::serve(
         api::ApiContext::of(&worker, Arc::clone(&bus), store, ops.sessions)
-            .with_inbox_prefix(&ops.api_reply_prefix),
+            .with_inbox_prefix(&ops.api_reply_prefix)
+            .with_grants(ops.grants.clone()),
     ));
     tracing::info!(
         nats = %redact_url(nats),

@@ -9,6 +9,7 @@
 pub mod api;
 mod dead_letters;
 pub mod enrol;
+pub mod grant;
 pub mod http;
 pub mod latency;
 pub mod push;

@@ -11,7 +11,6 @@ mod support;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -19,23 +18,14 @@ use bytes::Bytes;
 use support::cluster::{NatsServer, free_port};
 use support::nats_client::{raw, told};
 
+const ENVS: &[(&str, &str)] = &[("USER", "noc")];
+
 fn vigie(dir: &Path, args: &[&str]) -> (bool, String, String) {
-    support::cli::vigie_env(dir, args, &[("USER", "noc")])
+    support::cli::vigie_env(dir, args, ENVS)
 }
 
 fn ok(dir: &Path, args: &[&str]) -> String {
-    let (ok, out, err) = vigie(dir, args);
-    assert!(ok, "vigie {args:?}: {out}{err}");
-    out
-}
-
-struct Worker(Child);
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    support::cli::ok_env(dir, args, ENVS)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,27 +113,7 @@ async fn an_agent_enrols_with_a_one_time_code_and_gets_only_its_own_rights() {
     let code = code.trim().to_string();
     assert_eq!(code.len(), 32, "{code}");
 
-    let _worker = Worker(
-        Command::new(env!("CARGO_BIN_EXE_vigie"))
-            .args([
-                "worker",
-                "--nats",
-                &url,
-                "--database",
-                &db,
-                "--nats-dir",
-                nd,
-            ])
-            .arg("--nats-creds")
-            .arg(nats_dir.join("creds/worker.creds"))
-            .envs(support::auth::worker_env())
-            .env("VIGIE_CONFIG_DIR", h)
-            .env("VIGIE_DATA_DIR", h)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _worker = support::cli::secure_worker(h, &url, &db, &nats_dir, &[]);
     let bootstrap = nats_dir.join("creds/bootstrap.creds");
     let agent_dir = h.join("agent");
     let enrol = |code: &str, dir: &Path| {

@@ -424,6 +424,7 @@ fn a_console_killed_mid_push_changes_nothing_the_device_reverts_on_time() {
             },
             token: token.clone(),
             expires: chrono::Utc::now() + chrono::Duration::hours(1),
+            grant: None,
         },
     )
     .unwrap();

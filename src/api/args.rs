@@ -18,6 +18,11 @@ pub struct NoArgs {}
 pub struct LoginArgs {
     pub user: String,
     pub password: String,
+    /// The keys of the client's own NATS credentials: with them the
+    /// answer is sealed, and carries a JWT for `keys.nkey` when the
+    /// worker issues NATS credentials (see `grant.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<super::grant::ClientKeys>,
 }
 
 /// `snapshot` and `snapshot_page`.

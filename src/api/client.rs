@@ -35,15 +35,44 @@ pub async fn call<V: Verb>(
     decode_answer(&reply)
 }
 
-/// Logs in: the one verb without a session.
+/// Logs in: the one verb without a session. With `key` (the private
+/// half of `args.keys.xkey`), the answer must come sealed to it: an
+/// unsealed session is refused, whoever sent it.
 pub async fn login(
     bus: &dyn Bus,
     scope: &str,
     args: &super::args::LoginArgs,
+    key: Option<&nkeys::XKey>,
     timeout: Duration,
 ) -> Result<super::wire::Session, ApiError> {
     let reply = request(bus, None, scope, verbs::Login::NAME, args, timeout).await?;
-    decode_answer(&reply)
+    let Some(key) = key else {
+        return decode_answer(&reply);
+    };
+    if let Some(opened) = super::grant::open(&reply, key)? {
+        return decode_answer(&opened);
+    }
+    match decode_answer::<super::wire::Session>(&reply) {
+        Ok(_) => Err(ApiError::new(
+            ErrorCode::BadAnswer,
+            "the login answer was not sealed to this client's key",
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// A fresh JWT for the caller's NATS key `nkey`.
+pub async fn renew(
+    bus: &dyn Bus,
+    token: &str,
+    scope: &str,
+    nkey: &str,
+    timeout: Duration,
+) -> Result<super::grant::NatsGrant, ApiError> {
+    let args = super::grant::RenewArgs {
+        nkey: nkey.to_string(),
+    };
+    call::<verbs::Renew>(bus, token, scope, &args, timeout).await
 }
 
 /// Calls a verb by name with arguments already encoded, and decodes its

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::args::*;
+use super::grant::{NatsGrant, RenewArgs};
 use super::views::{DeviceDetail, IncidentDetail, Trends};
 use super::wire::{MapView, RolloutStatus, Session, SnapshotPage, UserState};
 use crate::domain::access::{Principal, Role};
@@ -73,6 +74,8 @@ verbs! {
     Login = "login", None, LoginArgs => Session;
     /// The caller, as the worker knows them now.
     Whoami = "whoami", W, NoArgs => Principal;
+    /// A fresh NATS user JWT for the caller's key, in the caller's scope.
+    Renew = "renew", W, RenewArgs => NatsGrant;
     /// The first page of a consistent snapshot of the fleet.
     Snapshot = "snapshot", W, PageArgs => SnapshotPage;
     /// A further page of a kept snapshot.

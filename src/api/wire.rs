@@ -63,6 +63,10 @@ pub struct Session {
     pub token: String,
     pub principal: Principal,
     pub expires: DateTime<Utc>,
+    /// The user's NATS credentials, when the login brought keys and the
+    /// worker issues them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nats: Option<super::grant::NatsGrant>,
 }
 
 /// The answer to `map`: the sites and their access points' links.

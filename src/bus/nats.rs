@@ -28,7 +28,9 @@ use crate::domain::redact::{redact_text, redact_url};
 mod auth;
 pub mod deployment;
 pub mod jwt;
+mod user;
 pub use auth::NatsAuth;
+pub use user::UserCreds;
 
 use super::{
     AckToken, Bus, BusError, Consumer, ConsumerOptions, Delivery, Follower, OutMessage, PublishAck,
@@ -137,7 +139,17 @@ impl NatsBus {
         let (dial, opts) = auth
             .apply(url, async_nats::ConnectOptions::new().name("vigie"))
             .await?;
-        let client = opts.connect(dial.as_str()).await.map_err(|e| {
+        Self::dial(url, &dial, opts).await
+    }
+
+    /// Connects to `dial` (`url` with its secrets taken out) with `opts`;
+    /// errors name `url`, redacted.
+    async fn dial(
+        url: &str,
+        dial: &str,
+        opts: async_nats::ConnectOptions,
+    ) -> Result<Self, BusError> {
+        let client = opts.connect(dial).await.map_err(|e| {
             BusError::Backend(redact_text(&format!(
                 "cannot connect to NATS at {}: {e}",
                 redact_url(url)

@@ -466,6 +466,21 @@ pub struct WorkerArgs {
     /// credentials with the account's signing key.
     #[arg(long, value_name = "DIR", env = "VIGIE_NATS_DIR")]
     pub nats_dir: Option<PathBuf>,
+    /// With --nats-dir: how long the NATS credentials `vigie login` gives
+    /// a user last (a running console renews them at half their life),
+    /// e.g. 30m, 1h; never past the session.
+    #[arg(long, value_name = "LENGTH", env = "VIGIE_NATS_GRANT_TTL", default_value = "1h",
+          value_parser = grant_ttl)]
+    pub nats_grant_ttl: u32,
+}
+
+/// A credentials lifetime: a length of at least 10 s.
+fn grant_ttl(s: &str) -> Result<u32, String> {
+    match crate::domain::length::parse_length(s) {
+        Some(n) if n >= 10 => Ok(n),
+        Some(_) => Err("at least 10s".into()),
+        None => Err(format!("{s:?} is not a length such as 90s, 30m or 1h")),
+    }
 }
 
 // `vigie dump`'s flags (its help is the variant's).

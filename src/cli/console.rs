@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use super::args::{ConsoleArgs, ConsoleSource, NatsAuthArgs, SimArgs};
-use super::{session, worker_config};
+use super::worker_config;
 use crate::clock::Clock;
 use crate::console::ConsoleOptions;
 use crate::console::KeyMap;
@@ -134,10 +134,9 @@ async fn console_over_nats(
 ) -> anyhow::Result<()> {
     let log = s.log.file.clone().unwrap_or_else(|| paths.default_log());
     let _guard = crate::logging::to_file(&log, &s.log.level)?;
-    let (token, saved) = session::token(paths, chrono::Utc::now())?;
-    let bus = crate::bus::nats::NatsBus::connect_with(&url, &nats_auth.auth(&s.nats)?).await?;
+    let conn = super::connect::as_user(paths, &url, &nats_auth.auth(&s.nats)?).await?;
     let mut opts = console_options(s, ui, paths, Clock::system())?;
-    let me = whoami(&bus, &token, saved).await?;
+    let me = whoami(conn.bus.as_ref(), &conn.token, conn.principal.clone()).await?;
     if let Some(own) = &me.tenant {
         if opts.scope == crate::bus::subject::ALL_TENANTS {
             opts.scope = own.to_string();
@@ -151,9 +150,10 @@ async fn console_over_nats(
     }
     opts.user = me.user;
     opts.role = me.role;
-    opts.token = token;
+    opts.token = conn.token.clone();
     opts.wallboard = wallboard;
-    crate::console::run(Arc::new(bus), opts).await
+    // `conn` lives as long as the console: it renews the credentials.
+    crate::console::run(Arc::clone(&conn.bus) as Arc<dyn crate::bus::Bus>, opts).await
 }
 
 /// Who the worker says the session is for: the status bar shows it, and
@@ -166,10 +166,16 @@ async fn whoami(
     token: &str,
     saved: Option<crate::domain::access::Principal>,
 ) -> anyhow::Result<crate::domain::access::Principal> {
+    // Asked in the user's own scope: credentials of one tenant's user
+    // allow no other.
+    let scope = saved
+        .as_ref()
+        .and_then(|p| p.tenant.as_ref())
+        .map_or(crate::bus::subject::ALL_TENANTS, |t| t.as_str());
     let asked = crate::api::call::<crate::api::verbs::Whoami>(
         bus,
         token,
-        crate::bus::subject::ALL_TENANTS,
+        scope,
         &crate::api::args::NoArgs {},
         std::time::Duration::from_secs(5),
     )

@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::sync::Arc;
 
 use super::args::DumpArgs;
-use super::{database_url, session};
+use super::database_url;
 use crate::settings::Paths;
 
 pub(super) async fn run(
@@ -15,19 +15,30 @@ pub(super) async fn run(
 ) -> anyhow::Result<()> {
     // Standard output is the data; only problems go to standard error.
     crate::logging::to_stderr("warn");
-    let scope = match f.tenant {
+    let mut scope = match f.tenant {
         Some(t) => crate::store::Scope::Tenant(
             crate::domain::Id::parse(&t).map_err(|e| anyhow::anyhow!("--tenant {t:?}: {e}"))?,
         ),
         None => crate::store::Scope::All,
     };
+    // Kept to the end: it renews the user's NATS credentials.
+    let mut conn = None;
     let source = match f.nats {
-        Some(url) => crate::dump::Source::Api(
-            Arc::new(
-                crate::bus::nats::NatsBus::connect_with(&url, &f.nats_auth.auth(nats)?).await?,
-            ),
-            session::token(paths, chrono::Utc::now())?.0,
-        ),
+        Some(url) => {
+            let c = super::connect::as_user(paths, &url, &f.nats_auth.auth(nats)?).await?;
+            // A tenant's user asks in their tenant: nothing else is theirs.
+            if let (crate::store::Scope::All, Some(own)) =
+                (&scope, c.principal.as_ref().and_then(|p| p.tenant.clone()))
+            {
+                scope = crate::store::Scope::Tenant(own);
+            }
+            let source = crate::dump::Source::Api(
+                Arc::clone(&c.bus) as Arc<dyn crate::bus::Bus>,
+                c.token.clone(),
+            );
+            conn = Some(c);
+            source
+        }
         None => {
             let store = crate::store::open(&database_url(paths, f.database)).await?;
             store.migrate().await?;
@@ -44,5 +55,6 @@ pub(super) async fn run(
         crate::dump::Format::Csv => crate::dump::to_csv(&rows),
     };
     std::io::stdout().write_all(text.as_bytes())?;
+    drop(conn);
     Ok(())
 }

@@ -81,14 +81,17 @@ fn is_rollout(id: &str) -> bool {
 pub async fn run(
     args: PushArgs,
     cmd: PushCommand,
-    token: String,
+    paths: &crate::settings::Paths,
     nats: &crate::settings::nats::NatsSettings,
 ) -> anyhow::Result<u8> {
     let _ = crate::domain::Id::parse(&args.tenant)
         .map_err(|e| anyhow::anyhow!("--tenant {:?}: {e}", args.tenant))?;
     let (url, auth) = args.nats.resolve(nats)?;
-    let bus = match crate::bus::nats::NatsBus::connect_with(&url, &auth).await {
-        Ok(b) => b,
+    // Not logged in is the user's mistake, not the bus's.
+    super::session::current(paths, chrono::Utc::now())?;
+    // Kept to the end: it renews the user's NATS credentials.
+    let conn = match super::connect::as_user(paths, &url, &auth).await {
+        Ok(c) => c,
         Err(e) => {
             eprintln!(
                 "vigie push: {}: {e}",
@@ -98,8 +101,8 @@ pub async fn run(
         }
     };
     let api = Client {
-        bus: &bus,
-        token: token.as_str(),
+        bus: conn.bus.as_ref(),
+        token: conn.token.as_str(),
         tenant: args.tenant.as_str(),
         timeout: Duration::from_secs(args.timeout.max(1)),
     };

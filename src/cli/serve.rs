@@ -37,16 +37,25 @@ pub(super) async fn worker(s: &Settings, paths: &Paths, f: WorkerArgs) -> anyhow
             None
         }
     };
-    let enroller = match &f.nats_dir {
+    let (enroller, grants) = match &f.nats_dir {
         Some(dir) => {
-            let (account, signer) = crate::bus::nats::deployment::Deployment::at(dir).signer()?;
-            Some(Arc::new(crate::worker::enrol::Enroller {
-                account,
-                signer,
-                trusted_keys: signing_key.iter().map(|k| k.public_base64()).collect(),
-            }))
+            let deployment = crate::bus::nats::deployment::Deployment::at(dir);
+            let (account, signer) = deployment.signer()?;
+            let grants = crate::worker::grant::Granter {
+                account: account.clone(),
+                signer: deployment.signer()?.1,
+                ttl: chrono::Duration::seconds(i64::from(f.nats_grant_ttl)),
+            };
+            (
+                Some(Arc::new(crate::worker::enrol::Enroller {
+                    account,
+                    signer,
+                    trusted_keys: signing_key.iter().map(|k| k.public_base64()).collect(),
+                })),
+                Some(Arc::new(grants)),
+            )
         }
-        None => None,
+        None => (None, None),
     };
     let mut cfg = WorkerConfig {
         consumer,
@@ -81,6 +90,7 @@ pub(super) async fn worker(s: &Settings, paths: &Paths, f: WorkerArgs) -> anyhow
         api_reply_prefix: f.api_reply_prefix,
         streams: s.streams,
         enroller,
+        grants,
     };
     let (url, auth) = f.nats.resolve(&s.nats)?;
     crate::headless::run_worker(&url, &auth, &database, ops, cfg).await

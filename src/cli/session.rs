@@ -1,7 +1,10 @@
-//! `vigie login`: trades a user name and password for a session token and
-//! keeps it in `session.json` in the config directory (mode 600), where
-//! `vigie console --nats`, `vigie push` and `vigie dump --nats` find it.
-//! `VIGIE_TOKEN` overrides the file (for scripts).
+//! `vigie login`: trades a user name and password for a session token
+//! and, where the worker issues them, NATS credentials of the user's own
+//! (a key made here, a short-lived JWT for it); keeps both in
+//! `session.json` in the config directory (mode 600), where
+//! `vigie console --nats`, `vigie wallboard --nats`, `vigie push` and
+//! `vigie dump --nats` find them. `VIGIE_TOKEN` overrides the file (for
+//! scripts).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -21,6 +24,29 @@ pub struct Saved {
     pub principal: Principal,
     pub token: String,
     pub expires: DateTime<Utc>,
+    /// The user's own NATS credentials, when the worker issued them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant: Option<SavedGrant>,
+}
+
+/// NATS credentials kept with the session: the key made at login and
+/// the JWT last given for it.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SavedGrant {
+    pub jwt: String,
+    pub seed: String,
+    pub expires: DateTime<Utc>,
+    pub inbox_prefix: String,
+}
+
+impl std::fmt::Debug for SavedGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the seed.
+        f.debug_struct("SavedGrant")
+            .field("expires", &self.expires)
+            .field("inbox_prefix", &self.inbox_prefix)
+            .finish_non_exhaustive()
+    }
 }
 
 pub fn file(paths: &Paths) -> PathBuf {
@@ -50,10 +76,24 @@ pub fn save(path: &Path, s: &Saved) -> anyhow::Result<()> {
 /// The token to send: `VIGIE_TOKEN`, else the saved session's; with who
 /// the session file says it is for (`None` for `VIGIE_TOKEN`).
 pub fn token(paths: &Paths, now: DateTime<Utc>) -> anyhow::Result<(String, Option<Principal>)> {
+    Ok(match current(paths, now)? {
+        Current::Env(t) => (t, None),
+        Current::Saved(s) => (s.token, Some(s.principal)),
+    })
+}
+
+/// The session to use: `VIGIE_TOKEN`'s, or the saved one.
+pub enum Current {
+    Env(String),
+    Saved(Box<Saved>),
+}
+
+/// `VIGIE_TOKEN`, else the saved session while it lasts.
+pub fn current(paths: &Paths, now: DateTime<Utc>) -> anyhow::Result<Current> {
     if let Ok(t) = std::env::var("VIGIE_TOKEN")
         && !t.trim().is_empty()
     {
-        return Ok((t.trim().to_string(), None));
+        return Ok(Current::Env(t.trim().to_string()));
     }
     let path = file(paths);
     let bytes = std::fs::read(&path).map_err(|_| {
@@ -71,7 +111,7 @@ pub fn token(paths: &Paths, now: DateTime<Utc>) -> anyhow::Result<(String, Optio
             s.expires.format("%Y-%m-%d %H:%M UTC")
         );
     }
-    Ok((s.token, Some(s.principal)))
+    Ok(Current::Saved(Box::new(s)))
 }
 
 /// Reads a password: `VIGIE_PASSWORD`, one line of standard input when it
@@ -113,7 +153,9 @@ pub fn read_password(prompt: &str) -> anyhow::Result<String> {
     read.map(|()| out)
 }
 
-/// Logs in over NATS and saves the session.
+/// Logs in over NATS and saves the session. The keys of the user's NATS
+/// credentials are made here and never leave this host; the worker's
+/// answer comes sealed to them.
 pub async fn login(
     paths: &Paths,
     nats: &crate::cli::NatsArgs,
@@ -124,24 +166,47 @@ pub async fn login(
     let password = read_password(&format!("password for {user}: "))?;
     let (url, auth) = nats.resolve(settings)?;
     let bus = crate::bus::nats::NatsBus::connect_with(&url, &auth).await?;
+    let nkey = nkeys::KeyPair::new_user();
+    let xkey = nkeys::XKey::new();
     let args = crate::api::args::LoginArgs {
         user: user.to_string(),
         password,
+        keys: Some(crate::api::grant::ClientKeys {
+            nkey: nkey.public_key(),
+            xkey: xkey.public_key(),
+        }),
     };
-    let session: Session =
-        crate::api::client::login(&bus, crate::bus::subject::ALL_TENANTS, &args, timeout)
-            .await
-            .map_err(|e| match e.code {
-                crate::api::ErrorCode::Bus => {
-                    anyhow::anyhow!("{}: {}", crate::domain::redact::redact_url(&url), e.message)
-                }
-                _ => anyhow::anyhow!("login refused: {e}"),
-            })?;
+    let session: Session = crate::api::client::login(
+        &bus,
+        crate::bus::subject::ALL_TENANTS,
+        &args,
+        Some(&xkey),
+        timeout,
+    )
+    .await
+    .map_err(|e| match e.code {
+        crate::api::ErrorCode::Bus => {
+            anyhow::anyhow!("{}: {}", crate::domain::redact::redact_url(&url), e.message)
+        }
+        _ => anyhow::anyhow!("login refused: {e}"),
+    })?;
+    let grant = match session.nats {
+        Some(g) => Some(SavedGrant {
+            jwt: g.jwt,
+            seed: nkey
+                .seed()
+                .map_err(|e| anyhow::anyhow!("the NATS key made here: {e}"))?,
+            expires: g.expires,
+            inbox_prefix: g.inbox_prefix,
+        }),
+        None => None,
+    };
     let saved = Saved {
         nats: url.clone(),
         principal: session.principal,
         token: session.token,
         expires: session.expires,
+        grant,
     };
     save(&file(paths), &saved)?;
     Ok(saved)
@@ -175,5 +240,11 @@ pub async fn login_command(
         saved.expires.format("%Y-%m-%d %H:%M UTC"),
         file(paths).display()
     );
+    if let Some(g) = &saved.grant {
+        println!(
+            "NATS credentials of your own until {} (consoles renew them while they run)",
+            g.expires.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+    }
     Ok(())
 }

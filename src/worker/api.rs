@@ -129,6 +129,9 @@ pub struct ApiContext {
     pub inbox_prefix: String,
     /// Where refusals are counted.
     pub stats: Arc<super::WorkerStats>,
+    /// Signs users' NATS credentials at `login` and `renew` (`None`: the
+    /// deployment hands out credentials some other way).
+    pub grants: Option<Arc<super::grant::Granter>>,
 }
 
 impl ApiContext {
@@ -148,7 +151,14 @@ impl ApiContext {
             triage: Some(worker.triage_sender()),
             inbox_prefix: crate::bus::DEFAULT_INBOX_PREFIX.to_string(),
             stats: worker.stats(),
+            grants: None,
         }
+    }
+
+    /// The same, signing users' NATS credentials with `grants`.
+    pub fn with_grants(mut self, grants: Option<Arc<super::grant::Granter>>) -> Self {
+        self.grants = grants;
+        self
     }
 
     /// The same, answering only under `prefix`.
@@ -218,9 +228,28 @@ struct Envelope<'a> {
     args: Option<&'a serde_json::value::RawValue>,
 }
 
+/// A verb's answer, and the key it is sealed to when the caller asked.
+struct Reply {
+    value: serde_json::Value,
+    seal_to: Option<nkeys::XKey>,
+}
+
+impl From<serde_json::Value> for Reply {
+    fn from(value: serde_json::Value) -> Self {
+        Self {
+            value,
+            seal_to: None,
+        }
+    }
+}
+
 async fn handle(ctx: ApiContext, snapshots: Arc<Snapshots>, req: Request) {
+    let mut seal_to = None;
     let answer = match authorized(&ctx, &snapshots, &req.subject, &req.payload).await {
-        Ok(v) => Answer::Ok(v),
+        Ok(r) => {
+            seal_to = r.seal_to;
+            Answer::Ok(r.value)
+        }
         Err(e) if e.code.is_internal() => {
             let request = request_id();
             tracing::warn!(subject = %req.subject, request, code = %e.code, error = %e.message, "api request failed");
@@ -242,6 +271,14 @@ async fn handle(ctx: ApiContext, snapshots: Arc<Snapshots>, req: Request) {
             return;
         }
     };
+    let body = match seal_to.map(|k| crate::api::grant::seal(&body, &k)) {
+        None => body,
+        Some(Ok(sealed)) => sealed,
+        Some(Err(e)) => {
+            tracing::error!(subject = %req.subject, error = %e.message, "api answer not sealed");
+            return;
+        }
+    };
     if let Err(e) = req.reply.send(Bytes::from(body)).await {
         tracing::warn!(error = %e, subject = %req.subject, "api reply not sent");
     }
@@ -253,7 +290,7 @@ async fn authorized(
     snapshots: &Snapshots,
     subj: &str,
     payload: &[u8],
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<Reply, ApiError> {
     let (scope, verb) = subject::parse_api(subj)
         .ok_or_else(|| ApiError::bad_request(format!("bad api subject {subj:?}")))?;
     let scope = if scope == subject::ALL_TENANTS {
@@ -271,19 +308,7 @@ async fn authorized(
         .unwrap_or(b"");
     let now = chrono::Utc::now();
     if verb == v::Login::NAME {
-        let a = decode_args::<v::Login>(args)?;
-        let session = ctx
-            .sessions
-            .login(ctx.store.as_ref(), &a.user, &a.password, now)
-            .await;
-        if let Err(e) = &session
-            && e.code == ErrorCode::Throttled
-        {
-            ctx.stats
-                .logins_throttled
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
-        return to_json(session?);
+        return login(ctx, args, now).await;
     }
     let Some(need) = crate::api::verbs::need(verb) else {
         return Err(ApiError::new(
@@ -302,13 +327,64 @@ async fn authorized(
         .principal(ctx.store.as_ref(), &token, now)
         .await?;
     who.may(scope.tenant(), verb, need)?;
+    if verb == v::Renew::NAME {
+        let a = decode_args::<v::Renew>(args)?;
+        let g = ctx.grants.as_ref().ok_or_else(no_grants)?;
+        let ends = ctx.sessions.expires(&token, now)?;
+        return Ok(to_json(g.grant(&who, &a.nkey, ends, now)?)?.into());
+    }
     let call = Call {
         ctx,
         snapshots,
         who: &who,
         scope: &scope,
     };
-    dispatch(&call, verb, args).await
+    Ok(dispatch(&call, verb, args).await?.into())
+}
+
+fn no_grants() -> ApiError {
+    ApiError::new(
+        ErrorCode::Unavailable,
+        "this worker does not issue NATS credentials (it runs without --nats-dir)",
+    )
+}
+
+/// `login`: the session, with the user's NATS credentials when the
+/// worker issues them, sealed to the client's key when it brought one.
+/// A worker that issues credentials takes only logins that bring keys:
+/// an unsealed session would be read by every holder of the login
+/// credential.
+async fn login(ctx: &ApiContext, args: &[u8], now: DateTime<Utc>) -> Result<Reply, ApiError> {
+    let a = decode_args::<v::Login>(args)?;
+    let seal_to = a
+        .keys
+        .as_ref()
+        .map(crate::api::grant::check_keys)
+        .transpose()?;
+    if ctx.grants.is_some() && seal_to.is_none() {
+        return Err(ApiError::bad_request(
+            "keys: this worker issues NATS credentials at login, so a login must bring its own keys (see docs/PROTOCOL.md, Login)",
+        ));
+    }
+    let session = ctx
+        .sessions
+        .login(ctx.store.as_ref(), &a.user, &a.password, now)
+        .await;
+    if let Err(e) = &session
+        && e.code == ErrorCode::Throttled
+    {
+        ctx.stats
+            .logins_throttled
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    let mut session = session?;
+    if let (Some(g), Some(keys)) = (&ctx.grants, &a.keys) {
+        session.nats = Some(g.grant(&session.principal, &keys.nkey, session.expires, now)?);
+    }
+    Ok(Reply {
+        value: to_json(session)?,
+        seal_to,
+    })
 }
 
 /// Runs the verb's handler on its decoded arguments. Each row is the

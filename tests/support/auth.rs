@@ -77,6 +77,7 @@ pub async fn serve_api(
         triage: None,
         inbox_prefix: vigie::bus::DEFAULT_INBOX_PREFIX.to_string(),
         stats: Arc::default(),
+        grants: None,
     }));
     // The service subscribes as it starts; give it a moment.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;

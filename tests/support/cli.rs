@@ -20,3 +20,50 @@ pub fn vigie_env(
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// `vigie ARGS` with `envs`, which must succeed: its standard output.
+pub fn ok_env(dir: &std::path::Path, args: &[&str], envs: &[(&str, &str)]) -> String {
+    let (ok, out, err) = vigie_env(dir, args, envs);
+    assert!(ok, "vigie {args:?}: {out}{err}");
+    out
+}
+
+/// A process of the test's, killed when the test ends however it ends.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `vigie worker` of a secure deployment: on `url` with the worker's
+/// credentials of `nats_dir` (made by `vigie nats init`), serving
+/// enrolments and users' credentials from it, on `database`, with its
+/// settings in `home`; `extra` flags after.
+pub fn secure_worker(
+    home: &std::path::Path,
+    url: &str,
+    database: &str,
+    nats_dir: &std::path::Path,
+    extra: &[&str],
+) -> KillOnDrop {
+    use std::process::{Command, Stdio};
+    KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_vigie"))
+            .args(["worker", "--nats", url, "--database", database])
+            .arg("--nats-dir")
+            .arg(nats_dir)
+            .arg("--nats-creds")
+            .arg(nats_dir.join("creds/worker.creds"))
+            .args(extra)
+            .envs(super::auth::worker_env())
+            .env("VIGIE_CONFIG_DIR", home)
+            .env("VIGIE_DATA_DIR", home)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start vigie worker"),
+    )
+}

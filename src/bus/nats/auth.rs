@@ -116,7 +116,15 @@ impl NatsAuth {
         if let Some(t) = token {
             opts = opts.token(t);
         }
-        if let Some(prefix) = &self.inbox_prefix {
+        // A credentials file that may read one inbox only gets its answers
+        // there without being told.
+        let derived = match (&self.inbox_prefix, &self.creds) {
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .ok()
+                .and_then(|t| super::jwt::jwt_of_creds(&t).and_then(super::jwt::inbox_of)),
+            _ => None,
+        };
+        if let Some(prefix) = self.inbox_prefix.as_ref().or(derived.as_ref()) {
             let prefix = prefix.trim_end_matches('.');
             if !crate::bus::subject::is_valid(prefix) {
                 return Err(BusError::Backend(format!(

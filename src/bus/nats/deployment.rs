@@ -167,6 +167,7 @@ impl Deployment {
         let mut issued = Vec::new();
         issued.push(self.issue("worker", &worker_permissions(), None, now)?);
         issued.push(self.issue("bootstrap", &bootstrap_permissions(), None, now)?);
+        issued.push(self.issue("login", &login_permissions(), None, now)?);
         // The system user, signed by the system account itself.
         let sys_user = KeyPair::new_user();
         let perms = Permissions {
@@ -384,26 +385,64 @@ pub fn console_inbox(scope: &str) -> String {
     format!("_INBOX.console-{scope}")
 }
 
+/// The inbox prefix of the user whose NATS key is `nkey`: theirs alone.
+pub fn user_inbox(nkey: &str) -> String {
+    format!("_INBOX.{nkey}")
+}
+
 /// What a console of `scope` (a tenant, or `_all` for the provider) may
 /// do: that scope's api verbs (login among them), following that scope's
 /// events, and its own inbox. Never telemetry, orders or stream rights.
 pub fn console_permissions(scope: &str) -> Permissions {
-    let events = if scope == crate::bus::subject::ALL_TENANTS {
-        "vigie.evt.>".to_string()
+    let mut p = user_permissions(scope, &console_inbox(scope));
+    // `vigie login` asks at the provider-wide subject; the worker answers
+    // only with the user's own session.
+    p.publish.push(format!(
+        "vigie.api.{}.login",
+        crate::bus::subject::ALL_TENANTS
+    ));
+    p
+}
+
+/// What a user logged in at `scope` may do (the JWT `login` gives): the
+/// scope's api verbs, following the scope's events, answers under
+/// `inbox` only. The provider-wide scope (`_all`) is every tenant's too.
+pub fn user_permissions(scope: &str, inbox: &str) -> Permissions {
+    let (api, events) = if scope == crate::bus::subject::ALL_TENANTS {
+        ("vigie.api.>".to_string(), "vigie.evt.>".to_string())
     } else {
-        format!("vigie.evt.{scope}.>")
+        (
+            format!("vigie.api.{scope}.>"),
+            format!("vigie.evt.{scope}.>"),
+        )
     };
     Permissions {
         publish: vec![
-            format!("vigie.api.{scope}.>"),
-            // `vigie login` asks at the provider-wide subject; the worker
-            // answers only with the user's own session.
-            format!("vigie.api.{}.login", crate::bus::subject::ALL_TENANTS),
+            api,
             format!("$JS.API.CONSUMER.CREATE.VIGIE_EVENTS.*.{events}"),
             "$JS.API.CONSUMER.MSG.NEXT.VIGIE_EVENTS.*".into(),
             "$JS.API.CONSUMER.DELETE.VIGIE_EVENTS.*".into(),
         ],
-        subscribe: vec![format!("{}.>", console_inbox(scope))],
+        subscribe: vec![format!("{inbox}.>")],
+    }
+}
+
+/// The inbox prefix of the login credential.
+pub const LOGIN_INBOX: &str = "_INBOX.login";
+
+/// What the login credential (shared by everyone before they log in)
+/// may do: `login`, and `renew` (which needs a live session), at the
+/// provider-wide subject, and read answers under [`LOGIN_INBOX`]. Its
+/// holders can read each other's answers there, which is why those are
+/// sealed to a key each client makes (`api::grant`).
+pub fn login_permissions() -> Permissions {
+    let all = crate::bus::subject::ALL_TENANTS;
+    Permissions {
+        publish: vec![
+            format!("vigie.api.{all}.login"),
+            format!("vigie.api.{all}.renew"),
+        ],
+        subscribe: vec![format!("{LOGIN_INBOX}.>")],
     }
 }
 

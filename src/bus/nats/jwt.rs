@@ -165,6 +165,27 @@ pub fn creds_file(jwt: &str, seed: &str) -> String {
     )
 }
 
+/// The JWT of a credentials file's text.
+pub fn jwt_of_creds(text: &str) -> Option<&str> {
+    let start = text.find("-----BEGIN NATS USER JWT-----")? + "-----BEGIN NATS USER JWT-----".len();
+    let rest = &text[start..];
+    let end = rest.find("------END NATS USER JWT------")?;
+    Some(rest[..end].trim())
+}
+
+/// The inbox prefix a user JWT lets its holder read: its one
+/// subscribe permission, when that is `_INBOX.<something>.>`.
+pub fn inbox_of(jwt: &str) -> Option<String> {
+    let c = claims(jwt).ok()?;
+    let allow = c["nats"]["sub"]["allow"].as_array()?;
+    let [only] = allow.as_slice() else {
+        return None;
+    };
+    let prefix = only.as_str()?.strip_suffix(".>")?;
+    (prefix.starts_with("_INBOX.") && crate::bus::subject::is_valid(prefix))
+        .then(|| prefix.to_string())
+}
+
 /// The claims of a JWT, unchecked (to read what a file holds).
 pub fn claims(jwt: &str) -> Result<Value, JwtError> {
     let body = jwt
@@ -228,6 +249,42 @@ mod tests {
         let forged = B64
             .encode(serde_json::to_vec(&json!({"iss": signer.public_key(), "sub": "x"})).unwrap());
         assert!(verify(&format!("{head}.{forged}.{sig}")).is_err());
+    }
+
+    #[test]
+    fn the_inbox_a_credentials_file_may_read_is_found_in_it() {
+        let signer = KeyPair::new_account();
+        let u = KeyPair::new_user();
+        let make = |subscribe: Vec<String>| {
+            let perms = Permissions {
+                publish: vec![],
+                subscribe,
+            };
+            let jwt = user(
+                &signer,
+                &signer.public_key(),
+                &u.public_key(),
+                "x",
+                &perms,
+                1,
+                None,
+            )
+            .unwrap();
+            creds_file(&jwt, "SUAxxxx")
+        };
+        let creds = make(vec!["_INBOX.login.>".into()]);
+        let jwt = jwt_of_creds(&creds).unwrap();
+        assert_eq!(inbox_of(jwt).as_deref(), Some("_INBOX.login"));
+        for other in [
+            vec!["_INBOX.a.>".into(), "_INBOX.b.>".into()],
+            vec!["vigie.>".into()],
+            vec!["_INBOX.>".into()],
+            vec![],
+        ] {
+            let creds = make(other.clone());
+            assert_eq!(inbox_of(jwt_of_creds(&creds).unwrap()), None, "{other:?}");
+        }
+        assert_eq!(jwt_of_creds("no jwt here"), None);
     }
 
     #[test]
