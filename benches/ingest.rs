@@ -6,6 +6,8 @@
 //! - raw COPY: the same rows copied into the same PostgreSQL table;
 //! - worker → PostgreSQL over TCP, and over the unix socket;
 //! - worker → SQLite (file, WAL);
+//! - worker → SQLite on a secure deployment (`vigie nats init`'s JWT
+//!   users: the simulator's credentials publish, the worker's consume);
 //! - latency (event time → committed) at half the measured worker rate;
 //! - the real `vigie worker` binary's peak RSS with 100k devices live.
 //!
@@ -32,8 +34,8 @@ use futures_util::StreamExt;
 use sqlx::Connection;
 use sqlx::postgres::PgConnectOptions;
 use vigie::bus::envelope::{Envelope, MsgId, encode};
-use vigie::bus::nats::NatsBus;
-use vigie::bus::{Bus, OutMessage, Stream};
+use vigie::bus::nats::{NatsAuth, NatsBus};
+use vigie::bus::{Bus, OutMessage, Stream, StreamLimits};
 use vigie::clock::Clock;
 use vigie::domain::model::Inventory;
 use vigie::domain::telemetry::{Heartbeat, Metrics, Telemetry};
@@ -222,6 +224,11 @@ struct Run {
 /// The worker from the first fetch until every message is stored and acked.
 async fn worker_run(nats: &str, store: Arc<dyn Store>, consumer: &str, n: usize) -> Run {
     let bus: Arc<dyn Bus> = Arc::new(NatsBus::connect_and_setup(nats).await.unwrap());
+    worker_run_on(bus, store, consumer, n).await
+}
+
+/// The same on `bus`.
+async fn worker_run_on(bus: Arc<dyn Bus>, store: Arc<dyn Store>, consumer: &str, n: usize) -> Run {
     let cfg = WorkerConfig {
         consumer: consumer.into(),
         fetch_wait: Duration::from_millis(5),
@@ -482,6 +489,40 @@ fn main() {
             100.0 * lite.rate / consume,
             lite.max_commit_ms
         );
+
+        // A secure deployment: JWT users, the simulator's credentials
+        // publishing, the worker's consuming, as `vigie nats init` sets up.
+        {
+            let (secure, dir) = Nats::start_secure();
+            let as_user = |file: &str| NatsAuth {
+                creds: Some(dir.join("creds").join(file)),
+                ..NatsAuth::default()
+            };
+            let worker_bus = NatsBus::connect_with(&secure.url(), &as_user("worker.creds"))
+                .await
+                .unwrap();
+            worker_bus
+                .configure_streams(&StreamLimits::default())
+                .await
+                .unwrap();
+            let sim_bus = NatsBus::connect_with(&secure.url(), &as_user("sim.creds"))
+                .await
+                .unwrap();
+            let secure_pub = publish(&sim_bus, &msgs).await;
+            let sdir = tempfile::tempdir().unwrap();
+            let sqlite = SqliteStore::open(sdir.path().join("bench.db").to_str().unwrap())
+                .await
+                .unwrap();
+            sqlite.migrate().await.unwrap();
+            sqlite.import_inventory(&inv).await.unwrap();
+            let run = worker_run_on(Arc::new(worker_bus), Arc::new(sqlite), "bench-secure", n).await;
+            println!(
+                "secure deployment (JWT users): publish as the simulator {secure_pub:>9.0} msg/s = {:.0}% of open; worker -> SQLite {:>9.0} events/s = {:.0}% of open",
+                100.0 * secure_pub / pub_rate,
+                run.rate,
+                100.0 * run.rate / lite.rate
+            );
+        }
 
         // The latency run starts from an empty stream.
         js.get_stream(Stream::Telemetry.name())
