@@ -13,6 +13,7 @@ pub mod length;
 pub mod link;
 pub mod model;
 pub mod names;
+pub mod outbound;
 pub mod push;
 pub mod redact;
 pub mod series;
