@@ -6,6 +6,7 @@
 
 pub mod dialect;
 pub mod migrate;
+pub mod outbound;
 pub mod postgres;
 pub mod sqlite;
 pub mod types;
@@ -371,7 +372,7 @@ pub(crate) use scoped;
 
 /// The storage API.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: outbound::OutboundStore + Send + Sync + 'static {
     /// Applies pending migrations; returns the versions applied now.
     async fn migrate(&self) -> Result<Vec<i64>, StoreError>;
 

@@ -580,6 +580,58 @@ struct Flaky {
 }
 
 #[async_trait]
+impl vigie::store::outbound::OutboundStore for Flaky {
+    async fn put_destination(
+        &self,
+        d: &vigie::domain::outbound::destination::Destination,
+        now: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.inner.put_destination(d, now, audit).await
+    }
+    async fn destinations(
+        &self,
+        scope: &Scope,
+    ) -> Result<Vec<vigie::store::outbound::DestinationRow>, StoreError> {
+        self.inner.destinations(scope).await
+    }
+    async fn remove_destination(
+        &self,
+        owner: Option<&Id>,
+        dest: &Id,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        self.inner.remove_destination(owner, dest, audit).await
+    }
+    async fn set_breaker(
+        &self,
+        owner: Option<&Id>,
+        dest: &Id,
+        b: &vigie::domain::outbound::breaker::Breaker,
+    ) -> Result<(), StoreError> {
+        self.inner.set_breaker(owner, dest, b).await
+    }
+    async fn outbox_due(
+        &self,
+        owner: Option<&Id>,
+        dest: &Id,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<vigie::store::outbound::OutboxItem>, StoreError> {
+        self.inner.outbox_due(owner, dest, now, limit).await
+    }
+    async fn settle(
+        &self,
+        owner: Option<&Id>,
+        seq: i64,
+        how: &vigie::store::outbound::Settle,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.inner.settle(owner, seq, how, now).await
+    }
+}
+
+#[async_trait]
 impl Store for Flaky {
     async fn ping(&self) -> Result<(), StoreError> {
         self.inner.ping().await

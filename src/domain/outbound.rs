@@ -7,10 +7,12 @@
 //! - `retry.rs`: what a reply means (delivered, retry, permanent),
 //!   `Retry-After`, backoff with full jitter;
 //! - `breaker.rs`: the per-destination circuit breaker;
+//! - `destination.rs`: where events go, which, and how much of each;
 //! - `address.rs`: which addresses a destination may not reach.
 
 pub mod address;
 pub mod breaker;
+pub mod destination;
 pub mod event;
 pub mod retry;
 pub mod sign;

@@ -61,6 +61,11 @@ pub const SQLITE: &[Migration] = &[
         name: "enrolments",
         sql: include_str!("../../migrations/sqlite/0010_enrolments.sql"),
     },
+    Migration {
+        version: 11,
+        name: "outbound",
+        sql: include_str!("../../migrations/sqlite/0011_outbound.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations: the same versions as SQLite's.
@@ -114,6 +119,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 10,
         name: "enrolments",
         sql: include_str!("../../migrations/postgres/0010_enrolments.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "outbound",
+        sql: include_str!("../../migrations/postgres/0011_outbound.sql"),
     },
 ];
 

@@ -172,6 +172,8 @@ impl PgStore {
     }
 }
 
+crate::store::outbound::impl_outbound!(PgStore);
+
 crate::store::impl_store!(PgStore, {
     async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
         let mut tx = self.pool.begin().await?;

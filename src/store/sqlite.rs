@@ -161,6 +161,8 @@ async fn run_migration(pool: &SqlitePool, m: &Migration) -> Result<(), sqlx::Err
     tx.commit().await
 }
 
+crate::store::outbound::impl_outbound!(SqliteStore);
+
 crate::store::impl_store!(SqliteStore, {
     async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
         sqlx::query(

@@ -157,6 +157,8 @@ pub struct WriteBatch {
     pub links: Vec<LinkUpdate>,
     pub alerts: Vec<Alert>,
     pub incidents: Vec<Incident>,
+    /// Events queued for delivery, written with the changes above.
+    pub outbox: Vec<crate::store::outbound::OutboxRow>,
 }
 
 impl WriteBatch {
@@ -171,6 +173,7 @@ impl WriteBatch {
             && self.links.is_empty()
             && self.alerts.is_empty()
             && self.incidents.is_empty()
+            && self.outbox.is_empty()
     }
 
     /// Telemetry rows (samples, logs, configs) in the batch.

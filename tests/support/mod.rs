@@ -8,4 +8,5 @@ pub mod cluster;
 pub mod console;
 pub mod nats_client;
 pub mod services;
+pub mod storage_outbound;
 pub mod storage_suite;

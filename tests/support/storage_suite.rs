@@ -14,6 +14,10 @@ use vigie::domain::push::PushQuery;
 use vigie::domain::push::{PushState, RevertReason, Rollout, RolloutState};
 use vigie::store::{DeviceState, MetricRow, Scope, SignalRow, Store, StoreError, WriteBatch};
 
+// Used by the backends' suites through `storage_suite!`.
+#[allow(unused_imports)]
+pub use super::storage_outbound::destinations_and_their_outbox;
+
 pub fn t0() -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000, 0).unwrap()
 }
@@ -1193,7 +1197,7 @@ macro_rules! storage_suite {
             rollouts_are_compare_and_set, audit_chains_hold_under_concurrent_appends,
             tenants_users_and_the_provider_tier, site_and_device_detail_reads,
             a_fleet_snapshot_reads_one_point_in_time,
-            enrolment_codes_are_redeemed_once_and_round_trip);
+            enrolment_codes_are_redeemed_once_and_round_trip, destinations_and_their_outbox);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(

@@ -107,6 +107,12 @@ ni AS (
             THEN excluded.severity ELSE incidents.severity END,
         alert_ids = (SELECT COALESCE(jsonb_agg(DISTINCT e), '[]'::jsonb)::text
             FROM jsonb_array_elements(incidents.alert_ids::jsonb || excluded.alert_ids::jsonb) AS e))
+,
+o AS (
+    INSERT INTO outbox (tenant_id, destination, event_tenant, event_id, event, queued_at, next_at)
+    SELECT d, n, t, e, b, q, q FROM UNNEST($73::text[], $74::text[], $75::text[], $76::text[],
+        $77::text[], $78::int8[]) AS x(d, n, t, e, b, q)
+    ON CONFLICT DO NOTHING)
 SELECT (SELECT count(*) FROM m) + (SELECT count(*) FROM s) + (SELECT count(*) FROM l)
     + (SELECT count(*) FROM c)";
 
@@ -152,6 +158,7 @@ struct Part<'a> {
     links: &'a [crate::store::LinkUpdate],
     alerts: &'a [crate::domain::model::Alert],
     incidents: &'a [crate::domain::incident::Incident],
+    outbox: &'a [crate::store::outbound::OutboxRow],
 }
 
 pub(super) async fn write_batch(pool: &PgPool, b: &WriteBatch) -> Result<BatchOutcome, StoreError> {
@@ -165,6 +172,7 @@ pub(super) async fn write_batch(pool: &PgPool, b: &WriteBatch) -> Result<BatchOu
         links: &b.links,
         alerts: &b.alerts,
         incidents: &b.incidents,
+        outbox: &b.outbox,
     };
     let inserted = if b.metrics.len() + b.signals.len() < SPLIT_ABOVE {
         write_part(pool, whole).await?
@@ -188,6 +196,28 @@ pub(super) async fn write_batch(pool: &PgPool, b: &WriteBatch) -> Result<BatchOu
         inserted,
         duplicates: rows.saturating_sub(inserted),
     })
+}
+
+/// The outbox's six arrays of `BATCH_SQL` ($73…$78).
+type OutboxColumns<'a> = (
+    Vec<String>,
+    Vec<&'a str>,
+    Vec<&'a str>,
+    Vec<&'a str>,
+    Vec<String>,
+    Vec<i64>,
+);
+
+fn outbox_columns(rows: &[crate::store::outbound::OutboxRow]) -> OutboxColumns<'_> {
+    columns!(
+        rows,
+        |r| crate::store::outbound::owner_key(r.owner.as_ref()),
+        r.destination.as_str(),
+        r.event.tenant.as_str(),
+        r.event.id.as_str(),
+        serde_json::to_string(&r.event).unwrap_or_default(),
+        to_ms(r.queued_at)
+    )
 }
 
 /// Samples by COPY, or by the statement when some are already stored.
@@ -320,12 +350,13 @@ async fn write_part(pool: &PgPool, b: Part<'_>) -> Result<u64, StoreError> {
         serde_json::to_string(&r.alerts).unwrap_or_else(|_| "[]".into()),
         r.snoozed_until.map(to_ms)
     );
+    let (o1, o2, o3, o4, o5, o6) = outbox_columns(b.outbox);
     let query = sqlx::query_scalar(BATCH_SQL);
     let inserted: i64 = bind_all![
         query, m1, m2, m3, m4, m5, m6, m7, m8, s1, s2, s3, s4, s5, s6, s7, l1, l2, l3, l4, l5, l6,
         c1, c2, c3, c4, c5, c6, i1, i2, i3, i4, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, k1, k2,
         k3, k4, k5, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, n1, n2, n3, n4, n5, n6, n7,
-        n8, n9, n10, n11, n12, n13, n14
+        n8, n9, n10, n11, n12, n13, n14, o1, o2, o3, o4, o5, o6
     ]
     .fetch_one(pool)
     .await?;

@@ -61,6 +61,13 @@ pub(super) async fn purge_tenant(pool: &Pool, tenant: &Id) -> Result<(), StoreEr
 
 /// Deletes the tenant's rows of every table but the audit log, in `tx`.
 async fn delete_rows(tx: &mut Conn, tenant: &Id) -> Result<(), StoreError> {
+    // Its events queued for the provider's destinations go too.
+    query(
+        "DELETE FROM outbox WHERE event_tenant = ?".to_string(),
+        vec![Arg::Text(tenant.to_string())],
+    )
+    .execute(&mut *tx)
+    .await?;
     for table in TENANT_TABLES {
         let col = if table == "tenants" { "id" } else { "tenant_id" };
         let sql = format!("DELETE FROM {table} WHERE {col} = ?");
@@ -80,7 +87,9 @@ pub(super) async fn update_tenant(pool: &Pool, t: &Tenant, audit: &AuditEntry) -
 
 /// The tables that hold a tenant's rows, children first (the order a
 /// delete takes). The audit log is not among them: it outlives the tenant.
-const TENANT_TABLES: [&str; 17] = [
+const TENANT_TABLES: [&str; 19] = [
+    "outbox",
+    "destinations",
     "enrolments",
     "users",
     "pushes",

@@ -19,3 +19,4 @@ include!("../shared/push.rs");
 include!("../shared/admin.rs");
 include!("../shared/inventory.rs");
 include!("../shared/enrolment.rs");
+include!("../shared/outbound.rs");

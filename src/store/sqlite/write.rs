@@ -68,12 +68,38 @@ pub(super) async fn write_batch(
     let inserted = write_samples(&mut tx, b).await?;
     write_state(&mut tx, b).await?;
     write_alerts(&mut tx, b).await?;
+    write_outbox(&mut tx, b).await?;
     tx.commit().await?;
     let rows = b.sample_rows() as u64;
     Ok(BatchOutcome {
         inserted,
         duplicates: rows.saturating_sub(inserted),
     })
+}
+
+/// Events queued for delivery (each once per destination).
+async fn write_outbox(
+    tx: &mut Transaction<'static, Sqlite>,
+    b: &WriteBatch,
+) -> Result<(), StoreError> {
+    for r in &b.outbox {
+        let event = serde_json::to_string(&r.event)
+            .map_err(|e| StoreError::Invalid(format!("event not encodable: {e}")))?;
+        sqlx::query(
+            "INSERT INTO outbox (tenant_id, destination, event_tenant, event_id, event, queued_at, next_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(crate::store::outbound::owner_key(r.owner.as_ref()))
+        .bind(r.destination.arc())
+        .bind(r.event.tenant.arc())
+        .bind(r.event.id.clone())
+        .bind(event)
+        .bind(to_ms(r.queued_at))
+        .bind(to_ms(r.queued_at))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
 
 /// The telemetry rows; how many were new.

@@ -1,0 +1,206 @@
+// Destinations and the outbox (see `store/outbound.rs`). Included by each
+// backend's `read.rs` after `shared/push.rs` (whose `insert_audit` it uses).
+
+use crate::domain::outbound::breaker::Breaker;
+use crate::domain::outbound::destination::{Destination, Settings};
+use crate::domain::outbound::event::OutEvent;
+use crate::store::outbound::{DestinationRow, OutboxItem, PROVIDER_OWNER, Settle, owner_key};
+
+fn json_of<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Invalid(format!("not encodable: {e}")))
+}
+
+fn json_from<T: serde::de::DeserializeOwned>(what: &'static str, s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt {
+        what,
+        value: format!("{e}"),
+    })
+}
+
+pub(super) async fn put_destination(
+    pool: &Pool,
+    d: &Destination,
+    now: DateTime<Utc>,
+    audit: &AuditEntry,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    query(
+        "INSERT INTO destinations (tenant_id, id, kind, settings, paused, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (tenant_id, id) DO UPDATE SET kind = excluded.kind,
+             settings = excluded.settings, paused = excluded.paused, updated_at = excluded.updated_at"
+            .to_string(),
+        vec![
+            Arg::Text(owner_key(d.tenant.as_ref())),
+            Arg::Text(d.id.to_string()),
+            Arg::Text(d.settings.kind.as_str().to_string()),
+            Arg::Text(json_of(&d.settings)?),
+            Arg::Bool(d.paused),
+            Arg::Int(now.timestamp_millis()),
+            Arg::Int(now.timestamp_millis()),
+        ],
+    )
+    .execute(&mut *tx)
+    .await?;
+    insert_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn destinations(
+    conn: &mut Conn,
+    scope: &Scope,
+) -> Result<Vec<DestinationRow>, StoreError> {
+    let sql = format!(
+        "SELECT tenant_id, id, settings, paused, breaker, created_at, updated_at
+         FROM destinations WHERE 1 = 1{} ORDER BY tenant_id, id",
+        tenant_filter(scope, "tenant_id")
+    );
+    let rows = query(sql, scope_args(scope)).fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|r| {
+            let owner: String = r.try_get("tenant_id")?;
+            let tenant = if owner == PROVIDER_OWNER {
+                None
+            } else {
+                Some(id(r, "tenant_id")?)
+            };
+            let settings: String = r.try_get("settings")?;
+            let breaker: String = r.try_get("breaker")?;
+            Ok(DestinationRow {
+                destination: Destination {
+                    tenant,
+                    id: id(r, "id")?,
+                    settings: json_from::<Settings>("destination settings", &settings)?,
+                    paused: r.try_get("paused")?,
+                },
+                breaker: json_from::<Breaker>("destination breaker", &breaker)?,
+                created: from_ms(r.try_get("created_at")?),
+                updated: from_ms(r.try_get("updated_at")?),
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn remove_destination(
+    pool: &Pool,
+    owner: Option<&Id>,
+    dest: &Id,
+    audit: &AuditEntry,
+) -> Result<bool, StoreError> {
+    let key = || vec![Arg::Text(owner_key(owner)), Arg::Text(dest.to_string())];
+    let mut tx = pool.begin().await?;
+    query(
+        "DELETE FROM outbox WHERE tenant_id = ? AND destination = ?".to_string(),
+        key(),
+    )
+    .execute(&mut *tx)
+    .await?;
+    let gone = query(
+        "DELETE FROM destinations WHERE tenant_id = ? AND id = ?".to_string(),
+        key(),
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if gone == 0 {
+        return Ok(false);
+    }
+    insert_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(super) async fn set_breaker(
+    pool: &Pool,
+    owner: Option<&Id>,
+    dest: &Id,
+    b: &Breaker,
+) -> Result<(), StoreError> {
+    query(
+        "UPDATE destinations SET breaker = ? WHERE tenant_id = ? AND id = ?".to_string(),
+        vec![
+            Arg::Text(json_of(b)?),
+            Arg::Text(owner_key(owner)),
+            Arg::Text(dest.to_string()),
+        ],
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn outbox_due(
+    pool: &Pool,
+    owner: Option<&Id>,
+    dest: &Id,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<OutboxItem>, StoreError> {
+    let rows = query(
+        "SELECT seq, event, attempts, queued_at FROM outbox
+         WHERE tenant_id = ? AND destination = ? AND state = 'pending' AND next_at <= ?
+         ORDER BY seq LIMIT ?"
+            .to_string(),
+        vec![
+            Arg::Text(owner_key(owner)),
+            Arg::Text(dest.to_string()),
+            Arg::Int(now.timestamp_millis()),
+            Arg::Int(i64::from(limit)),
+        ],
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let event: String = r.try_get("event")?;
+            let attempts: i32 = r.try_get("attempts")?;
+            Ok(OutboxItem {
+                seq: r.try_get("seq")?,
+                event: json_from::<OutEvent>("queued event", &event)?,
+                attempts: u32::try_from(attempts).unwrap_or(0),
+                queued_at: from_ms(r.try_get("queued_at")?),
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn settle(
+    pool: &Pool,
+    owner: Option<&Id>,
+    seq: i64,
+    how: &Settle,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let ms = now.timestamp_millis();
+    let (next_at, done_at, status, error, latency) = match how {
+        Settle::Delivered { status, ms: l } => (None, Some(ms), *status, None, Some(*l)),
+        Settle::Retry { next_at, status, error, ms: l } => {
+            (Some(next_at.timestamp_millis()), None, *status, Some(error.clone()), Some(*l))
+        }
+        Settle::Dead { status, error } => (None, Some(ms), *status, Some(error.clone()), None),
+        Settle::Expired => (None, Some(ms), None, Some("given up: queued too long".into()), None),
+    };
+    // A receiver's words are kept, but only a few KiB of them.
+    let error = error.map(|e| crate::domain::text::sanitize(&e, 4_096, true));
+    query(
+        "UPDATE outbox SET state = ?, attempts = attempts + ?, next_at = COALESCE(?, next_at),
+             done_at = ?, last_status = ?, last_error = ?, last_ms = ?
+         WHERE tenant_id = ? AND seq = ?"
+            .to_string(),
+        vec![
+            Arg::Text(how.state().to_string()),
+            Arg::Int(i64::from(!matches!(how, Settle::Expired))),
+            Arg::OptInt(next_at),
+            Arg::OptInt(done_at),
+            Arg::OptInt(status.map(i64::from)),
+            Arg::OptText(error),
+            Arg::OptInt(latency.map(i64::from)),
+            Arg::Text(owner_key(owner)),
+            Arg::Int(seq),
+        ],
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}

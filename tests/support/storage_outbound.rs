@@ -1,0 +1,247 @@
+//! The storage suite's case for delivery to the SOC: destinations by
+//! owner, the outbox written with a batch (each event once per
+//! destination), due rows in order, settling, the breaker kept, and a
+//! removed destination taking its rows along.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use vigie::domain::audit::AuditEntry;
+use vigie::domain::outbound::breaker::Breaker;
+use vigie::domain::outbound::destination::{Destination, Kind, Settings, Target};
+use vigie::domain::outbound::event::{DataMode, EventType, OutEvent, event_id};
+use vigie::store::outbound::{OutboxRow, Settle};
+use vigie::store::{Scope, Store, WriteBatch};
+
+use super::storage_suite::{id, inventory, t0};
+
+fn settings() -> Settings {
+    Settings {
+        secrets: vec!["env:SOC".into()],
+        data_mode: DataMode::PrivacySafe,
+        ..Settings::new(
+            Kind::Webhook,
+            Target::Url("https://soc.example/hook".into()),
+        )
+    }
+}
+
+fn event(tenant: &vigie::domain::Id, subject: &str) -> OutEvent {
+    OutEvent {
+        id: event_id(EventType::IncidentOpened, tenant, subject, t0()),
+        kind: EventType::IncidentOpened,
+        time: t0(),
+        tenant: tenant.clone(),
+        site: None,
+        device: None,
+        severity: None,
+        subject: subject.into(),
+        summary: "rtr-1 down".into(),
+        fields: Default::default(),
+    }
+}
+
+pub async fn destinations_and_their_outbox(store: Arc<dyn Store>) {
+    store.migrate().await.unwrap();
+    let inv = inventory();
+    store.import_inventory(&inv).await.unwrap();
+    let acme = id("acme");
+    let other = inv
+        .tenants
+        .iter()
+        .find(|t| t.id != acme)
+        .unwrap()
+        .id
+        .clone();
+    let soc = Destination {
+        tenant: Some(acme.clone()),
+        id: id("soc"),
+        settings: settings(),
+        paused: false,
+    };
+    let noc = Destination {
+        tenant: None,
+        id: id("noc"),
+        ..soc.clone()
+    };
+    let audit = |t: &vigie::domain::Id| {
+        AuditEntry::new(t, t0(), "os:noc", "outbound.add", "destination/soc".into())
+    };
+    store
+        .put_destination(&soc, t0(), &audit(&acme))
+        .await
+        .unwrap();
+    store
+        .put_destination(&noc, t0(), &audit(&acme))
+        .await
+        .unwrap();
+    // Replacing keeps one row.
+    let paused = Destination {
+        paused: true,
+        ..soc.clone()
+    };
+    store
+        .put_destination(&paused, t0(), &audit(&acme))
+        .await
+        .unwrap();
+    let mine = store
+        .destinations(&Scope::Tenant(acme.clone()))
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 1, "a tenant sees its own, not the provider's");
+    assert_eq!(mine[0].destination, paused);
+    assert_eq!(mine[0].breaker, Breaker::default());
+    assert!(
+        store
+            .destinations(&Scope::Tenant(other.clone()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let all = store.destinations(&Scope::All).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().any(|d| d.destination.tenant.is_none()));
+
+    // Queued with a batch; a redelivered batch queues nothing twice.
+    let row = |owner: Option<&vigie::domain::Id>, dest: &str, subject: &str| OutboxRow {
+        owner: owner.cloned(),
+        destination: id(dest),
+        event: event(&acme, subject),
+        queued_at: t0(),
+    };
+    let batch = WriteBatch {
+        outbox: vec![
+            row(Some(&acme), "soc", "inc-1"),
+            row(Some(&acme), "soc", "inc-2"),
+            row(None, "noc", "inc-1"),
+        ],
+        ..WriteBatch::default()
+    };
+    assert!(!batch.is_empty());
+    store.write_batch(&batch).await.unwrap();
+    store.write_batch(&batch).await.unwrap();
+    let due = store
+        .outbox_due(Some(&acme), &id("soc"), t0(), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        due.iter()
+            .map(|d| d.event.subject.as_str())
+            .collect::<Vec<_>>(),
+        ["inc-1", "inc-2"]
+    );
+    assert_eq!(due[0].event, event(&acme, "inc-1"));
+    assert_eq!(due[0].attempts, 0);
+    assert_eq!(
+        store
+            .outbox_due(None, &id("noc"), t0(), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .outbox_due(Some(&acme), &id("soc"), t0(), 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Settled: delivered leaves, a retry waits, dead and expired leave.
+    store
+        .settle(
+            Some(&acme),
+            due[0].seq,
+            &Settle::Delivered {
+                status: Some(200),
+                ms: 12,
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    let later = t0() + Duration::seconds(60);
+    store
+        .settle(
+            Some(&acme),
+            due[1].seq,
+            &Settle::Retry {
+                next_at: later,
+                status: Some(503),
+                error: "busy".into(),
+                ms: 40,
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .outbox_due(Some(&acme), &id("soc"), t0(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store
+        .outbox_due(Some(&acme), &id("soc"), later, 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 1);
+    store
+        .settle(
+            Some(&acme),
+            again[0].seq,
+            &Settle::Dead {
+                status: Some(400),
+                error: "x".repeat(100_000),
+            },
+            later,
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .outbox_due(Some(&acme), &id("soc"), later, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The breaker's state is kept.
+    let open = Breaker::Open {
+        until: later,
+        trips: 2,
+    };
+    store
+        .set_breaker(Some(&acme), &id("soc"), &open)
+        .await
+        .unwrap();
+    let mine = store
+        .destinations(&Scope::Tenant(acme.clone()))
+        .await
+        .unwrap();
+    assert_eq!(mine[0].breaker, open);
+
+    // Removed with its rows; a second removal finds nothing.
+    let noc_rows = store.outbox_due(None, &id("noc"), t0(), 10).await.unwrap();
+    store
+        .settle(None, noc_rows[0].seq, &Settle::Expired, later)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .remove_destination(None, &id("noc"), &audit(&acme))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .remove_destination(None, &id("noc"), &audit(&acme))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.destinations(&Scope::All).await.unwrap().len(), 1);
+}
