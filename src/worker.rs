@@ -12,6 +12,7 @@ pub mod enrol;
 pub mod grant;
 pub mod http;
 pub mod latency;
+pub mod outbound;
 pub mod push;
 pub mod snapshots;
 pub mod state;
@@ -223,6 +224,8 @@ pub struct Worker {
     last_push_sweep: Instant,
     triage_tx: tokio::sync::mpsc::Sender<triage::TriageRequest>,
     triage_rx: tokio::sync::mpsc::Receiver<triage::TriageRequest>,
+    /// The destinations events are queued for.
+    routes: outbound::Routes,
 }
 
 /// Loads the fleet state from the store.
@@ -303,6 +306,7 @@ impl Worker {
             last_push_sweep: Instant::now(),
             triage_tx,
             triage_rx,
+            routes: outbound::Routes::default(),
         })
     }
 
@@ -514,7 +518,9 @@ impl Worker {
     async fn begin_write(&mut self, p: Prepared) {
         let guard = Arc::clone(&self.publish_lock).lock_owned().await;
         let store = Arc::clone(&self.store);
-        let batch = p.changes.batch;
+        self.routes.refresh(store.as_ref()).await;
+        let mut batch = p.changes.batch;
+        batch.outbox = self.routes.rows(&p.changes.events, self.clock.now());
         let stats = Arc::clone(&self.stats);
         stats
             .rule_evaluations

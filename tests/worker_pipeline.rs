@@ -339,6 +339,100 @@ async fn malformed_input_is_dead_lettered_with_its_reason_and_good_input_kept() 
     assert_eq!(rig.worker.step().await.unwrap().fetched, 0);
 }
 
+/// The kinds queued for a destination, in queue order.
+async fn queued(
+    store: &dyn Store,
+    owner: Option<&Id>,
+    dest: &str,
+) -> Vec<vigie::domain::outbound::event::EventType> {
+    store
+        .outbox_due(owner, &id(dest), t0() + Duration::days(30), 500)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.event.kind)
+        .collect()
+}
+
+#[tokio::test]
+async fn an_outage_queues_its_events_once_for_each_destination_that_takes_them() {
+    use vigie::domain::model::Severity;
+    use vigie::domain::outbound::destination::{Destination, Kind, Routing, Settings, Target};
+    use vigie::domain::outbound::event::EventType::*;
+    let mut rig = Rig::new(0).await;
+    let acme = id("acme");
+    let hook = Settings {
+        secrets: vec!["env:SOC".into()],
+        ..Settings::new(
+            Kind::Webhook,
+            Target::Url("https://soc.example/hook".into()),
+        )
+    };
+    let pager = Settings {
+        routing: Routing {
+            types: vec![IncidentOpened],
+            min_severity: Some(Severity::Major),
+        },
+        ..hook.clone()
+    };
+    for (owner, name, settings) in [
+        (Some(acme.clone()), "soc", hook.clone()),
+        (Some(acme.clone()), "pager", pager),
+        (None, "noc", hook),
+    ] {
+        let d = Destination {
+            tenant: owner,
+            id: id(name),
+            settings,
+            paused: name == "noc",
+        };
+        let audit = AuditEntry::new(&acme, t0(), "os:noc", "outbound.add", name.into());
+        rig.store.put_destination(&d, t0(), &audit).await.unwrap();
+    }
+    rig.send("rtr-1", t0(), hb(100)).await;
+    rig.drain().await;
+    assert!(
+        queued(rig.store.as_ref(), Some(&acme), "soc")
+            .await
+            .is_empty(),
+        "online at first contact is no event"
+    );
+    rig.clock.set(t0() + Duration::minutes(16));
+    rig.worker.sweep().await.unwrap();
+    // Swept again: the same state announced again queues nothing twice.
+    rig.clock.set(t0() + Duration::minutes(17));
+    rig.worker.sweep().await.unwrap();
+    rig.clock.set(t0() + Duration::minutes(41));
+    rig.send("rtr-1", t0() + Duration::minutes(41), hb(10))
+        .await;
+    rig.drain().await;
+    let soc = queued(rig.store.as_ref(), Some(&acme), "soc").await;
+    for kind in [
+        AlertFired,
+        DeviceOffline,
+        IncidentOpened,
+        AlertCleared,
+        DeviceOnline,
+    ] {
+        assert_eq!(
+            soc.iter().filter(|k| **k == kind).count(),
+            1,
+            "{kind:?} in {soc:?}"
+        );
+    }
+    let down = soc.iter().position(|k| *k == DeviceOffline).unwrap();
+    let up = soc.iter().position(|k| *k == DeviceOnline).unwrap();
+    assert!(down < up, "in the order they happened: {soc:?}");
+    // A paused destination keeps queuing; the provider's takes every tenant.
+    assert_eq!(queued(rig.store.as_ref(), None, "noc").await, soc);
+    // The pager takes incident openings only (severity filtering is the
+    // routing's own test's).
+    assert_eq!(
+        queued(rig.store.as_ref(), Some(&acme), "pager").await,
+        [IncidentOpened]
+    );
+}
+
 #[tokio::test]
 async fn heartbeats_and_silence_drive_status_alerts_and_incidents() {
     let mut rig = Rig::new(0).await;

@@ -129,16 +129,13 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The stable id of the event of type `kind` about `subject` of `tenant`
-/// at `time` (ms): the same cause gives the same id, on any worker.
-pub fn event_id(kind: EventType, tenant: &Id, subject: &str, time: DateTime<Utc>) -> String {
+/// The stable id of the event of type `kind` about `subject` of `tenant`,
+/// for the transition `cause` names (an incident's reopen count, an
+/// alert's start): the same transition gives the same id on any worker,
+/// however often its entity's state is announced.
+pub fn event_id(kind: EventType, tenant: &Id, subject: &str, cause: &str) -> String {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-    for part in [
-        kind.as_str(),
-        tenant.as_str(),
-        subject,
-        &time.timestamp_millis().to_string(),
-    ] {
+    for part in [kind.as_str(), tenant.as_str(), subject, cause] {
         ctx.update(&(part.len() as u64).to_be_bytes());
         ctx.update(part.as_bytes());
     }
@@ -205,7 +202,7 @@ mod tests {
         let tenant = Id::parse("acme").unwrap();
         let time = DateTime::from_timestamp(1_795_428_000, 0).unwrap();
         OutEvent {
-            id: event_id(EventType::IncidentOpened, &tenant, "inc-1", time),
+            id: event_id(EventType::IncidentOpened, &tenant, "inc-1", "0"),
             kind: EventType::IncidentOpened,
             time,
             tenant,
