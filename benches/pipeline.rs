@@ -1,7 +1,9 @@
 //! Ingest throughput of the in-process pipeline into SQLite, against a plain
 //! rusqlite prepared-insert baseline measured in the same run.
 //!
-//! `cargo bench --bench pipeline` (env `EVENTS`, default 400000).
+//! `cargo bench --bench pipeline` (env `EVENTS`, default 400000;
+//! `DESTINATIONS`, default 0: provider-wide destinations attached, for
+//! which every outbound event is queued in the batch's transaction).
 //!
 //! Pipeline: simulated telemetry (encoded JSON) already on the in-process
 //! bus → worker: fetch, decode, validate, state machines and rules, one
@@ -87,6 +89,7 @@ async fn pipeline(label: &str, inv: &vigie::domain::model::Inventory, msgs: &[En
         .unwrap();
     store.migrate().await.unwrap();
     store.import_inventory(inv).await.unwrap();
+    let destinations = attach_destinations(&store).await;
     let store: Arc<dyn Store> = Arc::new(store);
     let bus: Arc<dyn Bus> = Arc::new(MemoryBus::new(MemoryLimits {
         max_msgs: msgs.len() + 10,
@@ -127,10 +130,19 @@ async fn pipeline(label: &str, inv: &vigie::domain::model::Inventory, msgs: &[En
         .await
         .unwrap()
         .total();
+    let mut queued = 0;
+    for d in &destinations {
+        queued += store
+            .outbox_due(None, d, chrono::DateTime::<Utc>::MAX_UTC, u32::MAX)
+            .await
+            .unwrap()
+            .len();
+    }
     println!(
-        "pipeline  {label:<14} {:>8} events in {secs:>6.3} s = {:>9.0} events/s ({rows} telemetry rows, {} dead-lettered, {} batches)",
+        "pipeline  {label:<14} {:>8} events in {secs:>6.3} s = {:>9.0} events/s ({rows} telemetry rows, {queued} queued for {} destinations, {} dead-lettered, {} batches)",
         msgs.len(),
         rate,
+        destinations.len(),
         stats
             .dead_lettered
             .load(std::sync::atomic::Ordering::Relaxed),
@@ -218,6 +230,41 @@ fn decode_only(msgs: &[Envelope]) -> f64 {
 fn median(mut v: Vec<f64>) -> (f64, f64, f64) {
     v.sort_by(|a, b| a.total_cmp(b));
     (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+/// `DESTINATIONS` provider-wide webhooks; their ids.
+async fn attach_destinations(store: &SqliteStore) -> Vec<vigie::domain::Id> {
+    use vigie::domain::outbound::destination::{Destination, Kind, Settings, Target};
+    let n: usize = std::env::var("DESTINATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let id = vigie::domain::Id::parse(&format!("soc-{i}")).unwrap();
+        let d = Destination {
+            tenant: None,
+            id: id.clone(),
+            settings: Settings {
+                secrets: vec!["env:SOC".into()],
+                ..Settings::new(Kind::Webhook, Target::Url("https://soc.example/".into()))
+            },
+            paused: true,
+        };
+        let tenant = vigie::domain::Id::parse("bench").unwrap();
+        let audit = vigie::domain::audit::AuditEntry::new(
+            &tenant,
+            start(),
+            "bench",
+            "outbound.add",
+            id.to_string(),
+        );
+        vigie::store::outbound::OutboundStore::put_destination(store, &d, start(), &audit)
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    ids
 }
 
 fn main() {
