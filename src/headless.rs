@@ -78,6 +78,7 @@ pub async fn run_worker(
     let client = nats_bus.client().clone();
     let bus: Arc<dyn Bus> = Arc::new(nats_bus);
     let consumer = cfg.consumer.clone();
+    let dispatch_store = Arc::clone(&store);
     let worker = Worker::start(Arc::clone(&bus), Arc::clone(&store), Clock::system(), cfg).await?;
     let stats = worker.stats();
     let http_task = match ops.listen {
@@ -119,8 +120,19 @@ pub async fn run_worker(
         "worker started"
     );
     let shutdown = shutdown_on_signals();
+    // Delivery to the SOC: this worker serves the destinations whose lease
+    // it holds.
+    let dispatch_task = tokio::spawn(
+        crate::worker::dispatch::Dispatcher::new(
+            Arc::clone(&dispatch_store),
+            Clock::system(),
+            lease_holder(),
+        )
+        .run(shutdown.clone()),
+    );
     let watchdog = service_manager_ready(Arc::clone(&stats));
     let result = worker.run(shutdown).await;
+    dispatch_task.abort();
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     if let Some(w) = watchdog {
         w.abort();
@@ -141,6 +153,16 @@ pub async fn run_worker(
         "worker stopped"
     );
     Ok(result?)
+}
+
+/// This process's name in leases: unique among the workers sharing a
+/// database (two hosts may run the same pid).
+fn lease_holder() -> String {
+    use ring::rand::SecureRandom as _;
+    let mut b = [0u8; 6];
+    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    let tag: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("worker-{}-{tag}", std::process::id())
 }
 
 /// Tells systemd (`Type=notify`) the worker is ready, and when it asks

@@ -8,6 +8,7 @@
 
 pub mod api;
 mod dead_letters;
+pub mod dispatch;
 pub mod enrol;
 pub mod grant;
 pub mod http;

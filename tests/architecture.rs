@@ -28,6 +28,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
         "worker",
         &[
             "domain", "rules", "bus", "api", "auth", "store", "orders", "admin", "clock",
+            "settings",
         ],
     ),
     ("dump", &["domain", "api", "bus", "store", "console"]),

@@ -714,6 +714,14 @@ impl vigie::store::outbound::OutboundStore for Flaky {
     ) -> Result<Vec<vigie::store::outbound::OutboxItem>, StoreError> {
         self.inner.outbox_due(owner, dest, now, limit).await
     }
+    async fn deliveries(
+        &self,
+        owner: Option<&Id>,
+        dest: &Id,
+        limit: u32,
+    ) -> Result<Vec<vigie::store::outbound::Delivery>, StoreError> {
+        self.inner.deliveries(owner, dest, limit).await
+    }
     async fn settle(
         &self,
         owner: Option<&Id>,

@@ -78,6 +78,21 @@ impl Settle {
     }
 }
 
+/// A queued event's delivery, as `vigie outbound deliveries` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub seq: i64,
+    pub event_id: String,
+    pub state: String,
+    pub attempts: u32,
+    pub queued_at: DateTime<Utc>,
+    pub next_at: DateTime<Utc>,
+    pub done_at: Option<DateTime<Utc>>,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub last_ms: Option<u32>,
+}
+
 /// A destination as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DestinationRow {
@@ -117,7 +132,7 @@ pub trait OutboundStore: Send + Sync {
     -> Result<(), StoreError>;
 
     /// Up to `limit` pending rows of a destination due at `now`, oldest
-    /// first.
+    /// first, stopping at the first row not due (delivery is in order).
     async fn outbox_due(
         &self,
         owner: Option<&Id>,
@@ -125,6 +140,14 @@ pub trait OutboundStore: Send + Sync {
         now: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<OutboxItem>, StoreError>;
+
+    /// A destination's newest `limit` deliveries, newest first.
+    async fn deliveries(
+        &self,
+        owner: Option<&Id>,
+        id: &Id,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError>;
 
     /// Records how an attempt at row `seq` of a destination of `owner`
     /// ended.
@@ -185,6 +208,15 @@ macro_rules! impl_outbound {
                 limit: u32,
             ) -> Result<Vec<crate::store::outbound::OutboxItem>, StoreError> {
                 read::outbox_due(self.work(), owner, id, now, limit).await
+            }
+
+            async fn deliveries(
+                &self,
+                owner: Option<&Id>,
+                id: &Id,
+                limit: u32,
+            ) -> Result<Vec<crate::store::outbound::Delivery>, StoreError> {
+                read::deliveries(self.work(), owner, id, limit).await
             }
 
             async fn settle(

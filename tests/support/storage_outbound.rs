@@ -210,6 +210,16 @@ pub async fn destinations_and_their_outbox(store: Arc<dyn Store>) {
             .is_empty()
     );
 
+    // The deliveries, newest first, with what the receiver said (cut).
+    let log = store.deliveries(Some(&acme), &id("soc"), 10).await.unwrap();
+    assert_eq!(
+        log.iter().map(|d| d.state.as_str()).collect::<Vec<_>>(),
+        ["dead", "delivered"]
+    );
+    assert_eq!((log[0].attempts, log[0].last_status), (2, Some(400)));
+    assert!(log[0].last_error.as_ref().unwrap().chars().count() <= 4_097);
+    assert_eq!((log[1].last_ms, log[1].done_at), (Some(12), Some(t0())));
+
     // The breaker's state is kept.
     let open = Breaker::Open {
         until: later,

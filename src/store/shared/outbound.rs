@@ -4,7 +4,7 @@
 use crate::domain::outbound::breaker::Breaker;
 use crate::domain::outbound::destination::{Destination, Settings};
 use crate::domain::outbound::event::OutEvent;
-use crate::store::outbound::{DestinationRow, OutboxItem, PROVIDER_OWNER, Settle, owner_key};
+use crate::store::outbound::{Delivery, DestinationRow, OutboxItem, PROVIDER_OWNER, Settle, owner_key};
 
 fn json_of<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Invalid(format!("not encodable: {e}")))
@@ -15,6 +15,15 @@ fn json_from<T: serde::de::DeserializeOwned>(what: &'static str, s: &str) -> Res
         what,
         value: format!("{e}"),
     })
+}
+
+/// A destination's key and a row limit, as its queries take them.
+fn destination_args(owner: Option<&Id>, dest: &Id, limit: u32) -> Vec<Arg> {
+    vec![
+        Arg::Text(owner_key(owner)),
+        Arg::Text(dest.to_string()),
+        Arg::Int(i64::from(limit)),
+    ]
 }
 
 pub(super) async fn put_destination(
@@ -137,21 +146,20 @@ pub(super) async fn outbox_due(
     now: DateTime<Utc>,
     limit: u32,
 ) -> Result<Vec<OutboxItem>, StoreError> {
+    // In order: the oldest pending rows, up to the first that is not due
+    // (a row waiting for its retry holds back those after it).
     let rows = query(
-        "SELECT seq, event, attempts, queued_at FROM outbox
-         WHERE tenant_id = ? AND destination = ? AND state = 'pending' AND next_at <= ?
+        "SELECT seq, event, attempts, queued_at, next_at FROM outbox
+         WHERE tenant_id = ? AND destination = ? AND state = 'pending'
          ORDER BY seq LIMIT ?"
             .to_string(),
-        vec![
-            Arg::Text(owner_key(owner)),
-            Arg::Text(dest.to_string()),
-            Arg::Int(now.timestamp_millis()),
-            Arg::Int(i64::from(limit)),
-        ],
+        destination_args(owner, dest, limit),
     )
     .fetch_all(pool)
     .await?;
+    let now = now.timestamp_millis();
     rows.iter()
+        .take_while(|r| r.try_get::<i64, _>("next_at").is_ok_and(|n| n <= now))
         .map(|r| {
             let event: String = r.try_get("event")?;
             let attempts: i32 = r.try_get("attempts")?;
@@ -203,4 +211,41 @@ pub(super) async fn settle(
     .execute(pool)
     .await?;
     Ok(())
+}
+
+pub(super) async fn deliveries(
+    pool: &Pool,
+    owner: Option<&Id>,
+    dest: &Id,
+    limit: u32,
+) -> Result<Vec<Delivery>, StoreError> {
+    let rows = query(
+        "SELECT seq, event_id, state, attempts, queued_at, next_at, done_at, last_status,
+             last_error, last_ms
+         FROM outbox WHERE tenant_id = ? AND destination = ? ORDER BY seq DESC LIMIT ?"
+            .to_string(),
+        destination_args(owner, dest, limit),
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let attempts: i32 = r.try_get("attempts")?;
+            let status: Option<i32> = r.try_get("last_status")?;
+            let ms: Option<i32> = r.try_get("last_ms")?;
+            let done: Option<i64> = r.try_get("done_at")?;
+            Ok(Delivery {
+                seq: r.try_get("seq")?,
+                event_id: r.try_get("event_id")?,
+                state: r.try_get("state")?,
+                attempts: u32::try_from(attempts).unwrap_or(0),
+                queued_at: from_ms(r.try_get("queued_at")?),
+                next_at: from_ms(r.try_get("next_at")?),
+                done_at: done.map(from_ms),
+                last_status: status.and_then(|s| u16::try_from(s).ok()),
+                last_error: r.try_get("last_error")?,
+                last_ms: ms.and_then(|m| u32::try_from(m).ok()),
+            })
+        })
+        .collect()
 }

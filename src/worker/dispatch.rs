@@ -1,0 +1,247 @@
+//! The dispatcher: sends each destination's queued events, in order, at
+//! least once. One worker at a time serves a destination (a lease in the
+//! database, renewed each round), so several workers share the work
+//! without sending a row twice at once; a row in flight when a worker
+//! dies is sent again by the next holder, with the same event id.
+//!
+//! Per destination and round: the breaker says whether to send (a probe
+//! of one row when it is half-open); due rows go oldest first; a failure
+//! that will be retried stops the round (later rows wait their turn) and
+//! schedules the row with backoff and full jitter, no sooner than the
+//! receiver's `Retry-After`; a permanent refusal is dead-lettered with
+//! the reply kept; a row older than the destination's `give_up_h` is
+//! expired. Kinds without a sender here yet keep their rows pending.
+
+pub mod webhook;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::clock::Clock;
+use crate::domain::outbound::breaker::{Permit, Policy};
+use crate::domain::outbound::destination::{Destination, Kind};
+use crate::domain::outbound::retry::{Backoff, Verdict};
+use crate::store::outbound::{DestinationRow, OutboxItem, Settle, owner_key};
+use crate::store::{Scope, Store, StoreError};
+
+/// How long a destination's lease lasts; renewed every round.
+const LEASE: Duration = Duration::from_secs(30);
+/// The pause between rounds.
+pub const ROUND: Duration = Duration::from_secs(1);
+
+/// Sends queued events.
+pub struct Dispatcher {
+    store: Arc<dyn Store>,
+    clock: Clock,
+    /// This worker's name in the leases.
+    holder: String,
+    backoff: Backoff,
+    breaker: Policy,
+    /// Kinds already logged as not sent yet.
+    unsent_kinds: std::collections::HashSet<Kind>,
+}
+
+/// What a round did, for tests and logs.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    pub delivered: u64,
+    pub retried: u64,
+    pub dead: u64,
+    pub expired: u64,
+}
+
+impl Dispatcher {
+    pub fn new(store: Arc<dyn Store>, clock: Clock, holder: String) -> Self {
+        Self {
+            store,
+            clock,
+            holder,
+            backoff: Backoff::default(),
+            breaker: Policy::default(),
+            unsent_kinds: Default::default(),
+        }
+    }
+
+    /// The same with other retry and breaker settings (tests).
+    pub fn with_policies(mut self, backoff: Backoff, breaker: Policy) -> Self {
+        self.backoff = backoff;
+        self.breaker = breaker;
+        self
+    }
+
+    /// Runs rounds until `stop` turns true.
+    pub async fn run(mut self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if let Err(e) = self.round().await {
+                tracing::warn!(error = %e, "outbound round failed; trying again");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(ROUND) => {}
+                _ = stop.changed() => return,
+            }
+            if *stop.borrow() {
+                return;
+            }
+        }
+    }
+
+    /// One round over every destination.
+    pub async fn round(&mut self) -> Result<Round, StoreError> {
+        let mut total = Round::default();
+        for row in self.store.destinations(&Scope::All).await? {
+            if row.destination.paused {
+                continue;
+            }
+            let r = self.serve(row).await?;
+            total.delivered += r.delivered;
+            total.retried += r.retried;
+            total.dead += r.dead;
+            total.expired += r.expired;
+        }
+        Ok(total)
+    }
+
+    async fn serve(&mut self, row: DestinationRow) -> Result<Round, StoreError> {
+        let mut done = Round::default();
+        let d = &row.destination;
+        if d.settings.kind != Kind::Webhook {
+            if self.unsent_kinds.insert(d.settings.kind) {
+                tracing::warn!(
+                    kind = d.settings.kind.as_str(),
+                    "no sender for this kind yet: its rows stay queued"
+                );
+            }
+            return Ok(done);
+        }
+        let now = self.clock.now();
+        let lease = format!("outbound:{}/{}", owner_key(d.tenant.as_ref()), d.id);
+        let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+        if !self
+            .store
+            .try_lease(&lease, &self.holder, now, until)
+            .await?
+        {
+            return Ok(done);
+        }
+        let (permit, mut breaker) = row.breaker.permit(now);
+        let limit = match permit {
+            Permit::Wait(_) => return Ok(done),
+            Permit::Probe => 1,
+            Permit::Send => d.settings.batch_size,
+        };
+        let due = self
+            .store
+            .outbox_due(d.tenant.as_ref(), &d.id, now, limit)
+            .await?;
+        let secrets = secrets(d);
+        for item in due {
+            let now = self.clock.now();
+            if expired(d, &item, now) {
+                self.settle(d, &item, &Settle::Expired, now).await?;
+                done.expired += 1;
+                continue;
+            }
+            let secrets = match &secrets {
+                Ok(s) => s,
+                Err(e) => {
+                    // The secret is missing: nothing is sent unsigned.
+                    let next = now + chrono::Duration::seconds(60);
+                    let how = Settle::Retry {
+                        next_at: next,
+                        status: None,
+                        error: e.clone(),
+                        ms: 0,
+                    };
+                    self.settle(d, &item, &how, now).await?;
+                    done.retried += 1;
+                    break;
+                }
+            };
+            let a = webhook::send(d, &item.event, secrets, now).await;
+            let how = match a.verdict {
+                Verdict::Delivered => Settle::Delivered {
+                    status: a.status,
+                    ms: a.ms,
+                },
+                Verdict::Permanent => Settle::Dead {
+                    status: a.status,
+                    error: a.error.clone().unwrap_or_default(),
+                },
+                Verdict::Retry => {
+                    let wait = self.backoff.wait(item.attempts + 1, unit(), a.retry_after);
+                    Settle::Retry {
+                        next_at: now + chrono::Duration::from_std(wait).unwrap_or_default(),
+                        status: a.status,
+                        error: a.error.clone().unwrap_or_default(),
+                        ms: a.ms,
+                    }
+                }
+            };
+            self.settle(d, &item, &how, now).await?;
+            match a.verdict {
+                Verdict::Retry => {
+                    breaker = breaker.failed(now, &self.breaker);
+                    done.retried += 1;
+                    break;
+                }
+                // A refusal is an answer: the receiver is up.
+                Verdict::Permanent => {
+                    breaker = breaker.succeeded();
+                    done.dead += 1;
+                }
+                Verdict::Delivered => {
+                    breaker = breaker.succeeded();
+                    done.delivered += 1;
+                }
+            }
+        }
+        if breaker != row.breaker {
+            if breaker.name() != row.breaker.name() {
+                tracing::info!(destination = %d.id, from = row.breaker.name(), to = breaker.name(), "breaker");
+            }
+            self.store
+                .set_breaker(d.tenant.as_ref(), &d.id, &breaker)
+                .await?;
+        }
+        Ok(done)
+    }
+
+    async fn settle(
+        &self,
+        d: &Destination,
+        item: &OutboxItem,
+        how: &Settle,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.store
+            .settle(d.tenant.as_ref(), item.seq, how, now)
+            .await
+    }
+}
+
+fn expired(d: &Destination, item: &OutboxItem, now: DateTime<Utc>) -> bool {
+    now - item.queued_at > chrono::Duration::hours(i64::from(d.settings.give_up_h))
+}
+
+/// The destination's secrets, read now (a rotation takes effect at once).
+fn secrets(d: &Destination) -> Result<Vec<Vec<u8>>, String> {
+    d.settings
+        .secrets
+        .iter()
+        .map(|spec| {
+            crate::settings::secret::SecretSpec::parse(spec)
+                .resolve(&format!("the secret of destination {}", d.id))
+                .map(|s| s.expose().to_vec())
+        })
+        .collect()
+}
+
+/// A uniform draw in 0..1 for the jitter.
+fn unit() -> f64 {
+    use ring::rand::SecureRandom as _;
+    let mut b = [0u8; 8];
+    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
+}

@@ -1,0 +1,375 @@
+//! Webhooks, against a receiver on the loopback that checks every
+//! signature as a SOC's would (the reference system's logic: HMAC-SHA256
+//! over "<ts>." + body, ±300 s): a 503 with Retry-After is retried no
+//! sooner than asked, re-signed, with the same delivery id; a 400 is
+//! dead-lettered with the reply kept (cut); a private address is refused
+//! unless allowed, and nothing reaches it; a failing receiver opens the
+//! breaker, which then holds the rows back.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::VecDeque;
+use std::os::unix::fs::PermissionsExt as _;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use vigie::clock::Clock;
+use vigie::domain::Id;
+use vigie::domain::audit::AuditEntry;
+use vigie::domain::outbound::breaker::{Breaker, Policy};
+use vigie::domain::outbound::destination::{Destination, Kind, Settings, Target};
+use vigie::domain::outbound::event::{EventType, OutEvent, event_id};
+use vigie::domain::outbound::retry::Backoff;
+use vigie::domain::outbound::sign;
+use vigie::store::outbound::{OutboundStore as _, OutboxRow};
+use vigie::store::sqlite::SqliteStore;
+use vigie::store::{Scope, Store, WriteBatch};
+use vigie::worker::dispatch::Dispatcher;
+
+const SECRET: &str = "whsec_dmlnaWUtdGVzdC1zZWNyZXQtMDEyMzQ1Njc4OQ==";
+
+/// One request as received: its headers (lower-case names) and body.
+#[derive(Debug, Clone)]
+struct Received {
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// A scripted reply: status, an extra header, body.
+type Reply = (u16, Option<(&'static str, &'static str)>, String);
+
+/// A receiver answering each request with the next scripted reply, then
+/// 200.
+struct Receiver {
+    port: u16,
+    got: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    async fn start(script: Vec<Reply>) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let script = Arc::new(Mutex::new(VecDeque::from(script)));
+        let seen = Arc::clone(&got);
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let (seen, script) = (Arc::clone(&seen), Arc::clone(&script));
+                tokio::spawn(async move {
+                    let Some(r) = read_request(&mut sock).await else {
+                        return;
+                    };
+                    seen.lock().unwrap().push(r);
+                    let (status, extra, body) =
+                        script
+                            .lock()
+                            .unwrap()
+                            .pop_front()
+                            .unwrap_or((200, None, String::new()));
+                    let mut reply = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n",
+                        body.len()
+                    );
+                    if let Some((k, v)) = extra {
+                        reply.push_str(&format!("{k}: {v}\r\n"));
+                    }
+                    reply.push_str("\r\n");
+                    reply.push_str(&body);
+                    let _ = sock.write_all(reply.as_bytes()).await;
+                    let _ = sock.shutdown().await;
+                });
+            }
+        });
+        Self { port, got }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hook", self.port)
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<Received> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        let n = sock.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let headers: Vec<(String, String)> = head
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[head_end..].to_vec();
+    while body.len() < len {
+        let n = sock.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Some(Received { headers, body })
+}
+
+fn id(s: &str) -> Id {
+    Id::parse(s).unwrap()
+}
+
+/// A store with destination `soc` of acme at `url` and `n` queued events.
+async fn store_with(
+    dir: &tempfile::TempDir,
+    url: &str,
+    allow_private: bool,
+    n: usize,
+) -> Arc<dyn Store> {
+    let store = SqliteStore::open(dir.path().join("v.db").to_str().unwrap())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let secret = dir.path().join("soc.secret");
+    std::fs::write(&secret, SECRET).unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let acme = id("acme");
+    let now = chrono::Utc::now();
+    let d = Destination {
+        tenant: Some(acme.clone()),
+        id: id("soc"),
+        settings: Settings {
+            secrets: vec![format!("file:{}", secret.display())],
+            allow_private,
+            allow_http: true,
+            timeout_s: 5,
+            ..Settings::new(Kind::Webhook, Target::Url(url.into()))
+        },
+        paused: false,
+    };
+    d.settings.check().unwrap();
+    let audit = AuditEntry::new(
+        &acme,
+        now,
+        "os:noc",
+        "outbound.add",
+        "destination/soc".into(),
+    );
+    store.put_destination(&d, now, &audit).await.unwrap();
+    let outbox = (0..n)
+        .map(|i| {
+            let subject = format!("inc-{i}");
+            OutboxRow {
+                owner: Some(acme.clone()),
+                destination: id("soc"),
+                event: OutEvent {
+                    id: event_id(EventType::IncidentOpened, &acme, &subject, "0"),
+                    kind: EventType::IncidentOpened,
+                    time: now,
+                    tenant: acme.clone(),
+                    site: None,
+                    device: None,
+                    severity: None,
+                    subject,
+                    summary: "rtr-1 down".into(),
+                    fields: Default::default(),
+                },
+                queued_at: now,
+            }
+        })
+        .collect();
+    store
+        .write_batch(&WriteBatch {
+            outbox,
+            ..WriteBatch::default()
+        })
+        .await
+        .unwrap();
+    Arc::new(store)
+}
+
+fn dispatcher(store: &Arc<dyn Store>, breaker: Policy) -> Dispatcher {
+    Dispatcher::new(Arc::clone(store), Clock::system(), "w-test".into()).with_policies(
+        Backoff {
+            base: Duration::from_millis(50),
+            cap: Duration::from_millis(200),
+        },
+        breaker,
+    )
+}
+
+#[tokio::test]
+async fn webhooks_are_signed_on_every_attempt_and_retried_no_sooner_than_asked() {
+    let rx = Receiver::start(vec![(503, Some(("retry-after", "1")), "busy".into())]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(&dir, &rx.url(), true, 2).await;
+    let mut d = dispatcher(&store, Policy::default());
+    let first = d.round().await.unwrap();
+    assert_eq!(
+        (first.delivered, first.retried),
+        (0, 1),
+        "the 503 stops the round"
+    );
+    // Retry-After: 1 s, though the backoff alone would allow 200 ms.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(d.round().await.unwrap().delivered, 0, "too soon");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(d.round().await.unwrap().delivered, 2);
+
+    let got = rx.received();
+    assert_eq!(got.len(), 3);
+    let now = chrono::Utc::now().timestamp();
+    for r in &got {
+        let ts: i64 = r.header("x-vigie-timestamp").parse().unwrap();
+        assert!(
+            sign::verify_vigie(
+                SECRET.as_bytes(),
+                ts,
+                &r.body,
+                r.header("x-vigie-signature"),
+                now
+            ),
+            "{r:?}"
+        );
+        // The Standard Webhooks signature too (the secret is whsec_…).
+        let key = sign::standard_key(SECRET).unwrap();
+        assert_eq!(
+            r.header("webhook-signature"),
+            sign::standard(&key, r.header("webhook-id"), ts, &r.body)
+        );
+        assert_eq!(r.header("x-vigie-event"), "incident.opened");
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(
+            (v["v"].as_u64(), v["id"].as_str()),
+            (Some(1), Some(r.header("x-vigie-delivery")))
+        );
+    }
+    // The retry is the same delivery, signed anew.
+    assert_eq!(
+        got[0].header("x-vigie-delivery"),
+        got[1].header("x-vigie-delivery")
+    );
+    assert_ne!(
+        got[1].header("x-vigie-delivery"),
+        got[2].header("x-vigie-delivery")
+    );
+    assert!(
+        store
+            .outbox_due(Some(&id("acme")), &id("soc"), chrono::Utc::now(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let log = store
+        .deliveries(Some(&id("acme")), &id("soc"), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        log.iter()
+            .map(|l| (l.state.as_str(), l.attempts, l.last_status))
+            .collect::<Vec<_>>(),
+        [("delivered", 1, Some(200)), ("delivered", 2, Some(200))]
+    );
+}
+
+#[tokio::test]
+async fn a_refusal_is_dead_lettered_with_its_reply_cut() {
+    let rx = Receiver::start(vec![(400, None, "no such index ".repeat(10_000))]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(&dir, &rx.url(), true, 2).await;
+    let r = dispatcher(&store, Policy::default()).round().await.unwrap();
+    assert_eq!(
+        (r.dead, r.delivered),
+        (1, 1),
+        "a refusal does not hold back the next"
+    );
+    let log = store
+        .deliveries(Some(&id("acme")), &id("soc"), 10)
+        .await
+        .unwrap();
+    let dead = log.iter().find(|l| l.state == "dead").unwrap();
+    assert_eq!(dead.last_status, Some(400));
+    let error = dead.last_error.as_deref().unwrap();
+    assert!(error.starts_with("HTTP 400: no such index"), "{error}");
+    assert!(error.len() < 5_000, "kept: {} bytes", error.len());
+}
+
+#[tokio::test]
+async fn a_private_address_is_refused_unless_allowed_and_nothing_reaches_it() {
+    let rx = Receiver::start(vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(&dir, &rx.url(), false, 1).await;
+    let r = dispatcher(&store, Policy::default()).round().await.unwrap();
+    assert_eq!(r.retried, 1, "kept, not lost");
+    assert!(rx.received().is_empty(), "nothing was sent to the loopback");
+    let log = store
+        .deliveries(Some(&id("acme")), &id("soc"), 10)
+        .await
+        .unwrap();
+    let error = log[0].last_error.as_deref().unwrap();
+    assert!(
+        error.contains("loopback") && error.contains("allow_private"),
+        "{error}"
+    );
+    assert_eq!(log[0].state, "pending");
+}
+
+#[tokio::test]
+async fn a_failing_receiver_opens_the_breaker_which_holds_the_rows_back() {
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(&dir, &format!("http://127.0.0.1:{port}/hook"), true, 3).await;
+    let policy = Policy {
+        threshold: 1,
+        open_for: chrono::Duration::seconds(60),
+        max_open_for: chrono::Duration::seconds(60),
+    };
+    let mut d = dispatcher(&store, policy);
+    assert_eq!(d.round().await.unwrap().retried, 1);
+    let row = &store.destinations(&Scope::All).await.unwrap()[0];
+    assert!(
+        matches!(row.breaker, Breaker::Open { trips: 1, .. }),
+        "{:?}",
+        row.breaker
+    );
+    // Open: the next round sends nothing, and every row is still queued.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(d.round().await.unwrap(), Default::default());
+    let log = store
+        .deliveries(Some(&id("acme")), &id("soc"), 10)
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 3);
+    assert!(log.iter().all(|l| l.state == "pending"));
+    assert_eq!(log.iter().map(|l| l.attempts).sum::<u32>(), 1);
+}
