@@ -4,5 +4,6 @@
 pub mod audit;
 pub mod enrolment;
 pub mod inventory;
+pub mod outbound;
 pub mod tenants;
 pub mod users;

@@ -16,6 +16,7 @@ mod enrol;
 mod inventory;
 mod local;
 mod nats;
+mod outbound;
 mod push;
 mod serve;
 pub mod session;
@@ -101,6 +102,11 @@ async fn with_settings(command: Command, s: &Settings, paths: &Paths) -> anyhow:
             crate::logging::to_stderr("warn");
             let store = admin_store(paths, database).await?;
             enrol::create(store.as_ref(), what, &admin::actor()).await?;
+        }
+        Command::Outbound { database, what } => {
+            crate::logging::to_stderr("warn");
+            let store = admin_store(paths, database).await?;
+            outbound::run(store.as_ref(), what, &admin::actor()).await?;
         }
         Command::Inventory { database, what } => {
             crate::logging::to_stderr("warn");

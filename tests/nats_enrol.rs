@@ -51,19 +51,7 @@ async fn an_agent_enrols_with_a_one_time_code_and_gets_only_its_own_rights() {
     };
     let url = nats.url();
     let db = format!("sqlite:{}", h.join("v.db").display());
-    ok(h, &["keys", "generate"]);
-    ok(
-        h,
-        &[
-            "tenant",
-            "create",
-            "acme",
-            "--name",
-            "Acme",
-            "--database",
-            &db,
-        ],
-    );
+    support::cli::keys_and_tenant(h, &db, "acme", ENVS);
     let fleet = h.join("fleet.csv");
     std::fs::write(
         &fleet,

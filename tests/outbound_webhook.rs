@@ -7,12 +7,12 @@
 //! breaker, which then holds the rows back.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::VecDeque;
+mod support;
+
 use std::os::unix::fs::PermissionsExt as _;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use vigie::clock::Clock;
 use vigie::domain::Id;
 use vigie::domain::audit::AuditEntry;
@@ -26,119 +26,9 @@ use vigie::store::sqlite::SqliteStore;
 use vigie::store::{Scope, Store, WriteBatch};
 use vigie::worker::dispatch::Dispatcher;
 
+use support::receiver::Receiver;
+
 const SECRET: &str = "whsec_dmlnaWUtdGVzdC1zZWNyZXQtMDEyMzQ1Njc4OQ==";
-
-/// One request as received: its headers (lower-case names) and body.
-#[derive(Debug, Clone)]
-struct Received {
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Received {
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map_or("", |(_, v)| v.as_str())
-    }
-}
-
-/// A scripted reply: status, an extra header, body.
-type Reply = (u16, Option<(&'static str, &'static str)>, String);
-
-/// A receiver answering each request with the next scripted reply, then
-/// 200.
-struct Receiver {
-    port: u16,
-    got: Arc<Mutex<Vec<Received>>>,
-}
-
-impl Receiver {
-    async fn start(script: Vec<Reply>) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let got = Arc::new(Mutex::new(Vec::new()));
-        let script = Arc::new(Mutex::new(VecDeque::from(script)));
-        let seen = Arc::clone(&got);
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut sock, _)) = listener.accept().await else {
-                    return;
-                };
-                let (seen, script) = (Arc::clone(&seen), Arc::clone(&script));
-                tokio::spawn(async move {
-                    let Some(r) = read_request(&mut sock).await else {
-                        return;
-                    };
-                    seen.lock().unwrap().push(r);
-                    let (status, extra, body) =
-                        script
-                            .lock()
-                            .unwrap()
-                            .pop_front()
-                            .unwrap_or((200, None, String::new()));
-                    let mut reply = format!(
-                        "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n",
-                        body.len()
-                    );
-                    if let Some((k, v)) = extra {
-                        reply.push_str(&format!("{k}: {v}\r\n"));
-                    }
-                    reply.push_str("\r\n");
-                    reply.push_str(&body);
-                    let _ = sock.write_all(reply.as_bytes()).await;
-                    let _ = sock.shutdown().await;
-                });
-            }
-        });
-        Self { port, got }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/hook", self.port)
-    }
-
-    fn received(&self) -> Vec<Received> {
-        self.got.lock().unwrap().clone()
-    }
-}
-
-async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<Received> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        let n = sock.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let headers: Vec<(String, String)> = head
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let len: usize = headers
-        .iter()
-        .find(|(k, _)| k == "content-length")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = buf[head_end..].to_vec();
-    while body.len() < len {
-        let n = sock.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            break;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    Some(Received { headers, body })
-}
 
 fn id(s: &str) -> Id {
     Id::parse(s).unwrap()

@@ -322,6 +322,15 @@ pub enum Command {
         #[command(subcommand)]
         what: Option<AgentCommand>,
     },
+    /// Delivery to the SOC: destinations (webhooks, SIEMs), their tests,
+    /// replays and deliveries (on the worker's database).
+    Outbound {
+        /// Database URL (default: the embedded database).
+        #[arg(long, global = true, value_name = "URL", env = "VIGIE_DATABASE_URL")]
+        database: Option<String>,
+        #[command(subcommand)]
+        what: super::outbound::OutboundCommand,
+    },
     /// One-time enrolment codes for agents (on the worker's database).
     Enrol {
         /// Database URL (default: the embedded database).

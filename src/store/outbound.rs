@@ -141,6 +141,15 @@ pub trait OutboundStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<OutboxItem>, StoreError>;
 
+    /// Queues again a destination's dead and expired rows (a replay),
+    /// due at `now`, in their order; how many.
+    async fn requeue(
+        &self,
+        owner: Option<&Id>,
+        id: &Id,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+
     /// A destination's newest `limit` deliveries, newest first.
     async fn deliveries(
         &self,
@@ -208,6 +217,15 @@ macro_rules! impl_outbound {
                 limit: u32,
             ) -> Result<Vec<crate::store::outbound::OutboxItem>, StoreError> {
                 read::outbox_due(self.work(), owner, id, now, limit).await
+            }
+
+            async fn requeue(
+                &self,
+                owner: Option<&Id>,
+                id: &Id,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64, StoreError> {
+                read::requeue(self.work(), owner, id, now).await
             }
 
             async fn deliveries(

@@ -67,3 +67,22 @@ pub fn secure_worker(
             .expect("start vigie worker"),
     )
 }
+
+/// What an admin does first on a worker's host: a signing key, and the
+/// tenant `tenant` (named after itself) in the database `db`.
+pub fn keys_and_tenant(dir: &std::path::Path, db: &str, tenant: &str, envs: &[(&str, &str)]) {
+    ok_env(dir, &["keys", "generate"], envs);
+    ok_env(
+        dir,
+        &[
+            "tenant",
+            "create",
+            tenant,
+            "--name",
+            tenant,
+            "--database",
+            db,
+        ],
+        envs,
+    );
+}

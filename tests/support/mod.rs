@@ -7,6 +7,7 @@ pub mod cli;
 pub mod cluster;
 pub mod console;
 pub mod nats_client;
+pub mod receiver;
 pub mod services;
 pub mod storage_outbound;
 pub mod storage_suite;

@@ -220,6 +220,30 @@ pub async fn destinations_and_their_outbox(store: Arc<dyn Store>) {
     assert!(log[0].last_error.as_ref().unwrap().chars().count() <= 4_097);
     assert_eq!((log[1].last_ms, log[1].done_at), (Some(12), Some(t0())));
 
+    // A replay queues the dead row again, due now.
+    assert_eq!(
+        store.requeue(Some(&acme), &id("soc"), later).await.unwrap(),
+        1
+    );
+    let replayed = store
+        .outbox_due(Some(&acme), &id("soc"), later, 10)
+        .await
+        .unwrap();
+    assert_eq!(replayed.len(), 1);
+    assert_eq!(replayed[0].event.subject, "inc-2");
+    store
+        .settle(
+            Some(&acme),
+            replayed[0].seq,
+            &Settle::Delivered {
+                status: Some(200),
+                ms: 1,
+            },
+            later,
+        )
+        .await
+        .unwrap();
+
     // The breaker's state is kept.
     let open = Breaker::Open {
         until: later,

@@ -249,3 +249,24 @@ pub(super) async fn deliveries(
         })
         .collect()
 }
+
+pub(super) async fn requeue(
+    pool: &Pool,
+    owner: Option<&Id>,
+    dest: &Id,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let done = query(
+        "UPDATE outbox SET state = 'pending', next_at = ?, done_at = NULL
+         WHERE tenant_id = ? AND destination = ? AND state IN ('dead', 'expired')"
+            .to_string(),
+        vec![
+            Arg::Int(now.timestamp_millis()),
+            Arg::Text(owner_key(owner)),
+            Arg::Text(dest.to_string()),
+        ],
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
