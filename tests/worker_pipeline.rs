@@ -714,6 +714,14 @@ impl vigie::store::outbound::OutboundStore for Flaky {
     ) -> Result<Vec<vigie::store::outbound::OutboxItem>, StoreError> {
         self.inner.outbox_due(owner, dest, now, limit).await
     }
+    async fn prune(
+        &self,
+        owner: Option<&Id>,
+        dest: &Id,
+        before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.inner.prune(owner, dest, before).await
+    }
     async fn requeue(
         &self,
         owner: Option<&Id>,

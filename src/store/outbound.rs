@@ -141,6 +141,15 @@ pub trait OutboundStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<OutboxItem>, StoreError>;
 
+    /// Deletes a destination's finished rows (delivered, dead, expired)
+    /// finished before `before`; how many.
+    async fn prune(
+        &self,
+        owner: Option<&Id>,
+        id: &Id,
+        before: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+
     /// Queues again a destination's dead and expired rows (a replay),
     /// due at `now`, in their order; how many.
     async fn requeue(
@@ -217,6 +226,15 @@ macro_rules! impl_outbound {
                 limit: u32,
             ) -> Result<Vec<crate::store::outbound::OutboxItem>, StoreError> {
                 read::outbox_due(self.work(), owner, id, now, limit).await
+            }
+
+            async fn prune(
+                &self,
+                owner: Option<&Id>,
+                id: &Id,
+                before: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64, StoreError> {
+                read::prune(self.work(), owner, id, before).await
             }
 
             async fn requeue(

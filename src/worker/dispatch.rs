@@ -30,6 +30,8 @@ use crate::store::{Scope, Store, StoreError};
 const LEASE: Duration = Duration::from_secs(30);
 /// The pause between rounds.
 pub const ROUND: Duration = Duration::from_secs(1);
+/// How often a destination's finished rows past retention are deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 /// Sends queued events.
 pub struct Dispatcher {
@@ -41,6 +43,8 @@ pub struct Dispatcher {
     breaker: Policy,
     /// Kinds already logged as not sent yet.
     unsent_kinds: std::collections::HashSet<Kind>,
+    /// When each destination's old rows were last deleted.
+    last_prune: std::collections::HashMap<String, std::time::Instant>,
 }
 
 /// What a round did, for tests and logs.
@@ -61,6 +65,7 @@ impl Dispatcher {
             backoff: Backoff::default(),
             breaker: Policy::default(),
             unsent_kinds: Default::default(),
+            last_prune: Default::default(),
         }
     }
 
@@ -124,6 +129,16 @@ impl Dispatcher {
             .await?
         {
             return Ok(done);
+        }
+        // Finished rows are kept `retention_days` for `deliveries`, then
+        // go (looked at every few minutes, not every round).
+        let pruned = self.last_prune.get(&lease).map(std::time::Instant::elapsed);
+        if pruned.is_none_or(|e| e >= PRUNE_EVERY) {
+            let kept = chrono::Duration::days(i64::from(d.settings.retention_days));
+            self.store
+                .prune(d.tenant.as_ref(), &d.id, now - kept)
+                .await?;
+            self.last_prune.insert(lease, std::time::Instant::now());
         }
         let (permit, mut breaker) = row.breaker.permit(now);
         let limit = match permit {

@@ -244,6 +244,40 @@ pub async fn destinations_and_their_outbox(store: Arc<dyn Store>) {
         .await
         .unwrap();
 
+    // Finished rows go after the retention; pending ones never.
+    let pending = store
+        .outbox_due(None, &id("noc"), t0(), 10)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(
+        store.prune(Some(&acme), &id("soc"), later).await.unwrap(),
+        1,
+        "finished before `later`"
+    );
+    assert_eq!(
+        store
+            .prune(Some(&acme), &id("soc"), later + Duration::days(1))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .prune(None, &id("noc"), later + Duration::days(1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .outbox_due(None, &id("noc"), t0(), 10)
+            .await
+            .unwrap()
+            .len(),
+        pending
+    );
+
     // The breaker's state is kept.
     let open = Breaker::Open {
         until: later,

@@ -270,3 +270,24 @@ pub(super) async fn requeue(
     .await?;
     Ok(done.rows_affected())
 }
+
+pub(super) async fn prune(
+    pool: &Pool,
+    owner: Option<&Id>,
+    dest: &Id,
+    before: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let done = query(
+        "DELETE FROM outbox WHERE tenant_id = ? AND destination = ?
+         AND state IN ('delivered', 'dead', 'expired') AND done_at < ?"
+            .to_string(),
+        vec![
+            Arg::Text(owner_key(owner)),
+            Arg::Text(dest.to_string()),
+            Arg::Int(before.timestamp_millis()),
+        ],
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
