@@ -81,6 +81,14 @@ pub async fn run_worker(
     let dispatch_store = Arc::clone(&store);
     let worker = Worker::start(Arc::clone(&bus), Arc::clone(&store), Clock::system(), cfg).await?;
     let stats = worker.stats();
+    // Delivery to the SOC: this worker serves the destinations whose lease
+    // it holds.
+    let dispatcher = crate::worker::dispatch::Dispatcher::new(
+        Arc::clone(&dispatch_store),
+        Clock::system(),
+        lease_holder(),
+    );
+    let outbound = dispatcher.stats();
     let http_task = match ops.listen {
         Some(addr) => {
             let listener = tokio::net::TcpListener::bind(addr)
@@ -94,6 +102,7 @@ pub async fn run_worker(
                     client.connection_state() == async_nats::connection::State::Connected
                 }),
                 ready_lag: ops.ready_lag,
+                outbound: Some(outbound),
             });
             Some(tokio::spawn(crate::worker::http::serve(listener, probe)))
         }
@@ -120,16 +129,7 @@ pub async fn run_worker(
         "worker started"
     );
     let shutdown = shutdown_on_signals();
-    // Delivery to the SOC: this worker serves the destinations whose lease
-    // it holds.
-    let dispatch_task = tokio::spawn(
-        crate::worker::dispatch::Dispatcher::new(
-            Arc::clone(&dispatch_store),
-            Clock::system(),
-            lease_holder(),
-        )
-        .run(shutdown.clone()),
-    );
+    let dispatch_task = tokio::spawn(dispatcher.run(shutdown.clone()));
     let watchdog = service_manager_ready(Arc::clone(&stats));
     let result = worker.run(shutdown).await;
     dispatch_task.abort();

@@ -159,6 +159,17 @@ async fn webhooks_are_signed_on_every_attempt_and_retried_no_sooner_than_asked()
             (Some(1), Some(r.header("x-vigie-delivery")))
         );
     }
+    // The figures /metrics shows.
+    let f = d.stats().get("acme", "soc").unwrap();
+    assert_eq!(
+        (f.delivered, f.retried, f.attempts, f.breaker),
+        (2, 1, 3, 0)
+    );
+    assert!(
+        d.stats()
+            .prometheus()
+            .contains("vigie_outbound_delivered_total{tenant=\"acme\",destination=\"soc\"} 2")
+    );
     // The retry is the same delivery, signed anew.
     assert_eq!(
         got[0].header("x-vigie-delivery"),
@@ -246,6 +257,7 @@ async fn a_failing_receiver_opens_the_breaker_which_holds_the_rows_back() {
     };
     let mut d = dispatcher(&store, policy);
     assert_eq!(d.round().await.unwrap().retried, 1);
+    assert_eq!(d.stats().get("acme", "soc").unwrap().breaker, 2, "open");
     let row = &store.destinations(&Scope::All).await.unwrap()[0];
     assert!(
         matches!(row.breaker, Breaker::Open { trips: 1, .. }),

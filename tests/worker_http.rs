@@ -37,6 +37,7 @@ async fn metrics_health_and_readiness() {
         store: Arc::new(store) as Arc<dyn Store>,
         bus_up: Box::new(move || flag.load(Ordering::Relaxed)),
         ready_lag: 1_000,
+        outbound: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

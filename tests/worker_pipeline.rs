@@ -714,6 +714,13 @@ impl vigie::store::outbound::OutboundStore for Flaky {
     ) -> Result<Vec<vigie::store::outbound::OutboxItem>, StoreError> {
         self.inner.outbox_due(owner, dest, now, limit).await
     }
+    async fn backlog(
+        &self,
+        owner: Option<&Id>,
+        dest: &Id,
+    ) -> Result<(u64, Option<DateTime<Utc>>), StoreError> {
+        self.inner.backlog(owner, dest).await
+    }
     async fn prune(
         &self,
         owner: Option<&Id>,

@@ -38,6 +38,8 @@ CREATE TABLE outbox (
 );
 -- A dispatcher reads its destination's due rows in order.
 CREATE INDEX outbox_due ON outbox (tenant_id, destination, state, seq);
+-- Finished rows past retention are deleted by destination and time.
+CREATE INDEX outbox_done ON outbox (tenant_id, destination, done_at);
 -- A tenant's events queued for the provider's destinations go with it.
 CREATE INDEX outbox_event_tenant ON outbox (event_tenant);
 

@@ -141,6 +141,14 @@ pub trait OutboundStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<OutboxItem>, StoreError>;
 
+    /// A destination's pending rows: how many, and when the oldest was
+    /// queued.
+    async fn backlog(
+        &self,
+        owner: Option<&Id>,
+        id: &Id,
+    ) -> Result<(u64, Option<DateTime<Utc>>), StoreError>;
+
     /// Deletes a destination's finished rows (delivered, dead, expired)
     /// finished before `before`; how many.
     async fn prune(
@@ -226,6 +234,14 @@ macro_rules! impl_outbound {
                 limit: u32,
             ) -> Result<Vec<crate::store::outbound::OutboxItem>, StoreError> {
                 read::outbox_due(self.work(), owner, id, now, limit).await
+            }
+
+            async fn backlog(
+                &self,
+                owner: Option<&Id>,
+                id: &Id,
+            ) -> Result<(u64, Option<chrono::DateTime<chrono::Utc>>), StoreError> {
+                read::backlog(self.work(), owner, id).await
             }
 
             async fn prune(

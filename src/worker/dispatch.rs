@@ -12,6 +12,7 @@
 //! the reply kept; a row older than the destination's `give_up_h` is
 //! expired. Kinds without a sender here yet keep their rows pending.
 
+pub mod stats;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
-use crate::domain::outbound::breaker::{Permit, Policy};
+use crate::domain::outbound::breaker::{Breaker, Permit, Policy};
 use crate::domain::outbound::destination::{Destination, Kind};
 use crate::domain::outbound::retry::{Backoff, Verdict};
 use crate::store::outbound::{DestinationRow, OutboxItem, Settle, owner_key};
@@ -32,6 +33,8 @@ const LEASE: Duration = Duration::from_secs(30);
 pub const ROUND: Duration = Duration::from_secs(1);
 /// How often a destination's finished rows past retention are deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
+/// How often its backlog is counted (for `/metrics`).
+const COUNT_EVERY: Duration = Duration::from_secs(10);
 
 /// Sends queued events.
 pub struct Dispatcher {
@@ -43,8 +46,11 @@ pub struct Dispatcher {
     breaker: Policy,
     /// Kinds already logged as not sent yet.
     unsent_kinds: std::collections::HashSet<Kind>,
-    /// When each destination's old rows were last deleted.
+    /// When each destination's old rows were last deleted, and its
+    /// backlog last counted.
     last_prune: std::collections::HashMap<String, std::time::Instant>,
+    last_count: std::collections::HashMap<String, std::time::Instant>,
+    stats: Arc<stats::OutboundStats>,
 }
 
 /// What a round did, for tests and logs.
@@ -66,7 +72,14 @@ impl Dispatcher {
             breaker: Policy::default(),
             unsent_kinds: Default::default(),
             last_prune: Default::default(),
+            last_count: Default::default(),
+            stats: Arc::default(),
         }
+    }
+
+    /// Its figures, for `/metrics`.
+    pub fn stats(&self) -> Arc<stats::OutboundStats> {
+        Arc::clone(&self.stats)
     }
 
     /// The same with other retry and breaker settings (tests).
@@ -95,7 +108,18 @@ impl Dispatcher {
     /// One round over every destination.
     pub async fn round(&mut self) -> Result<Round, StoreError> {
         let mut total = Round::default();
-        for row in self.store.destinations(&Scope::All).await? {
+        let rows = self.store.destinations(&Scope::All).await?;
+        let present: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    owner_key(r.destination.tenant.as_ref()),
+                    r.destination.id.to_string(),
+                )
+            })
+            .collect();
+        self.stats.keep_only(&present);
+        for row in rows {
             if row.destination.paused {
                 continue;
             }
@@ -109,7 +133,6 @@ impl Dispatcher {
     }
 
     async fn serve(&mut self, row: DestinationRow) -> Result<Round, StoreError> {
-        let mut done = Round::default();
         let d = &row.destination;
         if d.settings.kind != Kind::Webhook {
             if self.unsent_kinds.insert(d.settings.kind) {
@@ -118,7 +141,7 @@ impl Dispatcher {
                     "no sender for this kind yet: its rows stay queued"
                 );
             }
-            return Ok(done);
+            return Ok(Round::default());
         }
         let now = self.clock.now();
         let lease = format!("outbound:{}/{}", owner_key(d.tenant.as_ref()), d.id);
@@ -128,21 +151,83 @@ impl Dispatcher {
             .try_lease(&lease, &self.holder, now, until)
             .await?
         {
-            return Ok(done);
+            return Ok(Round::default());
         }
-        // Finished rows are kept `retention_days` for `deliveries`, then
-        // go (looked at every few minutes, not every round).
-        let pruned = self.last_prune.get(&lease).map(std::time::Instant::elapsed);
-        if pruned.is_none_or(|e| e >= PRUNE_EVERY) {
+        self.housekeep(d, &lease, now).await?;
+        let (done, breaker, spent) = self.send_due(&row, now).await?;
+        if breaker != row.breaker {
+            if breaker.name() != row.breaker.name() {
+                tracing::info!(destination = %d.id, from = row.breaker.name(), to = breaker.name(), "breaker");
+            }
+            self.store
+                .set_breaker(d.tenant.as_ref(), &d.id, &breaker)
+                .await?;
+        }
+        let (owner, id) = (owner_key(d.tenant.as_ref()), d.id.to_string());
+        self.stats.with(&owner, &id, |f| {
+            f.delivered += done.delivered;
+            f.retried += done.retried;
+            f.dead += done.dead;
+            f.expired += done.expired;
+            f.attempts += spent.0;
+            f.attempt_ms_total += spent.1;
+            f.breaker = match breaker {
+                Breaker::Closed { .. } => 0,
+                Breaker::HalfOpen { .. } => 1,
+                Breaker::Open { .. } => 2,
+            };
+        });
+        Ok(done)
+    }
+
+    /// Every ten minutes, the finished rows past retention deleted (kept
+    /// `retention_days` for `deliveries`); every ten seconds, the backlog
+    /// counted.
+    async fn housekeep(
+        &mut self,
+        d: &Destination,
+        lease: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let since = |m: &std::collections::HashMap<String, std::time::Instant>| {
+            m.get(lease).map(std::time::Instant::elapsed)
+        };
+        if since(&self.last_prune).is_none_or(|e| e >= PRUNE_EVERY) {
+            self.last_prune
+                .insert(lease.to_string(), std::time::Instant::now());
             let kept = chrono::Duration::days(i64::from(d.settings.retention_days));
             self.store
                 .prune(d.tenant.as_ref(), &d.id, now - kept)
                 .await?;
-            self.last_prune.insert(lease, std::time::Instant::now());
         }
+        if since(&self.last_count).is_some_and(|e| e < COUNT_EVERY) {
+            return Ok(());
+        }
+        self.last_count
+            .insert(lease.to_string(), std::time::Instant::now());
+        let (n, oldest) = self.store.backlog(d.tenant.as_ref(), &d.id).await?;
+        let age = oldest.map_or(0, |t| u64::try_from((now - t).num_seconds()).unwrap_or(0));
+        self.stats
+            .with(&owner_key(d.tenant.as_ref()), d.id.as_str(), |f| {
+                f.backlog = n;
+                f.oldest_pending_s = age;
+            });
+        Ok(())
+    }
+
+    /// The due rows, in order, as the breaker allows: what was done, the
+    /// breaker after, and the attempts made with their total time (ms).
+    async fn send_due(
+        &self,
+        row: &DestinationRow,
+        now: DateTime<Utc>,
+    ) -> Result<(Round, Breaker, (u64, u64)), StoreError> {
+        let d = &row.destination;
+        let mut done = Round::default();
+        let mut spent = (0u64, 0u64);
         let (permit, mut breaker) = row.breaker.permit(now);
         let limit = match permit {
-            Permit::Wait(_) => return Ok(done),
+            Permit::Wait(_) => return Ok((done, row.breaker, spent)),
             Permit::Probe => 1,
             Permit::Send => d.settings.batch_size,
         };
@@ -162,9 +247,8 @@ impl Dispatcher {
                 Ok(s) => s,
                 Err(e) => {
                     // The secret is missing: nothing is sent unsigned.
-                    let next = now + chrono::Duration::seconds(60);
                     let how = Settle::Retry {
-                        next_at: next,
+                        next_at: now + chrono::Duration::seconds(60),
                         status: None,
                         error: e.clone(),
                         ms: 0,
@@ -175,26 +259,9 @@ impl Dispatcher {
                 }
             };
             let a = webhook::send(d, &item.event, secrets, now).await;
-            let how = match a.verdict {
-                Verdict::Delivered => Settle::Delivered {
-                    status: a.status,
-                    ms: a.ms,
-                },
-                Verdict::Permanent => Settle::Dead {
-                    status: a.status,
-                    error: a.error.clone().unwrap_or_default(),
-                },
-                Verdict::Retry => {
-                    let wait = self.backoff.wait(item.attempts + 1, unit(), a.retry_after);
-                    Settle::Retry {
-                        next_at: now + chrono::Duration::from_std(wait).unwrap_or_default(),
-                        status: a.status,
-                        error: a.error.clone().unwrap_or_default(),
-                        ms: a.ms,
-                    }
-                }
-            };
-            self.settle(d, &item, &how, now).await?;
+            spent = (spent.0 + 1, spent.1 + u64::from(a.ms));
+            self.settle(d, &item, &self.outcome(&a, &item, now), now)
+                .await?;
             match a.verdict {
                 Verdict::Retry => {
                     breaker = breaker.failed(now, &self.breaker);
@@ -212,15 +279,30 @@ impl Dispatcher {
                 }
             }
         }
-        if breaker != row.breaker {
-            if breaker.name() != row.breaker.name() {
-                tracing::info!(destination = %d.id, from = row.breaker.name(), to = breaker.name(), "breaker");
+        Ok((done, breaker, spent))
+    }
+
+    /// How an attempt settles its row.
+    fn outcome(&self, a: &webhook::Attempt, item: &OutboxItem, now: DateTime<Utc>) -> Settle {
+        match a.verdict {
+            Verdict::Delivered => Settle::Delivered {
+                status: a.status,
+                ms: a.ms,
+            },
+            Verdict::Permanent => Settle::Dead {
+                status: a.status,
+                error: a.error.clone().unwrap_or_default(),
+            },
+            Verdict::Retry => {
+                let wait = self.backoff.wait(item.attempts + 1, unit(), a.retry_after);
+                Settle::Retry {
+                    next_at: now + chrono::Duration::from_std(wait).unwrap_or_default(),
+                    status: a.status,
+                    error: a.error.clone().unwrap_or_default(),
+                    ms: a.ms,
+                }
             }
-            self.store
-                .set_breaker(d.tenant.as_ref(), &d.id, &breaker)
-                .await?;
         }
-        Ok(done)
     }
 
     async fn settle(

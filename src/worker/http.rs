@@ -23,6 +23,8 @@ pub struct Probe {
     pub bus_up: Box<dyn Fn() -> bool + Send + Sync>,
     /// Consumer lag above which the worker is not ready.
     pub ready_lag: u64,
+    /// Delivery to the SOC, per destination.
+    pub outbound: Option<Arc<super::dispatch::stats::OutboundStats>>,
 }
 
 /// Why the worker is not ready, if it is not.
@@ -205,7 +207,13 @@ async fn handle(mut stream: TcpStream, probe: &Probe) -> std::io::Result<()> {
         ("405 Method Not Allowed", "only GET\n".to_string())
     } else {
         match path {
-            "/metrics" => ("200 OK", metrics_text(&probe.stats)),
+            "/metrics" => {
+                let mut text = metrics_text(&probe.stats);
+                if let Some(o) = &probe.outbound {
+                    text.push_str(&o.prometheus());
+                }
+                ("200 OK", text)
+            }
             "/healthz" => ("200 OK", "ok\n".to_string()),
             "/readyz" => match readiness(probe).await {
                 Ok(()) => ("200 OK", "ready\n".to_string()),

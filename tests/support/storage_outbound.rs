@@ -132,6 +132,9 @@ pub async fn destinations_and_their_outbox(store: Arc<dyn Store>) {
     );
     assert_eq!(due[0].event, event(&acme, "inc-1"));
     assert_eq!(due[0].attempts, 0);
+    let backlog = store.backlog(Some(&acme), &id("soc")).await.unwrap();
+    assert_eq!(backlog, (2, Some(t0())));
+    assert_eq!(store.backlog(None, &id("none")).await.unwrap(), (0, None));
     assert_eq!(
         store
             .outbox_due(None, &id("noc"), t0(), 10)

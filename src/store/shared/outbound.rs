@@ -291,3 +291,20 @@ pub(super) async fn prune(
     .await?;
     Ok(done.rows_affected())
 }
+
+pub(super) async fn backlog(
+    pool: &Pool,
+    owner: Option<&Id>,
+    dest: &Id,
+) -> Result<(u64, Option<DateTime<Utc>>), StoreError> {
+    let r = query(
+        "SELECT COUNT(*) AS n, MIN(queued_at) AS oldest FROM outbox
+         WHERE tenant_id = ? AND destination = ? AND state = 'pending'"
+            .to_string(),
+        vec![Arg::Text(owner_key(owner)), Arg::Text(dest.to_string())],
+    )
+    .fetch_one(pool)
+    .await?;
+    let oldest: Option<i64> = r.try_get("oldest")?;
+    Ok((uint(&r, "n")?, oldest.map(from_ms)))
+}
