@@ -41,6 +41,17 @@ async fn store_with(
     allow_private: bool,
     n: usize,
 ) -> Arc<dyn Store> {
+    store_beating(dir, url, allow_private, n, 0).await
+}
+
+/// The same with a heartbeat every `heartbeat` seconds.
+async fn store_beating(
+    dir: &tempfile::TempDir,
+    url: &str,
+    allow_private: bool,
+    n: usize,
+    heartbeat: u32,
+) -> Arc<dyn Store> {
     let store = SqliteStore::open(dir.path().join("v.db").to_str().unwrap())
         .await
         .unwrap();
@@ -58,6 +69,7 @@ async fn store_with(
             allow_private,
             allow_http: true,
             timeout_s: 5,
+            heartbeat_s: heartbeat,
             ..Settings::new(Kind::Webhook, Target::Url(url.into()))
         },
         paused: false,
@@ -274,4 +286,22 @@ async fn a_failing_receiver_opens_the_breaker_which_holds_the_rows_back() {
     assert_eq!(log.len(), 3);
     assert!(log.iter().all(|l| l.state == "pending"));
     assert_eq!(log.iter().map(|l| l.attempts).sum::<u32>(), 1);
+}
+
+#[tokio::test]
+async fn a_heartbeat_goes_once_per_period() {
+    let rx = Receiver::start(vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_beating(&dir, &rx.url(), true, 0, 3_600).await;
+    let mut d = dispatcher(&store, Policy::default());
+    assert_eq!(d.round().await.unwrap().delivered, 1);
+    assert_eq!(d.round().await.unwrap().delivered, 0, "one per period");
+    let got = rx.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].header("x-vigie-event"), "delivery.heartbeat");
+    let v: serde_json::Value = serde_json::from_slice(&got[0].body).unwrap();
+    assert_eq!(
+        (v["tenant"].as_str(), v["subject"].as_str()),
+        (Some("acme"), Some("soc"))
+    );
 }

@@ -9,7 +9,7 @@ use super::users::{AdminError, chain_of};
 use crate::domain::Id;
 use crate::domain::audit::AuditEntry;
 use crate::domain::outbound::destination::{Destination, Target};
-use crate::domain::outbound::event::{EventType, OutEvent, event_id};
+use crate::domain::outbound::event::{EventType, delivery_event};
 use crate::store::outbound::{DestinationRow, OutboxRow};
 use crate::store::{Scope, Store, WriteBatch};
 
@@ -155,20 +155,14 @@ pub async fn test(
     now: DateTime<Utc>,
 ) -> Result<String, AdminError> {
     get(store, owner, id).await?;
-    let tenant = chain_of(owner);
-    let cause = now.timestamp_millis().to_string();
-    let event = OutEvent {
-        id: event_id(EventType::DeliveryTest, &tenant, id.as_str(), &cause),
-        kind: EventType::DeliveryTest,
-        time: now,
-        tenant,
-        site: None,
-        device: None,
-        severity: None,
-        subject: id.to_string(),
-        summary: format!("a test from vigie, asked by {actor}"),
-        fields: Default::default(),
-    };
+    let event = delivery_event(
+        EventType::DeliveryTest,
+        &chain_of(owner),
+        id,
+        format!("a test from vigie, asked by {actor}"),
+        now,
+        &now.timestamp_millis().to_string(),
+    );
     let event_id = event.id.clone();
     let batch = WriteBatch {
         outbox: vec![OutboxRow {

@@ -68,6 +68,9 @@ pub struct AddArgs {
     /// Give up on an event this many hours after it was queued.
     #[arg(long, default_value_t = 72)]
     pub give_up_h: u32,
+    /// Seconds between delivery.heartbeat events (0: none).
+    #[arg(long, default_value_t = 300)]
+    pub heartbeat_s: u32,
     /// Private, loopback and link-local addresses allowed (an MSSP's SIEM on 10.x).
     #[arg(long)]
     pub allow_private: bool,
@@ -172,6 +175,7 @@ fn settings(a: &AddArgs) -> anyhow::Result<Settings> {
         retention_days: a.retention_days,
         timeout_s: a.timeout_s,
         give_up_h: a.give_up_h,
+        heartbeat_s: a.heartbeat_s,
         allow_private: a.allow_private,
         allow_http: a.allow_http,
         ..Settings::new(kind, target)
@@ -208,6 +212,7 @@ fn row_json(r: &DestinationRow) -> serde_json::Value {
         "retention_days": s.retention_days,
         "timeout_s": s.timeout_s,
         "give_up_h": s.give_up_h,
+        "heartbeat_s": s.heartbeat_s,
         "allow_private": s.allow_private,
         "allow_http": s.allow_http,
         "paused": d.paused,

@@ -21,11 +21,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
+use crate::domain::Id;
 use crate::domain::outbound::breaker::{Breaker, Permit, Policy};
 use crate::domain::outbound::destination::{Destination, Kind};
+use crate::domain::outbound::event::{EventType, delivery_event};
 use crate::domain::outbound::retry::{Backoff, Verdict};
-use crate::store::outbound::{DestinationRow, OutboxItem, Settle, owner_key};
-use crate::store::{Scope, Store, StoreError};
+use crate::store::outbound::{DestinationRow, OutboxItem, OutboxRow, Settle, owner_key};
+use crate::store::{Scope, Store, StoreError, WriteBatch};
 
 /// How long a destination's lease lasts; renewed every round.
 const LEASE: Duration = Duration::from_secs(30);
@@ -50,6 +52,8 @@ pub struct Dispatcher {
     /// backlog last counted.
     last_prune: std::collections::HashMap<String, std::time::Instant>,
     last_count: std::collections::HashMap<String, std::time::Instant>,
+    /// The heartbeat period last queued, per destination.
+    last_beat: std::collections::HashMap<String, i64>,
     stats: Arc<stats::OutboundStats>,
 }
 
@@ -73,6 +77,7 @@ impl Dispatcher {
             unsent_kinds: Default::default(),
             last_prune: Default::default(),
             last_count: Default::default(),
+            last_beat: Default::default(),
             stats: Arc::default(),
         }
     }
@@ -200,6 +205,7 @@ impl Dispatcher {
                 .prune(d.tenant.as_ref(), &d.id, now - kept)
                 .await?;
         }
+        self.heartbeat(d, lease, now).await?;
         if since(&self.last_count).is_some_and(|e| e < COUNT_EVERY) {
             return Ok(());
         }
@@ -212,6 +218,48 @@ impl Dispatcher {
                 f.backlog = n;
                 f.oldest_pending_s = age;
             });
+        Ok(())
+    }
+
+    /// Queues a `delivery.heartbeat` every `heartbeat_s`: one per period
+    /// (its id is the period's), whichever worker holds the destination.
+    async fn heartbeat(
+        &mut self,
+        d: &Destination,
+        lease: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let every = i64::from(d.settings.heartbeat_s) * 1_000;
+        if every == 0 {
+            return Ok(());
+        }
+        let period = now.timestamp_millis() / every;
+        if self.last_beat.get(lease) == Some(&period) {
+            return Ok(());
+        }
+        self.last_beat.insert(lease.to_string(), period);
+        let tenant = d
+            .tenant
+            .clone()
+            .unwrap_or_else(|| Id::from_static(crate::admin::users::PROVIDER_CHAIN));
+        let event = delivery_event(
+            EventType::DeliveryHeartbeat,
+            &tenant,
+            &d.id,
+            "vigie is delivering to this destination".into(),
+            now,
+            &period.to_string(),
+        );
+        let batch = WriteBatch {
+            outbox: vec![OutboxRow {
+                owner: d.tenant.clone(),
+                destination: d.id.clone(),
+                event,
+                queued_at: now,
+            }],
+            ..WriteBatch::default()
+        };
+        self.store.write_batch(&batch).await?;
         Ok(())
     }
 

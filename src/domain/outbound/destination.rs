@@ -146,6 +146,10 @@ pub struct Settings {
     /// Give up on a row this many hours after it was queued (`expired`).
     #[serde(default = "default_give_up")]
     pub give_up_h: u32,
+    /// Seconds between `delivery.heartbeat` events, the receiver's proof
+    /// that the pipe is alive (0: none).
+    #[serde(default = "default_heartbeat")]
+    pub heartbeat_s: u32,
     /// Private, loopback and link-local addresses allowed (a super_admin's
     /// decision: an MSSP's SIEM often sits on 10.x).
     #[serde(default)]
@@ -167,6 +171,9 @@ fn default_timeout() -> u32 {
 fn default_give_up() -> u32 {
     72
 }
+fn default_heartbeat() -> u32 {
+    300
+}
 
 /// A destination: its owner (`None`: provider-wide), id and settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,8 +194,8 @@ pub const MAX_TARGET: usize = 2_048;
 impl Settings {
     /// `kind` to `target` with the defaults: no secret, every event,
     /// `full` data, every field, a week's retention, batches of 100,
-    /// no rate limit, 15 s timeouts, given up after 72 hours, public
-    /// `https://` addresses only.
+    /// no rate limit, 15 s timeouts, given up after 72 hours, a heartbeat
+    /// every 5 minutes, public `https://` addresses only.
     pub fn new(kind: Kind, target: Target) -> Self {
         Self {
             kind,
@@ -202,6 +209,7 @@ impl Settings {
             rate_per_s: 0,
             timeout_s: default_timeout(),
             give_up_h: default_give_up(),
+            heartbeat_s: default_heartbeat(),
             allow_private: false,
             allow_http: false,
         }
@@ -264,6 +272,9 @@ impl Settings {
         }
         if !(1..=24 * 90).contains(&self.give_up_h) {
             return Err("give_up_h: 1 to 2160 (90 days)".into());
+        }
+        if self.heartbeat_s != 0 && !(60..=86_400).contains(&self.heartbeat_s) {
+            return Err("heartbeat_s: 0 (none) or 60 to 86400".into());
         }
         if self.data_fields.len() > 64
             || self

@@ -142,6 +142,31 @@ pub fn event_id(kind: EventType, tenant: &Id, subject: &str, cause: &str) -> Str
     format!("evt-{}", &hex(ctx.finish().as_ref())[..32])
 }
 
+/// An event about delivery itself (a test, a heartbeat) for destination
+/// `destination` of `tenant` (the provider's chain for `_all`), at `at`;
+/// `cause` tells one such event from the next.
+pub fn delivery_event(
+    kind: EventType,
+    tenant: &Id,
+    destination: &Id,
+    summary: String,
+    at: DateTime<Utc>,
+    cause: &str,
+) -> OutEvent {
+    OutEvent {
+        id: event_id(kind, tenant, destination.as_str(), cause),
+        kind,
+        time: at,
+        tenant: tenant.clone(),
+        site: None,
+        device: None,
+        severity: None,
+        subject: destination.to_string(),
+        summary,
+        fields: BTreeMap::new(),
+    }
+}
+
 /// A free text as `privacy_safe` sends it.
 pub fn digest(text: &str) -> Value {
     json!({

@@ -24,7 +24,12 @@ pub struct Figures {
 }
 
 /// A metric: name, type, help, and its value in a destination's figures.
-type Series = (&'static str, &'static str, &'static str, fn(&Figures) -> u64);
+type Series = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&Figures) -> u64,
+);
 
 /// Every destination's figures, keyed `(owner, id)`.
 #[derive(Debug, Default)]
