@@ -41,7 +41,8 @@ fn event(tenant: &vigie::domain::Id, subject: &str) -> OutEvent {
     }
 }
 
-pub async fn destinations_and_their_outbox(store: Arc<dyn Store>) {
+/// A migrated store with the suite's inventory: acme and another tenant.
+async fn two_tenants(store: &Arc<dyn Store>) -> (vigie::domain::Id, vigie::domain::Id) {
     store.migrate().await.unwrap();
     let inv = inventory();
     store.import_inventory(&inv).await.unwrap();
@@ -53,6 +54,11 @@ pub async fn destinations_and_their_outbox(store: Arc<dyn Store>) {
         .unwrap()
         .id
         .clone();
+    (acme, other)
+}
+
+pub async fn destinations_and_their_outbox(store: Arc<dyn Store>) {
+    let (acme, other) = two_tenants(&store).await;
     let soc = Destination {
         tenant: Some(acme.clone()),
         id: id("soc"),
@@ -315,4 +321,69 @@ pub async fn destinations_and_their_outbox(store: Arc<dyn Store>) {
             .unwrap()
     );
     assert_eq!(store.destinations(&Scope::All).await.unwrap().len(), 1);
+}
+
+pub async fn a_deleted_tenant_takes_its_destinations_and_queued_events_along(
+    store: Arc<dyn Store>,
+) {
+    let (acme, other) = two_tenants(&store).await;
+    let audit = AuditEntry::new(&acme, t0(), "os:noc", "outbound.add", "x".into());
+    for (owner, name) in [(Some(&acme), "soc"), (None, "noc"), (Some(&other), "soc")] {
+        let d = Destination {
+            tenant: owner.cloned(),
+            id: id(name),
+            settings: settings(),
+            paused: false,
+        };
+        store.put_destination(&d, t0(), &audit).await.unwrap();
+    }
+    let row =
+        |owner: Option<&vigie::domain::Id>, tenant: &vigie::domain::Id, subject: &str| OutboxRow {
+            owner: owner.cloned(),
+            destination: id(if owner.is_none() { "noc" } else { "soc" }),
+            event: event(tenant, subject),
+            queued_at: t0(),
+        };
+    let batch = WriteBatch {
+        outbox: vec![
+            row(Some(&acme), &acme, "inc-1"),
+            row(None, &acme, "inc-1"),
+            row(None, &other, "inc-9"),
+            row(Some(&other), &other, "inc-9"),
+        ],
+        ..WriteBatch::default()
+    };
+    store.write_batch(&batch).await.unwrap();
+    let gone = AuditEntry::new(&acme, t0(), "os:noc", "tenant.delete", "tenant/acme".into());
+    store.delete_tenant(&acme, &gone).await.unwrap();
+    // acme's destination and acme's events queued for the provider's: gone.
+    let left = store.destinations(&Scope::All).await.unwrap();
+    assert_eq!(left.len(), 2);
+    assert!(
+        left.iter()
+            .all(|d| d.destination.tenant.as_ref() != Some(&acme))
+    );
+    let noc = store.outbox_due(None, &id("noc"), t0(), 10).await.unwrap();
+    assert_eq!(
+        noc.iter()
+            .map(|i| i.event.tenant.clone())
+            .collect::<Vec<_>>(),
+        std::slice::from_ref(&other),
+        "only the other tenant's event is left for the provider"
+    );
+    assert!(
+        store
+            .outbox_due(Some(&acme), &id("soc"), t0(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .outbox_due(Some(&other), &id("soc"), t0(), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }

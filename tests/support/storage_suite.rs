@@ -16,7 +16,9 @@ use vigie::store::{DeviceState, MetricRow, Scope, SignalRow, Store, StoreError, 
 
 // Used by the backends' suites through `storage_suite!`.
 #[allow(unused_imports)]
-pub use super::storage_outbound::destinations_and_their_outbox;
+pub use super::storage_outbound::{
+    a_deleted_tenant_takes_its_destinations_and_queued_events_along, destinations_and_their_outbox,
+};
 
 pub fn t0() -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000, 0).unwrap()
@@ -1197,7 +1199,8 @@ macro_rules! storage_suite {
             rollouts_are_compare_and_set, audit_chains_hold_under_concurrent_appends,
             tenants_users_and_the_provider_tier, site_and_device_detail_reads,
             a_fleet_snapshot_reads_one_point_in_time,
-            enrolment_codes_are_redeemed_once_and_round_trip, destinations_and_their_outbox);
+            enrolment_codes_are_redeemed_once_and_round_trip, destinations_and_their_outbox,
+            a_deleted_tenant_takes_its_destinations_and_queued_events_along);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(
