@@ -12,6 +12,7 @@ pub mod client;
 pub mod enrol;
 pub mod error;
 pub mod grant;
+pub mod outbound;
 pub mod verbs;
 pub mod views;
 pub mod wire;

@@ -8,6 +8,9 @@ use serde::de::DeserializeOwned;
 
 use super::args::*;
 use super::grant::{NatsGrant, RenewArgs};
+use super::outbound::{
+    DeliveriesArgs, DeliveryView, DestinationRef, DestinationView, Queued, Requeued,
+};
 use super::views::{DeviceDetail, IncidentDetail, Trends};
 use super::wire::{MapView, RolloutStatus, Session, SnapshotPage, UserState};
 use crate::domain::access::{Principal, Role};
@@ -134,6 +137,18 @@ verbs! {
     UserDisable = "user_disable", A, UserName => UserState;
     /// Enables a user again.
     UserEnable = "user_enable", A, UserName => UserState;
+    /// The scope's destinations of delivery to the SOC.
+    OutboundList = "outbound_list", V, NoArgs => Vec<DestinationView>;
+    /// A destination's newest deliveries.
+    OutboundDeliveries = "outbound_deliveries", V, DeliveriesArgs => Vec<DeliveryView>;
+    /// Queues a delivery.test event for a destination.
+    OutboundTest = "outbound_test", O, DestinationRef => Queued;
+    /// Queues a destination's dead and expired deliveries again.
+    OutboundReplay = "outbound_replay", O, DestinationRef => Requeued;
+    /// Stops sending to a destination (events keep queuing).
+    OutboundPause = "outbound_pause", A, DestinationRef => DestinationView;
+    /// Sends to a destination again.
+    OutboundResume = "outbound_resume", A, DestinationRef => DestinationView;
 }
 
 /// The verb of a name.

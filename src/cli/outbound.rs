@@ -13,7 +13,7 @@ use crate::domain::outbound::destination::{
     Destination, Kind, Routing, Settings, Target, Transport,
 };
 use crate::domain::outbound::event::{DataMode, EventType};
-use crate::store::outbound::{Delivery, DestinationRow};
+use crate::store::outbound::DestinationRow;
 use crate::store::{Scope, Store};
 
 /// Which destination: its owner (a tenant, or `_all` for the provider's)
@@ -222,14 +222,6 @@ fn row_json(r: &DestinationRow) -> serde_json::Value {
     })
 }
 
-fn delivery_json(d: &Delivery) -> serde_json::Value {
-    json!({
-        "seq": d.seq, "event": d.event_id, "state": d.state, "attempts": d.attempts,
-        "queued_at": d.queued_at, "next_at": d.next_at, "done_at": d.done_at,
-        "last_status": d.last_status, "last_error": d.last_error, "last_ms": d.last_ms,
-    })
-}
-
 fn print(v: &serde_json::Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
@@ -295,7 +287,7 @@ pub async fn run(store: &dyn Store, what: OutboundCommand, actor: &str) -> anyho
             let rows = store
                 .deliveries(t.as_ref(), &d, limit.clamp(1, 10_000))
                 .await?;
-            print(&json!(rows.iter().map(delivery_json).collect::<Vec<_>>()));
+            print(&json!(rows));
         }
     }
     Ok(())

@@ -12,6 +12,7 @@
 
 pub mod address;
 pub mod breaker;
+pub mod delivery;
 pub mod derive;
 pub mod destination;
 pub mod event;

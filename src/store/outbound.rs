@@ -78,20 +78,7 @@ impl Settle {
     }
 }
 
-/// A queued event's delivery, as `vigie outbound deliveries` shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    pub seq: i64,
-    pub event_id: String,
-    pub state: String,
-    pub attempts: u32,
-    pub queued_at: DateTime<Utc>,
-    pub next_at: DateTime<Utc>,
-    pub done_at: Option<DateTime<Utc>>,
-    pub last_status: Option<u16>,
-    pub last_error: Option<String>,
-    pub last_ms: Option<u32>,
-}
+pub use crate::domain::outbound::delivery::Delivery;
 
 /// A destination as stored.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,6 +3,7 @@
 //! verb's handler, typed `(call, Args) -> Result<Answer, ApiError>`.
 
 mod fleet;
+mod outbound;
 mod push;
 mod users;
 mod views;
@@ -438,5 +439,11 @@ async fn dispatch(c: &Call<'_>, verb: &str, payload: &[u8]) -> Result<serde_json
         v::UserAdd => users::add(c, a).await,
         v::UserDisable => users::set_disabled(c, a, true).await,
         v::UserEnable => users::set_disabled(c, a, false).await,
+        v::OutboundList => outbound::list(c, a).await,
+        v::OutboundDeliveries => outbound::deliveries(c, a).await,
+        v::OutboundTest => outbound::test(c, a).await,
+        v::OutboundReplay => outbound::replay(c, a).await,
+        v::OutboundPause => outbound::set_paused(c, a, true).await,
+        v::OutboundResume => outbound::set_paused(c, a, false).await,
     })
 }
