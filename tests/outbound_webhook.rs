@@ -41,16 +41,18 @@ async fn store_with(
     allow_private: bool,
     n: usize,
 ) -> Arc<dyn Store> {
-    store_beating(dir, url, allow_private, n, 0).await
+    store_beating(dir, url, allow_private, n, 0, 0).await
 }
 
-/// The same with a heartbeat every `heartbeat` seconds.
+/// The same with a heartbeat every `heartbeat` seconds and at most
+/// `rate` deliveries a second.
 async fn store_beating(
     dir: &tempfile::TempDir,
     url: &str,
     allow_private: bool,
     n: usize,
     heartbeat: u32,
+    rate: u32,
 ) -> Arc<dyn Store> {
     let store = SqliteStore::open(dir.path().join("v.db").to_str().unwrap())
         .await
@@ -70,6 +72,7 @@ async fn store_beating(
             allow_http: true,
             timeout_s: 5,
             heartbeat_s: heartbeat,
+            rate_per_s: rate,
             ..Settings::new(Kind::Webhook, Target::Url(url.into()))
         },
         paused: false,
@@ -292,7 +295,7 @@ async fn a_failing_receiver_opens_the_breaker_which_holds_the_rows_back() {
 async fn a_heartbeat_goes_once_per_period() {
     let rx = Receiver::start(vec![]).await;
     let dir = tempfile::tempdir().unwrap();
-    let store = store_beating(&dir, &rx.url(), true, 0, 3_600).await;
+    let store = store_beating(&dir, &rx.url(), true, 0, 3_600, 0).await;
     let mut d = dispatcher(&store, Policy::default());
     assert_eq!(d.round().await.unwrap().delivered, 1);
     assert_eq!(d.round().await.unwrap().delivered, 0, "one per period");
@@ -304,4 +307,16 @@ async fn a_heartbeat_goes_once_per_period() {
         (v["tenant"].as_str(), v["subject"].as_str()),
         (Some("acme"), Some("soc"))
     );
+}
+
+#[tokio::test]
+async fn a_rate_limit_spreads_the_backlog_over_rounds() {
+    let rx = Receiver::start(vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_beating(&dir, &rx.url(), true, 5, 0, 2).await;
+    let mut d = dispatcher(&store, Policy::default());
+    assert_eq!(d.round().await.unwrap().delivered, 2);
+    assert_eq!(d.round().await.unwrap().delivered, 2);
+    assert_eq!(d.round().await.unwrap().delivered, 1);
+    assert_eq!(rx.received().len(), 5);
 }

@@ -68,6 +68,9 @@ pub struct AddArgs {
     /// Give up on an event this many hours after it was queued.
     #[arg(long, default_value_t = 72)]
     pub give_up_h: u32,
+    /// At most this many deliveries a second (0: no limit).
+    #[arg(long, default_value_t = 0)]
+    pub rate_per_s: u32,
     /// Seconds between delivery.heartbeat events (0: none).
     #[arg(long, default_value_t = 300)]
     pub heartbeat_s: u32,
@@ -176,6 +179,7 @@ fn settings(a: &AddArgs) -> anyhow::Result<Settings> {
         timeout_s: a.timeout_s,
         give_up_h: a.give_up_h,
         heartbeat_s: a.heartbeat_s,
+        rate_per_s: a.rate_per_s,
         allow_private: a.allow_private,
         allow_http: a.allow_http,
         ..Settings::new(kind, target)
@@ -213,6 +217,7 @@ fn row_json(r: &DestinationRow) -> serde_json::Value {
         "timeout_s": s.timeout_s,
         "give_up_h": s.give_up_h,
         "heartbeat_s": s.heartbeat_s,
+        "rate_per_s": s.rate_per_s,
         "allow_private": s.allow_private,
         "allow_http": s.allow_http,
         "paused": d.paused,

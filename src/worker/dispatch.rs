@@ -277,6 +277,11 @@ impl Dispatcher {
         let limit = match permit {
             Permit::Wait(_) => return Ok((done, row.breaker, spent)),
             Permit::Probe => 1,
+            // A round takes at least a second: `rate_per_s` rows a round
+            // keeps to the receiver's rate.
+            Permit::Send if d.settings.rate_per_s > 0 => {
+                d.settings.batch_size.min(d.settings.rate_per_s)
+            }
             Permit::Send => d.settings.batch_size,
         };
         let due = self
