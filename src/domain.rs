@@ -26,3 +26,14 @@ pub mod user;
 pub use ids::{Id, IdError};
 pub use names::{enum_name, enum_parse};
 pub use text::{LongText, SafeBlock, SafeText};
+
+/// Lower-case hex of `bytes` (digests, fingerprints, random tags).
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}

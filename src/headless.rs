@@ -161,8 +161,7 @@ fn lease_holder() -> String {
     use ring::rand::SecureRandom as _;
     let mut b = [0u8; 6];
     let _ = ring::rand::SystemRandom::new().fill(&mut b);
-    let tag: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("worker-{}-{tag}", std::process::id())
+    format!("worker-{}-{}", std::process::id(), crate::domain::hex(&b))
 }
 
 /// Tells systemd (`Type=notify`) the worker is ready, and when it asks

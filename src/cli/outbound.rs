@@ -192,7 +192,7 @@ fn fingerprint(spec: &str) -> String {
     match crate::settings::secret::SecretSpec::parse(spec).resolve("secret") {
         Ok(s) => {
             let d = ring::digest::digest(&ring::digest::SHA256, s.expose());
-            d.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect()
+            crate::domain::hex(&d.as_ref()[..8])
         }
         Err(e) => format!("not readable here ({e})"),
     }

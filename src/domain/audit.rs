@@ -131,13 +131,7 @@ impl AuditEntry {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
+use super::hex;
 
 /// Where a chain is broken, and how.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -125,9 +125,7 @@ pub struct OutEvent {
     pub fields: BTreeMap<String, Field>,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use crate::domain::hex;
 
 /// The stable id of the event of type `kind` about `subject` of `tenant`,
 /// for the transition `cause` names (an incident's reopen count, an

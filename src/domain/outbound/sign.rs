@@ -28,9 +28,7 @@ fn tag(key: &[u8], parts: &[&[u8]]) -> hmac::Tag {
     ctx.sign()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use crate::domain::hex;
 
 /// vigie's signature of `body` sent at `ts` with `secret` (its bytes).
 pub fn vigie(secret: &[u8], ts: i64, body: &[u8]) -> String {
