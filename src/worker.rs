@@ -517,9 +517,11 @@ impl Worker {
 
     /// Starts writing a prepared batch on the database thread.
     async fn begin_write(&mut self, p: Prepared) {
-        let guard = Arc::clone(&self.publish_lock).lock_owned().await;
         let store = Arc::clone(&self.store);
+        // Before the snapshot lock: a read of the destinations every few
+        // seconds must not hold up the api's snapshots.
         self.routes.refresh(store.as_ref()).await;
+        let guard = Arc::clone(&self.publish_lock).lock_owned().await;
         let mut batch = p.changes.batch;
         batch.outbox = self.routes.rows(&p.changes.events, self.clock.now());
         let stats = Arc::clone(&self.stats);

@@ -289,6 +289,8 @@ impl Dispatcher {
             .outbox_due(d.tenant.as_ref(), &d.id, now, limit)
             .await?;
         let secrets = secrets(d);
+        // Opened at the first row that is sent, then kept for the round.
+        let mut session: Option<Result<webhook::Session, webhook::Attempt>> = None;
         for item in due {
             let now = self.clock.now();
             if expired(d, &item, now) {
@@ -311,7 +313,14 @@ impl Dispatcher {
                     break;
                 }
             };
-            let a = webhook::send(d, &item.event, secrets, now).await;
+            if session.is_none() {
+                session = Some(webhook::Session::open(d).await);
+            }
+            let Some(opened) = &session else { break };
+            let a = match opened {
+                Ok(s) => s.send(d, &item.event, secrets, now).await,
+                Err(failed) => failed.clone(),
+            };
             spent = (spent.0 + 1, spent.1 + u64::from(a.ms));
             self.settle(d, &item, &self.outcome(&a, &item, now), now)
                 .await?;

@@ -135,32 +135,61 @@ pub fn signature_headers(
     h
 }
 
-/// Sends `e` to the webhook `d` once, at `now`, signed with `secrets`.
-pub async fn send(
+/// A round's connection to one webhook: its URL, the address resolved,
+/// checked and pinned once for the round, and a client that keeps its
+/// connection alive from one event to the next.
+pub struct Session {
+    url: reqwest::Url,
+    addr: SocketAddr,
+    http: reqwest::Client,
+}
+
+impl Session {
+    /// Resolves and checks `d`'s address and makes the client; the failed
+    /// attempt when it cannot (a bad URL is permanent, an address refused
+    /// or not resolved is retried: nothing is lost while someone corrects
+    /// the destination or its DNS).
+    pub async fn open(d: &Destination) -> Result<Self, Attempt> {
+        let started = Instant::now();
+        let Target::Url(url) = &d.settings.target else {
+            return Err(Attempt::failed(
+                Verdict::Permanent,
+                "a webhook needs a URL".into(),
+                started,
+            ));
+        };
+        let url = reqwest::Url::parse(url)
+            .map_err(|e| Attempt::failed(Verdict::Permanent, format!("URL: {e}"), started))?;
+        let addr = resolve(&url, d.settings.allow_private)
+            .await
+            .map_err(|e| Attempt::failed(Verdict::Retry, e, started))?;
+        let timeout = Duration::from_secs(u64::from(d.settings.timeout_s));
+        let http =
+            client(&url, addr, timeout).map_err(|e| Attempt::failed(Verdict::Retry, e, started))?;
+        Ok(Self { url, addr, http })
+    }
+
+    /// Sends `e` once, at `now`, signed with `secrets`.
+    pub async fn send(
+        &self,
+        d: &Destination,
+        e: &OutEvent,
+        secrets: &[Vec<u8>],
+        now: DateTime<Utc>,
+    ) -> Attempt {
+        send(self, d, e, secrets, now).await
+    }
+}
+
+async fn send(
+    session: &Session,
     d: &Destination,
     e: &OutEvent,
     secrets: &[Vec<u8>],
     now: DateTime<Utc>,
 ) -> Attempt {
     let started = Instant::now();
-    let Target::Url(url) = &d.settings.target else {
-        return Attempt::failed(Verdict::Permanent, "a webhook needs a URL".into(), started);
-    };
-    let url = match reqwest::Url::parse(url) {
-        Ok(u) => u,
-        Err(e) => return Attempt::failed(Verdict::Permanent, format!("URL: {e}"), started),
-    };
-    // A refused or unresolvable address is retried: nothing is lost while
-    // someone corrects the destination or its DNS.
-    let addr = match resolve(&url, d.settings.allow_private).await {
-        Ok(a) => a,
-        Err(e) => return Attempt::failed(Verdict::Retry, e, started),
-    };
-    let timeout = Duration::from_secs(u64::from(d.settings.timeout_s));
-    let http = match client(&url, addr, timeout) {
-        Ok(c) => c,
-        Err(e) => return Attempt::failed(Verdict::Retry, e, started),
-    };
+    let (url, addr, http) = (session.url.clone(), session.addr, &session.http);
     let selection = Selection {
         mode: d.settings.data_mode,
         fields: d.settings.data_fields.clone(),
