@@ -11,10 +11,15 @@
 //! - `address.rs`: which addresses a destination may not reach.
 
 pub mod address;
+pub mod azure;
 pub mod breaker;
+pub mod cef;
 pub mod delivery;
 pub mod derive;
 pub mod destination;
 pub mod event;
+pub mod hec;
+pub mod options;
 pub mod retry;
 pub mod sign;
+pub mod syslog;

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::event::{DataMode, EventType, OutEvent};
+use super::options::{AzureOptions, CefProfile, HecOptions, SyslogOptions};
 use crate::domain::Id;
 use crate::domain::model::Severity;
 
@@ -157,6 +158,18 @@ pub struct Settings {
     /// `http://` allowed (otherwise `https://` only).
     #[serde(default)]
     pub allow_http: bool,
+    /// Syslog's format, facility, hostname and TLS files (syslog kinds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub syslog: Option<SyslogOptions>,
+    /// HEC's index, sourcetype and acknowledgement (HEC kinds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hec: Option<HecOptions>,
+    /// The Azure identity and stream (`azure-logs`, required there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure: Option<AzureOptions>,
+    /// The CEF header's vendor and product (CEF kinds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cef: Option<CefProfile>,
 }
 
 fn default_retention() -> u16 {
@@ -212,6 +225,10 @@ impl Settings {
             heartbeat_s: default_heartbeat(),
             allow_private: false,
             allow_http: false,
+            syslog: None,
+            hec: None,
+            azure: None,
+            cef: None,
         }
     }
 
@@ -284,11 +301,59 @@ impl Settings {
         {
             return Err("data_fields: at most 64 names of 1 to 64 bytes".into());
         }
+        self.check_options()
+    }
+
+    /// The kind's own options: present only where they mean something,
+    /// and sane.
+    fn check_options(&self) -> Result<(), String> {
+        let kind = self.kind;
+        let is_hec = matches!(kind, Kind::SplunkHec | Kind::LogscaleHec);
+        let is_cef = matches!(kind, Kind::CefSyslog | Kind::CefHttp);
+        for (name, present, fits) in [
+            ("syslog", self.syslog.is_some(), kind.is_syslog()),
+            ("hec", self.hec.is_some(), is_hec),
+            ("azure", self.azure.is_some(), kind == Kind::AzureLogs),
+            ("cef", self.cef.is_some(), is_cef),
+        ] {
+            if present && !fits {
+                return Err(format!("{name}: not an option of {}", kind.as_str()));
+            }
+        }
+        if let Some(o) = &self.syslog {
+            o.check()?;
+        }
+        if let Some(o) = &self.hec {
+            o.check()?;
+            if o.ack && kind == Kind::LogscaleHec {
+                return Err("hec.ack: LogScale has no indexer acknowledgement".into());
+            }
+        }
+        match &self.azure {
+            Some(o) => o.check(self.allow_http)?,
+            None if kind == Kind::AzureLogs => {
+                return Err("azure: tenant_id, client_id, dcr_id and stream are needed".into());
+            }
+            None => {}
+        }
+        if let Some(o) = &self.cef {
+            o.check()?;
+        }
         Ok(())
+    }
+
+    /// The syslog options in force.
+    pub fn syslog_options(&self) -> SyslogOptions {
+        self.syslog.clone().unwrap_or_default()
+    }
+
+    /// The CEF profile in force.
+    pub fn cef_profile(&self) -> CefProfile {
+        self.cef.clone().unwrap_or_default()
     }
 }
 
-fn check_url(u: &str, allow_http: bool) -> Result<(), String> {
+pub(super) fn check_url(u: &str, allow_http: bool) -> Result<(), String> {
     if u.len() > MAX_TARGET {
         return Err(format!("target: a URL of at most {MAX_TARGET} bytes"));
     }
