@@ -10,9 +10,19 @@
 //! schedules the row with backoff and full jitter, no sooner than the
 //! receiver's `Retry-After`; a permanent refusal is dead-lettered with
 //! the reply kept; a row older than the destination's `give_up_h` is
-//! expired. Kinds without a sender here yet keep their rows pending.
+//! expired.
+//!
+//! Each kind has its sender: `webhook.rs` (one signed event a request),
+//! `hec.rs` (Splunk and LogScale batches), `azure.rs` (Logs Ingestion),
+//! `batches.rs` (CEF over HTTP, and Azure's batches), `syslog.rs` (UDP,
+//! TCP, TLS); `http.rs` is what the HTTP ones share.
 
+pub mod azure;
+pub mod batches;
+pub mod hec;
+pub mod http;
 pub mod stats;
+pub mod syslog;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -46,8 +56,8 @@ pub struct Dispatcher {
     holder: String,
     backoff: Backoff,
     breaker: Policy,
-    /// Kinds already logged as not sent yet.
-    unsent_kinds: std::collections::HashSet<Kind>,
+    /// Azure tokens, kept between rounds.
+    tokens: azure::Tokens,
     /// When each destination's old rows were last deleted, and its
     /// backlog last counted.
     last_prune: std::collections::HashMap<String, std::time::Instant>,
@@ -64,6 +74,19 @@ pub struct Round {
     pub retried: u64,
     pub dead: u64,
     pub expired: u64,
+    /// A destination without a rate limit had a full batch delivered:
+    /// more may be waiting, the next round starts at once.
+    pub more: bool,
+}
+
+/// What a sender did with a run of events: one attempt per event it
+/// settled, in order (the events after the last are left for a later
+/// round), and the requests it made with their total time.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub attempts: Vec<http::Attempt>,
+    pub requests: u32,
+    pub ms: u64,
 }
 
 impl Dispatcher {
@@ -74,7 +97,7 @@ impl Dispatcher {
             holder,
             backoff: Backoff::default(),
             breaker: Policy::default(),
-            unsent_kinds: Default::default(),
+            tokens: azure::Tokens::default(),
             last_prune: Default::default(),
             last_count: Default::default(),
             last_beat: Default::default(),
@@ -97,11 +120,16 @@ impl Dispatcher {
     /// Runs rounds until `stop` turns true.
     pub async fn run(mut self, mut stop: tokio::sync::watch::Receiver<bool>) {
         loop {
-            if let Err(e) = self.round().await {
-                tracing::warn!(error = %e, "outbound round failed; trying again");
-            }
+            let pause = match self.round().await {
+                Ok(r) if r.more => Duration::ZERO,
+                Ok(_) => ROUND,
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbound round failed; trying again");
+                    ROUND
+                }
+            };
             tokio::select! {
-                _ = tokio::time::sleep(ROUND) => {}
+                _ = tokio::time::sleep(pause) => {}
                 _ = stop.changed() => return,
             }
             if *stop.borrow() {
@@ -133,21 +161,13 @@ impl Dispatcher {
             total.retried += r.retried;
             total.dead += r.dead;
             total.expired += r.expired;
+            total.more |= r.more;
         }
         Ok(total)
     }
 
     async fn serve(&mut self, row: DestinationRow) -> Result<Round, StoreError> {
         let d = &row.destination;
-        if d.settings.kind != Kind::Webhook {
-            if self.unsent_kinds.insert(d.settings.kind) {
-                tracing::warn!(
-                    kind = d.settings.kind.as_str(),
-                    "no sender for this kind yet: its rows stay queued"
-                );
-            }
-            return Ok(Round::default());
-        }
         let now = self.clock.now();
         let lease = format!("outbound:{}/{}", owner_key(d.tenant.as_ref()), d.id);
         let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
@@ -264,18 +284,17 @@ impl Dispatcher {
     }
 
     /// The due rows, in order, as the breaker allows: what was done, the
-    /// breaker after, and the attempts made with their total time (ms).
+    /// breaker after, and the requests made with their total time (ms).
     async fn send_due(
-        &self,
+        &mut self,
         row: &DestinationRow,
         now: DateTime<Utc>,
     ) -> Result<(Round, Breaker, (u64, u64)), StoreError> {
         let d = &row.destination;
         let mut done = Round::default();
-        let mut spent = (0u64, 0u64);
         let (permit, mut breaker) = row.breaker.permit(now);
         let limit = match permit {
-            Permit::Wait(_) => return Ok((done, row.breaker, spent)),
+            Permit::Wait(_) => return Ok((done, row.breaker, (0, 0))),
             Permit::Probe => 1,
             // A round takes at least a second: `rate_per_s` rows a round
             // keeps to the receiver's rate.
@@ -288,41 +307,39 @@ impl Dispatcher {
             .store
             .outbox_due(d.tenant.as_ref(), &d.id, now, limit)
             .await?;
-        let secrets = secrets(d);
-        // Opened at the first row that is sent, then kept for the round.
-        let mut session: Option<Result<webhook::Session, webhook::Attempt>> = None;
+        let full = due.len() == limit as usize && permit == Permit::Send;
+        let mut live = Vec::with_capacity(due.len());
         for item in due {
-            let now = self.clock.now();
             if expired(d, &item, now) {
                 self.settle(d, &item, &Settle::Expired, now).await?;
                 done.expired += 1;
-                continue;
+            } else {
+                live.push(item);
             }
-            let secrets = match &secrets {
-                Ok(s) => s,
-                Err(e) => {
-                    // The secret is missing: nothing is sent unsigned.
-                    let how = Settle::Retry {
-                        next_at: now + chrono::Duration::seconds(60),
-                        status: None,
-                        error: e.clone(),
-                        ms: 0,
-                    };
-                    self.settle(d, &item, &how, now).await?;
-                    done.retried += 1;
-                    break;
-                }
-            };
-            if session.is_none() {
-                session = Some(webhook::Session::open(d).await);
+        }
+        let Some(first) = live.first() else {
+            return Ok((done, breaker, (0, 0)));
+        };
+        let secrets = match secrets(d) {
+            Ok(s) => s,
+            Err(e) => {
+                // The secret is missing: nothing is sent unsigned.
+                let how = Settle::Retry {
+                    next_at: now + chrono::Duration::seconds(60),
+                    status: None,
+                    error: e,
+                    ms: 0,
+                };
+                self.settle(d, first, &how, now).await?;
+                done.retried += 1;
+                return Ok((done, breaker, (0, 0)));
             }
-            let Some(opened) = &session else { break };
-            let a = match opened {
-                Ok(s) => s.send(d, &item.event, secrets, now).await,
-                Err(failed) => failed.clone(),
-            };
-            spent = (spent.0 + 1, spent.1 + u64::from(a.ms));
-            self.settle(d, &item, &self.outcome(&a, &item, now), now)
+        };
+        let sent = self.send(d, &live, &secrets, now).await;
+        let now = self.clock.now();
+        let settled = sent.attempts.len();
+        for (item, a) in live.iter().zip(&sent.attempts) {
+            self.settle(d, item, &self.outcome(a, item, now), now)
                 .await?;
             match a.verdict {
                 Verdict::Retry => {
@@ -341,11 +358,62 @@ impl Dispatcher {
                 }
             }
         }
-        Ok((done, breaker, spent))
+        done.more =
+            full && settled == live.len() && d.settings.rate_per_s == 0 && done.retried == 0;
+        Ok((done, breaker, (u64::from(sent.requests), sent.ms)))
+    }
+
+    /// Sends a run of due events with the destination's kind of sender.
+    async fn send(
+        &mut self,
+        d: &Destination,
+        items: &[OutboxItem],
+        secrets: &[Vec<u8>],
+        now: DateTime<Utc>,
+    ) -> Sent {
+        let url = match &d.settings.target {
+            crate::domain::outbound::destination::Target::Url(u) => u.as_str(),
+            crate::domain::outbound::destination::Target::Syslog { .. } => "",
+        };
+        let one = |a: http::Attempt| Sent {
+            requests: 1,
+            ms: u64::from(a.ms),
+            attempts: vec![a],
+        };
+        match d.settings.kind {
+            Kind::CefSyslog | Kind::JsonSyslog => syslog::send(d, items).await,
+            Kind::AzureLogs => azure::send(&mut self.tokens, d, items, secrets, now).await,
+            Kind::Webhook | Kind::SplunkHec | Kind::LogscaleHec | Kind::CefHttp => {
+                let session = match http::Session::open(d, url).await {
+                    Ok(s) => s,
+                    Err(a) => return one(a),
+                };
+                match d.settings.kind {
+                    Kind::SplunkHec | Kind::LogscaleHec => {
+                        hec::send(&session, d, items, secrets, now).await
+                    }
+                    Kind::CefHttp => cef_http(&session, d, items, secrets, now).await,
+                    _ => {
+                        let mut sent = Sent::default();
+                        for item in items {
+                            let a = webhook::send(&session, d, &item.event, secrets, now).await;
+                            sent.requests += 1;
+                            sent.ms += u64::from(a.ms);
+                            let stop = a.verdict == Verdict::Retry;
+                            sent.attempts.push(a);
+                            if stop {
+                                break;
+                            }
+                        }
+                        sent
+                    }
+                }
+            }
+        }
     }
 
     /// How an attempt settles its row.
-    fn outcome(&self, a: &webhook::Attempt, item: &OutboxItem, now: DateTime<Utc>) -> Settle {
+    fn outcome(&self, a: &http::Attempt, item: &OutboxItem, now: DateTime<Utc>) -> Settle {
         match a.verdict {
             Verdict::Delivered => Settle::Delivered {
                 status: a.status,
@@ -395,6 +463,42 @@ fn secrets(d: &Destination) -> Result<Vec<Vec<u8>>, String> {
                 .map(|s| s.expose().to_vec())
         })
         .collect()
+}
+
+/// CEF over HTTP: lines in batches, one per line, with the secret (if
+/// any) as a bearer token.
+async fn cef_http(
+    session: &http::Session,
+    d: &Destination,
+    items: &[OutboxItem],
+    secrets: &[Vec<u8>],
+    now: DateTime<Utc>,
+) -> Sent {
+    let sel = crate::domain::outbound::event::Selection {
+        mode: d.settings.data_mode,
+        fields: d.settings.data_fields.clone(),
+    };
+    let profile = d.settings.cef_profile();
+    let lines: Vec<Vec<u8>> = items
+        .iter()
+        .map(|i| crate::domain::outbound::cef::format(&i.event, &sel, &profile).into_bytes())
+        .collect();
+    let mut headers = vec![("content-type", "text/plain; charset=utf-8".to_string())];
+    if let Some(s) = secrets.first() {
+        headers.push((
+            "authorization",
+            format!("Bearer {}", String::from_utf8_lossy(s).trim()),
+        ));
+    }
+    batches::send(
+        session,
+        &headers,
+        &lines,
+        1 << 20,
+        |ls| ls.join(&b'\n'),
+        now,
+    )
+    .await
 }
 
 /// A uniform draw in 0..1 for the jitter.
