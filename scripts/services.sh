@@ -30,6 +30,15 @@ if ! command -v openssl >/dev/null 2>&1; then
   apt_install openssl
 fi
 
+# --- rsyslog (the syslog delivery test runs its own on loopback ports) ---
+# Debian's rsyslog with its OpenSSL driver, for TLS and mutual TLS. The
+# test starts rsyslogd itself with its own configuration; the system's
+# daemon is not needed.
+if ! [ -x /usr/sbin/rsyslogd ] || ! ls /usr/lib/*/rsyslog/lmnsd_ossl.so >/dev/null 2>&1; then
+  echo "services: installing rsyslog and rsyslog-openssl"
+  apt_install rsyslog rsyslog-openssl
+fi
+
 # --- NATS with JetStream (2.10 or later) ---------------------------------
 # vigie needs nats-server 2.10+: filtered consumer-create subjects (so a
 # permission can say "follow only tenant T's events"), account JWT updates

@@ -9,30 +9,18 @@
 
 mod support;
 
-use std::os::unix::fs::PermissionsExt as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use vigie::clock::Clock;
-use vigie::domain::Id;
-use vigie::domain::audit::AuditEntry;
 use vigie::domain::outbound::breaker::{Breaker, Policy};
-use vigie::domain::outbound::destination::{Destination, Kind, Settings, Target};
-use vigie::domain::outbound::event::{EventType, OutEvent, event_id};
-use vigie::domain::outbound::retry::Backoff;
+use vigie::domain::outbound::destination::{Kind, Settings, Target};
 use vigie::domain::outbound::sign;
-use vigie::store::outbound::{OutboundStore as _, OutboxRow};
-use vigie::store::sqlite::SqliteStore;
-use vigie::store::{Scope, Store, WriteBatch};
-use vigie::worker::dispatch::Dispatcher;
+use vigie::store::{Scope, Store};
 
+use support::outbox::{dispatcher, id, secret_file, store_for};
 use support::receiver::Receiver;
 
 const SECRET: &str = "whsec_dmlnaWUtdGVzdC1zZWNyZXQtMDEyMzQ1Njc4OQ==";
-
-fn id(s: &str) -> Id {
-    Id::parse(s).unwrap()
-}
 
 /// A store with destination `soc` of acme at `url` and `n` queued events.
 async fn store_with(
@@ -54,78 +42,16 @@ async fn store_beating(
     heartbeat: u32,
     rate: u32,
 ) -> Arc<dyn Store> {
-    let store = SqliteStore::open(dir.path().join("v.db").to_str().unwrap())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    let secret = dir.path().join("soc.secret");
-    std::fs::write(&secret, SECRET).unwrap();
-    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let acme = id("acme");
-    let now = chrono::Utc::now();
-    let d = Destination {
-        tenant: Some(acme.clone()),
-        id: id("soc"),
-        settings: Settings {
-            secrets: vec![format!("file:{}", secret.display())],
-            allow_private,
-            allow_http: true,
-            timeout_s: 5,
-            heartbeat_s: heartbeat,
-            rate_per_s: rate,
-            ..Settings::new(Kind::Webhook, Target::Url(url.into()))
-        },
-        paused: false,
+    let settings = Settings {
+        secrets: vec![secret_file(dir, "soc.secret", SECRET)],
+        allow_private,
+        allow_http: true,
+        timeout_s: 5,
+        heartbeat_s: heartbeat,
+        rate_per_s: rate,
+        ..Settings::new(Kind::Webhook, Target::Url(url.into()))
     };
-    d.settings.check().unwrap();
-    let audit = AuditEntry::new(
-        &acme,
-        now,
-        "os:noc",
-        "outbound.add",
-        "destination/soc".into(),
-    );
-    store.put_destination(&d, now, &audit).await.unwrap();
-    let outbox = (0..n)
-        .map(|i| {
-            let subject = format!("inc-{i}");
-            OutboxRow {
-                owner: Some(acme.clone()),
-                destination: id("soc"),
-                event: OutEvent {
-                    id: event_id(EventType::IncidentOpened, &acme, &subject, "0"),
-                    kind: EventType::IncidentOpened,
-                    time: now,
-                    tenant: acme.clone(),
-                    site: None,
-                    device: None,
-                    severity: None,
-                    subject,
-                    summary: "rtr-1 down".into(),
-                    fields: Default::default(),
-                },
-                queued_at: now,
-            }
-        })
-        .collect();
-    store
-        .write_batch(&WriteBatch {
-            outbox,
-            ..WriteBatch::default()
-        })
-        .await
-        .unwrap();
-    Arc::new(store)
-}
-
-fn dispatcher(store: &Arc<dyn Store>, breaker: Policy) -> Dispatcher {
-    Dispatcher::new(Arc::clone(store), Clock::system(), "w-test".into()).with_policies(
-        Backoff {
-            base: Duration::from_millis(50),
-            cap: Duration::from_millis(200),
-        },
-        breaker,
-    )
+    store_for(dir, "soc", settings, n).await
 }
 
 #[tokio::test]

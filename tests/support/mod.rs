@@ -3,10 +3,13 @@
 pub mod adversary;
 pub mod auth;
 pub mod bus_contract;
+pub mod certs;
 pub mod cli;
 pub mod cluster;
 pub mod console;
+pub mod hec;
 pub mod nats_client;
+pub mod outbox;
 pub mod receiver;
 pub mod services;
 pub mod storage_outbound;

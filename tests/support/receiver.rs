@@ -7,9 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-/// One request as received: its headers (lower-case names) and body.
+/// One request as received: its path, headers (lower-case names) and
+/// body.
 #[derive(Debug, Clone)]
 pub struct Received {
+    pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
@@ -26,6 +28,9 @@ impl Received {
 /// A scripted reply: status, an extra header, body.
 pub type Reply = (u16, Option<(&'static str, &'static str)>, String);
 
+/// Answers a request.
+pub type Handler = Arc<dyn Fn(&Received) -> Reply + Send + Sync>;
+
 /// A receiver answering each request with the next scripted reply, then
 /// 200.
 pub struct Receiver {
@@ -35,28 +40,35 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn start(script: Vec<Reply>) -> Self {
+        let script = Mutex::new(VecDeque::from(script));
+        Self::answering(Arc::new(move |_: &Received| {
+            script
+                .lock()
+                .unwrap()
+                .pop_front()
+                .unwrap_or((200, None, String::new()))
+        }))
+        .await
+    }
+
+    /// A receiver whose every answer `handler` gives.
+    pub async fn answering(handler: Handler) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let got = Arc::new(Mutex::new(Vec::new()));
-        let script = Arc::new(Mutex::new(VecDeque::from(script)));
         let seen = Arc::clone(&got);
         tokio::spawn(async move {
             loop {
                 let Ok((mut sock, _)) = listener.accept().await else {
                     return;
                 };
-                let (seen, script) = (Arc::clone(&seen), Arc::clone(&script));
+                let (seen, handler) = (Arc::clone(&seen), Arc::clone(&handler));
                 tokio::spawn(async move {
                     let Some(r) = read_request(&mut sock).await else {
                         return;
                     };
+                    let (status, extra, body) = handler(&r);
                     seen.lock().unwrap().push(r);
-                    let (status, extra, body) =
-                        script
-                            .lock()
-                            .unwrap()
-                            .pop_front()
-                            .unwrap_or((200, None, String::new()));
                     let mut reply = format!(
                         "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n",
                         body.len()
@@ -97,6 +109,12 @@ async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<Received> {
         }
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let path = head
+        .lines()
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .unwrap_or("")
+        .to_string();
     let headers: Vec<(String, String)> = head
         .lines()
         .skip(1)
@@ -116,5 +134,9 @@ async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<Received> {
         }
         body.extend_from_slice(&chunk[..n]);
     }
-    Some(Received { headers, body })
+    Some(Received {
+        path,
+        headers,
+        body,
+    })
 }

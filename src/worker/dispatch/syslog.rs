@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::Sent;
 use super::http::{Attempt, CONNECT_TIMEOUT, elapsed_ms, install_ring, resolve_host};
@@ -126,9 +126,14 @@ async fn connect(addr: std::net::SocketAddr) -> Result<tokio::net::TcpStream, St
         .map_err(|e| format!("cannot connect to {addr}: {e}"))
 }
 
+/// How long to wait for the collector to close its side after ours.
+const LINGER: Duration = Duration::from_secs(2);
+
 /// Writes every message octet-counted, flushes and closes (TLS's
-/// close_notify), within `budget`.
-async fn write_frames<S: AsyncWrite + Unpin>(
+/// close_notify), within `budget`; then reads what the collector says
+/// as it closes: a TLS alert there (a client certificate refused after
+/// a TLS 1.3 handshake) means nothing was taken.
+async fn write_frames<S: AsyncRead + AsyncWrite + Unpin>(
     mut s: S,
     msgs: &[Vec<u8>],
     budget: Duration,
@@ -145,7 +150,14 @@ async fn write_frames<S: AsyncWrite + Unpin>(
     tokio::time::timeout(budget, work)
         .await
         .map_err(|_| format!("not written within {} s", budget.as_secs()))?
-        .map_err(|e| format!("writing: {e}"))
+        .map_err(|e| format!("writing: {e}"))?;
+    let mut sink = [0u8; 512];
+    match tokio::time::timeout(LINGER, s.read(&mut sink)).await {
+        Ok(Err(e)) if e.kind() != std::io::ErrorKind::UnexpectedEof => {
+            Err(format!("the collector refused the connection: {e}"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A TLS connection to the collector, its certificate checked.
