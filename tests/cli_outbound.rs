@@ -86,6 +86,82 @@ async fn a_destination_added_from_the_command_line_gets_its_test_event_from_the_
         "no tenant nobody",
     );
 
+    // Options of one kind are refused on another; a SIEM's are kept.
+    refused(
+        "acme",
+        "webhook",
+        &["--url", hook, "--secret", "env:X", "--hec-ack"],
+        "hec: not an option of webhook",
+    );
+    refused(
+        "acme",
+        "azure-logs",
+        &["--url", hook, "--secret", "env:X", "--azure-tenant-id", "t"],
+        "go together",
+    );
+    let (good, out, err) = outbound(
+        h,
+        &db,
+        &[
+            "add",
+            "--tenant",
+            "acme",
+            "splunk",
+            "--kind",
+            "splunk-hec",
+            "--url",
+            "https://splunk.example:8088/services/collector/event",
+            "--secret",
+            "env:HEC_TOKEN",
+            "--hec-ack",
+            "--hec-index",
+            "soc",
+            "--batch-size",
+            "250",
+            "--paused",
+        ],
+    );
+    assert!(good, "{out}{err}");
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(h, &db, &["show", "--tenant", "acme", "splunk"])).unwrap();
+    assert_eq!(shown["hec"]["ack"], true);
+    assert_eq!(shown["hec"]["index"], "soc");
+    assert_eq!(shown["batch_size"], 250);
+    let (good, out, err) = outbound(
+        h,
+        &db,
+        &[
+            "add",
+            "--tenant",
+            "acme",
+            "arcsight",
+            "--kind",
+            "cef-syslog",
+            "--host",
+            "siem.example",
+            "--port",
+            "6514",
+            "--tls-ca",
+            "/etc/ssl/siem-ca.pem",
+            "--cef-vendor",
+            "Acme",
+            "--cef-product",
+            "Vigie",
+            "--syslog-format",
+            "rfc3164",
+            "--paused",
+        ],
+    );
+    assert!(good, "{out}{err}");
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(h, &db, &["show", "--tenant", "acme", "arcsight"])).unwrap();
+    assert_eq!(shown["syslog"]["format"], "rfc3164");
+    assert_eq!(shown["syslog"]["ca_file"], "/etc/ssl/siem-ca.pem");
+    assert_eq!(shown["cef"]["vendor"], "Acme");
+    for gone in ["splunk", "arcsight"] {
+        ok(h, &db, &["remove", "--tenant", "acme", gone]);
+    }
+
     // Added; listed with where its secret is read and a fingerprint.
     let allowed = [
         "--url",

@@ -13,6 +13,9 @@ use crate::domain::outbound::destination::{
     Destination, Kind, Routing, Settings, Target, Transport,
 };
 use crate::domain::outbound::event::{DataMode, EventType};
+use crate::domain::outbound::options::{
+    AzureOptions, CefProfile, HecOptions, SyslogFormat, SyslogOptions,
+};
 use crate::store::outbound::DestinationRow;
 use crate::store::{Scope, Store};
 
@@ -83,6 +86,66 @@ pub struct AddArgs {
     /// Added paused: events queue, nothing is sent until resumed.
     #[arg(long)]
     pub paused: bool,
+    /// Events per request (HEC, Azure, CEF over HTTP) or per round (1–500).
+    #[arg(long, default_value_t = 100)]
+    pub batch_size: u32,
+    #[command(flatten)]
+    pub kinds: KindArgs,
+}
+
+/// Options of some kinds only.
+#[derive(Debug, Clone, Default, Args)]
+pub struct KindArgs {
+    /// HEC: the index (default: the token's).
+    #[arg(long)]
+    pub hec_index: Option<String>,
+    /// HEC: the sourcetype (default: vigie:event).
+    #[arg(long)]
+    pub hec_sourcetype: Option<String>,
+    /// Splunk HEC: indexer acknowledgement (delivered once indexed).
+    #[arg(long)]
+    pub hec_ack: bool,
+    /// Syslog: rfc5424 (default) or rfc3164 for legacy collectors.
+    #[arg(long)]
+    pub syslog_format: Option<String>,
+    /// Syslog: the facility, 0–23 (default 16, local0).
+    #[arg(long)]
+    pub syslog_facility: Option<u8>,
+    /// Syslog: the HOSTNAME field (default vigie).
+    #[arg(long)]
+    pub syslog_hostname: Option<String>,
+    /// Syslog: a UTF-8 BOM before MSG (off; CEF parsers break on it).
+    #[arg(long)]
+    pub syslog_bom: bool,
+    /// Syslog over TLS: the CA that signed the collector's certificate (PEM).
+    #[arg(long, value_name = "PEM")]
+    pub tls_ca: Option<String>,
+    /// Syslog over TLS: a client certificate and its key (PEM; mutual TLS).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<String>,
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<String>,
+    /// Azure: the Entra tenant id.
+    #[arg(long)]
+    pub azure_tenant_id: Option<String>,
+    /// Azure: the application (client) id; --secret reads its client secret.
+    #[arg(long)]
+    pub azure_client_id: Option<String>,
+    /// Azure: the data collection rule's immutable id (dcr-…).
+    #[arg(long)]
+    pub azure_dcr: Option<String>,
+    /// Azure: the stream (Custom-…_CL).
+    #[arg(long)]
+    pub azure_stream: Option<String>,
+    /// Azure: where tokens come from (default https://login.microsoftonline.com).
+    #[arg(long)]
+    pub azure_authority: Option<String>,
+    /// CEF: the header's device vendor (an ArcSight profile names it).
+    #[arg(long)]
+    pub cef_vendor: Option<String>,
+    /// CEF: the header's device product.
+    #[arg(long)]
+    pub cef_product: Option<String>,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -182,7 +245,79 @@ fn settings(a: &AddArgs) -> anyhow::Result<Settings> {
         rate_per_s: a.rate_per_s,
         allow_private: a.allow_private,
         allow_http: a.allow_http,
+        batch_size: a.batch_size,
+        syslog: syslog_options(kind, &a.kinds)?,
+        hec: hec_options(kind, &a.kinds),
+        azure: azure_options(&a.kinds)?,
+        cef: cef_profile(&a.kinds),
         ..Settings::new(kind, target)
+    })
+}
+
+fn syslog_options(kind: Kind, k: &KindArgs) -> anyhow::Result<Option<SyslogOptions>> {
+    let given = k.syslog_format.is_some()
+        || k.syslog_facility.is_some()
+        || k.syslog_hostname.is_some()
+        || k.syslog_bom
+        || k.tls_ca.is_some()
+        || k.tls_cert.is_some();
+    if !given && !kind.is_syslog() {
+        return Ok(None);
+    }
+    let d = SyslogOptions::default();
+    Ok(Some(SyslogOptions {
+        format: match k.syslog_format.as_deref() {
+            None | Some("rfc5424") => SyslogFormat::Rfc5424,
+            Some("rfc3164") => SyslogFormat::Rfc3164,
+            Some(f) => anyhow::bail!("--syslog-format {f:?}: rfc5424 or rfc3164"),
+        },
+        facility: k.syslog_facility.unwrap_or(d.facility),
+        hostname: k.syslog_hostname.clone().unwrap_or(d.hostname),
+        bom: k.syslog_bom,
+        ca_file: k.tls_ca.clone(),
+        client_cert: k.tls_cert.clone(),
+        client_key: k.tls_key.clone(),
+    }))
+}
+
+fn hec_options(kind: Kind, k: &KindArgs) -> Option<HecOptions> {
+    let given = k.hec_index.is_some() || k.hec_sourcetype.is_some() || k.hec_ack;
+    (given || matches!(kind, Kind::SplunkHec | Kind::LogscaleHec)).then(|| HecOptions {
+        index: k.hec_index.clone(),
+        sourcetype: k.hec_sourcetype.clone(),
+        ack: k.hec_ack,
+    })
+}
+
+fn azure_options(k: &KindArgs) -> anyhow::Result<Option<AzureOptions>> {
+    match (
+        &k.azure_tenant_id,
+        &k.azure_client_id,
+        &k.azure_dcr,
+        &k.azure_stream,
+    ) {
+        (None, None, None, None) if k.azure_authority.is_none() => Ok(None),
+        (Some(t), Some(c), Some(d), Some(s)) => Ok(Some(AzureOptions {
+            tenant_id: t.clone(),
+            client_id: c.clone(),
+            dcr_id: d.clone(),
+            stream: s.clone(),
+            authority: k.azure_authority.clone(),
+        })),
+        _ => anyhow::bail!(
+            "--azure-tenant-id, --azure-client-id, --azure-dcr and --azure-stream go together"
+        ),
+    }
+}
+
+fn cef_profile(k: &KindArgs) -> Option<CefProfile> {
+    if k.cef_vendor.is_none() && k.cef_product.is_none() {
+        return None;
+    }
+    let d = CefProfile::default();
+    Some(CefProfile {
+        vendor: k.cef_vendor.clone().unwrap_or(d.vendor),
+        product: k.cef_product.clone().unwrap_or(d.product),
     })
 }
 
@@ -220,6 +355,11 @@ fn row_json(r: &DestinationRow) -> serde_json::Value {
         "rate_per_s": s.rate_per_s,
         "allow_private": s.allow_private,
         "allow_http": s.allow_http,
+        "batch_size": s.batch_size,
+        "syslog": s.syslog,
+        "hec": s.hec,
+        "azure": s.azure,
+        "cef": s.cef,
         "paused": d.paused,
         "breaker": r.breaker,
         "created": r.created,
