@@ -246,3 +246,62 @@ async fn a_rate_limit_spreads_the_backlog_over_rounds() {
     assert_eq!(d.round().await.unwrap().delivered, 1);
     assert_eq!(rx.received().len(), 5);
 }
+
+#[tokio::test]
+async fn a_destination_left_behind_raises_delivery_failing_until_it_catches_up() {
+    let busy = || (503, None, "busy".to_string());
+    let rx = Receiver::start(vec![busy(), busy()]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(&dir, &rx.url(), true, 0).await;
+    // An event waiting for two hours: more than two heartbeat periods.
+    let mut old = support::outbox::incident(0, "rtr-1 down");
+    old.time = chrono::Utc::now() - chrono::Duration::hours(2);
+    store
+        .write_batch(&vigie::store::WriteBatch {
+            outbox: vec![vigie::store::outbound::OutboxRow {
+                owner: Some(id("acme")),
+                destination: id("soc"),
+                event: old,
+                queued_at: chrono::Utc::now() - chrono::Duration::hours(2),
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut d = dispatcher(&store, Policy::default()).counting_every(Duration::ZERO);
+    let alert = |store: Arc<dyn Store>| async move {
+        store
+            .alert_history(&Scope::Tenant(id("acme")), None, 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|a| a.rule.as_str() == "delivery-failing")
+    };
+    d.round().await.unwrap();
+    let raised = alert(Arc::clone(&store)).await.expect("raised");
+    assert_eq!(raised.state.as_str(), "firing");
+    assert!(
+        raised.summary.as_str().contains("the oldest for 120 min"),
+        "{raised:?}"
+    );
+    support::outbox::drain(&mut d, &store, "soc", 10).await;
+    d.round().await.unwrap();
+    let cleared = alert(Arc::clone(&store)).await.unwrap();
+    assert_eq!(cleared.state.as_str(), "resolved");
+    assert_eq!(cleared.started, raised.started);
+    // The alert went out too, to the tenant's destinations (this one
+    // included, once it was back).
+    let types: Vec<String> = rx
+        .received()
+        .iter()
+        .map(|r| r.header("x-vigie-event").to_string())
+        .collect();
+    assert!(types.contains(&"alert.fired".to_string()), "{types:?}");
+    // A new dispatcher (a restart) leaves a resolved alert alone.
+    let mut again = dispatcher(&store, Policy::default()).counting_every(Duration::ZERO);
+    again.round().await.unwrap();
+    assert_eq!(
+        alert(Arc::clone(&store)).await.unwrap().updated,
+        cleared.updated
+    );
+}

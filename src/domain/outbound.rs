@@ -18,6 +18,7 @@ pub mod delivery;
 pub mod derive;
 pub mod destination;
 pub mod event;
+pub mod failing;
 pub mod hec;
 pub mod options;
 pub mod retry;

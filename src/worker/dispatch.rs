@@ -19,6 +19,7 @@
 
 pub mod azure;
 pub mod batches;
+pub mod failing;
 pub mod hec;
 pub mod http;
 pub mod stats;
@@ -58,6 +59,10 @@ pub struct Dispatcher {
     breaker: Policy,
     /// Azure tokens, kept between rounds.
     tokens: azure::Tokens,
+    /// Each destination's `delivery-failing` alert.
+    watch: failing::Watch,
+    /// How often backlogs are counted and the alert checked.
+    count_every: Duration,
     /// When each destination's old rows were last deleted, and its
     /// backlog last counted.
     last_prune: std::collections::HashMap<String, std::time::Instant>,
@@ -98,6 +103,8 @@ impl Dispatcher {
             backoff: Backoff::default(),
             breaker: Policy::default(),
             tokens: azure::Tokens::default(),
+            watch: failing::Watch::default(),
+            count_every: COUNT_EVERY,
             last_prune: Default::default(),
             last_count: Default::default(),
             last_beat: Default::default(),
@@ -114,6 +121,13 @@ impl Dispatcher {
     pub fn with_policies(mut self, backoff: Backoff, breaker: Policy) -> Self {
         self.backoff = backoff;
         self.breaker = breaker;
+        self
+    }
+
+    /// The same counting backlogs (and checking `delivery-failing`) every
+    /// `every` (tests).
+    pub fn counting_every(mut self, every: Duration) -> Self {
+        self.count_every = every;
         self
     }
 
@@ -180,6 +194,7 @@ impl Dispatcher {
         }
         self.housekeep(d, &lease, now).await?;
         let (done, breaker, spent) = self.send_due(&row, now).await?;
+        self.watch.expired(&lease, done.expired);
         if breaker != row.breaker {
             if breaker.name() != row.breaker.name() {
                 tracing::info!(destination = %d.id, from = row.breaker.name(), to = breaker.name(), "breaker");
@@ -226,7 +241,7 @@ impl Dispatcher {
                 .await?;
         }
         self.heartbeat(d, lease, now).await?;
-        if since(&self.last_count).is_some_and(|e| e < COUNT_EVERY) {
+        if since(&self.last_count).is_some_and(|e| e < self.count_every) {
             return Ok(());
         }
         self.last_count
@@ -238,7 +253,9 @@ impl Dispatcher {
                 f.backlog = n;
                 f.oldest_pending_s = age;
             });
-        Ok(())
+        self.watch
+            .check(self.store.as_ref(), d, lease, (n, age), now)
+            .await
     }
 
     /// Queues a `delivery.heartbeat` every `heartbeat_s`: one per period
