@@ -106,6 +106,11 @@ async fn a_tenants_destinations_are_its_own_by_role() {
     let log = ask(&viewer, a, "outbound_deliveries", soc.clone())
         .await
         .unwrap();
+    // The list says how each destination is doing.
+    let list = ask(&viewer, a, "outbound_list", json!({})).await.unwrap();
+    let health = &list[0]["health"];
+    assert!(health["backlog"].as_u64().unwrap() >= 1, "{list}");
+    assert!(health["oldest_pending"].is_string(), "{list}");
     assert_eq!(
         (log[0]["event"].as_str(), log[0]["state"].as_str()),
         (Some(event), Some("pending"))

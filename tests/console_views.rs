@@ -783,3 +783,132 @@ fn marked_alerts_of_the_tail_merge_into_the_selected_alerts_incident() {
     );
     assert!(app.screens.alerts.marks.is_empty());
 }
+
+fn destination(
+    id: &str,
+    kind: &str,
+    breaker: &str,
+    paused: bool,
+    backlog: u64,
+    last: Value,
+) -> Value {
+    json!({
+        "tenant": "_all", "id": id, "kind": kind, "target": format!("https://{id}.example/in"),
+        "paused": paused, "breaker": breaker, "data_mode": "full", "types": [], "min_severity": null,
+        "health": {
+            "backlog": backlog,
+            "oldest_pending": (backlog > 0).then(|| t0() - Duration::minutes(42)),
+            "delivered_5m": 120 - backlog,
+            "last": last,
+        }
+    })
+}
+
+fn attempt(seq: i64, state: &str, status: Option<u16>, error: Option<&str>) -> Value {
+    json!({
+        "seq": seq, "event": format!("evt-{seq:032}"), "state": state, "attempts": 1 + seq % 3,
+        "queued_at": t0() - Duration::minutes(seq), "next_at": t0(),
+        "done_at": (state != "pending").then(|| t0() - Duration::minutes(seq)),
+        "last_status": status, "last_error": error, "last_ms": 85 + seq,
+    })
+}
+
+#[test]
+fn the_deliveries_view_shows_each_destination_and_acts_from_the_keyboard() {
+    let (mut app, keymap) = app_with(rows(10), 24);
+    let asked = press(&mut app, &keymap, "9");
+    assert_eq!(app.view, View::Deliveries);
+    assert_eq!(calls(&asked), [("outbound_list", json!({}))]);
+    let hostile = "HTTP 503: \u{1b}]52;c;cHduZWQ=\u{7}busy \u{1b}[2J";
+    let list = json!([
+        destination(
+            "soc",
+            "webhook",
+            "closed",
+            false,
+            0,
+            attempt(1, "delivered", Some(200), None)
+        ),
+        destination(
+            "splunk",
+            "splunk-hec",
+            "open",
+            false,
+            37,
+            attempt(2, "pending", Some(503), Some(hostile))
+        ),
+        destination("arcsight", "cef-syslog", "closed", true, 4, Value::Null),
+    ]);
+    update(
+        &mut app,
+        &keymap,
+        Msg::Answer(Reply::Destinations, Ok(list)),
+    );
+    assert_eq!(app.view_len(), 3);
+    snapshot_sizes(&mut app, &keymap, "deliveries", |s| {
+        assert!(s.contains("DESTINATION") && s.contains("splunk"), "{s}");
+        assert!(s.contains("open") && s.contains("paused"), "{s}");
+        assert!(!s.contains('\u{1b}') && !s.contains('\u{7}'), "{s}");
+    });
+    // Enter opens the selected destination's last attempts.
+    press(&mut app, &keymap, "j");
+    let asked = press(&mut app, &keymap, "\n");
+    assert_eq!(
+        calls(&asked),
+        [(
+            "outbound_deliveries",
+            json!({"destination": "splunk", "limit": 50})
+        )]
+    );
+    let attempts = json!([
+        attempt(2, "pending", Some(503), Some(hostile)),
+        attempt(
+            3,
+            "dead",
+            Some(400),
+            Some("HTTP 400: HEC code 6: Invalid data format")
+        ),
+        attempt(4, "delivered", Some(200), None),
+    ]);
+    update(
+        &mut app,
+        &keymap,
+        Msg::Answer(Reply::Deliveries("splunk".into()), Ok(attempts)),
+    );
+    snapshot_sizes(&mut app, &keymap, "deliveries_attempts", |s| {
+        assert!(s.contains("HEC code 6") || s.contains("dead"), "{s}");
+        assert!(!s.contains('\u{1b}'), "{s}");
+    });
+    // T tests, D replays, W pauses the running one and resumes the paused.
+    assert_eq!(
+        calls(&press(&mut app, &keymap, "T")),
+        [("outbound_test", json!({"destination": "splunk"}))]
+    );
+    assert_eq!(
+        calls(&press(&mut app, &keymap, "D")),
+        [("outbound_replay", json!({"destination": "splunk"}))]
+    );
+    assert_eq!(
+        calls(&press(&mut app, &keymap, "W")),
+        [("outbound_pause", json!({"destination": "splunk"}))]
+    );
+    press(&mut app, &keymap, "j");
+    assert_eq!(
+        calls(&press(&mut app, &keymap, "W")),
+        [("outbound_resume", json!({"destination": "arcsight"}))]
+    );
+    update(
+        &mut app,
+        &keymap,
+        Msg::Answer(Reply::Delivery("replay"), Ok(json!({"queued_again": 3}))),
+    );
+    // A viewer looks and may not act: the keys call nothing.
+    app.role = vigie::domain::access::Role::Viewer;
+    for k in ["T", "D", "W"] {
+        assert!(calls(&press(&mut app, &keymap, k)).is_empty(), "{k}");
+    }
+    // An operator tests and replays, and may not pause.
+    app.role = vigie::domain::access::Role::Operator;
+    assert_eq!(calls(&press(&mut app, &keymap, "T")).len(), 1);
+    assert!(calls(&press(&mut app, &keymap, "W")).is_empty());
+}

@@ -37,6 +37,22 @@ pub struct DestinationView {
     /// Event types it takes (empty: all).
     pub types: Vec<String>,
     pub min_severity: Option<String>,
+    /// How it is doing (in `outbound_list`; empty elsewhere).
+    #[serde(default)]
+    pub health: Health,
+}
+
+/// How a destination is doing: its queue, its pace, its last attempt.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// Events waiting.
+    pub backlog: u64,
+    /// When the oldest waiting event was queued.
+    pub oldest_pending: Option<chrono::DateTime<chrono::Utc>>,
+    /// Events delivered in the last five minutes.
+    pub delivered_5m: u64,
+    /// The newest delivery attempted: its state, status, error, latency.
+    pub last: Option<crate::domain::outbound::delivery::Delivery>,
 }
 
 pub use crate::domain::outbound::delivery::Delivery as DeliveryView;

@@ -208,6 +208,28 @@ pub fn triage(app: &mut App, arg: &Arg) -> Vec<Effect> {
     }
 }
 
+/// A delivery action on the selected destination, on the deliveries view.
+fn delivery(app: &mut App, action: &'static str) -> Vec<Effect> {
+    if app.view != View::Deliveries {
+        app.notify("on the deliveries view (9)", true, 4);
+        return Vec::new();
+    }
+    let (sh, s) = (&mut app.shared, &mut app.screens);
+    super::screens::deliveries::act(sh, &mut s.deliveries, action)
+}
+
+pub fn delivery_test(app: &mut App, _: &Arg) -> Vec<Effect> {
+    delivery(app, "test")
+}
+
+pub fn delivery_replay(app: &mut App, _: &Arg) -> Vec<Effect> {
+    delivery(app, "replay")
+}
+
+pub fn delivery_pause(app: &mut App, _: &Arg) -> Vec<Effect> {
+    delivery(app, "pause")
+}
+
 pub fn push_edit(app: &mut App, _: &Arg) -> Vec<Effect> {
     let (sh, s) = (&mut app.shared, &mut app.screens);
     super::screens::pushes::open_editor(sh, &mut s.pushes, &s.fleet.marks)
@@ -381,6 +403,11 @@ pub fn open(app: &mut App, _: &Arg) -> Vec<Effect> {
         }
         View::Incidents => {
             app.screens.incidents.open = !app.screens.incidents.open;
+            app.clamp();
+            return Vec::new();
+        }
+        View::Deliveries => {
+            app.screens.deliveries.open = !app.screens.deliveries.open;
             app.clamp();
             return Vec::new();
         }

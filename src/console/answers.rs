@@ -24,6 +24,9 @@ pub fn on_answer(app: &mut App, reply: Reply, answer: Result<Value, ApiError>) -
             screens::trends::on_answer(&mut s.trends, reply, answer);
         }
         Reply::Audit => screens::audit::on_answer(&mut s.audit, answer),
+        reply @ (Reply::Destinations | Reply::Deliveries(_) | Reply::Delivery(_)) => {
+            screens::deliveries::on_answer(sh, &mut s.deliveries, reply, answer);
+        }
         reply @ (Reply::Config
         | Reply::Created
         | Reply::Action(_)

@@ -74,7 +74,7 @@ commands! {
     OPEN "open" Wallboard ArgKind::None, NORMAL, "Open: a device's detail, a site's view, an incident's timeline" => Handler::Run(act::open);
     BACK "back" Wallboard ArgKind::None, NORMAL, "Back to the view before" => Handler::Run(act::back);
     FORWARD "forward" Wallboard ArgKind::None, NORMAL, "Forward to the view left by going back" => Handler::Run(act::forward);
-    VIEW "view" Wallboard ArgKind::View, NORMAL, "Show a view: fleet, incidents, alerts, board, tenants, map, site, trends, audit" => Handler::Run(act::view);
+    VIEW "view" Wallboard ArgKind::View, NORMAL, "Show a view: fleet, incidents, alerts, board, tenants, map, site, trends, audit, deliveries" => Handler::Run(act::view);
     FILTER "filter" Wallboard ArgKind::Text, NORMAL, "Filter the view (TEXT; without it, type it)" => Handler::Run(act::filter);
     CLEAR "clear" Wallboard ArgKind::None, NORMAL, "Clear the filter / close the overlay" => Handler::Run(act::clear);
     SORT_NEXT "sort-next" Wallboard ArgKind::None, NORMAL, "Sort by the next column" => Handler::Run(act::sort_next);
@@ -92,6 +92,9 @@ commands! {
     PUSH_CONFIRM "push-confirm" Operator ArgKind::None, NORMAL, "Confirm the pending push (else the device reverts)" => Handler::Run(act::push_confirm);
     PUSH_REVERT "push-revert" Operator ArgKind::None, NORMAL, "Revert that push now" => Handler::Run(act::push_revert);
     PUSH_HISTORY "push-history" Viewer ArgKind::None, NORMAL, "Push history of the selected device" => Handler::Run(act::push_history);
+    DELIVERY_TEST "delivery-test" Operator ArgKind::None, NORMAL, "Deliveries: queue a test event to the selected destination" => Handler::Run(act::delivery_test);
+    DELIVERY_REPLAY "delivery-replay" Operator ArgKind::None, NORMAL, "Deliveries: queue the selected destination's dead and expired again" => Handler::Run(act::delivery_replay);
+    DELIVERY_PAUSE "delivery-pause" Admin ArgKind::None, NORMAL, "Deliveries: pause the selected destination (events keep queuing), or resume it" => Handler::Run(act::delivery_pause);
     RANGE "range" Viewer ArgKind::Step, NORMAL, "Charts and trends: a longer (+1) or shorter (-1) time range" => Handler::Run(act::range);
     CHART_NEXT "chart-next" Viewer ArgKind::None, NORMAL, "Trends: chart the signal, the CPU or the memory" => Handler::Run(act::chart_next);
     ZOOM "zoom" Wallboard ArgKind::Zoom, NORMAL, "Map: zoom in, out, or fit the sites again" => Handler::Run(act::zoom);
@@ -118,6 +121,7 @@ pub const PALETTE_ALIASES: &[(&str, &str)] = &[
     ("map", "view map"),
     ("trends", "view trends"),
     ("audit", "view audit"),
+    ("deliveries", "view deliveries"),
     ("assign", "triage assign"),
     ("snooze", "triage snooze"),
     ("q", "quit"),

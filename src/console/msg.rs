@@ -56,6 +56,12 @@ pub enum Reply {
     Audit,
     /// An incident's alerts and timeline.
     Incident(String),
+    /// The destinations of delivery to the SOC.
+    Destinations,
+    /// A destination's last attempts (its id).
+    Deliveries(String),
+    /// A delivery action: test, replay, pause, resume.
+    Delivery(&'static str),
 }
 
 /// IO the run loop performs for `update`.

@@ -25,10 +25,12 @@ pub enum View {
     Trends,
     /// The audit log.
     Audit,
+    /// Delivery to the SOC: destinations, backlogs, attempts.
+    Deliveries,
 }
 
 impl View {
-    pub const ALL: [View; 9] = [
+    pub const ALL: [View; 10] = [
         View::Fleet,
         View::Incidents,
         View::Alerts,
@@ -38,6 +40,7 @@ impl View {
         View::Site,
         View::Trends,
         View::Audit,
+        View::Deliveries,
     ];
 
     pub fn name(self) -> &'static str {
@@ -51,6 +54,7 @@ impl View {
             View::Site => "site",
             View::Trends => "trends",
             View::Audit => "audit",
+            View::Deliveries => "deliveries",
         }
     }
 
@@ -66,6 +70,7 @@ impl View {
             View::Site => 6,
             View::Trends => 7,
             View::Audit => 8,
+            View::Deliveries => 9,
         }
     }
 }
@@ -84,7 +89,7 @@ pub struct Place {
 
 /// Each view's place, kept while another has the screen.
 #[derive(Debug, Clone, Default)]
-pub struct Positions([Place; 9]);
+pub struct Positions([Place; View::ALL.len()]);
 
 impl Positions {
     pub fn take(&mut self, v: View) -> Place {
@@ -162,7 +167,9 @@ impl View {
     /// The least role that may look at the view.
     pub fn need(self) -> crate::domain::access::Role {
         match self {
-            View::Site | View::Trends | View::Audit => crate::domain::access::Role::Viewer,
+            View::Site | View::Trends | View::Audit | View::Deliveries => {
+                crate::domain::access::Role::Viewer
+            }
             _ => crate::domain::access::Role::Wallboard,
         }
     }

@@ -8,6 +8,7 @@
 pub mod alerts;
 pub mod audit;
 pub mod board;
+pub mod deliveries;
 pub mod fleet;
 pub mod incidents;
 pub mod map;
@@ -38,6 +39,7 @@ pub struct Screens {
     pub trends: trends::State,
     pub audit: audit::State,
     pub pushes: pushes::State,
+    pub deliveries: deliveries::State,
 }
 
 /// A row of the screens table.
@@ -70,7 +72,7 @@ fn table(_: &App) -> Body {
 }
 
 /// The screens, in the order of `View::ALL`.
-pub static SCREENS: [Screen; 9] = [
+pub static SCREENS: [Screen; 10] = [
     Screen {
         view: View::Fleet,
         len: |a| a.fleet.len(),
@@ -166,6 +168,23 @@ pub static SCREENS: [Screen; 9] = [
         },
         draw: |a, t, f, r| audit::draw(&a.shared, &a.screens.audit, t, f, r),
         info: |_, n| audit::info(n),
+    },
+    Screen {
+        view: View::Deliveries,
+        len: |a| deliveries::rows(&a.shared, &a.screens.deliveries).len(),
+        body: |a| match a.screens.deliveries.open {
+            true => Body::TableAndPane,
+            false => Body::Table,
+        },
+        plan: |a| match reads(a) {
+            true => {
+                let selected = deliveries::selected(&a.shared, &a.screens.deliveries);
+                deliveries::plan(&a.shared, &mut a.screens.deliveries, selected)
+            }
+            false => Vec::new(),
+        },
+        draw: |a, t, f, r| deliveries::draw(&a.shared, &a.screens.deliveries, t, f, r),
+        info: |_, n| deliveries::info(n),
     },
 ];
 

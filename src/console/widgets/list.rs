@@ -85,6 +85,24 @@ pub fn view(
     );
 }
 
+/// A table that is read, not navigated (a pane's): no selection, from
+/// its first row; `why` when it has none.
+pub fn plain(
+    f: &mut ratatui::Frame<'_>,
+    area: Rect,
+    t: &Theme,
+    cols: &[Column],
+    n: usize,
+    why: &str,
+    rows: impl Iterator<Item = Vec<(String, Style)>>,
+) {
+    if n == 0 {
+        empty(f, area, t, why);
+        return;
+    }
+    draw(f.buffer_mut(), area, t, cols, 0, usize::MAX, rows);
+}
+
 /// A view with no rows: a quiet line that says why.
 fn empty(f: &mut ratatui::Frame<'_>, area: Rect, t: &Theme, msg: &str) {
     use ratatui::text::{Line, Span};

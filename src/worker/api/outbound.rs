@@ -6,7 +6,7 @@ use crate::admin::outbound as admin;
 use crate::api::ApiError;
 use crate::api::args::NoArgs;
 use crate::api::outbound::{
-    DeliveriesArgs, DeliveryView, DestinationRef, DestinationView, Queued, Requeued,
+    DeliveriesArgs, DeliveryView, DestinationRef, DestinationView, Health, Queued, Requeued,
 };
 use crate::domain::Id;
 use crate::store::Scope;
@@ -42,7 +42,33 @@ fn view(r: &DestinationRow) -> DestinationView {
             .map(|t| t.as_str().to_string())
             .collect(),
         min_severity: s.routing.min_severity.map(|m| m.as_str().to_string()),
+        health: Health::default(),
     }
+}
+
+/// The newest deliveries read to judge a destination's pace.
+const PACE_ROWS: u32 = 500;
+
+/// How destination `r` is doing, from its queue and newest deliveries.
+async fn health(c: &Call<'_>, r: &DestinationRow) -> Result<Health, ApiError> {
+    let d = &r.destination;
+    let (backlog, oldest_pending) = c.store().backlog(d.tenant.as_ref(), &d.id).await?;
+    let newest = c
+        .store()
+        .deliveries(d.tenant.as_ref(), &d.id, PACE_ROWS)
+        .await?;
+    let since = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let delivered_5m = newest
+        .iter()
+        .filter(|l| l.state == "delivered" && l.done_at.is_some_and(|t| t >= since))
+        .count() as u64;
+    let last = newest.into_iter().find(|l| l.attempts > 0);
+    Ok(Health {
+        backlog,
+        oldest_pending,
+        delivered_5m,
+        last,
+    })
 }
 
 pub(super) async fn list(c: &Call<'_>, _: NoArgs) -> Result<Vec<DestinationView>, ApiError> {
@@ -51,7 +77,14 @@ pub(super) async fn list(c: &Call<'_>, _: NoArgs) -> Result<Vec<DestinationView>
     let mine = rows
         .iter()
         .filter(|r| matches!(c.scope, Scope::Tenant(_)) || r.destination.tenant.is_none());
-    Ok(mine.map(view).collect())
+    let mut out = Vec::new();
+    for r in mine {
+        out.push(DestinationView {
+            health: health(c, r).await?,
+            ..view(r)
+        });
+    }
+    Ok(out)
 }
 
 pub(super) async fn deliveries(

@@ -55,18 +55,7 @@ pub async fn send(
     now: DateTime<Utc>,
 ) -> Sent {
     let o = d.settings.hec.clone().unwrap_or_default();
-    let sel = Selection {
-        mode: d.settings.data_mode,
-        fields: d.settings.data_fields.clone(),
-    };
-    let objects: Vec<Vec<u8>> = items
-        .iter()
-        .map(|i| {
-            let mut b = hec::event(&i.event, &sel, &o).to_string().into_bytes();
-            b.push(b'\n');
-            b
-        })
-        .collect();
+    let objects = encode(d, items);
     let channel = o
         .ack
         .then(|| hec::channel(&owner_key(d.tenant.as_ref()), d.id.as_str()));
@@ -109,20 +98,15 @@ pub async fn send(
         let n = end - at;
         match hec::outcome(reply.status, parsed.as_ref()) {
             Outcome::Delivered => {
-                if let (Some(ch), Some(id)) = (&channel, parsed.as_ref().and_then(|r| r.ack_id)) {
+                let ack = parsed.as_ref().and_then(|r| r.ack_id);
+                if let (Some(ch), Some(id)) = (&channel, ack) {
                     let started = Instant::now();
-                    if !await_ack(session, d, secrets, ch, id).await {
-                        sent.ms += u64::from(elapsed_ms(started));
-                        let wait = d.settings.timeout_s.min(30);
-                        sent.attempts.push(Attempt {
-                            error: Some(format!(
-                                "ack {id} not reported within {wait} s; the batch is sent again"
-                            )),
-                            ..retry(&reply)
-                        });
+                    let acked = await_ack(session, d, secrets, ch, id).await;
+                    sent.ms += u64::from(elapsed_ms(started));
+                    if !acked {
+                        sent.attempts.push(not_acked(d, id, &reply));
                         return sent;
                     }
-                    sent.ms += u64::from(elapsed_ms(started));
                 }
                 for _ in 0..n {
                     sent.attempts
@@ -174,6 +158,34 @@ pub async fn send(
         }
     }
     sent
+}
+
+/// Each event as one stacked object (with its line break).
+fn encode(d: &Destination, items: &[OutboxItem]) -> Vec<Vec<u8>> {
+    let o = d.settings.hec.clone().unwrap_or_default();
+    let sel = Selection {
+        mode: d.settings.data_mode,
+        fields: d.settings.data_fields.clone(),
+    };
+    items
+        .iter()
+        .map(|i| {
+            let mut b = hec::event(&i.event, &sel, &o).to_string().into_bytes();
+            b.push(b'\n');
+            b
+        })
+        .collect()
+}
+
+/// A batch whose ack `id` was not reported in time: sent again.
+fn not_acked(d: &Destination, id: u64, reply: &Reply) -> Attempt {
+    let wait = d.settings.timeout_s.min(30);
+    Attempt {
+        error: Some(format!(
+            "ack {id} not reported within {wait} s; the batch is sent again"
+        )),
+        ..retry(reply)
+    }
 }
 
 fn retry(reply: &Reply) -> Attempt {
