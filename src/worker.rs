@@ -523,7 +523,9 @@ impl Worker {
         self.routes.refresh(store.as_ref()).await;
         let guard = Arc::clone(&self.publish_lock).lock_owned().await;
         let mut batch = p.changes.batch;
-        batch.outbox = self.routes.rows(&p.changes.events, self.clock.now());
+        batch.outbox = self
+            .routes
+            .rows(&p.changes.events, &p.changes.outbound, self.clock.now());
         let stats = Arc::clone(&self.stats);
         stats
             .rule_evaluations

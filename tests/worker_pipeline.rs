@@ -1215,7 +1215,23 @@ async fn act(
 /// A worker with one open incident (a device offline) and its api served:
 /// the rig, the incident, an operator's and a viewer's sessions.
 async fn triage_rig() -> (Rig, vigie::domain::incident::Incident, String, String) {
+    use vigie::domain::outbound::destination::{Destination, Kind, Settings, Target};
     let mut rig = Rig::new(0).await;
+    // A SOC's webhook, before the first write reads the destinations.
+    let soc = Destination {
+        tenant: Some(id("acme")),
+        id: id("soc"),
+        settings: Settings {
+            secrets: vec!["env:SOC".into()],
+            ..Settings::new(
+                Kind::Webhook,
+                Target::Url("https://soc.example/hook".into()),
+            )
+        },
+        paused: true,
+    };
+    let audit = AuditEntry::new(&id("acme"), t0(), "os:noc", "outbound.add", "soc".into());
+    rig.store.put_destination(&soc, t0(), &audit).await.unwrap();
     rig.send("rtr-1", t0(), hb(100)).await;
     rig.drain().await;
     rig.clock.set(t0() + Duration::minutes(16));
@@ -1522,6 +1538,19 @@ async fn merging_incidents_moves_their_alerts_and_closes_them() {
         .unwrap();
     assert_eq!(closed.state, vigie::domain::incident::IncidentState::Closed);
     assert!(moved.is_empty(), "its alerts now belong to the first");
+    // The SOC hears of the merge, once, and of the closing.
+    let soc = queued(rig.store.as_ref(), Some(&id("acme")), "soc").await;
+    use vigie::domain::outbound::event::EventType::{IncidentClosed, IncidentMerged};
+    assert_eq!(
+        soc.iter().filter(|k| **k == IncidentMerged).count(),
+        1,
+        "{soc:?}"
+    );
+    assert_eq!(
+        soc.iter().filter(|k| **k == IncidentClosed).count(),
+        1,
+        "{soc:?}"
+    );
     let (_, now_with) = rig
         .store
         .incident(&scope, &first.id)

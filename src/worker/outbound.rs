@@ -40,24 +40,31 @@ impl Routes {
         }
     }
 
-    /// The outbox rows of `events` for the destinations that take them.
-    pub fn rows(&self, events: &[(Id, EventBody)], now: DateTime<Utc>) -> Vec<OutboxRow> {
+    /// The outbox rows of `events` (and of the `extra` outbound events
+    /// no announcement tells) for the destinations that take them.
+    pub fn rows(
+        &self,
+        events: &[(Id, EventBody)],
+        extra: &[OutEvent],
+        now: DateTime<Utc>,
+    ) -> Vec<OutboxRow> {
         if self.destinations.is_empty() {
             return Vec::new();
         }
         let mut out = Vec::new();
-        for (_, body) in events {
-            for e in outbound_events(body, now) {
-                for d in &self.destinations {
-                    let owns = d.tenant.as_ref().is_none_or(|t| *t == e.tenant);
-                    if owns && d.settings.routing.takes(&e) {
-                        out.push(OutboxRow {
-                            owner: d.tenant.clone(),
-                            destination: d.id.clone(),
-                            event: e.clone(),
-                            queued_at: now,
-                        });
-                    }
+        let told = events
+            .iter()
+            .flat_map(|(_, body)| outbound_events(body, now));
+        for e in told.chain(extra.iter().cloned()) {
+            for d in &self.destinations {
+                let owns = d.tenant.as_ref().is_none_or(|t| *t == e.tenant);
+                if owns && d.settings.routing.takes(&e) {
+                    out.push(OutboxRow {
+                        owner: d.tenant.clone(),
+                        destination: d.id.clone(),
+                        event: e.clone(),
+                        queued_at: now,
+                    });
                 }
             }
         }

@@ -66,6 +66,9 @@ pub struct Changes {
     /// Agents' reports on config pushes, followed after the batch commits.
     pub push_reports: Vec<super::push::ReportIn>,
     pub events: Vec<(Id, EventBody)>,
+    /// Outbound events the announcements do not tell (an incident merged
+    /// into another).
+    pub outbound: Vec<crate::domain::outbound::event::OutEvent>,
     /// Alert rules evaluated while making these changes.
     pub evaluations: u64,
 }

@@ -123,7 +123,44 @@ pub fn from_incident(i: &Incident, now: DateTime<Utc>) -> Vec<OutEvent> {
             now,
         ));
     }
-    let fields = BTreeMap::from([
+    let fields = incident_fields(i);
+    out.into_iter()
+        .map(|(kind, cause, time)| incident_event(i, kind, &cause, time, fields.clone()))
+        .collect()
+}
+
+/// The `incident.merged` event of `i`, merged into `into` at `now` (its
+/// alerts moved there; it closes).
+pub fn merged(i: &Incident, into: &crate::domain::Id, now: DateTime<Utc>) -> OutEvent {
+    let mut fields = incident_fields(i);
+    fields.insert("into".to_string(), data(json!(into.as_str())));
+    let cause = format!("{}/{into}", i.reopen_count);
+    incident_event(i, EventType::IncidentMerged, &cause, now, fields)
+}
+
+fn incident_event(
+    i: &Incident,
+    kind: EventType,
+    cause: &str,
+    time: DateTime<Utc>,
+    fields: BTreeMap<String, Field>,
+) -> OutEvent {
+    OutEvent {
+        id: event_id(kind, &i.tenant, i.id.as_str(), cause),
+        kind,
+        time,
+        tenant: i.tenant.clone(),
+        site: None,
+        device: None,
+        severity: Some(i.severity),
+        subject: i.id.to_string(),
+        summary: i.title.as_str().to_string(),
+        fields,
+    }
+}
+
+fn incident_fields(i: &Incident) -> BTreeMap<String, Field> {
+    BTreeMap::from([
         ("incident".to_string(), data(json!(i.id.as_str()))),
         (
             "state".to_string(),
@@ -140,21 +177,7 @@ pub fn from_incident(i: &Incident, now: DateTime<Utc>) -> Vec<OutEvent> {
                 .as_ref()
                 .map_or(data(json!(null)), |a| Field::Text(a.as_str().to_string())),
         ),
-    ]);
-    out.into_iter()
-        .map(|(kind, cause, time)| OutEvent {
-            id: event_id(kind, &i.tenant, i.id.as_str(), &cause),
-            kind,
-            time,
-            tenant: i.tenant.clone(),
-            site: None,
-            device: None,
-            severity: Some(i.severity),
-            subject: i.id.to_string(),
-            summary: i.title.as_str().to_string(),
-            fields: fields.clone(),
-        })
-        .collect()
+    ])
 }
 
 #[cfg(test)]
@@ -267,5 +290,15 @@ mod tests {
         let again = from_incident(&i, at(30));
         assert_eq!(kinds(&again), [IncidentReopened, IncidentEscalated]);
         assert_ne!(again[1].id, worked[1].id, "a new cycle escalates anew");
+        let into = Id::parse("inc-9").unwrap();
+        let m = merged(&i, &into, at(40));
+        assert_eq!(m.kind, IncidentMerged);
+        assert_eq!(m.fields["into"], Field::Data(serde_json::json!("inc-9")));
+        assert_eq!(
+            m.id,
+            merged(&i, &into, at(41)).id,
+            "the same merge, the same id"
+        );
+        assert_ne!(m.id, merged(&i, &Id::parse("inc-8").unwrap(), at(40)).id);
     }
 }

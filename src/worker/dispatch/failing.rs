@@ -66,7 +66,8 @@ impl Watch {
             oldest_s = figures.1, expired, "delivery-failing");
         let mut routes = crate::worker::outbound::Routes::default();
         routes.refresh(store).await;
-        let outbox = routes.rows(&[(alert.id.clone(), EventBody::Alert(alert.clone()))], now);
+        let announced = [(alert.id.clone(), EventBody::Alert(alert.clone()))];
+        let outbox = routes.rows(&announced, &[], now);
         store
             .write_batch(&WriteBatch {
                 alerts: vec![alert],

@@ -186,7 +186,10 @@ impl FleetState {
             };
             if src.alerts.is_empty() {
                 let into = target.clone();
-                let _ = src.apply(IncidentAction::MergedInto { into }, now);
+                if src.apply(IncidentAction::MergedInto { into }, now).is_ok() {
+                    out.outbound
+                        .push(crate::domain::outbound::derive::merged(src, target, now));
+                }
             }
             let src = src.clone();
             if !src.state.is_open() {
