@@ -237,8 +237,14 @@ impl crate::store::Store for $backend {
         push: &crate::domain::push::Push,
         expected_version: u64,
         audit: &[crate::domain::audit::AuditEntry],
+        outbox: &[crate::store::outbound::OutboxRow],
     ) -> Result<bool, StoreError> {
-        crate::store::scoped!(self, &crate::store::Scope::Tenant(push.tenant.clone()), read::update_push, push, expected_version, audit)
+        // The provider's destinations' rows are not the tenant's to write.
+        let scope = match outbox.iter().any(|r| r.owner.is_none()) {
+            true => crate::store::Scope::All,
+            false => crate::store::Scope::Tenant(push.tenant.clone()),
+        };
+        crate::store::scoped!(self, &scope, read::update_push, push, expected_version, audit, outbox)
     }
 
     async fn push(&self, scope: &Scope, id: &Id) -> Result<Option<crate::domain::push::Push>, StoreError> {
@@ -558,13 +564,15 @@ pub trait Store: outbound::OutboundStore + Send + Sync + 'static {
     async fn insert_push(&self, push: &Push, audit: &AuditEntry) -> Result<(), StoreError>;
 
     /// Writes `push`'s new state if its stored version is still
-    /// `expected_version` (the version becomes one more), with `audit`, in
-    /// one transaction. False when someone else changed it first.
+    /// `expected_version` (the version becomes one more), with `audit` and
+    /// the events it queues for delivery (`outbox`), in one transaction.
+    /// False when someone else changed it first.
     async fn update_push(
         &self,
         push: &Push,
         expected_version: u64,
         audit: &[AuditEntry],
+        outbox: &[crate::store::outbound::OutboxRow],
     ) -> Result<bool, StoreError>;
 
     /// One push.

@@ -61,6 +61,31 @@ impl Rig {
             .take(5)
             .map(|d| d.id.clone())
             .collect();
+        // The tenant's SOC webhook (paused: its events only queue).
+        let soc = vigie::domain::outbound::destination::Destination {
+            tenant: Some(tenant.clone()),
+            id: Id::parse("soc").unwrap(),
+            settings: vigie::domain::outbound::destination::Settings {
+                secrets: vec!["env:SOC".into()],
+                ..vigie::domain::outbound::destination::Settings::new(
+                    vigie::domain::outbound::destination::Kind::Webhook,
+                    vigie::domain::outbound::destination::Target::Url(
+                        "https://soc.example/h".into(),
+                    ),
+                )
+            },
+            paused: true,
+        };
+        let audit = vigie::domain::audit::AuditEntry::new(
+            &tenant,
+            t0(),
+            "os:noc",
+            "outbound.add",
+            "soc".into(),
+        );
+        vigie::store::outbound::OutboundStore::put_destination(&sqlite, &soc, t0(), &audit)
+            .await
+            .unwrap();
         let store: Arc<dyn Store> = Arc::new(sqlite);
         let bus: Arc<dyn Bus> = Arc::new(MemoryBus::default());
         let key = SigningKey::generate().unwrap();
@@ -168,6 +193,23 @@ impl Rig {
         )
         .unwrap();
         o
+    }
+
+    /// The types of the push events queued for the tenant's SOC.
+    async fn queued(&self) -> Vec<String> {
+        self.store
+            .outbox_due(
+                Some(&self.tenant),
+                &Id::parse("soc").unwrap(),
+                t0() + Duration::days(9),
+                100,
+            )
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.event.kind.as_str().to_string())
+            .filter(|k| k.starts_with("push."))
+            .collect()
     }
 
     async fn push(&self, id: &Id) -> Push {
@@ -287,6 +329,8 @@ async fn a_closed_window_is_recorded_once_and_a_late_report_is_kept() {
     rig.report(&p, p.seq, PushOutcome::Reverted, Some("timeout"))
         .await;
     assert_eq!(rig.push(&p.id).await.version, done.version);
+    // The SOC hears of the revert once, however often the device says it.
+    assert_eq!(rig.queued().await, ["push.reverted"]);
     assert_eq!(
         rig.actions(&p).await,
         [
@@ -309,6 +353,7 @@ async fn an_apply_nobody_answers_fails_when_it_expires() {
     let done = rig.push(&p.id).await;
     assert_eq!(done.state, PushState::Failed);
     assert!(done.detail.unwrap().as_str().contains("no answer"));
+    assert_eq!(rig.queued().await, ["push.failed"]);
     // The device is free for the next push.
     rig.create(2, 60).await;
 }

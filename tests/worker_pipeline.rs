@@ -941,8 +941,14 @@ impl Store for Flaky {
     async fn insert_push(&self, p: &Push, a: &AuditEntry) -> Result<(), StoreError> {
         self.inner.insert_push(p, a).await
     }
-    async fn update_push(&self, p: &Push, v: u64, a: &[AuditEntry]) -> Result<bool, StoreError> {
-        self.inner.update_push(p, v, a).await
+    async fn update_push(
+        &self,
+        p: &Push,
+        v: u64,
+        a: &[AuditEntry],
+        o: &[vigie::store::outbound::OutboxRow],
+    ) -> Result<bool, StoreError> {
+        self.inner.update_push(p, v, a, o).await
     }
     async fn push(&self, scope: &Scope, id: &Id) -> Result<Option<Push>, StoreError> {
         self.inner.push(scope, id).await

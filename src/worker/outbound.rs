@@ -77,6 +77,7 @@ fn outbound_events(body: &EventBody, now: DateTime<Utc>) -> Vec<OutEvent> {
     match body {
         EventBody::Alert(a) => derive::from_alert(a, crate::rules::DEVICE_OFFLINE),
         EventBody::Incident(i) => derive::from_incident(i, now),
-        EventBody::Device(_) | EventBody::Link(_) | EventBody::Push(_) => Vec::new(),
+        EventBody::Push(p) => derive::from_push(p),
+        EventBody::Device(_) | EventBody::Link(_) => Vec::new(),
     }
 }

@@ -128,6 +128,9 @@ pub struct Pushes {
     clock: Clock,
     /// Alerts raised while following reports, handed out by the next sweep.
     raised: std::sync::Mutex<Vec<PushAlert>>,
+    /// The destinations of delivery to the SOC (a push that fails or
+    /// reverts is an event for them).
+    routes: tokio::sync::Mutex<super::outbound::Routes>,
 }
 
 fn target(p: &Push) -> String {
@@ -199,7 +202,16 @@ impl Pushes {
             settings,
             clock,
             raised: std::sync::Mutex::default(),
+            routes: tokio::sync::Mutex::default(),
         }
+    }
+
+    /// The outbox rows of `push`'s new state, written with it.
+    async fn outbox_of(&self, push: &Push) -> Vec<crate::store::outbound::OutboxRow> {
+        let mut routes = self.routes.lock().await;
+        routes.refresh(self.store.as_ref()).await;
+        let told = [(push.id.clone(), EventBody::Push(push.clone()))];
+        routes.rows(&told, &[], self.clock.now())
     }
 
     fn key(&self) -> Result<&SigningKey, PushError> {
@@ -341,7 +353,12 @@ impl Pushes {
                     .change("sent", "failed")
                     .because(format!("order not sent: {e}"));
             self.store
-                .update_push(&push, before.version, &[audit])
+                .update_push(
+                    &push,
+                    before.version,
+                    &[audit],
+                    &self.outbox_of(&push).await,
+                )
                 .await?;
             push.version += 1;
             self.announce(&push).await;
@@ -423,7 +440,7 @@ impl Pushes {
         next.updated = self.clock.now();
         if !self
             .store
-            .update_push(&next, before.version, &audit)
+            .update_push(&next, before.version, &audit, &self.outbox_of(&next).await)
             .await?
         {
             return Ok(None);

@@ -626,11 +626,30 @@ pub async fn pushes_are_compare_and_set_with_their_audit(store: Arc<dyn Store>) 
     let a = audit_of(&p, "push.applied").change("sent", "applied");
     assert!(
         store
-            .update_push(&applied, 1, std::slice::from_ref(&a))
+            .update_push(&applied, 1, std::slice::from_ref(&a), &[])
             .await
             .unwrap()
     );
-    assert!(!store.update_push(&applied, 1, &[a]).await.unwrap());
+    // A change that loses the race queues nothing either.
+    let failed = vigie::domain::push::Push {
+        state: PushState::Failed,
+        ..applied.clone()
+    };
+    let lost = push_outbox(&failed, &[(Some(&p.tenant), "lost")]);
+    assert_eq!(lost.len(), 1);
+    assert!(!store.update_push(&applied, 1, &[a], &lost).await.unwrap());
+    assert!(
+        store
+            .outbox_due(
+                Some(&p.tenant),
+                &Id::parse("lost").unwrap(),
+                t0() + Duration::days(9),
+                10
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let stored = store.push(&scope, &p.id).await.unwrap().unwrap();
     assert_eq!(stored.state, PushState::Applied { deadline });
     assert_eq!(stored.version, 2);
@@ -641,7 +660,23 @@ pub async fn pushes_are_compare_and_set_with_their_audit(store: Arc<dyn Store>) 
         reason: RevertReason::Restart,
     };
     reverted.detail = Some("agent restarted".into());
-    assert!(store.update_push(&reverted, 2, &[]).await.unwrap());
+    // Its event queued in the same transaction, for the tenant's
+    // destination and the provider's.
+    let rows = push_outbox(&reverted, &[(Some(&p.tenant), "soc"), (None, "noc")]);
+    assert!(store.update_push(&reverted, 2, &[], &rows).await.unwrap());
+    for (owner, dest) in [(Some(&p.tenant), "soc"), (None, "noc")] {
+        let due = store
+            .outbox_due(
+                owner,
+                &Id::parse(dest).unwrap(),
+                t0() + Duration::days(9),
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!(due.len(), 1, "{dest}");
+        assert_eq!(due[0].event.kind.as_str(), "push.reverted");
+    }
     let stored = store.push(&scope, &p.id).await.unwrap().unwrap();
     assert_eq!(stored.state, reverted.state);
     assert_eq!(
@@ -1212,4 +1247,24 @@ macro_rules! storage_suite {
             }
         )*
     };
+}
+
+/// The outbox rows of a push's event for destinations `(owner, id)`.
+fn push_outbox(
+    p: &vigie::domain::push::Push,
+    to: &[(Option<&Id>, &str)],
+) -> Vec<vigie::store::outbound::OutboxRow> {
+    let events = vigie::domain::outbound::derive::from_push(p);
+    to.iter()
+        .flat_map(|(owner, dest)| {
+            events
+                .iter()
+                .map(move |e| vigie::store::outbound::OutboxRow {
+                    owner: owner.cloned(),
+                    destination: Id::parse(dest).unwrap(),
+                    event: e.clone(),
+                    queued_at: t0(),
+                })
+        })
+        .collect()
 }

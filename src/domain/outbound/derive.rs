@@ -21,7 +21,7 @@ use serde_json::json;
 use super::event::{EventType, Field, OutEvent, event_id};
 use crate::domain::alert::AlertState;
 use crate::domain::incident::{EscalationTier, Incident, IncidentState};
-use crate::domain::model::Alert;
+use crate::domain::model::{Alert, Severity};
 
 fn data(v: serde_json::Value) -> Field {
     Field::Data(v)
@@ -129,6 +129,63 @@ pub fn from_incident(i: &Incident, now: DateTime<Utc>) -> Vec<OutEvent> {
         .collect()
 }
 
+/// The event a push's new state reports: `push.failed` (the device could
+/// not apply it, or the order was not sent) or `push.reverted` (the
+/// device went back to its configuration before). The analyst's reason,
+/// the actor and the device's detail are free text.
+pub fn from_push(p: &crate::domain::push::Push) -> Vec<OutEvent> {
+    use crate::domain::push::PushState;
+    let (kind, severity, cause) = match &p.state {
+        PushState::Failed => (EventType::PushFailed, Severity::Major, "failed"),
+        PushState::Reverted { .. } => (EventType::PushReverted, Severity::Warning, "reverted"),
+        _ => return Vec::new(),
+    };
+    let mut fields = BTreeMap::from([
+        ("push".to_string(), data(json!(p.id.as_str()))),
+        ("device".to_string(), data(json!(p.device.as_str()))),
+        ("state".to_string(), data(json!(p.state.name()))),
+        (
+            "rollout".to_string(),
+            data(json!(p.rollout.as_ref().map(|r| r.as_str()))),
+        ),
+        ("wave".to_string(), data(json!(p.wave))),
+        (
+            "reason".to_string(),
+            Field::Text(p.reason.as_str().to_string()),
+        ),
+        (
+            "actor".to_string(),
+            Field::Text(p.actor.as_str().to_string()),
+        ),
+        (
+            "detail".to_string(),
+            Field::Text(
+                p.detail
+                    .as_ref()
+                    .map_or(String::new(), |d| d.as_str().to_string()),
+            ),
+        ),
+    ]);
+    if let crate::domain::push::PushState::Reverted { reason } = &p.state {
+        fields.insert(
+            "revert_reason".to_string(),
+            data(json!(crate::domain::enum_name(reason))),
+        );
+    }
+    vec![OutEvent {
+        id: event_id(kind, &p.tenant, p.id.as_str(), cause),
+        kind,
+        time: p.updated,
+        tenant: p.tenant.clone(),
+        site: None,
+        device: Some(p.device.clone()),
+        severity: Some(severity),
+        subject: p.id.to_string(),
+        summary: format!("config push {} to {} {cause}", p.id, p.device),
+        fields,
+    }]
+}
+
 /// The `incident.merged` event of `i`, merged into `into` at `now` (its
 /// alerts moved there; it closes).
 pub fn merged(i: &Incident, into: &crate::domain::Id, now: DateTime<Utc>) -> OutEvent {
@@ -184,7 +241,6 @@ fn incident_fields(i: &Incident) -> BTreeMap<String, Field> {
 mod tests {
     use super::*;
     use crate::domain::Id;
-    use crate::domain::model::Severity;
 
     fn at(s: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap()

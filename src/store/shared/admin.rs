@@ -82,7 +82,7 @@ pub(super) async fn update_tenant(pool: &Pool, t: &Tenant, audit: &AuditEntry) -
     let sql = "UPDATE tenants SET name = ?, tier = ?, data_mode = ?, retention_days = ?,
              stale_after_s = ?, offline_after_s = ? WHERE id = ?"
         .to_string();
-    update_audited(&mut *pool.acquire().await?, sql, tenant_args(t), std::slice::from_ref(audit)).await
+    update_audited(&mut *pool.acquire().await?, sql, tenant_args(t), std::slice::from_ref(audit), &[]).await
 }
 
 /// The tables that hold a tenant's rows, children first (the order a
@@ -147,7 +147,7 @@ pub(super) async fn set_provider(pool: &Pool, name: &str, tier: Tier, audit: &Au
         Arg::Text(name.to_string()),
         Arg::Text(crate::domain::enum_name(&tier)),
     ];
-    update_audited(&mut *pool.acquire().await?, sql, args, std::slice::from_ref(audit)).await?;
+    update_audited(&mut *pool.acquire().await?, sql, args, std::slice::from_ref(audit), &[]).await?;
     Ok(())
 }
 
@@ -174,7 +174,7 @@ pub(super) async fn update_user(pool: &Pool, u: &UserRecord, audit: &AuditEntry)
     let sql = "UPDATE users SET tenant_id = ?, role = ?, password_hash = ?, disabled = ?,
              created = ?, changed = ? WHERE name = ?"
         .to_string();
-    update_audited(&mut *pool.acquire().await?, sql, user_args(u), std::slice::from_ref(audit)).await
+    update_audited(&mut *pool.acquire().await?, sql, user_args(u), std::slice::from_ref(audit), &[]).await
 }
 
 const USER_COLS: &str = "name, tenant_id, role, password_hash, disabled, created, changed";

@@ -226,6 +226,7 @@ async fn update_audited(
     sql: String,
     args: Vec<Arg>,
     audit: &[AuditEntry],
+    outbox: &[crate::store::outbound::OutboxRow],
 ) -> Result<bool, StoreError> {
     let mut tx = sqlx::Connection::begin(&mut *pool).await?;
     if query(sql, args).execute(&mut *tx).await?.rows_affected() != 1 {
@@ -233,6 +234,27 @@ async fn update_audited(
     }
     for a in audit {
         insert_audit(&mut tx, a).await?;
+    }
+    for r in outbox {
+        let event = serde_json::to_string(&r.event)
+            .map_err(|e| StoreError::Invalid(format!("event not encodable: {e}")))?;
+        let at = Arg::Int(r.queued_at.timestamp_millis());
+        query(
+            "INSERT INTO outbox (tenant_id, destination, event_tenant, event_id, event, queued_at, next_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+                .to_string(),
+            vec![
+                Arg::Text(crate::store::outbound::owner_key(r.owner.as_ref())),
+                Arg::Text(r.destination.to_string()),
+                Arg::Text(r.event.tenant.to_string()),
+                Arg::Text(r.event.id.clone()),
+                Arg::Text(event),
+                at.clone(),
+                at,
+            ],
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(true)
@@ -336,6 +358,7 @@ pub(super) async fn update_push(
     p: &Push,
     expected_version: u64,
     audit: &[AuditEntry],
+    outbox: &[crate::store::outbound::OutboxRow],
 ) -> Result<bool, StoreError> {
     let sql = "UPDATE pushes SET state = ?, deadline = ?, revert_reason = ?, confirm_sent = ?,
            revert_sent = ?, reported = ?, detail = ?, updated = ?, confirm_seq = ?,
@@ -348,7 +371,7 @@ pub(super) async fn update_push(
         Arg::Text(p.id.to_string()),
         int(expected_version),
     ]);
-    update_audited(&mut *pool, sql, args, audit).await
+    update_audited(&mut *pool, sql, args, audit, outbox).await
 }
 
 pub(super) async fn push(pool: &mut Conn, scope: &Scope, push: &Id) -> Result<Option<Push>, StoreError> {
@@ -464,7 +487,7 @@ pub(super) async fn update_rollout(
         Arg::Text(r.id.to_string()),
         int(expected_version),
     ];
-    update_audited(&mut *pool, sql, args, audit).await
+    update_audited(&mut *pool, sql, args, audit, &[]).await
 }
 
 pub(super) async fn rollouts(
