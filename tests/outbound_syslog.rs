@@ -18,6 +18,7 @@ use vigie::domain::outbound::destination::{Kind, Settings, Target, Transport};
 use vigie::domain::outbound::options::{SyslogFormat, SyslogOptions};
 
 use support::certs::certificates;
+use support::cluster::free_port;
 use support::outbox::{dispatcher, drain, id, incident, queue, store_for};
 use support::services::unavailable;
 
@@ -36,14 +37,6 @@ impl Drop for Rsyslog {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn rsyslogd() -> Option<PathBuf> {

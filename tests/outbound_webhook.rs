@@ -19,6 +19,7 @@ use vigie::store::{Scope, Store};
 
 use support::outbox::{dispatcher, id, secret_file, store_for};
 use support::receiver::Receiver;
+use vigie::worker::dispatch::Dispatcher;
 
 const SECRET: &str = "whsec_dmlnaWUtdGVzdC1zZWNyZXQtMDEyMzQ1Njc4OQ==";
 
@@ -303,5 +304,46 @@ async fn a_destination_left_behind_raises_delivery_failing_until_it_catches_up()
     assert_eq!(
         alert(Arc::clone(&store)).await.unwrap().updated,
         cleared.updated
+    );
+}
+
+#[tokio::test]
+async fn a_receiver_back_is_probed_when_the_breaker_says_not_when_the_row_would_retry() {
+    // Down for four attempts, then up.
+    let busy = || (503, None, "down".to_string());
+    let rx = Receiver::start(vec![busy(), busy(), busy(), busy()]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(&dir, &rx.url(), true, 3).await;
+    // The row's own backoff is long (a minute); the breaker's open
+    // period short: once it is up, the receiver is back within the
+    // breaker's period, not the row's.
+    let policy = Policy {
+        threshold: 1,
+        open_for: chrono::Duration::milliseconds(200),
+        max_open_for: chrono::Duration::milliseconds(400),
+    };
+    let mut d = Dispatcher::new(
+        Arc::clone(&store),
+        vigie::clock::Clock::system(),
+        "w".into(),
+    )
+    .with_policies(
+        vigie::domain::outbound::retry::Backoff {
+            base: Duration::from_secs(60),
+            cap: Duration::from_secs(60),
+        },
+        policy,
+    );
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    let mut delivered = 0;
+    while delivered < 3 && std::time::Instant::now() < until {
+        delivered += d.round().await.unwrap().delivered;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        delivered,
+        3,
+        "{:?}",
+        store.deliveries(Some(&id("acme")), &id("soc"), 5).await
     );
 }

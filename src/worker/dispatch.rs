@@ -320,9 +320,16 @@ impl Dispatcher {
             }
             Permit::Send => d.settings.batch_size,
         };
+        // The breaker's probe takes the first pending row whenever it is
+        // due by its own backoff: while the receiver was down, the
+        // breaker, not the row, says when to try again.
+        let due_by = match permit {
+            Permit::Probe => now + chrono::Duration::days(3_650),
+            _ => now,
+        };
         let due = self
             .store
-            .outbox_due(d.tenant.as_ref(), &d.id, now, limit)
+            .outbox_due(d.tenant.as_ref(), &d.id, due_by, limit)
             .await?;
         let full = due.len() == limit as usize && permit == Permit::Send;
         let mut live = Vec::with_capacity(due.len());

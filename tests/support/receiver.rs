@@ -53,7 +53,14 @@ impl Receiver {
 
     /// A receiver whose every answer `handler` gives.
     pub async fn answering(handler: Handler) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::answering_on(0, handler).await
+    }
+
+    /// The same on loopback port `port` (0: any).
+    pub async fn answering_on(port: u16, handler: Handler) -> Self {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
         let port = listener.local_addr().unwrap().port();
         let got = Arc::new(Mutex::new(Vec::new()));
         let seen = Arc::clone(&got);
