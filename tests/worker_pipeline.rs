@@ -754,6 +754,14 @@ impl vigie::store::outbound::OutboundStore for Flaky {
     ) -> Result<(), StoreError> {
         self.inner.settle(owner, seq, how, now).await
     }
+    async fn settle_all(
+        &self,
+        owner: Option<&Id>,
+        settled: &[(i64, vigie::store::outbound::Settle)],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.inner.settle_all(owner, settled, now).await
+    }
 }
 
 #[async_trait]

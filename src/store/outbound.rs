@@ -171,6 +171,15 @@ pub trait OutboundStore: Send + Sync {
         how: &Settle,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+
+    /// The same for several rows of a destination of `owner` (a batch's),
+    /// in one transaction.
+    async fn settle_all(
+        &self,
+        owner: Option<&Id>,
+        settled: &[(i64, Settle)],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 }
 
 /// `impl OutboundStore for $backend` with the shared queries
@@ -266,6 +275,15 @@ macro_rules! impl_outbound {
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<(), StoreError> {
                 read::settle(self.work(), owner, seq, how, now).await
+            }
+
+            async fn settle_all(
+                &self,
+                owner: Option<&Id>,
+                settled: &[(i64, crate::store::outbound::Settle)],
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), StoreError> {
+                read::settle_all(self.work(), owner, settled, now).await
             }
         }
     };

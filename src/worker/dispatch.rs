@@ -362,9 +362,10 @@ impl Dispatcher {
         let sent = self.send(d, &live, &secrets, now).await;
         let now = self.clock.now();
         let settled = sent.attempts.len();
+        // One transaction for the run's outcomes.
+        let mut outcomes = Vec::with_capacity(settled);
         for (item, a) in live.iter().zip(&sent.attempts) {
-            self.settle(d, item, &self.outcome(a, item, now), now)
-                .await?;
+            outcomes.push((item.seq, self.outcome(a, item, now)));
             match a.verdict {
                 Verdict::Retry => {
                     breaker = breaker.failed(now, &self.breaker);
@@ -382,6 +383,9 @@ impl Dispatcher {
                 }
             }
         }
+        self.store
+            .settle_all(d.tenant.as_ref(), &outcomes, now)
+            .await?;
         done.more =
             full && settled == live.len() && d.settings.rate_per_s == 0 && done.retried == 0;
         Ok((done, breaker, (u64::from(sent.requests), sent.ms)))

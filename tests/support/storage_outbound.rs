@@ -158,32 +158,29 @@ pub async fn destinations_and_their_outbox(store: Arc<dyn Store>) {
         1
     );
 
-    // Settled: delivered leaves, a retry waits, dead and expired leave.
-    store
-        .settle(
-            Some(&acme),
+    // Settled (a batch's outcomes in one transaction): delivered leaves,
+    // a retry waits, dead and expired leave.
+    let later = t0() + Duration::seconds(60);
+    let outcomes = [
+        (
             due[0].seq,
-            &Settle::Delivered {
+            Settle::Delivered {
                 status: Some(200),
                 ms: 12,
             },
-            t0(),
-        )
-        .await
-        .unwrap();
-    let later = t0() + Duration::seconds(60);
-    store
-        .settle(
-            Some(&acme),
+        ),
+        (
             due[1].seq,
-            &Settle::Retry {
+            Settle::Retry {
                 next_at: later,
                 status: Some(503),
                 error: "busy".into(),
                 ms: 40,
             },
-            t0(),
-        )
+        ),
+    ];
+    store
+        .settle_all(Some(&acme), &outcomes, t0())
         .await
         .unwrap();
     assert!(

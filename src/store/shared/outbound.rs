@@ -180,6 +180,34 @@ pub(super) async fn settle(
     how: &Settle,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    settle_one(&mut tx, owner, seq, how, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Several attempts' ends, in one transaction.
+pub(super) async fn settle_all(
+    pool: &Pool,
+    owner: Option<&Id>,
+    settled: &[(i64, Settle)],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    for (seq, how) in settled {
+        settle_one(&mut tx, owner, *seq, how, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn settle_one(
+    tx: &mut Conn,
+    owner: Option<&Id>,
+    seq: i64,
+    how: &Settle,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let ms = now.timestamp_millis();
     let (next_at, done_at, status, error, latency) = match how {
         Settle::Delivered { status, ms: l } => (None, Some(ms), *status, None, Some(*l)),
@@ -208,7 +236,7 @@ pub(super) async fn settle(
             Arg::Int(seq),
         ],
     )
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
