@@ -239,11 +239,7 @@ impl crate::store::Store for $backend {
         audit: &[crate::domain::audit::AuditEntry],
         outbox: &[crate::store::outbound::OutboxRow],
     ) -> Result<bool, StoreError> {
-        // The provider's destinations' rows are not the tenant's to write.
-        let scope = match outbox.iter().any(|r| r.owner.is_none()) {
-            true => crate::store::Scope::All,
-            false => crate::store::Scope::Tenant(push.tenant.clone()),
-        };
+        let scope = crate::store::outbound::writer_scope(&push.tenant, outbox);
         crate::store::scoped!(self, &scope, read::update_push, push, expected_version, audit, outbox)
     }
 

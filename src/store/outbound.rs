@@ -23,6 +23,16 @@ pub fn owner_key(owner: Option<&Id>) -> String {
     owner.map_or(PROVIDER_OWNER.to_string(), |t| t.to_string())
 }
 
+/// The scope that writes a change of `tenant`'s with `outbox`: the
+/// tenant's, unless a provider's destination takes one of its events
+/// (those rows are not the tenant's to write).
+pub fn writer_scope(tenant: &Id, outbox: &[OutboxRow]) -> Scope {
+    match outbox.iter().any(|r| r.owner.is_none()) {
+        true => Scope::All,
+        false => Scope::Tenant(tenant.clone()),
+    }
+}
+
 /// An event queued for a destination (in a `WriteBatch`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxRow {
