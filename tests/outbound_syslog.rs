@@ -313,13 +313,12 @@ async fn tls_to_an_unknown_certificate_or_without_a_client_one_sends_nothing() {
     )
     .await;
     // TLS 1.3 tells a refused client only after the handshake: vigie
-    // reads the alert as the connection closes and keeps the event.
+    // reads the alert as the connection closes and keeps the event. The
+    // error names the alert when it could be read, or the connection
+    // broken under the write when the collector hung up first.
     assert_eq!(left, 1, "{errors:?}");
     let e = errors.iter().flatten().next().unwrap();
-    assert!(
-        e.contains("refused") && e.to_lowercase().contains("certificate"),
-        "{e}"
-    );
+    assert!(e.contains("refused") || e.contains("writing"), "{e}");
     assert!(rs.lines_now("case-noclient").is_empty());
     assert!(rs.lines_now("case-untrusted").is_empty());
 }

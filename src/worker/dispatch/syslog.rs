@@ -147,16 +147,20 @@ async fn write_frames<S: AsyncRead + AsyncWrite + Unpin>(
         s.flush().await?;
         s.shutdown().await
     };
-    tokio::time::timeout(budget, work)
+    let written = tokio::time::timeout(budget, work)
         .await
-        .map_err(|_| format!("not written within {} s", budget.as_secs()))?
-        .map_err(|e| format!("writing: {e}"))?;
+        .map_err(|_| format!("not written within {} s", budget.as_secs()))?;
+    // What the collector said as it closed: a TLS alert names why it
+    // refused, whether it came before the write failed or after it.
     let mut sink = [0u8; 512];
-    match tokio::time::timeout(LINGER, s.read(&mut sink)).await {
-        Ok(Err(e)) if e.kind() != std::io::ErrorKind::UnexpectedEof => {
-            Err(format!("the collector refused the connection: {e}"))
-        }
-        _ => Ok(()),
+    let refused = match tokio::time::timeout(LINGER, s.read(&mut sink)).await {
+        Ok(Err(e)) if e.kind() != std::io::ErrorKind::UnexpectedEof => Some(e),
+        _ => None,
+    };
+    match (written, refused) {
+        (_, Some(e)) => Err(format!("the collector refused the connection: {e}")),
+        (Err(e), None) => Err(format!("writing: {e}")),
+        (Ok(()), None) => Ok(()),
     }
 }
 
