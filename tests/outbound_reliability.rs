@@ -12,7 +12,6 @@ mod support;
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -46,17 +45,7 @@ async fn receiver_on(port: u16, log: &Log) -> Receiver {
 }
 
 fn worker(home: &Path, nats: &str, db: &str) -> KillOnDrop {
-    KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_vigie"))
-            .args(["worker", "--nats", nats, "--database", db])
-            .envs(support::auth::worker_env())
-            .env("VIGIE_CONFIG_DIR", home)
-            .env("VIGIE_DATA_DIR", home)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start vigie worker"),
-    )
+    support::cli::worker(home, nats, db, &[])
 }
 
 fn distinct(log: &Log) -> usize {

@@ -38,6 +38,29 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// `vigie worker` on `url` and `database`, its settings in `home`;
+/// `extra` flags after.
+pub fn worker(
+    home: &std::path::Path,
+    url: &str,
+    database: &str,
+    extra: &[&std::ffi::OsStr],
+) -> KillOnDrop {
+    use std::process::{Command, Stdio};
+    KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_vigie"))
+            .args(["worker", "--nats", url, "--database", database])
+            .args(extra)
+            .envs(super::auth::worker_env())
+            .env("VIGIE_CONFIG_DIR", home)
+            .env("VIGIE_DATA_DIR", home)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start vigie worker"),
+    )
+}
+
 /// `vigie worker` of a secure deployment: on `url` with the worker's
 /// credentials of `nats_dir` (made by `vigie nats init`), serving
 /// enrolments and users' credentials from it, on `database`, with its
@@ -49,23 +72,15 @@ pub fn secure_worker(
     nats_dir: &std::path::Path,
     extra: &[&str],
 ) -> KillOnDrop {
-    use std::process::{Command, Stdio};
-    KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_vigie"))
-            .args(["worker", "--nats", url, "--database", database])
-            .arg("--nats-dir")
-            .arg(nats_dir)
-            .arg("--nats-creds")
-            .arg(nats_dir.join("creds/worker.creds"))
-            .args(extra)
-            .envs(super::auth::worker_env())
-            .env("VIGIE_CONFIG_DIR", home)
-            .env("VIGIE_DATA_DIR", home)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start vigie worker"),
-    )
+    let creds = nats_dir.join("creds/worker.creds");
+    let mut flags: Vec<&std::ffi::OsStr> = vec![
+        "--nats-dir".as_ref(),
+        nats_dir.as_os_str(),
+        "--nats-creds".as_ref(),
+        creds.as_os_str(),
+    ];
+    flags.extend(extra.iter().map(std::ffi::OsStr::new));
+    worker(home, url, database, &flags)
 }
 
 /// What an admin does first on a worker's host: a signing key, and the

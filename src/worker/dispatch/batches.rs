@@ -13,6 +13,35 @@ use super::Sent;
 use super::http::{Attempt, Session};
 use crate::domain::outbound::retry::Verdict;
 
+/// An event larger than a request may be: dead, with that reason.
+pub fn oversize(len: usize, max_bytes: usize) -> Attempt {
+    Attempt::failed(
+        Verdict::Permanent,
+        format!("the event is {len} bytes, over the target's {max_bytes} a request"),
+        Instant::now(),
+    )
+}
+
+/// Where the batch starting at `at` ends: as many events as fit in
+/// `max_bytes` with `sep` bytes between two, or the one event alone while
+/// `at` is before `singles_until` (a refused batch sent event by event).
+/// The event at `at` itself fits.
+pub fn batch_end(
+    events: &[Vec<u8>],
+    at: usize,
+    singles_until: usize,
+    max_bytes: usize,
+    sep: usize,
+) -> usize {
+    let mut end = at + 1;
+    let mut size = events[at].len();
+    while at >= singles_until && end < events.len() && size + sep + events[end].len() <= max_bytes {
+        size += sep + events[end].len();
+        end += 1;
+    }
+    end
+}
+
 /// Sends `events` (each already encoded) in order, joined by `join`,
 /// to the session's URL with `headers`.
 pub async fn send(
@@ -28,23 +57,11 @@ pub async fn send(
     let mut singles_until = 0;
     while at < events.len() {
         if events[at].len() > max_bytes {
-            sent.attempts.push(Attempt::failed(
-                Verdict::Permanent,
-                format!(
-                    "the event is {} bytes, over the target's {max_bytes}",
-                    events[at].len()
-                ),
-                Instant::now(),
-            ));
+            sent.attempts.push(oversize(events[at].len(), max_bytes));
             at += 1;
             continue;
         }
-        let mut end = at + 1;
-        let mut size = events[at].len();
-        while at >= singles_until && end < events.len() && size + events[end].len() < max_bytes {
-            size += events[end].len() + 1;
-            end += 1;
-        }
+        let end = batch_end(events, at, singles_until, max_bytes, 1);
         sent.requests += 1;
         let body = join(&events[at..end]);
         let reply = match session.post(session.url.clone(), headers, body, now).await {

@@ -65,23 +65,13 @@ pub async fn send(
     let mut singles_until = 0;
     while at < items.len() {
         if objects[at].len() > hec::MAX_BYTES {
-            sent.attempts.push(Attempt::failed(
-                Verdict::Permanent,
-                format!("the event is {} bytes, over HEC's 1 MiB", objects[at].len()),
-                Instant::now(),
-            ));
+            sent.attempts
+                .push(super::batches::oversize(objects[at].len(), hec::MAX_BYTES));
             at += 1;
             continue;
         }
-        let mut end = at + 1;
-        let mut size = objects[at].len();
-        while at >= singles_until
-            && end < items.len()
-            && size + objects[end].len() <= hec::MAX_BYTES
-        {
-            size += objects[end].len();
-            end += 1;
-        }
+        // Objects end with their line break: nothing between them.
+        let end = super::batches::batch_end(&objects, at, singles_until, hec::MAX_BYTES, 0);
         let body: Vec<u8> = objects[at..end].concat();
         let reply = post(session, d, secrets, channel.as_deref(), body, now).await;
         sent.requests += 1;
