@@ -8,12 +8,16 @@
 //! - worker → SQLite (file, WAL);
 //! - worker → SQLite on a secure deployment (`vigie nats init`'s JWT
 //!   users: the simulator's credentials publish, the worker's consume);
+//! - the outbox's cost: the simulated mix into PostgreSQL with three
+//!   destinations attached against none;
 //! - latency (event time → committed) at half the measured worker rate;
 //! - the real `vigie worker` binary's peak RSS with 100k devices live.
 //!
 //! `cargo bench --bench ingest` (env `EVENTS`, default 400000; `PG_URL`,
 //! default postgres://postgres@127.0.0.1:5432/vigie_bench; `PG_SOCKET`,
-//! default /var/run/postgresql; `RSS_DEVICES`, default 100000, 0 skips).
+//! default /var/run/postgresql; `RSS_DEVICES`, default 100000, 0 skips;
+//! `DESTINATIONS`, default 3, 0 skips: the simulated mix into PostgreSQL
+//! with that many destinations attached against none, two pairs).
 //! It starts a nats-server of its own on a free port, and works in a
 //! PostgreSQL schema `bench_*` that it drops afterwards.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -46,6 +50,8 @@ use vigie::worker::{Worker, WorkerConfig};
 
 #[path = "support/nats.rs"]
 mod nats;
+#[path = "support/outbound.rs"]
+mod outbound;
 use nats::Nats;
 
 fn env_or<T: FromStr>(name: &str, default: T) -> T {
@@ -229,15 +235,24 @@ async fn worker_run(nats: &str, store: Arc<dyn Store>, consumer: &str, n: usize)
 
 /// The same on `bus`.
 async fn worker_run_on(bus: Arc<dyn Bus>, store: Arc<dyn Store>, consumer: &str, n: usize) -> Run {
+    worker_run_at(bus, store, consumer, n, Clock::system()).await
+}
+
+/// The same with the worker's clock `clock`.
+async fn worker_run_at(
+    bus: Arc<dyn Bus>,
+    store: Arc<dyn Store>,
+    consumer: &str,
+    n: usize,
+    clock: Clock,
+) -> Run {
     let cfg = WorkerConfig {
         consumer: consumer.into(),
         fetch_wait: Duration::from_millis(5),
         batch_size: env_or("BATCH", 10_000),
         ..WorkerConfig::default()
     };
-    let mut worker = Worker::start(bus, store, Clock::system(), cfg)
-        .await
-        .unwrap();
+    let mut worker = Worker::start(bus, store, clock, cfg).await.unwrap();
     let stats = worker.stats();
     let t = Instant::now();
     let mut done = 0;
@@ -339,6 +354,66 @@ async fn latency(
     )
 }
 
+/// Empties the telemetry stream.
+async fn purge(js: &jetstream::Context) {
+    js.get_stream(Stream::Telemetry.name())
+        .await
+        .unwrap()
+        .purge()
+        .await
+        .unwrap();
+}
+
+/// What the outbox costs on PostgreSQL: the simulated fleet's mix (whose
+/// incidents, alerts and status changes become outbound events) through
+/// the worker into PostgreSQL over TCP, without destinations and with
+/// `destinations` provider-wide ones attached, in alternating pairs.
+/// Replaces the telemetry stream's content.
+async fn outbox_cost(
+    nats: &str,
+    js: &jetstream::Context,
+    base: &str,
+    n: usize,
+    destinations: usize,
+) {
+    purge(js).await;
+    let (inv, mix) = vigie::sim::workload::mix(2_000, n, Utc::now());
+    let newest = mix.iter().map(|m| m.ts).max().unwrap_or_else(Utc::now);
+    publish(&NatsBus::connect_and_setup(nats).await.unwrap(), &mix).await;
+    let mut rates = [Vec::new(), Vec::new()];
+    for pair in 0..2 {
+        for (with, count) in [(0, 0), (1, destinations)] {
+            let name = format!("bench_outbox_{pair}_{count}");
+            let opts = schema(base, &name).await;
+            let store = pg_store(opts, &inv).await;
+            let ids = outbound::attach(&*store, count, newest).await;
+            let bus: Arc<dyn Bus> = Arc::new(NatsBus::connect_and_setup(nats).await.unwrap());
+            let (clock, _) = Clock::manual(newest);
+            let run = worker_run_at(
+                bus,
+                Arc::clone(&store),
+                &name.replace('_', "-"),
+                mix.len(),
+                clock,
+            )
+            .await;
+            let queued = outbound::queued(&*store, &ids).await;
+            println!(
+                "worker -> PostgreSQL, TCP, simulated mix, {count} destinations: {:>9.0} events/s ({queued} outbox rows; commit mean {:.1} ms, slowest {:.1} ms)",
+                run.rate, run.mean_commit_ms, run.max_commit_ms
+            );
+            rates[with].push(run.rate);
+            drop(store);
+            drop_schema(base, &name).await;
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    println!(
+        "{destinations} destinations attached: {:.0}% of the rate without (mean of two pairs)",
+        100.0 * mean(&rates[1]) / mean(&rates[0])
+    );
+}
+
 /// Peak RSS (kB) of the real `vigie worker` with `devices` devices live.
 async fn worker_rss(nats: &Nats, base: &str, devices: usize) -> (u64, usize) {
     let name = "bench_rss";
@@ -413,6 +488,7 @@ fn main() {
     );
     let socket: String = env_or("PG_SOCKET", "/var/run/postgresql".to_string());
     let rss_devices: usize = env_or("RSS_DEVICES", 100_000);
+    let destinations: usize = env_or("DESTINATIONS", 3);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -524,13 +600,12 @@ fn main() {
             );
         }
 
+        if destinations > 0 {
+            outbox_cost(&nats.url(), &js, &base, n, destinations).await;
+        }
+
         // The latency run starts from an empty stream.
-        js.get_stream(Stream::Telemetry.name())
-            .await
-            .unwrap()
-            .purge()
-            .await
-            .unwrap();
+        purge(&js).await;
         let lat_opts = schema(&base, "bench_latency").await;
         let half = tcp.rate / 2.0;
         let (p50, p99, count) =

@@ -28,10 +28,12 @@ use vigie::bus::envelope::{Envelope, encode};
 use vigie::bus::memory::{MemoryBus, MemoryLimits};
 use vigie::clock::Clock;
 use vigie::domain::telemetry::{Metrics, Telemetry};
-use vigie::sim::{SimConfig, Simulator};
 use vigie::store::Store;
 use vigie::store::sqlite::SqliteStore;
 use vigie::worker::{Worker, WorkerConfig};
+
+#[path = "support/outbound.rs"]
+mod outbound;
 
 fn start() -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000, 0).unwrap()
@@ -39,25 +41,7 @@ fn start() -> DateTime<Utc> {
 
 /// `n` messages of the simulated fleet's real mix.
 fn sim_mix(n: usize) -> (vigie::domain::model::Inventory, Vec<Envelope>) {
-    let cfg = SimConfig::default();
-    let mut sim = Simulator::new(&cfg, vigie::sim::plan(cfg.seed, 2_000), start());
-    let inv = sim.inventory().clone();
-    let mut out = Vec::with_capacity(n);
-    let mut t = start();
-    while out.len() < n {
-        t += chrono::Duration::seconds(30);
-        out.extend(sim.due(t, n - out.len()));
-    }
-    out.truncate(n);
-    // Live telemetry at full rate: the fleet's messages, in their order,
-    // stamped over the last minute (the simulator spreads them over hours
-    // of simulated time, which would make most heartbeats stale on arrival).
-    let end = start() + chrono::Duration::hours(1);
-    let len = out.len().max(1) as i64;
-    for (i, m) in out.iter_mut().enumerate() {
-        m.ts = end - chrono::Duration::milliseconds((len - 1 - i as i64) * 60_000 / len);
-    }
-    (inv, out)
+    vigie::sim::workload::mix(2_000, n, start() + chrono::Duration::hours(1))
 }
 
 /// `n` metrics messages spread over the same fleet.
@@ -130,14 +114,7 @@ async fn pipeline(label: &str, inv: &vigie::domain::model::Inventory, msgs: &[En
         .await
         .unwrap()
         .total();
-    let mut queued = 0;
-    for d in &destinations {
-        queued += store
-            .outbox_due(None, d, chrono::DateTime::<Utc>::MAX_UTC, u32::MAX)
-            .await
-            .unwrap()
-            .len();
-    }
+    let queued = outbound::queued(&*store, &destinations).await;
     println!(
         "pipeline  {label:<14} {:>8} events in {secs:>6.3} s = {:>9.0} events/s ({rows} telemetry rows, {queued} queued for {} destinations, {} dead-lettered, {} batches)",
         msgs.len(),
@@ -234,37 +211,11 @@ fn median(mut v: Vec<f64>) -> (f64, f64, f64) {
 
 /// `DESTINATIONS` provider-wide webhooks; their ids.
 async fn attach_destinations(store: &SqliteStore) -> Vec<vigie::domain::Id> {
-    use vigie::domain::outbound::destination::{Destination, Kind, Settings, Target};
     let n: usize = std::env::var("DESTINATIONS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    let mut ids = Vec::new();
-    for i in 0..n {
-        let id = vigie::domain::Id::parse(&format!("soc-{i}")).unwrap();
-        let d = Destination {
-            tenant: None,
-            id: id.clone(),
-            settings: Settings {
-                secrets: vec!["env:SOC".into()],
-                ..Settings::new(Kind::Webhook, Target::Url("https://soc.example/".into()))
-            },
-            paused: true,
-        };
-        let tenant = vigie::domain::Id::parse("bench").unwrap();
-        let audit = vigie::domain::audit::AuditEntry::new(
-            &tenant,
-            start(),
-            "bench",
-            "outbound.add",
-            id.to_string(),
-        );
-        vigie::store::outbound::OutboundStore::put_destination(store, &d, start(), &audit)
-            .await
-            .unwrap();
-        ids.push(id);
-    }
-    ids
+    outbound::attach(store, n, start()).await
 }
 
 fn main() {
