@@ -87,7 +87,8 @@ pub async fn run_worker(
         Arc::clone(&dispatch_store),
         Clock::system(),
         lease_holder(),
-    );
+    )
+    .announcing(Arc::clone(&bus));
     let outbound = dispatcher.stats();
     let http_task = match ops.listen {
         Some(addr) => {

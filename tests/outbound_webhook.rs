@@ -269,7 +269,17 @@ async fn a_destination_left_behind_raises_delivery_failing_until_it_catches_up()
         })
         .await
         .unwrap();
-    let mut d = dispatcher(&store, Policy::default()).counting_every(Duration::ZERO);
+    // A console following acme's events.
+    let bus: Arc<dyn vigie::bus::Bus> = Arc::new(vigie::bus::memory::MemoryBus::new(
+        vigie::bus::memory::MemoryLimits::default(),
+    ));
+    let mut console = bus
+        .follow(vigie::bus::Stream::Events, "vigie.evt.acme.>", 1)
+        .await
+        .unwrap();
+    let mut d = dispatcher(&store, Policy::default())
+        .counting_every(Duration::ZERO)
+        .announcing(Arc::clone(&bus));
     let alert = |store: Arc<dyn Store>| async move {
         store
             .alert_history(&Scope::Tenant(id("acme")), None, 50)
@@ -285,10 +295,27 @@ async fn a_destination_left_behind_raises_delivery_failing_until_it_catches_up()
         raised.summary.as_str().contains("the oldest for 120 min"),
         "{raised:?}"
     );
+    // Consoles see it at once, not at their next read.
+    let seen = |m: Option<vigie::bus::StreamMessage>| {
+        let m = m.expect("announced");
+        let e: vigie::bus::event::Event = serde_json::from_slice(&m.payload).unwrap();
+        match e.body {
+            vigie::bus::event::EventBody::Alert(a) => (a.rule.to_string(), a.state),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(
+        seen(next_of(&mut console).await),
+        ("delivery-failing".to_string(), raised.state)
+    );
     support::outbox::drain(&mut d, &store, "soc", 10).await;
     d.round().await.unwrap();
     let cleared = alert(Arc::clone(&store)).await.unwrap();
     assert_eq!(cleared.state.as_str(), "resolved");
+    assert_eq!(
+        seen(next_of(&mut console).await),
+        ("delivery-failing".to_string(), cleared.state)
+    );
     assert_eq!(cleared.started, raised.started);
     // The alert went out too, to the tenant's destinations (this one
     // included, once it was back).
@@ -305,6 +332,14 @@ async fn a_destination_left_behind_raises_delivery_failing_until_it_catches_up()
         alert(Arc::clone(&store)).await.unwrap().updated,
         cleared.updated
     );
+}
+
+/// The next message `f` gets within two seconds.
+async fn next_of(f: &mut Box<dyn vigie::bus::Follower>) -> Option<vigie::bus::StreamMessage> {
+    tokio::time::timeout(Duration::from_secs(2), f.next())
+        .await
+        .ok()
+        .flatten()
 }
 
 #[tokio::test]

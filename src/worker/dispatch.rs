@@ -70,6 +70,9 @@ pub struct Dispatcher {
     /// The heartbeat period last queued, per destination.
     last_beat: std::collections::HashMap<String, i64>,
     stats: Arc<stats::OutboundStats>,
+    /// Where the `delivery-failing` alert's changes are announced to
+    /// consoles (none: they see it at their next read).
+    bus: Option<Arc<dyn crate::bus::Bus>>,
 }
 
 /// What a round did, for tests and logs.
@@ -109,7 +112,15 @@ impl Dispatcher {
             last_count: Default::default(),
             last_beat: Default::default(),
             stats: Arc::default(),
+            bus: None,
         }
+    }
+
+    /// The same announcing its `delivery-failing` alerts on `bus`'s
+    /// events stream, as the worker announces the alerts it raises.
+    pub fn announcing(mut self, bus: Arc<dyn crate::bus::Bus>) -> Self {
+        self.bus = Some(bus);
+        self
     }
 
     /// Its figures, for `/metrics`.
@@ -253,9 +264,14 @@ impl Dispatcher {
                 f.backlog = n;
                 f.oldest_pending_s = age;
             });
-        self.watch
+        let changed = self
+            .watch
             .check(self.store.as_ref(), d, lease, (n, age), now)
-            .await
+            .await?;
+        if let (Some(alert), Some(bus)) = (changed, &self.bus) {
+            failing::announce(bus.as_ref(), alert, now).await;
+        }
+        Ok(())
     }
 
     /// Queues a `delivery.heartbeat` every `heartbeat_s`: one per period

@@ -2,15 +2,18 @@
 //! dispatcher's figures (the decision is `domain::outbound::failing`).
 //! The alert is written with the outbox rows of its `alert.fired` or
 //! `alert.cleared` event for the tenant's destinations, in one
-//! transaction. After a restart, a destination found healthy clears an
+//! transaction, then announced to consoles on the events stream. After a
+//! restart, a destination found healthy clears an
 //! alert left firing by the worker before.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::bus::event::EventBody;
+use crate::bus::Bus;
+use crate::bus::event::{Event, EventBody};
 use crate::domain::alert::AlertState;
+use crate::domain::model::Alert;
 use crate::domain::outbound::destination::Destination;
 use crate::domain::outbound::failing;
 use crate::store::{Scope, Store, StoreError, WriteBatch};
@@ -33,7 +36,8 @@ impl Watch {
     }
 
     /// Checks `d` (a tenant's) with its backlog and oldest pending age,
-    /// raising or clearing its alert on a change.
+    /// raising or clearing its alert on a change; the alert as written
+    /// when it changed.
     pub async fn check(
         &mut self,
         store: &dyn Store,
@@ -41,9 +45,9 @@ impl Watch {
         lease: &str,
         figures: (u64, u64),
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<Alert>, StoreError> {
         let Some(tenant) = &d.tenant else {
-            return Ok(());
+            return Ok(None);
         };
         let expired = self.expired.remove(lease).unwrap_or(0);
         let failing = failing::is_failing(figures.1, expired, d.settings.heartbeat_s);
@@ -56,11 +60,11 @@ impl Watch {
             (Some(since), false) => (AlertState::Resolved, since),
             (k, _) => {
                 self.firing.insert(lease.to_string(), k);
-                return Ok(());
+                return Ok(None);
             }
         };
         let Some(alert) = failing::alert(tenant, &d.id, state, started, now, figures) else {
-            return Ok(());
+            return Ok(None);
         };
         tracing::warn!(tenant = %tenant, destination = %d.id, state = state.as_str(), backlog = figures.0,
             oldest_s = figures.1, expired, "delivery-failing");
@@ -70,7 +74,7 @@ impl Watch {
         let outbox = routes.rows(&announced, &[], now);
         store
             .write_batch(&WriteBatch {
-                alerts: vec![alert],
+                alerts: vec![alert.clone()],
                 outbox,
                 ..WriteBatch::default()
             })
@@ -79,7 +83,26 @@ impl Watch {
             lease.to_string(),
             (state == AlertState::Firing).then_some(started),
         );
-        Ok(())
+        Ok(Some(alert))
+    }
+}
+
+/// Publishes a change of the alert to consoles. Best effort: it is
+/// stored, and a console that misses it reads it with the others.
+pub async fn announce(bus: &dyn Bus, alert: Alert, now: DateTime<Utc>) {
+    let id = format!(
+        "{}-{}-{}",
+        alert.id,
+        alert.state.as_str(),
+        alert.updated.timestamp_millis()
+    );
+    let event = Event::new(id, alert.tenant.clone(), now, EventBody::Alert(alert));
+    let published = match crate::bus::json_payload(&event) {
+        Ok(payload) => bus.publish(&event.subject(), &event.id, payload).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = published {
+        tracing::warn!(error = %e, "delivery-failing alert not announced");
     }
 }
 
