@@ -1,8 +1,8 @@
 //! The outbound verbs through the real api server on SQLite: a tenant's
 //! viewer sees its destinations (never a secret or where it is read) and
 //! their deliveries, its operator queues a test and a replay, its admin
-//! pauses; another tenant sees none of it, and the provider's are on
-//! `_all` only.
+//! pauses; another tenant sees none of it; on `_all` the provider sees
+//! every tenant's with its own.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -150,10 +150,24 @@ async fn a_tenants_destinations_are_its_own_by_role() {
         .await
         .unwrap_err();
     assert_eq!(e.code.as_str(), "other-tenant", "{e}");
-    // The provider's destination is on `_all`, for provider-wide users.
+    // On `_all`, a provider-wide user sees every destination, the
+    // provider's first, each with its tenant, and acts on a customer's in
+    // that customer's scope (audited in its chain).
     let all = ask(&root, "_all", "outbound_list", json!({}))
         .await
         .unwrap();
-    assert_eq!(all.as_array().unwrap().len(), 1);
-    assert_eq!(all[0]["tenant"], "_all");
+    let owners: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["tenant"].as_str().unwrap())
+        .collect();
+    assert_eq!(owners, ["_all", a], "{all}");
+    assert!(all[1]["health"]["backlog"].as_u64().unwrap() >= 1, "{all}");
+    ask(&root, a, "outbound_test", soc.clone()).await.unwrap();
+    // A tenant's user still sees only its own, whatever it asks.
+    let e = ask(&admin, "_all", "outbound_list", json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code.as_str(), "other-tenant", "{e}");
 }

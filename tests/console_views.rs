@@ -839,6 +839,9 @@ fn the_deliveries_view_shows_each_destination_and_acts_from_the_keyboard() {
         ),
         destination("arcsight", "cef-syslog", "closed", true, 4, Value::Null),
     ]);
+    // On `_all` the provider sees a customer's destination beside its own.
+    let mut list = list;
+    list[1]["tenant"] = json!("acme");
     update(
         &mut app,
         &keymap,
@@ -846,7 +849,10 @@ fn the_deliveries_view_shows_each_destination_and_acts_from_the_keyboard() {
     );
     assert_eq!(app.view_len(), 3);
     snapshot_sizes(&mut app, &keymap, "deliveries", |s| {
-        assert!(s.contains("DESTINATION") && s.contains("splunk"), "{s}");
+        assert!(
+            s.contains("DESTINATION") && s.contains("acme/splunk"),
+            "{s}"
+        );
         assert!(s.contains("open") && s.contains("paused"), "{s}");
         assert!(!s.contains('\u{1b}') && !s.contains('\u{7}'), "{s}");
     });
@@ -859,6 +865,11 @@ fn the_deliveries_view_shows_each_destination_and_acts_from_the_keyboard() {
             "outbound_deliveries",
             json!({"destination": "splunk", "limit": 50})
         )]
+    );
+    // In its tenant's scope: the worker finds it there and audits there.
+    assert!(
+        matches!(&asked[..], [vigie::console::msg::Effect::Call { scope, .. }] if scope == "acme"),
+        "{asked:?}"
     );
     let attempts = json!([
         attempt(2, "pending", Some(503), Some(hostile)),
@@ -873,16 +884,21 @@ fn the_deliveries_view_shows_each_destination_and_acts_from_the_keyboard() {
     update(
         &mut app,
         &keymap,
-        Msg::Answer(Reply::Deliveries("splunk".into()), Ok(attempts)),
+        Msg::Answer(Reply::Deliveries("acme/splunk".into()), Ok(attempts)),
     );
     snapshot_sizes(&mut app, &keymap, "deliveries_attempts", |s| {
         assert!(s.contains("HEC code 6") || s.contains("dead"), "{s}");
         assert!(!s.contains('\u{1b}'), "{s}");
     });
     // T tests, D replays, W pauses the running one and resumes the paused.
+    let test = press(&mut app, &keymap, "T");
     assert_eq!(
-        calls(&press(&mut app, &keymap, "T")),
+        calls(&test),
         [("outbound_test", json!({"destination": "splunk"}))]
+    );
+    assert!(
+        matches!(&test[..], [vigie::console::msg::Effect::Call { scope, .. }] if scope == "acme"),
+        "{test:?}"
     );
     assert_eq!(
         calls(&press(&mut app, &keymap, "D")),

@@ -52,10 +52,30 @@ pub fn rows<'a>(sh: &Shared, me: &'a State) -> Vec<&'a DestinationView> {
                 .unwrap_or("");
             matches(
                 &sh.filter_input,
-                &[&d.id, &d.kind, &d.target, &state_of(d), err],
+                &[&name_of(sh, d), &d.kind, &d.target, &state_of(d), err],
             )
         })
         .collect()
+}
+
+/// Its id, after its tenant's when the console is on `_all` and it is
+/// a customer's (`acme/soc`).
+fn name_of(sh: &Shared, d: &DestinationView) -> String {
+    if d.tenant == sh.api_scope || d.tenant == crate::bus::subject::ALL_TENANTS {
+        d.id.clone()
+    } else {
+        format!("{}/{}", d.tenant, d.id)
+    }
+}
+
+/// The scope a call about `d` is made in: its tenant's for a customer's
+/// seen from `_all` (the worker audits it in that tenant's chain).
+fn scope_of(sh: &Shared, d: &DestinationView) -> String {
+    if d.tenant == crate::bus::subject::ALL_TENANTS {
+        sh.api_scope.clone()
+    } else {
+        d.tenant.clone()
+    }
 }
 
 /// `paused`, or the breaker's state.
@@ -69,7 +89,7 @@ fn state_of(d: &DestinationView) -> String {
 
 /// The calls the screen needs now: the destinations, and the open one's
 /// attempts, when stale.
-pub fn plan(sh: &Shared, me: &mut State, selected: Option<String>) -> Vec<Effect> {
+pub fn plan(sh: &Shared, me: &mut State, selected: Option<DestinationView>) -> Vec<Effect> {
     let mut out = Vec::new();
     if me.list.due("", sh.now, EVERY_S, sh.clock_speed) {
         me.list.ask(String::new(), sh.now);
@@ -79,26 +99,27 @@ pub fn plan(sh: &Shared, me: &mut State, selected: Option<String>) -> Vec<Effect
             Reply::Destinations,
         ));
     }
-    if let Some(id) = selected.filter(|_| me.open)
-        && me.attempts.due(&id, sh.now, EVERY_S, sh.clock_speed)
-    {
-        me.attempts.ask(id.clone(), sh.now);
-        let args = DeliveriesArgs {
-            destination: id.clone(),
-            limit: Some(ATTEMPTS),
-        };
-        out.push(Effect::call::<verbs::OutboundDeliveries>(
-            &sh.api_scope,
-            &args,
-            Reply::Deliveries(id),
-        ));
+    if let Some(d) = selected.filter(|_| me.open) {
+        let key = name_of(sh, &d);
+        if me.attempts.due(&key, sh.now, EVERY_S, sh.clock_speed) {
+            me.attempts.ask(key.clone(), sh.now);
+            let args = DeliveriesArgs {
+                destination: d.id.clone(),
+                limit: Some(ATTEMPTS),
+            };
+            out.push(Effect::call::<verbs::OutboundDeliveries>(
+                &scope_of(sh, &d),
+                &args,
+                Reply::Deliveries(key),
+            ));
+        }
     }
     out
 }
 
-/// The selected destination's id.
-pub fn selected(sh: &Shared, me: &State) -> Option<String> {
-    rows(sh, me).get(sh.selected).map(|d| d.id.clone())
+/// The selected destination.
+pub fn selected(sh: &Shared, me: &State) -> Option<DestinationView> {
+    rows(sh, me).get(sh.selected).map(|d| (*d).clone())
 }
 
 /// What a key asks of the selected destination: `test`, `replay`,
@@ -112,7 +133,7 @@ pub fn act(sh: &mut Shared, me: &mut State, action: &'static str) -> Vec<Effect>
         destination: d.id.clone(),
     };
     let reply = Reply::Delivery(action);
-    let scope = sh.api_scope.clone();
+    let scope = scope_of(sh, &d);
     let effect = match action {
         "test" => Effect::call::<verbs::OutboundTest>(&scope, &args, reply),
         "replay" => Effect::call::<verbs::OutboundReplay>(&scope, &args, reply),
@@ -161,7 +182,7 @@ pub fn info(n: usize) -> String {
 const COLUMNS: [Column; 8] = [
     Column {
         title: "DESTINATION",
-        width: 14,
+        width: 16,
         drop: 0,
     },
     Column {
@@ -231,7 +252,7 @@ fn cells(sh: &Shared, d: &DestinationView, t: &Theme) -> Vec<(String, Style)> {
     };
     let last = h.last.as_ref();
     vec![
-        (d.id.clone(), t.style(Meaning::Accent)),
+        (name_of(sh, d), t.style(Meaning::Accent)),
         (d.kind.clone(), muted),
         (state, state_style),
         (h.backlog.to_string(), backlog_style),

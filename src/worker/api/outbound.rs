@@ -1,5 +1,6 @@
 //! The outbound verbs (`crate::api::outbound`): destinations of the
-//! call's scope (a tenant's own, or the provider's on `_all`).
+//! call's scope (a tenant's own; on `_all` the provider's, and in the
+//! list every tenant's too).
 
 use super::Call;
 use crate::admin::outbound as admin;
@@ -9,7 +10,6 @@ use crate::api::outbound::{
     DeliveriesArgs, DeliveryView, DestinationRef, DestinationView, Health, Queued, Requeued,
 };
 use crate::domain::Id;
-use crate::store::Scope;
 use crate::store::outbound::{DestinationRow, PROVIDER_OWNER};
 
 /// The owner a scope's destinations have.
@@ -72,13 +72,16 @@ async fn health(c: &Call<'_>, r: &DestinationRow) -> Result<Health, ApiError> {
 }
 
 pub(super) async fn list(c: &Call<'_>, _: NoArgs) -> Result<Vec<DestinationView>, ApiError> {
-    let rows = c.store().destinations(c.scope).await?;
-    // On `_all`, the provider's; a tenant's scope holds only its own.
-    let mine = rows
-        .iter()
-        .filter(|r| matches!(c.scope, Scope::Tenant(_)) || r.destination.tenant.is_none());
-    let mut out = Vec::new();
-    for r in mine {
+    // A tenant's scope holds its own; `_all` every tenant's, the
+    // provider's first (a provider-wide user acts on a customer's in that
+    // customer's scope).
+    let mut rows = c.store().destinations(c.scope).await?;
+    rows.sort_by(|a, b| {
+        let key = |r: &DestinationRow| (r.destination.tenant.clone(), r.destination.id.clone());
+        key(a).cmp(&key(b))
+    });
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
         out.push(DestinationView {
             health: health(c, r).await?,
             ..view(r)
