@@ -5,6 +5,10 @@
 //!
 //! - webhook: one signed POST per event;
 //! - Splunk HEC: batches of stacked objects (`batch_size` events);
+//! - Splunk HEC with indexer acknowledgement: each batch's rows wait for
+//!   their ack in the outbox and are settled by the next round's poll
+//!   (rounds back to back here; the worker pauses a second between
+//!   rounds that leave rows waiting);
 //! - JSON over syslog TCP: octet-counted frames, a connection per round.
 //!
 //! Timed from the first round to the last row settled. `cargo bench
@@ -192,6 +196,12 @@ async fn main() {
     let requests = Arc::new(AtomicU64::new(0));
     let hook = http_receiver("", Arc::clone(&requests)).await;
     let hec = http_receiver(r#"{"text":"Success","code":0}"#, Arc::clone(&requests)).await;
+    // One reply for both paths: events get ack 1, polls hear it indexed.
+    let hec_ack = http_receiver(
+        r#"{"text":"Success","code":0,"ackId":1,"acks":{"1":true}}"#,
+        Arc::clone(&requests),
+    )
+    .await;
     let syslog = tcp_sink().await;
     let url = |port: u16, path: &str| Target::Url(format!("http://127.0.0.1:{port}{path}"));
     let base = |kind, target| Settings {
@@ -201,12 +211,20 @@ async fn main() {
         batch_size: batch,
         ..Settings::new(kind, target)
     };
-    let cases: [(&str, Settings); 3] = [
+    let acked = Settings {
+        hec: Some(vigie::domain::outbound::options::HecOptions {
+            ack: true,
+            ..Default::default()
+        }),
+        ..base(Kind::SplunkHec, url(hec_ack, "/services/collector/event"))
+    };
+    let cases: [(&str, Settings); 4] = [
         ("webhook", base(Kind::Webhook, url(hook, "/hook"))),
         (
             "splunk-hec",
             base(Kind::SplunkHec, url(hec, "/services/collector/event")),
         ),
+        ("splunk-hec ack", acked),
         (
             "json-syslog tcp",
             base(

@@ -35,6 +35,7 @@ fn hec_settings(dir: &tempfile::TempDir, kind: Kind, url: String, ack: bool) -> 
         batch_size: 5,
         hec: Some(HecOptions {
             ack,
+            ack_timeout_s: Some(1),
             ..HecOptions::default()
         }),
         ..Settings::new(kind, Target::Url(url))
@@ -57,23 +58,27 @@ async fn hec_store(
     (hec, store)
 }
 
+/// A Splunk collector with indexer acknowledgement and `faults`, and a
+/// store sending it `n` events.
+async fn splunk_acking(
+    dir: &tempfile::TempDir,
+    faults: Vec<Fault>,
+    n: usize,
+) -> (Hec, Arc<dyn Store>) {
+    let at = ("Splunk 0b1c2d3e-hec-token", "/services/collector/event");
+    hec_store(dir, Kind::SplunkHec, at, true, faults, n).await
+}
+
 #[tokio::test]
 async fn splunk_hec_loses_nothing_through_faults_and_forgotten_acks() {
     let dir = tempfile::tempdir().unwrap();
-    let (hec, store) = hec_store(
-        &dir,
-        Kind::SplunkHec,
-        ("Splunk 0b1c2d3e-hec-token", "/services/collector/event"),
-        true,
-        vec![
-            Fault::TooMany,
-            Fault::Busy,
-            Fault::BadEvent(2),
-            Fault::ForgetAck,
-        ],
-        12,
-    )
-    .await;
+    let faults = vec![
+        Fault::TooMany,
+        Fault::Busy,
+        Fault::BadEvent(2),
+        Fault::ForgetAck,
+    ];
+    let (hec, store) = splunk_acking(&dir, faults, 12).await;
     let mut d = dispatcher(&store, Policy::default());
     drain(&mut d, &store, "siem", 30).await;
     assert_eq!(hec.faults_left(), 0);
@@ -108,6 +113,40 @@ async fn splunk_hec_loses_nothing_through_faults_and_forgotten_acks() {
     // One channel, derived from the destination, on every request.
     let channels: HashSet<String> = hec.channels().into_iter().collect();
     assert_eq!(channels, HashSet::from([channel("acme", "siem")]));
+}
+
+#[tokio::test]
+async fn an_awaited_ack_holds_no_round_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    // The batch's ack is reported only the third time it is asked for.
+    let (hec, store) = splunk_acking(&dir, vec![Fault::SlowAck(3)], 5).await;
+    let mut d = dispatcher(&store, Policy::default());
+    // The round sends the batch and returns: the rows wait for their ack
+    // in the database, not in the round (other destinations go on).
+    let first = d.round().await.unwrap();
+    assert_eq!((first.delivered, first.retried), (0, 0), "{first:?}");
+    assert_eq!(hec.indexed().len(), 5);
+    let log = store
+        .deliveries(Some(&id("acme")), &id("siem"), 10)
+        .await
+        .unwrap();
+    assert!(
+        log.iter().all(|l| l.state == "pending"
+            && l.last_error.as_deref().is_some_and(|e| e.contains("ack 0"))),
+        "{log:?}"
+    );
+    // One more round asks once, and still waits.
+    d.round().await.unwrap();
+    assert_eq!(hec.polls(), 1);
+    // A restart: the new dispatcher asks for the ack it finds stored and
+    // settles the batch without sending it again.
+    drop(d);
+    let mut again = dispatcher(&store, Policy::default());
+    drain(&mut again, &store, "siem", 10).await;
+    let (left, _) = store.backlog(Some(&id("acme")), &id("siem")).await.unwrap();
+    assert_eq!(left, 0);
+    assert_eq!(hec.indexed().len(), 5, "sent once: {:?}", hec.indexed());
+    assert_eq!(hec.polls(), 3);
 }
 
 #[tokio::test]

@@ -105,6 +105,10 @@ pub struct KindArgs {
     /// Splunk HEC: indexer acknowledgement (delivered once indexed).
     #[arg(long)]
     pub hec_ack: bool,
+    /// Splunk HEC: seconds an ack is awaited before the batch is sent
+    /// again (default 120).
+    #[arg(long, value_name = "SECS")]
+    pub hec_ack_timeout: Option<u32>,
     /// Syslog: rfc5424 (default) or rfc3164 for legacy collectors.
     #[arg(long)]
     pub syslog_format: Option<String>,
@@ -281,11 +285,15 @@ fn syslog_options(kind: Kind, k: &KindArgs) -> anyhow::Result<Option<SyslogOptio
 }
 
 fn hec_options(kind: Kind, k: &KindArgs) -> Option<HecOptions> {
-    let given = k.hec_index.is_some() || k.hec_sourcetype.is_some() || k.hec_ack;
+    let given = k.hec_index.is_some()
+        || k.hec_sourcetype.is_some()
+        || k.hec_ack
+        || k.hec_ack_timeout.is_some();
     (given || matches!(kind, Kind::SplunkHec | Kind::LogscaleHec)).then(|| HecOptions {
         index: k.hec_index.clone(),
         sourcetype: k.hec_sourcetype.clone(),
         ack: k.hec_ack,
+        ack_timeout_s: k.hec_ack_timeout,
     })
 }
 

@@ -66,6 +66,11 @@ pub const SQLITE: &[Migration] = &[
         name: "outbound",
         sql: include_str!("../../migrations/sqlite/0011_outbound.sql"),
     },
+    Migration {
+        version: 12,
+        name: "outbox acks",
+        sql: include_str!("../../migrations/sqlite/0012_outbox_acks.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations: the same versions as SQLite's.
@@ -124,6 +129,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 11,
         name: "outbound",
         sql: include_str!("../../migrations/postgres/0011_outbound.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "outbox acks",
+        sql: include_str!("../../migrations/postgres/0012_outbox_acks.sql"),
     },
 ];
 

@@ -51,6 +51,16 @@ pub struct OutboxItem {
     pub event: OutEvent,
     pub attempts: u32,
     pub queued_at: DateTime<Utc>,
+    /// Accepted by the receiver, waiting for its indexer's
+    /// acknowledgement (Splunk HEC).
+    pub ack: Option<Ack>,
+}
+
+/// An acknowledgement awaited: its id, and since when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ack {
+    pub id: u64,
+    pub since: DateTime<Utc>,
 }
 
 /// How an attempt ended.
@@ -74,6 +84,17 @@ pub enum Settle {
     },
     /// Given up: queued too long ago.
     Expired,
+    /// Accepted, its acknowledgement awaited: the row stays pending (and
+    /// due, so that the next round asks); `sent` when this attempt sent
+    /// it (counted), not when it only asked.
+    Acking {
+        ack: Ack,
+        sent: bool,
+        status: Option<u16>,
+        ms: u32,
+        /// Why it was sent again, when it was.
+        note: Option<String>,
+    },
 }
 
 impl Settle {
@@ -81,7 +102,7 @@ impl Settle {
     pub fn state(&self) -> &'static str {
         match self {
             Settle::Delivered { .. } => "delivered",
-            Settle::Retry { .. } => "pending",
+            Settle::Retry { .. } | Settle::Acking { .. } => "pending",
             Settle::Dead { .. } => "dead",
             Settle::Expired => "expired",
         }

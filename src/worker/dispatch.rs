@@ -380,8 +380,19 @@ impl Dispatcher {
         let settled = sent.attempts.len();
         // One transaction for the run's outcomes.
         let mut outcomes = Vec::with_capacity(settled);
+        let mut acking = false;
         for (item, a) in live.iter().zip(&sent.attempts) {
-            outcomes.push((item.seq, self.outcome(a, item, now)));
+            let how = self.outcome(a, item, now);
+            if let Settle::Acking { sent, .. } = how {
+                // Accepted: the receiver is up; delivered once acked.
+                acking = true;
+                if sent {
+                    breaker = breaker.succeeded();
+                }
+                outcomes.push((item.seq, how));
+                continue;
+            }
+            outcomes.push((item.seq, how));
             match a.verdict {
                 Verdict::Retry => {
                     breaker = breaker.failed(now, &self.breaker);
@@ -402,8 +413,13 @@ impl Dispatcher {
         self.store
             .settle_all(d.tenant.as_ref(), &outcomes, now)
             .await?;
-        done.more =
-            full && settled == live.len() && d.settings.rate_per_s == 0 && done.retried == 0;
+        // Rows waiting for acks are asked about at the next round, after
+        // the pause.
+        done.more = full
+            && settled == live.len()
+            && d.settings.rate_per_s == 0
+            && done.retried == 0
+            && !acking;
         Ok((done, breaker, (u64::from(sent.requests), sent.ms)))
     }
 
@@ -459,9 +475,28 @@ impl Dispatcher {
     /// How an attempt settles its row.
     fn outcome(&self, a: &http::Attempt, item: &OutboxItem, now: DateTime<Utc>) -> Settle {
         match a.verdict {
-            Verdict::Delivered => Settle::Delivered {
-                status: a.status,
-                ms: a.ms,
+            Verdict::Delivered => match a.ack {
+                // Still the ack it was waiting for: asked, not sent.
+                Some(id) => match item.ack.filter(|w| w.id == id) {
+                    Some(waiting) => Settle::Acking {
+                        ack: waiting,
+                        sent: false,
+                        status: a.status,
+                        ms: a.ms,
+                        note: None,
+                    },
+                    None => Settle::Acking {
+                        ack: crate::store::outbound::Ack { id, since: now },
+                        sent: true,
+                        status: a.status,
+                        ms: a.ms,
+                        note: a.error.clone(),
+                    },
+                },
+                None => Settle::Delivered {
+                    status: a.status,
+                    ms: a.ms,
+                },
             },
             Verdict::Permanent => Settle::Dead {
                 status: a.status,

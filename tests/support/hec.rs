@@ -3,7 +3,7 @@
 //! `event` required, a channel when acknowledgement is on), with
 //! indexer acknowledgement (an ack reported `true` once, then forgotten)
 //! and scripted faults: 429 with `Retry-After`, 503 busy, a code 6
-//! partial batch, an ack never reported.
+//! partial batch, an ack never reported, an ack reported late.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -23,6 +23,8 @@ pub enum Fault {
     BadEvent(usize),
     /// Indexed, but its ack is never reported.
     ForgetAck,
+    /// Indexed, its ack reported from the n-th time it is asked.
+    SlowAck(u32),
 }
 
 #[derive(Default)]
@@ -35,6 +37,10 @@ struct State {
     next_ack: u64,
     /// Acks to report (`true`) or never (`false`).
     acks: HashMap<u64, bool>,
+    /// Acks reported `false` this many more times first.
+    slow: HashMap<u64, u32>,
+    /// Ack polls answered.
+    polls: usize,
 }
 
 pub struct Hec {
@@ -68,8 +74,14 @@ impl Hec {
             if r.path == "/services/collector/ack" {
                 let asked: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
                 let mut out = serde_json::Map::new();
+                st.polls += 1;
                 for id in asked["acks"].as_array().cloned().unwrap_or_default() {
                     let id = id.as_u64().unwrap_or(u64::MAX);
+                    if let Some(n) = st.slow.get_mut(&id).filter(|n| **n > 0) {
+                        *n -= 1;
+                        out.insert(id.to_string(), json!(false));
+                        continue;
+                    }
                     let done = st.acks.get(&id) == Some(&true);
                     if done {
                         st.acks.remove(&id);
@@ -120,6 +132,9 @@ impl Hec {
             let id = st.next_ack;
             st.next_ack += 1;
             st.acks.insert(id, fault != Some(Fault::ForgetAck));
+            if let Some(Fault::SlowAck(n)) = fault {
+                st.slow.insert(id, n.saturating_sub(1));
+            }
             reply(200, json!({"text": "Success", "code": 0, "ackId": id}))
         }))
         .await;
@@ -137,6 +152,11 @@ impl Hec {
 
     pub fn channels(&self) -> Vec<String> {
         self.state.lock().unwrap().channels.clone()
+    }
+
+    /// Ack polls answered.
+    pub fn polls(&self) -> usize {
+        self.state.lock().unwrap().polls
     }
 
     pub fn faults_left(&self) -> usize {

@@ -1,7 +1,8 @@
 //! The storage suite's case for delivery to the SOC: destinations by
 //! owner, the outbox written with a batch (each event once per
-//! destination), due rows in order, settling, the breaker kept, and a
-//! removed destination taking its rows along.
+//! destination), due rows in order, settling, an awaited ack kept with
+//! its row, the breaker kept, and a removed destination taking its rows
+//! along.
 
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use vigie::domain::audit::AuditEntry;
 use vigie::domain::outbound::breaker::Breaker;
 use vigie::domain::outbound::destination::{Destination, Kind, Settings, Target};
 use vigie::domain::outbound::event::{DataMode, EventType, OutEvent, event_id};
-use vigie::store::outbound::{OutboxRow, Settle};
+use vigie::store::outbound::{Ack, OutboxRow, Settle};
 use vigie::store::{Scope, Store, WriteBatch};
 
 use super::storage_suite::{id, inventory, t0};
@@ -55,6 +56,20 @@ async fn two_tenants(store: &Arc<dyn Store>) -> (vigie::domain::Id, vigie::domai
         .id
         .clone();
     (acme, other)
+}
+
+/// Settles acme's row `seq` delivered at `at`.
+async fn delivered(
+    store: &Arc<dyn Store>,
+    acme: &vigie::domain::Id,
+    seq: i64,
+    at: chrono::DateTime<chrono::Utc>,
+) {
+    let how = Settle::Delivered {
+        status: Some(200),
+        ms: 1,
+    };
+    store.settle(Some(acme), seq, &how, at).await.unwrap();
 }
 
 pub async fn destinations_and_their_outbox(store: Arc<dyn Store>) {
@@ -237,18 +252,7 @@ pub async fn destinations_and_their_outbox(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(replayed.len(), 1);
     assert_eq!(replayed[0].event.subject, "inc-2");
-    store
-        .settle(
-            Some(&acme),
-            replayed[0].seq,
-            &Settle::Delivered {
-                status: Some(200),
-                ms: 1,
-            },
-            later,
-        )
-        .await
-        .unwrap();
+    delivered(&store, &acme, replayed[0].seq, later).await;
 
     // Finished rows go after the retention; pending ones never.
     let pending = store
@@ -382,5 +386,80 @@ pub async fn a_deleted_tenant_takes_its_destinations_and_queued_events_along(
             .unwrap()
             .len(),
         1
+    );
+}
+
+/// A row accepted and waiting for its indexer's ack stays pending and
+/// due, with its ack id and since when it waits, across reads (another
+/// worker, a restart); asking again counts no attempt; delivered clears
+/// the ack.
+pub async fn an_awaited_ack_is_kept_with_its_row(store: Arc<dyn Store>) {
+    let (acme, _) = two_tenants(&store).await;
+    let siem = Destination {
+        tenant: Some(acme.clone()),
+        id: id("siem"),
+        settings: settings(),
+        paused: false,
+    };
+    let audit = AuditEntry::new(&acme, t0(), "os:noc", "outbound.add", "siem".into());
+    store.put_destination(&siem, t0(), &audit).await.unwrap();
+    let batch = WriteBatch {
+        outbox: vec![OutboxRow {
+            owner: Some(acme.clone()),
+            destination: id("siem"),
+            event: event(&acme, "inc-1"),
+            queued_at: t0(),
+        }],
+        ..WriteBatch::default()
+    };
+    store.write_batch(&batch).await.unwrap();
+    let due = |at| {
+        let (store, acme) = (Arc::clone(&store), acme.clone());
+        async move {
+            store
+                .outbox_due(Some(&acme), &id("siem"), at, 10)
+                .await
+                .unwrap()
+        }
+    };
+    let first = due(t0()).await;
+    assert_eq!(first[0].ack, None);
+    let ack = Ack {
+        id: 9_007_199_254_740_993,
+        since: t0(),
+    };
+    let later = t0() + Duration::seconds(5);
+    for (sent, at) in [(true, t0()), (false, later)] {
+        let how = Settle::Acking {
+            ack,
+            sent,
+            status: Some(200),
+            ms: 3,
+            note: None,
+        };
+        store
+            .settle_all(Some(&acme), &[(first[0].seq, how)], at)
+            .await
+            .unwrap();
+        let waiting = due(at).await;
+        assert_eq!(waiting.len(), 1, "still pending and due");
+        assert_eq!(waiting[0].ack, Some(ack));
+        assert_eq!(waiting[0].attempts, 1, "one send, however often asked");
+    }
+    let log = store.deliveries(Some(&acme), &id("siem"), 1).await.unwrap();
+    assert_eq!(log[0].state, "pending");
+    assert!(
+        log[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("ack 9007199254740993")),
+        "{log:?}"
+    );
+    delivered(&store, &acme, first[0].seq, later).await;
+    assert!(due(later).await.is_empty());
+    let log = store.deliveries(Some(&acme), &id("siem"), 1).await.unwrap();
+    assert_eq!(
+        (log[0].state.as_str(), log[0].last_error.as_deref()),
+        ("delivered", None)
     );
 }

@@ -17,7 +17,8 @@ use vigie::store::{DeviceState, MetricRow, Scope, SignalRow, Store, StoreError, 
 // Used by the backends' suites through `storage_suite!`.
 #[allow(unused_imports)]
 pub use super::storage_outbound::{
-    a_deleted_tenant_takes_its_destinations_and_queued_events_along, destinations_and_their_outbox,
+    a_deleted_tenant_takes_its_destinations_and_queued_events_along,
+    an_awaited_ack_is_kept_with_its_row, destinations_and_their_outbox,
 };
 
 pub fn t0() -> DateTime<Utc> {
@@ -1235,7 +1236,8 @@ macro_rules! storage_suite {
             tenants_users_and_the_provider_tier, site_and_device_detail_reads,
             a_fleet_snapshot_reads_one_point_in_time,
             enrolment_codes_are_redeemed_once_and_round_trip, destinations_and_their_outbox,
-            a_deleted_tenant_takes_its_destinations_and_queued_events_along);
+            a_deleted_tenant_takes_its_destinations_and_queued_events_along,
+            an_awaited_ack_is_kept_with_its_row);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(

@@ -458,6 +458,28 @@ mod tests {
             ..webhook("https://a")
         };
         assert_eq!(syslog.check(), Ok(()));
+        // An ack awaited for no time, or for hours, is refused.
+        for (wait, ok) in [
+            (Some(0), false),
+            (Some(3_601), false),
+            (Some(60), true),
+            (None, true),
+        ] {
+            let hec = Settings {
+                kind: Kind::SplunkHec,
+                hec: Some(super::super::options::HecOptions {
+                    ack: true,
+                    ack_timeout_s: wait,
+                    ..Default::default()
+                }),
+                ..webhook("https://splunk.example/services/collector/event")
+            };
+            let checked = hec.check();
+            assert_eq!(checked.is_ok(), ok, "{wait:?}: {checked:?}");
+            if let Err(e) = checked {
+                assert!(e.contains("hec.ack_timeout_s"), "{e}");
+            }
+        }
         let json = serde_json::to_string(&syslog).unwrap();
         assert_eq!(serde_json::from_str::<Settings>(&json).unwrap(), syslog);
         assert!(

@@ -142,13 +142,19 @@ pub fn channel(owner: &str, id: &str) -> String {
     )
 }
 
-/// Whether ack `id` is reported indexed in an ack poll's reply
-/// (`{"acks":{"3":true}}`).
-pub fn acked(body: &str, id: u64) -> bool {
-    serde_json::from_str::<Value>(body)
-        .ok()
-        .and_then(|v| v.get("acks")?.get(id.to_string())?.as_bool())
-        .unwrap_or(false)
+/// Which of acks `ids` an ack poll's reply reports indexed
+/// (`{"acks":{"3":true,"4":false}}`).
+pub fn acked(body: &str, ids: &[u64]) -> std::collections::HashSet<u64> {
+    let v = serde_json::from_str::<Value>(body).unwrap_or(Value::Null);
+    ids.iter()
+        .copied()
+        .filter(|id| {
+            v.get("acks")
+                .and_then(|a| a.get(id.to_string()))
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -241,8 +247,9 @@ mod tests {
         assert_ne!(c, channel("acme", "splunk2"));
         assert_eq!(c.len(), 36);
         assert_eq!(&c[14..15], "4");
-        assert!(acked(r#"{"acks":{"7":true,"8":false}}"#, 7));
-        assert!(!acked(r#"{"acks":{"7":true,"8":false}}"#, 8));
-        assert!(!acked("nonsense", 7));
+        let reply = r#"{"acks":{"7":true,"8":false}}"#;
+        assert_eq!(acked(reply, &[7, 8, 9]), [7].into());
+        assert!(acked("nonsense", &[7]).is_empty());
+        assert!(acked(r#"{"acks":{"7":"yes"}}"#, &[7]).is_empty());
     }
 }

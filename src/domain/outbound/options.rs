@@ -77,6 +77,10 @@ pub struct HecOptions {
     /// Splunk says it is indexed.
     #[serde(default)]
     pub ack: bool,
+    /// How long an ack is awaited before the batch is sent again, in
+    /// seconds (default [`HecOptions::ACK_TIMEOUT_S`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ack_timeout_s: Option<u32>,
 }
 
 /// The Azure Monitor Logs Ingestion API's identity and stream
@@ -160,7 +164,27 @@ impl SyslogOptions {
 }
 
 impl HecOptions {
+    /// The default wait for an ack: Splunk reports most within seconds,
+    /// a busy indexer within a minute or two.
+    pub const ACK_TIMEOUT_S: u32 = 120;
+    /// The longest allowed.
+    pub const MAX_ACK_TIMEOUT_S: u32 = 3_600;
+
+    /// The wait for an ack.
+    pub fn ack_timeout(&self) -> chrono::Duration {
+        chrono::Duration::seconds(i64::from(self.ack_timeout_s.unwrap_or(Self::ACK_TIMEOUT_S)))
+    }
+
     pub fn check(&self) -> Result<(), String> {
+        if self
+            .ack_timeout_s
+            .is_some_and(|s| s == 0 || s > Self::MAX_ACK_TIMEOUT_S)
+        {
+            return Err(format!(
+                "hec.ack_timeout_s: 1 to {} seconds",
+                Self::MAX_ACK_TIMEOUT_S
+            ));
+        }
         for (k, v) in [("index", &self.index), ("sourcetype", &self.sourcetype)] {
             if v.as_deref().is_some_and(|s| !name_ok(s, 128)) {
                 return Err(format!("hec.{k}: 1 to 128 printable ASCII characters"));

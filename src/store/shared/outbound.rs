@@ -4,7 +4,9 @@
 use crate::domain::outbound::breaker::Breaker;
 use crate::domain::outbound::destination::{Destination, Settings};
 use crate::domain::outbound::event::OutEvent;
-use crate::store::outbound::{Delivery, DestinationRow, OutboxItem, PROVIDER_OWNER, Settle, owner_key};
+use crate::store::outbound::{
+    Ack, Delivery, DestinationRow, OutboxItem, PROVIDER_OWNER, Settle, owner_key,
+};
 
 fn json_of<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Invalid(format!("not encodable: {e}")))
@@ -149,7 +151,7 @@ pub(super) async fn outbox_due(
     // In order: the oldest pending rows, up to the first that is not due
     // (a row waiting for its retry holds back those after it).
     let rows = query(
-        "SELECT seq, event, attempts, queued_at, next_at FROM outbox
+        "SELECT seq, event, attempts, queued_at, next_at, ack_id, ack_since FROM outbox
          WHERE tenant_id = ? AND destination = ? AND state = 'pending'
          ORDER BY seq LIMIT ?"
             .to_string(),
@@ -163,11 +165,20 @@ pub(super) async fn outbox_due(
         .map(|r| {
             let event: String = r.try_get("event")?;
             let attempts: i32 = r.try_get("attempts")?;
+            let ack_id: Option<i64> = r.try_get("ack_id")?;
+            let ack_since: Option<i64> = r.try_get("ack_since")?;
             Ok(OutboxItem {
                 seq: r.try_get("seq")?,
                 event: json_from::<OutEvent>("queued event", &event)?,
                 attempts: u32::try_from(attempts).unwrap_or(0),
                 queued_at: from_ms(r.try_get("queued_at")?),
+                ack: match (ack_id.and_then(|i| u64::try_from(i).ok()), ack_since) {
+                    (Some(id), Some(since)) => Some(Ack {
+                        id,
+                        since: from_ms(since),
+                    }),
+                    _ => None,
+                },
             })
         })
         .collect()
@@ -209,6 +220,18 @@ async fn settle_one(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let ms = now.timestamp_millis();
+    let (ack_id, ack_since) = match how {
+        Settle::Acking { ack, .. } => (
+            Some(i64::try_from(ack.id).unwrap_or(i64::MAX)),
+            Some(ack.since.timestamp_millis()),
+        ),
+        _ => (None, None),
+    };
+    let counted = match how {
+        Settle::Expired => false,
+        Settle::Acking { sent, .. } => *sent,
+        _ => true,
+    };
     let (next_at, done_at, status, error, latency) = match how {
         Settle::Delivered { status, ms: l } => (None, Some(ms), *status, None, Some(*l)),
         Settle::Retry { next_at, status, error, ms: l } => {
@@ -216,22 +239,35 @@ async fn settle_one(
         }
         Settle::Dead { status, error } => (None, Some(ms), *status, Some(error.clone()), None),
         Settle::Expired => (None, Some(ms), None, Some("given up: queued too long".into()), None),
+        Settle::Acking { ack, status, ms: l, note, .. } => (
+            Some(ms),
+            None,
+            *status,
+            Some(format!(
+                "{}accepted; waiting for the indexer's acknowledgement (ack {})",
+                note.as_ref().map_or(String::new(), |n| format!("{n}; ")),
+                ack.id
+            )),
+            Some(*l),
+        ),
     };
     // A receiver's words are kept, but only a few KiB of them.
     let error = error.map(|e| crate::domain::text::sanitize(&e, 4_096, true));
     query(
         "UPDATE outbox SET state = ?, attempts = attempts + ?, next_at = COALESCE(?, next_at),
-             done_at = ?, last_status = ?, last_error = ?, last_ms = ?
+             done_at = ?, last_status = ?, last_error = ?, last_ms = ?, ack_id = ?, ack_since = ?
          WHERE tenant_id = ? AND seq = ?"
             .to_string(),
         vec![
             Arg::Text(how.state().to_string()),
-            Arg::Int(i64::from(!matches!(how, Settle::Expired))),
+            Arg::Int(i64::from(counted)),
             Arg::OptInt(next_at),
             Arg::OptInt(done_at),
             Arg::OptInt(status.map(i64::from)),
             Arg::OptText(error),
             Arg::OptInt(latency.map(i64::from)),
+            Arg::OptInt(ack_id),
+            Arg::OptInt(ack_since),
             Arg::Text(owner_key(owner)),
             Arg::Int(seq),
         ],

@@ -4,12 +4,15 @@
 //! number) settles the events before it as delivered, the bad one as
 //! dead and leaves the rest to be sent again; a batch refused without a
 //! number is sent again event by event, to find the bad one. With
-//! indexer acknowledgement, a batch is delivered only once the ack is
+//! indexer acknowledgement, a batch is delivered only once its ack is
 //! reported, on a channel derived from the destination (the same on
-//! every worker and after a restart); an ack not reported in time sends
-//! the batch again (it may arrive twice, never not at all).
+//! every worker and after a restart). The ack is awaited in the
+//! database, not in the round: the batch's rows stay pending with their
+//! ack id, each later round asks for the ids it finds (one request), and
+//! an ack not reported within `hec.ack_timeout_s` sends the batch again
+//! (it may arrive twice, never not at all).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -21,9 +24,6 @@ use crate::domain::outbound::event::Selection;
 use crate::domain::outbound::hec::{self, Outcome};
 use crate::domain::outbound::retry::Verdict;
 use crate::store::outbound::{OutboxItem, owner_key};
-
-/// The longest wait for an acknowledgement.
-const ACK_WAIT_MAX: Duration = Duration::from_secs(30);
 
 /// Where acks are polled: the collector's `/services/collector/ack`.
 fn ack_url(event_url: &reqwest::Url) -> reqwest::Url {
@@ -60,7 +60,11 @@ pub async fn send(
         .ack
         .then(|| hec::channel(&owner_key(d.tenant.as_ref()), d.id.as_str()));
     let mut sent = Sent::default();
-    let mut at = 0;
+    // The rows already sent, waiting for their acks, come first.
+    let (mut at, resend) = match &channel {
+        Some(ch) => awaited(session, d, items, secrets, ch, now, &mut sent).await,
+        None => (0, None),
+    };
     // Events one by one from here on (a batch was refused whole).
     let mut singles_until = 0;
     while at < items.len() {
@@ -89,18 +93,14 @@ pub async fn send(
         match hec::outcome(reply.status, parsed.as_ref()) {
             Outcome::Delivered => {
                 let ack = parsed.as_ref().and_then(|r| r.ack_id);
-                if let (Some(ch), Some(id)) = (&channel, ack) {
-                    let started = Instant::now();
-                    let acked = await_ack(session, d, secrets, ch, id).await;
-                    sent.ms += u64::from(elapsed_ms(started));
-                    if !acked {
-                        sent.attempts.push(not_acked(d, id, &reply));
-                        return sent;
-                    }
-                }
                 for _ in 0..n {
-                    sent.attempts
-                        .push(Attempt::delivered(Some(reply.status), reply.ms));
+                    sent.attempts.push(match (&channel, ack) {
+                        (Some(_), Some(id)) => Attempt {
+                            error: resend.clone(),
+                            ..Attempt::acking(id, Some(reply.status), reply.ms)
+                        },
+                        _ => Attempt::delivered(Some(reply.status), reply.ms),
+                    });
                 }
                 at = end;
             }
@@ -167,15 +167,47 @@ fn encode(d: &Destination, items: &[OutboxItem]) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// A batch whose ack `id` was not reported in time: sent again.
-fn not_acked(d: &Destination, id: u64, reply: &Reply) -> Attempt {
-    let wait = d.settings.timeout_s.min(30);
-    Attempt {
-        error: Some(format!(
-            "ack {id} not reported within {wait} s; the batch is sent again"
-        )),
-        ..retry(reply)
+/// Settles the leading rows that wait for an ack: delivered when the
+/// collector reports it, left waiting while within the ack timeout. At
+/// the first whose ack is overdue, stops: it and the rows after it are
+/// sent again. The position reached, and why rows are sent again.
+async fn awaited(
+    session: &Session,
+    d: &Destination,
+    items: &[OutboxItem],
+    secrets: &[Vec<u8>],
+    channel: &str,
+    now: DateTime<Utc>,
+    sent: &mut Sent,
+) -> (usize, Option<String>) {
+    let mut ids: Vec<u64> = items.iter().map_while(|i| i.ack.map(|a| a.id)).collect();
+    ids.dedup();
+    if ids.is_empty() {
+        return (0, None);
     }
+    let started = Instant::now();
+    let acked = ask_acks(session, d, secrets, channel, &ids).await;
+    sent.requests += 1;
+    let ms = elapsed_ms(started);
+    sent.ms += u64::from(ms);
+    let wait = d.settings.hec.clone().unwrap_or_default().ack_timeout();
+    let mut at = 0;
+    while let Some(a) = items.get(at).and_then(|i| i.ack) {
+        if acked.contains(&a.id) {
+            sent.attempts.push(Attempt::delivered(Some(200), ms));
+        } else if now - a.since < wait {
+            sent.attempts.push(Attempt::acking(a.id, None, ms));
+        } else {
+            let why = format!(
+                "ack {} not reported within {} s: sent again",
+                a.id,
+                wait.num_seconds()
+            );
+            return (at, Some(why));
+        }
+        at += 1;
+    }
+    (at, None)
 }
 
 fn retry(reply: &Reply) -> Attempt {
@@ -231,40 +263,31 @@ async fn post(
     last.ok_or_else(|| Attempt::failed(Verdict::Retry, "no token".into(), Instant::now()))
 }
 
-/// Polls the collector until ack `id` is reported, for at most the
-/// destination's timeout (30 s at most).
-async fn await_ack(
+/// Asks the collector which of acks `ids` are reported (one request;
+/// none when it cannot say).
+async fn ask_acks(
     session: &Session,
     d: &Destination,
     secrets: &[Vec<u8>],
     channel: &str,
-    id: u64,
-) -> bool {
-    let until =
-        Instant::now() + Duration::from_secs(u64::from(d.settings.timeout_s)).min(ACK_WAIT_MAX);
-    let mut pause = Duration::from_millis(100);
-    let body = json!({ "acks": [id] }).to_string().into_bytes();
-    while Instant::now() < until {
-        for token in secrets {
-            let headers = [
-                ("authorization", auth(d.settings.kind, token)),
-                ("content-type", "application/json".to_string()),
-                ("x-splunk-request-channel", channel.to_string()),
-            ];
-            let polled = session
-                .post(ack_url(&session.url), &headers, body.clone(), Utc::now())
-                .await;
-            if let Ok(r) = polled {
-                if hec::acked(&r.body, id) {
-                    return true;
-                }
-                if r.status < 400 {
-                    break;
-                }
-            }
+    ids: &[u64],
+) -> std::collections::HashSet<u64> {
+    let body = json!({ "acks": ids }).to_string().into_bytes();
+    for token in secrets {
+        let headers = [
+            ("authorization", auth(d.settings.kind, token)),
+            ("content-type", "application/json".to_string()),
+            ("x-splunk-request-channel", channel.to_string()),
+        ];
+        let polled = session
+            .post(ack_url(&session.url), &headers, body.clone(), Utc::now())
+            .await;
+        match polled {
+            Ok(r) if r.status < 400 => return hec::acked(&r.body, ids),
+            // A token refused: the next one of a rotation may do.
+            Ok(_) => {}
+            Err(_) => break,
         }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(1));
     }
-    false
+    std::collections::HashSet::new()
 }

@@ -21,6 +21,9 @@ pub struct Attempt {
     /// What went wrong, or the receiver's reply to a refusal (cut).
     pub error: Option<String>,
     pub ms: u32,
+    /// Accepted, and not delivered until this acknowledgement is
+    /// reported (Splunk HEC's indexer acknowledgement).
+    pub ack: Option<u64>,
 }
 
 impl Attempt {
@@ -31,6 +34,7 @@ impl Attempt {
             retry_after: None,
             error: Some(error),
             ms: elapsed_ms(started),
+            ack: None,
         }
     }
 
@@ -41,6 +45,15 @@ impl Attempt {
             retry_after: None,
             error: None,
             ms,
+            ack: None,
+        }
+    }
+
+    /// Accepted with acknowledgement `id` to wait for.
+    pub fn acking(id: u64, status: Option<u16>, ms: u32) -> Self {
+        Self {
+            ack: Some(id),
+            ..Self::delivered(status, ms)
         }
     }
 }
@@ -145,6 +158,7 @@ impl Reply {
                 _ => Some(format!("HTTP {}: {}", self.status, self.body)),
             },
             ms: self.ms,
+            ack: None,
         }
     }
 }
