@@ -2,7 +2,8 @@
 //! (Prometheus text), `/healthz` (the process answers) and `/readyz` (the
 //! bus is connected, the database answers and takes writes, and the
 //! consumer's lag is under the threshold). A deliberately small
-//! HTTP/1.1 responder: GET only, one request per connection.
+//! HTTP/1.1 responder: GET and HEAD (a query string ignored), one request
+//! per connection.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -203,8 +204,11 @@ async fn handle(mut stream: TcpStream, probe: &Probe) -> std::io::Result<()> {
         parts.next().unwrap_or_default(),
         parts.next().unwrap_or_default(),
     );
-    let (status, body) = if method != "GET" {
-        ("405 Method Not Allowed", "only GET\n".to_string())
+    // A scraper's query string (Prometheus `params`, a cache buster)
+    // changes nothing.
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    let (status, body) = if !matches!(method, "GET" | "HEAD") {
+        ("405 Method Not Allowed", "only GET and HEAD\n".to_string())
     } else {
         match path {
             "/metrics" => {
@@ -227,8 +231,15 @@ async fn handle(mut stream: TcpStream, probe: &Probe) -> std::io::Result<()> {
     } else {
         "text/plain; charset=utf-8"
     };
+    let allow = if status.starts_with("405") {
+        "Allow: GET, HEAD\r\n"
+    } else {
+        ""
+    };
+    // HEAD: the same head, without the body.
+    let shown = if method == "HEAD" { "" } else { body.as_str() };
     let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n{allow}Connection: close\r\n\r\n{shown}",
         body.len()
     );
     stream.write_all(response.as_bytes()).await?;
