@@ -127,6 +127,38 @@ fn tenants_users_and_an_audit_trail_that_verifies_and_exports() {
         ],
     );
     assert!(said.contains("intact: 4 entries of tenant acme"), "{said}");
+    // Ranges as people type them: the last week has all four, what is
+    // older than an hour and a half none; a wrong one is named.
+    let ranged = d.join("ranged.bundle");
+    for (range, entries) in [(["--since", "7d"], 4), (["--until", "1h30m"], 0)] {
+        let mut args = vec!["audit", "export", "--tenant", "acme", "--out"];
+        args.push(ranged.to_str().unwrap());
+        args.extend(range);
+        ok(d, &args);
+        let said = ok(
+            d,
+            &[
+                "audit",
+                "verify",
+                "--bundle",
+                ranged.to_str().unwrap(),
+                "--trust",
+                &public,
+            ],
+        );
+        assert!(
+            said.contains(&format!("intact: {entries} entries")),
+            "{range:?}: {said}"
+        );
+    }
+    let (good, _, err) = vigie(
+        d,
+        &["audit", "export", "--tenant", "acme", "--since", "lately"],
+    );
+    assert!(
+        !good && err.contains("\"lately\"") && err.contains("7d"),
+        "{err}"
+    );
     let text = std::fs::read_to_string(&bundle).unwrap();
     assert!(text.contains("user/ana"));
     // Any byte changed, anywhere, and the bundle no longer verifies.

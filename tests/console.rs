@@ -782,6 +782,16 @@ fn the_palette_passes_the_same_role_gate_as_the_keys() {
     app.role = vigie::domain::access::Role::Operator;
     let e = press(&mut app, &keymap, ":assign bob\n");
     assert_eq!(calls(&e).len(), 1, "{e:?}");
+    // Lengths as people type them.
+    let e = press(&mut app, &keymap, ":snooze 1h30m\n");
+    assert_eq!(calls(&e)[0].1["for_s"], 5_400, "{e:?}");
+    let e = press(&mut app, &keymap, ":snooze 3 months\n");
+    assert!(calls(&e).is_empty(), "{e:?}");
+    assert!(
+        last_toast(&app).contains("months and years"),
+        "{}",
+        last_toast(&app)
+    );
 }
 
 #[test]

@@ -148,11 +148,12 @@ pub enum AuditCommand {
     Export {
         #[arg(long)]
         tenant: String,
-        /// RFC 3339 start (default: the beginning).
-        #[arg(long)]
+        /// Start: an RFC 3339 time, or a length ago (7d, 1h30m; default:
+        /// the beginning).
+        #[arg(long, value_name = "WHEN", value_parser = when)]
         since: Option<DateTime<Utc>>,
-        /// RFC 3339 end, exclusive (default: now).
-        #[arg(long)]
+        /// End, exclusive: an RFC 3339 time, or a length ago (default: now).
+        #[arg(long, value_name = "WHEN", value_parser = when)]
         until: Option<DateTime<Utc>>,
         /// The Ed25519 key that signs (default: signing.key in the config directory).
         #[arg(long, value_name = "FILE")]
@@ -408,4 +409,9 @@ pub async fn migrate(url: &str) -> anyhow::Result<()> {
         println!("{shown}: applied migrations {applied:?}");
     }
     Ok(())
+}
+
+/// A moment on the command line: RFC 3339, or a length before now.
+fn when(s: &str) -> Result<DateTime<Utc>, String> {
+    crate::domain::length::parse_when(s, Utc::now())
 }

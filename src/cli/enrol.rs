@@ -57,11 +57,10 @@ pub struct AgentEnrolArgs {
     pub driver_file: Option<PathBuf>,
 }
 
-/// `30m`, `24h`, `7d`, `90s`.
+/// `30m`, `24h`, `7d`, `1h30m`.
 fn length(s: &str) -> anyhow::Result<chrono::Duration> {
-    crate::domain::length::parse_length(s)
-        .map(|secs| chrono::Duration::seconds(i64::from(secs)))
-        .ok_or_else(|| anyhow::anyhow!("--ttl {s:?}: a number and s, m, h or d (24h)"))
+    let secs = crate::domain::length::seconds(s).map_err(|e| anyhow::anyhow!("--ttl {e}"))?;
+    Ok(chrono::Duration::seconds(i64::try_from(secs)?))
 }
 
 fn id(flag: &str, s: &str) -> anyhow::Result<Id> {

@@ -188,7 +188,10 @@ fn triage(text: &str) -> Result<Arg, String> {
         TriageAction::Snooze if rest.is_empty() => Ok(Arg::Triage(action, None)),
         TriageAction::Snooze => match crate::domain::length::parse_length(rest) {
             Some(_) => Ok(Arg::Triage(action, Some(rest.to_string()))),
-            None => Err(format!("snooze for how long? {rest:?}: try 30m, 2h, 1d")),
+            None => Err(match crate::domain::length::seconds(rest) {
+                Err(why) => format!("snooze for how long? {why}"),
+                Ok(_) => format!("snooze for how long? {rest:?} is too long"),
+            }),
         },
         _ if !rest.is_empty() => Err(format!("{w} takes nothing after it, not {rest:?}")),
         _ => Ok(Arg::Triage(action, None)),
