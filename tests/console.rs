@@ -1042,3 +1042,39 @@ fn ctrl_c_quits_from_every_mode_and_the_editor_keeps_its_own_keys() {
     let body = app.screens.pushes.editor.as_ref().unwrap().body();
     assert_eq!(body, "a\nxb\n");
 }
+
+#[test]
+fn the_header_drops_counts_before_the_clock_or_the_connection() {
+    // A large fleet (five-digit counts) on the view with the longest name.
+    let (mut app, keymap) = app_with(rows(24_000), 24);
+    incidents_and_alerts(&mut app, &keymap, 20);
+    press(&mut app, &keymap, "9");
+    for width in [160u16, 100, 80, 60] {
+        let s = screen(&render(&app, &keymap, width, 20, Depth::None));
+        let top = s.lines().next().unwrap().trim_end();
+        assert!(
+            top.ends_with("08:00:00") || top.ends_with("08:00:00 UTC"),
+            "{width}: {top:?}"
+        );
+        assert!(top.contains("● live"), "{width}: {top:?}");
+        assert!(top.contains("vigie"), "{width}: {top:?}");
+        // What is shown of a count is whole: no "incidents" without its
+        // number, no half-cut "24,0".
+        let open = app.open_incidents();
+        if top.contains("incidents") {
+            assert!(
+                top.contains(&format!("incidents {open} ")),
+                "{width}: {top:?}"
+            );
+        }
+        if top.contains("devices") {
+            assert!(top.contains("24,000 devices"), "{width}: {top:?}");
+        }
+        if width >= 80 {
+            assert!(
+                top.contains("deliveries") && top.contains("incidents"),
+                "{width}: {top:?}"
+            );
+        }
+    }
+}

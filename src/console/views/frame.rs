@@ -15,6 +15,10 @@ use crate::domain::push::PushState;
 use crate::settings::theme::Meaning;
 use ratatui::style::Modifier;
 
+/// The header: vigie, the connection state and the clock always; the rest
+/// (the view's name, incidents, the fleet's counts, the scope, the lag,
+/// the user) in their places as far as they fit, the least useful dropped
+/// first, each part whole or not at all.
 pub(super) fn header(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     let t = ui.theme;
     let bar = t.style(Meaning::Header);
@@ -24,44 +28,69 @@ pub(super) fn header(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
         Connection::Live => ("● live", bar),
         Connection::Lost(_) => ("✕ lost", t.style(Meaning::Error)),
     };
-    let wide = area.width >= 100;
-    let mut spans = vec![
-        Span::styled(" vigie ", t.style(Meaning::HeaderTitle)),
-        Span::styled(format!(" {conn} "), conn_style),
-    ];
-    if wide {
-        spans.push(Span::styled(format!("│ {} ", app.scope), bar));
-    }
-    if app.view != View::Fleet {
-        spans.push(Span::styled(
-            format!("│ {} ", app.view.name()),
-            t.style(Meaning::HeaderTitle),
-        ));
-    }
-    spans.extend([
-        Span::styled(format!("│ {} devices ", thousands(c.total())), bar),
-        Span::styled(format!("▲{} ", thousands(c.online)), bar),
-        Span::styled(format!("◆{} ", thousands(c.stale)), bar),
-        Span::styled(format!("▼{} ", thousands(c.offline)), bar),
-        Span::styled(format!("○{} ", thousands(c.pending)), bar),
-        Span::styled(format!("│ incidents {} ", app.open_incidents()), bar),
-    ]);
-    if area.width >= 110 {
-        if let Some(lag) = app.lag_ms {
-            spans.push(Span::styled(format!("│ lag {lag}ms "), bar));
-        }
-        spans.push(Span::styled(format!("│ {} ({}) ", app.user, app.role), bar));
-    }
-    let used: usize = spans.iter().map(Span::width).sum();
-    let clock = if wide {
+    let width = usize::from(area.width);
+    let clock = if width >= 100 {
         format!(" {} UTC ", app.now.format("%H:%M:%S"))
     } else {
         format!(" {} ", app.now.format("%H:%M:%S"))
     };
-    let room = usize::from(area.width).saturating_sub(used + clock.len());
+    // (priority: lower stays longer, span), in display order.
+    let mut parts: Vec<(u8, Span<'static>)> = vec![
+        (0, Span::styled(" vigie ", t.style(Meaning::HeaderTitle))),
+        (0, Span::styled(format!(" {conn} "), conn_style)),
+        (6, Span::styled(format!("│ {} ", app.scope), bar)),
+    ];
+    if app.view != View::Fleet {
+        parts.push((
+            1,
+            Span::styled(
+                format!("│ {} ", app.view.name()),
+                t.style(Meaning::HeaderTitle),
+            ),
+        ));
+    }
+    parts.extend([
+        (
+            3,
+            Span::styled(format!("│ {} devices ", thousands(c.total())), bar),
+        ),
+        (5, Span::styled(format!("▲{} ", thousands(c.online)), bar)),
+        (5, Span::styled(format!("◆{} ", thousands(c.stale)), bar)),
+        (4, Span::styled(format!("▼{} ", thousands(c.offline)), bar)),
+        (5, Span::styled(format!("○{} ", thousands(c.pending)), bar)),
+        (
+            2,
+            Span::styled(format!("│ incidents {} ", app.open_incidents()), bar),
+        ),
+    ]);
+    if let Some(lag) = app.lag_ms {
+        parts.push((8, Span::styled(format!("│ lag {lag}ms "), bar)));
+    }
+    parts.push((
+        7,
+        Span::styled(format!("│ {} ({}) ", app.user, app.role), bar),
+    ));
+    let mut spans = fit(parts, width.saturating_sub(clock.chars().count()));
+    let used: usize = spans.iter().map(Span::width).sum();
+    let room = width.saturating_sub(used + clock.chars().count());
     spans.push(Span::styled(" ".repeat(room), bar));
     spans.push(Span::styled(clock, bar));
     f.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);
+}
+
+/// The parts that fit in `room` columns: the highest-numbered priority
+/// dropped first, whole.
+fn fit(mut parts: Vec<(u8, Span<'static>)>, room: usize) -> Vec<Span<'static>> {
+    let width = |p: &[(u8, Span<'static>)]| p.iter().map(|(_, s)| s.width()).sum::<usize>();
+    while width(&parts) > room {
+        let Some(worst) = parts.iter().map(|(p, _)| *p).filter(|p| *p > 0).max() else {
+            break;
+        };
+        if let Some(i) = parts.iter().rposition(|(p, _)| *p == worst) {
+            parts.remove(i);
+        }
+    }
+    parts.into_iter().map(|(_, s)| s).collect()
 }
 
 /// The countdown of the push whose window closes first: on every view,
