@@ -1078,3 +1078,42 @@ fn the_header_drops_counts_before_the_clock_or_the_connection() {
         }
     }
 }
+
+#[test]
+fn the_help_scrolls_to_every_binding_at_80x24() {
+    let (mut app, keymap) = app_with(rows(300), 24);
+    let all = keymap.help_for(app.role);
+    assert!(all.len() > 30, "more bindings than fit");
+    // The last binding's description, as far as any width shows it.
+    let last: String = all[all.len() - 1].1.chars().take(20).collect();
+    let text = |app: &App| screen(&render(app, &keymap, 80, 24, Depth::None));
+    press(&mut app, &keymap, "?");
+    let first = text(&app);
+    assert!(!first.contains(last.as_str()), "{first}");
+    assert!(first.contains(&format!("of {}", all.len())), "{first}");
+    // The selection stays where it was while the help scrolls.
+    let selected = app.selected;
+    press(&mut app, &keymap, "G");
+    let bottom = text(&app);
+    assert!(bottom.contains(last.as_str()), "{bottom}");
+    assert_eq!(app.selected, selected);
+    // Up one line from the bottom, then a page, then the top again.
+    press(&mut app, &keymap, "k");
+    assert!(!text(&app).contains(last.as_str()));
+    update(&mut app, &keymap, key(KeyCode::PageDown));
+    assert!(text(&app).contains(last.as_str()));
+    press(&mut app, &keymap, "gg");
+    assert_eq!(text(&app), first);
+    update(
+        &mut app,
+        &keymap,
+        Msg::Term(TermEvent::Key(KeyEvent::new(
+            KeyCode::Char('d'),
+            KeyModifiers::CONTROL,
+        ))),
+    );
+    assert_ne!(text(&app), first, "ctrl-d scrolls");
+    // Closed and opened again: from the top.
+    press(&mut app, &keymap, "??");
+    assert_eq!(text(&app), first);
+}

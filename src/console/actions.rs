@@ -22,6 +22,10 @@ pub fn motion(app: &mut App, arg: &Arg) -> Vec<Effect> {
     let Arg::Motion(m) = arg else {
         return Vec::new();
     };
+    if app.help {
+        scroll_help(app, *m);
+        return Vec::new();
+    }
     match m {
         Motion::Down => {
             app.selected = app.selected.saturating_add(1);
@@ -121,7 +125,24 @@ pub fn group_next(app: &mut App, _: &Arg) -> Vec<Effect> {
 
 pub fn help(app: &mut App, _: &Arg) -> Vec<Effect> {
     app.help = !app.help;
+    app.help_scroll = 0;
     Vec::new()
+}
+
+/// The motion keys scroll the help while it is open.
+fn scroll_help(app: &mut App, m: Motion) {
+    let page = super::layout::help_rows(app.size).max(1);
+    let most = app.help_len.saturating_sub(page);
+    let at = app.help_scroll.min(most);
+    app.help_scroll = match m {
+        Motion::Down => at.saturating_add(1),
+        Motion::Up => at.saturating_sub(1),
+        Motion::PageDown => at.saturating_add(page),
+        Motion::PageUp => at.saturating_sub(page),
+        Motion::Top => 0,
+        Motion::Bottom => most,
+    }
+    .min(most);
 }
 
 pub fn palette(app: &mut App, _: &Arg) -> Vec<Effect> {

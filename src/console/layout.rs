@@ -45,6 +45,12 @@ pub fn body_of(size: (u16, u16)) -> Rect {
     Rect::new(0, 1, size.0, size.1.saturating_sub(2))
 }
 
+/// The help's lines that fit on a screen of `size`: the body less its
+/// frame.
+pub fn help_rows(size: (u16, u16)) -> usize {
+    usize::from(body_of(size).height.saturating_sub(2))
+}
+
 /// The table and the detail pane, side by side or one above the other.
 pub fn detail_split(body: Rect) -> (Rect, Rect) {
     if body.width >= DETAIL_BESIDE {

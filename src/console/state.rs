@@ -87,6 +87,10 @@ pub struct Shared {
     pub mode: Mode,
     pub filter_input: String,
     pub help: bool,
+    /// The help's first line shown, and its number of lines (both set as
+    /// keys move it; drawing clamps).
+    pub help_scroll: usize,
+    pub help_len: usize,
     /// Keys of a chord typed so far.
     pub pending: Vec<Key>,
     pub incidents: HashMap<(Id, Id), Incident>,
@@ -130,6 +134,8 @@ impl Shared {
             mode: Mode::Normal,
             filter_input: String::new(),
             help: false,
+            help_scroll: 0,
+            help_len: 0,
             pending: Vec::new(),
             incidents: HashMap::new(),
             toasts: VecDeque::new(),

@@ -23,6 +23,10 @@ pub fn update(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
     // deeper views should ask for is looked at on every other message
     // (keys, answers, ticks), not ten thousand times a second.
     let live = matches!(msg, Msg::Event(..));
+    if app.help || matches!(msg, Msg::Term(TermEvent::Key(_))) {
+        // What the help shows, for its scrolling keys.
+        app.help_len = keymap.help_for(app.role).len();
+    }
     let mut effects = apply(app, keymap, msg);
     if !live {
         effects.extend((super::screens::of(app.view).plan)(app));

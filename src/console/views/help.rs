@@ -1,4 +1,5 @@
-//! The help overlay, generated from the keymap.
+//! The help overlay, generated from the keymap, scrolled by the motion
+//! keys (`app.help_scroll`).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -31,6 +32,20 @@ pub(super) fn overlay(app: &crate::console::app::App, ui: &Ui<'_>, f: &mut Frame
         .unwrap_or(u16::MAX)
         .saturating_add(2))
     .min(area.height);
+    // Scrolled by the motion keys; the title says where.
+    let rows = usize::from(height.saturating_sub(2)).max(1);
+    let total = lines.len();
+    let first = app.help_scroll.min(total.saturating_sub(rows));
+    let last = (first + rows).min(total);
+    let lines: Vec<Line<'_>> = lines.into_iter().skip(first).take(rows).collect();
+    let title = if total > rows {
+        format!(
+            " keys {}–{last} of {total} — j/k, pages, g/G scroll; ? or esc closes ",
+            first + 1
+        )
+    } else {
+        " keys — ? or esc closes ".to_string()
+    };
     let rect = Rect {
         x: area.x + (area.width.saturating_sub(width)) / 2,
         y: area.y + (area.height.saturating_sub(height)) / 2,
@@ -41,10 +56,7 @@ pub(super) fn overlay(app: &crate::console::app::App, ui: &Ui<'_>, f: &mut Frame
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.style(Meaning::Border))
-        .title(Span::styled(
-            " keys — ? or esc closes ",
-            t.style(Meaning::Title),
-        ));
+        .title(Span::styled(title, t.style(Meaning::Title)));
     f.render_widget(
         Paragraph::new(lines)
             .block(block)
