@@ -377,6 +377,7 @@ async fn a_running_connection_renews_its_credentials_and_outlives_them() {
     let paths = vigie::settings::Paths {
         config_dir: dir.clone(),
         data_dir: dir.clone(),
+        state_dir: dir.clone(),
     };
     let auth = NatsAuth {
         creds: Some(login),

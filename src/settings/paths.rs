@@ -7,8 +7,10 @@ use std::path::PathBuf;
 pub struct Paths {
     /// User settings, themes and keymaps.
     pub config_dir: PathBuf,
-    /// The embedded database and the log file.
+    /// The embedded database.
     pub data_dir: PathBuf,
+    /// The console's log files and other state that may be lost.
+    pub state_dir: PathBuf,
 }
 
 impl Paths {
@@ -49,9 +51,23 @@ impl Paths {
             .or_else(|| first("STATE_DIRECTORY"))
             .or_else(|| home.as_ref().map(|h| h.1.clone()))
             .unwrap_or_else(|| PathBuf::from("/var/lib/vigie"));
+        // An explicit data directory (tests, a service) keeps the logs
+        // beside it; a user's go to the XDG state directory.
+        let state_dir = first("VIGIE_STATE_DIR")
+            .or_else(|| first("VIGIE_DATA_DIR"))
+            .or_else(|| first("LOGS_DIRECTORY"))
+            .or_else(|| first("STATE_DIRECTORY"))
+            .or_else(|| {
+                home.as_ref()?;
+                first("XDG_STATE_HOME")
+                    .map(|d| d.join("vigie"))
+                    .or_else(|| first("HOME").map(|h| h.join(".local/state/vigie")))
+            })
+            .unwrap_or_else(|| data_dir.clone());
         Self {
             config_dir,
             data_dir,
+            state_dir,
         }
     }
 
@@ -65,9 +81,9 @@ impl Paths {
         self.data_dir.join("vigie.db")
     }
 
-    /// The log file.
+    /// The log file (rotated daily: `vigie.YYYY-MM-DD.log` beside it).
     pub fn default_log(&self) -> PathBuf {
-        self.data_dir.join("vigie.log")
+        self.state_dir.join("vigie.log")
     }
 }
 
@@ -129,5 +145,56 @@ mod tests {
                 "/home/ana/.local/share/vigie".into()
             )
         );
+    }
+
+    fn state(env: &[(&str, &str)], home: bool) -> String {
+        let home = home.then(|| {
+            (
+                PathBuf::from("/h/.config/vigie"),
+                PathBuf::from("/h/.local/share/vigie"),
+            )
+        });
+        Paths::from_env(
+            |name| env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.into()),
+            home,
+        )
+        .state_dir
+        .display()
+        .to_string()
+    }
+
+    #[test]
+    fn logs_go_to_the_state_directory() {
+        let home = [("HOME", "/h")];
+        assert_eq!(state(&home, true), "/h/.local/state/vigie");
+        assert_eq!(
+            state(&[("HOME", "/h"), ("XDG_STATE_HOME", "/s")], true),
+            "/s/vigie"
+        );
+        assert_eq!(
+            state(&[("HOME", "/h"), ("VIGIE_STATE_DIR", "/v")], true),
+            "/v"
+        );
+        // An explicit data directory keeps its logs beside it.
+        assert_eq!(
+            state(&[("HOME", "/h"), ("VIGIE_DATA_DIR", "/d")], true),
+            "/d"
+        );
+        // A service: systemd's logs directory, else its state directory.
+        assert_eq!(
+            state(
+                &[
+                    ("LOGS_DIRECTORY", "/var/log/vigie"),
+                    ("STATE_DIRECTORY", "/var/lib/v")
+                ],
+                false
+            ),
+            "/var/log/vigie"
+        );
+        assert_eq!(
+            state(&[("STATE_DIRECTORY", "/var/lib/v")], false),
+            "/var/lib/v"
+        );
+        assert_eq!(state(&[], false), "/var/lib/vigie");
     }
 }
