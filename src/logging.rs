@@ -89,6 +89,6 @@ mod tests {
         assert_eq!(shown("warn", Some("vigie=debug")), "vigie=debug");
         assert_eq!(shown("warn", Some("")), "warn");
         assert_eq!(shown("warn", Some("vigie=[")), "warn");
-        assert_eq!(shown("not a level!", None), "info");
+        assert_eq!(shown("vigie=[", None), "info");
     }
 }
