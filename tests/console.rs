@@ -325,6 +325,20 @@ fn push_flow_edit_review_send_countdown_confirm() {
     snapshot_sizes(&mut app, &keymap, "push_countdown", |s| {
         assert!(s.contains("reverts in 4:32"), "{s}");
     });
+    // q does not leave silently while a push awaits confirmation: it says
+    // what will happen and waits for a second q; another key stays.
+    let e = press(&mut app, &keymap, "q");
+    assert!(!e.contains(&Effect::Quit) && !app.quit, "{e:?}");
+    let said = last_toast(&app);
+    assert!(
+        said.contains("reverts by itself") && said.contains("q again"),
+        "{said}"
+    );
+    press(&mut app, &keymap, "j");
+    assert!(!press(&mut app, &keymap, "q").contains(&Effect::Quit));
+    assert!(press(&mut app, &keymap, "q").contains(&Effect::Quit));
+    app.quit = false;
+    press(&mut app, &keymap, "k");
     // Another device selected: C still confirms the pending push.
     press(&mut app, &keymap, "jj");
     let e = press(&mut app, &keymap, "C");

@@ -11,7 +11,26 @@ use super::state::Mode;
 use crate::api::args::TriageAction;
 use crate::domain::Id;
 
+/// Quits; while a push awaits confirmation, only at the second `q`, after
+/// saying what leaving means for it.
 pub fn quit(app: &mut App, _: &Arg) -> Vec<Effect> {
+    if !app.quit_armed
+        && let Some(p) = app.urgent_push()
+    {
+        let left = p.remaining_s(app.now).unwrap_or(0);
+        let name = app
+            .fleet
+            .find(&p.tenant, &p.device)
+            .map_or_else(|| p.device.to_string(), |r| r.name.to_string());
+        let text = format!(
+            "{name}'s push awaits confirmation: leaving does not confirm it, and it reverts by itself in {}:{:02}. q again quits",
+            left / 60,
+            left % 60
+        );
+        app.quit_armed = true;
+        app.notify(text, true, 10);
+        return Vec::new();
+    }
     app.quit = true;
     vec![Effect::Quit]
 }

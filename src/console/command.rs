@@ -286,6 +286,9 @@ pub fn run(app: &mut App, inv: &Invocation) -> Vec<Effect> {
     let Handler::Run(f) = inv.command.run else {
         return Vec::new();
     };
+    if inv.command.name != QUIT.name {
+        app.quit_armed = false;
+    }
     let effects = f(app, &inv.arg);
     if effects.is_empty() {
         app.clamp();

@@ -91,6 +91,9 @@ pub struct Shared {
     /// keys move it; drawing clamps).
     pub help_scroll: usize,
     pub help_len: usize,
+    /// `q` was pressed once while a push awaits confirmation: a second
+    /// `q`, next, quits.
+    pub quit_armed: bool,
     /// Keys of a chord typed so far.
     pub pending: Vec<Key>,
     pub incidents: HashMap<(Id, Id), Incident>,
@@ -136,6 +139,7 @@ impl Shared {
             help: false,
             help_scroll: 0,
             help_len: 0,
+            quit_armed: false,
             pending: Vec::new(),
             incidents: HashMap::new(),
             toasts: VecDeque::new(),
