@@ -72,6 +72,8 @@ pub struct ConsoleOptions {
     pub push_window_s: u32,
     /// Take the mouse.
     pub mouse: bool,
+    /// Hide and refuse every command that changes something.
+    pub read_only: bool,
 }
 
 /// Follows the worker: snapshot, then events from the snapshot's sequence.
@@ -192,6 +194,7 @@ pub async fn run(bus: Arc<dyn Bus>, opts: ConsoleOptions) -> anyhow::Result<()> 
     app.clock_speed = opts.clock.speed();
     app.api_scope = opts.scope.clone();
     app.role = opts.role;
+    app.read_only = opts.read_only;
     app.screens.pushes.window_s = opts.push_window_s;
     if opts.wallboard.is_some() {
         app.wallboard = opts.wallboard;

@@ -1131,3 +1131,68 @@ fn the_help_scrolls_to_every_binding_at_80x24() {
     press(&mut app, &keymap, "??");
     assert_eq!(text(&app), first);
 }
+
+#[test]
+fn a_read_only_console_refuses_every_mutating_key_before_any_call() {
+    use vigie::domain::access::Role;
+    let (mut app, keymap) = app_with(rows(60), 24);
+    incidents_and_alerts(&mut app, &keymap, 20);
+    app.role = Role::SuperAdmin;
+    app.read_only = true;
+    // Every key a super_admin has and a viewer has not.
+    let viewer: Vec<String> = keymap
+        .help_for(Role::Viewer)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    let mutating: Vec<String> = keymap
+        .help_for(Role::SuperAdmin)
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|k| !viewer.contains(k))
+        .collect();
+    assert!(mutating.len() >= 10, "{mutating:?}");
+    let only_reads = |e: &[Effect], what: &str| {
+        for (verb, _) in calls(e) {
+            let need = vigie::api::verbs::need(verb);
+            assert!(
+                need <= Some(Role::Viewer),
+                "{what}: {verb} asked in read-only"
+            );
+        }
+    };
+    for view in ["1", "2", "3", "9"] {
+        press(&mut app, &keymap, view);
+        for keys in &mutating {
+            for key in keys.split(", ") {
+                // Single characters and chords of them ("r r").
+                let typed: String = key.split(' ').collect();
+                if typed.chars().count() != key.split(' ').count() {
+                    continue;
+                }
+                let e = press(&mut app, &keymap, &typed);
+                only_reads(&e, &format!("{view} {key}"));
+                // Whatever opened (a prompt, a confirmation) is closed.
+                let e = press(&mut app, &keymap, "\u{1b}\u{1b}");
+                only_reads(&e, &format!("{view} {key} esc"));
+            }
+        }
+    }
+    assert!(
+        last_toast(&app).contains("read-only"),
+        "{}",
+        last_toast(&app)
+    );
+    // The palette refuses the same, and the help lists none of them.
+    let e = press(&mut app, &keymap, ":assign bob\n");
+    only_reads(&e, ":assign");
+    press(&mut app, &keymap, "?");
+    let s = screen(&render(&app, &keymap, 160, 48, Depth::None));
+    assert!(!s.contains("Acknowledge"), "{s}");
+    press(&mut app, &keymap, "\u{1b}");
+    // The header says so, at every width.
+    for w in [160u16, 80, 60] {
+        let s = screen(&render(&app, &keymap, w, 20, Depth::None));
+        assert!(s.lines().next().unwrap().contains("read-only"), "{w}: {s}");
+    }
+}

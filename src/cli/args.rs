@@ -37,6 +37,10 @@ pub struct ConsoleArgs {
     /// Tenant to open on ("_all" for every tenant).
     #[arg(long)]
     pub tenant: Option<String>,
+    /// Look, never change: every command that would change something is
+    /// hidden and refused before any call (also `console.read_only`).
+    #[arg(long)]
+    pub read_only: bool,
 }
 
 /// What a console or wallboard watches: the embedded database, or a

@@ -120,6 +120,7 @@ fn console_options(
         clock,
         push_window_s: s.console.push_window_s,
         mouse: s.console.mouse,
+        read_only: ui.read_only || s.console.read_only,
     })
 }
 

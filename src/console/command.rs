@@ -274,6 +274,14 @@ impl Bindable for Invocation {
 /// palette and the mouse alike (the worker checks again).
 pub fn run(app: &mut App, inv: &Invocation) -> Vec<Effect> {
     let need = inv.need();
+    if app.read_only && need > crate::domain::access::Role::Viewer {
+        let text = format!(
+            "read-only console: {} would change something",
+            inv.written()
+        );
+        app.notify(text, true, 5);
+        return Vec::new();
+    }
     if need > app.role {
         let text = format!(
             "{} needs the {need} role; you are {}",

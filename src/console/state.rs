@@ -112,12 +112,25 @@ pub struct Shared {
     pub user: String,
     /// The user's role: actions it may not use are hidden and refused.
     pub role: crate::domain::access::Role,
+    /// Read-only: every command that changes something is hidden and
+    /// refused before any call, whatever the role.
+    pub read_only: bool,
     /// The api scope: a tenant id or `_all`.
     pub api_scope: String,
     pub quit: bool,
 }
 
 impl Shared {
+    /// The role commands are gated by: the user's, at most a viewer's
+    /// when read-only.
+    pub fn acting_role(&self) -> crate::domain::access::Role {
+        if self.read_only {
+            self.role.min(crate::domain::access::Role::Viewer)
+        } else {
+            self.role
+        }
+    }
+
     /// A console with no data yet.
     pub fn new(scope: &str, user: &str, now: DateTime<Utc>) -> Self {
         Self {
@@ -151,6 +164,7 @@ impl Shared {
             scope: scope.to_string(),
             user: user.to_string(),
             role: crate::domain::access::Role::SuperAdmin,
+            read_only: false,
             api_scope: crate::bus::subject::ALL_TENANTS.to_string(),
             quit: false,
         }

@@ -25,7 +25,7 @@ pub fn update(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
     let live = matches!(msg, Msg::Event(..));
     if app.help || matches!(msg, Msg::Term(TermEvent::Key(_))) {
         // What the help shows, for its scrolling keys.
-        app.help_len = keymap.help_for(app.role).len();
+        app.help_len = keymap.help_for(app.acting_role()).len();
     }
     let mut effects = apply(app, keymap, msg);
     if !live {

@@ -48,6 +48,8 @@ pub struct ConsoleSettings {
     /// Take the mouse (wheel scrolls, a click selects, a second click
     /// opens); off by default, so that the terminal's own selection works.
     pub mouse: bool,
+    /// Hide and refuse every command that changes something.
+    pub read_only: bool,
 }
 
 /// Demo settings.
@@ -147,6 +149,7 @@ struct ConsolePatch {
     tenant: S<String>,
     push_window_s: S<u32>,
     mouse: S<bool>,
+    read_only: S<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -238,6 +241,7 @@ impl Settings {
                 tenant: String::new(),
                 push_window_s: 300,
                 mouse: false,
+                read_only: false,
             },
             demo: DemoSettings {
                 devices: 0,
@@ -278,6 +282,13 @@ impl Settings {
             set(layer, &mut s.fps, &c.fps, "console.fps", between(1, 120))?;
             set(layer, &mut s.color, &c.color, "console.color", any)?;
             set(layer, &mut s.mouse, &c.mouse, "console.mouse", any)?;
+            set(
+                layer,
+                &mut s.read_only,
+                &c.read_only,
+                "console.read_only",
+                any,
+            )?;
             set(
                 layer,
                 &mut s.push_window_s,

@@ -40,6 +40,9 @@ pub(super) fn header(app: &App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
         (0, Span::styled(format!(" {conn} "), conn_style)),
         (6, Span::styled(format!("│ {} ", app.scope), bar)),
     ];
+    if app.read_only {
+        parts.push((0, Span::styled("│ read-only ", t.style(Meaning::Warning))));
+    }
     if app.view != View::Fleet {
         parts.push((
             1,

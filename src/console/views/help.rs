@@ -11,7 +11,7 @@ use crate::settings::theme::Meaning;
 
 pub(super) fn overlay(app: &crate::console::app::App, ui: &Ui<'_>, f: &mut Frame<'_>, area: Rect) {
     let t = ui.theme;
-    let help = ui.keymap.help_for(app.role);
+    let help = ui.keymap.help_for(app.acting_role());
     let key_w = help
         .iter()
         .map(|(k, _)| k.chars().count())
