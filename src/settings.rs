@@ -8,6 +8,7 @@
 //! the line and the key.
 
 pub mod config;
+pub mod depth;
 pub mod keymap;
 pub mod keys;
 pub mod nats;

@@ -7,7 +7,6 @@ use std::path::Path;
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 
-use super::ColorMode;
 
 /// The shipped themes, embedded.
 pub const SHIPPED: &[(&str, &str)] = &[
@@ -68,40 +67,7 @@ struct ThemeFile {
     styles: HashMap<Meaning, StyleSpec>,
 }
 
-/// Colour depth of the terminal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Depth {
-    None,
-    Ansi16,
-    Ansi256,
-    TrueColor,
-}
-
-/// Detects colour depth from `NO_COLOR`, `COLORTERM` and `TERM`.
-pub fn detect_depth(mode: ColorMode, env: &dyn Fn(&str) -> Option<String>) -> Depth {
-    match mode {
-        ColorMode::Never => return Depth::None,
-        ColorMode::Ansi16 => return Depth::Ansi16,
-        ColorMode::Ansi256 => return Depth::Ansi256,
-        ColorMode::Truecolor => return Depth::TrueColor,
-        ColorMode::Auto => {}
-    }
-    if env("NO_COLOR").is_some_and(|v| !v.is_empty()) {
-        return Depth::None;
-    }
-    let colorterm = env("COLORTERM").unwrap_or_default().to_ascii_lowercase();
-    if colorterm == "truecolor" || colorterm == "24bit" {
-        return Depth::TrueColor;
-    }
-    let term = env("TERM").unwrap_or_default().to_ascii_lowercase();
-    if term == "dumb" {
-        Depth::None
-    } else if term.contains("256color") || term.contains("direct") {
-        Depth::Ansi256
-    } else {
-        Depth::Ansi16
-    }
-}
+pub use super::depth::{Depth, detect_depth};
 
 /// A loaded theme.
 #[derive(Debug, Clone, PartialEq)]
@@ -343,37 +309,6 @@ mod tests {
             let t = Theme::load(name, Path::new("/nonexistent"), Depth::TrueColor).unwrap();
             assert!(t.styles.len() >= 20, "{name}");
         }
-    }
-
-    #[test]
-    fn depth_detection() {
-        let env = |vars: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                vars.iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
-        assert_eq!(
-            detect_depth(ColorMode::Auto, &env(&[("NO_COLOR", "1")])),
-            Depth::None
-        );
-        assert_eq!(
-            detect_depth(ColorMode::Auto, &env(&[("COLORTERM", "truecolor")])),
-            Depth::TrueColor
-        );
-        assert_eq!(
-            detect_depth(ColorMode::Auto, &env(&[("TERM", "xterm-256color")])),
-            Depth::Ansi256
-        );
-        assert_eq!(
-            detect_depth(ColorMode::Auto, &env(&[("TERM", "xterm")])),
-            Depth::Ansi16
-        );
-        assert_eq!(
-            detect_depth(ColorMode::Ansi16, &env(&[("COLORTERM", "truecolor")])),
-            Depth::Ansi16
-        );
     }
 
     #[test]
