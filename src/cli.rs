@@ -54,11 +54,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             let nats = nats_settings(config.as_deref(), &paths)?;
             return push::run(args, what, &paths, &nats).await;
         }
-        Some(Command::Login { nats, user }) => {
+        Some(Command::Login { list: true, .. }) => {
+            session::list(&paths, chrono::Utc::now());
+            return Ok(0);
+        }
+        Some(Command::Login { nats, user, .. }) => {
             let settings = nats_settings(config.as_deref(), &paths)?;
+            let user = user.ok_or_else(|| anyhow::anyhow!("--user NAME"))?;
             return session::login_command(&paths, nats, &settings, user)
                 .await
                 .map(|()| 0);
+        }
+        Some(Command::Logout) => {
+            session::logout(&paths)?;
+            return Ok(0);
         }
         Some(Command::Completions { shell }) => {
             local::completions(shell);
@@ -169,6 +178,7 @@ async fn with_settings(command: Command, s: &Settings, paths: &Paths) -> anyhow:
         | Command::Agent { .. }
         | Command::Push { .. }
         | Command::Login { .. }
+        | Command::Logout
         | Command::Completions { .. }
         | Command::Man
         | Command::Nats { .. }

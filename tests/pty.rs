@@ -425,6 +425,7 @@ fn a_console_killed_mid_push_changes_nothing_the_device_reverts_on_time() {
             token: token.clone(),
             expires: chrono::Utc::now() + chrono::Duration::hours(1),
             grant: None,
+            reach: Default::default(),
         },
     )
     .unwrap();

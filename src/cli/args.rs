@@ -94,6 +94,23 @@ impl NatsArgs {
             .unwrap_or_else(|| DEFAULT_NATS_URL.to_string());
         Ok((url, self.auth.auth(s)?))
     }
+
+    /// The same for a user's command: after the flags and the settings,
+    /// the server of the saved session (reached the same way), then the
+    /// default.
+    pub fn resolve_for_user(
+        &self,
+        s: &crate::settings::nats::NatsSettings,
+        paths: &crate::settings::Paths,
+    ) -> anyhow::Result<(String, crate::bus::nats::NatsAuth)> {
+        if self.url.is_none()
+            && s.url.is_none()
+            && let Some((url, auth)) = super::session::remembered_server(paths, &self.auth)
+        {
+            return Ok((url, auth.auth(s)?));
+        }
+        self.resolve(s)
+    }
 }
 
 /// How to authenticate to NATS (every command that connects to it).
@@ -248,13 +265,19 @@ pub enum Command {
     },
     /// The headless worker: ingest telemetry from NATS JetStream into the database, serve consoles.
     Worker(WorkerArgs),
-    /// Log in to a worker; the session (mode 600) serves console, push and dump.
+    /// Log in to a worker; the session (mode 600) serves console, push and
+    /// dump, which reach its server the same way unless told otherwise.
     Login {
         #[command(flatten)]
         nats: NatsArgs,
-        #[arg(long, env = "VIGIE_USER")]
-        user: String,
+        #[arg(long, env = "VIGIE_USER", required_unless_present = "list")]
+        user: Option<String>,
+        /// Show the saved session (who, on which server, until when).
+        #[arg(long, conflicts_with = "user")]
+        list: bool,
     },
+    /// Forget the saved session.
+    Logout,
     /// Tenants of the provider (on the worker's database).
     Tenant {
         /// Database URL (default: the embedded database).

@@ -24,9 +24,17 @@ impl ConsoleSource {
         ui: &ConsoleArgs,
         wallboard: Option<u32>,
     ) -> anyhow::Result<()> {
-        match self.nats {
-            Some(url) => console_over_nats(s, paths, url, self.nats_auth, ui, wallboard).await,
-            None => run_console(s, paths, self.db, ui, wallboard).await,
+        // Without --nats or --db, the saved session's server, if any.
+        let remembered = match (&self.nats, &self.db) {
+            (None, None) => super::session::remembered_server(paths, &self.nats_auth),
+            _ => None,
+        };
+        match (self.nats, remembered) {
+            (Some(url), _) => console_over_nats(s, paths, url, self.nats_auth, ui, wallboard).await,
+            (None, Some((url, auth))) => {
+                console_over_nats(s, paths, url, auth, ui, wallboard).await
+            }
+            (None, None) => run_console(s, paths, self.db, ui, wallboard).await,
         }
     }
 }

@@ -23,9 +23,15 @@ pub(super) async fn run(
     };
     // Kept to the end: it renews the user's NATS credentials.
     let mut conn = None;
-    let source = match f.nats {
-        Some(url) => {
-            let c = super::connect::as_user(paths, &url, &f.nats_auth.auth(nats)?).await?;
+    // Without --nats or --database, the saved session's server, if any.
+    let over = match (f.nats, &f.database) {
+        (Some(url), _) => Some((url, f.nats_auth.clone())),
+        (None, None) => super::session::remembered_server(paths, &f.nats_auth),
+        (None, Some(_)) => None,
+    };
+    let source = match over {
+        Some((url, auth)) => {
+            let c = super::connect::as_user(paths, &url, &auth.auth(nats)?).await?;
             // A tenant's user asks in their tenant: nothing else is theirs.
             if let (crate::store::Scope::All, Some(own)) =
                 (&scope, c.principal.as_ref().and_then(|p| p.tenant.clone()))

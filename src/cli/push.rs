@@ -86,7 +86,7 @@ pub async fn run(
 ) -> anyhow::Result<u8> {
     let _ = crate::domain::Id::parse(&args.tenant)
         .map_err(|e| anyhow::anyhow!("--tenant {:?}: {e}", args.tenant))?;
-    let (url, auth) = args.nats.resolve(nats)?;
+    let (url, auth) = args.nats.resolve_for_user(nats, paths)?;
     // Not logged in is the user's mistake, not the bus's.
     super::session::current(paths, chrono::Utc::now())?;
     // Kept to the end: it renews the user's NATS credentials.

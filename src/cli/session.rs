@@ -27,6 +27,105 @@ pub struct Saved {
     /// The user's own NATS credentials, when the worker issued them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant: Option<SavedGrant>,
+    /// How the server was reached at login (files and references, never
+    /// a secret), for the commands after it.
+    #[serde(default)]
+    pub reach: SavedReach,
+}
+
+/// The NATS options given at login, kept so that later commands reach the
+/// same server the same way, as a kubectl context does.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedReach {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creds: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbox_prefix: Option<String>,
+}
+
+impl SavedReach {
+    fn of(a: &super::args::NatsAuthArgs) -> Self {
+        Self {
+            creds: a.creds.clone(),
+            tls_ca: a.tls_ca.clone(),
+            tls_cert: a.tls_cert.clone(),
+            tls_key: a.tls_key.clone(),
+            inbox_prefix: a.nats_inbox_prefix.clone(),
+        }
+    }
+
+    /// `a` with what it leaves unsaid taken from here.
+    pub fn fill(&self, a: &super::args::NatsAuthArgs) -> super::args::NatsAuthArgs {
+        let mut out = a.clone();
+        let given_here = a.creds.is_some() || a.nats_user.is_some() || a.nats_token.is_some();
+        if !given_here {
+            out.creds = out.creds.or_else(|| self.creds.clone());
+        }
+        out.tls_ca = out.tls_ca.or_else(|| self.tls_ca.clone());
+        out.tls_cert = out.tls_cert.or_else(|| self.tls_cert.clone());
+        out.tls_key = out.tls_key.or_else(|| self.tls_key.clone());
+        out.nats_inbox_prefix = out.nats_inbox_prefix.or_else(|| self.inbox_prefix.clone());
+        out
+    }
+}
+
+/// The saved session, expired or not (what server it was on), unless
+/// there is none or it does not read.
+pub fn remembered(paths: &Paths) -> Option<Saved> {
+    let bytes = std::fs::read(file(paths)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The server to reach when no `--nats` is given: the saved session's,
+/// with the options it was reached with.
+pub fn remembered_server(
+    paths: &Paths,
+    auth: &super::args::NatsAuthArgs,
+) -> Option<(String, super::args::NatsAuthArgs)> {
+    remembered(paths).map(|s| (s.nats.clone(), s.reach.fill(auth)))
+}
+
+/// `vigie logout`: forgets the saved session (and its NATS key).
+pub fn logout(paths: &Paths) -> anyhow::Result<()> {
+    let path = file(paths);
+    match std::fs::remove_file(&path) {
+        Ok(()) => {
+            println!("logged out: {} removed", path.display());
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            println!("not logged in");
+            Ok(())
+        }
+        Err(e) => Err(anyhow::anyhow!("{}: {e}", path.display())),
+    }
+}
+
+/// `vigie login --list`: the saved session, as whom, where, until when.
+pub fn list(paths: &Paths, now: DateTime<Utc>) {
+    match remembered(paths) {
+        None => println!("not logged in"),
+        Some(s) => {
+            let state = if s.expires <= now { "expired" } else { "until" };
+            println!(
+                "{} ({}{}) on {} {state} {}",
+                s.principal.user,
+                s.principal.role,
+                s.principal
+                    .tenant
+                    .as_ref()
+                    .map_or(String::new(), |t| format!(" of {t}")),
+                crate::domain::redact::redact_url(&s.nats),
+                s.expires.format("%Y-%m-%d %H:%M UTC"),
+            );
+        }
+    }
 }
 
 /// NATS credentials kept with the session: the key made at login and
@@ -164,7 +263,7 @@ pub async fn login(
     timeout: Duration,
 ) -> anyhow::Result<Saved> {
     let password = read_password(&format!("password for {user}: "))?;
-    let (url, auth) = nats.resolve(settings)?;
+    let (url, auth) = nats.resolve_for_user(settings, paths)?;
     let bus = crate::bus::nats::NatsBus::connect_with(&url, &auth).await?;
     let nkey = nkeys::KeyPair::new_user();
     let xkey = nkeys::XKey::new();
@@ -207,6 +306,7 @@ pub async fn login(
         token: session.token,
         expires: session.expires,
         grant,
+        reach: SavedReach::of(&nats.auth),
     };
     save(&file(paths), &saved)?;
     Ok(saved)
