@@ -1196,3 +1196,32 @@ fn a_read_only_console_refuses_every_mutating_key_before_any_call() {
         assert!(s.lines().next().unwrap().contains("read-only"), "{w}: {s}");
     }
 }
+
+#[test]
+fn a_paste_is_text_never_keys() {
+    let (mut app, keymap) = app_with(rows(60), 24);
+    let paste = |app: &mut App, text: &str| {
+        update(app, &keymap, Msg::Term(TermEvent::Paste(text.to_string())))
+    };
+    // Into the filter: the newline does not accept it, escapes are not
+    // kept, the line stays open.
+    press(&mut app, &keymap, "/");
+    let e = paste(&mut app, "bld\nr\u{1b}[2J\t");
+    assert!(e.is_empty(), "{e:?}");
+    assert_eq!(app.mode, Mode::Filter);
+    assert_eq!(app.filter_input, "bld r [2J");
+    press(&mut app, &keymap, "\u{1b}");
+    // Into the palette: a pasted command with its newline is not run.
+    press(&mut app, &keymap, ":");
+    let e = paste(&mut app, "quit\n");
+    assert!(e.is_empty() && !app.quit, "{e:?}");
+    assert_eq!(app.mode, Mode::Palette);
+    press(&mut app, &keymap, "\u{1b}");
+    // In the normal mode a paste is not a string of keys.
+    let e = paste(&mut app, "q");
+    assert!(e.is_empty() && !app.quit, "{e:?}");
+    // A huge paste is cut to the line's length.
+    press(&mut app, &keymap, "/");
+    paste(&mut app, &"x".repeat(100_000));
+    assert!(app.filter_input.chars().count() <= 128);
+}

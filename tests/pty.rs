@@ -117,6 +117,14 @@ fn demo_shows_a_live_fleet_and_quits_cleanly() {
         s.contains("Device") && s.contains("CPU ") && s.contains("MEM ")
     });
     demo.send(b"\x1b");
+    // A bracketed paste into the filter: its line break fires nothing.
+    demo.send(b"/");
+    demo.send(b"\x1b[200~zzz-no-such\nthing\x1b[201~");
+    demo.wait_for("the pasted filter", Duration::from_secs(10), |s| {
+        s.contains("zzz-no-such thing")
+    });
+    demo.send(b"\x1b");
+    demo.send(b"\x1b");
     demo.send(b"q");
     let deadline = Instant::now() + Duration::from_secs(15);
     let status = loop {
@@ -153,6 +161,8 @@ fn demo_shows_a_live_fleet_and_quits_cleanly() {
     );
     let text = String::from_utf8_lossy(&demo.all);
     assert!(text.contains("\u{1b}[?1049l"), "left the alternate screen");
+    assert!(text.contains("\u{1b}[?2004h"), "bracketed paste on");
+    assert!(text.contains("\u{1b}[?2004l"), "bracketed paste off at exit");
     assert!(text.contains("\u{1b}[?25h"), "showed the cursor");
     assert!(
         !text.contains("\u{1b}[6n"),

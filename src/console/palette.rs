@@ -12,7 +12,7 @@ use super::update::Effect;
 use crate::settings::keymap::Section;
 
 /// The longest line the palette takes.
-const MAX_LINE: usize = 128;
+pub const MAX_LINE: usize = 128;
 
 /// A key while the palette is open: `edit` is what the palette's keymap
 /// binds it to; other printable keys are typed.

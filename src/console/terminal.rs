@@ -8,7 +8,9 @@ use std::sync::Once;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::cursor::{Hide, Show};
-use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use ratatui::crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{
     Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -18,7 +20,13 @@ use ratatui::crossterm::terminal::{
 /// mouse released (harmless when it was never taken).
 pub fn restore() {
     let _ = disable_raw_mode();
-    let _ = execute!(stdout(), DisableMouseCapture, LeaveAlternateScreen, Show);
+    let _ = execute!(
+        stdout(),
+        DisableBracketedPaste,
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        Show
+    );
 }
 
 fn install_panic_hook() {
@@ -45,15 +53,22 @@ impl TerminalGuard {
         // Clearing through crossterm, not `Terminal::clear`, which asks the
         // terminal for the cursor position: a round trip over SSH, and an
         // error on terminals that never answer.
-        let setup = execute!(stdout(), EnterAlternateScreen, Hide, Clear(ClearType::All))
-            .and_then(|()| {
-                if mouse {
-                    execute!(stdout(), EnableMouseCapture)
-                } else {
-                    Ok(())
-                }
-            })
-            .and_then(|()| Terminal::new(CrosstermBackend::new(stdout())));
+        // Bracketed paste: a pasted text arrives whole, never as keys.
+        let setup = execute!(
+            stdout(),
+            EnterAlternateScreen,
+            Hide,
+            Clear(ClearType::All),
+            EnableBracketedPaste
+        )
+        .and_then(|()| {
+            if mouse {
+                execute!(stdout(), EnableMouseCapture)
+            } else {
+                Ok(())
+            }
+        })
+        .and_then(|()| Terminal::new(CrosstermBackend::new(stdout())));
         match setup {
             Ok(terminal) => Ok(Self { terminal }),
             Err(e) => {

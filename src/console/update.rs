@@ -42,6 +42,10 @@ fn apply(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
             app.clamp();
             Vec::new()
         }
+        Msg::Term(TermEvent::Paste(text)) => {
+            on_paste(app, &text);
+            Vec::new()
+        }
         Msg::Term(TermEvent::Mouse(m)) if app.mode == Mode::Normal && app.wallboard.is_none() => {
             on_mouse(app, m)
         }
@@ -182,6 +186,52 @@ fn on_filter_key(app: &mut App, edit: Option<Edit>, k: KeyEvent) -> Vec<Effect> 
     }
     app.apply_filter();
     Vec::new()
+}
+
+/// A paste (bracketed paste): text for the line or editor that has the
+/// keys, never keys. A one-line field takes it as one line (controls and
+/// line breaks become spaces; nothing is run); the config and note
+/// editors keep its lines; the normal mode and the typed confirmation of
+/// a push take none.
+fn on_paste(app: &mut App, text: &str) {
+    // At most what any field holds, read no further.
+    let text: String = text.chars().take(64 * 1024).collect();
+    let one_line = |room: usize| -> String {
+        let flat: String = text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let flat = flat.split_whitespace().collect::<Vec<_>>().join(" ");
+        flat.chars().take(room).collect()
+    };
+    match app.mode {
+        Mode::Filter => {
+            let room = 128usize.saturating_sub(app.filter_input.chars().count());
+            let add = one_line(room);
+            app.filter_input.push_str(&add);
+            app.apply_filter();
+        }
+        Mode::Palette => {
+            let room = super::palette::MAX_LINE.saturating_sub(app.palette.chars().count());
+            let add = one_line(room);
+            app.palette.push_str(&add);
+        }
+        Mode::Note => {
+            if let Some(d) = app.screens.incidents.note.as_mut() {
+                d.editor
+                    .insert_str(crate::domain::text::sanitize(&text, 64 * 1024, true));
+            }
+        }
+        Mode::Push => {
+            if let Some(d) = app.screens.pushes.editor.as_mut()
+                && d.step == super::screens::pushes::editor::Step::Edit
+            {
+                d.editor
+                    .insert_str(crate::domain::text::sanitize(&text, 64 * 1024, true));
+            }
+        }
+        Mode::Normal => {}
+    }
 }
 
 /// The mouse, when the console takes it: the wheel scrolls the list (and
