@@ -131,6 +131,10 @@ async fn data_task(bus: Arc<dyn Bus>, token: String, scope: String, tx: mpsc::Se
 /// call runs in a task of its own and its answer comes back as a message.
 fn perform(effects: Vec<update::Effect>, bus: &Arc<dyn Bus>, token: &str, tx: &mpsc::Sender<Msg>) {
     for e in effects {
+        if let update::Effect::Copy(text) = &e {
+            terminal::copy(text);
+            continue;
+        }
         if let update::Effect::Call {
             scope,
             verb,

@@ -1225,3 +1225,41 @@ fn a_paste_is_text_never_keys() {
     paste(&mut app, &"x".repeat(100_000));
     assert!(app.filter_input.chars().count() <= 128);
 }
+
+#[test]
+fn y_copies_the_selected_rows_id_and_shift_y_a_summary() {
+    let copied = |e: &[Effect]| -> Vec<String> {
+        e.iter()
+            .filter_map(|e| match e {
+                Effect::Copy(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let (mut app, keymap) = app_with(rows(30), 24);
+    incidents_and_alerts(&mut app, &keymap, 20);
+    let row = app.selected_row().unwrap().clone();
+    assert_eq!(copied(&press(&mut app, &keymap, "y")), [row.id.to_string()]);
+    let line = copied(&press(&mut app, &keymap, "Y"));
+    assert_eq!(line.len(), 1);
+    assert!(
+        line[0].contains(row.id.as_str()) && line[0].contains(row.name.as_str()),
+        "{line:?}"
+    );
+    assert!(
+        !line[0].contains('\n') && !line[0].contains('\u{1b}'),
+        "{line:?}"
+    );
+    assert!(last_toast(&app).contains("copied"), "{}", last_toast(&app));
+    // The incidents view copies the incident's id.
+    press(&mut app, &keymap, "2");
+    let id = copied(&press(&mut app, &keymap, "y"));
+    assert_eq!(id.len(), 1);
+    assert!(
+        app.incidents.keys().any(|(_, i)| i.as_str() == id[0]),
+        "{id:?}"
+    );
+    // A read-only console copies too: copying changes nothing.
+    app.read_only = true;
+    assert_eq!(copied(&press(&mut app, &keymap, "y")).len(), 1);
+}

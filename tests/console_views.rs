@@ -110,7 +110,7 @@ fn reply_key(effects: &[vigie::console::update::Effect]) -> Vec<Reply> {
         .iter()
         .filter_map(|e| match e {
             vigie::console::update::Effect::Call { reply, .. } => Some(reply.clone()),
-            vigie::console::update::Effect::Quit => None,
+            _ => None,
         })
         .collect()
 }

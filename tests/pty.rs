@@ -117,6 +117,11 @@ fn demo_shows_a_live_fleet_and_quits_cleanly() {
         s.contains("Device") && s.contains("CPU ") && s.contains("MEM ")
     });
     demo.send(b"\x1b");
+    // y copies the selected device's id through the terminal (OSC 52).
+    demo.send(b"y");
+    demo.wait_for("the copy said", Duration::from_secs(10), |s| {
+        s.contains("copied")
+    });
     // A bracketed paste into the filter: its line break fires nothing.
     demo.send(b"/");
     demo.send(b"\x1b[200~zzz-no-such\nthing\x1b[201~");
@@ -162,7 +167,17 @@ fn demo_shows_a_live_fleet_and_quits_cleanly() {
     let text = String::from_utf8_lossy(&demo.all);
     assert!(text.contains("\u{1b}[?1049l"), "left the alternate screen");
     assert!(text.contains("\u{1b}[?2004h"), "bracketed paste on");
-    assert!(text.contains("\u{1b}[?2004l"), "bracketed paste off at exit");
+    let osc52 = text.find("\u{1b}]52;c;").expect("an OSC 52 copy");
+    let b64: String = text[osc52 + 7..]
+        .chars()
+        .take_while(|c| *c != '\u{7}')
+        .collect();
+    let copied = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b64).unwrap();
+    assert!(!copied.is_empty() && copied.is_ascii(), "{copied:?}");
+    assert!(
+        text.contains("\u{1b}[?2004l"),
+        "bracketed paste off at exit"
+    );
     assert!(text.contains("\u{1b}[?25h"), "showed the cursor");
     assert!(
         !text.contains("\u{1b}[6n"),

@@ -527,3 +527,80 @@ pub fn selected_site(app: &App) -> Option<super::nav::SiteRef> {
         _ => None,
     }
 }
+
+/// The selected row of the view on screen: its id, and a one-line summary
+/// (display-safe, no line break).
+fn selected_text(app: &App) -> Option<(String, String)> {
+    use super::screens::{alerts, deliveries, incidents};
+    let line = |parts: Vec<String>| {
+        let joined = parts
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join("  ");
+        crate::domain::text::sanitize(&joined, 1_000, false)
+    };
+    match app.view {
+        View::Fleet => app.selected_row().map(|r| {
+            let id = format!("{}/{}", r.tenant, r.id);
+            let summary = line(vec![
+                id.clone(),
+                r.name.to_string(),
+                r.kind.as_str().to_string(),
+                r.site_name.to_string(),
+                r.status.as_str().to_string(),
+                r.firmware.to_string(),
+            ]);
+            (r.id.to_string(), summary)
+        }),
+        View::Incidents => incidents::selected(&app.shared, &app.screens.incidents).map(|i| {
+            let summary = line(vec![
+                format!("{}/{}", i.tenant, i.id),
+                i.severity.as_str().to_string(),
+                i.state.as_str().to_string(),
+                i.title.to_string(),
+            ]);
+            (i.id.to_string(), summary)
+        }),
+        View::Alerts => alerts::selected(&app.shared, &app.screens.alerts).map(|a| {
+            let summary = line(vec![
+                format!("{}/{}", a.tenant, a.id),
+                a.severity.as_str().to_string(),
+                a.rule.to_string(),
+                a.summary.to_string(),
+            ]);
+            (a.id.to_string(), summary)
+        }),
+        View::Deliveries => deliveries::selected(&app.shared, &app.screens.deliveries).map(|d| {
+            let summary = line(vec![
+                format!("{}/{}", d.tenant, d.id),
+                d.kind.clone(),
+                d.target.clone(),
+                d.breaker.clone(),
+            ]);
+            (d.id.clone(), summary)
+        }),
+        _ => None,
+    }
+}
+
+fn copy(app: &mut App, summary: bool) -> Vec<Effect> {
+    let Some((id, line)) = selected_text(app) else {
+        app.notify("nothing selected to copy here", true, 4);
+        return Vec::new();
+    };
+    let text = if summary { line } else { id };
+    let shown: String = text.chars().take(40).collect();
+    app.notify(format!("copied {shown}"), false, 3);
+    vec![Effect::Copy(text)]
+}
+
+/// `y`: the selected row's id to the terminal's clipboard.
+pub fn copy_id(app: &mut App, _: &Arg) -> Vec<Effect> {
+    copy(app, false)
+}
+
+/// `Y`: a one-line summary of the selected row.
+pub fn copy_line(app: &mut App, _: &Arg) -> Vec<Effect> {
+    copy(app, true)
+}

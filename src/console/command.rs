@@ -71,6 +71,8 @@ macro_rules! commands {
 commands! {
     QUIT "quit" Wallboard ArgKind::None, EVERY, "Quit vigie" => Handler::Run(act::quit);
     MOVE "move" Wallboard ArgKind::Motion, NORMAL, "Move the selection" => Handler::Run(act::motion);
+    COPY "copy" Viewer ArgKind::None, NORMAL, "Copy the selected row's id" => Handler::Run(act::copy_id);
+    COPY_LINE "copy-line" Viewer ArgKind::None, NORMAL, "Copy a one-line summary of the selected row" => Handler::Run(act::copy_line);
     OPEN "open" Wallboard ArgKind::None, NORMAL, "Open: a device's detail, a site's view, an incident's timeline" => Handler::Run(act::open);
     BACK "back" Wallboard ArgKind::None, NORMAL, "Back to the view before" => Handler::Run(act::back);
     FORWARD "forward" Wallboard ArgKind::None, NORMAL, "Forward to the view left by going back" => Handler::Run(act::forward);

@@ -68,6 +68,8 @@ pub enum Reply {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Quit,
+    /// Put text on the terminal's clipboard (OSC 52).
+    Copy(String),
     /// Call an api verb on `scope` and hand the answer back as
     /// [`Msg::Answer`].
     Call {

@@ -40,6 +40,22 @@ fn install_panic_hook() {
     });
 }
 
+/// Puts `text` on the clipboard of the terminal the console runs in, over
+/// SSH too (OSC 52; tmux passes it on with `set-clipboard on`).
+pub fn copy(text: &str) {
+    use std::io::Write as _;
+    let mut out = stdout();
+    let _ = out.write_all(osc52(text).as_bytes());
+    let _ = out.flush();
+}
+
+/// The OSC 52 sequence that sets the clipboard to `text`.
+pub fn osc52(text: &str) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+    format!("\u{1b}]52;c;{b64}\u{7}")
+}
+
 /// The full-screen terminal, restored on drop.
 pub struct TerminalGuard {
     terminal: Terminal<CrosstermBackend<Stdout>>,
