@@ -135,6 +135,17 @@ fn perform(effects: Vec<update::Effect>, bus: &Arc<dyn Bus>, token: &str, tx: &m
             terminal::copy(text);
             continue;
         }
+        if let update::Effect::Write { path, text } = e {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let said = match write_new(&path, &text).await {
+                    Ok(()) => Msg::Notice(format!("exported to {}", path.display()), false),
+                    Err(e) => Msg::Notice(format!("export to {}: {e}", path.display()), true),
+                };
+                let _ = tx.send(said).await;
+            });
+            continue;
+        }
         if let update::Effect::Call {
             scope,
             verb,
@@ -157,6 +168,18 @@ fn perform(effects: Vec<update::Effect>, bus: &Arc<dyn Bus>, token: &str, tx: &m
             });
         }
     }
+}
+
+/// Writes a new file; an existing one is never replaced.
+async fn write_new(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt as _;
+    let mut f = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .await?;
+    f.write_all(text.as_bytes()).await?;
+    f.sync_all().await
 }
 
 /// How long the console waits for the worker to answer a request.

@@ -18,6 +18,7 @@ pub mod push;
 pub mod redact;
 pub mod series;
 pub mod site;
+pub mod table;
 pub mod telemetry;
 pub mod text;
 pub mod threshold;

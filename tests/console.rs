@@ -1263,3 +1263,44 @@ fn y_copies_the_selected_rows_id_and_shift_y_a_summary() {
     app.read_only = true;
     assert_eq!(copied(&press(&mut app, &keymap, "y")).len(), 1);
 }
+
+#[test]
+fn export_writes_the_views_filtered_rows_with_the_dump_writers() {
+    let (mut app, keymap) = app_with(rows(300), 24);
+    let written = |e: &[Effect]| -> Vec<(String, String)> {
+        e.iter()
+            .filter_map(|e| match e {
+                Effect::Write { path, text } => Some((path.display().to_string(), text.clone())),
+                _ => None,
+            })
+            .collect()
+    };
+    press(&mut app, &keymap, "/bldr\n");
+    let shown = app.view_len();
+    assert!(shown > 0 && shown < 300, "{shown}");
+    let out = written(&press(&mut app, &keymap, ":export csv /tmp/fleet.csv\n"));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, "/tmp/fleet.csv");
+    assert_eq!(
+        out[0].1.trim_end().split("\r\n").count(),
+        shown + 1,
+        "a header and the rows shown"
+    );
+    let out = written(&press(&mut app, &keymap, ":export jsonl\n"));
+    assert!(
+        out[0].0.starts_with("vigie-fleet-") && out[0].0.ends_with(".jsonl"),
+        "{out:?}"
+    );
+    assert_eq!(out[0].1.lines().count(), shown);
+    let out = written(&press(&mut app, &keymap, ":export\n"));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out[0].1).unwrap();
+    assert_eq!(rows.len(), shown);
+    // A view without rows to write says so.
+    press(&mut app, &keymap, "5");
+    assert!(written(&press(&mut app, &keymap, ":export\n")).is_empty());
+    assert!(
+        last_toast(&app).contains("no rows to export"),
+        "{}",
+        last_toast(&app)
+    );
+}

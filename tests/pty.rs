@@ -122,6 +122,13 @@ fn demo_shows_a_live_fleet_and_quits_cleanly() {
     demo.wait_for("the copy said", Duration::from_secs(10), |s| {
         s.contains("copied")
     });
+    // :export writes the view's rows to a file, read back below.
+    let exported = tempfile::tempdir().unwrap();
+    let csv = exported.path().join("fleet.csv");
+    demo.send(format!(":export csv {}\r", csv.display()).as_bytes());
+    demo.wait_for("the export said", Duration::from_secs(10), |s| {
+        s.contains("exported to")
+    });
     // A bracketed paste into the filter: its line break fires nothing.
     demo.send(b"/");
     demo.send(b"\x1b[200~zzz-no-such\nthing\x1b[201~");
@@ -167,6 +174,12 @@ fn demo_shows_a_live_fleet_and_quits_cleanly() {
     let text = String::from_utf8_lossy(&demo.all);
     assert!(text.contains("\u{1b}[?1049l"), "left the alternate screen");
     assert!(text.contains("\u{1b}[?2004h"), "bracketed paste on");
+    let rows = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        rows.starts_with("counts") || rows.contains("name"),
+        "{rows}"
+    );
+    assert!(rows.lines().count() > 10, "{rows}");
     let osc52 = text.find("\u{1b}]52;c;").expect("an OSC 52 copy");
     let b64: String = text[osc52 + 7..]
         .chars()

@@ -56,10 +56,7 @@ pub(super) async fn run(
         .map(|s| crate::domain::Id::parse(&s).map_err(|e| anyhow::anyhow!("--site {s:?}: {e}")))
         .transpose()?;
     let rows = crate::dump::rows(&source, f.view, &scope, site.as_ref()).await?;
-    let text = match f.format {
-        crate::dump::Format::Json => crate::dump::to_json(&rows) + "\n",
-        crate::dump::Format::Csv => crate::dump::to_csv(&rows),
-    };
+    let text = f.format.write(&rows);
     std::io::stdout().write_all(text.as_bytes())?;
     drop(conn);
     Ok(())

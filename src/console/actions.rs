@@ -604,3 +604,59 @@ pub fn copy_id(app: &mut App, _: &Arg) -> Vec<Effect> {
 pub fn copy_line(app: &mut App, _: &Arg) -> Vec<Effect> {
     copy(app, true)
 }
+
+/// `:export [csv|json|jsonl] [PATH]`: the view's rows, as filtered, to a
+/// new file (default: JSON, `vigie-VIEW-YYYYMMDD-HHMMSS.EXT` here), with
+/// the writers of `vigie dump`.
+pub fn export(app: &mut App, arg: &Arg) -> Vec<Effect> {
+    use crate::domain::table::Format;
+    let text = match arg {
+        Arg::Text(t) => t.trim().to_string(),
+        _ => String::new(),
+    };
+    let mut words = text.splitn(2, ' ');
+    let first = words.next().unwrap_or("");
+    let (format, path) = match Format::parse(first) {
+        Some(f) => (f, words.next().unwrap_or("").trim().to_string()),
+        None => (Format::Json, text.clone()),
+    };
+    let Some(rows) = view_rows(app) else {
+        let text = format!("the {} view has no rows to export", app.view.name());
+        app.notify(text, true, 5);
+        return Vec::new();
+    };
+    let path = if path.is_empty() {
+        format!(
+            "vigie-{}-{}.{}",
+            app.view.name(),
+            app.now.format("%Y%m%d-%H%M%S"),
+            format.extension()
+        )
+    } else {
+        path
+    };
+    vec![Effect::Write {
+        path: std::path::PathBuf::from(path),
+        text: format.write(&rows),
+    }]
+}
+
+/// The rows of the view on screen, as filtered, as JSON values.
+fn view_rows(app: &App) -> Option<Vec<serde_json::Value>> {
+    use super::screens::{alerts, audit, deliveries, incidents};
+    fn values<T: serde::Serialize>(rows: impl Iterator<Item = T>) -> Vec<serde_json::Value> {
+        rows.filter_map(|r| serde_json::to_value(r).ok()).collect()
+    }
+    Some(match app.view {
+        View::Fleet => values((0..app.fleet.len()).filter_map(|i| app.fleet.get(i))),
+        View::Incidents => {
+            values(incidents::queue(&app.shared, &app.screens.incidents).into_iter())
+        }
+        View::Alerts => values(alerts::rows(&app.shared, &app.screens.alerts).into_iter()),
+        View::Audit => values(audit::rows(&app.shared, &app.screens.audit).into_iter()),
+        View::Deliveries => {
+            values(deliveries::rows(&app.shared, &app.screens.deliveries).into_iter())
+        }
+        _ => return None,
+    })
+}

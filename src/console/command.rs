@@ -71,6 +71,7 @@ macro_rules! commands {
 commands! {
     QUIT "quit" Wallboard ArgKind::None, EVERY, "Quit vigie" => Handler::Run(act::quit);
     MOVE "move" Wallboard ArgKind::Motion, NORMAL, "Move the selection" => Handler::Run(act::motion);
+    EXPORT "export" Viewer ArgKind::Text, NORMAL, "Write the view's rows, as filtered, to a file: [csv|json|jsonl] [PATH]" => Handler::Run(act::export);
     COPY "copy" Viewer ArgKind::None, NORMAL, "Copy the selected row's id" => Handler::Run(act::copy_id);
     COPY_LINE "copy-line" Viewer ArgKind::None, NORMAL, "Copy a one-line summary of the selected row" => Handler::Run(act::copy_line);
     OPEN "open" Wallboard ArgKind::None, NORMAL, "Open: a device's detail, a site's view, an incident's timeline" => Handler::Run(act::open);

@@ -23,6 +23,8 @@ pub enum Msg {
     Tick(DateTime<Utc>),
     /// The worker's answer to an api call.
     Answer(Reply, Result<serde_json::Value, ApiError>),
+    /// Something to tell the user (an error when true).
+    Notice(String, bool),
 }
 
 /// What an api answer is for.
@@ -70,6 +72,12 @@ pub enum Effect {
     Quit,
     /// Put text on the terminal's clipboard (OSC 52).
     Copy(String),
+    /// Write a new file (never over one), then say how it went as a
+    /// [`Msg::Notice`].
+    Write {
+        path: std::path::PathBuf,
+        text: String,
+    },
     /// Call an api verb on `scope` and hand the answer back as
     /// [`Msg::Answer`].
     Call {

@@ -42,6 +42,10 @@ fn apply(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
             app.clamp();
             Vec::new()
         }
+        Msg::Notice(text, error) => {
+            app.notify(text, error, if error { 8 } else { 4 });
+            Vec::new()
+        }
         Msg::Term(TermEvent::Paste(text)) => {
             on_paste(app, &text);
             Vec::new()

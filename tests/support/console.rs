@@ -129,7 +129,7 @@ pub fn calls(effects: &[Effect]) -> Vec<(&'static str, serde_json::Value)> {
         .iter()
         .filter_map(|e| match e {
             Effect::Call { verb, body, .. } => Some((*verb, body.clone())),
-            Effect::Quit | Effect::Copy(_) => None,
+            _ => None,
         })
         .collect()
 }
