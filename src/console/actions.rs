@@ -18,10 +18,7 @@ pub fn quit(app: &mut App, _: &Arg) -> Vec<Effect> {
         && let Some(p) = app.urgent_push()
     {
         let left = p.remaining_s(app.now).unwrap_or(0);
-        let name = app
-            .fleet
-            .find(&p.tenant, &p.device)
-            .map_or_else(|| p.device.to_string(), |r| r.name.to_string());
+        let name = super::screens::pushes::device_name(&app.shared, p);
         let text = format!(
             "{name}'s push awaits confirmation: leaving does not confirm it, and it reverts by itself in {}:{:02}. q again quits",
             left / 60,

@@ -23,11 +23,12 @@ pub fn update(app: &mut App, keymap: &KeyMap, msg: Msg) -> Vec<Effect> {
     // deeper views should ask for is looked at on every other message
     // (keys, answers, ticks), not ten thousand times a second.
     let live = matches!(msg, Msg::Event(..));
-    if app.help || matches!(msg, Msg::Term(TermEvent::Key(_))) {
-        // What the help shows, for its scrolling keys.
+    let mut effects = apply(app, keymap, msg);
+    if app.help && !live {
+        // What the help shows, for its scrolling keys: counted while it
+        // is open, not on every key typed elsewhere.
         app.help_len = keymap.help_for(app.acting_role()).len();
     }
-    let mut effects = apply(app, keymap, msg);
     if !live {
         effects.extend((super::screens::of(app.view).plan)(app));
     }
@@ -182,7 +183,7 @@ fn on_filter_key(app: &mut App, edit: Option<Edit>, k: KeyEvent) -> Vec<Effect> 
         }
         (Some(Edit::ClearLine), _) => app.filter_input.clear(),
         (None, KeyCode::Char(c)) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
-            if app.filter_input.chars().count() < 128 {
+            if app.filter_input.chars().count() < FILTER_MAX {
                 app.filter_input.push(c);
             }
         }
@@ -191,6 +192,9 @@ fn on_filter_key(app: &mut App, edit: Option<Edit>, k: KeyEvent) -> Vec<Effect> 
     app.apply_filter();
     Vec::new()
 }
+
+/// The longest filter line, in characters.
+const FILTER_MAX: usize = 128;
 
 /// A paste (bracketed paste): text for the line or editor that has the
 /// keys, never keys. A one-line field takes it as one line (controls and
@@ -210,7 +214,7 @@ fn on_paste(app: &mut App, text: &str) {
     };
     match app.mode {
         Mode::Filter => {
-            let room = 128usize.saturating_sub(app.filter_input.chars().count());
+            let room = FILTER_MAX.saturating_sub(app.filter_input.chars().count());
             let add = one_line(room);
             app.filter_input.push_str(&add);
             app.apply_filter();

@@ -199,7 +199,8 @@ pub fn open_history(sh: &mut Shared, me: &mut State) -> Vec<Effect> {
     vec![effect]
 }
 
-fn device_name(sh: &Shared, p: &Push) -> String {
+/// The pushed device's name (its id when the fleet does not know it).
+pub fn device_name(sh: &Shared, p: &Push) -> String {
     sh.fleet
         .find(&p.tenant, &p.device)
         .map_or_else(|| p.device.to_string(), |r| r.name.to_string())

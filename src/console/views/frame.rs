@@ -111,10 +111,7 @@ fn countdown(app: &App, ui: &Ui<'_>) -> Vec<Span<'static>> {
         return Vec::new();
     };
     let left = p.remaining_s(app.now).unwrap_or(0);
-    let name = app
-        .fleet
-        .find(&p.tenant, &p.device)
-        .map_or_else(|| p.device.to_string(), |r| r.name.to_string());
+    let name = screens::pushes::device_name(&app.shared, p);
     let more = if applied > 1 {
         format!(" +{}", applied - 1)
     } else {

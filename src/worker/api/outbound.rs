@@ -77,8 +77,8 @@ pub(super) async fn list(c: &Call<'_>, _: NoArgs) -> Result<Vec<DestinationView>
     // customer's scope).
     let mut rows = c.store().destinations(c.scope).await?;
     rows.sort_by(|a, b| {
-        let key = |r: &DestinationRow| (r.destination.tenant.clone(), r.destination.id.clone());
-        key(a).cmp(&key(b))
+        (a.destination.tenant.as_ref(), &a.destination.id)
+            .cmp(&(b.destination.tenant.as_ref(), &b.destination.id))
     });
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {

@@ -55,7 +55,6 @@ pub async fn send(
     now: DateTime<Utc>,
 ) -> Sent {
     let o = d.settings.hec.clone().unwrap_or_default();
-    let objects = encode(d, items);
     let channel = o
         .ack
         .then(|| hec::channel(&owner_key(d.tenant.as_ref()), d.id.as_str()));
@@ -65,6 +64,8 @@ pub async fn send(
         Some(ch) => awaited(session, d, items, secrets, ch, now, &mut sent).await,
         None => (0, None),
     };
+    // Only the rows to send are encoded.
+    let objects = encode(d, items, at);
     // Events one by one from here on (a batch was refused whole).
     let mut singles_until = 0;
     while at < items.len() {
@@ -150,8 +151,9 @@ pub async fn send(
     sent
 }
 
-/// Each event as one stacked object (with its line break).
-fn encode(d: &Destination, items: &[OutboxItem]) -> Vec<Vec<u8>> {
+/// Each event from `from` on as one stacked object (with its line
+/// break); those before it, not sent, as nothing.
+fn encode(d: &Destination, items: &[OutboxItem], from: usize) -> Vec<Vec<u8>> {
     let o = d.settings.hec.clone().unwrap_or_default();
     let sel = Selection {
         mode: d.settings.data_mode,
@@ -159,7 +161,11 @@ fn encode(d: &Destination, items: &[OutboxItem]) -> Vec<Vec<u8>> {
     };
     items
         .iter()
-        .map(|i| {
+        .enumerate()
+        .map(|(n, i)| {
+            if n < from {
+                return Vec::new();
+            }
             let mut b = hec::event(&i.event, &sel, &o).to_string().into_bytes();
             b.push(b'\n');
             b
